@@ -1,0 +1,292 @@
+package streams
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// appendScript is the only writer of claims:events for commands. It makes
+// "check the expected version, XADD, bump the version" one atomic step, and
+// remembers the event_id so a retried append returns the first entry id
+// instead of writing the event twice.
+//
+// KEYS[1] stream, KEYS[2] aggregate hash, KEYS[3] dedup key
+// ARGV[1] expected version, ARGV[2] folded state (JSON), ARGV[3] dedup TTL
+// seconds, ARGV[4..] the event's field/value pairs.
+var appendScript = redis.NewScript(`
+local seen = redis.call('GET', KEYS[3])
+if seen then return {'duplicate', seen} end
+local current = tonumber(redis.call('HGET', KEYS[2], 'version') or '0')
+if current ~= tonumber(ARGV[1]) then return {'conflict', tostring(current)} end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+local entries = redis.call('HGET', KEYS[2], 'entries')
+if entries then entries = entries .. ',' .. id else entries = id end
+redis.call('HSET', KEYS[2], 'version', current + 1, 'state', ARGV[2], 'entries', entries)
+redis.call('SET', KEYS[3], id, 'EX', ARGV[3])
+return {'ok', id}
+`)
+
+// ConflictError is a lost race: the claim moved on since it was read.
+type ConflictError struct {
+	ClaimID  string
+	Expected int64
+	Actual   int64
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("claim is at version %d, not the expected %d: someone else changed it first (nothing written)", e.Actual, e.Expected)
+}
+
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// EmitOptions tune one append.
+type EmitOptions struct {
+	// ExpectedVersion, when not nil, must equal the claim's version or the
+	// append fails with a *ConflictError. Nil means "the version just read".
+	ExpectedVersion *int64
+	// Actor is who caused the event (default Options.Actor).
+	Actor string
+	// EventID is the idempotency key (default a new uuid).
+	EventID string
+}
+
+// Emit validates and appends one event to a claim: it reads the claim,
+// checks the payload schema and the state machine in Go, then appends
+// through the version-checking script. Nothing is written when it fails.
+func (s *Store) Emit(ctx context.Context, claimID string, t EventType, data map[string]any, opts EmitOptions) (Event, *Claim, error) {
+	fail := func(err error) (Event, *Claim, error) {
+		return Event{}, nil, fmt.Errorf("%s %s: %w", verb(t), short(claimID), err)
+	}
+	if strings.TrimSpace(claimID) == "" {
+		return fail(&ValidationError{Type: t, Field: "claim_id", Rule: "must not be empty"})
+	}
+	claim, err := s.aggregate(ctx, claimID)
+	if err != nil {
+		return fail(err)
+	}
+	if opts.ExpectedVersion != nil && *opts.ExpectedVersion != claim.Version {
+		return fail(&ConflictError{ClaimID: claimID, Expected: *opts.ExpectedVersion, Actual: claim.Version})
+	}
+	if claim.Version == 0 && t != ClaimSubmitted {
+		return fail(fmt.Errorf("claim %s has no events (submit it first): %w", claimID, ErrNotFound))
+	}
+	data = claim.Defaults(t, data)
+	now := s.now()
+	if err := ValidateData(t, data, now); err != nil {
+		return fail(err)
+	}
+	if err := claim.CheckTransition(t, data); err != nil {
+		return fail(err)
+	}
+	ev := Event{
+		Type: t, ClaimID: claimID, Version: claim.Version + 1,
+		EventID: opts.EventID, OccurredAt: now, Actor: opts.Actor, Data: data,
+	}
+	if ev.EventID == "" {
+		ev.EventID = uuid.NewString()
+	}
+	if ev.Actor == "" {
+		ev.Actor = s.opts.Actor
+	}
+	// JSON round trip so the payload holds exactly what a reader decodes
+	// (float64 numbers), whichever Go types the caller used.
+	if ev.Data, err = roundTrip(data); err != nil {
+		return fail(err)
+	}
+	next := *claim
+	next.Entries = nil
+	if err := next.Apply(ev); err != nil {
+		return fail(err)
+	}
+	id, err := s.appendEvent(ctx, ev, &next)
+	if err != nil {
+		return fail(err)
+	}
+	ev.ID = id
+	next.Entries = append(claim.Entries, id)
+	return ev, &next, nil
+}
+
+func (s *Store) appendEvent(ctx context.Context, ev Event, next *Claim) (string, error) {
+	fields, err := ev.Fields()
+	if err != nil {
+		return "", err
+	}
+	state, err := json.Marshal(next)
+	if err != nil {
+		return "", fmt.Errorf("encode claim state: %w", err)
+	}
+	keys := []string{s.keys.Events(), s.keys.Aggregate(ev.ClaimID), s.keys.Dedup(ev.EventID)}
+	args := append([]any{ev.Version - 1, string(state), int64(s.opts.DedupTTL / time.Second)}, fields...)
+	var reply []any
+	err = s.retry(ctx, func() error {
+		reply, err = appendScript.Run(ctx, s.rdb, keys, args...).Slice()
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("append to %s: %w", s.keys.Events(), err)
+	}
+	if len(reply) != 2 {
+		return "", fmt.Errorf("append to %s: unexpected script reply %v", s.keys.Events(), reply)
+	}
+	status, _ := reply[0].(string)
+	value, _ := reply[1].(string)
+	switch status {
+	case "ok", "duplicate":
+		return value, nil
+	case "conflict":
+		actual, _ := strconv.ParseInt(value, 10, 64)
+		return "", &ConflictError{ClaimID: ev.ClaimID, Expected: ev.Version - 1, Actual: actual}
+	}
+	return "", fmt.Errorf("append to %s: unexpected script reply %v", s.keys.Events(), reply)
+}
+
+// retry runs op again after a transient failure (connection lost, timeout,
+// server loading), with exponential backoff; domain replies are not retried.
+func (s *Store) retry(ctx context.Context, op func() error) error {
+	backoff := 50 * time.Millisecond
+	var err error
+	for attempt := 0; attempt <= s.opts.Retries; attempt++ {
+		if err = op(); err == nil || !transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+	return err
+}
+
+func transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		return strings.HasPrefix(msg, "LOADING") || strings.HasPrefix(msg, "BUSY") || strings.HasPrefix(msg, "TRYAGAIN")
+	}
+	return true // network errors: io.EOF, connection refused, timeouts
+}
+
+// aggregate reads the write side of a claim; an unknown id is a new claim.
+func (s *Store) aggregate(ctx context.Context, claimID string) (*Claim, error) {
+	var fields map[string]string
+	err := s.retry(ctx, func() error {
+		var err error
+		fields, err = s.rdb.HGetAll(ctx, s.keys.Aggregate(claimID)).Result()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read claim %s: %w", claimID, err)
+	}
+	if len(fields) == 0 {
+		return &Claim{ID: claimID}, nil
+	}
+	c := &Claim{}
+	if err := json.Unmarshal([]byte(fields["state"]), c); err != nil {
+		return nil, fmt.Errorf("read claim %s: state is not JSON (rebuild() restores it): %w", claimID, err)
+	}
+	version, err := strconv.ParseInt(fields["version"], 10, 64)
+	if err != nil || version != c.Version {
+		return nil, fmt.Errorf("read claim %s: version %q does not match its state v%d (rebuild() restores it)", claimID, fields["version"], c.Version)
+	}
+	c.Entries = nil
+	if e := fields["entries"]; e != "" {
+		c.Entries = strings.Split(e, ",")
+	}
+	return c, nil
+}
+
+// Claim returns a claim's current state, or ErrNotFound.
+func (s *Store) Claim(ctx context.Context, claimID string) (*Claim, error) {
+	c, err := s.aggregate(ctx, claimID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Version == 0 {
+		return nil, fmt.Errorf("claim %s: %w", claimID, ErrNotFound)
+	}
+	return c, nil
+}
+
+// Submission is a new claim as a customer files it.
+type Submission struct {
+	CustomerID   string
+	PolicyID     string
+	Amount       float64
+	ClaimType    string
+	IncidentDate string // YYYY-MM-DD
+	Description  string
+	ClaimID      string // optional; default a new uuid
+}
+
+// Submit appends claim.submitted for a new claim.
+func (s *Store) Submit(ctx context.Context, sub Submission, opts EmitOptions) (Event, *Claim, error) {
+	id := sub.ClaimID
+	if id == "" {
+		id = uuid.NewString()
+	}
+	data := map[string]any{
+		"customer_id": sub.CustomerID, "policy_id": sub.PolicyID, "amount": sub.Amount,
+		"claim_type": sub.ClaimType, "incident_date": sub.IncidentDate, "description": sub.Description,
+	}
+	return s.Emit(ctx, id, ClaimSubmitted, data, opts)
+}
+
+func roundTrip(data map[string]any) (map[string]any, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("encode data: %w", err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("decode data: %w", err)
+	}
+	return out, nil
+}
+
+// verb names the command behind an event type, for error messages.
+func verb(t EventType) string {
+	switch t {
+	case ClaimSubmitted:
+		return "submit"
+	case ClaimAssigned:
+		return "assign"
+	case DocumentUploaded:
+		return "upload"
+	case ClaimInvestigated:
+		return "investigate"
+	case ClaimApproved:
+		return "approve"
+	case ClaimRejected:
+		return "reject"
+	case PaymentInitiated:
+		return "pay"
+	case PaymentCompleted:
+		return "settle"
+	}
+	return "emit " + string(t)
+}
+
+// short abbreviates a uuid for messages; other ids stay whole.
+func short(id string) string {
+	if len(id) == 36 && strings.Count(id, "-") == 4 {
+		return id[:8]
+	}
+	return id
+}
+
+// Short is the abbreviated form of a claim id used in human-readable output.
+func Short(id string) string { return short(id) }

@@ -1,0 +1,163 @@
+package streams
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"claimsctl/streams/embedded"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrUnreachable is returned when an explicitly named Redis does not answer.
+var ErrUnreachable = errors.New("cannot reach Redis")
+
+// ConnectOptions say where Redis is, in the order Connect tries them.
+type ConnectOptions struct {
+	URL      string   // --redis / REDIS_URL: redis://[user:pass@]host:port[/db], rediss:// for TLS
+	Host     string   // REDIS_HOST (the lab's variables)
+	Port     string   // REDIS_PORT
+	Password string   // REDIS_PASSWORD
+	Cluster  []string // --cluster host:port,...
+	Embedded bool     // --embedded: skip the search, run the in-process server
+	// EmbeddedPort is the port for the embedded server (0: any free port).
+	EmbeddedPort int
+	// DefaultAddr is tried before falling back to embedded (default localhost:6379).
+	DefaultAddr string
+	// Timeout bounds each connection attempt (default 2s).
+	Timeout time.Duration
+}
+
+// Backend is a connected Redis and how it was found.
+type Backend struct {
+	Client   redis.UniversalClient
+	Embedded *embedded.Server // nil unless the in-process server is used
+	// Description is the one start-up line: which server, never a password.
+	Description string
+}
+
+// Close disconnects and stops the embedded server if there is one.
+func (b *Backend) Close() error {
+	err := b.Client.Close()
+	if b.Embedded != nil {
+		b.Embedded.Close()
+	}
+	return err
+}
+
+// Connect resolves the connection: an explicit URL, cluster or
+// REDIS_HOST; else localhost:6379 if it answers PING; else an embedded
+// server on a free loopback port.
+func Connect(ctx context.Context, o ConnectOptions) (*Backend, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.DefaultAddr == "" {
+		o.DefaultAddr = "localhost:6379"
+	}
+	switch {
+	case o.Embedded:
+		return startEmbedded(ctx, o)
+	case len(o.Cluster) > 0:
+		opts := &redis.UniversalOptions{Addrs: o.Cluster, IsClusterMode: true, Password: o.Password, DialTimeout: o.Timeout}
+		return dial(ctx, opts, fmt.Sprintf("Redis Cluster at %s", strings.Join(o.Cluster, ",")))
+	case o.URL != "":
+		opts, where, err := parseURL(o.URL, o.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		return dial(ctx, opts, "Redis at "+where)
+	case o.Host != "" || o.Port != "":
+		host, port := o.Host, o.Port
+		if host == "" {
+			host = "localhost"
+		}
+		if port == "" {
+			port = "6379"
+		}
+		addr := net.JoinHostPort(host, port)
+		opts := &redis.UniversalOptions{Addrs: []string{addr}, Password: o.Password, DialTimeout: o.Timeout}
+		return dial(ctx, opts, "Redis at "+addr+" (REDIS_HOST/REDIS_PORT)")
+	}
+	opts := &redis.UniversalOptions{Addrs: []string{o.DefaultAddr}, Password: o.Password, DialTimeout: o.Timeout, MaxRetries: -1}
+	if b, err := dial(ctx, opts, "Redis at "+o.DefaultAddr); err == nil {
+		b.Client.Close()
+		opts.MaxRetries = 0
+		return dial(ctx, opts, "Redis at "+o.DefaultAddr)
+	}
+	return startEmbedded(ctx, o)
+}
+
+func parseURL(raw string, timeout time.Duration) (*redis.UniversalOptions, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return nil, "", fmt.Errorf("redis URL %q: want redis://[user:password@]host:port[/db] or rediss:// for TLS", redact(raw))
+	}
+	single, err := redis.ParseURL(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("redis URL %s: %w", redact(raw), err)
+	}
+	opts := &redis.UniversalOptions{
+		Addrs: []string{single.Addr}, Username: single.Username, Password: single.Password,
+		DB: single.DB, TLSConfig: single.TLSConfig, DialTimeout: timeout,
+	}
+	if u.Scheme == "rediss" && opts.TLSConfig == nil {
+		opts.TLSConfig = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	}
+	where := single.Addr
+	if single.Username != "" {
+		where += " as " + single.Username
+	}
+	if u.Scheme == "rediss" {
+		where += " (TLS)"
+	}
+	return opts, where, nil
+}
+
+// redact hides the password of a URL so it never reaches a message.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		if at := strings.LastIndex(raw, "@"); at >= 0 {
+			return "<redacted>" + raw[at:]
+		}
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Backend, error) {
+	opts.Protocol = 2 // RESP2: what the lab's redis-cli and the embedded server speak best
+	client := redis.NewUniversalClient(opts)
+	pingCtx, cancel := context.WithTimeout(ctx, opts.DialTimeout+time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, desc, err)
+	}
+	return &Backend{Client: client, Description: desc}, nil
+}
+
+func startEmbedded(ctx context.Context, o ConnectOptions) (*Backend, error) {
+	srv, err := embedded.Start(o.EmbeddedPort)
+	if err != nil {
+		return nil, err
+	}
+	b, err := dial(ctx, &redis.UniversalOptions{Addrs: []string{srv.Addr()}, DialTimeout: o.Timeout}, "")
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	b.Embedded = srv
+	b.Description = fmt.Sprintf("embedded Redis (in memory, gone on exit) at %s: watch it with redis-cli -p %d", srv.Addr(), srv.Port())
+	return b, nil
+}

@@ -1,0 +1,165 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Delivery is one entry handed to a consumer. Err is set (a
+// *MalformedError) when the entry is not a claim event; it still has to be
+// acked or dead-lettered.
+type Delivery struct {
+	ID     string
+	Event  Event
+	Fields map[string]any
+	Err    error
+	// Deliveries is how often the group has handed this entry out (set by
+	// recovery and by the DLQ check; 0 when unknown).
+	Deliveries int64
+}
+
+// ConsumeOptions tune one read of a consumer group.
+type ConsumeOptions struct {
+	// Count is the most entries to return (default 10).
+	Count int64
+	// Block waits up to this long for new entries; 0 returns at once.
+	// Waiting happens in slices of at most a second so that cancelling ctx
+	// stops it promptly (go-redis cannot interrupt a blocked XREADGROUP).
+	Block time.Duration
+	// Pending re-reads this consumer's own unacked entries ("0") instead of
+	// new ones (">"). Note that it bumps their delivery counts.
+	Pending bool
+}
+
+// ErrBusyGroup is not an error for EnsureGroup: the group exists already.
+func isBusyGroup(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP")
+}
+
+// EnsureGroup creates a consumer group on claims:events (and the stream
+// itself) if missing. New groups start at the beginning of the stream, so
+// a worker started late still sees every claim.
+func (s *Store) EnsureGroup(ctx context.Context, group string) error {
+	return s.ensureGroup(ctx, s.keys.Events(), group)
+}
+
+func (s *Store) ensureGroup(ctx context.Context, stream, group string) error {
+	if err := validName("group", group); err != nil {
+		return err
+	}
+	err := s.rdb.XGroupCreateMkStream(ctx, stream, group, "0").Err()
+	if err != nil && !isBusyGroup(err) {
+		return fmt.Errorf("create group %s on %s: %w", group, stream, err)
+	}
+	return nil
+}
+
+func validName(what, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%s name must not be empty: %w", what, ErrInvalid)
+	}
+	if strings.ContainsAny(name, " \t\n") {
+		return fmt.Errorf("%s name %q must not contain spaces: %w", what, name, ErrInvalid)
+	}
+	return nil
+}
+
+// Consume reads entries of claims:events for one consumer of a group,
+// creating the group if needed.
+func (s *Store) Consume(ctx context.Context, group, consumer string, opts ConsumeOptions) ([]Delivery, error) {
+	return s.consumeStream(ctx, s.keys.Events(), group, consumer, opts)
+}
+
+func (s *Store) consumeStream(ctx context.Context, stream, group, consumer string, opts ConsumeOptions) ([]Delivery, error) {
+	if err := validName("consumer", consumer); err != nil {
+		return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, err)
+	}
+	if err := s.ensureGroup(ctx, stream, group); err != nil {
+		return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, err)
+	}
+	if opts.Count <= 0 {
+		opts.Count = 10
+	}
+	start := ">"
+	if opts.Pending {
+		start = "0"
+	}
+	deadline := time.Now().Add(opts.Block)
+	for {
+		block := time.Duration(-1) // go-redis: negative omits BLOCK (0 would block forever)
+		if remaining := time.Until(deadline); opts.Block > 0 && remaining > 0 && !opts.Pending {
+			block = min(remaining, time.Second)
+		}
+		res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: group, Consumer: consumer, Streams: []string{stream, start},
+			Count: opts.Count, Block: block,
+		}).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, ctx.Err())
+			}
+			return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, err)
+		}
+		var out []Delivery
+		for _, st := range res {
+			for _, m := range st.Messages {
+				out = append(out, decodeDelivery(m))
+			}
+		}
+		if len(out) > 0 || block < 0 || time.Until(deadline) <= 0 {
+			return out, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, err)
+		}
+	}
+}
+
+func decodeDelivery(m redis.XMessage) Delivery {
+	d := Delivery{ID: m.ID, Fields: m.Values}
+	d.Event, d.Err = DecodeEvent(m.ID, m.Values)
+	if d.Err != nil {
+		d.Event = Event{ID: m.ID}
+	}
+	return d
+}
+
+// Ack acknowledges entries for a group and returns how many were pending.
+func (s *Store) Ack(ctx context.Context, group string, ids ...string) (int64, error) {
+	return s.ackStream(ctx, s.keys.Events(), group, ids...)
+}
+
+func (s *Store) ackStream(ctx context.Context, stream, group string, ids ...string) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	for _, id := range ids {
+		if !validStreamID(id) {
+			return 0, fmt.Errorf("ack %s: %q is not a stream id like 1795597353284-0: %w", group, id, ErrInvalid)
+		}
+	}
+	n, err := s.rdb.XAck(ctx, stream, group, ids...).Result()
+	if err != nil {
+		return 0, fmt.Errorf("ack %s: %w", group, err)
+	}
+	return n, nil
+}
+
+func validStreamID(id string) bool {
+	ms, seq, found := strings.Cut(id, "-")
+	return ms != "" && allDigits(ms) && (!found || (seq != "" && allDigits(seq)))
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

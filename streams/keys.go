@@ -1,0 +1,49 @@
+package streams
+
+// Keys builds every Redis key the tool uses, in one place, so that a
+// prefixed (tests, several classes on one server) or partitioned layout
+// changes only this file.
+type Keys struct {
+	Prefix string // prepended to every key; "" gives the lab's names
+}
+
+// The consumer groups of the lab on claims:events.
+const (
+	GroupProcessors    = "processors"
+	GroupAnalytics     = "analytics"
+	GroupNotifications = "notifications"
+	GroupAudit         = "audit"
+)
+
+// Events is the source of truth: one entry per claim event.
+func (k Keys) Events() string { return k.Prefix + "claims:events" }
+
+// Analytics holds snapshots appended by the analytics worker.
+func (k Keys) Analytics() string { return k.Prefix + "claims:analytics" }
+
+// Notifications holds alerts appended by the notifications worker.
+func (k Keys) Notifications() string { return k.Prefix + "claims:notifications" }
+
+// DLQ holds entries that failed too often (dead letters).
+func (k Keys) DLQ() string { return k.Prefix + "claims:dlq" }
+
+// Streams lists the four streams in the order the state view shows them.
+func (k Keys) Streams() []string {
+	return []string{k.Events(), k.Analytics(), k.Notifications(), k.DLQ()}
+}
+
+// Aggregate is the write side of one claim: its version, folded state and
+// entry ids, updated by the append script in the same step as the XADD.
+func (k Keys) Aggregate(claimID string) string { return k.Prefix + "claims:aggregate:" + claimID }
+
+// Dedup remembers an appended event_id so a retried append is not written twice.
+func (k Keys) Dedup(eventID string) string { return k.Prefix + "claims:event-id:" + eventID }
+
+// ReadModel is the processor's projection of one claim (CQRS read side).
+func (k Keys) ReadModel(claimID string) string { return k.Prefix + "claim:" + claimID }
+
+// Customer is a sample customer hash.
+func (k Keys) Customer(id string) string { return k.Prefix + "customer:" + id }
+
+// Policy is a sample policy hash.
+func (k Keys) Policy(id string) string { return k.Prefix + "policy:" + id }

@@ -1,0 +1,216 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// lagCountLimit bounds the XRANGE used to count a group's lag when the
+// server does not report it; past this the view says "10000+".
+const lagCountLimit = 10000
+
+// State is a snapshot of the four streams and their consumer groups.
+type State struct {
+	Streams []StreamState
+}
+
+// StreamState is one stream in the state view.
+type StreamState struct {
+	Key     string
+	Exists  bool
+	Length  int64
+	FirstID string
+	LastID  string
+	Groups  []GroupState
+}
+
+// GroupState is one consumer group in the state view.
+type GroupState struct {
+	Name            string
+	Pending         int64
+	Lag             int64
+	LagCounted      bool // the server gave no lag; it was counted from the stream
+	LagCapped       bool // the count stopped at its limit: lag is at least Lag
+	LastDeliveredID string
+	Consumers       []ConsumerState
+}
+
+// ConsumerState is one consumer of a group.
+type ConsumerState struct {
+	Name    string
+	Pending int64
+	Idle    time.Duration
+}
+
+// Stream finds a stream of the snapshot by key.
+func (st *State) Stream(key string) *StreamState {
+	for i := range st.Streams {
+		if st.Streams[i].Key == key {
+			return &st.Streams[i]
+		}
+	}
+	return nil
+}
+
+// Group finds a group of a stream by name.
+func (ss *StreamState) Group(name string) *GroupState {
+	for i := range ss.Groups {
+		if ss.Groups[i].Name == name {
+			return &ss.Groups[i]
+		}
+	}
+	return nil
+}
+
+// stateCache remembers which groups exist so that the next State can ask
+// for their consumers in the same pipeline as everything else.
+type stateCache struct {
+	mu     sync.Mutex
+	groups map[string][]string // stream -> group names
+}
+
+// State reads the state view: each stream's length, first and last id,
+// each group's pending, lag and consumers. In the steady state this is one
+// pipelined round trip (XINFO STREAM, XRANGE - + COUNT 1, XINFO GROUPS,
+// XINFO CONSUMERS). A second trip is made only for groups seen for the
+// first time, and to count lag where the server reports none (null after
+// a restart or XDEL; always on the embedded server, whose figure is wrong).
+func (s *Store) State(ctx context.Context) (*State, error) {
+	cache := s.cache
+	cache.mu.Lock()
+	known := make(map[string][]string, len(cache.groups))
+	for k, v := range cache.groups {
+		known[k] = v
+	}
+	cache.mu.Unlock()
+
+	type streamCmds struct {
+		info   *redis.XInfoStreamCmd
+		first  *redis.XMessageSliceCmd
+		groups *redis.XInfoGroupsCmd
+		cons   map[string]*redis.XInfoConsumersCmd
+	}
+	keys := s.keys.Streams()
+	cmds := make([]streamCmds, len(keys))
+	pipe := s.rdb.Pipeline()
+	for i, key := range keys {
+		cmds[i].info = pipe.XInfoStream(ctx, key)
+		cmds[i].first = pipe.XRangeN(ctx, key, "-", "+", 1)
+		cmds[i].groups = pipe.XInfoGroups(ctx, key)
+		cmds[i].cons = map[string]*redis.XInfoConsumersCmd{}
+		for _, g := range known[key] {
+			cmds[i].cons[g] = pipe.XInfoConsumers(ctx, key, g)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !missingKey(err) {
+		return nil, fmt.Errorf("state view: %w", err)
+	}
+
+	st := &State{}
+	second := s.rdb.Pipeline()
+	type lagCount struct {
+		stream, group int
+		cmd           *redis.XMessageSliceCmd
+	}
+	var lagCounts []lagCount
+	newCons := map[[2]int]*redis.XInfoConsumersCmd{}
+	for i, key := range keys {
+		ss := StreamState{Key: key}
+		info, err := cmds[i].info.Result()
+		if err != nil {
+			if !missingKey(err) {
+				return nil, fmt.Errorf("state of %s: %w", key, err)
+			}
+			st.Streams = append(st.Streams, ss)
+			continue
+		}
+		ss.Exists, ss.Length, ss.LastID = true, info.Length, info.LastGeneratedID
+		if first, _ := cmds[i].first.Result(); len(first) > 0 {
+			ss.FirstID = first[0].ID
+		}
+		if ss.Length > 0 {
+			if last := info.LastEntry.ID; last != "" {
+				ss.LastID = last
+			}
+		}
+		groups, err := cmds[i].groups.Result()
+		if err != nil && !missingKey(err) {
+			return nil, fmt.Errorf("groups of %s: %w", key, err)
+		}
+		sort.Slice(groups, func(a, b int) bool { return groups[a].Name < groups[b].Name })
+		names := make([]string, 0, len(groups))
+		for gi, g := range groups {
+			names = append(names, g.Name)
+			gs := GroupState{Name: g.Name, Pending: g.Pending, Lag: g.Lag, LastDeliveredID: g.LastDeliveredID}
+			if s.opts.CountLag || g.Lag < 0 {
+				gs.LagCounted = true
+				lagCounts = append(lagCounts, lagCount{i, gi, second.XRangeN(ctx, key, "("+g.LastDeliveredID, "+", lagCountLimit+1)})
+			}
+			if c, ok := cmds[i].cons[g.Name]; ok {
+				cons, err := c.Result()
+				if err != nil {
+					return nil, fmt.Errorf("consumers of %s/%s: %w", key, g.Name, err)
+				}
+				gs.Consumers = consumerStates(cons)
+			} else {
+				newCons[[2]int{i, gi}] = second.XInfoConsumers(ctx, key, g.Name)
+			}
+			ss.Groups = append(ss.Groups, gs)
+		}
+		cache.mu.Lock()
+		cache.groups[key] = names
+		cache.mu.Unlock()
+		st.Streams = append(st.Streams, ss)
+	}
+	if len(lagCounts) == 0 && len(newCons) == 0 {
+		return st, nil
+	}
+	if _, err := second.Exec(ctx); err != nil && !missingKey(err) {
+		return nil, fmt.Errorf("state view: %w", err)
+	}
+	streamIndex := func(i int) *StreamState { return st.Stream(keys[i]) }
+	for _, lc := range lagCounts {
+		msgs, err := lc.cmd.Result()
+		if err != nil {
+			return nil, fmt.Errorf("count lag: %w", err)
+		}
+		g := &streamIndex(lc.stream).Groups[lc.group]
+		g.Lag = int64(len(msgs))
+		if g.Lag > lagCountLimit {
+			g.Lag, g.LagCapped = lagCountLimit, true
+		}
+	}
+	for at, cmd := range newCons {
+		cons, err := cmd.Result()
+		if err != nil && !missingKey(err) {
+			return nil, fmt.Errorf("consumers: %w", err)
+		}
+		streamIndex(at[0]).Groups[at[1]].Consumers = consumerStates(cons)
+	}
+	return st, nil
+}
+
+func consumerStates(cons []redis.XInfoConsumer) []ConsumerState {
+	out := make([]ConsumerState, 0, len(cons))
+	for _, c := range cons {
+		out = append(out, ConsumerState{Name: c.Name, Pending: c.Pending, Idle: c.Idle})
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// missingKey is Redis saying the stream or group does not exist yet.
+func missingKey(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "no such key") || strings.HasPrefix(msg, "NOGROUP")
+}

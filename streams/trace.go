@@ -1,0 +1,97 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// tracer is a go-redis hook that prints each command a primitive sends, so
+// a student sees the XADD / XREADGROUP behind a Lua call.
+type tracer struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+type untracedKey struct{}
+
+// Untraced marks ctx so its commands are not traced (the state view's own
+// XINFO calls would drown the commands a student asked about).
+func Untraced(ctx context.Context) context.Context {
+	return context.WithValue(ctx, untracedKey{}, true)
+}
+
+// SetTrace starts printing every Redis command to w; nil stops it.
+func (s *Store) SetTrace(w io.Writer) {
+	s.tracer.mu.Lock()
+	s.tracer.w = w
+	s.tracer.mu.Unlock()
+}
+
+// Tracing reports whether SetTrace is on.
+func (s *Store) Tracing() bool {
+	s.tracer.mu.Lock()
+	defer s.tracer.mu.Unlock()
+	return s.tracer.w != nil
+}
+
+func (t *tracer) print(ctx context.Context, cmds ...redis.Cmder) {
+	if ctx.Value(untracedKey{}) != nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.w == nil {
+		return
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(t.w, "  redis> %s\n", formatCommand(c.Args()))
+	}
+}
+
+func (t *tracer) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return next(ctx, network, addr)
+	}
+}
+
+func (t *tracer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if name := cmd.Name(); name != "hello" && name != "client" {
+			t.print(ctx, cmd)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (t *tracer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		t.print(ctx, cmds...)
+		return next(ctx, cmds)
+	}
+}
+
+// formatCommand renders args the way redis-cli would accept them, with long
+// values (a JSON payload, a script) shortened.
+func formatCommand(args []any) string {
+	parts := make([]string, 0, len(args))
+	for i, a := range args {
+		s := fmt.Sprint(a)
+		if i == 0 {
+			s = strings.ToUpper(s)
+		}
+		if len(s) > 60 {
+			s = s[:57] + "..."
+		}
+		if s == "" || strings.ContainsAny(s, " \"'\n") {
+			s = fmt.Sprintf("%q", s)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " ")
+}
