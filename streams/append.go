@@ -62,8 +62,13 @@ type EmitOptions struct {
 // checks the payload schema and the state machine in Go, then appends
 // through the version-checking script. Nothing is written when it fails.
 func (s *Store) Emit(ctx context.Context, claimID string, t EventType, data map[string]any, opts EmitOptions) (Event, *Claim, error) {
+	what := verb(t) + " " + short(claimID)
+	if t == ClaimSubmitted && claimID == "" {
+		// A new claim gets its id here; errors name no id nobody asked for.
+		what, claimID = verb(t), uuid.NewString()
+	}
 	fail := func(err error) (Event, *Claim, error) {
-		return Event{}, nil, fmt.Errorf("%s %s: %w", verb(t), short(claimID), err)
+		return Event{}, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if strings.TrimSpace(claimID) == "" {
 		return fail(&ValidationError{Type: t, Field: "claim_id", Rule: "must not be empty"})
@@ -229,20 +234,16 @@ type Submission struct {
 	ClaimType    string
 	IncidentDate string // YYYY-MM-DD
 	Description  string
-	ClaimID      string // optional; default a new uuid
+	ClaimID      string // optional; "" gives a new uuid
 }
 
 // Submit appends claim.submitted for a new claim.
 func (s *Store) Submit(ctx context.Context, sub Submission, opts EmitOptions) (Event, *Claim, error) {
-	id := sub.ClaimID
-	if id == "" {
-		id = uuid.NewString()
-	}
 	data := map[string]any{
 		"customer_id": sub.CustomerID, "policy_id": sub.PolicyID, "amount": sub.Amount,
 		"claim_type": sub.ClaimType, "incident_date": sub.IncidentDate, "description": sub.Description,
 	}
-	return s.Emit(ctx, id, ClaimSubmitted, data, opts)
+	return s.Emit(ctx, sub.ClaimID, ClaimSubmitted, data, opts)
 }
 
 func roundTrip(data map[string]any) (map[string]any, error) {

@@ -85,11 +85,15 @@ func Connect(ctx context.Context, o ConnectOptions) (*Backend, error) {
 		opts := &redis.UniversalOptions{Addrs: []string{addr}, Password: o.Password, DialTimeout: o.Timeout}
 		return dial(ctx, opts, "Redis at "+addr+" (REDIS_HOST/REDIS_PORT)")
 	}
-	opts := &redis.UniversalOptions{Addrs: []string{o.DefaultAddr}, Password: o.Password, DialTimeout: o.Timeout, MaxRetries: -1}
-	if b, err := dial(ctx, opts, "Redis at "+o.DefaultAddr); err == nil {
-		b.Client.Close()
-		opts.MaxRetries = 0
-		return dial(ctx, opts, "Redis at "+o.DefaultAddr)
+	// A plain TCP probe first: when nothing listens on the default address
+	// the embedded server starts at once, without go-redis's dial retries.
+	probe := net.Dialer{Timeout: o.Timeout}
+	if conn, err := probe.DialContext(ctx, "tcp", o.DefaultAddr); err == nil {
+		conn.Close()
+		opts := &redis.UniversalOptions{Addrs: []string{o.DefaultAddr}, Password: o.Password, DialTimeout: o.Timeout}
+		if b, err := dial(ctx, opts, "Redis at "+o.DefaultAddr); err == nil {
+			return b, nil
+		}
 	}
 	return startEmbedded(ctx, o)
 }
@@ -134,6 +138,14 @@ func redact(raw string) string {
 	}
 	return u.String()
 }
+
+// quietLogger drops go-redis's own log lines ("failed to dial after 5
+// attempts"): errors reach the user once, wrapped, through return values.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quietLogger{}) }
 
 func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Backend, error) {
 	opts.Protocol = 2 // RESP2: what the lab's redis-cli and the embedded server speak best

@@ -12,28 +12,28 @@ type EventType string
 
 // The eight claim event types, in lifecycle order.
 const (
-	ClaimSubmitted        EventType = "claim.submitted"
-	ClaimAssigned         EventType = "claim.assigned"
-	DocumentUploaded      EventType = "claim.document.uploaded"
-	ClaimInvestigated     EventType = "claim.investigated"
-	ClaimApproved         EventType = "claim.approved"
-	ClaimRejected         EventType = "claim.rejected"
-	PaymentInitiated      EventType = "claim.payment.initiated"
-	PaymentCompleted      EventType = "claim.payment.completed"
-	schemaVersion                   = "1"
-	timeLayout                      = "2006-01-02T15:04:05.000Z07:00"
-	dateLayout                      = "2006-01-02"
-	defaultActor                    = "claimsctl"
-	maxDescriptionLength            = 2000
-	maxClaimAmount                  = 10_000_000
-	fieldType                       = "type"
-	fieldClaimID                    = "claim_id"
-	fieldVersion                    = "version"
-	fieldEventID                    = "event_id"
-	fieldOccurredAt                 = "occurred_at"
-	fieldActor                      = "actor"
-	fieldData                       = "data"
-	fieldSchema                     = "schema"
+	ClaimSubmitted       EventType = "claim.submitted"
+	ClaimAssigned        EventType = "claim.assigned"
+	DocumentUploaded     EventType = "claim.document.uploaded"
+	ClaimInvestigated    EventType = "claim.investigated"
+	ClaimApproved        EventType = "claim.approved"
+	ClaimRejected        EventType = "claim.rejected"
+	PaymentInitiated     EventType = "claim.payment.initiated"
+	PaymentCompleted     EventType = "claim.payment.completed"
+	schemaVersion                  = "1"
+	timeLayout                     = "2006-01-02T15:04:05.000Z07:00"
+	dateLayout                     = "2006-01-02"
+	defaultActor                   = "claimsctl"
+	maxDescriptionLength           = 2000
+	maxClaimAmount                 = 10_000_000
+	fieldType                      = "type"
+	fieldClaimID                   = "claim_id"
+	fieldVersion                   = "version"
+	fieldEventID                   = "event_id"
+	fieldOccurredAt                = "occurred_at"
+	fieldActor                     = "actor"
+	fieldData                      = "data"
+	fieldSchema                    = "schema"
 )
 
 // EventTypes lists every event type in lifecycle order.

@@ -2,6 +2,8 @@ package streams
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"sort"
 	"time"
 )
@@ -183,4 +185,13 @@ func (s *Store) Report(ctx context.Context) (Report, error) {
 	r := BuildReport(events, s.now())
 	r.Malformed = malformed
 	return r, nil
+}
+
+// JSON is the report as the lab's data/claims-analytics-report.json.
+func (r Report) JSON() ([]byte, error) {
+	raw, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode report: %w", err)
+	}
+	return append(raw, '\n'), nil
 }

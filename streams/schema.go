@@ -123,16 +123,6 @@ func ValidateData(t EventType, data map[string]any, now time.Time) error {
 	known := map[string]bool{}
 	for _, r := range rules {
 		known[r.name] = true
-		v, present := data[r.name]
-		if !present || v == nil {
-			if r.required {
-				return &ValidationError{Type: t, Field: r.name, Rule: "is required"}
-			}
-			continue
-		}
-		if err := r.check(t, v, now); err != nil {
-			return err
-		}
 	}
 	var unknown []string
 	for k := range data {
@@ -147,6 +137,18 @@ func ValidateData(t EventType, data map[string]any, now time.Time) error {
 			names = append(names, r.name)
 		}
 		return &ValidationError{Type: t, Field: unknown[0], Rule: fmt.Sprintf("is not a field of this event (fields: %s)", strings.Join(names, ", "))}
+	}
+	for _, r := range rules {
+		v, present := data[r.name]
+		if !present || v == nil {
+			if r.required {
+				return &ValidationError{Type: t, Field: r.name, Rule: "is required"}
+			}
+			continue
+		}
+		if err := r.check(t, v, now); err != nil {
+			return err
+		}
 	}
 	if t == ClaimInvestigated && data["phase"] == "completed" {
 		if s, _ := data["findings"].(string); strings.TrimSpace(s) == "" {

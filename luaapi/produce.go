@@ -1,0 +1,215 @@
+package luaapi
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"claimsctl/streams"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// controlKeys are options of a command rather than payload fields.
+var controlKeys = []string{"expected_version", "actor"}
+
+// commandSpec describes one lifecycle command: its event type, the Lua
+// names that differ from the payload's, and a scalar second argument.
+type commandSpec struct {
+	name    string
+	event   streams.EventType
+	aliases map[string]string // Lua key -> payload field
+	scalar  string            // payload field a plain second argument fills
+}
+
+var commands = []commandSpec{
+	{name: "assign", event: streams.ClaimAssigned, scalar: "adjuster"},
+	{name: "upload", event: streams.DocumentUploaded, aliases: map[string]string{"type": "document_type", "file": "filename"}},
+	{name: "investigate", event: streams.ClaimInvestigated, scalar: "findings"},
+	{name: "approve", event: streams.ClaimApproved, aliases: map[string]string{"amount": "approved_amount"}, scalar: "approved_amount"},
+	{name: "reject", event: streams.ClaimRejected, scalar: "reason"},
+	{name: "pay", event: streams.PaymentInitiated},
+	{name: "settle", event: streams.PaymentCompleted},
+}
+
+// submitAliases are submit{}'s Lua names for the claim.submitted payload.
+var submitAliases = map[string]string{
+	"customer": "customer_id", "policy": "policy_id", "type": "claim_type",
+}
+
+func (r *Runtime) produceFuncs() map[string]lua.LGFunction {
+	funcs := map[string]lua.LGFunction{
+		"submit": r.submit,
+		"emit":   r.emit,
+	}
+	for _, c := range commands {
+		funcs[c.name] = r.command(c)
+	}
+	return funcs
+}
+
+// submit{customer=, policy=, amount=, type=, incident_date=, description= [, id=, actor=]} -> claim
+func (r *Runtime) submit(L *lua.LState) int {
+	t := L.CheckTable(1)
+	raw, err := fromLua(t, "submit{}")
+	if err != nil {
+		argError(L, 1, "submit", err.Error())
+	}
+	fields, ok := raw.(map[string]any)
+	if !ok {
+		argError(L, 1, "submit", "want a table like {customer=, policy=, amount=, type=, incident_date=, description=}")
+	}
+	opts := streams.EmitOptions{}
+	claimID := ""
+	data := map[string]any{}
+	allowed := []string{"customer", "policy", "amount", "type", "incident_date", "description", "id", "actor"}
+	for k := range fields {
+		if !slices.Contains(allowed, k) {
+			argError(L, 1, "submit", fmt.Sprintf("%q is not a field of a claim (fields: %s)", k, strings.Join(allowed, ", ")))
+		}
+	}
+	for k, v := range fields {
+		switch k {
+		case "id":
+			claimID, _ = v.(string)
+		case "actor":
+			opts.Actor, _ = v.(string)
+		default:
+			if wire, ok := submitAliases[k]; ok {
+				k = wire
+			}
+			data[k] = v
+		}
+	}
+	ev, claim, err := r.store.Emit(ctxOf(L), claimID, streams.ClaimSubmitted, data, opts)
+	if err != nil {
+		return raise(L, renameFields(err, submitAliases))
+	}
+	return r.pushResult(L, ev, claim)
+}
+
+// command builds assign(id, {...}), approve(id, {amount=}), ... .
+func (r *Runtime) command(c commandSpec) lua.LGFunction {
+	return func(L *lua.LState) int {
+		claimID := L.CheckString(1)
+		data := map[string]any{}
+		opts := streams.EmitOptions{}
+		switch v := L.Get(2).(type) {
+		case *lua.LNilType:
+		case *lua.LTable:
+			raw, err := fromLua(v, c.name+"{}")
+			if err != nil {
+				argError(L, 2, c.name, err.Error())
+			}
+			fields, _ := raw.(map[string]any)
+			for k, val := range fields {
+				switch k {
+				case "expected_version":
+					n, ok := val.(float64)
+					if !ok {
+						argError(L, 2, c.name, "expected_version must be a number")
+					}
+					version := int64(n)
+					opts.ExpectedVersion = &version
+				case "actor":
+					opts.Actor, _ = val.(string)
+				default:
+					if wire, ok := c.aliases[k]; ok {
+						k = wire
+					}
+					data[k] = val
+				}
+			}
+		case lua.LString, lua.LNumber:
+			if c.scalar == "" {
+				argError(L, 2, c.name, fmt.Sprintf("want an options table, got %s", v.Type()))
+			}
+			val, _ := fromLua(v, c.scalar)
+			data[c.scalar] = val
+		default:
+			argError(L, 2, c.name, fmt.Sprintf("want an options table, got %s", v.Type()))
+		}
+		ev, claim, err := r.store.Emit(ctxOf(L), claimID, c.event, data, opts)
+		if err != nil {
+			return raise(L, renameFields(err, invert(c.aliases)))
+		}
+		return r.pushResult(L, ev, claim)
+	}
+}
+
+// emit(claim_id, type, data [, {expected_version=, actor=}]) -> claim
+func (r *Runtime) emit(L *lua.LState) int {
+	claimID := L.CheckString(1)
+	typ := streams.EventType(L.CheckString(2))
+	raw, err := fromLua(L.OptTable(3, L.NewTable()), "data")
+	if err != nil {
+		argError(L, 3, "emit", err.Error())
+	}
+	data, _ := raw.(map[string]any)
+	if data == nil {
+		data = map[string]any{}
+	}
+	o := optionsAt(L, 4, "emit", controlKeys...)
+	opts := streams.EmitOptions{Actor: o.str("actor", "")}
+	if o.has("expected_version") {
+		v := int64(o.num("expected_version", 0))
+		opts.ExpectedVersion = &v
+	}
+	ev, claim, err := r.store.Emit(ctxOf(L), claimID, typ, data, opts)
+	if err != nil {
+		return raise(L, err)
+	}
+	return r.pushResult(L, ev, claim)
+}
+
+func (r *Runtime) pushResult(L *lua.LState, ev streams.Event, claim *streams.Claim) int {
+	t := claimTable(L, claim)
+	t.RawSetString("event_id", lua.LString(ev.ID))
+	t.RawSetString("event", eventTable(L, ev))
+	r.echo(t, "claim %s %s (v%d) as %s", streams.Short(claim.ID), pastTense(ev.Type, claim), claim.Version, ev.ID)
+	L.Push(t)
+	return 1
+}
+
+func pastTense(t streams.EventType, c *streams.Claim) string {
+	switch t {
+	case streams.ClaimSubmitted:
+		return "submitted"
+	case streams.ClaimAssigned:
+		return "assigned to " + c.Adjuster
+	case streams.DocumentUploaded:
+		return fmt.Sprintf("got a document (%d in all)", c.Documents)
+	case streams.ClaimInvestigated:
+		return "is " + string(c.Status)
+	case streams.PaymentInitiated:
+		return "payment " + c.PaymentID + " initiated"
+	case streams.PaymentCompleted:
+		return "paid"
+	}
+	return string(c.Status)
+}
+
+// renameFields shows a validation error with the names the student typed
+// (customer rather than customer_id).
+func renameFields(err error, wireToLua map[string]string) error {
+	var verr *streams.ValidationError
+	if !errors.As(err, &verr) {
+		return err
+	}
+	name, ok := wireToLua[verr.Field]
+	if !ok {
+		return err
+	}
+	renamed := *verr
+	renamed.Field = name
+	return errors.New(replaceOnce(err.Error(), verr.Error(), renamed.Error()))
+}
+
+func invert(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}

@@ -1,0 +1,315 @@
+// Package luaapi exposes the claims event store to Lua (gopher-lua): the
+// lab's primitives as plain globals (submit, consume, ack, replay, report,
+// ...) and as modules for require("claims.produce") and friends.
+package luaapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"claimsctl/streams"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// Config is what a Runtime needs from its host.
+type Config struct {
+	Store *streams.Store
+	Out   io.Writer // print(), command summaries, trace
+	Args  []string  // script arguments, as the global table arg
+	// Echo prints a one-line summary after each command (the REPL's
+	// default; scripts print what they choose).
+	Echo bool
+	// Backend is the start-up line, shown by info().
+	Backend string
+}
+
+// Runtime is one Lua state bound to a store. Like an LState, it is not
+// safe for concurrent use: one Runtime per goroutine.
+type Runtime struct {
+	L     *lua.LState
+	cfg   Config
+	store *streams.Store
+	out   io.Writer
+
+	// echoed holds the values this chunk's commands already summarised, so
+	// the REPL does not print them a second time as the chunk's value.
+	echoed []lua.LValue
+
+	mu     sync.Mutex
+	checks []CheckResult
+	failed int // failed expectations, in checks or not
+	active *CheckResult
+}
+
+// CheckResult is one named check of an exercise.
+type CheckResult struct {
+	Name    string
+	Passed  bool
+	Message string // first failed expectation or the error
+	Errored bool
+}
+
+// module is one group of Lua functions, loadable with require.
+type module struct {
+	name  string
+	funcs map[string]lua.LGFunction
+}
+
+// New opens a Lua state with an explicit list of standard libraries and
+// the claims API.
+func New(cfg Config) *Runtime {
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	L := lua.NewState(lua.Options{SkipOpenLibs: true})
+	for _, lib := range []struct {
+		name string
+		fn   lua.LGFunction
+	}{
+		{lua.LoadLibName, lua.OpenPackage},
+		{lua.BaseLibName, lua.OpenBase},
+		{lua.TabLibName, lua.OpenTable},
+		{lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath},
+		{lua.OsLibName, lua.OpenOs},
+		{lua.CoroutineLibName, lua.OpenCoroutine},
+	} {
+		L.Push(L.NewFunction(lib.fn))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	r := &Runtime{L: L, cfg: cfg, store: cfg.Store, out: cfg.Out}
+	L.SetGlobal("print", L.NewFunction(r.print))
+	args := L.NewTable()
+	for i, a := range cfg.Args {
+		args.RawSetInt(i+1, lua.LString(a))
+	}
+	L.SetGlobal("arg", args)
+	preload := L.GetField(L.GetField(L.Get(lua.EnvironIndex), "package"), "preload")
+	for _, m := range r.modules() {
+		m := m
+		for name, fn := range m.funcs {
+			L.SetGlobal(name, L.NewFunction(fn))
+		}
+		L.SetField(preload, m.name, L.NewFunction(func(L *lua.LState) int {
+			t := L.NewTable()
+			for name, fn := range m.funcs {
+				t.RawSetString(name, L.NewFunction(fn))
+			}
+			L.Push(t)
+			return 1
+		}))
+	}
+	return r
+}
+
+func (r *Runtime) modules() []module {
+	return []module{
+		{"claims.produce", r.produceFuncs()},
+		{"claims.consume", r.consumeFuncs()},
+		{"claims.replay", r.replayFuncs()},
+		{"claims.report", r.reportFuncs()},
+		{"claims.ops", r.opsFuncs()},
+		{"claims.teach", r.teachFuncs()},
+	}
+}
+
+// Close releases the Lua state.
+func (r *Runtime) Close() { r.L.Close() }
+
+// Failed is how many expectations failed so far.
+func (r *Runtime) Failed() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
+}
+
+// Checks returns the named checks recorded so far.
+func (r *Runtime) Checks() []CheckResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]CheckResult(nil), r.checks...)
+}
+
+// DoFile runs a script; errors carry the file name and line.
+func (r *Runtime) DoFile(ctx context.Context, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open script: %w", err)
+	}
+	defer f.Close()
+	fn, err := r.L.Load(f, path)
+	if err != nil {
+		return &Error{msg: syntaxMessage(err)}
+	}
+	return r.call(ctx, fn)
+}
+
+// DoString runs code; name is used in error positions.
+func (r *Runtime) DoString(ctx context.Context, code, name string) error {
+	fn, err := r.L.Load(strings.NewReader(code), name)
+	if err != nil {
+		return &Error{msg: syntaxMessage(err)}
+	}
+	return r.call(ctx, fn)
+}
+
+// Eval runs one REPL chunk. It tries "return <chunk>" first so that an
+// expression shows its value, as the standalone lua does.
+func (r *Runtime) Eval(ctx context.Context, chunk string) (string, error) {
+	fn, err := r.L.Load(strings.NewReader("return "+chunk), "stdin")
+	if err != nil {
+		if fn, err = r.L.Load(strings.NewReader(chunk), "stdin"); err != nil {
+			if incomplete(err) {
+				return "", errIncomplete
+			}
+			return "", &Error{msg: syntaxMessage(err)}
+		}
+	}
+	top := r.L.GetTop()
+	r.echoed = r.echoed[:0]
+	if err := r.callN(ctx, fn, lua.MultRet); err != nil {
+		return "", err
+	}
+	var parts []string
+	for i := top + 1; i <= r.L.GetTop(); i++ {
+		if v := r.L.Get(i); !r.wasEchoed(v) {
+			parts = append(parts, formatValue(v))
+		}
+	}
+	r.L.SetTop(top)
+	return strings.Join(parts, "\t"), nil
+}
+
+var errIncomplete = errors.New("incomplete chunk")
+
+// Incomplete reports whether an Eval error means "continue on the next line".
+func (r *Runtime) Incomplete(err error) bool { return errors.Is(err, errIncomplete) }
+
+func incomplete(err error) bool {
+	var apiErr *lua.ApiError
+	if errors.As(err, &apiErr) {
+		var perr *parse.Error
+		if errors.As(apiErr.Cause, &perr) {
+			return perr.Pos.Line == parse.EOF
+		}
+	}
+	return false
+}
+
+// Error is a Lua error with its position, ready to show a student.
+type Error struct {
+	msg       string
+	cancelled bool
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// Interrupted reports whether the chunk was stopped by cancelling its context.
+func (e *Error) Interrupted() bool { return e.cancelled }
+
+func (r *Runtime) call(ctx context.Context, fn *lua.LFunction) error {
+	top := r.L.GetTop()
+	defer r.L.SetTop(top)
+	return r.callN(ctx, fn, 0)
+}
+
+// callN runs fn with a fresh context: an LState whose context was
+// cancelled stays cancelled, so each evaluation gets its own.
+func (r *Runtime) callN(ctx context.Context, fn *lua.LFunction, nret int) error {
+	r.L.SetContext(ctx)
+	defer r.L.RemoveContext()
+	r.L.Push(fn)
+	err := r.L.PCall(0, nret, nil)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return &Error{msg: "interrupted", cancelled: true}
+	}
+	return &Error{msg: runtimeMessage(err)}
+}
+
+func syntaxMessage(err error) string {
+	var apiErr *lua.ApiError
+	if errors.As(err, &apiErr) {
+		var perr *parse.Error
+		if errors.As(apiErr.Cause, &perr) {
+			if perr.Pos.Line == parse.EOF {
+				return fmt.Sprintf("%s: syntax error at end of input: %s", perr.Pos.Source, perr.Message)
+			}
+			return fmt.Sprintf("%s:%d: syntax error near '%s': %s", perr.Pos.Source, perr.Pos.Line, perr.Token, perr.Message)
+		}
+	}
+	return strings.TrimSpace(err.Error())
+}
+
+// runtimeMessage keeps the "file:line: message" of a Lua error and drops
+// gopher-lua's stack traceback, which points into Go and confuses students.
+func runtimeMessage(err error) string {
+	var apiErr *lua.ApiError
+	if errors.As(err, &apiErr) && apiErr.Object != nil {
+		return strings.TrimSpace(apiErr.Object.String())
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "\nstack traceback:"); i >= 0 {
+		msg = msg[:i]
+	}
+	return strings.TrimSpace(msg)
+}
+
+// raise turns a Go error into a Lua error at the caller's line. Domain
+// errors already read as sentences; they are passed on as they are.
+func raise(L *lua.LState, err error) int {
+	L.RaiseError("%s", err.Error())
+	return 0
+}
+
+func (r *Runtime) print(L *lua.LState) int {
+	n := L.GetTop()
+	parts := make([]string, n)
+	for i := 1; i <= n; i++ {
+		v := L.Get(i)
+		if s, ok := v.(lua.LString); ok {
+			parts[i-1] = string(s)
+		} else {
+			parts[i-1] = formatValue(v)
+		}
+	}
+	fmt.Fprintln(r.out, strings.Join(parts, "\t"))
+	return 0
+}
+
+// echo prints a command's one-line summary (REPL only) and remembers
+// the value it summarised.
+func (r *Runtime) echo(v lua.LValue, format string, args ...any) {
+	if r.cfg.Echo {
+		fmt.Fprintf(r.out, format+"\n", args...)
+		r.echoed = append(r.echoed, v)
+	}
+}
+
+func (r *Runtime) wasEchoed(v lua.LValue) bool {
+	for _, e := range r.echoed {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
+
+func ctxOf(L *lua.LState) context.Context {
+	if ctx := L.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+func replaceOnce(s, old, new string) string { return strings.Replace(s, old, new, 1) }

@@ -1,0 +1,130 @@
+package redistest_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"claimsctl/streams/redistest"
+)
+
+func client(t *testing.T, srv *redistest.Server) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// requireDown checks the port is closed. A raw dial, because go-redis would
+// retry with backoff and log every attempt.
+func requireDown(t *testing.T, srv *redistest.Server) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", srv.Addr(), time.Second)
+	if err == nil {
+		_ = conn.Close()
+	}
+	require.Error(t, err, "server should be down")
+}
+
+func TestStart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := redistest.Start(t)
+
+	assert.Equal(t, fmt.Sprintf("127.0.0.1:%d", srv.Port()), srv.Addr())
+	assert.Equal(t, "redis://"+srv.Addr(), srv.URL())
+
+	rdb := client(t, srv)
+	require.NoError(t, rdb.Ping(ctx).Err())
+	require.NoError(t, rdb.Set(ctx, "k", "v", 0).Err())
+	got, err := rdb.Get(ctx, "k").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "v", got)
+
+	opts, err := redis.ParseURL(srv.URL())
+	require.NoError(t, err)
+	assert.Equal(t, srv.Addr(), opts.Addr)
+}
+
+func TestServersAreIsolated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b := redistest.Start(t), redistest.Start(t)
+	require.NotEqual(t, a.Port(), b.Port())
+
+	require.NoError(t, client(t, a).Set(ctx, "k", "a", 0).Err())
+	err := client(t, b).Get(ctx, "k").Err()
+	assert.ErrorIs(t, err, redis.Nil)
+}
+
+func TestAOFSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := redistest.Start(t, redistest.WithAOF())
+	port := srv.Port()
+
+	rdb := client(t, srv)
+	appendonly, err := rdb.ConfigGet(ctx, "appendonly").Result()
+	require.NoError(t, err)
+	require.Equal(t, "yes", appendonly["appendonly"])
+	require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: "s", Values: []any{"f", "v"}}).Err())
+	require.NoError(t, rdb.Set(ctx, "k", "v", 0).Err())
+
+	srv.Stop()
+	requireDown(t, srv)
+	srv.Restart(t)
+
+	assert.Equal(t, port, srv.Port())
+	got, err := rdb.Get(ctx, "k").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "v", got)
+	n, err := rdb.XLen(ctx, "s").Result()
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+}
+
+func TestKillThenRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	require.NoError(t, rdb.Set(ctx, "k", "v", 0).Err())
+
+	srv.Kill()
+	requireDown(t, srv)
+	srv.Restart(t)
+
+	require.NoError(t, rdb.Ping(ctx).Err())
+	// Without AOF and with --save "" nothing is persisted.
+	assert.ErrorIs(t, rdb.Get(ctx, "k").Err(), redis.Nil)
+}
+
+func TestRestartWhileRunning(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	srv.Restart(t)
+	require.NoError(t, client(t, srv).Ping(ctx).Err())
+}
+
+func TestWithArgs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := redistest.Start(t, redistest.WithArgs("--maxmemory", "10mb"))
+	got, err := client(t, srv).ConfigGet(ctx, "maxmemory").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "10485760", got["maxmemory"])
+}
+
+func TestLog(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.WithArgs("--loglevel", "notice"))
+	assert.True(t, strings.Contains(srv.Log(), "Ready to accept connections"), srv.Log())
+}
