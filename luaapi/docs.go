@@ -1,5 +1,10 @@
 package luaapi
 
+import (
+	"fmt"
+	"strings"
+)
+
 // apiDoc documents one Lua function: help(), Tab completion and
 // docs/lua-api.md are all checked against this one list.
 type apiDoc struct {
@@ -47,4 +52,33 @@ func docByName(name string) (apiDoc, bool) {
 		}
 	}
 	return apiDoc{}, false
+}
+
+// MarkdownReference renders the API reference kept in docs/lua-api.md
+// (a test checks the file matches; `go test ./luaapi -update` rewrites it).
+func MarkdownReference() string {
+	var b strings.Builder
+	b.WriteString(`# claimsctl Lua API
+
+Every function is a global (type ` + "`submit{...}`" + ` at the REPL) and is also in a module:
+` + "`local p = require(\"claims.produce\")`" + ` (modules: claims.produce, claims.consume,
+claims.replay, claims.report, claims.ops, claims.teach). Options come in one trailing table and
+unknown option names are refused. Stream ids are strings. Errors are Lua errors with file:line;
+catch them with ` + "`pcall`" + `. ` + "`help()`" + ` at the REPL shows the same text.
+
+This file is generated from luaapi/docs.go: edit there, then run ` + "`go test ./luaapi -update`" + `.
+`)
+	for _, topic := range topics {
+		fmt.Fprintf(&b, "\n## %s\n", topic.title)
+		for _, d := range apiDocs {
+			if d.Topic != topic.key {
+				continue
+			}
+			fmt.Fprintf(&b, "\n### `%s`\n\n%s\n", d.Signature, d.Summary)
+			if d.Example != "" {
+				fmt.Fprintf(&b, "\n```lua\n%s\n```\n", d.Example)
+			}
+		}
+	}
+	return b.String()
 }

@@ -1,0 +1,191 @@
+package luaapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"claimsctl/streams"
+	"claimsctl/streams/embedded"
+	"claimsctl/streams/redistest"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	lua "github.com/yuin/gopher-lua"
+)
+
+var prefixes atomic.Int64
+
+// forEachBackend runs fn on a real redis-server and on the embedded
+// server. newStore gives each caller a store with its own key prefix.
+func forEachBackend(t *testing.T, fn func(t *testing.T, newStore func() *streams.Store)) {
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		srv := redistest.Start(t)
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
+		t.Cleanup(func() { rdb.Close() })
+		fn(t, func() *streams.Store {
+			return streams.New(rdb, streams.Options{Prefix: fmt.Sprintf("t%d:", prefixes.Add(1))})
+		})
+	})
+	t.Run("embedded", func(t *testing.T) {
+		t.Parallel()
+		srv, err := embedded.Start(0)
+		require.NoError(t, err)
+		t.Cleanup(srv.Close)
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
+		t.Cleanup(func() { rdb.Close() })
+		fn(t, func() *streams.Store {
+			return streams.New(rdb, streams.Options{Prefix: fmt.Sprintf("t%d:", prefixes.Add(1)), CountLag: true})
+		})
+	})
+}
+
+func newRuntime(t *testing.T, store *streams.Store, echo bool) (*Runtime, *bytes.Buffer) {
+	var out bytes.Buffer
+	rt := New(Config{Store: store, Out: &out, Echo: echo})
+	t.Cleanup(rt.Close)
+	return rt, &out
+}
+
+// TestLuaSuite runs every Test* function of testdata/api_test.lua as a
+// subtest on both backends: the API exercised from Lua, as students use it.
+func TestLuaSuite(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("testdata/api_test.lua")
+	require.NoError(t, err)
+	names := regexp.MustCompile(`(?m)^function (Test\w+)\(`).FindAllStringSubmatch(string(src), -1)
+	require.NotEmpty(t, names)
+	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+		for _, m := range names {
+			name := m[1]
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				rt, out := newRuntime(t, newStore(), false)
+				ctx := context.Background()
+				require.NoError(t, rt.DoFile(ctx, "testdata/api_test.lua"))
+				err := rt.DoString(ctx, name+"()", name)
+				require.NoError(t, err, "output:\n%s", out.String())
+				assert.Zero(t, rt.Failed(), "failed expectations:\n%s", out.String())
+			})
+		}
+	})
+}
+
+func TestErrorsCarryFileAndLine(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+		rt, _ := newRuntime(t, newStore(), false)
+		ctx := context.Background()
+		err := rt.DoString(ctx, "local x = 1\napprove('nope', 10)", "scripts/mine.lua")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "scripts/mine.lua:2:")
+		assert.Contains(t, err.Error(), "has no events")
+		assert.NotContains(t, err.Error(), "stack traceback")
+
+		err = rt.DoString(ctx, "for i = 1, 2 do", "scripts/broken.lua")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "scripts/broken.lua")
+		assert.Contains(t, err.Error(), "syntax error")
+	})
+}
+
+func TestEvalShowsValuesAndContinuesChunks(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+		rt, out := newRuntime(t, newStore(), true)
+		ctx := context.Background()
+
+		v, err := rt.Eval(ctx, "1 + 2")
+		require.NoError(t, err)
+		assert.Equal(t, "3", v)
+
+		_, err = rt.Eval(ctx, "for i = 1, 3 do")
+		assert.True(t, rt.Incomplete(err), "an unfinished loop continues on the next line")
+
+		_, err = rt.Eval(ctx, "x = = 1")
+		require.Error(t, err)
+		assert.False(t, rt.Incomplete(err), "a real syntax error is not 'incomplete'")
+
+		v, err = rt.Eval(ctx, `c = submit{customer="CUST-0001", policy="POL-0001", amount=2500, type="auto", incident_date="2026-11-20", description="rear-ended"}`)
+		require.NoError(t, err)
+		assert.Empty(t, v)
+		assert.Regexp(t, `claim [0-9a-f]{8} submitted \(v1\) as \d+-\d+`, out.String())
+
+		out.Reset()
+		v, err = rt.Eval(ctx, `assign(c.id, "ADJ-001")`)
+		require.NoError(t, err)
+		assert.Empty(t, v, "the echoed summary is not printed again as the value")
+		assert.Contains(t, out.String(), "assigned to ADJ-001 (v2)")
+
+		v, err = rt.Eval(ctx, `consume("g", "w1")`)
+		require.NoError(t, err)
+		assert.Empty(t, v)
+		assert.Contains(t, out.String(), "2 events")
+	})
+}
+
+func TestInterruptStopsABlockingConsume(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+		rt, _ := newRuntime(t, newStore(), false)
+		ctx, cancel := context.WithCancel(context.Background())
+		started := make(chan struct{})
+		rt.L.SetGlobal("started", rt.L.NewFunction(func(*lua.LState) int { close(started); return 0 }))
+		done := make(chan error, 1)
+		go func() {
+			_, err := rt.Eval(ctx, `started(); consume("g", "w", {block=600000})`)
+			done <- err
+		}()
+		<-started
+		cancel()
+		err := <-done
+		var lerr *Error
+		require.True(t, errors.As(err, &lerr), "got %v", err)
+		assert.True(t, lerr.Interrupted())
+
+		// A fresh context works again: cancellation does not stick to the state.
+		v, err := rt.Eval(context.Background(), "40 + 2")
+		require.NoError(t, err)
+		assert.Equal(t, "42", v)
+	})
+}
+
+func TestEveryGlobalIsDocumented(t *testing.T) {
+	t.Parallel()
+	rt := New(Config{Store: nil})
+	defer rt.Close()
+	var globals []string
+	for _, m := range rt.modules() {
+		for name := range m.funcs {
+			globals = append(globals, name)
+			_, ok := docByName(name)
+			assert.True(t, ok, "%s has no entry in apiDocs (help)", name)
+		}
+	}
+	sort.Strings(globals)
+	for _, d := range apiDocs {
+		assert.Contains(t, globals, d.Name, "apiDocs documents %s, which does not exist", d.Name)
+	}
+	want := MarkdownReference()
+	if *update {
+		require.NoError(t, os.WriteFile("../docs/lua-api.md", []byte(want), 0o644))
+	}
+	doc, err := os.ReadFile("../docs/lua-api.md")
+	require.NoError(t, err)
+	assert.Equal(t, want, string(doc), "docs/lua-api.md is stale: run go test ./luaapi -update")
+	for _, name := range globals {
+		assert.True(t, strings.Contains(string(doc), "`"+name), "docs/lua-api.md does not document %s", name)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files and docs/lua-api.md")

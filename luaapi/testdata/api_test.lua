@@ -1,0 +1,166 @@
+-- The Lua API as students use it. Every Test* function runs as a Go
+-- subtest on a fresh key prefix, on real Redis and on the embedded server.
+
+local function new_claim(amount)
+  return submit{customer = "CUST-0001", policy = "POL-0001", amount = amount or 1000,
+                type = "auto", incident_date = "2026-11-20", description = "test"}
+end
+
+local function refused(fn, ...)
+  local ok, err = pcall(fn, ...)
+  expect(not ok, "call should have been refused")
+  return tostring(err)
+end
+
+function TestSubmitReturnsTheClaim()
+  local c = new_claim(2500)
+  expect(type(c.id) == "string" and #c.id == 36, "claim id is a uuid")
+  expect(c.version == 1, "version 1")
+  expect(c.status == "submitted", "status submitted")
+  expect(type(c.event_id) == "string" and c.event_id:match("^%d+%-%d+$"), "event_id is the stream entry id")
+  expect(c.event.type == "claim.submitted", "event type")
+  expect(c.event.data.amount == 2500, "payload amount")
+  expect(c.amount == 2500, "claim amount")
+end
+
+function TestInvalidSubmissionsWriteNothing()
+  local before = info().events.length
+  local err = refused(submit, {customer = "C", policy = "P", amount = 0, type = "auto",
+                               incident_date = "2026-11-20", description = "x"})
+  expect(err:find("amount must be greater than 0", 1, true), "names the field and rule: " .. err)
+  err = refused(submit, {customer = "C", policy = "P", amount = 10, type = "boat",
+                         incident_date = "2026-11-20", description = "x"})
+  expect(err:find("type must be one of", 1, true), "aliased name in message: " .. err)
+  err = refused(submit, {customer = "C", polcy = "P"})
+  expect(err:find('"polcy" is not a field', 1, true), "typo named: " .. err)
+  err = refused(submit, {customer = "C", policy = "P", amount = "lots", type = "auto",
+                         incident_date = "2026-11-20", description = "x"})
+  expect(err:find("amount must be a number", 1, true), "type named: " .. err)
+  expect(info().events.length == before, "nothing was written")
+end
+
+function TestFullLifecycle()
+  local c = new_claim(3000)
+  assign(c.id, "ADJ-001")
+  upload(c.id, {type = "photo", file = "a.jpg"})
+  investigate(c.id, {phase = "started"})
+  investigate(c.id, {findings = "ok", fraud_risk = "low"})
+  local a = approve(c.id, 2500)
+  expect(a.status == "approved" and a.approved_amount == 2500, "approved 2500")
+  local p = pay(c.id)
+  expect(p.status == "payment_initiated" and p.payment_id:match("^PAY%-"), "payment initiated")
+  local s = settle(c.id)
+  expect(s.status == "paid" and s.paid_amount == 2500 and s.version == 8, "paid at v8")
+  local h = history(c.id)
+  expect(#h == 8, "eight events in the history")
+  expect(h[1].type == "claim.submitted" and h[8].type == "claim.payment.completed", "in order")
+end
+
+function TestInvalidTransitionsNameBothStates()
+  local c = new_claim()
+  local before = info().events.length
+  local err = refused(approve, c.id, 100)
+  expect(err:find("claim is submitted", 1, true) and err:find("needs an investigated claim", 1, true), err)
+  reject(c.id, "policy lapsed")
+  err = refused(assign, c.id, "ADJ-001")
+  expect(err:find("rejected, which is final", 1, true), err)
+  expect(info().events.length == before + 1, "only the rejection was written")
+end
+
+function TestApprovedAmountCannotExceedClaim()
+  local c = new_claim(1000)
+  assign(c.id, "ADJ-001")
+  investigate(c.id, {findings = "ok"})
+  local err = refused(approve, c.id, {amount = 1500})
+  expect(err:find("at most the claimed amount 1000", 1, true), err)
+end
+
+function TestExpectedVersion()
+  local c = new_claim()
+  local err = refused(assign, c.id, {adjuster = "ADJ-1", expected_version = 5})
+  expect(err:find("not the expected 5", 1, true), err)
+  local a = assign(c.id, {adjuster = "ADJ-1", expected_version = 1})
+  expect(a.version == 2, "v2")
+  local e = emit(c.id, "claim.assigned", {adjuster = "ADJ-2"}, {expected_version = 2})
+  expect(e.adjuster == "ADJ-2", "emit appends any type")
+end
+
+function TestConsumeAckPending()
+  new_claim(); new_claim(); new_claim()
+  local evs = consume("processors", "w1", {count = 2})
+  expect(#evs == 2, "count respected")
+  expect(evs[1].type == "claim.submitted" and evs[1].data.amount == 1000, "event table")
+  local g = info().events.groups.processors
+  expect(g.pending == 2, "two pending, got " .. g.pending)
+  expect(g.lag == 1, "one not yet delivered, got " .. g.lag)
+  expect(ack("processors", evs) == 2, "two acked")
+  expect(ack("processors", evs) == 0, "acking twice is a no-op")
+  local handled = consume("processors", "w1", function(ev) expect(ev.type == "claim.submitted", "handler sees events") end)
+  expect(handled == 1, "handler mode handles the rest")
+  g = info().events.groups.processors
+  expect(g.pending == 0 and g.lag == 0, "all done")
+end
+
+function TestConsumeHandlerErrorLeavesPending()
+  new_claim()
+  local handled, failed = consume("g", "w", function(ev) error("cannot handle") end)
+  expect(handled == 0 and failed == 1, "one failure")
+  expect(info().events.groups.g.pending == 1, "the failed event stays pending")
+end
+
+function TestConsumeRefusesBadOptions()
+  local err = refused(consume, "g", "w", {cuont = 1})
+  expect(err:find('unknown option "cuont"', 1, true), err)
+  err = refused(ack, "g", {"not-an-id"})
+  expect(err:find("is not a stream id", 1, true), err)
+end
+
+function TestReplayFiltersAndFolds()
+  local a = new_claim(100)
+  local b = new_claim(200)
+  assign(a.id, "ADJ-1")
+  local n = 0
+  for ev in replay{type = "claim.submitted"} do n = n + 1 end
+  expect(n == 2, "two submissions, got " .. n)
+  n = 0
+  for ev in replay{claim = a.id} do n = n + 1 end
+  expect(n == 2, "two events of claim a, got " .. n)
+  local total = 0
+  local count = replay({type = "claim.submitted"}, function(ev) total = total + ev.data.amount end)
+  expect(count == 2 and total == 300, "fold with a handler")
+  n = 0
+  for ev in replay{from = b.event_id} do n = n + 1 end
+  expect(n == 2, "from a stream id (inclusive), got " .. n)
+  n = 0
+  for ev in replay{from = "2999-01-01T00:00:00Z"} do n = n + 1 end
+  expect(n == 0, "nothing after a future time")
+  local err = refused(replay, {from = "yesterday"})
+  expect(err:find("neither a stream id", 1, true), err)
+end
+
+function TestClaimTemporalQuery()
+  local c = new_claim()
+  local now = claim(c.id)
+  expect(now.status == "submitted", "current state")
+  local past, why = claim(c.id, {at = "2000-01-01T00:00:00Z"})
+  expect(past == nil and why:find("did not exist yet", 1, true), "no claim before its first event")
+  local missing, why2 = claim("no-such-claim")
+  expect(missing == nil and why2:find("not found", 1, true), "unknown claim")
+end
+
+function TestReport()
+  local a = new_claim(1000)
+  local b = new_claim(3000)
+  reject(b.id, "no cover")
+  local r = report()
+  expect(r.claims == 2, "two claims")
+  expect(r.by_status.submitted == 1 and r.by_status.rejected == 1, "by status")
+  expect(r.claimed.total == 4000 and r.claimed.average == 2000, "amounts")
+  expect(r.by_event_type["claim.rejected"] == 1, "by event type")
+end
+
+function TestRequireModules()
+  local produce = require("claims.produce")
+  local consume_mod = require("claims.consume")
+  expect(type(produce.submit) == "function" and type(consume_mod.ack) == "function", "modules load")
+end
