@@ -168,7 +168,7 @@ func (r *Runtime) Eval(ctx context.Context, chunk string) (string, error) {
 	if err != nil {
 		if fn, err = r.L.Load(strings.NewReader(chunk), "stdin"); err != nil {
 			if incomplete(err) {
-				return "", errIncomplete
+				return "", &incompleteError{msg: syntaxMessage(err)}
 			}
 			return "", &Error{msg: syntaxMessage(err)}
 		}
@@ -188,10 +188,17 @@ func (r *Runtime) Eval(ctx context.Context, chunk string) (string, error) {
 	return strings.Join(parts, "\t"), nil
 }
 
-var errIncomplete = errors.New("incomplete chunk")
+// incompleteError marks a chunk that ended inside a statement; its message
+// is shown only if the input ends there.
+type incompleteError struct{ msg string }
+
+func (e *incompleteError) Error() string { return e.msg }
 
 // Incomplete reports whether an Eval error means "continue on the next line".
-func (r *Runtime) Incomplete(err error) bool { return errors.Is(err, errIncomplete) }
+func (r *Runtime) Incomplete(err error) bool {
+	var ie *incompleteError
+	return errors.As(err, &ie)
+}
 
 func incomplete(err error) bool {
 	var apiErr *lua.ApiError
@@ -243,7 +250,7 @@ func syntaxMessage(err error) string {
 		var perr *parse.Error
 		if errors.As(apiErr.Cause, &perr) {
 			if perr.Pos.Line == parse.EOF {
-				return fmt.Sprintf("%s: syntax error at end of input: %s", perr.Pos.Source, perr.Message)
+				return fmt.Sprintf("%s: syntax error: the input ends inside a statement (a missing \"end\" or closing bracket?)", perr.Pos.Source)
 			}
 			return fmt.Sprintf("%s:%d: syntax error near '%s': %s", perr.Pos.Source, perr.Pos.Line, perr.Token, perr.Message)
 		}

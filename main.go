@@ -1,0 +1,386 @@
+// Command claimsctl is the Redis Streams claims lab as one tool: an event
+// store on Redis Streams, the claims domain, and Lua scripts and a REPL to
+// drive them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"claimsctl/luaapi"
+	"claimsctl/repl"
+	"claimsctl/streams"
+	"claimsctl/streams/embedded"
+
+	"golang.org/x/term"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes, mapped from errors in one place (exitCode).
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitExpectation = 3
+	exitUnreachable = 4
+	exitInterrupted = 130
+)
+
+func main() {
+	env := environment{
+		getenv: os.Getenv,
+		stdin:  os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
+		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+	}
+	if dir, err := os.UserConfigDir(); err == nil {
+		env.historyFile = filepath.Join(dir, "claimsctl", "history")
+		_ = os.MkdirAll(filepath.Dir(env.historyFile), 0o755)
+	}
+	os.Exit(run(os.Args[1:], env))
+}
+
+// environment is everything the CLI takes from the process, so tests can
+// run it in-process with their own streams.
+type environment struct {
+	getenv              func(string) string
+	stdin               io.Reader
+	stdout, stderr      io.Writer
+	stdinTTY, stdoutTTY bool
+	historyFile         string
+}
+
+// usageError is a command line mistake: exit 2 with a hint.
+type usageError struct{ msg, hint string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// expectationsFailed is a script that ran but whose expect() calls failed.
+type expectationsFailed struct{ n int }
+
+func (e *expectationsFailed) Error() string {
+	if e.n == 1 {
+		return "1 expectation failed"
+	}
+	return fmt.Sprintf("%d expectations failed", e.n)
+}
+
+const usage = `claimsctl: the Redis Streams claims lab (event sourcing) as one tool
+
+Usage:
+  claimsctl [flags]                     interactive REPL (Lua), the default
+  claimsctl [flags] run FILE.lua [ARGS] run a lab step or any script
+  claimsctl [flags] -e CODE             run a line of Lua
+  claimsctl [flags] report [-o FILE]    print the analytics report (JSON)
+  claimsctl serve [--port 6379]         run the embedded Redis in the foreground
+  claimsctl version
+
+Flags (also after the subcommand):
+  --redis URL      redis://[user:password@]host:port[/db], rediss:// for TLS (or REDIS_URL;
+                   the lab's REDIS_HOST / REDIS_PORT / REDIS_PASSWORD work too)
+  --cluster ADDRS  Redis Cluster seed nodes, host:port,host:port
+  --embedded       use an in-process Redis even if localhost:6379 answers
+  --prefix P       prefix every key (several students on one server)
+
+Without --redis, claimsctl uses localhost:6379 if it answers, else an embedded
+in-memory Redis on a free loopback port (printed, so redis-cli -p PORT can watch).
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 failed expectations, 4 cannot reach Redis, 130 interrupted.
+`
+
+func run(args []string, env environment) int {
+	err := dispatch(args, env)
+	code := exitCode(err)
+	if err != nil && code != exitOK {
+		fmt.Fprintf(env.stderr, "claimsctl: %v\n", err)
+		var ue *usageError
+		if errors.As(err, &ue) && ue.hint != "" {
+			fmt.Fprintf(env.stderr, "Try: %s\n", ue.hint)
+		}
+	}
+	return code
+}
+
+func exitCode(err error) int {
+	var (
+		ue   *usageError
+		ef   *expectationsFailed
+		lerr *luaapi.Error
+	)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &ef):
+		return exitExpectation
+	case errors.Is(err, streams.ErrUnreachable):
+		return exitUnreachable
+	case errors.Is(err, context.Canceled), errors.Is(err, repl.ErrInterrupted), errors.As(err, &lerr) && lerr.Interrupted():
+		return exitInterrupted
+	}
+	return exitError
+}
+
+// connFlags are the connection flags every subcommand accepts.
+type connFlags struct {
+	url, cluster, prefix string
+	embedded             bool
+}
+
+func (c *connFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.url, "redis", c.url, "Redis URL (redis://, rediss://)")
+	fs.StringVar(&c.cluster, "cluster", c.cluster, "Redis Cluster seed nodes host:port,...")
+	fs.BoolVar(&c.embedded, "embedded", c.embedded, "use an in-process Redis")
+	fs.StringVar(&c.prefix, "prefix", c.prefix, "prefix for every key")
+}
+
+func newFlagSet(name string, env environment) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string, env environment, hint string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(env.stdout, usage)
+			return err
+		}
+		return &usageError{msg: err.Error(), hint: hint}
+	}
+	return nil
+}
+
+func dispatch(args []string, env environment) error {
+	var conn connFlags
+	var code string
+	fs := newFlagSet("claimsctl", env)
+	conn.register(fs)
+	fs.StringVar(&code, "e", "", "run a line of Lua")
+	if err := parse(fs, args, env, "claimsctl --help"); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if code != "" {
+		return (&runCmd{conn: conn, env: env}).runCode(ctx, code, fs.Args())
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		stop() // the REPL handles Ctrl-C itself: it cancels the running chunk only
+		return (&replCmd{conn: conn, env: env}).Run(context.Background(), nil)
+	}
+	switch rest[0] {
+	case "run":
+		return (&runCmd{conn: conn, env: env}).Run(ctx, rest[1:])
+	case "repl":
+		stop()
+		return (&replCmd{conn: conn, env: env}).Run(context.Background(), rest[1:])
+	case "report":
+		return (&reportCmd{conn: conn, env: env}).Run(ctx, rest[1:])
+	case "serve":
+		return (&serveCmd{env: env}).Run(ctx, rest[1:])
+	case "version":
+		fmt.Fprintf(env.stdout, "claimsctl %s\n", version)
+		return nil
+	case "help":
+		fmt.Fprint(env.stdout, usage)
+		return nil
+	}
+	if strings.HasSuffix(rest[0], ".lua") {
+		return &usageError{msg: fmt.Sprintf("unknown command %q", rest[0]), hint: "claimsctl run " + rest[0]}
+	}
+	return &usageError{msg: fmt.Sprintf("unknown command %q", rest[0]), hint: "claimsctl --help"}
+}
+
+// connect resolves the connection from flags and environment and prints
+// the one start-up line (never a password).
+func connect(ctx context.Context, c connFlags, env environment, banner io.Writer) (*streams.Backend, *streams.Store, error) {
+	opts := streams.ConnectOptions{
+		URL: c.url, Embedded: c.embedded,
+		Host: env.getenv("REDIS_HOST"), Port: env.getenv("REDIS_PORT"), Password: env.getenv("REDIS_PASSWORD"),
+	}
+	if opts.URL == "" {
+		opts.URL = env.getenv("REDIS_URL")
+	}
+	if c.cluster != "" {
+		opts.Cluster = strings.Split(c.cluster, ",")
+	}
+	backend, err := streams.Connect(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(banner, "connected to %s\n", backend.Description)
+	store := streams.New(backend.Client, streams.Options{Prefix: c.prefix, CountLag: backend.Embedded != nil})
+	return backend, store, nil
+}
+
+// runCmd runs a Lua file or a line of code.
+type runCmd struct {
+	conn connFlags
+	env  environment
+}
+
+func (c *runCmd) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("run", c.env)
+	c.conn.register(fs)
+	if err := parse(fs, args, c.env, "claimsctl run scripts/step07.lua"); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return &usageError{msg: "run needs a Lua file", hint: "claimsctl run scripts/step07.lua"}
+	}
+	file := fs.Arg(0)
+	if _, err := os.Stat(file); err != nil {
+		return &usageError{msg: fmt.Sprintf("cannot read %s: %v", file, errors.Unwrap(err)), hint: "ls scripts/"}
+	}
+	return c.with(ctx, fs.Args()[1:], func(rt *luaapi.Runtime) error { return rt.DoFile(ctx, file) })
+}
+
+func (c *runCmd) runCode(ctx context.Context, code string, args []string) error {
+	return c.with(ctx, args, func(rt *luaapi.Runtime) error {
+		out, err := rt.Eval(ctx, code)
+		if err == nil && out != "" {
+			fmt.Fprintln(c.env.stdout, out)
+		}
+		if rt.Incomplete(err) {
+			return rt.DoString(ctx, code, "-e")
+		}
+		return err
+	})
+}
+
+func (c *runCmd) with(ctx context.Context, args []string, body func(*luaapi.Runtime) error) error {
+	backend, store, err := connect(ctx, c.conn, c.env, c.env.stderr)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description})
+	defer rt.Close()
+	if err := body(rt); err != nil {
+		return err
+	}
+	if n := rt.Failed(); n > 0 {
+		return &expectationsFailed{n: n}
+	}
+	return nil
+}
+
+// replCmd is the interactive REPL.
+type replCmd struct {
+	conn connFlags
+	env  environment
+}
+
+func (c *replCmd) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("repl", c.env)
+	c.conn.register(fs)
+	if err := parse(fs, args, c.env, "claimsctl"); err != nil {
+		return err
+	}
+	var banner strings.Builder
+	backend, store, err := connect(ctx, c.conn, c.env, &banner)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description})
+	defer rt.Close()
+	banner.WriteString("Lua REPL on the claims event store. help() lists the API; Ctrl-D leaves.\n")
+
+	interrupts := make(chan struct{}, 1)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
+	go func() {
+		for range sigs {
+			select {
+			case interrupts <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	color := c.env.stdoutTTY && c.env.getenv("NO_COLOR") == ""
+	history := ""
+	if c.env.stdinTTY {
+		history = c.env.historyFile
+	}
+	return repl.Run(ctx, repl.Options{
+		In: c.env.stdin, Out: c.env.stdout, Err: c.env.stderr,
+		Interactive: c.env.stdinTTY, Color: color, HistoryFile: history,
+		Eval: rt, State: store.State, Banner: banner.String(), Interrupts: interrupts,
+	})
+}
+
+// reportCmd prints or writes the analytics report.
+type reportCmd struct {
+	conn connFlags
+	env  environment
+}
+
+func (c *reportCmd) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("report", c.env)
+	c.conn.register(fs)
+	out := fs.String("o", "", "write the JSON report to this file")
+	if err := parse(fs, args, c.env, "claimsctl report -o data/claims-analytics-report.json"); err != nil {
+		return err
+	}
+	backend, store, err := connect(ctx, c.conn, c.env, c.env.stderr)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	rep, err := store.Report(ctx)
+	if err != nil {
+		return err
+	}
+	raw, err := rep.JSON()
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = c.env.stdout.Write(raw)
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.WriteFile(*out, raw, 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	fmt.Fprintf(c.env.stderr, "report of %d claims written to %s\n", rep.Claims, *out)
+	return nil
+}
+
+// serveCmd runs the embedded server in the foreground, like the lab's
+// docker Redis, so other terminals find it on localhost:6379.
+type serveCmd struct{ env environment }
+
+func (c *serveCmd) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("serve", c.env)
+	port := fs.Int("port", 6379, "TCP port on 127.0.0.1")
+	if err := parse(fs, args, c.env, "claimsctl serve --port 6379"); err != nil {
+		return err
+	}
+	srv, err := embedded.Start(*port)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(c.env.stdout, "embedded Redis (in memory) serving on %s; other terminals find it as localhost:%d. Ctrl-C stops it.\n", srv.Addr(), srv.Port())
+	<-ctx.Done()
+	fmt.Fprintln(c.env.stdout, "stopped; its data is gone")
+	return nil
+}

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"claimsctl/streams/redistest"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// binary is the claimsctl built once for all end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "claimsctl-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "claimsctl")
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build claimsctl:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// claimsctl runs the binary with args, stdin and extra environment. The
+// environment is cleared of REDIS_* so the developer's settings do not leak in.
+func claimsctl(t *testing.T, stdin string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(cleanEnv(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return result{out.String(), errOut.String(), code}
+}
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REDIS_") && !strings.HasPrefix(kv, "NO_COLOR=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "HOME="+os.TempDir(), "XDG_CONFIG_HOME="+os.TempDir())
+}
+
+// backendArgs are the two backends every end-to-end test runs on: a real
+// redis-server started for the test, and the embedded server.
+func backendArgs(t *testing.T) map[string][]string {
+	srv := redistest.Start(t)
+	return map[string][]string{
+		"redis":    {"--redis", srv.URL()},
+		"embedded": {"--embedded"},
+	}
+}
+
+func TestStepScriptsRunGreen(t *testing.T) {
+	t.Parallel()
+	for name, conn := range backendArgs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, step := range []string{"scripts/step04.lua", "scripts/step07.lua"} {
+				r := claimsctl(t, "", nil, append(conn, "run", step)...)
+				require.Equal(t, 0, r.code, "%s\nstdout:\n%s\nstderr:\n%s", step, r.stdout, r.stderr)
+				assert.NotContains(t, r.stdout, "FAIL")
+				assert.Contains(t, r.stdout, "Now you should see")
+			}
+		})
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	failing := write("failing.lua", "expect(1 == 1, 'fine')\nexpect(false, 'the claim should be approved')\n")
+	broken := write("broken.lua", "local x = 1\nlocal y = nil + 1\n")
+	syntax := write("syntax.lua", "for i = 1, 3 do\n")
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"ok", []string{"--embedded", "-e", "print(1 + 1)"}, 0, "2\n", "embedded Redis"},
+		{"failed expectation", []string{"--embedded", "run", failing}, 3, "the claim should be approved", "1 expectation failed"},
+		{"lua error", []string{"--embedded", "run", broken}, 1, "", "broken.lua:2:"},
+		{"syntax error", []string{"--embedded", "run", syntax}, 1, "", "syntax error"},
+		{"domain error", []string{"--embedded", "-e", "approve('nope', 1)"}, 1, "", "has no events"},
+		{"unreachable", []string{"--redis", "redis://127.0.0.1:1", "-e", "print(1)"}, 4, "", "cannot reach Redis"},
+		{"unknown command", []string{"frobnicate"}, 2, "", "Try: claimsctl --help"},
+		{"bad flag", []string{"--nope"}, 2, "", "flag provided but not defined"},
+		{"run without file", []string{"run"}, 2, "", "run needs a Lua file"},
+		{"missing file", []string{"run", "nothere.lua"}, 2, "", "cannot read nothere.lua"},
+		{"version", []string{"version"}, 0, "claimsctl ", ""},
+		{"help", []string{"--help"}, 0, "Exit codes", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := claimsctl(t, "", nil, c.args...)
+			assert.Equal(t, c.code, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			assert.Contains(t, r.stdout, c.stdout)
+			assert.Contains(t, r.stderr, c.stderr)
+		})
+	}
+}
+
+func TestPasswordIsNeverPrinted(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	require.NoError(t, admin.ConfigSet(context.Background(), "requirepass", "s3cret-pw").Err())
+	admin.Close()
+	url := fmt.Sprintf("redis://:s3cret-pw@%s", srv.Addr())
+	r := claimsctl(t, "", []string{"REDIS_URL=" + url}, "-e", "print(info().events.length)")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "connected to Redis at "+srv.Addr())
+	assert.NotContains(t, r.stdout+r.stderr, "s3cret-pw")
+
+	host, port, _ := strings.Cut(srv.Addr(), ":")
+	r = claimsctl(t, "", []string{"REDIS_HOST=" + host, "REDIS_PORT=" + port, "REDIS_PASSWORD=s3cret-pw"}, "-e", "print(info().events.length)")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout+r.stderr, "s3cret-pw")
+
+	r = claimsctl(t, "", []string{"REDIS_URL=redis://:wrong-pw@" + srv.Addr()}, "-e", "print(1)")
+	assert.Equal(t, 4, r.code)
+	assert.NotContains(t, r.stdout+r.stderr, "wrong-pw")
+}
+
+var ids = regexp.MustCompile(`\b\d{13}-\d+\b`)
+
+func TestREPLThroughStdin(t *testing.T) {
+	t.Parallel()
+	for name, conn := range backendArgs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			session := strings.Join([]string{
+				`c = submit{customer="CUST-0001", policy="POL-0001", amount=2500, type="auto",`,
+				`  incident_date="2026-11-20", description="rear-ended at a light"}`,
+				`approve(c.id, {amount=2000})`,
+				`evs = consume("processors", "w1")`,
+				`ack("processors", evs)`,
+				`for i = 1, 2 do`,
+				`  print("line", i)`,
+				`end`,
+				`1 + 1`,
+				`nosuchfunction()`,
+				`claim(c.id).status`,
+			}, "\n") + "\n"
+			r := claimsctl(t, session, nil, conn...)
+			require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			out := r.stdout
+			assert.NotContains(t, out, "claims> ", "no prompt when stdin is not a terminal")
+			assert.NotContains(t, out, "\x1b[", "no colour when stdout is not a terminal")
+			assert.Regexp(t, `claim [0-9a-f]{8} submitted \(v1\) as \d+-\d+`, out)
+			assert.Regexp(t, `claims:events\s+len 1 .*\(new\)`, out, "the state view after submit")
+			assert.Contains(t, out, "error: stdin:1: approve")
+			assert.Contains(t, out, "needs an investigated claim (nothing written)")
+			assert.Regexp(t, `1 event\s*\n\s+\d+-\d+\s+claim.submitted`, out)
+			assert.Regexp(t, `processors\s+pending 1 .*consumers w1\(1\)`, out, "pending rises after consume")
+			assert.Contains(t, out, "1 acked")
+			assert.Regexp(t, `processors\s+pending 0 \(-1\)`, out, "and falls after ack")
+			assert.Contains(t, out, "line\t1\nline\t2")
+			assert.Contains(t, out, "\n2\n")
+			assert.Contains(t, out, "error: stdin:1: attempt to call a non-function object")
+			assert.Contains(t, out, "\nsubmitted\n")
+			assert.Contains(t, out, "(no change)")
+		})
+	}
+}
+
+// TestTwoProcessesRaceToDecide starts pairs of processes that approve and
+// reject the same investigated claim at once: exactly one decision per
+// claim may reach the stream.
+func TestTwoProcessesRaceToDecide(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	conn := []string{"--redis", srv.URL()}
+	const claims = 5
+	setup := claimsctl(t, "", nil, append(conn, "-e", fmt.Sprintf(`
+		for i = 1, %d do
+		  local c = submit{customer="C", policy="P", amount=1000, type="home", incident_date="2026-11-01", description="race"}
+		  assign(c.id, "ADJ-001"); investigate(c.id, {findings="ok"})
+		  print(c.id)
+		end`, claims))...)
+	require.Equal(t, 0, setup.code, setup.stderr)
+	claimIDs := strings.Fields(setup.stdout)
+	require.Len(t, claimIDs, claims)
+
+	var wg sync.WaitGroup
+	results := make([]result, 2*claims)
+	for i, id := range claimIDs {
+		for j, code := range []string{
+			fmt.Sprintf(`approve(%q, 900)`, id),
+			fmt.Sprintf(`reject(%q, "fraud suspected")`, id),
+		} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[2*i+j] = claimsctl(t, "", nil, append(conn, "-e", code)...)
+			}()
+		}
+	}
+	wg.Wait()
+
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	entries, err := rdb.XRange(context.Background(), "claims:events", "-", "+").Result()
+	require.NoError(t, err)
+	decisions := map[string]int{}
+	for _, e := range entries {
+		if typ := e.Values["type"]; typ == "claim.approved" || typ == "claim.rejected" {
+			decisions[e.Values["claim_id"].(string)]++
+		}
+	}
+	for i, id := range claimIDs {
+		assert.Equal(t, 1, decisions[id], "claim %s must have exactly one decision", id)
+		a, b := results[2*i], results[2*i+1]
+		assert.ElementsMatch(t, []int{0, 1}, []int{a.code, b.code}, "one process wins, one fails:\n%s\n%s", a.stderr, b.stderr)
+		loser := a
+		if a.code == 0 {
+			loser = b
+		}
+		assert.Regexp(t, `someone else changed it first|which is final|claim is (approved|rejected)`, loser.stderr)
+	}
+}
+
+func TestInterruptStopsARunningScript(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	cmd := exec.Command(binary, "--redis", srv.URL(), "-e", `print("waiting"); consume("g", "w", {block=600000})`)
+	cmd.Env = cleanEnv()
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	buf := make([]byte, 64)
+	n, err := stdout.Read(buf) // "waiting": the consume is about to block
+	require.NoError(t, err)
+	require.Contains(t, string(buf[:n]), "waiting")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 130, ee.ExitCode())
+}

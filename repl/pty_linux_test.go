@@ -1,0 +1,254 @@
+package repl
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// openPty opens a pseudo-terminal: the master is the user's side, the
+// slave is the terminal the REPL runs on. (github.com/creack/pty does the
+// same; it is not in go.mod, and these three ioctls are all it would do on
+// Linux.)
+func openPty(t *testing.T) (ptmx, tty *os.File) {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	require.NoError(t, err)
+	var n int
+	// Control, not Fd: Fd would put the master in blocking mode, and
+	// closing it would then wait for the reader instead of ending it.
+	raw, err := ptmx.SyscallConn()
+	require.NoError(t, err)
+	require.NoError(t, raw.Control(func(fd uintptr) {
+		if err = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); err != nil {
+			return
+		}
+		if n, err = unix.IoctlGetInt(int(fd), unix.TIOCGPTN); err != nil {
+			return
+		}
+		err = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 100})
+	}))
+	require.NoError(t, err)
+	tty, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	require.NoError(t, err)
+	return ptmx, tty
+}
+
+// terminal is the user's side of a pty: what they type and what they see.
+type terminal struct {
+	t      *testing.T
+	ptmx   *os.File
+	mu     sync.Mutex
+	seen   strings.Builder
+	cursor int           // what expect has consumed
+	more   chan struct{} // a read arrived
+}
+
+func newTerminal(t *testing.T) (*terminal, *os.File) {
+	t.Helper()
+	ptmx, tty := openPty(t)
+	term := &terminal{t: t, ptmx: ptmx, more: make(chan struct{}, 1)}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			term.mu.Lock()
+			term.seen.Write(buf[:n])
+			term.mu.Unlock()
+			select {
+			case term.more <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// Closing the master ends the slave's reads too (EIO), so no reader
+	// is left behind.
+	t.Cleanup(func() {
+		ptmx.Close()
+		tty.Close()
+	})
+	return term, tty
+}
+
+// expect waits until the screen shows want after what was already
+// expected. The deadline only turns a hang into a failure.
+func (term *terminal) expect(want string) {
+	term.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		term.mu.Lock()
+		s := term.seen.String()
+		i := strings.Index(s[term.cursor:], want)
+		if i >= 0 {
+			term.cursor += i + len(want)
+		}
+		term.mu.Unlock()
+		if i >= 0 {
+			return
+		}
+		select {
+		case <-term.more:
+		case <-deadline:
+			term.t.Fatalf("timed out waiting for %q; screen since last match:\n%q", want, s[term.cursor:])
+		}
+	}
+}
+
+// since is what the screen showed after the last match.
+func (term *terminal) since(mark int) string {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	return term.seen.String()[mark:]
+}
+
+func (term *terminal) mark() int {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	return term.cursor
+}
+
+func (term *terminal) typeIn(s string) {
+	term.t.Helper()
+	_, err := io.WriteString(term.ptmx, s)
+	require.NoError(term.t, err)
+}
+
+func TestRunOnPty(t *testing.T) {
+	term, tty := newTerminal(t)
+	store := &fakeStore{}
+	ev := &fakeEval{store: store, started: make(chan struct{})}
+	interrupts := make(chan struct{})
+	history := filepath.Join(t.TempDir(), "history")
+
+	before := termios(t, tty)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), Options{
+			In: tty, Out: tty, Err: tty,
+			Interactive: true,
+			HistoryFile: history,
+			Eval:        ev,
+			State:       store.state,
+			Banner:      "connected to test",
+			Interrupts:  interrupts,
+		})
+	}()
+
+	// Each input is typed only once the prompt shows: readline has put
+	// the terminal in raw mode by then, so keys reach it as keys.
+	term.expect("connected to test\r\n  (no streams yet)\r\n")
+	term.expect("claims> ")
+	term.typeIn("1+1\r")
+	term.expect("2\r\n  (no change)\r\n")
+	term.expect("claims> ")
+
+	// A multi-line chunk with the continuation prompt.
+	term.typeIn("for i = 1, 2 do\r")
+	term.expect(">> ")
+	term.typeIn("end\r")
+	term.expect("loop of 2 lines\r\n")
+	term.expect("claims> ")
+
+	// Ctrl-C at the prompt gives the line up.
+	term.typeIn("fail")
+	term.expect("fail")
+	term.typeIn("\x03")
+	term.expect("^C")
+	term.expect("claims> ")
+
+	// Ctrl-C in a continuation gives the whole chunk up.
+	term.typeIn("while x do\r")
+	term.expect(">> ")
+	term.typeIn("\x03")
+	term.expect("claims> ")
+
+	// Tab completes the one API name that fits.
+	term.typeIn("subm\t")
+	term.expect("submit")
+	term.typeIn("\x03")
+	term.expect("claims> ")
+
+	// An interrupt while a chunk runs cancels that chunk only.
+	term.typeIn("block\r")
+	<-ev.started
+	interrupts <- struct{}{}
+	term.expect("error: <string>:1: context canceled\r\n")
+	term.expect("claims> ")
+	term.typeIn("add\r")
+	term.expect("added\r\n")
+	term.expect("claims:events   len 1")
+	term.expect("claims> ")
+
+	// Ctrl-D leaves.
+	mark := term.mark()
+	term.typeIn("\x04")
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Run did not return after Ctrl-D; screen: %q", term.since(mark))
+	}
+
+	assert.Equal(t, before.Lflag, termios(t, tty).Lflag, "the terminal is back in cooked mode")
+
+	assert.Equal(t, []string{
+		"1+1",
+		"for i = 1, 2 do", "for i = 1, 2 do\nend",
+		"while x do",
+		"block",
+		"add",
+	}, ev.seen(), "given-up lines are never evaluated")
+
+	saved, err := os.ReadFile(history)
+	require.NoError(t, err)
+	assert.Equal(t, "1+1\nfor i = 1, 2 do\nend\nwhile x do\nblock\nadd\n", string(saved))
+}
+
+func TestRunOnPtyCancelled(t *testing.T) {
+	term, tty := newTerminal(t)
+	ev := &fakeEval{store: &fakeStore{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{In: tty, Out: tty, Err: tty, Interactive: true, Eval: ev})
+	}()
+
+	term.expect("claims> ")
+	term.typeIn("1+1")
+	term.expect("1+1")
+	// A shutdown (SIGTERM in main) while the user is typing: Run returns
+	// at once and the half-typed line is not run.
+	cancel()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after ctx was cancelled")
+	}
+	assert.Empty(t, ev.seen())
+}
+
+func termios(t *testing.T, f *os.File) *unix.Termios {
+	t.Helper()
+	raw, err := f.SyscallConn()
+	require.NoError(t, err)
+	var tio *unix.Termios
+	require.NoError(t, raw.Control(func(fd uintptr) {
+		tio, err = unix.IoctlGetTermios(int(fd), unix.TCGETS)
+	}))
+	require.NoError(t, err)
+	return tio
+}

@@ -1,0 +1,323 @@
+// Package repl is the interactive loop of claimsctl: it reads Lua chunks
+// (several lines when a chunk is unfinished), hands them to an Evaluator,
+// prints the value or the error, and after every chunk shows what the chunk
+// did to the streams (the state view).
+//
+// It knows nothing of Lua or Redis: the Evaluator and the State function are
+// given by the caller, which is what lets the tests drive it with fakes.
+package repl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+
+	"claimsctl/streams"
+)
+
+// Prompts. The continuation prompt is short so a continued line starts
+// where a student expects to keep typing.
+const (
+	PromptPrimary      = "claims> "
+	PromptContinuation = ">> "
+)
+
+// Evaluator runs one chunk of Lua. Implemented by luaapi; the REPL only needs this.
+type Evaluator interface {
+	// Eval runs chunk and returns what it printed as its value (may be ""),
+	// or an error. It must stop soon after ctx is cancelled (that is how
+	// Ctrl-C stops a chunk), and it must run nothing of a chunk that does
+	// not compile: the REPL calls it again with the longer chunk while the
+	// chunk is Incomplete.
+	Eval(ctx context.Context, chunk string) (string, error)
+	// Incomplete reports whether err means the chunk is unfinished (continue on the next line).
+	Incomplete(err error) bool
+	// Completions lists the global names to offer on Tab (API functions, help topics).
+	Completions() []string
+}
+
+// Options configure Run. Only Eval is required.
+type Options struct {
+	In  io.Reader // the user's input; in interactive mode a terminal (see Interactive)
+	Out io.Writer // values, errors and the state view, in the order they happen
+	Err io.Writer // readline's own messages; nil discards them
+
+	// Interactive means In is a terminal: a readline prompt with history and
+	// Tab completion. When In has an Fd method and that descriptor is a
+	// terminal, it is put in raw mode while a line is edited; otherwise
+	// (a test feeding a pipe) the terminal modes are left alone.
+	// False: lines are read from In with no prompt, no colour, no readline,
+	// so a piped transcript is plain text in the order it happened.
+	Interactive bool
+
+	// Color highlights what changed in the state view and errors. Decided
+	// once by main (stdout is a TTY and NO_COLOR is unset); ignored when not
+	// Interactive.
+	Color bool
+
+	// HistoryFile is where readline keeps the history ("" = no history).
+	HistoryFile string
+
+	// Eval runs the chunks.
+	Eval Evaluator
+
+	// State is the source of the state view, read after every chunk; nil
+	// means no view.
+	State func(ctx context.Context) (*streams.State, error)
+
+	// Banner is printed once at start (connection line + "type help() ...").
+	Banner string
+
+	// Interrupts carries Ctrl-C: main feeds it from os/signal (SIGINT),
+	// since only main touches os; a buffered channel of one is enough.
+	//
+	// Interactive: an interrupt cancels the chunk that is running (and the
+	// state view after it), and only it; the REPL carries on. One that
+	// arrives while nothing runs is dropped: at the prompt the terminal is
+	// in raw mode, Ctrl-C is a key, and readline discards the line itself.
+	//
+	// Not interactive: there is no prompt to come back to, so an interrupt
+	// cancels the running chunk and ends the run; Run returns
+	// ErrInterrupted (main's exit code 130).
+	//
+	// nil: chunks stop only when ctx is cancelled.
+	Interrupts <-chan struct{}
+}
+
+// ErrInterrupted is returned by Run when an interrupt ended a
+// non-interactive run (see Options.Interrupts).
+var ErrInterrupted = errors.New("interrupted")
+
+// Run reads chunks until EOF / Ctrl-D / `exit` / `quit`, returns nil then.
+// Errors of a chunk are printed and never end the loop. If ctx is
+// cancelled Run returns ctx.Err(), and ErrInterrupted when an interrupt
+// ended a non-interactive run; any other error is a failure to read input
+// or to start readline.
+//
+// The state view is printed once at start, after the banner, so that the
+// first chunk's view can show its deltas against where the session began.
+func Run(ctx context.Context, o Options) error {
+	if o.Eval == nil {
+		return errors.New("repl: no evaluator")
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Err == nil {
+		o.Err = io.Discard
+	}
+	if !o.Interactive {
+		o.Color = false
+	}
+	if !o.Interactive && o.Interrupts != nil {
+		// The whole run is the unit that Ctrl-C stops; the cause tells
+		// main it was the user, not a shutdown.
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			select {
+			case <-o.Interrupts:
+				cancel(ErrInterrupted)
+			case <-stop:
+			}
+		}()
+	}
+	s := &session{o: o}
+	s.refreshCompletions()
+
+	var (
+		src lineSource
+		err error
+	)
+	if o.Interactive {
+		src, err = newReadlineSource(ctx, o, s.completer())
+	} else {
+		src = newScannerSource(o.In)
+	}
+	if err != nil {
+		return err
+	}
+	defer src.close()
+
+	if o.Banner != "" {
+		fmt.Fprintln(o.Out, strings.TrimRight(o.Banner, "\n"))
+	}
+	s.view(ctx)
+	return s.loop(ctx, src)
+}
+
+// errLineDropped is a line source reporting Ctrl-C at the prompt.
+var errLineDropped = errors.New("line given up")
+
+// lineSource is where lines come from: readline on a terminal, a scanner
+// on a pipe. readLine returns io.EOF at the end and errLineDropped when
+// the user gave up the line (Ctrl-C).
+type lineSource interface {
+	readLine(ctx context.Context, prompt string) (string, error)
+	close()
+}
+
+// session is the state of one Run: the previous view (to show what
+// changed) and the names offered on Tab.
+type session struct {
+	o     Options
+	prev  *streams.State
+	names atomic.Pointer[[]string]
+}
+
+// loop accumulates lines into a chunk until the evaluator no longer calls
+// it incomplete, then reports it.
+func (s *session) loop(ctx context.Context, src lineSource) error {
+	var (
+		pending []string // lines of an unfinished chunk
+		lastErr error    // why the pending chunk is unfinished
+	)
+	for {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		prompt := PromptPrimary
+		if len(pending) > 0 {
+			prompt = PromptContinuation
+		}
+		line, err := src.readLine(ctx, prompt)
+		if ctx.Err() != nil {
+			// Closing the input to stop readline may hand back a partial
+			// line: it was not entered, so it is not run.
+			return context.Cause(ctx)
+		}
+		switch {
+		case errors.Is(err, errLineDropped):
+			pending, lastErr = nil, nil
+			continue
+		case errors.Is(err, io.EOF):
+			if len(pending) > 0 {
+				// The input ended inside a chunk: say why it is unfinished
+				// (the evaluator's syntax error), as a script runner would.
+				s.report("", fmt.Errorf("input ended inside a chunk: %w", lastErr))
+				s.view(ctx)
+			}
+			return nil
+		case err != nil:
+			return err
+		}
+
+		if len(pending) == 0 {
+			switch strings.TrimSpace(line) {
+			case "":
+				continue
+			case "exit", "quit", "exit()", "quit()":
+				return nil
+			}
+		} else if strings.TrimSpace(line) == "" {
+			// A blank line cannot finish a chunk; keep it for the line
+			// numbers of errors and wait for more.
+			pending = append(pending, line)
+			continue
+		}
+		pending = append(pending, line)
+
+		var val string
+		s.interruptible(ctx, func(ctx context.Context) {
+			val, err = s.o.Eval.Eval(ctx, strings.Join(pending, "\n"))
+		})
+		if err != nil && s.o.Eval.Incomplete(err) {
+			lastErr = err
+			continue
+		}
+		pending, lastErr = nil, nil
+		s.report(val, err)
+		s.refreshCompletions()
+		s.view(ctx)
+	}
+}
+
+// report prints a chunk's value or error. Errors go to Out, not Err, so a
+// transcript keeps them next to the command that caused them.
+func (s *session) report(val string, err error) {
+	if val != "" {
+		fmt.Fprint(s.o.Out, val)
+		if !strings.HasSuffix(val, "\n") {
+			fmt.Fprintln(s.o.Out)
+		}
+	}
+	if err != nil {
+		s.printError(err)
+	}
+}
+
+func (s *session) printError(err error) {
+	msg := strings.TrimRight(err.Error(), "\n")
+	if s.o.Color {
+		fmt.Fprintf(s.o.Out, "\x1b[1;31merror:\x1b[0m %s\n", msg)
+		return
+	}
+	fmt.Fprintf(s.o.Out, "error: %s\n", msg)
+}
+
+// view prints the state view and remembers it for the next diff. A failed
+// read is reported like a chunk's error and leaves the previous snapshot
+// in place, so the next view still diffs against what was last shown.
+func (s *session) view(ctx context.Context) {
+	if s.o.State == nil {
+		return
+	}
+	var (
+		st  *streams.State
+		err error
+	)
+	s.interruptible(ctx, func(ctx context.Context) { st, err = s.o.State(ctx) })
+	if err != nil {
+		if ctx.Err() == nil {
+			s.printError(fmt.Errorf("state view: %w", err))
+		}
+		return
+	}
+	fmt.Fprint(s.o.Out, RenderState(s.prev, st, s.o.Color))
+	s.prev = st
+}
+
+// interruptible runs fn with a context of its own that an interrupt
+// cancels, so Ctrl-C stops this chunk and the REPL carries on.
+func (s *session) interruptible(ctx context.Context, fn func(context.Context)) {
+	ints := s.o.Interrupts
+	if !s.o.Interactive || ints == nil {
+		fn(ctx)
+		return
+	}
+	// An interrupt that arrived while nothing ran is stale: it must not
+	// cancel the chunk the user typed after it.
+	for drained := false; !drained; {
+		select {
+		case <-ints:
+		default:
+			drained = true
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ints:
+			cancel()
+		case <-done:
+		}
+	}()
+	fn(cctx)
+}
+
+// refreshCompletions asks the evaluator for its names between chunks, on
+// the REPL's own goroutine: readline calls the completer from its own
+// goroutine, and an evaluator (one Lua state) is not safe to call from two.
+func (s *session) refreshCompletions() {
+	names := s.o.Eval.Completions()
+	s.names.Store(&names)
+}
