@@ -88,7 +88,6 @@ Usage:
 Flags (also after the subcommand):
   --redis URL      redis://[user:password@]host:port[/db], rediss:// for TLS (or REDIS_URL;
                    the lab's REDIS_HOST / REDIS_PORT / REDIS_PASSWORD work too)
-  --cluster ADDRS  Redis Cluster seed nodes, host:port,host:port
   --embedded       use an in-process Redis even if localhost:6379 answers
   --prefix P       prefix every key (several students on one server)
 
@@ -134,13 +133,12 @@ func exitCode(err error) int {
 
 // connFlags are the connection flags every subcommand accepts.
 type connFlags struct {
-	url, cluster, prefix string
-	embedded             bool
+	url, prefix string
+	embedded    bool
 }
 
 func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.url, "redis", c.url, "Redis URL (redis://, rediss://)")
-	fs.StringVar(&c.cluster, "cluster", c.cluster, "Redis Cluster seed nodes host:port,...")
 	fs.BoolVar(&c.embedded, "embedded", c.embedded, "use an in-process Redis")
 	fs.StringVar(&c.prefix, "prefix", c.prefix, "prefix for every key")
 }
@@ -214,9 +212,6 @@ func connect(ctx context.Context, c connFlags, env environment, banner io.Writer
 	if opts.URL == "" {
 		opts.URL = env.getenv("REDIS_URL")
 	}
-	if c.cluster != "" {
-		opts.Cluster = strings.Split(c.cluster, ",")
-	}
 	backend, err := streams.Connect(ctx, opts)
 	if err != nil {
 		return nil, nil, err
@@ -250,7 +245,7 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 
 func (c *runCmd) runCode(ctx context.Context, code string, args []string) error {
 	return c.with(ctx, args, func(rt *luaapi.Runtime) error {
-		out, err := rt.Eval(ctx, code)
+		out, err := rt.EvalNamed(ctx, code, "-e")
 		if err == nil && out != "" {
 			fmt.Fprintln(c.env.stdout, out)
 		}

@@ -164,9 +164,14 @@ func (r *Runtime) DoString(ctx context.Context, code, name string) error {
 // Eval runs one REPL chunk. It tries "return <chunk>" first so that an
 // expression shows its value, as the standalone lua does.
 func (r *Runtime) Eval(ctx context.Context, chunk string) (string, error) {
-	fn, err := r.L.Load(strings.NewReader("return "+chunk), "stdin")
+	return r.EvalNamed(ctx, chunk, "stdin")
+}
+
+// EvalNamed is Eval with the chunk name used in error positions.
+func (r *Runtime) EvalNamed(ctx context.Context, chunk, name string) (string, error) {
+	fn, err := r.L.Load(strings.NewReader("return "+chunk), name)
 	if err != nil {
-		if fn, err = r.L.Load(strings.NewReader(chunk), "stdin"); err != nil {
+		if fn, err = r.L.Load(strings.NewReader(chunk), name); err != nil {
 			if incomplete(err) {
 				return "", &incompleteError{msg: syntaxMessage(err)}
 			}

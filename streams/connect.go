@@ -20,12 +20,11 @@ var ErrUnreachable = errors.New("cannot reach Redis")
 
 // ConnectOptions say where Redis is, in the order Connect tries them.
 type ConnectOptions struct {
-	URL      string   // --redis / REDIS_URL: redis://[user:pass@]host:port[/db], rediss:// for TLS
-	Host     string   // REDIS_HOST (the lab's variables)
-	Port     string   // REDIS_PORT
-	Password string   // REDIS_PASSWORD
-	Cluster  []string // --cluster host:port,...
-	Embedded bool     // --embedded: skip the search, run the in-process server
+	URL      string // --redis / REDIS_URL: redis://[user:pass@]host:port[/db], rediss:// for TLS
+	Host     string // REDIS_HOST (the lab's variables)
+	Port     string // REDIS_PORT
+	Password string // REDIS_PASSWORD
+	Embedded bool   // --embedded: skip the search, run the in-process server
 	// EmbeddedPort is the port for the embedded server (0: any free port).
 	EmbeddedPort int
 	// DefaultAddr is tried before falling back to embedded (default localhost:6379).
@@ -51,8 +50,7 @@ func (b *Backend) Close() error {
 	return err
 }
 
-// Connect resolves the connection: an explicit URL, cluster or
-// REDIS_HOST; else localhost:6379 if it answers PING; else an embedded
+// Connect resolves the connection: an explicit URL or REDIS_HOST; else localhost:6379 if it answers PING; else an embedded
 // server on a free loopback port.
 func Connect(ctx context.Context, o ConnectOptions) (*Backend, error) {
 	if o.Timeout <= 0 {
@@ -64,9 +62,6 @@ func Connect(ctx context.Context, o ConnectOptions) (*Backend, error) {
 	switch {
 	case o.Embedded:
 		return startEmbedded(ctx, o)
-	case len(o.Cluster) > 0:
-		opts := &redis.UniversalOptions{Addrs: o.Cluster, IsClusterMode: true, Password: o.Password, DialTimeout: o.Timeout}
-		return dial(ctx, opts, fmt.Sprintf("Redis Cluster at %s", strings.Join(o.Cluster, ",")))
 	case o.URL != "":
 		opts, where, err := parseURL(o.URL, o.Timeout)
 		if err != nil {
