@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -65,14 +66,22 @@ type usageError struct{ msg, hint string }
 
 func (e *usageError) Error() string { return e.msg }
 
-// expectationsFailed is a script that ran but whose expect() calls failed.
-type expectationsFailed struct{ n int }
+// expectationsFailed is a script that ran but whose expect() or check()
+// calls failed.
+type expectationsFailed struct {
+	n    int
+	what string // "expectation" (default) or "check"
+}
 
 func (e *expectationsFailed) Error() string {
-	if e.n == 1 {
-		return "1 expectation failed"
+	what := e.what
+	if what == "" {
+		what = "expectation"
 	}
-	return fmt.Sprintf("%d expectations failed", e.n)
+	if e.n == 1 {
+		return "1 " + what + " failed"
+	}
+	return fmt.Sprintf("%d %ss failed", e.n, what)
 }
 
 const usage = `claimsctl: the Redis Streams claims lab (event sourcing) as one tool
@@ -82,6 +91,7 @@ Usage:
   claimsctl [flags] run FILE.lua [ARGS] run a lab step or any script
   claimsctl [flags] -e CODE             run a line of Lua
   claimsctl [flags] report [-o FILE]    print the analytics report (JSON)
+  claimsctl [flags] check [FILES|DIRS]  grade exercises: a pass/fail table, exit 3 on any failure
   claimsctl serve [--port 6379]         run the embedded Redis in the foreground
   claimsctl version
 
@@ -187,6 +197,8 @@ func dispatch(args []string, env environment) error {
 		return (&replCmd{conn: conn, env: env}).Run(context.Background(), rest[1:])
 	case "report":
 		return (&reportCmd{conn: conn, env: env}).Run(ctx, rest[1:])
+	case "check":
+		return (&checkCmd{conn: conn, env: env}).Run(ctx, rest[1:])
 	case "serve":
 		return (&serveCmd{env: env}).Run(ctx, rest[1:])
 	case "version":
@@ -378,4 +390,145 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	<-ctx.Done()
 	fmt.Fprintln(c.env.stdout, "stopped; its data is gone")
 	return nil
+}
+
+// checkCmd grades exercise scripts: each runs on a clean keyspace of its
+// own (a fresh key prefix, deleted afterwards) and its check() results are
+// printed as one table.
+type checkCmd struct {
+	conn connFlags
+	env  environment
+}
+
+func (c *checkCmd) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("check", c.env)
+	c.conn.register(fs)
+	verbose := fs.Bool("v", false, "show each exercise's output")
+	if err := parse(fs, args, c.env, "claimsctl check scripts/exercises/solutions"); err != nil {
+		return err
+	}
+	targets := fs.Args()
+	if len(targets) == 0 {
+		targets = []string{"scripts/exercises"}
+	}
+	files, err := luaFiles(targets)
+	if err != nil {
+		return &usageError{msg: err.Error(), hint: "claimsctl check scripts/exercises"}
+	}
+	backend, store, err := connect(ctx, c.conn, c.env, c.env.stderr)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+
+	var rows []checkRow
+	for i, file := range files {
+		prefix := fmt.Sprintf("%scheck:%d:%d:", c.conn.prefix, os.Getpid(), i)
+		exercise := store.WithPrefix(prefix)
+		var out bytes.Buffer
+		rt := luaapi.New(luaapi.Config{Store: exercise, Out: &out, Backend: backend.Description})
+		runErr := rt.DoFile(ctx, file)
+		checks, outside := rt.Checks(), rt.FailedOutsideChecks()
+		rt.Close()
+		if _, err := exercise.DeleteAll(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintf(c.env.stderr, "claimsctl: clean up after %s: %v\n", file, err)
+		}
+		if *verbose {
+			fmt.Fprintf(c.env.stdout, "== %s\n%s", file, out.String())
+		}
+		rows = append(rows, gradeRows(file, checks, outside, runErr)...)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	passed, failedRows := printCheckTable(c.env.stdout, rows)
+	if failedRows > 0 {
+		return &expectationsFailed{n: failedRows, what: "check"}
+	}
+	if passed == 0 {
+		return fmt.Errorf("no check() ran in %s", strings.Join(targets, " "))
+	}
+	return nil
+}
+
+type checkRow struct {
+	file, check, result, detail string
+}
+
+// gradeRows turns one exercise run into table rows: one per check(), plus
+// a row for failures outside any check and for a script error.
+func gradeRows(file string, checks []luaapi.CheckResult, outside int, runErr error) []checkRow {
+	name := filepath.Base(file)
+	var rows []checkRow
+	for _, ch := range checks {
+		row := checkRow{file: name, check: ch.Name, result: "pass"}
+		if !ch.Passed {
+			row.result, row.detail = "FAIL", ch.Message
+		}
+		rows = append(rows, row)
+	}
+	if outside > 0 {
+		rows = append(rows, checkRow{file: name, check: "(outside any check)", result: "FAIL",
+			detail: fmt.Sprintf("%d expectation(s) failed", outside)})
+	}
+	if runErr != nil {
+		rows = append(rows, checkRow{file: name, check: "(script)", result: "ERROR", detail: runErr.Error()})
+	}
+	if len(rows) == 0 {
+		rows = append(rows, checkRow{file: name, check: "(no check() in this file)", result: "FAIL"})
+	}
+	return rows
+}
+
+func printCheckTable(w io.Writer, rows []checkRow) (passed, failed int) {
+	fileWidth, checkWidth := len("exercise"), len("check")
+	for _, r := range rows {
+		fileWidth = max(fileWidth, len(r.file))
+		checkWidth = max(checkWidth, len(r.check))
+	}
+	fmt.Fprintf(w, "%-*s  %-*s  %s\n", fileWidth, "exercise", checkWidth, "check", "result")
+	last := ""
+	for _, r := range rows {
+		file := r.file
+		if file == last {
+			file = ""
+		}
+		last = r.file
+		line := fmt.Sprintf("%-*s  %-*s  %s", fileWidth, file, checkWidth, r.check, r.result)
+		if r.detail != "" {
+			line += "  " + r.detail
+		}
+		fmt.Fprintln(w, line)
+		if r.result == "pass" {
+			passed++
+		} else {
+			failed++
+		}
+	}
+	fmt.Fprintf(w, "%d passed, %d failed\n", passed, failed)
+	return passed, failed
+}
+
+// luaFiles expands directories to the .lua files directly inside them.
+func luaFiles(targets []string) ([]string, error) {
+	var files []string
+	for _, t := range targets {
+		info, err := os.Stat(t)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %v", t, errors.Unwrap(err))
+		}
+		if !info.IsDir() {
+			files = append(files, t)
+			continue
+		}
+		matches, err := filepath.Glob(filepath.Join(t, "*.lua"))
+		if err != nil {
+			return nil, err
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("no .lua files in %s", t)
+		}
+		files = append(files, matches...)
+	}
+	return files, nil
 }

@@ -44,7 +44,8 @@ type Runtime struct {
 
 	mu     sync.Mutex
 	checks []CheckResult
-	failed int // failed expectations, in checks or not
+	failed  int // failed expectations, in checks or not
+	outside int // failed expectations outside any check
 	active *CheckResult
 }
 
@@ -129,6 +130,13 @@ func (r *Runtime) Failed() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.failed
+}
+
+// FailedOutsideChecks is how many expectations failed outside any check().
+func (r *Runtime) FailedOutsideChecks() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.outside
 }
 
 // Checks returns the named checks recorded so far.

@@ -31,6 +31,9 @@ func (r *Runtime) expect(L *lua.LState) int {
 	where := strings.TrimSuffix(strings.TrimSpace(L.Where(1)), ":")
 	r.mu.Lock()
 	r.failed++
+	if r.active == nil {
+		r.outside++
+	}
 	if r.active != nil && r.active.Passed {
 		r.active.Passed = false
 		r.active.Message = msg

@@ -64,3 +64,13 @@ func (s *Store) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millis
 
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
+// WithPrefix is a store on the same connection whose keys carry another
+// prefix: an isolated keyspace, e.g. for one graded exercise.
+func (s *Store) WithPrefix(prefix string) *Store {
+	c := *s
+	c.opts.Prefix = prefix
+	c.keys = Keys{Prefix: prefix}
+	c.cache = &stateCache{groups: map[string][]string{}}
+	return &c
+}
