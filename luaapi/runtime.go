@@ -42,11 +42,11 @@ type Runtime struct {
 	// the REPL does not print them a second time as the chunk's value.
 	echoed []lua.LValue
 
-	mu     sync.Mutex
-	checks []CheckResult
+	mu      sync.Mutex
+	checks  []CheckResult
 	failed  int // failed expectations, in checks or not
 	outside int // failed expectations outside any check
-	active *CheckResult
+	active  *CheckResult
 }
 
 // CheckResult is one named check of an exercise.
