@@ -18,9 +18,13 @@ var topics = []struct{ key, title string }{
 	{"report", "Analytics"},
 	{"ops", "Streams"},
 	{"teach", "Teaching and exercises"},
+	{"lab", "The lab's environment"},
 }
 
 var apiDocs = []apiDoc{
+	{"server", "lab", "server()", "The Redis server in use: backend line, version, mode and persistence (AOF or not): lab step 1.", `server().persistence`},
+	{"schema", "lab", "schema([type])", "The eight event types with their required and optional payload fields and the statuses each may follow: lab step 2.", `for _, s in ipairs(schema()) do print(s.type, table.concat(s.required, ", ")) end`},
+	{"monitor", "lab", "monitor([{seconds=, events=}])", "A live tail of claims:events (XREAD BLOCK, no group) with each group's progress, until Ctrl-C or the limit: lab step 6. Returns the number of events seen.", `monitor{seconds=5}`},
 	{"submit", "produce", "submit{customer=, policy=, amount=, type=, incident_date=, description=}", "Files a new claim: appends claim.submitted and returns the claim (id, version, status, event_id = its stream entry id). Invalid fields are refused and nothing is written. type is one of auto, home, health, life, property, travel, liability.", `c = submit{customer="CUST-0001", policy="POL-0001", amount=2500, type="auto", incident_date="2026-11-20", description="rear-ended at a light"}`},
 	{"assign", "produce", "assign(id, {adjuster=} | adjuster)", "Appends claim.assigned: an adjuster takes the claim.", `assign(c.id, "ADJ-001")`},
 	{"upload", "produce", "upload(id, {type=, file=})", "Appends claim.document.uploaded. type is one of photo, police_report, estimate, invoice, receipt, medical_report, other.", `upload(c.id, {type="photo", file="bumper.jpg"})`},

@@ -119,6 +119,7 @@ func (r *Runtime) modules() []module {
 		{"claims.report", r.reportFuncs()},
 		{"claims.ops", r.opsFuncs()},
 		{"claims.teach", r.teachFuncs()},
+		{"claims.lab", r.labFuncs()},
 	}
 }
 

@@ -269,3 +269,6 @@ func Fold(events []Event) (*Claim, error) {
 	}
 	return c, nil
 }
+
+// AllowedFrom lists the statuses an event type may follow.
+func AllowedFrom(t EventType) []Status { return append([]Status(nil), allowedFrom[t]...) }
