@@ -39,7 +39,7 @@ investigate(c.id, {findings="damage matches the police report", fraud_risk="low"
 ack("processors", evs)`},
 	{"ack", "consume", "ack(group, events | ids)", "XACK: tells the group these entries are done, so they leave its pending list.", `ack("processors", evs)`},
 	{"replay", "replay", "replay{from=, to=, type=, claim=}", "Iterates over claims:events (XRANGE), oldest first. from/to are stream ids or times (\"2026-11-25T10:00:00Z\", matched against occurred_at). With a handler as second argument, calls it per event and returns the count.", `for ev in replay{type="claim.approved"} do print(ev.claim_id, ev.data.approved_amount) end`},
-	{"claim", "replay", "claim(id [, {at=time}])", "The claim's current state, or its state at a past time (a temporal query folded from its events). nil and a reason if it does not exist (yet).", `claim(c.id, {at="2026-11-25T10:00:00Z"}).status`},
+	{"claim", "replay", "claim(id [, {at=time} | {version=n}])", "The claim's current state, or its state at a past time or after its first n events (a temporal query folded from its events). nil and a reason if it does not exist (yet).", `claim(c.id, {at="2026-11-25T10:00:00Z"}).status`},
 	{"history", "replay", "history(id)", "The claim's events in order: who did what, when.", `history(c.id)`},
 	{"report", "report", "report([{out=file}])", "Analytics computed from the events: claims by status and type, per hour, amounts, approval rate, processing and resolution times, adjuster workload. With out=, also writes it as JSON.", `report{out="data/claims-analytics-report.json"}`},
 	{"info", "ops", "info()", "The state view as a table: each stream's length, first and last id; each group's pending, lag and consumers.", `info().events.groups.processors.pending`},

@@ -61,10 +61,10 @@ func (r *Runtime) replay(L *lua.LState) int {
 	return 1
 }
 
-// claim(id [, {at=time}]) -> claim | nil, reason
+// claim(id [, {at=time} | {version=n}]) -> claim | nil, reason
 func (r *Runtime) claim(L *lua.LState) int {
 	id := L.CheckString(1)
-	o := optionsAt(L, 2, "claim", "at")
+	o := optionsAt(L, 2, "claim", "at", "version")
 	var (
 		c   *streams.Claim
 		err error
@@ -75,6 +75,8 @@ func (r *Runtime) claim(L *lua.LState) int {
 			argError(L, 2, "claim", "at must be a time like 2026-11-25T10:00:00Z")
 		}
 		c, err = r.store.ClaimAt(ctxOf(L), id, at)
+	} else if o.has("version") {
+		c, err = r.store.ClaimAtVersion(ctxOf(L), id, int64(o.num("version", 0)))
 	} else {
 		c, err = r.store.Claim(ctxOf(L), id)
 	}

@@ -207,3 +207,16 @@ func cmpInt(a, b uint64) int {
 	}
 	return 0
 }
+
+// ClaimAtVersion is the claim as it stood after its first version events:
+// exact even when several events share a millisecond.
+func (s *Store) ClaimAtVersion(ctx context.Context, claimID string, version int64) (*Claim, error) {
+	events, err := s.History(ctx, claimID)
+	if err != nil {
+		return nil, err
+	}
+	if version < 1 || version > int64(len(events)) {
+		return nil, fmt.Errorf("claim %s has versions 1 to %d, not %d: %w", claimID, len(events), version, ErrNotFound)
+	}
+	return Fold(events[:version])
+}
