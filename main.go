@@ -13,8 +13,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"claimsctl/luaapi"
 	"claimsctl/repl"
@@ -91,7 +93,11 @@ Usage:
   claimsctl [flags] run FILE.lua [ARGS] run a lab step or any script
   claimsctl [flags] -e CODE             run a line of Lua
   claimsctl [flags] report [-o FILE]    print the analytics report (JSON)
+  claimsctl [flags] dashboard [--once] [--refresh 2]  the analytics live in the terminal
   claimsctl [flags] check [FILES|DIRS]  grade exercises: a pass/fail table, exit 3 on any failure
+  claimsctl [flags] worker NAME|FILE.lua [--consumer C] [--count N]
+                                        run a worker in the foreground (processor, analytics,
+                                        notifications, audit, or a Lua consumer); Ctrl-C stops it
   claimsctl serve [--port 6379]         run the embedded Redis in the foreground
   claimsctl version
 
@@ -197,6 +203,10 @@ func dispatch(args []string, env environment) error {
 		return (&replCmd{conn: conn, env: env}).Run(context.Background(), rest[1:])
 	case "report":
 		return (&reportCmd{conn: conn, env: env}).Run(ctx, rest[1:])
+	case "dashboard":
+		return (&dashboardCmd{conn: conn, env: env}).Run(ctx, rest[1:])
+	case "worker":
+		return (&workerCmd{conn: conn, env: env}).Run(ctx, rest[1:])
 	case "check":
 		return (&checkCmd{conn: conn, env: env}).Run(ctx, rest[1:])
 	case "serve":
@@ -274,7 +284,8 @@ func (c *runCmd) with(ctx context.Context, args []string, body func(*luaapi.Runt
 		return err
 	}
 	defer backend.Close()
-	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description})
+	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description,
+		TTY: c.env.stdoutTTY, Color: c.env.stdoutTTY && c.env.getenv("NO_COLOR") == ""})
 	defer rt.Close()
 	if err := body(rt); err != nil {
 		return err
@@ -303,7 +314,8 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer backend.Close()
-	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description})
+	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description,
+		TTY: c.env.stdoutTTY, Color: c.env.stdoutTTY && c.env.getenv("NO_COLOR") == ""})
 	defer rt.Close()
 	banner.WriteString("Lua REPL on the claims event store. help() lists the API; Ctrl-D leaves.\n")
 
@@ -531,4 +543,95 @@ func luaFiles(targets []string) ([]string, error) {
 		files = append(files, matches...)
 	}
 	return files, nil
+}
+
+// dashboardCmd draws the analytics dashboard until Ctrl-C, which ends it
+// with exit 0: stopping is how a dashboard is meant to end.
+type dashboardCmd struct {
+	conn connFlags
+	env  environment
+}
+
+func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("dashboard", c.env)
+	c.conn.register(fs)
+	once := fs.Bool("once", false, "draw one frame and exit")
+	refresh := fs.Float64("refresh", 2, "seconds between frames")
+	width := fs.Int("width", 80, "columns")
+	if err := parse(fs, args, c.env, "claimsctl dashboard --refresh 5"); err != nil {
+		return err
+	}
+	if *refresh <= 0 {
+		return &usageError{msg: fmt.Sprintf("--refresh must be above 0 seconds, got %v", *refresh), hint: "claimsctl dashboard --refresh 2"}
+	}
+	if *width < 40 {
+		return &usageError{msg: fmt.Sprintf("--width must be at least 40 columns, got %d", *width), hint: "claimsctl dashboard --width 80"}
+	}
+	backend, store, err := connect(ctx, c.conn, c.env, c.env.stderr)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	return luaapi.RunDashboard(ctx, store, c.env.stdout, luaapi.DashboardOptions{
+		Refresh: time.Duration(*refresh * float64(time.Second)),
+		Once:    *once, Width: *width,
+		Color: c.env.stdoutTTY && c.env.getenv("NO_COLOR") == "",
+		Clear: c.env.stdoutTTY && !*once,
+	})
+}
+
+// workerCmd runs one worker in the foreground, as the lab's separate
+// terminals do. SIGINT/SIGTERM stop it after its current batch.
+type workerCmd struct {
+	conn connFlags
+	env  environment
+}
+
+func (c *workerCmd) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("worker", c.env)
+	c.conn.register(fs)
+	consumer := fs.String("consumer", "", "consumer name in the group (default: the worker's name and the host's pid)")
+	count := fs.Int64("count", 10, "entries per read")
+	minIdle := fs.Duration("min-idle", 30*time.Second, "take over entries pending this long from dead consumers")
+	hint := "claimsctl worker processor --consumer p1   (workers: " + strings.Join(streams.WorkerNames, ", ") + ", or a Lua consumer file)"
+	// The worker name may come before or after the flags.
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := parse(fs, args, c.env, hint); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	if name == "" {
+		return &usageError{msg: "worker needs a name", hint: hint}
+	}
+	if !strings.HasSuffix(name, ".lua") && !slices.Contains(streams.WorkerNames, name) {
+		return &usageError{msg: fmt.Sprintf("no worker %q", name), hint: hint}
+	}
+	backend, store, err := connect(ctx, c.conn, c.env, c.env.stderr)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	var handler streams.Handler
+	if strings.HasSuffix(name, ".lua") {
+		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Backend: backend.Description})
+		defer rt.Close()
+		if handler, err = luaapi.LoadConsumer(ctx, rt, name); err != nil {
+			return err
+		}
+	} else if handler, err = store.NewWorker(name); err != nil {
+		return err
+	}
+	if *consumer == "" {
+		*consumer = fmt.Sprintf("%s-%d", strings.TrimSuffix(filepath.Base(name), ".lua"), os.Getpid())
+	}
+	out := c.env.stdout
+	return store.RunWorker(ctx, handler, streams.WorkerOptions{
+		Consumer: *consumer, Count: *count, MinIdle: *minIdle,
+		Log: func(line string) { fmt.Fprintln(out, line) },
+	})
 }

@@ -28,6 +28,11 @@ type Config struct {
 	Echo bool
 	// Backend is the start-up line, shown by info().
 	Backend string
+	// TTY says Out is a terminal: dashboard() then clears the screen
+	// between frames.
+	TTY bool
+	// Color allows ANSI colour in dashboard() (a terminal, NO_COLOR unset).
+	Color bool
 }
 
 // Runtime is one Lua state bound to a store. Like an LState, it is not
@@ -41,6 +46,9 @@ type Runtime struct {
 	// echoed holds the values this chunk's commands already summarised, so
 	// the REPL does not print them a second time as the chunk's value.
 	echoed []lua.LValue
+
+	bg           []*background // workers started by start() and spawn()
+	childClosers []func()      // Lua consumers' own runtimes
 
 	mu      sync.Mutex
 	checks  []CheckResult
@@ -86,7 +94,11 @@ func New(cfg Config) *Runtime {
 		L.Push(lua.LString(lib.name))
 		L.Call(1, 0)
 	}
-	r := &Runtime{L: L, cfg: cfg, store: cfg.Store, out: cfg.Out}
+	out := io.Writer(&syncWriter{w: cfg.Out})
+	if sw, ok := cfg.Out.(*syncWriter); ok {
+		out = sw // a Lua consumer shares its parent's writer
+	}
+	r := &Runtime{L: L, cfg: cfg, store: cfg.Store, out: out}
 	L.SetGlobal("print", L.NewFunction(r.print))
 	args := L.NewTable()
 	for i, a := range cfg.Args {
@@ -120,11 +132,16 @@ func (r *Runtime) modules() []module {
 		{"claims.ops", r.opsFuncs()},
 		{"claims.teach", r.teachFuncs()},
 		{"claims.lab", r.labFuncs()},
+		{"claims.workers", r.workerFuncs()},
 	}
 }
 
-// Close releases the Lua state.
-func (r *Runtime) Close() { r.L.Close() }
+// Close stops the background workers (each finishes its batch) and
+// releases the Lua state.
+func (r *Runtime) Close() {
+	r.stopWorkers()
+	r.L.Close()
+}
 
 // Failed is how many expectations failed so far.
 func (r *Runtime) Failed() int {

@@ -47,3 +47,23 @@ func (k Keys) Customer(id string) string { return k.Prefix + "customer:" + id }
 
 // Policy is a sample policy hash.
 func (k Keys) Policy(id string) string { return k.Prefix + "policy:" + id }
+
+// Adjusters is the set of adjuster ids (ADJ-001 ...) the processor assigns.
+func (k Keys) Adjusters() string { return k.Prefix + "claims:adjusters" }
+
+// AdjusterLoad is a sorted set: adjuster id -> open claims assigned to it.
+// The processor keeps it and picks the least-loaded adjuster from it.
+func (k Keys) AdjusterLoad() string { return k.Prefix + "claims:adjuster-load" }
+
+// Stats is the analytics worker's counters hash.
+func (k Keys) Stats() string { return k.Prefix + "claims:stats" }
+
+// StatsClaims is the analytics worker's per-claim state (version, status,
+// submission time, adjuster): what it needs to move counters idempotently.
+func (k Keys) StatsClaims() string { return k.Prefix + "claims:stats:claims" }
+
+// Notified remembers that the event with this event_id was notified.
+func (k Keys) Notified(eventID string) string { return k.Prefix + "claims:notified:" + eventID }
+
+// Audit is the append-only compliance trail of one claim (a stream).
+func (k Keys) Audit(claimID string) string { return k.Prefix + "claims:audit:" + claimID }

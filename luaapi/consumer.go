@@ -1,0 +1,54 @@
+package luaapi
+
+import (
+	"context"
+	"fmt"
+
+	"claimsctl/streams"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// luaConsumer is a streams.Handler written in Lua. It owns its Runtime:
+// the worker goroutine is the only one that touches that LState.
+type luaConsumer struct {
+	rt     *Runtime
+	group  string
+	handle *lua.LFunction
+}
+
+// LoadConsumer runs a consumer file once on rt (its top level sets up) and
+// returns its handler: the file must set the global `group` and define
+// `handle(event)`. An error in handle leaves the event pending (retried,
+// then dead-lettered); a string it returns is the log line.
+func LoadConsumer(ctx context.Context, rt *Runtime, file string) (streams.Handler, error) {
+	if err := rt.DoFile(ctx, file); err != nil {
+		return nil, err
+	}
+	group, ok := rt.L.GetGlobal("group").(lua.LString)
+	if !ok || group == "" {
+		return nil, fmt.Errorf("%s must set group = \"<consumer group>\"", file)
+	}
+	fn, ok := rt.L.GetGlobal("handle").(*lua.LFunction)
+	if !ok {
+		return nil, fmt.Errorf("%s must define function handle(event)", file)
+	}
+	return &luaConsumer{rt: rt, group: string(group), handle: fn}, nil
+}
+
+func (c *luaConsumer) Name() string { return c.group }
+
+func (c *luaConsumer) Handle(ctx context.Context, d streams.Delivery) (string, error) {
+	L := c.rt.L
+	L.SetContext(ctx)
+	defer L.RemoveContext()
+	top := L.GetTop()
+	defer L.SetTop(top)
+	if err := L.CallByParam(lua.P{Fn: c.handle, NRet: 1, Protect: true}, deliveryTable(L, d)); err != nil {
+		return "", fmt.Errorf("%s", runtimeMessage(err))
+	}
+	if s, ok := L.Get(-1).(lua.LString); ok && s != "" {
+		return string(s), nil
+	}
+	return "handled", nil
+}

@@ -1,0 +1,387 @@
+package luaapi
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"claimsctl/streams"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// syncWriter serialises writes: background workers log to the same output
+// as the script's print().
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// background is one worker running in its own goroutine: a built-in Go
+// worker or a Lua consumer on its own LState (an LState is not
+// goroutine-safe, so a Lua consumer never shares the caller's).
+type background struct {
+	name, group, consumer, kind string
+	cancel                      context.CancelFunc
+	done                        chan struct{}
+	err                         error
+}
+
+func (r *Runtime) workerFuncs() map[string]lua.LGFunction {
+	return map[string]lua.LGFunction{
+		"sample_data": r.sampleData,
+		"pending":     r.pending,
+		"recover":     r.recoverIdle,
+		"dlq":         r.dlq,
+		"retry_dlq":   r.retryDLQ,
+		"start":       r.start,
+		"spawn":       r.spawn,
+		"stop":        r.stop,
+		"workers":     r.workers,
+		"wait_idle":   r.waitIdle,
+	}
+}
+
+// sample_data{customers=10, policies=20, seed=1} -> {customers=, policies=, lapsed=, adjusters=}
+func (r *Runtime) sampleData(L *lua.LState) int {
+	o := optionsAt(L, 1, "sample_data", "customers", "policies", "seed")
+	res, err := r.store.LoadSampleData(ctxOf(L), streams.SampleOptions{
+		Customers: int(o.num("customers", 0)), Policies: int(o.num("policies", 0)), Seed: int64(o.num("seed", 1)),
+	})
+	if err != nil {
+		return raise(L, err)
+	}
+	t := L.NewTable()
+	t.RawSetString("customers", toLua(L, res.Customers))
+	t.RawSetString("policies", toLua(L, res.Policies))
+	t.RawSetString("lapsed", toLua(L, res.Lapsed))
+	t.RawSetString("adjusters", toLua(L, res.Adjusters))
+	r.echo(t, "loaded %d customers, %d policies (%d lapsed), %d adjusters", len(res.Customers), len(res.Policies), len(res.Lapsed), len(res.Adjusters))
+	L.Push(t)
+	return 1
+}
+
+// pending(group) -> {count=, lower=, higher=, consumers={name=n}, entries={{id=, consumer=, idle_ms=, deliveries=}}}
+func (r *Runtime) pending(L *lua.LState) int {
+	sum, entries, err := r.store.Pending(ctxOf(L), L.CheckString(1))
+	if err != nil {
+		return raise(L, err)
+	}
+	t := L.NewTable()
+	t.RawSetString("count", lua.LNumber(sum.Count))
+	t.RawSetString("lower", lua.LString(sum.Lower))
+	t.RawSetString("higher", lua.LString(sum.Higher))
+	cons := L.NewTable()
+	for name, n := range sum.Consumers {
+		cons.RawSetString(name, lua.LNumber(n))
+	}
+	t.RawSetString("consumers", cons)
+	list := L.NewTable()
+	for _, e := range entries {
+		et := L.NewTable()
+		et.RawSetString("id", lua.LString(e.ID))
+		et.RawSetString("consumer", lua.LString(e.Consumer))
+		et.RawSetString("idle_ms", lua.LNumber(e.Idle.Milliseconds()))
+		et.RawSetString("deliveries", lua.LNumber(e.Deliveries))
+		list.Append(et)
+	}
+	t.RawSetString("entries", list)
+	L.Push(t)
+	return 1
+}
+
+// recover(group, consumer [, {min_idle=ms, count=}]) -> events, deleted_ids
+func (r *Runtime) recoverIdle(L *lua.LState) int {
+	group, consumer := L.CheckString(1), L.CheckString(2)
+	o := optionsAt(L, 3, "recover", "min_idle", "count")
+	res, err := r.store.Recover(ctxOf(L), group, consumer, streams.RecoverOptions{
+		MinIdle: time.Duration(o.num("min_idle", float64(streams.DefaultMinIdle.Milliseconds()))) * time.Millisecond,
+		Count:   int64(o.num("count", 0)),
+	})
+	if err != nil {
+		return raise(L, err)
+	}
+	t := L.NewTable()
+	for _, d := range res.Claimed {
+		t.Append(deliveryTable(L, d))
+	}
+	r.echo(t, "took over %d idle entries for %s/%s%s", len(res.Claimed), group, consumer, deletedNote(res.DeletedIDs))
+	L.Push(t)
+	L.Push(toLua(L, res.DeletedIDs))
+	return 2
+}
+
+func deletedNote(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d were deleted from the stream: %s)", len(ids), strings.Join(ids, ", "))
+}
+
+// dlq() -> {{id=, source_stream=, group=, source_id=, error=, deliveries=, dead_at=, type=, claim_id=, fields={}}}
+func (r *Runtime) dlq(L *lua.LState) int {
+	letters, err := r.store.DLQ(ctxOf(L))
+	if err != nil {
+		return raise(L, err)
+	}
+	t := L.NewTable()
+	for _, d := range letters {
+		dt := L.NewTable()
+		dt.RawSetString("id", lua.LString(d.ID))
+		dt.RawSetString("source_stream", lua.LString(d.SourceStream))
+		dt.RawSetString("group", lua.LString(d.Group))
+		dt.RawSetString("source_id", lua.LString(d.SourceID))
+		dt.RawSetString("error", lua.LString(d.Error))
+		dt.RawSetString("deliveries", lua.LNumber(d.Deliveries))
+		dt.RawSetString("dead_at", lua.LString(d.DeadAt.UTC().Format(time.RFC3339)))
+		dt.RawSetString("type", lua.LString(d.Type))
+		dt.RawSetString("claim_id", lua.LString(d.ClaimID))
+		fields := L.NewTable()
+		for k, v := range d.Fields {
+			fields.RawSetString(k, lua.LString(v))
+		}
+		dt.RawSetString("fields", fields)
+		t.Append(dt)
+	}
+	L.Push(t)
+	return 1
+}
+
+// retry_dlq(id | "all") -> number put back
+func (r *Runtime) retryDLQ(L *lua.LState) int {
+	n, err := r.store.RetryDLQ(ctxOf(L), L.CheckString(1))
+	if err != nil {
+		return raise(L, err)
+	}
+	r.echo(lua.LNumber(n), "%d dead letters put back on %s", n, r.store.Keys().Events())
+	L.Push(lua.LNumber(n))
+	return 1
+}
+
+var workerOptionKeys = []string{"consumer", "count", "min_idle", "recover_every", "max_deliveries", "log"}
+
+func workerOptions(o options) (streams.WorkerOptions, bool) {
+	ms := func(key string) time.Duration { return time.Duration(o.num(key, 0)) * time.Millisecond }
+	return streams.WorkerOptions{
+		Consumer:      o.str("consumer", ""),
+		Count:         int64(o.num("count", 0)),
+		MinIdle:       ms("min_idle"),
+		RecoverEvery:  ms("recover_every"),
+		MaxDeliveries: int64(o.num("max_deliveries", 0)),
+	}, o.boolean("log", true)
+}
+
+// start(name [, {consumer=, count=, min_idle=ms, recover_every=ms, max_deliveries=, log=true}]) -> consumer
+//
+// Runs a built-in worker (processor, analytics, notifications, audit) in
+// the background until stop(name) or the end of the script.
+func (r *Runtime) start(L *lua.LState) int {
+	name := L.CheckString(1)
+	o := optionsAt(L, 2, "start", workerOptionKeys...)
+	h, err := r.store.NewWorker(name)
+	if err != nil {
+		return raise(L, fmt.Errorf("start: %w", err))
+	}
+	opts, logging := workerOptions(o)
+	return r.launch(L, name, "built-in", h, opts, logging)
+}
+
+// spawn(file [, {consumer=, ...}]) -> consumer
+//
+// Runs a Lua consumer: the file sets `group = "name"` and defines
+// `function handle(event) ... end`; it runs on its own Lua state and
+// goroutine with the same delivery guarantees as the built-in workers.
+func (r *Runtime) spawn(L *lua.LState) int {
+	file := L.CheckString(1)
+	o := optionsAt(L, 2, "spawn", workerOptionKeys...)
+	opts, logging := workerOptions(o)
+	child := New(Config{Store: r.store, Out: r.out, Backend: r.cfg.Backend, TTY: r.cfg.TTY})
+	h, err := LoadConsumer(context.WithoutCancel(ctxOf(L)), child, file)
+	if err != nil {
+		child.Close()
+		return raise(L, fmt.Errorf("spawn %s: %w", file, err))
+	}
+	name := strings.TrimSuffix(filepath.Base(file), ".lua")
+	r.childClosers = append(r.childClosers, child.Close)
+	return r.launch(L, name, file, h, opts, logging)
+}
+
+func (r *Runtime) launch(L *lua.LState, name, kind string, h streams.Handler, opts streams.WorkerOptions, logging bool) int {
+	if opts.Consumer == "" {
+		opts.Consumer = fmt.Sprintf("%s-%d", name, len(r.bg)+1)
+	}
+	key := name + "/" + opts.Consumer
+	for _, b := range r.bg {
+		if b.name+"/"+b.consumer == key && !b.stopped() {
+			return raise(L, fmt.Errorf("start %s: consumer %s is already running (stop(%q) first, or give another consumer=)", name, opts.Consumer, name))
+		}
+	}
+	if logging {
+		out := r.out
+		opts.Log = func(line string) { fmt.Fprintln(out, "  ["+line+"]") }
+	}
+	// The worker outlives the chunk that started it: its context is not the
+	// chunk's (Ctrl-C at the REPL stops the chunk, not the workers).
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &background{name: name, group: h.Name(), consumer: opts.Consumer, kind: kind, cancel: cancel, done: make(chan struct{})}
+	r.bg = append(r.bg, b)
+	go func() {
+		defer close(b.done)
+		b.err = r.store.RunWorker(ctx, h, opts)
+	}()
+	r.echo(lua.LString(opts.Consumer), "started %s as %s in group %s", name, opts.Consumer, h.Name())
+	L.Push(lua.LString(opts.Consumer))
+	return 1
+}
+
+func (b *background) stopped() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop(name | consumer | "all") -> number stopped
+//
+// Each stopped worker finishes its current batch first.
+func (r *Runtime) stop(L *lua.LState) int {
+	which := L.OptString(1, "all")
+	n := 0
+	for _, b := range r.bg {
+		if which == "all" || which == b.name || which == b.consumer {
+			if !b.stopped() {
+				n++
+			}
+			b.cancel()
+			<-b.done
+		}
+	}
+	if n == 0 && which != "all" {
+		return raise(L, fmt.Errorf("stop: no running worker %q (workers() lists them)", which))
+	}
+	r.echo(lua.LNumber(n), "stopped %d worker(s)", n)
+	L.Push(lua.LNumber(n))
+	return 1
+}
+
+// workers() -> {{name=, group=, consumer=, kind=, running=}}
+func (r *Runtime) workers(L *lua.LState) int {
+	t := L.NewTable()
+	list := append([]*background(nil), r.bg...)
+	sort.SliceStable(list, func(i, j int) bool { return list[i].name < list[j].name })
+	for _, b := range list {
+		wt := L.NewTable()
+		wt.RawSetString("name", lua.LString(b.name))
+		wt.RawSetString("group", lua.LString(b.group))
+		wt.RawSetString("consumer", lua.LString(b.consumer))
+		wt.RawSetString("kind", lua.LString(b.kind))
+		wt.RawSetString("running", lua.LBool(!b.stopped()))
+		if b.err != nil {
+			wt.RawSetString("error", lua.LString(b.err.Error()))
+		}
+		t.Append(wt)
+	}
+	L.Push(t)
+	return 1
+}
+
+// wait_idle([groups] [, {timeout=seconds}]) -> true
+//
+// Waits until every named group (default: all groups on claims:events) has
+// read the whole stream and acked everything: pending 0 and lag 0.
+func (r *Runtime) waitIdle(L *lua.LState) int {
+	var groups []string
+	switch v := L.Get(1).(type) {
+	case lua.LString:
+		groups = []string{string(v)}
+	case *lua.LTable:
+		for i := 1; i <= v.Len(); i++ {
+			groups = append(groups, v.RawGetInt(i).String())
+		}
+	case *lua.LNilType:
+	default:
+		argError(L, 1, "wait_idle", "want a group name or a list of them")
+	}
+	o := optionsAt(L, 2, "wait_idle", "timeout")
+	timeout := time.Duration(o.num("timeout", 30) * float64(time.Second))
+	ctx := streams.Untraced(ctxOf(L))
+	deadline := time.Now().Add(timeout)
+	for {
+		busy, err := r.busyGroups(ctx, groups)
+		if err != nil {
+			return raise(L, err)
+		}
+		if len(busy) == 0 {
+			L.Push(lua.LTrue)
+			return 1
+		}
+		if time.Now().After(deadline) {
+			return raise(L, fmt.Errorf("wait_idle: still busy after %s: %s", timeout, strings.Join(busy, "; ")))
+		}
+		select {
+		case <-ctx.Done():
+			return raise(L, fmt.Errorf("wait_idle: interrupted"))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (r *Runtime) busyGroups(ctx context.Context, names []string) ([]string, error) {
+	st, err := r.store.State(ctx)
+	if err != nil {
+		return nil, err
+	}
+	events := st.Stream(r.store.Keys().Events())
+	var busy []string
+	check := func(g *streams.GroupState, name string) {
+		switch {
+		case g == nil:
+			busy = append(busy, name+" does not exist yet")
+		case g.Pending > 0 || g.Lag > 0:
+			busy = append(busy, fmt.Sprintf("%s pending %d lag %d", name, g.Pending, g.Lag))
+		}
+	}
+	if len(names) == 0 {
+		if events != nil {
+			for i := range events.Groups {
+				check(&events.Groups[i], events.Groups[i].Name)
+			}
+		}
+		return busy, nil
+	}
+	for _, n := range names {
+		var g *streams.GroupState
+		if events != nil {
+			g = events.Group(n)
+		}
+		check(g, n)
+	}
+	return busy, nil
+}
+
+// stopWorkers stops every background worker; each finishes its batch.
+func (r *Runtime) stopWorkers() {
+	for _, b := range r.bg {
+		b.cancel()
+	}
+	for _, b := range r.bg {
+		<-b.done
+	}
+	for _, c := range r.childClosers {
+		c()
+	}
+	r.childClosers = nil
+}

@@ -1,0 +1,178 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// projectScript applies one event to a claim's read model (claim:<id>) if
+// and only if it is the next one: the version check and the writes are one
+// atomic step, so a redelivered event is skipped and two consumers of one
+// group cannot apply a claim's events out of order. The adjuster workload
+// moves in the same step, hence exactly once per assignment.
+//
+// KEYS[1] read model hash, KEYS[2] adjuster load zset
+// ARGV[1] version, ARGV[2] statuses the event may follow ("|a|b|", "" is
+// a new claim), ARGV[3] op (assign | final | document | ""), ARGV[4]
+// adjuster, ARGV[5..] field/value pairs.
+// Reply: {'ok'|'skip'|'gap'|'invalid', stored version or status}.
+var projectScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+local v = tonumber(ARGV[1])
+if v <= cur then return {'skip', tostring(cur)} end
+if v > cur + 1 then return {'gap', tostring(cur)} end
+local status = redis.call('HGET', KEYS[1], 'status') or ''
+if not string.find(ARGV[2], '|' .. status .. '|', 1, true) then return {'invalid', status} end
+local prev = redis.call('HGET', KEYS[1], 'adjuster') or ''
+if ARGV[3] == 'assign' then
+  if prev ~= ARGV[4] then
+    if prev ~= '' then redis.call('ZINCRBY', KEYS[2], -1, prev) end
+    redis.call('ZINCRBY', KEYS[2], 1, ARGV[4])
+  end
+elseif ARGV[3] == 'final' then
+  if prev ~= '' then redis.call('ZINCRBY', KEYS[2], -1, prev) end
+elseif ARGV[3] == 'document' then
+  redis.call('HINCRBY', KEYS[1], 'documents', 1)
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+return {'ok', tostring(v)}
+`)
+
+// statusAfter is the status an event leads to (documents leave it as is).
+func statusAfter(e Event) Status {
+	switch e.Type {
+	case ClaimSubmitted:
+		return StatusSubmitted
+	case ClaimAssigned:
+		return StatusAssigned
+	case ClaimInvestigated:
+		if e.String("phase") == "started" {
+			return StatusInvestigating
+		}
+		return StatusInvestigated
+	case ClaimApproved:
+		return StatusApproved
+	case ClaimRejected:
+		return StatusRejected
+	case PaymentInitiated:
+		return StatusPaymentInitiated
+	case PaymentCompleted:
+		return StatusPaid
+	}
+	return StatusNone
+}
+
+// readModelUpdate is what one event does to claim:<id>, computed in Go so
+// the script stays generic.
+func readModelUpdate(e Event) (allowed, op, adjuster string, fields []any) {
+	from := allowedFrom[e.Type]
+	if e.Type == ClaimInvestigated && e.String("phase") == "started" {
+		from = []Status{StatusAssigned}
+	}
+	names := make([]string, len(from))
+	for i, st := range from {
+		names[i] = string(st)
+	}
+	allowed = "|" + strings.Join(names, "|") + "|"
+	at := e.OccurredAt.UTC().Format(timeLayout)
+	num := func(k string) string { return strconv.FormatFloat(e.Number(k), 'f', -1, 64) }
+	fields = []any{
+		"claim_id", e.ClaimID,
+		"version", strconv.FormatInt(e.Version, 10),
+		"updated_at", at,
+		"last_event", string(e.Type),
+		"last_entry_id", e.ID,
+	}
+	if st := statusAfter(e); st != StatusNone {
+		fields = append(fields, "status", string(st))
+	}
+	switch e.Type {
+	case ClaimSubmitted:
+		fields = append(fields,
+			"customer_id", e.String("customer_id"), "policy_id", e.String("policy_id"),
+			"claim_type", e.String("claim_type"), "amount", num("amount"),
+			"incident_date", e.String("incident_date"), "documents", "0", "submitted_at", at)
+	case ClaimAssigned:
+		op, adjuster = "assign", e.String("adjuster")
+		fields = append(fields, "adjuster", adjuster)
+	case DocumentUploaded:
+		op = "document"
+	case ClaimInvestigated:
+		if r := e.String("fraud_risk"); r != "" {
+			fields = append(fields, "fraud_risk", r)
+		}
+	case ClaimApproved:
+		fields = append(fields, "approved_amount", num("approved_amount"), "decided_at", at)
+	case ClaimRejected:
+		op = "final"
+		fields = append(fields, "decided_at", at, "rejection_code", e.String("code"), "rejection_reason", e.String("reason"))
+	case PaymentInitiated:
+		fields = append(fields, "payment_id", e.String("payment_id"))
+	case PaymentCompleted:
+		op = "final"
+		fields = append(fields, "paid_amount", num("amount"), "paid_at", at)
+	}
+	return allowed, op, adjuster, fields
+}
+
+// project applies e to the read model. It reports whether it did (false:
+// already applied) and the version the read model held before.
+func (s *Store) project(ctx context.Context, e Event) (applied bool, stored int64, err error) {
+	allowed, op, adjuster, fields := readModelUpdate(e)
+	args := append([]any{e.Version, allowed, op, adjuster}, fields...)
+	keys := []string{s.keys.ReadModel(e.ClaimID), s.keys.AdjusterLoad()}
+	reply, err := projectScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+	if err != nil {
+		return false, 0, fmt.Errorf("project %s v%d of %s: %w", e.Type, e.Version, short(e.ClaimID), err)
+	}
+	if len(reply) != 2 {
+		return false, 0, fmt.Errorf("project %s: unexpected script reply %v", e.ID, reply)
+	}
+	switch reply[0] {
+	case "ok":
+		return true, e.Version - 1, nil
+	case "skip":
+		stored, _ = strconv.ParseInt(reply[1], 10, 64)
+		return false, stored, nil
+	case "gap":
+		stored, _ = strconv.ParseInt(reply[1], 10, 64)
+		return false, stored, fmt.Errorf("project %s v%d of %s: the read model is at v%d: %w", e.Type, e.Version, short(e.ClaimID), stored, ErrOutOfOrder)
+	case "invalid":
+		return false, e.Version - 1, Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
+			e.Type, e.Version, short(e.ClaimID), Status(reply[1]), &TransitionError{ClaimID: e.ClaimID, From: Status(reply[1]), Event: e.Type, Need: needWords(allowedFrom[e.Type])}))
+	}
+	return false, 0, fmt.Errorf("project %s: unexpected script reply %v", e.ID, reply)
+}
+
+// ClaimView reads a claim's read model, the processor's projection
+// (claim:<id>), or ErrNotFound if the processor has not seen the claim.
+func (s *Store) ClaimView(ctx context.Context, claimID string) (map[string]string, error) {
+	fields, err := s.rdb.HGetAll(ctx, s.keys.ReadModel(claimID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read model of %s: %w", claimID, err)
+	}
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("read model of %s: %w", claimID, ErrNotFound)
+	}
+	return fields, nil
+}
+
+// AdjusterLoads reads the processor's adjuster workload: open claims per
+// adjuster.
+func (s *Store) AdjusterLoads(ctx context.Context) (map[string]int64, error) {
+	zs, err := s.rdb.ZRangeWithScores(ctx, s.keys.AdjusterLoad(), 0, -1).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("adjuster load: %w", err)
+	}
+	out := make(map[string]int64, len(zs))
+	for _, z := range zs {
+		name, _ := z.Member.(string)
+		out[name] = int64(z.Score)
+	}
+	return out, nil
+}

@@ -1,0 +1,250 @@
+package streams_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"claimsctl/streams"
+	"claimsctl/streams/redistest"
+)
+
+// backend is a Redis to run a test on: a real redis-server or the
+// embedded server. Each open starts a fresh server, so tests never share
+// data; the key prefix additionally exercises Keys.Prefix.
+type backend struct {
+	name string
+	open func(t *testing.T) *streams.Store
+}
+
+func backends(t *testing.T) []backend {
+	t.Helper()
+	prefix := "t:"
+	return []backend{
+		{name: "redis", open: func(t *testing.T) *streams.Store {
+			srv := redistest.Start(t)
+			return storeOn(t, srv, prefix)
+		}},
+		{name: "embedded", open: func(t *testing.T) *streams.Store {
+			b, err := streams.Connect(context.Background(), streams.ConnectOptions{Embedded: true})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = b.Close() })
+			return streams.New(b.Client, streams.Options{Prefix: prefix})
+		}},
+	}
+}
+
+// storeOn connects a store to a real server.
+func storeOn(t testing.TB, srv *redistest.Server, prefix string) *streams.Store {
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return streams.New(rdb, streams.Options{Prefix: prefix})
+}
+
+// onBackends runs fn as a parallel subtest on each backend.
+func onBackends(t *testing.T, fn func(t *testing.T, s *streams.Store)) {
+	t.Parallel()
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b.open(t))
+		})
+	}
+}
+
+// waitFor polls cond until it holds or 10s pass: tests wait on conditions,
+// never on fixed sleeps.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// logLines collects a worker's log.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) add(line string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
+}
+
+func (l *logLines) has(sub string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if strings.Contains(line, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// startWorker runs a worker in a goroutine; the returned stop cancels it
+// and waits until RunWorker has returned (it must, promptly, with nil).
+func startWorker(t testing.TB, s *streams.Store, h streams.Handler, o streams.WorkerOptions) (stop func()) {
+	t.Helper()
+	if o.Block == 0 {
+		// A blocked XREADGROUP cannot be interrupted, so a stop waits for
+		// the block to end: keep it short for a fast suite.
+		o.Block = 50 * time.Millisecond
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.RunWorker(ctx, h, o) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("RunWorker returned %v, want nil on cancel", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("RunWorker did not return within 10s of cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func incidentDate() string { return time.Now().UTC().AddDate(0, 0, -2).Format("2006-01-02") }
+
+// submit files a claim and returns its id.
+func submit(t testing.TB, s *streams.Store, policy, claimType string, amount float64) string {
+	t.Helper()
+	ev, _, err := s.Submit(context.Background(), streams.Submission{
+		CustomerID: "CUST-0001", PolicyID: policy, Amount: amount, ClaimType: claimType,
+		IncidentDate: incidentDate(), Description: "test claim",
+	}, streams.EmitOptions{})
+	require.NoError(t, err)
+	return ev.ClaimID
+}
+
+func loadSample(t testing.TB, s *streams.Store) {
+	t.Helper()
+	_, err := s.LoadSampleData(context.Background(), streams.SampleOptions{Seed: 1})
+	require.NoError(t, err)
+}
+
+// claimVersion is the claim's version in the event store (0 if unknown).
+func claimVersion(s *streams.Store, id string) int64 {
+	c, err := s.Claim(context.Background(), id)
+	if err != nil {
+		return 0
+	}
+	return c.Version
+}
+
+func streamLen(t testing.TB, s *streams.Store, key string) int64 {
+	t.Helper()
+	n, err := s.Client().XLen(context.Background(), key).Result()
+	require.NoError(t, err)
+	return n
+}
+
+func pendingCount(t testing.TB, s *streams.Store, group string) int64 {
+	t.Helper()
+	sum, _, err := s.Pending(context.Background(), group)
+	require.NoError(t, err)
+	return sum.Count
+}
+
+// allIdle reports whether every pending entry of group is idle >= d.
+func allIdle(t testing.TB, s *streams.Store, group string, d time.Duration) bool {
+	t.Helper()
+	_, entries, err := s.Pending(context.Background(), group)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.Idle < d {
+			return false
+		}
+	}
+	return len(entries) > 0
+}
+
+// errCrashed is what a crashed handler reports for the rest of its batch.
+var errCrashed = errors.New("worker crashed")
+
+// crashing simulates a worker killed mid-batch: it handles `after` events,
+// then applies the next event's effect and "dies" before the ack (it
+// cancels its worker and fails that event and every later one, which
+// leaves them pending as a kill -9 would).
+type crashing struct {
+	streams.Handler
+	after  int
+	cancel func()
+	n      atomic.Int64
+}
+
+func (c *crashing) Handle(ctx context.Context, d streams.Delivery) (string, error) {
+	n := int(c.n.Add(1))
+	switch {
+	case n <= c.after:
+		return c.Handler.Handle(ctx, d)
+	case n == c.after+1:
+		_, _ = c.Handler.Handle(ctx, d)
+		c.cancel()
+	}
+	return "", errCrashed
+}
+
+// recording remembers which entries a handler handled.
+type recording struct {
+	streams.Handler
+	mu      sync.Mutex
+	handled []string
+	first   func() // called before the first event is handled
+	once    sync.Once
+}
+
+func (r *recording) Handle(ctx context.Context, d streams.Delivery) (string, error) {
+	if r.first != nil {
+		r.once.Do(r.first)
+	}
+	summary, err := r.Handler.Handle(ctx, d)
+	if err == nil {
+		r.mu.Lock()
+		r.handled = append(r.handled, d.ID)
+		r.mu.Unlock()
+	}
+	return summary, err
+}
+
+func (r *recording) ids() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.handled...)
+}
+
+// failing always fails, to exercise retries and the DLQ limit.
+type failing struct{ group string }
+
+func (f failing) Name() string { return f.group }
+func (f failing) Handle(context.Context, streams.Delivery) (string, error) {
+	return "", fmt.Errorf("boom")
+}

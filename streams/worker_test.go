@@ -1,0 +1,681 @@
+package streams_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"claimsctl/streams"
+	"claimsctl/streams/redistest"
+)
+
+func TestProcessorAssignsAndRejects(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		loadSample(t, s)
+		var valid []string
+		for range 5 {
+			valid = append(valid, submit(t, s, "POL-0001", "auto", 1000))
+		}
+		rejected := map[string]string{
+			submit(t, s, "POL-9999", "auto", 1000):      "policy_not_found",
+			submit(t, s, "POL-0005", "property", 1000):  "policy_inactive",
+			submit(t, s, "POL-0001", "auto", 9_000_000): "exceeds_coverage",
+			submit(t, s, "POL-0001", "home", 1000):      "not_covered",
+		}
+		log := &logLines{}
+		startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+
+		all := append([]string(nil), valid...)
+		for id := range rejected {
+			all = append(all, id)
+		}
+		waitFor(t, "every claim decided and projected", func() bool {
+			for _, id := range all {
+				v, err := s.ClaimView(ctx, id)
+				if err != nil || v["version"] != "2" {
+					return false
+				}
+			}
+			return true
+		})
+
+		adjusters := map[string]bool{}
+		for _, id := range valid {
+			c, err := s.Claim(ctx, id)
+			require.NoError(t, err)
+			assert.Equal(t, streams.StatusAssigned, c.Status)
+			adjusters[c.Adjuster] = true
+			view, err := s.ClaimView(ctx, id)
+			require.NoError(t, err)
+			assert.Equal(t, "assigned", view["status"])
+			assert.Equal(t, c.Adjuster, view["adjuster"])
+			assert.Equal(t, "1000", view["amount"])
+			assert.Equal(t, "POL-0001", view["policy_id"])
+			assert.NotEmpty(t, view["submitted_at"])
+		}
+		assert.Len(t, adjusters, 5, "five claims go to five different least-loaded adjusters")
+		loads, err := s.AdjusterLoads(ctx)
+		require.NoError(t, err)
+		for _, a := range streams.DefaultAdjusters {
+			assert.Equal(t, int64(1), loads[a], a)
+		}
+
+		for id, code := range rejected {
+			c, err := s.Claim(ctx, id)
+			require.NoError(t, err)
+			assert.Equal(t, streams.StatusRejected, c.Status, id)
+			assert.Equal(t, code, c.RejectionCode)
+			assert.NotEmpty(t, c.RejectionReason)
+			view, err := s.ClaimView(ctx, id)
+			require.NoError(t, err)
+			assert.Equal(t, code, view["rejection_code"])
+			assert.NotEmpty(t, view["decided_at"])
+		}
+		assert.True(t, log.has(fmt.Sprintf("claim.submitted  %s v1 -> assigned to ADJ-00", streams.Short(valid[0]))), log.String())
+		assert.True(t, log.has("processor w1  "), log.String())
+		assert.True(t, log.has("policy POL-0005 is lapsed"), log.String())
+		waitFor(t, "everything acked", func() bool { return pendingCount(t, s, streams.GroupProcessors) == 0 })
+	})
+}
+
+func TestProcessorReleasesAdjusterOnFinalStatus(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		loadSample(t, s)
+		id := submit(t, s, "POL-0001", "auto", 1000)
+		startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{Consumer: "w1"})
+		waitFor(t, "assigned", func() bool { return claimVersion(s, id) == 2 })
+		_, _, err := s.Emit(ctx, id, streams.ClaimRejected, map[string]any{"reason": "fraud suspected", "code": "fraud"}, streams.EmitOptions{})
+		require.NoError(t, err)
+		waitFor(t, "rejection projected", func() bool {
+			v, err := s.ClaimView(ctx, id)
+			return err == nil && v["status"] == "rejected"
+		})
+		loads, err := s.AdjusterLoads(ctx)
+		require.NoError(t, err)
+		for a, n := range loads {
+			assert.Zero(t, n, a)
+		}
+	})
+}
+
+func TestRedeliveryIsIdempotent(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		loadSample(t, s)
+		id := submit(t, s, "POL-0001", "auto", 20000) // high value: notified
+		handlers := []streams.Handler{s.NewProcessor(), s.NewAnalytics(streams.AnalyticsOptions{}), s.NewNotifier(streams.NotifyOptions{}), s.NewAuditor()}
+
+		// First delivery, not acked: as if the consumer died before XACK.
+		for _, h := range handlers {
+			ds, err := s.Consume(ctx, h.Name(), "w1", streams.ConsumeOptions{Count: 1})
+			require.NoError(t, err)
+			require.Len(t, ds, 1)
+			_, err = h.Handle(ctx, ds[0])
+			require.NoError(t, err)
+		}
+		check := func() {
+			t.Helper()
+			assert.Equal(t, int64(2), streamLen(t, s, s.Keys().Events()), "submitted + one decision")
+			assert.Equal(t, int64(2), claimVersion(s, id))
+			st, err := s.Stats(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, int64(1), st.Events)
+			assert.Equal(t, int64(1), st.Claims)
+			assert.Equal(t, 20000.0, st.ClaimedTotal)
+			assert.Equal(t, int64(1), st.ByStatus["submitted"])
+			assert.Equal(t, int64(1), streamLen(t, s, s.Keys().Notifications()))
+			trail, err := s.AuditTrail(ctx, id)
+			require.NoError(t, err)
+			assert.Len(t, trail, 1)
+			loads, err := s.AdjusterLoads(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, int64(1), loads["ADJ-001"])
+		}
+		check()
+
+		// Redelivered to another consumer once idle: same effects.
+		for _, h := range handlers {
+			waitFor(t, h.Name()+" entry idle", func() bool { return allIdle(t, s, h.Name(), 50*time.Millisecond) })
+			res, err := s.Recover(ctx, h.Name(), "w2", streams.RecoverOptions{MinIdle: 50 * time.Millisecond})
+			require.NoError(t, err)
+			require.Len(t, res.Claimed, 1, h.Name())
+			assert.Equal(t, int64(2), res.Claimed[0].Deliveries)
+			summary, err := h.Handle(ctx, res.Claimed[0])
+			require.NoError(t, err)
+			assert.Contains(t, summary, "already", h.Name())
+			// And the same delivery handed twice to the same handler.
+			_, err = h.Handle(ctx, res.Claimed[0])
+			require.NoError(t, err)
+		}
+		check()
+
+		// The same event re-appended under a new entry id (what RetryDLQ
+		// does) is recognised too.
+		var fields map[string]any
+		require.NoError(t, s.Replay(ctx, streams.ReplayOptions{}, func(d streams.Delivery) error {
+			if fields == nil {
+				fields = d.Fields
+			}
+			return nil
+		}))
+		require.NoError(t, s.Client().XAdd(ctx, &redis.XAddArgs{Stream: s.Keys().Events(), Values: fields}).Err())
+		for _, h := range handlers {
+			ds, err := s.Consume(ctx, h.Name(), "w1", streams.ConsumeOptions{Count: 10})
+			require.NoError(t, err)
+			for _, d := range ds {
+				_, err := h.Handle(ctx, d)
+				require.NoError(t, err)
+			}
+		}
+		assert.Equal(t, int64(3), streamLen(t, s, s.Keys().Events()), "the copy, but no new decision")
+		st, err := s.Stats(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), st.Events, "the decision counted, the copy not")
+		assert.Equal(t, int64(1), st.Claims)
+		assert.Equal(t, int64(1), streamLen(t, s, s.Keys().Notifications()))
+	})
+}
+
+func TestMalformedEntriesGoToDLQAndBack(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		loadSample(t, s)
+		rdb := s.Client()
+		bad, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Keys().Events(), Values: []any{"hello", "world"}}).Result()
+		require.NoError(t, err)
+		badVersion, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.Keys().Events(), Values: []any{
+			"type", "claim.submitted", "claim_id", "x", "version", "one"}}).Result()
+		require.NoError(t, err)
+		good := submit(t, s, "POL-0001", "auto", 500)
+
+		log := &logLines{}
+		startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		waitFor(t, "valid claim decided after the malformed ones", func() bool { return claimVersion(s, good) == 2 })
+		waitFor(t, "two dead letters", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 2 })
+
+		dlq, err := s.DLQ(ctx)
+		require.NoError(t, err)
+		require.Len(t, dlq, 2)
+		assert.Equal(t, bad, dlq[0].SourceID)
+		assert.Equal(t, streams.GroupProcessors, dlq[0].Group)
+		assert.Equal(t, s.Keys().Events(), dlq[0].SourceStream)
+		assert.Contains(t, dlq[0].Error, `field "type" is missing`)
+		assert.Equal(t, int64(1), dlq[0].Deliveries)
+		assert.Equal(t, map[string]string{"hello": "world"}, dlq[0].Fields)
+		assert.False(t, dlq[0].DeadAt.IsZero())
+		assert.Equal(t, badVersion, dlq[1].SourceID)
+		assert.Equal(t, "claim.submitted", dlq[1].Type)
+		assert.Equal(t, "x", dlq[1].ClaimID)
+		assert.True(t, log.has("dead-lettered"), log.String())
+		waitFor(t, "nothing pending", func() bool { return pendingCount(t, s, streams.GroupProcessors) == 0 })
+
+		// Retry one: it is re-appended as a new entry and, still malformed,
+		// comes back to the DLQ.
+		n, err := s.RetryDLQ(ctx, dlq[0].ID)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		waitFor(t, "the retried entry dead again", func() bool {
+			dlq, err := s.DLQ(ctx)
+			require.NoError(t, err)
+			return len(dlq) == 2 && dlq[1].Fields["hello"] == "world" && dlq[1].SourceID != bad
+		})
+		n, err = s.RetryDLQ(ctx, "all")
+		require.NoError(t, err)
+		assert.Equal(t, 2, n)
+		waitFor(t, "both dead again", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 2 })
+
+		_, err = s.RetryDLQ(ctx, "1-1")
+		assert.ErrorIs(t, err, streams.ErrNotFound)
+		_, err = s.RetryDLQ(ctx, "bogus")
+		assert.ErrorIs(t, err, streams.ErrInvalid)
+	})
+}
+
+func TestDeadLetterOnlyOnce(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		submit(t, s, "POL-0001", "auto", 500)
+		ds, err := s.Consume(ctx, streams.GroupAudit, "w1", streams.ConsumeOptions{})
+		require.NoError(t, err)
+		require.Len(t, ds, 1)
+		require.NoError(t, s.DeadLetter(ctx, streams.GroupAudit, ds[0], fmt.Errorf("nope"), 1))
+		require.NoError(t, s.DeadLetter(ctx, streams.GroupAudit, ds[0], fmt.Errorf("nope"), 1))
+		dlq, err := s.DLQ(ctx)
+		require.NoError(t, err)
+		require.Len(t, dlq, 1, "the second call finds the entry acked and writes nothing")
+		assert.Equal(t, "claim.submitted", dlq[0].Type)
+		assert.Equal(t, ds[0].Event.ClaimID, dlq[0].ClaimID)
+		assert.Equal(t, "nope", dlq[0].Error)
+		assert.Zero(t, pendingCount(t, s, streams.GroupAudit))
+	})
+}
+
+func TestRetryDLQAppendsOncePerSourceEntry(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		_, err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: s.Keys().Events(), Values: []any{"hello", "world"}}).Result()
+		require.NoError(t, err)
+		// Every group gives up on the malformed entry: one dead letter each.
+		for _, g := range []string{streams.GroupProcessors, streams.GroupAudit} {
+			ds, err := s.Consume(ctx, g, "w1", streams.ConsumeOptions{})
+			require.NoError(t, err)
+			require.Len(t, ds, 1)
+			require.Error(t, ds[0].Err)
+			require.NoError(t, s.DeadLetter(ctx, g, ds[0], ds[0].Err, 1))
+		}
+		dlq, err := s.DLQ(ctx)
+		require.NoError(t, err)
+		require.Len(t, dlq, 2)
+		n, err := s.RetryDLQ(ctx, dlq[1].ID)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "re-appended once, for both groups")
+		assert.Zero(t, streamLen(t, s, s.Keys().DLQ()))
+		assert.Equal(t, int64(2), streamLen(t, s, s.Keys().Events()))
+		for _, g := range []string{streams.GroupProcessors, streams.GroupAudit} {
+			ds, err := s.Consume(ctx, g, "w1", streams.ConsumeOptions{})
+			require.NoError(t, err)
+			require.Len(t, ds, 1, "every group gets the retried entry")
+			assert.Equal(t, "world", ds[0].Fields["hello"])
+		}
+	})
+}
+
+func TestFailingHandlerIsDeadLetteredAfterMaxDeliveries(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		submit(t, s, "POL-0001", "auto", 500)
+		log := &logLines{}
+		startWorker(t, s, failing{group: "flaky"}, streams.WorkerOptions{
+			Consumer: "w1", MinIdle: 20 * time.Millisecond, RecoverEvery: 10 * time.Millisecond,
+			MaxDeliveries: 3, Log: log.add,
+		})
+		waitFor(t, "dead letter", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 1 })
+		dlq, err := s.DLQ(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), dlq[0].Deliveries)
+		assert.Equal(t, "boom", dlq[0].Error)
+		assert.Equal(t, "flaky", dlq[0].Group)
+		assert.Zero(t, pendingCount(t, s, "flaky"))
+		assert.True(t, log.has("delivery 1 of 3"), log.String())
+		assert.True(t, log.has("delivery 2 of 3"), log.String())
+	})
+}
+
+func TestTwoConsumersSplitTheWork(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		loadSample(t, s)
+		var ids []string
+		for range 10 {
+			ids = append(ids, submit(t, s, "POL-0001", "auto", 100))
+		}
+		// Each consumer's first event waits until the other has one too,
+		// so both surely take part however the scheduler runs them.
+		var started sync.WaitGroup
+		started.Add(2)
+		arrive := func() {
+			started.Done()
+			started.Wait()
+		}
+		w1 := &recording{Handler: s.NewProcessor(), first: arrive}
+		w2 := &recording{Handler: s.NewProcessor(), first: arrive}
+		startWorker(t, s, w1, streams.WorkerOptions{Consumer: "w1", Count: 1})
+		startWorker(t, s, w2, streams.WorkerOptions{Consumer: "w2", Count: 1})
+		waitFor(t, "all claims decided", func() bool {
+			for _, id := range ids {
+				if claimVersion(s, id) != 2 {
+					return false
+				}
+			}
+			return true
+		})
+		waitFor(t, "all entries handled", func() bool { return len(w1.ids())+len(w2.ids()) == 20 })
+		a, b := w1.ids(), w2.ids()
+		assert.NotEmpty(t, a)
+		assert.NotEmpty(t, b)
+		seen := map[string]bool{}
+		for _, id := range append(a, b...) {
+			assert.False(t, seen[id], "entry %s handled twice", id)
+			seen[id] = true
+		}
+		// Two processors deciding at the same moment may both pick the same
+		// least-loaded adjuster (the pick is a heuristic, not a lock), but
+		// every assignment is counted exactly once.
+		loads, err := s.AdjusterLoads(ctx)
+		require.NoError(t, err)
+		var total int64
+		for _, n := range loads {
+			total += n
+		}
+		assert.Equal(t, int64(10), total, "%v", loads)
+	})
+}
+
+func TestRecoverTakesOnlyIdleEntries(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		for range 3 {
+			submit(t, s, "POL-0001", "auto", 100)
+		}
+		g := streams.GroupProcessors
+		ds, err := s.Consume(ctx, g, "w1", streams.ConsumeOptions{})
+		require.NoError(t, err)
+		require.Len(t, ds, 3)
+
+		res, err := s.Recover(ctx, g, "w2", streams.RecoverOptions{MinIdle: 5 * time.Second})
+		require.NoError(t, err)
+		assert.Empty(t, res.Claimed, "entries just delivered are not idle")
+
+		// Touched by its owner just now: not idle again, whatever the
+		// backend's XCLAIM does with min-idle.
+		const idle = 200 * time.Millisecond
+		waitFor(t, "idle", func() bool { return allIdle(t, s, g, idle) })
+		_, err = s.Consume(ctx, g, "w1", streams.ConsumeOptions{Pending: true})
+		require.NoError(t, err)
+		res, err = s.Recover(ctx, g, "w2", streams.RecoverOptions{MinIdle: idle})
+		require.NoError(t, err)
+		assert.Empty(t, res.Claimed, "entries re-read by their owner are not idle")
+		sum, _, err := s.Pending(ctx, g)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int64{"w1": 3}, sum.Consumers)
+
+		waitFor(t, "idle again", func() bool { return allIdle(t, s, g, idle) })
+		res, err = s.Recover(ctx, g, "w2", streams.RecoverOptions{MinIdle: idle, Count: 2})
+		require.NoError(t, err)
+		require.Len(t, res.Claimed, 2, "Count bounds the take-over")
+		for _, d := range res.Claimed {
+			assert.Equal(t, int64(3), d.Deliveries, "read, re-read, taken over")
+			assert.NoError(t, d.Err)
+		}
+		res, err = s.Recover(ctx, g, "w2", streams.RecoverOptions{MinIdle: idle})
+		require.NoError(t, err)
+		require.Len(t, res.Claimed, 1)
+		sum, entries, err := s.Pending(ctx, g)
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), sum.Count)
+		assert.Equal(t, map[string]int64{"w2": 3}, sum.Consumers)
+		for _, e := range entries {
+			assert.Equal(t, "w2", e.Consumer)
+		}
+
+		// Nothing pending anywhere: a group that does not exist is empty.
+		sum, entries, err = s.Pending(ctx, "nobody")
+		require.NoError(t, err)
+		assert.Zero(t, sum.Count)
+		assert.Empty(t, entries)
+		res, err = s.Recover(ctx, "nobody", "w2", streams.RecoverOptions{})
+		require.NoError(t, err)
+		assert.Empty(t, res.Claimed)
+	})
+}
+
+func TestRecoverReportsDeletedEntries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storeOn(t, redistest.Start(t), "t:")
+	a := submit(t, s, "POL-0001", "auto", 100)
+	submit(t, s, "POL-0001", "auto", 100)
+	ds, err := s.Consume(ctx, streams.GroupAudit, "w1", streams.ConsumeOptions{})
+	require.NoError(t, err)
+	require.Len(t, ds, 2)
+	require.Equal(t, a, ds[0].Event.ClaimID)
+	require.NoError(t, s.Client().XDel(ctx, s.Keys().Events(), ds[0].ID).Err())
+	waitFor(t, "idle", func() bool { return allIdle(t, s, streams.GroupAudit, 20*time.Millisecond) })
+	res, err := s.Recover(ctx, streams.GroupAudit, "w2", streams.RecoverOptions{MinIdle: 20 * time.Millisecond})
+	require.NoError(t, err)
+	assert.Equal(t, []string{ds[0].ID}, res.DeletedIDs, "real Redis reports (and drops) deleted pending entries")
+	require.Len(t, res.Claimed, 1)
+	assert.Equal(t, ds[1].ID, res.Claimed[0].ID)
+}
+
+func TestWorkerSurvivesRedisRestartWithAOF(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := redistest.Start(t, redistest.WithAOF())
+	s := storeOn(t, srv, "t:")
+	loadSample(t, s)
+	log := &logLines{}
+	startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{
+		Consumer: "w1", MinIdle: 200 * time.Millisecond, RecoverEvery: 50 * time.Millisecond, Log: log.add,
+	})
+	var ids []string
+	for range 5 {
+		ids = append(ids, submit(t, s, "POL-0001", "auto", 100))
+	}
+	// Stop Redis while the worker may still be busy with these claims.
+	srv.Stop()
+	waitFor(t, "the worker noticing", func() bool { return log.has("redis unavailable, retrying in") })
+	srv.Restart(t)
+	for range 5 {
+		ids = append(ids, submit(t, s, "POL-0001", "auto", 100))
+	}
+	waitFor(t, "every claim decided", func() bool {
+		for _, id := range ids {
+			if claimVersion(s, id) != 2 {
+				return false
+			}
+		}
+		return true
+	})
+	waitFor(t, "every decision projected and acked", func() bool {
+		for _, id := range ids {
+			v, err := s.ClaimView(ctx, id)
+			if err != nil || v["version"] != "2" {
+				return false
+			}
+		}
+		return pendingCount(t, s, streams.GroupProcessors) == 0
+	})
+	assert.Equal(t, int64(20), streamLen(t, s, s.Keys().Events()), "nothing lost, nothing doubled")
+	loads, err := s.AdjusterLoads(ctx)
+	require.NoError(t, err)
+	var total int64
+	for _, n := range loads {
+		total += n
+	}
+	assert.Equal(t, int64(10), total)
+}
+
+func TestCancelledWorkerLeavesEntriesAnotherRecovers(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		loadSample(t, s)
+		var ids []string
+		for range 6 {
+			ids = append(ids, submit(t, s, "POL-0001", "auto", 100))
+		}
+		// First workers die after 3 events, in the middle of their first batch.
+		for _, h := range []streams.Handler{s.NewProcessor(), s.NewAnalytics(streams.AnalyticsOptions{})} {
+			wctx, cancel := context.WithCancel(ctx)
+			done := make(chan error)
+			go func() {
+				done <- s.RunWorker(wctx, &crashing{Handler: h, after: 3, cancel: cancel}, streams.WorkerOptions{Consumer: "w1"})
+			}()
+			require.NoError(t, <-done)
+			assert.NotZero(t, pendingCount(t, s, h.Name()), "the crashed worker left unacked entries")
+		}
+		// Their successors take the work over once it is idle.
+		o := streams.WorkerOptions{Consumer: "w2", MinIdle: 50 * time.Millisecond, RecoverEvery: 20 * time.Millisecond}
+		startWorker(t, s, s.NewProcessor(), o)
+		startWorker(t, s, s.NewAnalytics(streams.AnalyticsOptions{}), o)
+		waitFor(t, "all decided, projected, counted and acked", func() bool {
+			for _, id := range ids {
+				v, err := s.ClaimView(ctx, id)
+				if err != nil || v["version"] != "2" {
+					return false
+				}
+			}
+			st, err := s.Stats(ctx)
+			require.NoError(t, err)
+			return st.Events == 12 && pendingCount(t, s, streams.GroupProcessors) == 0 && pendingCount(t, s, streams.GroupAnalytics) == 0
+		})
+		assert.Equal(t, int64(12), streamLen(t, s, s.Keys().Events()), "one decision per claim")
+		for _, id := range ids {
+			assert.Equal(t, int64(2), claimVersion(s, id))
+		}
+		loads, err := s.AdjusterLoads(ctx)
+		require.NoError(t, err)
+		var total int64
+		for _, n := range loads {
+			total += n
+		}
+		assert.Equal(t, int64(6), total, "each assignment counted once: %v", loads)
+		st, err := s.Stats(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, int64(6), st.Claims)
+		assert.Equal(t, map[string]int64{"submitted": 0, "assigned": 6}, st.ByStatus)
+		assert.Equal(t, int64(6), st.ByEventType["claim.assigned"])
+	})
+}
+
+// lifecycle takes a claim from submission to payment; the processor must
+// have assigned it already.
+func lifecycle(t *testing.T, s *streams.Store, id string, amount float64) {
+	t.Helper()
+	ctx := context.Background()
+	steps := []struct {
+		t    streams.EventType
+		data map[string]any
+	}{
+		{streams.DocumentUploaded, map[string]any{"document_type": "photo", "filename": "dent.jpg"}},
+		{streams.ClaimInvestigated, map[string]any{"phase": "started"}},
+		{streams.ClaimInvestigated, map[string]any{"phase": "completed", "findings": "consistent"}},
+		{streams.ClaimApproved, map[string]any{"approved_amount": amount}},
+		{streams.PaymentInitiated, map[string]any{}},
+		{streams.PaymentCompleted, map[string]any{}},
+	}
+	for _, st := range steps {
+		_, _, err := s.Emit(ctx, id, st.t, st.data, streams.EmitOptions{Actor: "adjuster"})
+		require.NoError(t, err, st.t)
+	}
+}
+
+func TestAnalyticsNotificationsAudit(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		loadSample(t, s)
+		paid := submit(t, s, "POL-0001", "auto", 20000)
+		lapsed := submit(t, s, "POL-0005", "property", 300)
+		startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{Consumer: "w1"})
+		waitFor(t, "decisions", func() bool { return claimVersion(s, paid) == 2 && claimVersion(s, lapsed) == 2 })
+		lifecycle(t, s, paid, 15000)
+
+		log := &logLines{}
+		stopAnalytics := startWorker(t, s, s.NewAnalytics(streams.AnalyticsOptions{SnapshotEvery: 4}), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		startWorker(t, s, s.NewNotifier(streams.NotifyOptions{}), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		startWorker(t, s, s.NewAuditor(), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		const events = 10 // 8 for the paid claim, 2 for the rejected one
+		waitFor(t, "all counted", func() bool {
+			st, err := s.Stats(ctx)
+			require.NoError(t, err)
+			return st.Events == events
+		})
+		stopAnalytics()
+
+		st, err := s.Stats(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), st.Claims)
+		assert.Equal(t, map[string]int64{"submitted": 0, "assigned": 0, "investigating": 0, "investigated": 0,
+			"approved": 0, "payment_initiated": 0, "paid": 1, "rejected": 1}, st.ByStatus)
+		assert.Equal(t, int64(2), st.ByEventType["claim.investigated"])
+		assert.Equal(t, map[string]int64{"auto": 1, "property": 1}, st.ByClaimType)
+		assert.Equal(t, map[string]int64{"policy_inactive": 1}, st.ByRejection)
+		var hours int64
+		for h, n := range st.ByHour {
+			assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d$`, h)
+			hours += n
+		}
+		assert.Equal(t, int64(2), hours)
+		assert.Equal(t, 20300.0, st.ClaimedTotal)
+		assert.Equal(t, 15000.0, st.ApprovedTotal)
+		assert.Equal(t, 15000.0, st.PaidTotal)
+		assert.Equal(t, int64(2), st.Decided)
+		assert.Equal(t, int64(1), st.Resolved)
+		assert.GreaterOrEqual(t, st.AvgResolutionSec, 0.0)
+		require.Len(t, st.Adjusters, 1)
+		assert.Equal(t, streams.AdjusterLoad{Adjuster: "ADJ-001", Assigned: 1, Open: 0, Resolved: 1}, st.Adjusters[0])
+
+		// The replayed report agrees with the live counters.
+		rep, err := s.Report(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, rep.Claims, int(st.Claims))
+		assert.Equal(t, rep.Paid.Total, st.PaidTotal)
+		assert.Equal(t, rep.ByStatus["paid"], int(st.ByStatus["paid"]))
+
+		// Snapshots: after 4 and 8 events, and one more on stop.
+		snaps, err := s.Client().XRange(ctx, s.Keys().Analytics(), "-", "+").Result()
+		require.NoError(t, err)
+		require.Len(t, snaps, 3)
+		last := snaps[2].Values
+		assert.Equal(t, "10", last["events"])
+		assert.Equal(t, "15000", last["paid_total"])
+		assert.Contains(t, last["stats"], `"by_status"`)
+
+		waitFor(t, "notifications", func() bool { return streamLen(t, s, s.Keys().Notifications()) == 4 })
+		notes, err := s.Client().XRange(ctx, s.Keys().Notifications(), "-", "+").Result()
+		require.NoError(t, err)
+		var kinds []string
+		for _, n := range notes {
+			kinds = append(kinds, n.Values["kind"].(string))
+			assert.NotEmpty(t, n.Values["message"])
+			assert.NotEmpty(t, n.Values["source_id"])
+		}
+		assert.ElementsMatch(t, []string{"high_value", "decision", "decision", "payment"}, kinds)
+
+		waitFor(t, "audit trail", func() bool {
+			trail, err := s.AuditTrail(ctx, paid)
+			return err == nil && len(trail) == 8
+		})
+		trail, err := s.AuditTrail(ctx, paid)
+		require.NoError(t, err)
+		for i, r := range trail {
+			assert.Equal(t, int64(i+1), r.Version)
+			assert.NotEmpty(t, r.EntryID)
+			assert.False(t, r.At.IsZero())
+		}
+		assert.Equal(t, streams.ClaimSubmitted, trail[0].Type)
+		assert.Equal(t, "processor", trail[1].Actor)
+		assert.Equal(t, "assigned to ADJ-001", trail[1].Detail)
+		assert.Equal(t, streams.PaymentCompleted, trail[7].Type)
+		_, err = s.AuditTrail(ctx, "no-such-claim")
+		assert.ErrorIs(t, err, streams.ErrNotFound)
+
+		// Replaying every event through the handlers again changes nothing.
+		n, a := s.NewNotifier(streams.NotifyOptions{}), s.NewAuditor()
+		require.NoError(t, s.Replay(ctx, streams.ReplayOptions{}, func(d streams.Delivery) error {
+			for _, h := range []streams.Handler{n, a} {
+				if _, err := h.Handle(ctx, d); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		assert.Equal(t, int64(4), streamLen(t, s, s.Keys().Notifications()))
+		trail, err = s.AuditTrail(ctx, paid)
+		require.NoError(t, err)
+		assert.Len(t, trail, 8)
+	})
+}
+
+func TestNewWorker(t *testing.T) {
+	t.Parallel()
+	s := streams.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), streams.Options{})
+	for _, name := range streams.WorkerNames {
+		h, err := s.NewWorker(name)
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(h.Name(), name[:5]), "%s reads group %s", name, h.Name())
+	}
+	_, err := s.NewWorker("nope")
+	assert.ErrorIs(t, err, streams.ErrInvalid)
+	err = s.RunWorker(context.Background(), s.NewAuditor(), streams.WorkerOptions{Consumer: "has space"})
+	assert.ErrorIs(t, err, streams.ErrInvalid)
+}
