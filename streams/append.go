@@ -63,15 +63,39 @@ type EmitOptions struct {
 // through the version-checking script. Nothing is written when it fails.
 func (s *Store) Emit(ctx context.Context, claimID string, t EventType, data map[string]any, opts EmitOptions) (Event, *Claim, error) {
 	what := verb(t) + " " + short(claimID)
+	newClaim := false
 	if t == ClaimSubmitted && claimID == "" {
 		// A new claim gets its id here; errors name no id nobody asked for.
-		what, claimID = verb(t), uuid.NewString()
+		what, claimID, newClaim = verb(t), uuid.NewString(), true
 	}
 	fail := func(err error) (Event, *Claim, error) {
 		return Event{}, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if strings.TrimSpace(claimID) == "" {
 		return fail(&ValidationError{Type: t, Field: "claim_id", Rule: "must not be empty"})
+	}
+	if opts.EventID != "" {
+		// A caller retrying an append whose first attempt did land must get
+		// that event back, not a conflict or a transition its own first
+		// attempt made impossible.
+		prev, found, err := s.appended(ctx, opts.EventID)
+		if err != nil {
+			return fail(err)
+		}
+		switch {
+		case !found:
+		case prev.Type == t && (prev.ClaimID == claimID || newClaim):
+			claim, err := s.aggregate(ctx, prev.ClaimID)
+			if err != nil {
+				return fail(err)
+			}
+			return prev, claim, nil
+		case prev.ClaimID == claimID && opts.ExpectedVersion != nil:
+			// Another event under this id moved the claim past the expected
+			// version: the check below reports the conflict ("already decided").
+		default:
+			return fail(&ValidationError{Type: t, Field: "event_id", Rule: fmt.Sprintf("%q was already used for %s of claim %s", opts.EventID, prev.Type, prev.ClaimID)})
+		}
 	}
 	claim, err := s.aggregate(ctx, claimID)
 	if err != nil {
@@ -85,6 +109,12 @@ func (s *Store) Emit(ctx context.Context, claimID string, t EventType, data map[
 	}
 	data = claim.Defaults(t, data)
 	now := s.now()
+	// The status first: "claim is submitted; claim.payment.initiated needs
+	// an approved claim" explains more than the defaulted amount 0 failing
+	// the schema.
+	if err := claim.CheckTransition(t, data); errors.Is(err, ErrInvalidTransition) {
+		return fail(err)
+	}
 	if err := ValidateData(t, data, now); err != nil {
 		return fail(err)
 	}
@@ -212,6 +242,34 @@ func (s *Store) aggregate(ctx context.Context, claimID string) (*Claim, error) {
 		c.Entries = strings.Split(e, ",")
 	}
 	return c, nil
+}
+
+// appended finds the event an event_id was appended as, if it was.
+func (s *Store) appended(ctx context.Context, eventID string) (Event, bool, error) {
+	var id string
+	err := s.retry(ctx, func() error {
+		var err error
+		id, err = s.rdb.Get(ctx, s.keys.Dedup(eventID)).Result()
+		return err
+	})
+	if errors.Is(err, redis.Nil) {
+		return Event{}, false, nil
+	}
+	if err != nil {
+		return Event{}, false, fmt.Errorf("look up event_id %s: %w", eventID, err)
+	}
+	msgs, err := s.rdb.XRange(ctx, s.keys.Events(), id, id).Result()
+	if err != nil {
+		return Event{}, false, fmt.Errorf("look up event_id %s: %w", eventID, err)
+	}
+	if len(msgs) == 0 {
+		return Event{}, false, fmt.Errorf("event_id %s was appended as %s, which was trimmed from %s", eventID, id, s.keys.Events())
+	}
+	ev, err := DecodeEvent(msgs[0].ID, msgs[0].Values)
+	if err != nil {
+		return Event{}, false, fmt.Errorf("look up event_id %s: %w", eventID, err)
+	}
+	return ev, true, nil
 }
 
 // Claim returns a claim's current state, or ErrNotFound.

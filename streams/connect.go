@@ -37,6 +37,10 @@ type ConnectOptions struct {
 type Backend struct {
 	Client   redis.UniversalClient
 	Embedded *embedded.Server // nil unless the in-process server is used
+	// Miniredis is true for the embedded server, in-process or reached
+	// through `claimsctl serve`: its XINFO GROUPS lag is wrong and must be
+	// counted (Options.CountLag).
+	Miniredis bool
 	// Description is the one start-up line: which server, never a password.
 	Description string
 }
@@ -144,6 +148,17 @@ func init() { redis.SetLogger(quietLogger{}) }
 
 func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Backend, error) {
 	opts.Protocol = 2 // RESP2: what the lab's redis-cli and the embedded server speak best
+	// A plain TCP dial first: a refused port fails at once with its real
+	// cause, where go-redis would retry until the ping's deadline and say
+	// only "context deadline exceeded".
+	for _, addr := range opts.Addrs {
+		probe := net.Dialer{Timeout: opts.DialTimeout}
+		conn, err := probe.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, desc, err)
+		}
+		conn.Close()
+	}
 	client := redis.NewUniversalClient(opts)
 	pingCtx, cancel := context.WithTimeout(ctx, opts.DialTimeout+time.Second)
 	defer cancel()
@@ -151,7 +166,14 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 		client.Close()
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, desc, err)
 	}
-	return &Backend{Client: client, Description: desc}, nil
+	b := &Backend{Client: client, Description: desc}
+	// `claimsctl serve` elsewhere is the embedded server behind a plain
+	// address; it answers no INFO server section, which tells it apart.
+	if err := client.Info(pingCtx, "server").Err(); err != nil && strings.Contains(err.Error(), "not supported") {
+		b.Miniredis = true
+		b.Description += " (an embedded claimsctl server: in memory)"
+	}
+	return b, nil
 }
 
 func startEmbedded(ctx context.Context, o ConnectOptions) (*Backend, error) {
@@ -164,7 +186,7 @@ func startEmbedded(ctx context.Context, o ConnectOptions) (*Backend, error) {
 		srv.Close()
 		return nil, err
 	}
-	b.Embedded = srv
+	b.Embedded, b.Miniredis = srv, true
 	b.Description = fmt.Sprintf("embedded Redis (in memory, gone on exit) at %s: watch it with redis-cli -p %d", srv.Addr(), srv.Port())
 	return b, nil
 }

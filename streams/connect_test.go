@@ -1,0 +1,232 @@
+package streams
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"claimsctl/streams/redistest"
+)
+
+// secret is a password that must never reach a message.
+const secret = "s3cret-Pa55"
+
+// connectTimeout keeps the unreachable cases short.
+const connectTimeout = 300 * time.Millisecond
+
+// connect calls Connect and closes what it returns at the end of the test.
+func connect(t *testing.T, o ConnectOptions) (*Backend, error) {
+	t.Helper()
+	b, err := Connect(context.Background(), o)
+	if err == nil {
+		t.Cleanup(func() { _ = b.Close() })
+	}
+	return b, err
+}
+
+// requireWorks checks the backend answers a command that writes (to a key
+// of the test's own: subtests share servers).
+func requireWorks(t *testing.T, b *Backend) {
+	t.Helper()
+	ctx := context.Background()
+	key := "connect:" + t.Name()
+	require.NoError(t, b.Client.Ping(ctx).Err())
+	require.NoError(t, b.Client.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []any{"f", "v"}}).Err())
+	n, err := b.Client.XLen(ctx, key).Result()
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+}
+
+// startLocked starts a redis-server that requires the password secret. It
+// is set after start because redistest's readiness PING does not log in.
+func startLocked(t *testing.T) *redistest.Server {
+	t.Helper()
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	require.NoError(t, rdb.ConfigSet(context.Background(), "requirepass", secret).Err())
+	return srv
+}
+
+func TestConnectUnreachable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts ConnectOptions
+		desc string
+	}{
+		{"url", ConnectOptions{URL: "redis://127.0.0.1:1"}, "Redis at 127.0.0.1:1"},
+		{"url with password", ConnectOptions{URL: "redis://alice:" + secret + "@127.0.0.1:1/2"}, "Redis at 127.0.0.1:1 as alice"},
+		{"tls url", ConnectOptions{URL: "rediss://:" + secret + "@127.0.0.1:1"}, "Redis at 127.0.0.1:1 (TLS)"},
+		{"host and port", ConnectOptions{Host: "127.0.0.1", Port: "1", Password: secret}, "Redis at 127.0.0.1:1 (REDIS_HOST/REDIS_PORT)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Timeout = connectTimeout
+			// An explicit address that does not answer is an error, never a
+			// silent fall back to the embedded server.
+			b, err := connect(t, tt.opts)
+			require.Error(t, err)
+			assert.Nil(t, b)
+			assert.ErrorIs(t, err, ErrUnreachable)
+			assert.Contains(t, err.Error(), tt.desc)
+			assert.Contains(t, err.Error(), "connection refused", "the real cause, not a retry loop's deadline")
+			assert.NotContains(t, err.Error(), secret)
+		})
+	}
+}
+
+func TestConnectBadURL(t *testing.T) {
+	t.Parallel()
+	tests := []string{
+		"http://u:" + secret + "@127.0.0.1:6379",
+		"redis://u:" + secret + "@",
+		"127.0.0.1:6379",
+		"redis://u:" + secret + "@127.0.0.1:notaport",
+		"redis://u:" + secret + "@127.0.0.1:6379/notadb",
+		"redis://u:" + secret + "@127.0.0.1:6379/0?dial_timeout=soon",
+		"redis://u:" + secret + "@[::1",
+	}
+	for _, raw := range tests {
+		t.Run(raw, func(t *testing.T) {
+			t.Parallel()
+			b, err := connect(t, ConnectOptions{URL: raw, Timeout: connectTimeout})
+			require.Error(t, err)
+			assert.Nil(t, b)
+			assert.NotErrorIs(t, err, ErrUnreachable, "a malformed URL is a usage problem")
+			assert.Contains(t, err.Error(), "redis URL")
+			assert.NotContains(t, err.Error(), secret)
+		})
+	}
+}
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"redis://alice:" + secret + "@host:6379/0", "redis://alice:xxxxx@host:6379/0"},
+		{"redis://:" + secret + "@host:6379", "redis://:xxxxx@host:6379"},
+		{"redis://alice@host:6379", "redis://alice@host:6379"},
+		{"redis://host:6379", "redis://host:6379"},
+		{"redis://u:" + secret + "@host:bad port", "<redacted>@host:bad port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, redact(tt.in))
+		})
+	}
+}
+
+func TestConnectReal(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	locked := startLocked(t)
+	port := strconv.Itoa(srv.Port())
+	tests := []struct {
+		name string
+		opts ConnectOptions
+		desc string
+	}{
+		{"url", ConnectOptions{URL: srv.URL()}, "Redis at " + srv.Addr()},
+		{"url with db", ConnectOptions{URL: srv.URL() + "/3"}, "Redis at " + srv.Addr()},
+		{"url with password", ConnectOptions{URL: "redis://:" + secret + "@" + locked.Addr()}, "Redis at " + locked.Addr()},
+		{"url with user and password", ConnectOptions{URL: "redis://default:" + secret + "@" + locked.Addr()}, "Redis at " + locked.Addr() + " as default"},
+		{"host and port", ConnectOptions{Host: "127.0.0.1", Port: port}, "Redis at 127.0.0.1:" + port + " (REDIS_HOST/REDIS_PORT)"},
+		{"port only", ConnectOptions{Port: port}, "Redis at localhost:" + port + " (REDIS_HOST/REDIS_PORT)"},
+		{"host, port and password", ConnectOptions{Host: "127.0.0.1", Port: strconv.Itoa(locked.Port()), Password: secret},
+			"Redis at " + locked.Addr() + " (REDIS_HOST/REDIS_PORT)"},
+		{"url wins over host", ConnectOptions{URL: srv.URL(), Host: "127.0.0.1", Port: "1"}, "Redis at " + srv.Addr()},
+		{"default address answers", ConnectOptions{DefaultAddr: srv.Addr()}, "Redis at " + srv.Addr()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Timeout = connectTimeout
+			b, err := connect(t, tt.opts)
+			require.NoError(t, err)
+			assert.Equal(t, tt.desc, b.Description)
+			assert.Nil(t, b.Embedded)
+			assert.NotContains(t, b.Description, secret)
+			requireWorks(t, b)
+		})
+	}
+}
+
+func TestConnectWrongPassword(t *testing.T) {
+	t.Parallel()
+	locked := startLocked(t)
+	const wrong = "not-the-Pa55word"
+	for _, o := range []ConnectOptions{
+		{URL: "redis://:" + wrong + "@" + locked.Addr()},
+		{Host: "127.0.0.1", Port: strconv.Itoa(locked.Port()), Password: wrong},
+		{Host: "127.0.0.1", Port: strconv.Itoa(locked.Port())},
+	} {
+		o.Timeout = connectTimeout
+		_, err := connect(t, o)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, ErrUnreachable)
+		assert.NotContains(t, err.Error(), wrong)
+		assert.NotContains(t, err.Error(), secret)
+	}
+}
+
+func TestConnectEmbedded(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	tests := []struct {
+		name string
+		opts ConnectOptions
+	}{
+		{"forced", ConnectOptions{Embedded: true}},
+		{"forced over a working default", ConnectOptions{Embedded: true, DefaultAddr: srv.Addr()}},
+		{"default address does not answer", ConnectOptions{DefaultAddr: "127.0.0.1:1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Timeout = connectTimeout
+			b, err := connect(t, tt.opts)
+			require.NoError(t, err)
+			require.NotNil(t, b.Embedded)
+			assert.Contains(t, b.Description, "in memory")
+			assert.Contains(t, b.Description, b.Embedded.Addr(), "the banner says where to watch it")
+			assert.Contains(t, b.Description, "redis-cli -p "+strconv.Itoa(b.Embedded.Port()))
+			assert.True(t, strings.HasPrefix(b.Embedded.Addr(), "127.0.0.1:"), "loopback only")
+			requireWorks(t, b)
+		})
+	}
+}
+
+func TestConnectEmbeddedPortAndClose(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+
+	b, err := Connect(context.Background(), ConnectOptions{Embedded: true, EmbeddedPort: port})
+	require.NoError(t, err)
+	assert.Equal(t, port, b.Embedded.Port())
+	requireWorks(t, b)
+	addr := b.Embedded.Addr()
+	require.NoError(t, b.Close())
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		_ = conn.Close()
+	}
+	assert.Error(t, err, "Close stops the embedded server")
+
+	// The port taken by another server is an error, not another port.
+	srv := redistest.Start(t)
+	_, err = Connect(context.Background(), ConnectOptions{Embedded: true, EmbeddedPort: srv.Port()})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "start embedded server on "+srv.Addr())
+}

@@ -1,0 +1,932 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// keysOf lists every key of the store's prefix, sorted.
+func keysOf(t *testing.T, s *Store) []string {
+	t.Helper()
+	keys, err := s.Client().Keys(context.Background(), s.Keys().Prefix+"*").Result()
+	require.NoError(t, err)
+	sort.Strings(keys)
+	return keys
+}
+
+// replayAll returns every entry of claims:events through Replay.
+func replayAll(t *testing.T, s *Store, opts ReplayOptions) []Delivery {
+	t.Helper()
+	var out []Delivery
+	require.NoError(t, s.Replay(context.Background(), opts, func(d Delivery) error {
+		out = append(out, d)
+		return nil
+	}))
+	return out
+}
+
+func deliveryIDs(ds []Delivery) []string {
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, d.ID)
+	}
+	return ids
+}
+
+func TestStoreLifecycle(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{Actor: "lab"}, func(t *testing.T, s *Store, _ *fakeClock) {
+		ctx := context.Background()
+		ev, c, err := s.Submit(ctx, testSubmission(), EmitOptions{})
+		require.NoError(t, err)
+		assert.Len(t, c.ID, 36, "a new claim gets a uuid")
+		assert.Equal(t, c.ID, ev.ClaimID)
+		assert.Equal(t, ClaimSubmitted, ev.Type)
+		assert.Equal(t, int64(1), ev.Version)
+		assert.Equal(t, "lab", ev.Actor)
+		assert.NotEmpty(t, ev.EventID)
+		assert.True(t, validStreamID(ev.ID), "stream id %q", ev.ID)
+		assert.Equal(t, StatusSubmitted, c.Status)
+		assert.Equal(t, []string{ev.ID}, c.Entries)
+
+		ids := []string{ev.ID}
+		for i, st := range lifecycleSteps() {
+			ev, c, err = s.Emit(ctx, c.ID, st.Type, st.Data, EmitOptions{Actor: "ADJ-001"})
+			require.NoError(t, err, "step %d %s", i, st.Type)
+			assert.Equal(t, int64(i+2), ev.Version)
+			assert.Equal(t, "ADJ-001", ev.Actor)
+			assert.Equal(t, int64(i+2), c.Version)
+			ids = append(ids, ev.ID)
+		}
+		assert.Equal(t, StatusPaid, c.Status)
+		assert.Equal(t, 2000.0, c.PaidAmount)
+		assert.Equal(t, ids, c.Entries)
+		assert.Equal(t, int64(8), xlen(t, s))
+
+		stored, err := s.Claim(ctx, c.ID)
+		require.NoError(t, err)
+		assert.Equal(t, c, stored, "the aggregate holds what Emit returned")
+
+		// The wire format is readable without this tool.
+		msgs, err := s.Client().XRange(ctx, s.Keys().Events(), ids[5], ids[5]).Result()
+		require.NoError(t, err)
+		require.Len(t, msgs, 1)
+		assert.Equal(t, "claim.approved", msgs[0].Values["type"])
+		assert.Equal(t, c.ID, msgs[0].Values["claim_id"])
+		assert.Equal(t, "6", msgs[0].Values["version"])
+		assert.Equal(t, `{"approved_amount":2000}`, msgs[0].Values["data"])
+		assert.Equal(t, "2026-11-25T10:00:00.000Z", msgs[0].Values["occurred_at"])
+		assert.Equal(t, "1", msgs[0].Values["schema"])
+
+		_, err = s.Claim(ctx, "no-such-claim")
+		assert.ErrorIs(t, err, ErrNotFound)
+	})
+}
+
+func TestStoreEmitOnUnknownClaim(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		_, _, err := s.Emit(context.Background(), "C-404", ClaimAssigned, map[string]any{"adjuster": "A"}, EmitOptions{})
+		require.Error(t, err)
+		assert.ErrorIs(t, err, ErrNotFound)
+		assert.Contains(t, err.Error(), "assign C-404: claim C-404 has no events (submit it first)")
+		assert.Empty(t, keysOf(t, s))
+	})
+}
+
+func TestStoreInvalidInputWritesNothing(t *testing.T) {
+	t.Parallel()
+	sub := func(edit func(*Submission)) Submission {
+		s := testSubmission()
+		edit(&s)
+		return s
+	}
+	tests := []struct {
+		name  string
+		sub   Submission
+		field string
+	}{
+		{"negative amount", sub(func(s *Submission) { s.Amount = -1 }), "amount"},
+		{"zero amount", sub(func(s *Submission) { s.Amount = 0 }), "amount"},
+		{"unknown claim type", sub(func(s *Submission) { s.ClaimType = "boat" }), "claim_type"},
+		{"future incident", sub(func(s *Submission) { s.IncidentDate = "2026-11-26" }), "incident_date"},
+		{"missing customer", sub(func(s *Submission) { s.CustomerID = "" }), "customer_id"},
+	}
+	forEachBackendWith(t, Options{}, func(t *testing.T, s *Store, _ *fakeClock) {
+		ctx := context.Background()
+		for _, tt := range tests {
+			_, c, err := s.Submit(ctx, tt.sub, EmitOptions{EventID: "ev-" + tt.name})
+			require.Error(t, err, tt.name)
+			assert.Nil(t, c)
+			assert.ErrorIs(t, err, ErrInvalid, tt.name)
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve, tt.name)
+			assert.Equal(t, tt.field, ve.Field, tt.name)
+			assert.Contains(t, err.Error(), "submit: claim.submitted: "+tt.field, tt.name)
+		}
+		_, _, err := s.Emit(ctx, "C-1", ClaimSubmitted, withField(validPayloads()[ClaimSubmitted], "amout", 1.0), EmitOptions{})
+		assert.ErrorIs(t, err, ErrInvalid)
+		assert.Contains(t, err.Error(), "amout is not a field of this event")
+		_, _, err = s.Emit(ctx, " ", ClaimAssigned, map[string]any{"adjuster": "A"}, EmitOptions{})
+		assert.ErrorIs(t, err, ErrInvalid)
+		assert.Contains(t, err.Error(), "claim_id must not be empty")
+
+		assert.Zero(t, xlen(t, s))
+		assert.Empty(t, keysOf(t, s), "no stream, aggregate or event-id key")
+	})
+}
+
+func TestStoreInvalidTransitionWritesNothing(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		c := submitAndRun(t, s)
+		keys := keysOf(t, s)
+		tests := []struct {
+			name string
+			typ  EventType
+			data map[string]any
+			is   error
+			msg  string
+		}{
+			{"approve a submitted claim", ClaimApproved, map[string]any{"approved_amount": 100.0}, ErrInvalidTransition,
+				"approve " + short(c.ID) + ": claim is submitted; claim.approved needs an investigated claim (nothing written)"},
+			{"pay before approve", PaymentInitiated, map[string]any{}, ErrInvalidTransition,
+				"claim is submitted; claim.payment.initiated needs an approved claim"},
+			{"investigate started on a submitted claim", ClaimInvestigated, map[string]any{"phase": "started"}, ErrInvalidTransition,
+				"claim.investigated needs an assigned claim"},
+			{"submit twice", ClaimSubmitted, validPayloads()[ClaimSubmitted], ErrInvalidTransition,
+				"claim.submitted needs a new claim id"},
+		}
+		for _, tt := range tests {
+			_, got, err := s.Emit(ctx, c.ID, tt.typ, tt.data, EmitOptions{})
+			require.Error(t, err, tt.name)
+			assert.Nil(t, got)
+			assert.ErrorIs(t, err, tt.is, tt.name)
+			assert.Contains(t, err.Error(), tt.msg, tt.name)
+		}
+		assert.Equal(t, int64(1), xlen(t, s))
+		assert.Equal(t, keys, keysOf(t, s))
+		stored, err := s.Claim(ctx, c.ID)
+		require.NoError(t, err)
+		assert.Equal(t, c, stored)
+
+		// A cross-event rule refuses as well: approve more than claimed.
+		c = submitAndRun(t, s, lifecycleSteps()[:4]...)
+		n := xlen(t, s)
+		_, _, err = s.Emit(ctx, c.ID, ClaimApproved, map[string]any{"approved_amount": 2500.5}, EmitOptions{})
+		assert.ErrorIs(t, err, ErrInvalid)
+		assert.Contains(t, err.Error(), "approved_amount must be at most the claimed amount 2500, got 2500.50")
+		assert.Equal(t, n, xlen(t, s))
+	})
+}
+
+func TestStoreStaleExpectedVersion(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		c := submitAndRun(t, s, lifecycleSteps()[0])
+		require.Equal(t, int64(2), c.Version)
+		for _, expected := range []int64{0, 1, 3} {
+			_, got, err := s.Emit(ctx, c.ID, DocumentUploaded, map[string]any{"document_type": "photo", "filename": "x.jpg"},
+				EmitOptions{ExpectedVersion: &expected})
+			require.Error(t, err)
+			assert.Nil(t, got)
+			assert.ErrorIs(t, err, ErrConflict)
+			var ce *ConflictError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, ConflictError{ClaimID: c.ID, Expected: expected, Actual: 2}, *ce)
+			assert.Contains(t, err.Error(), fmt.Sprintf("claim is at version 2, not the expected %d", expected))
+		}
+		assert.Equal(t, int64(2), xlen(t, s))
+
+		current := int64(2)
+		ev, _, err := s.Emit(ctx, c.ID, DocumentUploaded, map[string]any{"document_type": "photo", "filename": "x.jpg"},
+			EmitOptions{ExpectedVersion: &current})
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), ev.Version)
+	})
+}
+
+// TestStoreRacingWriters has many writers decide one investigated claim at
+// once: the version check in the append script lets exactly one through.
+func TestStoreRacingWriters(t *testing.T) {
+	t.Parallel()
+	const writers = 20
+	for _, mode := range []string{"expected version", "version just read"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			forEachBackend(t, func(t *testing.T, s *Store) {
+				ctx := context.Background()
+				c := submitAndRun(t, s, lifecycleSteps()[:4]...)
+				require.Equal(t, StatusInvestigated, c.Status)
+				version := c.Version
+
+				start := make(chan struct{})
+				errs := make([]error, writers)
+				events := make([]Event, writers)
+				var wg sync.WaitGroup
+				for i := range writers {
+					wg.Go(func() {
+						typ, data := ClaimApproved, map[string]any{"approved_amount": 1000.0 + float64(i)}
+						if i%2 == 1 {
+							typ, data = ClaimRejected, map[string]any{"reason": fmt.Sprintf("writer %d says no", i)}
+						}
+						opts := EmitOptions{Actor: fmt.Sprintf("writer-%d", i)}
+						if mode == "expected version" {
+							opts.ExpectedVersion = &version
+						}
+						<-start
+						events[i], _, errs[i] = s.Emit(ctx, c.ID, typ, data, opts)
+					})
+				}
+				close(start)
+				wg.Wait()
+
+				winner := -1
+				for i, err := range errs {
+					if err == nil {
+						assert.Equal(t, -1, winner, "writers %d and %d both won", winner, i)
+						winner = i
+						continue
+					}
+					if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrInvalidTransition) {
+						t.Errorf("writer %d: want a conflict or invalid transition, got %v", i, err)
+					}
+				}
+				require.NotEqual(t, -1, winner, "one writer must win")
+
+				decisions := 0
+				for _, d := range replayAll(t, s, ReplayOptions{}) {
+					require.NoError(t, d.Err)
+					if d.Event.Type == ClaimApproved || d.Event.Type == ClaimRejected {
+						decisions++
+						assert.Equal(t, events[winner].ID, d.ID)
+						assert.Equal(t, fmt.Sprintf("writer-%d", winner), d.Event.Actor)
+					}
+				}
+				assert.Equal(t, 1, decisions, "exactly one decision in the stream")
+				assert.Equal(t, version+1, xlen(t, s), "stream length: the lifecycle plus one decision")
+				stored, err := s.Claim(ctx, c.ID)
+				require.NoError(t, err)
+				assert.Equal(t, version+1, stored.Version)
+				assert.True(t, stored.Status.Decided())
+			})
+		})
+	}
+}
+
+// TestStoreRetriedAppend retries an append with the same event_id, as a
+// caller does after a timeout whose append may or may not have happened.
+func TestStoreRetriedAppend(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		sub := testSubmission()
+		first, c1, err := s.Submit(ctx, sub, EmitOptions{EventID: "submit-1"})
+		require.NoError(t, err)
+		again, c2, err := s.Submit(ctx, sub, EmitOptions{EventID: "submit-1"})
+		require.NoError(t, err, "a retried submit with the same event id is not an error")
+		assert.Equal(t, first.ID, again.ID)
+		assert.Equal(t, c1.ID, c2.ID, "the retry names the claim the first call created")
+		assert.Equal(t, c1.Version, c2.Version)
+		assert.Equal(t, int64(1), xlen(t, s))
+
+		v := int64(1)
+		data := map[string]any{"adjuster": "ADJ-001"}
+		a1, _, err := s.Emit(ctx, c1.ID, ClaimAssigned, data, EmitOptions{EventID: "assign-1", ExpectedVersion: &v})
+		require.NoError(t, err)
+		a2, c, err := s.Emit(ctx, c1.ID, ClaimAssigned, data, EmitOptions{EventID: "assign-1", ExpectedVersion: &v})
+		require.NoError(t, err, "the retry is not a conflict: its first attempt is the one that moved the claim")
+		assert.Equal(t, a1.ID, a2.ID)
+		assert.Equal(t, int64(2), a2.Version)
+		assert.Equal(t, "assign-1", a2.EventID)
+		assert.Equal(t, int64(2), c.Version)
+		assert.Equal(t, int64(2), xlen(t, s))
+
+		// Without an expected version a second upload would pass every
+		// check in Go (more documents are allowed): the event id stops it.
+		upload := map[string]any{"document_type": "photo", "filename": "a.jpg"}
+		u1, _, err := s.Emit(ctx, c1.ID, DocumentUploaded, upload, EmitOptions{EventID: "upload-1"})
+		require.NoError(t, err)
+		u2, c, err := s.Emit(ctx, c1.ID, DocumentUploaded, upload, EmitOptions{EventID: "upload-1"})
+		require.NoError(t, err)
+		assert.Equal(t, u1.ID, u2.ID)
+		assert.Equal(t, 1, c.Documents, "the document is counted once")
+		assert.Equal(t, int64(3), xlen(t, s))
+
+		// An event id is one event: reusing it for another event is refused,
+		// as a conflict when an expected version says which state the
+		// caller saw (the processor's "already decided").
+		_, _, err = s.Emit(ctx, c1.ID, ClaimInvestigated, map[string]any{"phase": "started"}, EmitOptions{EventID: "assign-1"})
+		assert.ErrorIs(t, err, ErrInvalid)
+		assert.Contains(t, err.Error(), `event_id "assign-1" was already used for claim.assigned of claim `+c1.ID)
+		_, _, err = s.Emit(ctx, c1.ID, ClaimRejected, map[string]any{"reason": "late"}, EmitOptions{EventID: "assign-1", ExpectedVersion: &v})
+		var ce *ConflictError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, ConflictError{ClaimID: c1.ID, Expected: 1, Actual: 3}, *ce)
+		other := submitAndRun(t, s)
+		_, _, err = s.Emit(ctx, other.ID, ClaimAssigned, data, EmitOptions{EventID: "assign-1"})
+		assert.ErrorIs(t, err, ErrInvalid)
+		assert.Equal(t, int64(4), xlen(t, s))
+	})
+}
+
+func TestStoreConsumeAck(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		var ids []string
+		for range 3 {
+			c := submitAndRun(t, s)
+			ids = append(ids, c.Entries[0])
+		}
+		group := func() *GroupState {
+			st, err := s.State(ctx)
+			require.NoError(t, err)
+			g := st.Stream(s.Keys().Events()).Group(GroupProcessors)
+			require.NotNil(t, g)
+			return g
+		}
+
+		got, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 2})
+		require.NoError(t, err)
+		assert.Equal(t, ids[:2], deliveryIDs(got))
+		for _, d := range got {
+			require.NoError(t, d.Err)
+			assert.Equal(t, ClaimSubmitted, d.Event.Type)
+			assert.Equal(t, d.ID, d.Event.ID)
+			assert.Equal(t, "claim.submitted", d.Fields["type"])
+		}
+		g := group()
+		assert.Equal(t, int64(2), g.Pending)
+		assert.Equal(t, int64(1), g.Lag)
+		assert.Equal(t, []ConsumerState{{Name: "w1", Pending: 2, Idle: g.Consumers[0].Idle}}, g.Consumers)
+
+		n, err := s.Ack(ctx, GroupProcessors, ids[0])
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), n)
+		n, err = s.Ack(ctx, GroupProcessors, ids[0])
+		require.NoError(t, err)
+		assert.Zero(t, n, "acking twice is harmless")
+		assert.Equal(t, int64(1), group().Pending)
+
+		// Another consumer gets the rest; w1's own pending entry is re-read with Pending.
+		got, err = s.Consume(ctx, GroupProcessors, "w2", ConsumeOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, ids[2:], deliveryIDs(got))
+		got, err = s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Pending: true})
+		require.NoError(t, err)
+		assert.Equal(t, ids[1:2], deliveryIDs(got))
+		got, err = s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{})
+		require.NoError(t, err)
+		assert.Empty(t, got, "nothing new: a non-blocking read returns at once")
+
+		g = group()
+		assert.Equal(t, int64(2), g.Pending)
+		assert.Zero(t, g.Lag)
+		n, err = s.Ack(ctx, GroupProcessors, ids[1], ids[2])
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), n)
+		assert.Zero(t, group().Pending)
+
+		n, err = s.Ack(ctx, GroupProcessors)
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		_, err = s.Ack(ctx, GroupProcessors, "not-an-id")
+		assert.ErrorIs(t, err, ErrInvalid)
+		_, err = s.Consume(ctx, GroupProcessors, "w 1", ConsumeOptions{})
+		assert.ErrorIs(t, err, ErrInvalid)
+		_, err = s.Consume(ctx, "", "w1", ConsumeOptions{})
+		assert.ErrorIs(t, err, ErrInvalid)
+	})
+}
+
+// readGroupSeen is a go-redis hook that closes seen when the first
+// blocking XREADGROUP is on its way to the server: the moment to cancel a
+// blocked consumer, or to append what it waits for.
+type readGroupSeen struct {
+	once sync.Once
+	seen chan struct{}
+}
+
+func watchBlockingReads(s *Store) *readGroupSeen {
+	h := &readGroupSeen{seen: make(chan struct{})}
+	s.Client().AddHook(h)
+	return h
+}
+
+func (h *readGroupSeen) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *readGroupSeen) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "xreadgroup" {
+			for _, a := range cmd.Args() {
+				if s, ok := a.(string); ok && strings.EqualFold(s, "block") {
+					h.once.Do(func() { close(h.seen) })
+				}
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *readGroupSeen) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// hangGuard bounds a wait that must end; it is a deadlock detector, not a
+// timing assertion (a blocked read returns within a one-second slice).
+const hangGuard = 30 * time.Second
+
+func awaitSignal(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(hangGuard):
+		t.Fatal(what)
+	}
+}
+
+type consumeResult struct {
+	got []Delivery
+	err error
+}
+
+func TestStoreConsumeBlock(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		require.NoError(t, s.EnsureGroup(ctx, GroupProcessors))
+		blocking := watchBlockingReads(s)
+
+		t.Run("cancelled", func(t *testing.T) {
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			done := make(chan consumeResult, 1)
+			go func() {
+				got, err := s.Consume(cctx, GroupProcessors, "blocked", ConsumeOptions{Block: time.Hour})
+				done <- consumeResult{got, err}
+			}()
+			awaitSignal(t, blocking.seen, "the consumer never started a blocking read")
+			cancel()
+			select {
+			case res := <-done:
+				require.Error(t, res.err)
+				assert.ErrorIs(t, res.err, context.Canceled)
+				assert.Contains(t, res.err.Error(), "consume processors/blocked")
+				assert.Empty(t, res.got)
+			case <-time.After(hangGuard):
+				t.Fatal("Consume did not return after its context was cancelled")
+			}
+		})
+
+		t.Run("cancelled before", func(t *testing.T) {
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			_, err := s.Consume(cctx, GroupProcessors, "late", ConsumeOptions{Block: time.Hour})
+			assert.ErrorIs(t, err, context.Canceled)
+		})
+
+		t.Run("woken by an append", func(t *testing.T) {
+			woken := watchBlockingReads(s)
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel() // stops the read if the test fails before it returns
+			done := make(chan consumeResult, 1)
+			go func() {
+				got, err := s.Consume(cctx, GroupProcessors, "waiter", ConsumeOptions{Block: time.Hour})
+				done <- consumeResult{got, err}
+			}()
+			awaitSignal(t, woken.seen, "the consumer never started a blocking read")
+			c := submitAndRun(t, s)
+			select {
+			case res := <-done:
+				require.NoError(t, res.err)
+				require.Len(t, res.got, 1)
+				assert.Equal(t, c.ID, res.got[0].Event.ClaimID)
+			case <-time.After(hangGuard):
+				t.Fatal("Consume did not return the appended event")
+			}
+		})
+	})
+}
+
+// replayFixture writes six events at known minutes past storeT0:
+//
+//	0 A submitted, 1 A assigned, 2 A uploaded, 3 B submitted, 4 B rejected, 5 A investigating
+func replayFixture(t *testing.T, s *Store, clock *fakeClock) (a, b string, ids []string) {
+	t.Helper()
+	ctx := context.Background()
+	emit := func(minute int, claimID string, typ EventType, data map[string]any) string {
+		clock.Set(storeT0.Add(time.Duration(minute) * time.Minute))
+		ev, _, err := s.Emit(ctx, claimID, typ, data, EmitOptions{})
+		require.NoError(t, err)
+		ids = append(ids, ev.ID)
+		return ev.ClaimID
+	}
+	sub := validPayloads()[ClaimSubmitted]
+	a = emit(0, "", ClaimSubmitted, sub)
+	emit(1, a, ClaimAssigned, map[string]any{"adjuster": "ADJ-001"})
+	emit(2, a, DocumentUploaded, map[string]any{"document_type": "photo", "filename": "a.jpg"})
+	b = emit(3, "", ClaimSubmitted, sub)
+	emit(4, b, ClaimRejected, map[string]any{"reason": "policy not found"})
+	emit(5, a, ClaimInvestigated, map[string]any{"phase": "started"})
+	return a, b, ids
+}
+
+func TestStoreReplay(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{}, func(t *testing.T, s *Store, clock *fakeClock) {
+		a, b, ids := replayFixture(t, s, clock)
+		at := func(minute int) time.Time { return storeT0.Add(time.Duration(minute) * time.Minute) }
+		pick := func(i ...int) []string {
+			out := make([]string, len(i))
+			for k, n := range i {
+				out[k] = ids[n]
+			}
+			return out
+		}
+		tests := []struct {
+			name string
+			opts ReplayOptions
+			want []string
+		}{
+			{"all", ReplayOptions{}, ids},
+			{"all in pages of 2", ReplayOptions{PageSize: 2}, ids},
+			{"pages of 4", ReplayOptions{PageSize: 4}, ids},
+			{"page of 1", ReplayOptions{PageSize: 1}, ids},
+			{"type", ReplayOptions{Type: ClaimSubmitted, PageSize: 2}, pick(0, 3)},
+			{"claim A", ReplayOptions{ClaimID: a}, pick(0, 1, 2, 5)},
+			{"claim B", ReplayOptions{ClaimID: b, PageSize: 2}, pick(3, 4)},
+			{"claim and type", ReplayOptions{ClaimID: a, Type: ClaimAssigned}, pick(1)},
+			{"time window inclusive", ReplayOptions{FromTime: at(2), ToTime: at(4), PageSize: 2}, pick(2, 3, 4)},
+			{"from time", ReplayOptions{FromTime: at(4).Add(time.Millisecond)}, pick(5)},
+			{"to time", ReplayOptions{ToTime: at(1), PageSize: 2}, pick(0, 1)},
+			{"claim and time", ReplayOptions{ClaimID: a, FromTime: at(1), ToTime: at(2)}, pick(1, 2)},
+			{"id range", ReplayOptions{FromID: ids[1], ToID: ids[4], PageSize: 2}, pick(1, 2, 3, 4)},
+			{"id range of a claim", ReplayOptions{ClaimID: a, FromID: ids[1], ToID: ids[4]}, pick(1, 2)},
+			{"open id bounds", ReplayOptions{FromID: "-", ToID: "+", PageSize: 2}, ids},
+			{"nothing", ReplayOptions{FromTime: at(6)}, nil},
+		}
+		for _, tt := range tests {
+			got := replayAll(t, s, tt.opts)
+			assert.Equal(t, tt.want, deliveryIDs(got), tt.name)
+			for _, d := range got {
+				assert.NoError(t, d.Err, tt.name)
+				assert.Equal(t, d.ID, d.Event.ID, tt.name)
+			}
+		}
+
+		ctx := context.Background()
+		err := s.Replay(ctx, ReplayOptions{Type: "claim.exploded"}, func(Delivery) error { return nil })
+		assert.ErrorIs(t, err, ErrInvalid)
+		err = s.Replay(ctx, ReplayOptions{ClaimID: "nope"}, func(Delivery) error { return nil })
+		assert.ErrorIs(t, err, ErrNotFound)
+
+		stop := errors.New("stop")
+		seen := 0
+		err = s.Replay(ctx, ReplayOptions{PageSize: 2}, func(Delivery) error {
+			seen++
+			if seen == 3 {
+				return stop
+			}
+			return nil
+		})
+		assert.ErrorIs(t, err, stop, "the callback's error ends the replay")
+		assert.Equal(t, 3, seen)
+
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		err = s.Replay(cctx, ReplayOptions{PageSize: 2}, func(Delivery) error { return nil })
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+func TestParseBound(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		id   string
+		at   time.Time
+		fail bool
+	}{
+		{in: "1795597353284-0", id: "1795597353284-0"},
+		{in: "1795597353284", id: "1795597353284"},
+		{in: "-", id: "-"},
+		{in: " + ", id: "+"},
+		{in: "2026-11-25T10:00:00Z", at: storeT0},
+		{in: "2026-11-25T11:00:00+01:00", at: storeT0},
+		{in: "2026-11-25 10:00", at: storeT0},
+		{in: "2026-11-25T10:00:00", at: storeT0},
+		{in: "2026-11-25", at: storeT0.Add(-10 * time.Hour)},
+		{in: "yesterday", fail: true},
+		{in: "12-ab", fail: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			id, at, err := ParseBound(tt.in)
+			if tt.fail {
+				assert.ErrorIs(t, err, ErrInvalid)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.id, id)
+			assert.True(t, tt.at.Equal(at), "got %s", at)
+		})
+	}
+}
+
+func TestStoreHistoryAndClaimAt(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{}, func(t *testing.T, s *Store, clock *fakeClock) {
+		ctx := context.Background()
+		// One event every ten minutes: submitted at 10:00 ... paid at 11:10.
+		_, c, err := s.Submit(ctx, testSubmission(), EmitOptions{})
+		require.NoError(t, err)
+		for _, st := range lifecycleSteps() {
+			clock.Advance(10 * time.Minute)
+			_, c, err = s.Emit(ctx, c.ID, st.Type, st.Data, EmitOptions{})
+			require.NoError(t, err)
+		}
+		// A second claim interleaves nothing into the first's history.
+		submitAndRun(t, s, lifecycleSteps()[0])
+
+		history, err := s.History(ctx, c.ID)
+		require.NoError(t, err)
+		require.Len(t, history, 8)
+		for i, e := range history {
+			assert.Equal(t, int64(i+1), e.Version)
+			assert.Equal(t, c.ID, e.ClaimID)
+			assert.Equal(t, storeT0.Add(time.Duration(i)*10*time.Minute), e.OccurredAt)
+			assert.Equal(t, c.Entries[i], e.ID)
+		}
+		folded, err := Fold(history)
+		require.NoError(t, err)
+		assert.Equal(t, c, folded, "folding the history gives the aggregate")
+
+		_, err = s.History(ctx, "nope")
+		assert.ErrorIs(t, err, ErrNotFound)
+
+		tests := []struct {
+			at      time.Time
+			status  Status
+			version int64
+		}{
+			{storeT0, StatusSubmitted, 1},
+			{storeT0.Add(9 * time.Minute), StatusSubmitted, 1},
+			{storeT0.Add(10 * time.Minute), StatusAssigned, 2},
+			{storeT0.Add(35 * time.Minute), StatusInvestigating, 4},
+			{storeT0.Add(50 * time.Minute), StatusApproved, 6},
+			{storeT0.Add(65 * time.Minute), StatusPaymentInitiated, 7},
+			{storeT0.Add(70 * time.Minute), StatusPaid, 8},
+			{storeT0.Add(48 * time.Hour), StatusPaid, 8},
+		}
+		for _, tt := range tests {
+			got, err := s.ClaimAt(ctx, c.ID, tt.at)
+			require.NoError(t, err, "at %s", tt.at)
+			assert.Equal(t, tt.status, got.Status, "at %s", tt.at)
+			assert.Equal(t, tt.version, got.Version, "at %s", tt.at)
+			assert.Equal(t, c.Entries[:tt.version], got.Entries)
+		}
+		_, err = s.ClaimAt(ctx, c.ID, storeT0.Add(-time.Millisecond))
+		assert.ErrorIs(t, err, ErrNotFound)
+		assert.Contains(t, err.Error(), "did not exist yet at 2026-11-25T09:59:59Z")
+
+		// By version: exact even when events share a millisecond.
+		for v := int64(1); v <= 8; v++ {
+			got, err := s.ClaimAtVersion(ctx, c.ID, v)
+			require.NoError(t, err)
+			assert.Equal(t, v, got.Version)
+			assert.Equal(t, history[v-1].OccurredAt, got.UpdatedAt)
+		}
+		for _, v := range []int64{0, 9} {
+			_, err = s.ClaimAtVersion(ctx, c.ID, v)
+			assert.ErrorIs(t, err, ErrNotFound, "version %d", v)
+		}
+	})
+}
+
+func TestStoreState(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		k := s.Keys()
+
+		st, err := s.State(ctx)
+		require.NoError(t, err)
+		require.Len(t, st.Streams, 4)
+		for i, key := range k.Streams() {
+			assert.Equal(t, StreamState{Key: key}, st.Streams[i], "nothing exists yet")
+		}
+
+		var ids []string
+		for range 3 {
+			ids = append(ids, submitAndRun(t, s).Entries[0])
+		}
+		require.NoError(t, s.EnsureGroup(ctx, GroupAnalytics))
+		require.NoError(t, s.EnsureGroup(ctx, GroupAnalytics), "EnsureGroup is idempotent")
+		got, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 2})
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+
+		// Twice: the second call takes the consumers from its one pipeline.
+		for round := range 2 {
+			st, err = s.State(ctx)
+			require.NoError(t, err)
+			ev := st.Stream(k.Events())
+			require.NotNil(t, ev)
+			assert.True(t, ev.Exists)
+			assert.Equal(t, int64(3), ev.Length)
+			assert.Equal(t, ids[0], ev.FirstID)
+			assert.Equal(t, ids[2], ev.LastID)
+			require.Len(t, ev.Groups, 2, "round %d", round)
+			assert.Equal(t, []string{GroupAnalytics, GroupProcessors}, []string{ev.Groups[0].Name, ev.Groups[1].Name}, "sorted by name")
+
+			an := ev.Group(GroupAnalytics)
+			assert.Zero(t, an.Pending)
+			assert.Equal(t, int64(3), an.Lag, "round %d", round)
+			assert.Empty(t, an.Consumers)
+			pr := ev.Group(GroupProcessors)
+			assert.Equal(t, int64(2), pr.Pending)
+			assert.Equal(t, int64(1), pr.Lag, "round %d: lag after reading 2 of 3", round)
+			assert.Equal(t, ids[1], pr.LastDeliveredID)
+			require.Len(t, pr.Consumers, 1)
+			assert.Equal(t, "w1", pr.Consumers[0].Name)
+			assert.Equal(t, int64(2), pr.Consumers[0].Pending)
+			for _, g := range ev.Groups {
+				assert.Equal(t, s.opts.CountLag, g.LagCounted, "the embedded server's lag is counted, real Redis's is trusted")
+				assert.False(t, g.LagCapped)
+			}
+			assert.Nil(t, ev.Group("nope"))
+			for _, key := range []string{k.Analytics(), k.Notifications(), k.DLQ()} {
+				assert.False(t, st.Stream(key).Exists, key)
+			}
+		}
+		assert.Nil(t, st.Stream("nope"))
+
+		_, err = s.Consume(ctx, GroupProcessors, "w2", ConsumeOptions{})
+		require.NoError(t, err)
+		_, err = s.Consume(ctx, GroupAnalytics, "a1", ConsumeOptions{Count: 1})
+		require.NoError(t, err)
+		st, err = s.State(ctx)
+		require.NoError(t, err)
+		ev := st.Stream(k.Events())
+		assert.Zero(t, ev.Group(GroupProcessors).Lag)
+		assert.Equal(t, int64(3), ev.Group(GroupProcessors).Pending)
+		assert.Equal(t, []string{"w1", "w2"}, []string{ev.Group(GroupProcessors).Consumers[0].Name, ev.Group(GroupProcessors).Consumers[1].Name})
+		assert.Equal(t, int64(2), ev.Group(GroupAnalytics).Lag)
+		require.Len(t, ev.Group(GroupAnalytics).Consumers, 1, "a group first seen with no consumers gets them on the next call")
+	})
+}
+
+// TestStateLagAfterXDEL: real Redis reports a null lag once an entry the
+// group has not read yet is deleted; State counts it from the stream.
+func TestStateLagAfterXDEL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newRedisStore(t, Options{})
+	var ids []string
+	for range 5 {
+		ids = append(ids, submitAndRun(t, s).Entries[0])
+	}
+	require.NoError(t, s.EnsureGroup(ctx, GroupAnalytics))
+	_, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 2})
+	require.NoError(t, err)
+
+	st, err := s.State(ctx)
+	require.NoError(t, err)
+	pr := st.Stream(s.Keys().Events()).Group(GroupProcessors)
+	assert.Equal(t, int64(3), pr.Lag)
+	assert.False(t, pr.LagCounted, "real Redis knows the lag before any XDEL")
+
+	require.NoError(t, s.Client().XDel(ctx, s.Keys().Events(), ids[3]).Err())
+	raw, err := s.Client().XInfoGroups(ctx, s.Keys().Events()).Result()
+	require.NoError(t, err)
+	for _, g := range raw {
+		require.Equal(t, int64(-1), g.Lag, "precondition: Redis reports a null lag for %s after XDEL", g.Name)
+	}
+
+	st, err = s.State(ctx)
+	require.NoError(t, err)
+	ev := st.Stream(s.Keys().Events())
+	assert.Equal(t, int64(4), ev.Length)
+	pr = ev.Group(GroupProcessors)
+	assert.Equal(t, int64(2), pr.Lag, "ids[2] and ids[4] are still to read")
+	assert.True(t, pr.LagCounted)
+	an := ev.Group(GroupAnalytics)
+	assert.Equal(t, int64(4), an.Lag)
+	assert.True(t, an.LagCounted)
+}
+
+func TestStoreReport(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{}, func(t *testing.T, s *Store, clock *fakeClock) {
+		ctx := context.Background()
+		paid := submitAndRun(t, s, lifecycleSteps()...)
+		clock.Advance(time.Hour)
+		submitAndRun(t, s, step(ClaimRejected, "reason", "policy lapsed"))
+		submitAndRun(t, s, lifecycleSteps()[:1]...)
+
+		r, err := s.Report(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, storeT0.Add(time.Hour), r.GeneratedAt)
+		assert.Equal(t, 12, r.Events)
+		assert.Equal(t, 3, r.Claims)
+		assert.Zero(t, r.Malformed)
+		assert.Zero(t, r.OutOfOrderEvents)
+		assert.Equal(t, map[string]int{"paid": 1, "rejected": 1, "assigned": 1}, r.ByStatus)
+		assert.Equal(t, map[string]int{"auto": 3}, r.ByClaimType)
+		assert.Equal(t, []HourCount{{"2026-11-25T10:00Z", 1}, {"2026-11-25T11:00Z", 2}}, r.ClaimsPerHour)
+		assert.Equal(t, AmountStats{Count: 3, Total: 7500, Average: 2500}, r.Claimed)
+		assert.Equal(t, AmountStats{Count: 1, Total: 2000, Average: 2000}, r.Paid)
+		assert.Equal(t, 0.5, r.ApprovalRate)
+		assert.Equal(t, []AdjusterLoad{{Adjuster: "ADJ-001", Assigned: 2, Open: 1, Resolved: 1}}, r.AdjusterWorkload)
+
+		history, err := s.History(ctx, paid.ID)
+		require.NoError(t, err)
+		assert.Equal(t, BuildReport(history, r.GeneratedAt).Paid, r.Paid)
+	})
+}
+
+func step(typ EventType, kv ...any) lifecycleStep {
+	return lifecycleStep{Type: typ, Data: withField(map[string]any{}, kv...)}
+}
+
+// TestStoreMalformedEntries: entries written by hand (redis-cli XADD) are
+// handed out with Err set and skipped by the report, never fatal.
+func TestStoreMalformedEntries(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		c := submitAndRun(t, s)
+		good, err := Event{
+			Type: ClaimApproved, ClaimID: c.ID, Version: 2, EventID: "by-hand", OccurredAt: storeT0,
+			Actor: "redis-cli", Data: map[string]any{"approved_amount": 10.0},
+		}.Fields()
+		require.NoError(t, err)
+		raw := [][]any{
+			{"note", "hello from redis-cli"},
+			{"type", "claim.exploded", "claim_id", c.ID},
+			{"type", "claim.assigned", "claim_id", c.ID, "version", "2", "event_id", "x", "occurred_at", "2026-11-25T10:00:00Z", "actor", "me", "data", "{not json", "schema", "1"},
+			good, // well-formed, but a submitted claim cannot be approved
+		}
+		var rawIDs []string
+		for _, values := range raw {
+			id, err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: s.Keys().Events(), Values: values}).Result()
+			require.NoError(t, err)
+			rawIDs = append(rawIDs, id)
+		}
+		after := submitAndRun(t, s, lifecycleSteps()[0])
+
+		all := replayAll(t, s, ReplayOptions{PageSize: 2})
+		require.Len(t, all, 7)
+		reasons := map[string]string{}
+		for _, d := range all {
+			var me *MalformedError
+			if errors.As(d.Err, &me) {
+				assert.Equal(t, d.ID, me.ID)
+				reasons[d.ID] = me.Reason
+				assert.NotEmpty(t, d.Fields)
+			}
+		}
+		assert.Equal(t, map[string]string{
+			rawIDs[0]: `field "type" is missing`,
+			rawIDs[1]: `unknown event type "claim.exploded"`,
+			rawIDs[2]: "data is not a JSON object",
+		}, reasons)
+		assert.Len(t, replayAll(t, s, ReplayOptions{Type: ClaimSubmitted}), 2, "filters skip malformed entries")
+
+		r, err := s.Report(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 3, r.Malformed)
+		assert.Equal(t, 4, r.Events)
+		assert.Equal(t, 1, r.OutOfOrderEvents)
+		assert.Equal(t, 2, r.Claims)
+		assert.Equal(t, map[string]int{"submitted": 1, "assigned": 1}, r.ByStatus)
+
+		got, err := s.Consume(ctx, GroupAudit, "a1", ConsumeOptions{Count: 100})
+		require.NoError(t, err)
+		require.Len(t, got, 7)
+		assert.Error(t, got[1].Err)
+		assert.Equal(t, rawIDs[0], got[1].Event.ID)
+		assert.Equal(t, "hello from redis-cli", got[1].Fields["note"])
+		n, err := s.Ack(ctx, GroupAudit, deliveryIDs(got)...)
+		require.NoError(t, err)
+		assert.Equal(t, int64(7), n)
+
+		stored, err := s.Claim(ctx, after.ID)
+		require.NoError(t, err)
+		assert.Equal(t, StatusAssigned, stored.Status)
+	})
+}
