@@ -10,17 +10,20 @@ import (
 
 func (r *Runtime) opsFuncs() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
-		"info": r.info,
+		"info":   r.info,
+		"groups": r.groups,
+		"trim":   r.trim,
+		"import": r.importArchive,
 	}
 }
 
-// info() -> {backend=, events={length=, first_id=, last_id=, groups={processors={pending=, lag=, consumers={w1={pending=, idle_ms=}}}}}, analytics=..., notifications=..., dlq=...}
+// info() -> {backend=, events={length=, first_id=, last_id=, memory_bytes=, last_generated_id=, first_occurred_at=, last_occurred_at=, groups={processors={pending=, lag=, consumers={w1={pending=, idle_ms=}}}}}, analytics=..., notifications=..., dlq=...}
 func (r *Runtime) info(L *lua.LState) int {
-	st, err := r.store.State(ctxOf(L))
+	details, err := r.store.StreamDetails(ctxOf(L))
 	if err != nil {
 		return raise(L, err)
 	}
-	L.Push(stateTable(L, st, r.store.Keys(), r.cfg.Backend))
+	L.Push(detailsTable(L, details, r.store.Keys(), r.cfg.Backend))
 	return 1
 }
 

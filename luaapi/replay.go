@@ -14,6 +14,7 @@ func (r *Runtime) replayFuncs() map[string]lua.LGFunction {
 		"replay":  r.replay,
 		"claim":   r.claim,
 		"history": r.history,
+		"rebuild": r.rebuild,
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 
 func (r *Runtime) reportFuncs() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
-		"report": r.report,
+		"report":    r.report,
+		"dashboard": r.dashboard,
 	}
 }
 

@@ -92,7 +92,8 @@ func (s *Store) consumeStream(ctx context.Context, stream, group, consumer strin
 	deadline := time.Now().Add(opts.Block)
 	for {
 		block := time.Duration(-1) // go-redis: negative omits BLOCK (0 would block forever)
-		if remaining := time.Until(deadline); opts.Block > 0 && remaining > 0 && !opts.Pending {
+		// Under a millisecond would be sent as BLOCK 0, which waits forever.
+		if remaining := time.Until(deadline); opts.Block > 0 && remaining >= time.Millisecond && !opts.Pending {
 			block = min(remaining, time.Second)
 		}
 		res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{

@@ -66,7 +66,8 @@ func (s *Store) Tail(ctx context.Context, after string, count int64, block time.
 	deadline := time.Now().Add(block)
 	for {
 		slice := time.Duration(-1)
-		if remaining := time.Until(deadline); remaining > 0 {
+		// Under a millisecond would be sent as BLOCK 0, which waits forever.
+		if remaining := time.Until(deadline); remaining >= time.Millisecond {
 			slice = min(remaining, time.Second)
 		}
 		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{s.keys.Events(), after}, Count: count, Block: slice}).Result()
