@@ -239,7 +239,7 @@ func connect(ctx context.Context, c connFlags, env environment, banner io.Writer
 		return nil, nil, err
 	}
 	fmt.Fprintf(banner, "connected to %s\n", backend.Description)
-	store := streams.New(backend.Client, streams.Options{Prefix: c.prefix, CountLag: backend.Embedded != nil})
+	store := streams.New(backend.Client, streams.Options{Prefix: c.prefix, CountLag: backend.Miniredis})
 	return backend, store, nil
 }
 
@@ -564,8 +564,8 @@ func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
 	if *refresh <= 0 {
 		return &usageError{msg: fmt.Sprintf("--refresh must be above 0 seconds, got %v", *refresh), hint: "claimsctl dashboard --refresh 2"}
 	}
-	if *width < 40 {
-		return &usageError{msg: fmt.Sprintf("--width must be at least 40 columns, got %d", *width), hint: "claimsctl dashboard --width 80"}
+	if *width < luaapi.MinDashboardWidth {
+		return &usageError{msg: fmt.Sprintf("--width must be at least %d columns, got %d", luaapi.MinDashboardWidth, *width), hint: "claimsctl dashboard --width 80"}
 	}
 	backend, store, err := connect(ctx, c.conn, c.env, c.env.stderr)
 	if err != nil {

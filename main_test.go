@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -85,19 +89,53 @@ func backendArgs(t *testing.T) map[string][]string {
 	}
 }
 
-func TestStepScriptsRunGreen(t *testing.T) {
+// TestLabStepsInOrder runs step01..step11 in sequence on one fresh server,
+// as a student does: a real redis-server, and the embedded server shared
+// through `claimsctl serve`.
+func TestLabStepsInOrder(t *testing.T) {
 	t.Parallel()
-	for name, conn := range backendArgs(t) {
+	steps, err := filepath.Glob("scripts/step*.lua")
+	require.NoError(t, err)
+	require.Len(t, steps, 11, "one script per lab step")
+	servers := map[string]string{
+		"redis":    redistest.Start(t).URL(),
+		"embedded": startServe(t),
+	}
+	for name, url := range servers {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			for _, step := range []string{"scripts/step04.lua", "scripts/step07.lua"} {
-				r := claimsctl(t, "", nil, append(conn, "run", step)...)
+			for _, step := range steps {
+				r := claimsctl(t, "", nil, "--redis", url, "run", step)
 				require.Equal(t, 0, r.code, "%s\nstdout:\n%s\nstderr:\n%s", step, r.stdout, r.stderr)
-				assert.NotContains(t, r.stdout, "FAIL")
-				assert.Contains(t, r.stdout, "Now you should see")
+				assert.NotContains(t, r.stdout, "FAIL", step)
+				assert.Contains(t, r.stdout, "Now you should see", step)
 			}
 		})
 	}
+}
+
+// startServe runs `claimsctl serve` on a free loopback port until the test
+// ends, and returns its URL.
+func startServe(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	cmd := exec.Command(binary, "serve", "--port", strconv.Itoa(port))
+	cmd.Env = cleanEnv()
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n') // printed once it listens
+	require.NoError(t, err)
+	require.Contains(t, line, fmt.Sprintf("127.0.0.1:%d", port))
+	go io.Copy(io.Discard, stdout)
+	return fmt.Sprintf("redis://127.0.0.1:%d", port)
 }
 
 func TestExitCodes(t *testing.T) {

@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -15,6 +16,9 @@ func (r *Runtime) labFuncs() map[string]lua.LGFunction {
 		"server":  r.server,
 		"schema":  r.schema,
 		"monitor": r.monitor,
+		"redis":   r.redisCommand,
+		"keys":    r.keys,
+		"sleep":   r.sleep,
 	}
 }
 
@@ -73,12 +77,13 @@ func typeList() string {
 	return strings.Join(names, ", ")
 }
 
-// monitor([{seconds=, events=}]) -> number of events seen
+// monitor([{seconds=, events=, from=id}]) -> number of events seen
 //
 // A live tail of claims:events (XREAD BLOCK, no group) with each group's
-// progress, until Ctrl-C, `seconds` have passed or `events` were seen.
+// progress, until Ctrl-C, `seconds` have passed or `events` were seen. It
+// starts at the end of the stream, or after the entry id `from`.
 func (r *Runtime) monitor(L *lua.LState) int {
-	o := optionsAt(L, 1, "monitor", "seconds", "events")
+	o := optionsAt(L, 1, "monitor", "seconds", "events", "from")
 	seconds, limit := o.num("seconds", 0), int(o.num("events", 0))
 	ctx := ctxOf(L)
 	var deadline time.Time
@@ -86,7 +91,7 @@ func (r *Runtime) monitor(L *lua.LState) int {
 		deadline = time.Now().Add(time.Duration(seconds * float64(time.Second)))
 	}
 	fmt.Fprintln(r.out, "monitoring claims:events (XREAD BLOCK); Ctrl-C stops")
-	after, seen, lastProgress := "$", 0, ""
+	after, seen, lastProgress := o.str("from", "$"), 0, ""
 	for {
 		block := time.Second
 		if !deadline.IsZero() {
@@ -140,4 +145,78 @@ func (r *Runtime) groupProgress(L *lua.LState) string {
 		parts = append(parts, fmt.Sprintf("%s pending %d lag %d", g.Name, g.Pending, g.Lag))
 	}
 	return "  groups: " + strings.Join(parts, " | ")
+}
+
+// redis(command, args...) -> reply
+//
+// Sends one raw Redis command, as redis-cli would. Keys are used as typed:
+// the store's --prefix is not added.
+func (r *Runtime) redisCommand(L *lua.LState) int {
+	n := L.GetTop()
+	if n == 0 {
+		argError(L, 1, "redis", "want a command, e.g. redis(\"XLEN\", \"claims:events\")")
+	}
+	args := make([]any, 0, n)
+	for i := 1; i <= n; i++ {
+		switch v := L.Get(i).(type) {
+		case lua.LString:
+			args = append(args, string(v))
+		case lua.LNumber:
+			args = append(args, v.String())
+		default:
+			argError(L, i, "redis", fmt.Sprintf("want strings or numbers, got %s", v.Type()))
+		}
+	}
+	v, err := r.store.Do(ctxOf(L), args...)
+	if err != nil {
+		return raise(L, fmt.Errorf("redis %s: %w", strings.ToUpper(fmt.Sprint(args[0])), err))
+	}
+	L.Push(replyToLua(L, v))
+	return 1
+}
+
+func replyToLua(L *lua.LState, v any) lua.LValue {
+	switch x := v.(type) {
+	case nil:
+		return lua.LNil
+	case string:
+		return lua.LString(x)
+	case int64:
+		return lua.LNumber(x)
+	case []any:
+		t := L.NewTable()
+		for _, e := range x {
+			t.Append(replyToLua(L, e))
+		}
+		return t
+	case map[any]any:
+		t := L.NewTable()
+		for k, e := range x {
+			t.RawSetString(fmt.Sprint(k), replyToLua(L, e))
+		}
+		return t
+	}
+	return lua.LString(fmt.Sprint(v))
+}
+
+// keys(pattern) -> sorted list of keys (SCAN MATCH, under the store's prefix)
+func (r *Runtime) keys(L *lua.LState) int {
+	keys, err := r.store.ScanKeys(ctxOf(L), L.CheckString(1))
+	if err != nil {
+		return raise(L, err)
+	}
+	sort.Strings(keys)
+	L.Push(toLua(L, keys))
+	return 1
+}
+
+// sleep(ms) waits; Ctrl-C interrupts it.
+func (r *Runtime) sleep(L *lua.LState) int {
+	d := time.Duration(L.CheckNumber(1)) * time.Millisecond
+	select {
+	case <-ctxOf(L).Done():
+		return raise(L, fmt.Errorf("sleep: interrupted"))
+	case <-time.After(d):
+	}
+	return 0
 }

@@ -50,6 +50,8 @@ func (r *Runtime) workerFuncs() map[string]lua.LGFunction {
 		"stop":        r.stop,
 		"workers":     r.workers,
 		"wait_idle":   r.waitIdle,
+		"stats":       r.stats,
+		"audit_trail": r.auditTrail,
 	}
 }
 
@@ -384,4 +386,35 @@ func (r *Runtime) stopWorkers() {
 		c()
 	}
 	r.childClosers = nil
+}
+
+// stats() -> the analytics worker's counters (claims:stats)
+func (r *Runtime) stats(L *lua.LState) int {
+	st, err := r.store.Stats(ctxOf(L))
+	if err != nil {
+		return raise(L, err)
+	}
+	L.Push(structToLua(L, st))
+	return 1
+}
+
+// audit_trail(claim_id) -> {{at=, actor=, type=, version=, entry_id=, detail=}} from the audit worker
+func (r *Runtime) auditTrail(L *lua.LState) int {
+	records, err := r.store.AuditTrail(ctxOf(L), L.CheckString(1))
+	if err != nil {
+		return raise(L, err)
+	}
+	t := L.NewTable()
+	for _, rec := range records {
+		rt := L.NewTable()
+		rt.RawSetString("at", lua.LString(rec.At.UTC().Format("2006-01-02T15:04:05.000Z")))
+		rt.RawSetString("actor", lua.LString(rec.Actor))
+		rt.RawSetString("type", lua.LString(rec.Type))
+		rt.RawSetString("version", lua.LNumber(rec.Version))
+		rt.RawSetString("entry_id", lua.LString(rec.EntryID))
+		rt.RawSetString("detail", lua.LString(rec.Detail))
+		t.Append(rt)
+	}
+	L.Push(t)
+	return 1
 }
