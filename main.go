@@ -593,6 +593,7 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	consumer := fs.String("consumer", "", "consumer name in the group (default: the worker's name and the host's pid)")
 	count := fs.Int64("count", 10, "entries per read")
 	minIdle := fs.Duration("min-idle", 30*time.Second, "take over entries pending this long from dead consumers")
+	recoverEvery := fs.Duration("recover-every", 5*time.Second, "how often to look for idle entries to take over")
 	hint := "claimsctl worker processor --consumer p1   (workers: " + strings.Join(streams.WorkerNames, ", ") + ", or a Lua consumer file)"
 	// The worker name may come before or after the flags.
 	var name string
@@ -631,7 +632,7 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	}
 	out := c.env.stdout
 	return store.RunWorker(ctx, handler, streams.WorkerOptions{
-		Consumer: *consumer, Count: *count, MinIdle: *minIdle,
+		Consumer: *consumer, Count: *count, MinIdle: *minIdle, RecoverEvery: *recoverEvery,
 		Log: func(line string) { fmt.Fprintln(out, line) },
 	})
 }
