@@ -84,6 +84,13 @@ func eventLine(t *lua.LTable) string {
 	}
 	line := fmt.Sprintf("%s  %-24s %s  v%s", t.RawGetString("id").String(), t.RawGetString("type").String(),
 		streams.Short(t.RawGetString("claim_id").String()), t.RawGetString("version").String())
+	// Who did it and when: what history() is read for.
+	if at, ok := t.RawGetString("occurred_at").(lua.LString); ok && len(at) >= 23 {
+		line += "  " + strings.Replace(string(at[:23]), "T", " ", 1)
+	}
+	if actor, ok := t.RawGetString("actor").(lua.LString); ok && actor != "" {
+		line += "  by " + string(actor)
+	}
 	if d, ok := t.RawGetString("deliveries").(lua.LNumber); ok {
 		line += fmt.Sprintf("  (delivered %d times)", int(d))
 	}
