@@ -25,8 +25,8 @@ lint:
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./streams/...
+bench: redis-server
+	./.ci/bench
 
 redis-server:
 	@command -v redis-server >/dev/null 2>&1 || { \
