@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -201,8 +200,6 @@ func TestPasswordIsNeverPrinted(t *testing.T) {
 	assert.Equal(t, 4, r.code)
 	assert.NotContains(t, r.stdout+r.stderr, "wrong-pw")
 }
-
-var ids = regexp.MustCompile(`\b\d{13}-\d+\b`)
 
 func TestREPLThroughStdin(t *testing.T) {
 	t.Parallel()

@@ -187,13 +187,6 @@ func (o options) boolean(key string, def bool) bool {
 	return bool(v)
 }
 
-func (o options) value(key string) lua.LValue {
-	if o.table == nil {
-		return lua.LNil
-	}
-	return o.table.RawGetString(key)
-}
-
 // argError raises "fn: bad argument #n: msg". Unlike L.ArgError it names
 // the function even when it was called through pcall.
 func argError(L *lua.LState, n int, fn, msg string) {

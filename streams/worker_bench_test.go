@@ -2,7 +2,6 @@ package streams_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -131,6 +130,6 @@ func BenchmarkPlainXReadGroupAck(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 	if read != b.N {
-		b.Fatal(fmt.Sprintf("read %d of %d", read, b.N))
+		b.Fatalf("read %d of %d", read, b.N)
 	}
 }
