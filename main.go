@@ -340,6 +340,7 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 		In: c.env.stdin, Out: c.env.stdout, Err: c.env.stderr,
 		Interactive: c.env.stdinTTY, Color: color, HistoryFile: history,
 		Eval: rt, State: store.State, Banner: banner.String(), Interrupts: interrupts,
+		Background: rt.SetBackgroundOutput,
 	})
 }
 

@@ -49,6 +49,7 @@ type Runtime struct {
 	echoed []lua.LValue
 
 	bg           []*background // workers started by start() and spawn()
+	bgOut        *syncWriter   // where background workers log
 	childClosers []func()      // Lua consumers' own runtimes
 
 	mu      sync.Mutex
@@ -99,7 +100,7 @@ func New(cfg Config) *Runtime {
 	if sw, ok := cfg.Out.(*syncWriter); ok {
 		out = sw // a Lua consumer shares its parent's writer
 	}
-	r := &Runtime{L: L, cfg: cfg, store: cfg.Store, out: out}
+	r := &Runtime{L: L, cfg: cfg, store: cfg.Store, out: out, bgOut: &syncWriter{w: out}}
 	L.SetGlobal("print", L.NewFunction(r.print))
 	args := L.NewTable()
 	for i, a := range cfg.Args {
@@ -149,6 +150,14 @@ func (r *Runtime) Failed() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.failed
+}
+
+// SetBackgroundOutput sends background workers' log lines to w, e.g. a
+// writer that prints above the REPL's prompt instead of through it.
+func (r *Runtime) SetBackgroundOutput(w io.Writer) {
+	r.bgOut.mu.Lock()
+	r.bgOut.w = w
+	r.bgOut.mu.Unlock()
 }
 
 // FailedOutsideChecks is how many expectations failed outside any check().

@@ -208,7 +208,7 @@ func (r *Runtime) spawn(L *lua.LState) int {
 	file := L.CheckString(1)
 	o := optionsAt(L, 2, "spawn", workerOptionKeys...)
 	opts, logging := workerOptions(o)
-	child := New(Config{Store: r.store, Out: r.out, Backend: r.cfg.Backend, TTY: r.cfg.TTY})
+	child := New(Config{Store: r.store, Out: r.bgOut, Backend: r.cfg.Backend, TTY: r.cfg.TTY})
 	h, err := LoadConsumer(context.WithoutCancel(ctxOf(L)), child, file)
 	if err != nil {
 		child.Close()
@@ -230,7 +230,7 @@ func (r *Runtime) launch(L *lua.LState, name, kind string, h streams.Handler, op
 		}
 	}
 	if logging {
-		out := r.out
+		out := r.bgOut
 		opts.Log = func(line string) { fmt.Fprintln(out, "  ["+line+"]") }
 	}
 	// The worker outlives the chunk that started it: its context is not the

@@ -129,6 +129,9 @@ func newReadlineSource(ctx context.Context, o Options, ac readline.AutoCompleter
 		stdin.Close()
 		return nil, fmt.Errorf("start line editor: %w", err)
 	}
+	if o.Background != nil {
+		o.Background(rl.Stdout())
+	}
 	return &readlineSource{
 		rl:    rl,
 		stdin: stdin,

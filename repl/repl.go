@@ -71,6 +71,11 @@ type Options struct {
 	// Banner is printed once at start (connection line + "type help() ...").
 	Banner string
 
+	// Background, if set, is called once in interactive mode with a writer
+	// that prints above the prompt and redraws it, for output that arrives
+	// while the student is typing (background workers' log lines).
+	Background func(w io.Writer)
+
 	// Interrupts carries Ctrl-C: main feeds it from os/signal (SIGINT),
 	// since only main touches os; a buffered channel of one is enough.
 	//
