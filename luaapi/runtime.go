@@ -181,12 +181,14 @@ func (r *Runtime) DoFile(ctx context.Context, path string) error {
 		return fmt.Errorf("open script: %w", err)
 	}
 	defer f.Close()
-	// require() finds modules next to the script and in its lib/ folder, so
-	// lab steps share helpers wherever claimsctl is started from.
+	// require() finds modules next to the script, in its lib/ folder and in
+	// its parent's lib/ (exercises/solutions/ shares exercises/lib/), so
+	// scripts share helpers wherever claimsctl is started from.
 	dir := filepath.Dir(path)
 	pkg := r.L.GetGlobal("package")
 	if t, ok := pkg.(*lua.LTable); ok {
-		search := filepath.Join(dir, "?.lua") + ";" + filepath.Join(dir, "lib", "?.lua") + ";"
+		search := filepath.Join(dir, "?.lua") + ";" + filepath.Join(dir, "lib", "?.lua") + ";" +
+			filepath.Join(dir, "..", "lib", "?.lua") + ";"
 		if cur, ok := t.RawGetString("path").(lua.LString); !ok || !strings.Contains(string(cur), search) {
 			t.RawSetString("path", lua.LString(search+t.RawGetString("path").String()))
 		}
