@@ -53,7 +53,14 @@ type result struct {
 // environment is cleared of REDIS_* so the developer's settings do not leak in.
 func claimsctl(t *testing.T, stdin string, env []string, args ...string) result {
 	t.Helper()
+	return claimsctlIn(t, "", stdin, env, args...)
+}
+
+// claimsctlIn is claimsctl run in dir ("" = the repository).
+func claimsctlIn(t *testing.T, dir, stdin string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
 	cmd.Env = append(cleanEnv(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
@@ -100,11 +107,17 @@ func TestLabStepsInOrder(t *testing.T) {
 		"redis":    redistest.Start(t).URL(),
 		"embedded": startServe(t),
 	}
+	repo, err := os.Getwd()
+	require.NoError(t, err)
 	for name, url := range servers {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			// A folder of its own, as a student's checkout: the steps write
+			// data/ (report, archive) relative to where they run.
+			dir := t.TempDir()
+			require.NoError(t, os.Symlink(filepath.Join(repo, "scripts"), filepath.Join(dir, "scripts")))
 			for _, step := range steps {
-				r := claimsctl(t, "", nil, "--redis", url, "run", step)
+				r := claimsctlIn(t, dir, "", nil, "--redis", url, "run", step)
 				require.Equal(t, 0, r.code, "%s\nstdout:\n%s\nstderr:\n%s", step, r.stdout, r.stderr)
 				assert.NotContains(t, r.stdout, "FAIL", step)
 				assert.Contains(t, r.stdout, "Now you should see", step)
