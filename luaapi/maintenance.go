@@ -63,21 +63,7 @@ func (r *Runtime) groups(L *lua.LState) int {
 	t := L.NewTable()
 	if ss := st.Stream(r.store.Keys().Events()); ss != nil {
 		for _, g := range ss.Groups {
-			gt := L.NewTable()
-			gt.RawSetString("name", lua.LString(g.Name))
-			gt.RawSetString("pending", lua.LNumber(g.Pending))
-			gt.RawSetString("lag", lua.LNumber(g.Lag))
-			gt.RawSetString("lag_counted", lua.LBool(g.LagCounted))
-			gt.RawSetString("last_delivered_id", lua.LString(g.LastDeliveredID))
-			cons := L.NewTable()
-			for _, c := range g.Consumers {
-				ct := L.NewTable()
-				ct.RawSetString("name", lua.LString(c.Name))
-				ct.RawSetString("pending", lua.LNumber(c.Pending))
-				ct.RawSetString("idle_ms", lua.LNumber(max(c.Idle.Milliseconds(), 0)))
-				cons.Append(ct)
-			}
-			gt.RawSetString("consumers", cons)
+			gt := groupTable(L, g, false)
 			t.Append(gt)
 		}
 	}

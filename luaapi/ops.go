@@ -41,19 +41,7 @@ func stateTable(L *lua.LState, st *streams.State, keys streams.Keys, backend str
 		s.RawSetString("last_id", lua.LString(ss.LastID))
 		groups := L.NewTable()
 		for _, g := range ss.Groups {
-			gt := L.NewTable()
-			gt.RawSetString("pending", lua.LNumber(g.Pending))
-			gt.RawSetString("lag", lua.LNumber(g.Lag))
-			gt.RawSetString("lag_counted", lua.LBool(g.LagCounted))
-			gt.RawSetString("last_delivered_id", lua.LString(g.LastDeliveredID))
-			cons := L.NewTable()
-			for _, c := range g.Consumers {
-				ct := L.NewTable()
-				ct.RawSetString("pending", lua.LNumber(c.Pending))
-				ct.RawSetString("idle_ms", lua.LNumber(max(c.Idle.Milliseconds(), 0)))
-				cons.RawSetString(c.Name, ct)
-			}
-			gt.RawSetString("consumers", cons)
+			gt := groupTable(L, g, true)
 			groups.RawSetString(g.Name, gt)
 		}
 		s.RawSetString("groups", groups)
@@ -65,4 +53,30 @@ func stateTable(L *lua.LState, st *streams.State, keys streams.Keys, backend str
 // shortStreamName turns "claims:events" (with any prefix) into "events".
 func shortStreamName(key string, keys streams.Keys) string {
 	return strings.TrimPrefix(strings.TrimPrefix(key, keys.Prefix), "claims:")
+}
+
+// groupTable is one consumer group as Lua sees it. Its consumers are keyed
+// by name for info() (info().events.groups.processors.consumers.w1) and a
+// list for groups().
+func groupTable(L *lua.LState, g streams.GroupState, consumersByName bool) *lua.LTable {
+	gt := L.NewTable()
+	gt.RawSetString("name", lua.LString(g.Name))
+	gt.RawSetString("pending", lua.LNumber(g.Pending))
+	gt.RawSetString("lag", lua.LNumber(g.Lag))
+	gt.RawSetString("lag_counted", lua.LBool(g.LagCounted))
+	gt.RawSetString("last_delivered_id", lua.LString(g.LastDeliveredID))
+	cons := L.NewTable()
+	for _, c := range g.Consumers {
+		ct := L.NewTable()
+		ct.RawSetString("name", lua.LString(c.Name))
+		ct.RawSetString("pending", lua.LNumber(c.Pending))
+		ct.RawSetString("idle_ms", lua.LNumber(max(c.Idle.Milliseconds(), 0)))
+		if consumersByName {
+			cons.RawSetString(c.Name, ct)
+		} else {
+			cons.Append(ct)
+		}
+	}
+	gt.RawSetString("consumers", cons)
+	return gt
 }
