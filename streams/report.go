@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 )
@@ -142,10 +143,10 @@ func (r *Report) finish() {
 	})
 	if decided > 0 {
 		r.ApprovalRate = round2(float64(approved) / float64(decided))
-		r.AvgProcessingSec = round2(processing.Seconds() / float64(decided))
+		r.AvgProcessingSec = roundMillis(processing.Seconds() / float64(decided))
 	}
 	if resolved > 0 {
-		r.AvgResolutionSec = round2(resolution.Seconds() / float64(resolved))
+		r.AvgResolutionSec = roundMillis(resolution.Seconds() / float64(resolved))
 	}
 	for _, a := range []*AmountStats{&r.Claimed, &r.Approved, &r.Paid} {
 		if a.Count > 0 {
@@ -159,6 +160,10 @@ func (a *AmountStats) add(v float64) {
 	a.Count++
 	a.Total += v
 }
+
+// roundMillis keeps durations in seconds to the millisecond: in the lab a
+// claim is often decided within a second.
+func roundMillis(sec float64) float64 { return math.Round(sec*1000) / 1000 }
 
 func round2(f float64) float64 {
 	if f < 0 {
