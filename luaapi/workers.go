@@ -40,18 +40,19 @@ type background struct {
 
 func (r *Runtime) workerFuncs() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
-		"sample_data": r.sampleData,
-		"pending":     r.pending,
-		"recover":     r.recoverIdle,
-		"dlq":         r.dlq,
-		"retry_dlq":   r.retryDLQ,
-		"start":       r.start,
-		"spawn":       r.spawn,
-		"stop":        r.stop,
-		"workers":     r.workers,
-		"wait_idle":   r.waitIdle,
-		"stats":       r.stats,
-		"audit_trail": r.auditTrail,
+		"sample_data":        r.sampleData,
+		"pending":            r.pending,
+		"recover":            r.recoverIdle,
+		"dlq":                r.dlq,
+		"retry_dlq":          r.retryDLQ,
+		"start":              r.start,
+		"spawn":              r.spawn,
+		"stop":               r.stop,
+		"workers":            r.workers,
+		"wait_idle":          r.waitIdle,
+		"stats":              r.stats,
+		"audit_trail":        r.auditTrail,
+		"rebuild_read_model": r.rebuildReadModel,
 	}
 }
 
@@ -415,6 +416,30 @@ func (r *Runtime) auditTrail(L *lua.LState) int {
 		rt.RawSetString("detail", lua.LString(rec.Detail))
 		t.Append(rt)
 	}
+	L.Push(t)
+	return 1
+}
+
+// rebuild_read_model() -> {deleted=, claims=, events=, gaps=}
+//
+// Deletes the processor's read model (claim:<id>, the adjusters' load) and
+// projects every event again. Stop the processor first.
+func (r *Runtime) rebuildReadModel(L *lua.LState) int {
+	for _, b := range r.bg {
+		if b.group == streams.GroupProcessors && !b.stopped() {
+			return raise(L, fmt.Errorf("rebuild_read_model: the processor %s is running; stop(%q) first", b.consumer, b.name))
+		}
+	}
+	res, err := r.store.RebuildReadModel(ctxOf(L))
+	if err != nil {
+		return raise(L, err)
+	}
+	t := L.NewTable()
+	t.RawSetString("deleted", lua.LNumber(res.Deleted))
+	t.RawSetString("claims", lua.LNumber(res.Claims))
+	t.RawSetString("events", lua.LNumber(res.Events))
+	t.RawSetString("gaps", lua.LNumber(res.Gaps))
+	r.echo(t, "read model rebuilt: %d claim views from %d events (%d old views deleted, %d events skipped: their claim's start was trimmed)", res.Claims, res.Events, res.Deleted, res.Gaps)
 	L.Push(t)
 	return 1
 }

@@ -176,3 +176,60 @@ func (s *Store) AdjusterLoads(ctx context.Context) (map[string]int64, error) {
 	}
 	return out, nil
 }
+
+// ReadModelResult says what RebuildReadModel did.
+type ReadModelResult struct {
+	Deleted int // read-model hashes (claim:<id>) removed first
+	Events  int // events projected again
+	Claims  int // read-model hashes written
+	Gaps    int // events skipped because the claim's earlier events are gone (trimmed)
+}
+
+// RebuildReadModel throws the processor's projection away (the claim:<id>
+// hashes and the adjusters' load) and projects every event of
+// claims:events again: the CQRS read side is disposable, the events are
+// the truth. Stop the processor first; it would race with the rebuild.
+func (s *Store) RebuildReadModel(ctx context.Context) (ReadModelResult, error) {
+	var res ReadModelResult
+	views, err := s.ScanKeys(ctx, strings.TrimPrefix(s.keys.ReadModel("*"), s.keys.Prefix))
+	if err != nil {
+		return res, fmt.Errorf("rebuild read model: %w", err)
+	}
+	stale := []string{s.keys.AdjusterLoad()}
+	for _, k := range views {
+		stale = append(stale, s.keys.Prefix+k)
+	}
+	for len(stale) > 0 {
+		n := min(len(stale), 500)
+		if err := s.rdb.Del(ctx, stale[:n]...).Err(); err != nil {
+			return res, fmt.Errorf("rebuild read model: %w", err)
+		}
+		stale = stale[n:]
+	}
+	res.Deleted = len(views)
+	seen := map[string]bool{}
+	err = s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
+		if d.Err != nil {
+			return nil
+		}
+		applied, _, err := s.project(ctx, d.Event)
+		switch {
+		case errors.Is(err, ErrOutOfOrder):
+			res.Gaps++
+			return nil
+		case err != nil:
+			return err
+		case applied:
+			res.Events++
+			if !seen[d.Event.ClaimID] {
+				seen[d.Event.ClaimID] = true
+				res.Claims++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("rebuild read model: %w", err)
+	}
+	return res, nil
+}

@@ -169,3 +169,21 @@ function TestRequireModules()
   local consume_mod = require("claims.consume")
   expect(type(produce.submit) == "function" and type(consume_mod.ack) == "function", "modules load")
 end
+
+function TestRebuildReadModel()
+  sample_data{}
+  start("processor", {log = false})
+  local c = submit{customer = "CUST-0001", policy = "POL-0001", amount = 1000, type = "auto",
+                   incident_date = "2026-11-20", description = "read model"}
+  wait_idle("processors")
+  local err = select(2, pcall(rebuild_read_model))
+  expect(tostring(err):find("is running", 1, true), "refused while the processor runs: " .. tostring(err))
+  stop("processor")
+  local key = (info().events.key):gsub("claims:events$", "") .. "claim:" .. c.id
+  local before = redis("HGET", key, "status")
+  expect(before == "assigned", "the processor projected the claim, got " .. tostring(before))
+  redis("DEL", key)
+  local res = rebuild_read_model()
+  expect(res.claims >= 1 and res.events >= 2, "the claim's events were projected again")
+  expect(redis("HGET", key, "status") == "assigned", "the view is back")
+end
