@@ -25,10 +25,11 @@ var topics = []struct{ key, title string }{
 var apiDocs = []apiDoc{
 	{"server", "lab", "server()", "The Redis server in use: backend line, version, mode and persistence (AOF or not): lab step 1.", `server().persistence`},
 	{"schema", "lab", "schema([type])", "The eight event types with their required and optional payload fields and the statuses each may follow: lab step 2.", `for _, s in ipairs(schema()) do print(s.type, table.concat(s.required, ", ")) end`},
-	{"redis", "lab", "redis(command, args...)", "Sends one raw Redis command, as redis-cli would, and returns the reply (arrays as tables). Keys are used as typed: --prefix is not added.", `redis("XLEN", "claims:events")
-redis("HGETALL", "policy:POL-0001")`},
+	{"redis", "lab", "redis(command, args...)", "Sends one raw Redis command, as redis-cli would, and returns the reply (arrays as tables). Keys are used as typed: wrap them in key() so that --prefix applies.", `redis("XLEN", key("claims:events"))
+redis("HGETALL", key("policy:POL-0001"))`},
+	{"key", "lab", "key(name)", "The Redis key for name in this session: with --prefix P it is P..name. Use it with redis().", `redis("HGETALL", key("claim:" .. c.id))`},
 	{"keys", "lab", "keys(pattern)", "The keys matching a pattern (SCAN MATCH, which unlike KEYS does not block the server), sorted.", `#keys("customer:*")`},
-	{"sleep", "lab", "sleep(ms)", "Waits ms milliseconds (Ctrl-C interrupts), e.g. to let pending entries become idle.", `sleep(200)`},
+	{"sleep", "lab", "sleep(ms)", "Waits ms milliseconds; Ctrl-C interrupts it. Useful to let pending entries become idle.", `sleep(200)`},
 	{"monitor", "lab", "monitor([{seconds=, events=, from=id}])", "A live tail of claims:events (XREAD BLOCK, no group) with each group's progress, until Ctrl-C or a limit: lab step 6. Starts at the end of the stream, or after the entry id from. Returns the number of events seen.", `monitor{seconds=5}`},
 	{"submit", "produce", "submit{customer=, policy=, amount=, type=, incident_date=, description=}", "Files a new claim: appends claim.submitted and returns the claim (id, version, status, event_id = its stream entry id). Invalid fields are refused and nothing is written. type is one of auto, home, health, life, property, travel, liability.", `c = submit{customer="CUST-0001", policy="POL-0001", amount=2500, type="auto", incident_date="2026-11-20", description="rear-ended at a light"}`},
 	{"assign", "produce", "assign(id, {adjuster=} | adjuster)", "Appends claim.assigned: an adjuster takes the claim.", `assign(c.id, "ADJ-001")`},

@@ -19,6 +19,7 @@ func (r *Runtime) labFuncs() map[string]lua.LGFunction {
 		"redis":   r.redisCommand,
 		"keys":    r.keys,
 		"sleep":   r.sleep,
+		"key":     r.key,
 	}
 }
 
@@ -150,7 +151,7 @@ func (r *Runtime) groupProgress(L *lua.LState) string {
 // redis(command, args...) -> reply
 //
 // Sends one raw Redis command, as redis-cli would. Keys are used as typed:
-// the store's --prefix is not added.
+// the store's --prefix is not added (key(name) adds it).
 func (r *Runtime) redisCommand(L *lua.LState) int {
 	n := L.GetTop()
 	if n == 0 {
@@ -219,4 +220,10 @@ func (r *Runtime) sleep(L *lua.LState) int {
 	case <-time.After(d):
 	}
 	return 0
+}
+
+// key(name) -> the key with this session's --prefix, for redis(...)
+func (r *Runtime) key(L *lua.LState) int {
+	L.Push(lua.LString(r.store.Keys().Prefix + L.CheckString(1)))
+	return 1
 }

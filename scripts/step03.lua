@@ -23,7 +23,7 @@ print(("Redis now holds %d customer:* and %d policy:* keys"):format(#customers, 
 expect(#customers == 10 and #policies == 20, "10 customers and 20 policies")
 
 -- One policy, as redis-cli HGETALL policy:POL-0001 would show it.
-local raw = redis("HGETALL", "policy:POL-0001")
+local raw = redis("HGETALL", key("policy:POL-0001"))
 print("policy:POL-0001")
 for i = 1, #raw, 2 do print(("  %-15s %s"):format(raw[i], raw[i + 1])) end
 

@@ -54,8 +54,8 @@ expect(#rescued == 3 and pending("recovery-demo").count == 0, "the rescuer finis
 -- 3. Poison messages and the dead-letter queue.
 print("\n-- 3. dead letters --")
 local dead_before = #dlq() -- earlier runs may have left some
-redis("DEL", "demo:fixed") -- the flaky consumer's bug is not fixed yet
-redis("XADD", "claims:events", "*", "foo", "bar") -- what a buggy tool might write
+redis("DEL", key("demo:fixed")) -- the flaky consumer's bug is not fixed yet
+redis("XADD", key("claims:events"), "*", "foo", "bar") -- what a buggy tool might write
 local poisoned = submit{customer = "CUST-0001", policy = "POL-0001", amount = 900, type = "auto",
                         incident_date = "2026-11-20", description = "poison: this one breaks the flaky consumer"}
 spawn("scripts/consumers/flaky.lua", {min_idle = 50, recover_every = 50, max_deliveries = 3, log = false})
@@ -68,7 +68,7 @@ for i, d in ipairs(dlq()) do
 end
 expect(#dlq() == dead_before + 2, "the malformed entry and the poisoned claim are dead letters")
 
-redis("SET", "demo:fixed", "1") -- the bug is fixed: put the poisoned claim back
+redis("SET", key("demo:fixed"), "1") -- the bug is fixed: put the poisoned claim back
 for _, d in ipairs(dlq()) do
   if d.claim_id == poisoned.id then retry_dlq(d.id) end
 end

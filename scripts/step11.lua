@@ -54,11 +54,11 @@ end
 expect(done.removed == length - 5 and info().events.length == 5, "archived and removed all but 5")
 
 print("\n-- the archive loads back (into another stream: the ids are older than claims:events') --")
-redis("DEL", "claims:restored") -- a fresh target, if you run this step twice
+redis("DEL", key("claims:restored")) -- a fresh target, if you run this step twice
 local n = import(archive, {stream = "claims:restored"})
 print(("imported %d entries into claims:restored, with their original ids"):format(n))
 expect(n == done.removed, "every archived entry came back")
-print(("XLEN claims:restored = %d"):format(redis("XLEN", "claims:restored")))
+print(("XLEN claims:restored = %d"):format(redis("XLEN", key("claims:restored"))))
 
 print()
 print("Now you should see: XINFO figures, a dry run, a refused trim that would have lost")

@@ -281,6 +281,7 @@ func (w *worker) recover(ctx context.Context) bool {
 // effect from its acknowledgement.
 func (w *worker) handleBatch(ctx context.Context, ds []Delivery) {
 	hctx := context.WithoutCancel(ctx)
+	w.s.vetDeliveries(hctx, ds)
 	failed := map[string]bool{} // claims with a failed event in this batch
 	var acks []string
 	for _, d := range ds {
@@ -408,6 +409,9 @@ func (w *worker) logf(format string, args ...any) {
 // trouble logs a failed Redis call and waits before the retry, longer
 // each time in a row (100ms doubling to 5s). A deleted group is recreated.
 func (w *worker) trouble(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return // stopping: a cancelled call is not Redis's trouble
+	}
 	if strings.Contains(err.Error(), "NOGROUP") {
 		w.logf("group %s is gone (deleted?); creating it again", w.group)
 		if w.s.EnsureGroup(ctx, w.group) == nil {

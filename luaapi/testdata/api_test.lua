@@ -179,11 +179,37 @@ function TestRebuildReadModel()
   local err = select(2, pcall(rebuild_read_model))
   expect(tostring(err):find("is running", 1, true), "refused while the processor runs: " .. tostring(err))
   stop("processor")
-  local key = (info().events.key):gsub("claims:events$", "") .. "claim:" .. c.id
-  local before = redis("HGET", key, "status")
+  local view = key("claim:" .. c.id)
+  local before = redis("HGET", view, "status")
   expect(before == "assigned", "the processor projected the claim, got " .. tostring(before))
-  redis("DEL", key)
+  redis("DEL", view)
   local res = rebuild_read_model()
   expect(res.claims >= 1 and res.events >= 2, "the claim's events were projected again")
-  expect(redis("HGET", key, "status") == "assigned", "the view is back")
+  expect(redis("HGET", view, "status") == "assigned", "the view is back")
+end
+
+-- Entries other tools wrote in the wire format but not through the store
+-- go to the DLQ at once; they are never counted.
+function TestForgedEventsAreDeadLettered()
+  local function forge(claim_id, typ, version, data)
+    redis("XADD", key("claims:events"), "*", "type", typ, "claim_id", claim_id, "version", version,
+          "event_id", "forged-" .. claim_id, "occurred_at", "2026-11-25T10:00:00.000Z", "actor", "me",
+          "data", data, "schema", "1")
+  end
+  local real = submit{customer = "CUST-0001", policy = "POL-0001", amount = 1000, type = "auto",
+                      incident_date = "2026-11-20", description = "real"}
+  forge("zz2", "claim.approved", "7", '{"approved_amount":5}')
+  forge("zz3", "claim.submitted", "1", '{"amount":-5,"claim_type":"auto"}')
+  forge(real.id, "claim.assigned", "2", '{"adjuster":"ADJ-666"}')
+  start("analytics", {log = false})
+  wait_idle("analytics", {timeout = 20})
+  stop("all")
+  local reasons = {}
+  for _, d in ipairs(dlq()) do reasons[#reasons + 1] = d.error end
+  local all = table.concat(reasons, "\n")
+  expect(#reasons == 3, "three forged entries dead-lettered, got " .. #reasons .. ":\n" .. all)
+  expect(all:find("claim zz2 was never written through the event store", 1, true), all)
+  expect(all:find("its payload is invalid", 1, true), all)
+  expect(all:find("this entry says version 2", 1, true), all)
+  expect(stats().claims == 1, "only the real claim is counted")
 end

@@ -6,7 +6,7 @@ group = "flaky"
 
 function handle(ev)
   if ev.type == "claim.submitted" and ev.data.description:find("poison", 1, true)
-     and redis("GET", "demo:fixed") ~= "1" then
+     and redis("GET", key("demo:fixed")) ~= "1" then
     error("cannot parse the description of claim " .. ev.claim_id:sub(1, 8))
   end
   return "ok"
