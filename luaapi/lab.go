@@ -110,7 +110,7 @@ func (r *Runtime) monitor(L *lua.LState) int {
 			return raise(L, err)
 		}
 		for _, d := range ds {
-			fmt.Fprintln(r.out, "  "+eventLine(deliveryTable(L, d))+actorSuffix(d))
+			fmt.Fprintln(r.out, "  "+eventLine(deliveryTable(L, d)))
 			seen++
 		}
 		if progress := r.groupProgress(L); progress != lastProgress {
@@ -123,13 +123,6 @@ func (r *Runtime) monitor(L *lua.LState) int {
 	}
 	L.Push(lua.LNumber(seen))
 	return 1
-}
-
-func actorSuffix(d streams.Delivery) string {
-	if d.Err != nil || d.Event.Actor == "" {
-		return ""
-	}
-	return "  by " + d.Event.Actor
 }
 
 func (r *Runtime) groupProgress(L *lua.LState) string {

@@ -37,13 +37,18 @@ func (s *Store) Server(ctx context.Context) (ServerInfo, error) {
 		}
 	}
 	info := ServerInfo{Version: fields["redis_version"], Mode: fields["redis_mode"], AOF: fields["aof_enabled"] == "1"}
+	// The RDB schedule is only in the configuration; a managed Redis may
+	// refuse CONFIG, and then it is unknown.
+	save, cerr := s.rdb.ConfigGet(ctx, "save").Result()
 	switch {
 	case info.AOF:
 		info.Persistence = "AOF on: every write is logged and replayed after a restart"
-	case fields["rdb_last_save_time"] != "":
-		info.Persistence = "RDB snapshots only: writes since the last snapshot are lost on a crash"
+	case cerr != nil:
+		info.Persistence = "AOF off; RDB snapshots unknown (CONFIG GET save refused)"
+	case strings.TrimSpace(save["save"]) == "":
+		info.Persistence = "none: AOF off and no RDB snapshots, a restart loses everything"
 	default:
-		info.Persistence = "unknown"
+		info.Persistence = "RDB snapshots only (save " + save["save"] + "): writes since the last snapshot are lost on a crash"
 	}
 	return info, nil
 }

@@ -151,7 +151,13 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 			gs := GroupState{Name: g.Name, Pending: g.Pending, Lag: g.Lag, LastDeliveredID: g.LastDeliveredID}
 			if s.opts.CountLag || g.Lag < 0 {
 				gs.LagCounted = true
-				lagCounts = append(lagCounts, lagCount{i, gi, second.XRangeN(ctx, key, "("+g.LastDeliveredID, "+", lagCountLimit+1)})
+				// Up to this snapshot's last entry, not "+": entries appended
+				// since the first round trip would make lag exceed length.
+				end := "+"
+				if ss.LastID != "" {
+					end = ss.LastID
+				}
+				lagCounts = append(lagCounts, lagCount{i, gi, second.XRangeN(ctx, key, "("+g.LastDeliveredID, end, lagCountLimit+1)})
 			}
 			if c, ok := cmds[i].cons[g.Name]; ok {
 				cons, err := c.Result()

@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -54,6 +55,17 @@ func (t *tracer) print(ctx context.Context, cmds ...redis.Cmder) {
 	}
 }
 
+func (t *tracer) printReply(ctx context.Context, reply string) {
+	if ctx.Value(untracedKey{}) != nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.w != nil {
+		fmt.Fprintf(t.w, "  redis< %s\n", reply)
+	}
+}
+
 func (t *tracer) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return next(ctx, network, addr)
@@ -65,7 +77,13 @@ func (t *tracer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if name := cmd.Name(); name != "hello" && name != "client" {
 			t.print(ctx, cmd)
 		}
-		return next(ctx, cmd)
+		err := next(ctx, cmd)
+		// A refused command matters to a student reading the trace, e.g.
+		// EVALSHA's NOSCRIPT before the client falls back to EVAL.
+		if err != nil && !errors.Is(err, redis.Nil) {
+			t.printReply(ctx, "(error) "+err.Error())
+		}
+		return err
 	}
 }
 
