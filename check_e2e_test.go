@@ -37,18 +37,22 @@ func TestCheckReportsBrokenExercises(t *testing.T) {
 		"b_errors.lua":  "check(\"before\", function() end)\nlocal x = nil + 1\n",
 		"c_outside.lua": `expect(false, "top-level expectation")`,
 		"d_syntax.lua":  `check("never", function()`,
+		"e_loops.lua":   `check("loops", function() while true do end end)`,
+		"f_raises.lua":  `check("raises", function() error("boom") end)`,
 	}
 	for name, body := range files {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
 	}
-	r := claimsctl(t, "", nil, "--embedded", "check", dir)
+	r := claimsctl(t, "", nil, "--embedded", "check", "--timeout", "2s", dir)
 	assert.Equal(t, 3, r.code, r.stdout+r.stderr)
 	for _, want := range []string{
 		`a_passes\.lua\s+one is one\s+pass`,
 		`b_errors\.lua\s+before\s+pass\n\s+\(script\)\s+ERROR\s+.*b_errors\.lua:2:`,
-		`c_outside\.lua\s+\(outside any check\)\s+FAIL\s+1 expectation\(s\) failed`,
+		`c_outside\.lua\s+\(outside any check\)\s+FAIL\s+.*c_outside\.lua:1: top-level expectation`,
+		`e_loops\.lua\s+\(script\)\s+ERROR\s+stopped after 2s: an endless loop\?`,
+		`f_raises\.lua\s+raises\s+ERROR\s+.*f_raises\.lua:1: boom`,
 		`d_syntax\.lua\s+\(script\)\s+ERROR\s+.*syntax error`,
-		`(?m)^2 passed, 3 failed$`,
+		`(?m)^2 passed, 5 failed$`,
 	} {
 		assert.Regexp(t, regexp.MustCompile(want), r.stdout)
 	}

@@ -234,6 +234,9 @@ func connect(ctx context.Context, c connFlags, env environment, banner io.Writer
 	if opts.URL == "" {
 		opts.URL = env.getenv("REDIS_URL")
 	}
+	if opts.URL != "" && !strings.HasPrefix(opts.URL, "redis://") && !strings.HasPrefix(opts.URL, "rediss://") {
+		return nil, nil, &usageError{msg: "the Redis URL must start with redis:// or rediss://", hint: "claimsctl --redis redis://localhost:6379"}
+	}
 	backend, err := streams.Connect(ctx, opts)
 	if err != nil {
 		return nil, nil, err
@@ -399,7 +402,11 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer srv.Close()
-	fmt.Fprintf(c.env.stdout, "embedded Redis (in memory) serving on %s; other terminals find it as localhost:%d. Ctrl-C stops it.\n", srv.Addr(), srv.Port())
+	found := "other terminals find it on their own (localhost:6379)"
+	if srv.Port() != 6379 {
+		found = fmt.Sprintf("other terminals reach it with --redis redis://127.0.0.1:%d", srv.Port())
+	}
+	fmt.Fprintf(c.env.stdout, "embedded Redis (in memory) serving on %s; %s. Ctrl-C stops it.\n", srv.Addr(), found)
 	<-ctx.Done()
 	fmt.Fprintln(c.env.stdout, "stopped; its data is gone")
 	return nil
@@ -417,6 +424,7 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("check", c.env)
 	c.conn.register(fs)
 	verbose := fs.Bool("v", false, "show each exercise's output")
+	timeout := fs.Duration("timeout", time.Minute, "stop an exercise that runs longer (an endless loop)")
 	if err := parse(fs, args, c.env, "claimsctl check scripts/exercises/solutions"); err != nil {
 		return err
 	}
@@ -440,8 +448,14 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 		exercise := store.WithPrefix(prefix)
 		var out bytes.Buffer
 		rt := luaapi.New(luaapi.Config{Store: exercise, Out: &out, Backend: backend.Description})
-		runErr := rt.DoFile(ctx, file)
-		checks, outside := rt.Checks(), rt.FailedOutsideChecks()
+		fileCtx, cancel := context.WithTimeout(ctx, *timeout)
+		runErr := rt.DoFile(fileCtx, file)
+		if fileCtx.Err() == context.DeadlineExceeded {
+			runErr = fmt.Errorf("stopped after %s: an endless loop? (claimsctl check --timeout sets the limit)", *timeout)
+		}
+		cancel()
+		checks := rt.Checks()
+		outside, firstOutside := rt.FailedOutsideChecks()
 		rt.Close()
 		if _, err := exercise.DeleteAll(context.WithoutCancel(ctx)); err != nil {
 			fmt.Fprintf(c.env.stderr, "claimsctl: clean up after %s: %v\n", file, err)
@@ -449,8 +463,9 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 		if *verbose {
 			fmt.Fprintf(c.env.stdout, "== %s\n%s", file, out.String())
 		}
-		rows = append(rows, gradeRows(file, checks, outside, runErr)...)
+		rows = append(rows, gradeRows(file, checks, outside, firstOutside, runErr)...)
 		if ctx.Err() != nil {
+			printCheckTable(c.env.stdout, rows) // what was graded before Ctrl-C
 			return ctx.Err()
 		}
 	}
@@ -470,19 +485,25 @@ type checkRow struct {
 
 // gradeRows turns one exercise run into table rows: one per check(), plus
 // a row for failures outside any check and for a script error.
-func gradeRows(file string, checks []luaapi.CheckResult, outside int, runErr error) []checkRow {
+func gradeRows(file string, checks []luaapi.CheckResult, outside int, firstOutside string, runErr error) []checkRow {
 	name := filepath.Base(file)
 	var rows []checkRow
 	for _, ch := range checks {
 		row := checkRow{file: name, check: ch.Name, result: "pass"}
-		if !ch.Passed {
+		switch {
+		case ch.Errored:
+			row.result, row.detail = "ERROR", ch.Message
+		case !ch.Passed:
 			row.result, row.detail = "FAIL", ch.Message
 		}
 		rows = append(rows, row)
 	}
 	if outside > 0 {
-		rows = append(rows, checkRow{file: name, check: "(outside any check)", result: "FAIL",
-			detail: fmt.Sprintf("%d expectation(s) failed", outside)})
+		detail := firstOutside
+		if outside > 1 {
+			detail = fmt.Sprintf("%s (and %d more)", firstOutside, outside-1)
+		}
+		rows = append(rows, checkRow{file: name, check: "(outside any check)", result: "FAIL", detail: detail})
 	}
 	if runErr != nil {
 		rows = append(rows, checkRow{file: name, check: "(script)", result: "ERROR", detail: runErr.Error()})
@@ -613,11 +634,18 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	if !strings.HasSuffix(name, ".lua") && !slices.Contains(streams.WorkerNames, name) {
 		return &usageError{msg: fmt.Sprintf("no worker %q", name), hint: hint}
 	}
+	if *count < 1 {
+		return &usageError{msg: fmt.Sprintf("--count must be at least 1, got %d", *count), hint: hint}
+	}
 	backend, store, err := connect(ctx, c.conn, c.env, c.env.stderr)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
+	if backend.Embedded != nil {
+		fmt.Fprintln(c.env.stderr, "warning: this worker runs on a private in-memory server of its own and will see no claims")
+		fmt.Fprintln(c.env.stderr, "         from other terminals. Start `claimsctl serve` first, or point --redis at your Redis.")
+	}
 	var handler streams.Handler
 	if strings.HasSuffix(name, ".lua") {
 		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Backend: backend.Description})

@@ -84,7 +84,7 @@ func (r *Runtime) submit(L *lua.LState) int {
 	}
 	ev, claim, err := r.store.Emit(ctxOf(L), claimID, streams.ClaimSubmitted, data, opts)
 	if err != nil {
-		return raise(L, renameFields(err, submitAliases))
+		return raise(L, renameFields(err, invert(submitAliases)))
 	}
 	return r.pushResult(L, ev, claim)
 }
@@ -103,6 +103,9 @@ func (r *Runtime) command(c commandSpec) lua.LGFunction {
 				argError(L, 2, c.name, err.Error())
 			}
 			fields, _ := raw.(map[string]any)
+			if bad, allowed := unknownOption(fields, c); bad != "" {
+				argError(L, 2, c.name, fmt.Sprintf("%q is not an option of %s (options: %s)", bad, c.name, strings.Join(allowed, ", ")))
+			}
 			for k, val := range fields {
 				switch k {
 				case "expected_version":
@@ -212,4 +215,30 @@ func invert(m map[string]string) map[string]string {
 		out[v] = k
 	}
 	return out
+}
+
+// unknownOption finds a key that is neither a payload field of the
+// command's event (under its Lua name) nor a control key, so a typo such
+// as {amuont=5} is refused in the words the student used.
+func unknownOption(fields map[string]any, c commandSpec) (bad string, allowed []string) {
+	wireToLua := invert(c.aliases)
+	required, optional := streams.SchemaFields(c.event)
+	for _, f := range append(required, optional...) {
+		if name, ok := wireToLua[f]; ok {
+			f = name
+		}
+		allowed = append(allowed, f)
+	}
+	allowed = append(allowed, controlKeys...)
+	var unknown []string
+	for k := range fields {
+		if !slices.Contains(allowed, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return "", allowed
+	}
+	slices.Sort(unknown)
+	return unknown[0], allowed
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -48,15 +50,17 @@ type Runtime struct {
 	// the REPL does not print them a second time as the chunk's value.
 	echoed []lua.LValue
 
-	bg           []*background // workers started by start() and spawn()
-	bgOut        *syncWriter   // where background workers log
-	childClosers []func()      // Lua consumers' own runtimes
+	bg           []*background     // workers started by start() and spawn()
+	bgOut        *syncWriter       // where background workers log
+	sources      map[string]string // chunk name -> source, for error hints
+	childClosers []func()          // Lua consumers' own runtimes
 
-	mu      sync.Mutex
-	checks  []CheckResult
-	failed  int // failed expectations, in checks or not
-	outside int // failed expectations outside any check
-	active  *CheckResult
+	mu           sync.Mutex
+	checks       []CheckResult
+	failed       int    // failed expectations, in checks or not
+	outside      int    // failed expectations outside any check
+	firstOutside string // the first of them, with its line
+	active       *CheckResult
 }
 
 // CheckResult is one named check of an exercise.
@@ -100,7 +104,7 @@ func New(cfg Config) *Runtime {
 	if sw, ok := cfg.Out.(*syncWriter); ok {
 		out = sw // a Lua consumer shares its parent's writer
 	}
-	r := &Runtime{L: L, cfg: cfg, store: cfg.Store, out: out, bgOut: &syncWriter{w: out}}
+	r := &Runtime{L: L, cfg: cfg, store: cfg.Store, out: out, bgOut: &syncWriter{w: out}, sources: map[string]string{}}
 	L.SetGlobal("print", L.NewFunction(r.print))
 	args := L.NewTable()
 	for i, a := range cfg.Args {
@@ -160,11 +164,12 @@ func (r *Runtime) SetBackgroundOutput(w io.Writer) {
 	r.bgOut.mu.Unlock()
 }
 
-// FailedOutsideChecks is how many expectations failed outside any check().
-func (r *Runtime) FailedOutsideChecks() int {
+// FailedOutsideChecks is how many expectations failed outside any
+// check(), and the first one's line and message.
+func (r *Runtime) FailedOutsideChecks() (int, string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.outside
+	return r.outside, r.firstOutside
 }
 
 // Checks returns the named checks recorded so far.
@@ -193,7 +198,12 @@ func (r *Runtime) DoFile(ctx context.Context, path string) error {
 			t.RawSetString("path", lua.LString(search+t.RawGetString("path").String()))
 		}
 	}
-	fn, err := r.L.Load(f, path)
+	src, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("read script: %w", err)
+	}
+	r.sources[path] = string(src)
+	fn, err := r.L.Load(strings.NewReader(string(src)), path)
 	if err != nil {
 		return &Error{msg: syntaxMessage(err)}
 	}
@@ -202,6 +212,7 @@ func (r *Runtime) DoFile(ctx context.Context, path string) error {
 
 // DoString runs code; name is used in error positions.
 func (r *Runtime) DoString(ctx context.Context, code, name string) error {
+	r.sources[name] = code
 	fn, err := r.L.Load(strings.NewReader(code), name)
 	if err != nil {
 		return &Error{msg: syntaxMessage(err)}
@@ -217,6 +228,7 @@ func (r *Runtime) Eval(ctx context.Context, chunk string) (string, error) {
 
 // EvalNamed is Eval with the chunk name used in error positions.
 func (r *Runtime) EvalNamed(ctx context.Context, chunk, name string) (string, error) {
+	r.sources[name] = chunk
 	fn, err := r.L.Load(strings.NewReader("return "+chunk), name)
 	if err != nil {
 		if fn, err = r.L.Load(strings.NewReader(chunk), name); err != nil {
@@ -294,7 +306,41 @@ func (r *Runtime) callN(ctx context.Context, fn *lua.LFunction, nret int) error 
 	if ctx.Err() != nil {
 		return &Error{msg: "interrupted", cancelled: true}
 	}
-	return &Error{msg: runtimeMessage(err)}
+	return &Error{msg: r.undefinedHint(runtimeMessage(err))}
+}
+
+var (
+	callError  = regexp.MustCompile(`^(.*?):(\d+): attempt to call a non-function object`)
+	calledName = regexp.MustCompile(`(^|[^.:\w"'])([A-Za-z_]\w*)\s*[({"']`)
+)
+
+// undefinedHint names the undefined function behind gopher-lua's "attempt
+// to call a non-function object" and suggests the API name a typo was
+// probably meant to be (sumbit -> submit).
+func (r *Runtime) undefinedHint(msg string) string {
+	m := callError.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	line, _ := strconv.Atoi(m[2])
+	lines := strings.Split(r.sources[m[1]], "\n")
+	if line < 1 || line > len(lines) {
+		return msg
+	}
+	for _, c := range calledName.FindAllStringSubmatch(lines[line-1], -1) {
+		name := c[2]
+		if luaKeywords[name] || r.L.GetGlobal(name) != lua.LNil {
+			continue
+		}
+		return fmt.Sprintf("%s: %s is not defined. %s", msg, name, suggestion(name))
+	}
+	return msg
+}
+
+var luaKeywords = map[string]bool{
+	"and": true, "break": true, "do": true, "else": true, "elseif": true, "end": true, "false": true,
+	"for": true, "function": true, "if": true, "in": true, "local": true, "nil": true, "not": true,
+	"or": true, "repeat": true, "return": true, "then": true, "true": true, "until": true, "while": true,
 }
 
 func syntaxMessage(err error) string {

@@ -17,22 +17,25 @@ func (r *Runtime) teachFuncs() map[string]lua.LGFunction {
 	}
 }
 
-// expect(cond, message) -> cond
+// expect(cond, message)
 //
 // A failed expectation is reported with its line and counted; the script
-// goes on, and `claimsctl run` exits 3 at the end.
+// goes on, and `claimsctl run` exits 3 at the end. It returns nothing, so
+// the REPL prints no stray value after the FAIL line.
 func (r *Runtime) expect(L *lua.LState) int {
 	cond := L.Get(1)
 	msg := L.OptString(2, "expectation failed")
 	if lua.LVAsBool(cond) {
-		L.Push(lua.LTrue)
-		return 1
+		return 0
 	}
 	where := strings.TrimSuffix(strings.TrimSpace(L.Where(1)), ":")
 	r.mu.Lock()
 	r.failed++
 	if r.active == nil {
 		r.outside++
+		if r.firstOutside == "" {
+			r.firstOutside = fmt.Sprintf("%s: %s", where, msg)
+		}
 	}
 	if r.active != nil && r.active.Passed {
 		r.active.Passed = false
@@ -40,8 +43,7 @@ func (r *Runtime) expect(L *lua.LState) int {
 	}
 	r.mu.Unlock()
 	fmt.Fprintf(r.out, "FAIL %s: %s\n", where, msg)
-	L.Push(lua.LFalse)
-	return 1
+	return 0
 }
 
 // check(name, fn) -> passed
@@ -134,7 +136,7 @@ func firstSentence(s string) string {
 
 // suggestion names the closest API function for a typo.
 func suggestion(name string) string {
-	best, bestDist := "", 4
+	best, bestDist := "", 3 // at most two edits away
 	for _, d := range apiDocs {
 		if dist := levenshtein(name, d.Name); dist < bestDist {
 			best, bestDist = d.Name, dist

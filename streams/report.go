@@ -59,6 +59,8 @@ func BuildReport(events []Event, now time.Time) Report {
 	r := Report{
 		GeneratedAt: now.UTC(), ByStatus: map[string]int{}, ByClaimType: map[string]int{},
 		ByEventType: map[string]int{}, claims: map[string]*Claim{},
+		// Empty lists, not null, in the JSON of a report with no claims.
+		ClaimsPerHour: []HourCount{}, AdjusterWorkload: []AdjusterLoad{},
 	}
 	for _, e := range events {
 		r.Add(e)
