@@ -95,7 +95,7 @@ Usage:
   claimsctl [flags] report [-o FILE]    print the analytics report (JSON)
   claimsctl [flags] dashboard [--once] [--refresh 2]  the analytics live in the terminal
   claimsctl [flags] check [FILES|DIRS]  grade exercises: a pass/fail table, exit 3 on any failure
-  claimsctl [flags] worker NAME|FILE.lua [--consumer C] [--count N]
+  claimsctl [flags] worker NAME|FILE.lua [--consumer C] [--count N] [--min-idle 30s]
                                         run a worker in the foreground (processor, analytics,
                                         notifications, audit, or a Lua consumer); Ctrl-C stops it
   claimsctl serve [--port 6379]         run the embedded Redis in the foreground

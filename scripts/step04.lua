@@ -15,7 +15,11 @@
 print("== Step 4: producing claim events ==")
 local before = info().events.length
 
--- 1. A valid claim. trace(true) shows the Redis commands submit sends.
+-- 1. A valid claim. trace(true) shows the Redis commands submit sends:
+--    HGETALL reads the claim's current version (a new claim has none), then
+--    EVALSHA runs the append script by its SHA1. The first time, Redis does
+--    not know the script yet and answers NOSCRIPT; the client then sends it
+--    whole with EVAL. Only ONE event is appended: the EVALSHA was refused.
 trace(true)
 local c = submit{
   customer = "CUST-0001", policy = "POL-0001", amount = 2500, type = "auto",
@@ -66,5 +70,5 @@ for _, ev in ipairs(history(c.id)) do
   print(("  v%d  %-16s %s  by %s"):format(ev.version, ev.type, ev.id, ev.actor))
 end
 print()
-print("Now you should see: one valid claim with two events in claims:events, five")
-print("refusals that wrote nothing, and the XADD that submit sent (via EVALSHA).")
+print("Now you should see: one valid claim with two events in claims:events, seven")
+print("refusals that wrote nothing, and the XADD that submit sent inside the script.")

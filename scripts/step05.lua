@@ -51,7 +51,10 @@ for i = 1, #view, 2 do
     print(("  %-9s %s"):format(view[i], view[i + 1]))
   end
 end
-print(("notifications written: %d, analytics snapshots: %d"):format(info().notifications.length, info().analytics.length))
+-- Notifications go out for decisions, payments and high-value claims: here
+-- the rejections. Analytics appends a snapshot every 10 events it counts.
+print(("notifications written: %d (one per rejection), analytics snapshots: %d (one per 10 events)"):format(
+  info().notifications.length, info().analytics.length))
 stop("all")
 
 print()

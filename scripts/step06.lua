@@ -32,6 +32,8 @@ ack("processors", peeked)
 
 print("\nnow the processor starts; monitor() tails the events it appends:")
 start("processor", {log = false})
+-- Watch lag RISE while the processor works: every decision it appends is
+-- a new entry of claims:events that its own group has not read yet.
 local seen = monitor{from = last, events = 4, seconds = 10}
 expect(seen == 4, ("the processor decided the 4 claims peek did not take, saw %d"):format(seen))
 expect(claim(claims[1].id).status == "submitted", "claim 1 went to peek, not to the processor")
@@ -45,5 +47,6 @@ lab.show_groups()
 
 print()
 print("Now you should see: the processor's claim.assigned / claim.rejected events arriving")
-print("live, the group going from lag 4 to pending 0 and lag 0, and claim 1 left")
-print("undecided because peek, a consumer of the same group, took it.")
+print("live, lag rising as the processor appends them and falling to 0 once it has read")
+print("its own events too, and claim 1 left undecided because peek, a consumer of the same")
+print("group, took it.")

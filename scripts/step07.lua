@@ -71,5 +71,7 @@ expect(claim(claims[1].id).status == "paid", "claim 1 went all the way to paid")
 expect(claim(claims[3].id).status == "rejected", "claim 3 was rejected")
 
 print()
-print("Now you should see: pending went up as events were read and back to 0 after XACK.")
+print("Now you should see: each batch pending until acked, and pending back to 0 after XACK.")
+print("(The group starts at the beginning of the stream: on a server shared with earlier")
+print("steps it also reads their events, so the counts above can be larger than this step's.)")
 print("Try it in the REPL: evs = consume('mine', 'me', {count=3}) then ack('mine', evs).")

@@ -63,7 +63,8 @@ local deadline = 200
 while #dlq() < dead_before + 2 and deadline > 0 do sleep(50); deadline = deadline - 1 end
 for i, d in ipairs(dlq()) do
   if i <= dead_before then goto continue end
-  print(("dead letter %s: entry %s of group %s after %d deliveries:\n    %s"):format(d.id, d.source_id, d.group, d.deliveries, d.error))
+  local times = d.deliveries == 1 and "1 delivery" or (d.deliveries .. " deliveries")
+  print(("dead letter %s: entry %s of group %s after %s:\n    %s"):format(d.id, d.source_id, d.group, times, d.error))
   ::continue::
 end
 expect(#dlq() == dead_before + 2, "the malformed entry and the poisoned claim are dead letters")
@@ -73,7 +74,7 @@ for _, d in ipairs(dlq()) do
   if d.claim_id == poisoned.id then retry_dlq(d.id) end
 end
 wait_idle("flaky")
-print(("after the fix and retry_dlq: %d new dead letter left (the malformed one stays dead)"):format(#dlq() - dead_before))
+print(("after the fix and retry_dlq, this step leaves %d dead letter: the malformed entry, which no fix can handle"):format(#dlq() - dead_before))
 expect(#dlq() == dead_before + 1, "the retried claim was handled")
 stop("all")
 

@@ -40,7 +40,7 @@ func (p *Processor) Handle(ctx context.Context, d Delivery) (string, error) {
 	}
 	if e.Type != ClaimSubmitted {
 		if !applied {
-			return fmt.Sprintf("already in the read model (at v%d)", stored), nil
+			return fmt.Sprintf("nothing to do: the read model is already at v%d", stored), nil
 		}
 		return fmt.Sprintf("%s; read model at v%d", describeEvent(e), e.Version), nil
 	}
