@@ -63,6 +63,9 @@ type environment struct {
 	historyFile         string
 }
 
+// color is decided once: only on a terminal, and never with NO_COLOR set.
+func (e environment) color() bool { return e.stdoutTTY && e.getenv("NO_COLOR") == "" }
+
 // usageError is a command line mistake: exit 2 with a hint.
 type usageError struct{ msg, hint string }
 
@@ -288,7 +291,7 @@ func (c *runCmd) with(ctx context.Context, args []string, body func(*luaapi.Runt
 	}
 	defer backend.Close()
 	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.stdoutTTY && c.env.getenv("NO_COLOR") == ""})
+		TTY: c.env.stdoutTTY, Color: c.env.color()})
 	defer rt.Close()
 	if err := body(rt); err != nil {
 		return err
@@ -318,7 +321,7 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 	}
 	defer backend.Close()
 	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.stdoutTTY && c.env.getenv("NO_COLOR") == ""})
+		TTY: c.env.stdoutTTY, Color: c.env.color()})
 	defer rt.Close()
 	banner.WriteString("Lua REPL on the claims event store. help() lists the API; Ctrl-D leaves.\n")
 
@@ -334,7 +337,7 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 			}
 		}
 	}()
-	color := c.env.stdoutTTY && c.env.getenv("NO_COLOR") == ""
+	color := c.env.color()
 	history := ""
 	if c.env.stdinTTY {
 		history = c.env.historyFile
@@ -597,7 +600,7 @@ func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
 	return luaapi.RunDashboard(ctx, store, c.env.stdout, luaapi.DashboardOptions{
 		Refresh: time.Duration(*refresh * float64(time.Second)),
 		Once:    *once, Width: *width,
-		Color: c.env.stdoutTTY && c.env.getenv("NO_COLOR") == "",
+		Color: c.env.color(),
 		Clear: c.env.stdoutTTY && !*once,
 	})
 }
