@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,4 +192,45 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 		return groupDone(ctx, store, streams.GroupProcessors, streams.GroupAnalytics)
 	})
 	assertExactlyOnce(t, ctx, store, 200)
+}
+
+// TestWorkerStopsCleanlyOnSignal: SIGINT or SIGTERM lets the worker finish
+// its batch and exit 0, as the lab's separate terminals are stopped.
+func TestWorkerStopsCleanlyOnSignal(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		cmd := exec.Command(binary, "--redis", srv.URL(), "worker", "audit", "--consumer", "au-"+sig.String())
+		cmd.Env = cleanEnv()
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		line, err := bufio.NewReader(stdout).ReadString('\n') // "started: ..." once it runs
+		require.NoError(t, err)
+		require.Contains(t, line, "started")
+		require.NoError(t, cmd.Process.Signal(sig))
+		rest, _ := io.ReadAll(stdout)
+		require.NoError(t, cmd.Wait(), "exit 0 on %s", sig)
+		assert.Contains(t, string(rest), "stopped")
+	}
+}
+
+// TestReportCommand prints the report as JSON or writes the lab's file.
+func TestReportCommand(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	submitClaims(t, srv.URL(), 3, 1)
+	r := claimsctl(t, "", nil, "--redis", srv.URL(), "report")
+	require.Equal(t, 0, r.code, r.stderr)
+	var rep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+	assert.EqualValues(t, 3, rep["claims"])
+
+	out := filepath.Join(t.TempDir(), "data", "claims-analytics-report.json")
+	r = claimsctl(t, "", nil, "--redis", srv.URL(), "report", "-o", out)
+	require.Equal(t, 0, r.code, r.stderr)
+	raw, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), `"claims": 3`)
+	assert.Contains(t, r.stderr, "report of 3 claims written to "+out)
 }
