@@ -328,3 +328,28 @@ func TestInterruptStopsARunningScript(t *testing.T) {
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 130, ee.ExitCode())
 }
+
+// TestInterruptStopsThePipedREPL: with piped input there is no prompt to
+// return to, so Ctrl-C (SIGINT) stops the running chunk and the REPL, 130.
+func TestInterruptStopsThePipedREPL(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	cmd := exec.Command(binary, "--redis", srv.URL())
+	cmd.Env = cleanEnv()
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	_, err = io.WriteString(stdin, "print('waiting'); consume('g', 'w', {block=600000})\n")
+	require.NoError(t, err)
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() && !strings.Contains(lines.Text(), "waiting") {
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	go io.Copy(io.Discard, stdout)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 130, ee.ExitCode())
+}
