@@ -74,20 +74,26 @@ func (s *Store) Emit(ctx context.Context, claimID string, t EventType, data map[
 	if strings.TrimSpace(claimID) == "" {
 		return fail(&ValidationError{Type: t, Field: "claim_id", Rule: "must not be empty"})
 	}
-	if opts.EventID != "" {
+	// The claim and, for a caller-chosen event_id, whether that id was
+	// appended already: one round trip.
+	claim, appendedAs, err := s.readForEmit(ctx, claimID, opts.EventID)
+	if err != nil {
+		return fail(err)
+	}
+	if appendedAs != "" {
 		// A caller retrying an append whose first attempt did land must get
 		// that event back, not a conflict or a transition its own first
 		// attempt made impossible.
-		prev, found, err := s.appended(ctx, opts.EventID)
+		prev, err := s.appendedEvent(ctx, opts.EventID, appendedAs)
 		if err != nil {
 			return fail(err)
 		}
 		switch {
-		case !found:
 		case prev.Type == t && (prev.ClaimID == claimID || newClaim):
-			claim, err := s.aggregate(ctx, prev.ClaimID)
-			if err != nil {
-				return fail(err)
+			if prev.ClaimID != claimID {
+				if claim, err = s.aggregate(ctx, prev.ClaimID); err != nil {
+					return fail(err)
+				}
 			}
 			return prev, claim, nil
 		case prev.ClaimID == claimID && opts.ExpectedVersion != nil:
@@ -96,10 +102,6 @@ func (s *Store) Emit(ctx context.Context, claimID string, t EventType, data map[
 		default:
 			return fail(&ValidationError{Type: t, Field: "event_id", Rule: fmt.Sprintf("%q was already used for %s of claim %s", opts.EventID, prev.Type, prev.ClaimID)})
 		}
-	}
-	claim, err := s.aggregate(ctx, claimID)
-	if err != nil {
-		return fail(err)
 	}
 	if opts.ExpectedVersion != nil && *opts.ExpectedVersion != claim.Version {
 		return fail(&ConflictError{ClaimID: claimID, Expected: *opts.ExpectedVersion, Actual: claim.Version})
@@ -226,6 +228,12 @@ func (s *Store) aggregate(ctx context.Context, claimID string) (*Claim, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read claim %s: %w", claimID, err)
 	}
+	return parseAggregate(claimID, fields)
+}
+
+// parseAggregate reads the hash the append script keeps; an empty one is
+// a new claim.
+func parseAggregate(claimID string, fields map[string]string) (*Claim, error) {
 	if len(fields) == 0 {
 		return &Claim{ID: claimID}, nil
 	}
@@ -244,32 +252,50 @@ func (s *Store) aggregate(ctx context.Context, claimID string) (*Claim, error) {
 	return c, nil
 }
 
-// appended finds the event an event_id was appended as, if it was.
-func (s *Store) appended(ctx context.Context, eventID string) (Event, bool, error) {
-	var id string
+// readForEmit reads a claim's aggregate and, when eventID is set, the
+// entry id that event_id was appended as ("" if it never was), pipelined.
+func (s *Store) readForEmit(ctx context.Context, claimID, eventID string) (*Claim, string, error) {
+	var (
+		fields map[string]string
+		dedup  string
+	)
 	err := s.retry(ctx, func() error {
-		var err error
-		id, err = s.rdb.Get(ctx, s.keys.Dedup(eventID)).Result()
-		return err
+		pipe := s.rdb.Pipeline()
+		agg := pipe.HGetAll(ctx, s.keys.Aggregate(claimID))
+		var seen *redis.StringCmd
+		if eventID != "" {
+			seen = pipe.Get(ctx, s.keys.Dedup(eventID))
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		fields, dedup = agg.Val(), ""
+		if seen != nil {
+			dedup = seen.Val()
+		}
+		return nil
 	})
-	if errors.Is(err, redis.Nil) {
-		return Event{}, false, nil
-	}
 	if err != nil {
-		return Event{}, false, fmt.Errorf("look up event_id %s: %w", eventID, err)
+		return nil, "", fmt.Errorf("read claim %s: %w", claimID, err)
 	}
+	c, err := parseAggregate(claimID, fields)
+	return c, dedup, err
+}
+
+// appendedEvent reads back the event an event_id was appended as.
+func (s *Store) appendedEvent(ctx context.Context, eventID, id string) (Event, error) {
 	msgs, err := s.rdb.XRange(ctx, s.keys.Events(), id, id).Result()
 	if err != nil {
-		return Event{}, false, fmt.Errorf("look up event_id %s: %w", eventID, err)
+		return Event{}, fmt.Errorf("look up event_id %s: %w", eventID, err)
 	}
 	if len(msgs) == 0 {
-		return Event{}, false, fmt.Errorf("event_id %s was appended as %s, which was trimmed from %s", eventID, id, s.keys.Events())
+		return Event{}, fmt.Errorf("event_id %s was appended as %s, which was trimmed from %s", eventID, id, s.keys.Events())
 	}
 	ev, err := DecodeEvent(msgs[0].ID, msgs[0].Values)
 	if err != nil {
-		return Event{}, false, fmt.Errorf("look up event_id %s: %w", eventID, err)
+		return Event{}, fmt.Errorf("look up event_id %s: %w", eventID, err)
 	}
-	return ev, true, nil
+	return ev, nil
 }
 
 // Claim returns a claim's current state, or ErrNotFound.
