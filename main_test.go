@@ -353,3 +353,21 @@ func TestInterruptStopsThePipedREPL(t *testing.T) {
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 130, ee.ExitCode())
 }
+
+func TestTraceNeverPrintsThePassword(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	require.NoError(t, admin.ConfigSet(context.Background(), "requirepass", "tr4ce-pw").Err())
+	admin.Close()
+	// Trace on, then enough concurrent work that the pool dials new
+	// connections (each sends AUTH) while tracing.
+	r := claimsctl(t, "", []string{"REDIS_URL=redis://:tr4ce-pw@" + srv.Addr()}, "-e", `
+		trace(true)
+		start("audit", {log = false}); start("analytics", {log = false})
+		for i = 1, 5 do submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"} end
+		wait_idle()`)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "redis> EVALSHA", "the trace is on")
+	assert.NotContains(t, r.stdout+r.stderr, "tr4ce-pw")
+}

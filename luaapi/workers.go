@@ -236,7 +236,9 @@ func (r *Runtime) launch(L *lua.LState, name, kind string, h streams.Handler, op
 	}
 	// The worker outlives the chunk that started it: its context is not the
 	// chunk's (Ctrl-C at the REPL stops the chunk, not the workers).
-	ctx, cancel := context.WithCancel(context.Background())
+	// Untraced: trace(true) is about the commands the student's own calls
+	// send; a worker's XREADGROUP every second would drown them.
+	ctx, cancel := context.WithCancel(streams.Untraced(context.Background()))
 	b := &background{name: name, group: h.Name(), consumer: opts.Consumer, kind: kind, cancel: cancel, done: make(chan struct{})}
 	r.bg = append(r.bg, b)
 	go func() {

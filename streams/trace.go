@@ -97,6 +97,13 @@ func (t *tracer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 // formatCommand renders args the way redis-cli would accept them, with long
 // values (a JSON payload, a script) shortened.
 func formatCommand(args []any) string {
+	if len(args) > 0 {
+		// Connection set-up carries the password: never print it.
+		switch strings.ToLower(fmt.Sprint(args[0])) {
+		case "auth", "hello":
+			return strings.ToUpper(fmt.Sprint(args[0])) + " (credentials hidden)"
+		}
+	}
 	parts := make([]string, 0, len(args))
 	for i, a := range args {
 		s := fmt.Sprint(a)
