@@ -162,7 +162,7 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.prefix, "prefix", c.prefix, "prefix for every key")
 }
 
-func newFlagSet(name string, env environment) *flag.FlagSet {
+func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs
@@ -182,7 +182,7 @@ func parse(fs *flag.FlagSet, args []string, env environment, hint string) error 
 func dispatch(args []string, env environment) error {
 	var conn connFlags
 	var code string
-	fs := newFlagSet("claimsctl", env)
+	fs := newFlagSet("claimsctl")
 	conn.register(fs)
 	fs.StringVar(&code, "e", "", "run a line of Lua")
 	if err := parse(fs, args, env, "claimsctl --help"); err != nil {
@@ -196,14 +196,14 @@ func dispatch(args []string, env environment) error {
 	rest := fs.Args()
 	if len(rest) == 0 {
 		stop() // the REPL handles Ctrl-C itself: it cancels the running chunk only
-		return (&replCmd{conn: conn, env: env}).Run(context.Background(), nil)
+		return (&replCmd{conn: conn, env: env}).Run(nil)
 	}
 	switch rest[0] {
 	case "run":
 		return (&runCmd{conn: conn, env: env}).Run(ctx, rest[1:])
 	case "repl":
 		stop()
-		return (&replCmd{conn: conn, env: env}).Run(context.Background(), rest[1:])
+		return (&replCmd{conn: conn, env: env}).Run(rest[1:])
 	case "report":
 		return (&reportCmd{conn: conn, env: env}).Run(ctx, rest[1:])
 	case "dashboard":
@@ -256,7 +256,7 @@ type runCmd struct {
 }
 
 func (c *runCmd) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", c.env)
+	fs := newFlagSet("run")
 	c.conn.register(fs)
 	if err := parse(fs, args, c.env, "claimsctl run scripts/step07.lua"); err != nil {
 		return err
@@ -308,8 +308,13 @@ type replCmd struct {
 	env  environment
 }
 
-func (c *replCmd) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("repl", c.env)
+// Run takes no context from dispatch: Ctrl-C is the REPL's own business
+// (it cancels the running chunk only), while SIGTERM ends the session
+// through ctx, so that workers still finish their batch.
+func (c *replCmd) Run(args []string) error {
+	ctx, stopTerm := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stopTerm()
+	fs := newFlagSet("repl")
 	c.conn.register(fs)
 	if err := parse(fs, args, c.env, "claimsctl"); err != nil {
 		return err
@@ -328,12 +333,21 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 	interrupts := make(chan struct{}, 1)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt)
-	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer func() {
+		signal.Stop(sigs)
+		close(done)
+	}()
 	go func() {
-		for range sigs {
+		for {
 			select {
-			case interrupts <- struct{}{}:
-			default:
+			case <-sigs:
+				select {
+				case interrupts <- struct{}{}:
+				default:
+				}
+			case <-done:
+				return
 			}
 		}
 	}()
@@ -357,7 +371,7 @@ type reportCmd struct {
 }
 
 func (c *reportCmd) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("report", c.env)
+	fs := newFlagSet("report")
 	c.conn.register(fs)
 	out := fs.String("o", "", "write the JSON report to this file")
 	if err := parse(fs, args, c.env, "claimsctl report -o data/claims-analytics-report.json"); err != nil {
@@ -395,7 +409,7 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 type serveCmd struct{ env environment }
 
 func (c *serveCmd) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("serve", c.env)
+	fs := newFlagSet("serve")
 	port := fs.Int("port", 6379, "TCP port on 127.0.0.1")
 	if err := parse(fs, args, c.env, "claimsctl serve --port 6379"); err != nil {
 		return err
@@ -424,7 +438,7 @@ type checkCmd struct {
 }
 
 func (c *checkCmd) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("check", c.env)
+	fs := newFlagSet("check")
 	c.conn.register(fs)
 	verbose := fs.Bool("v", false, "show each exercise's output")
 	timeout := fs.Duration("timeout", time.Minute, "stop an exercise that runs longer (an endless loop)")
@@ -578,7 +592,7 @@ type dashboardCmd struct {
 }
 
 func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("dashboard", c.env)
+	fs := newFlagSet("dashboard")
 	c.conn.register(fs)
 	once := fs.Bool("once", false, "draw one frame and exit")
 	refresh := fs.Float64("refresh", 2, "seconds between frames")
@@ -613,7 +627,7 @@ type workerCmd struct {
 }
 
 func (c *workerCmd) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("worker", c.env)
+	fs := newFlagSet("worker")
 	c.conn.register(fs)
 	consumer := fs.String("consumer", "", "consumer name in the group (default: the worker's name and the host's pid)")
 	count := fs.Int64("count", 10, "entries per read")

@@ -1,6 +1,7 @@
 package luaapi
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -16,7 +17,7 @@ func (r *Runtime) consumeFuncs() map[string]lua.LGFunction {
 	}
 }
 
-// consume(group, consumer [, {count=10, block=0, pending=false}] [, handler]) -> events | handled
+// consume(group, consumer [, {count=10, block=0, pending=false}] [, handler]) -> events | handled, failed
 //
 // Without a handler it returns the events and leaves them pending until
 // ack(). With a handler it calls handler(event) for each and acks those
@@ -58,7 +59,9 @@ func (r *Runtime) consume(L *lua.LState) int {
 		err := L.CallByParam(lua.P{Fn: handler, NRet: 0, Protect: true}, deliveryTable(L, d))
 		if err != nil {
 			if ctxOf(L).Err() != nil {
-				return raise(L, fmt.Errorf("consume: interrupted"))
+				// What was handled is acked, so it does not run again.
+				_, _ = r.store.Ack(context.WithoutCancel(ctxOf(L)), group, done...)
+				return raise(L, fmt.Errorf("consume: interrupted (%d handled events acked)", len(done)))
 			}
 			failed++
 			fmt.Fprintf(r.out, "handler failed on %s (left pending): %s\n", d.ID, runtimeMessage(err))

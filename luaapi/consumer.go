@@ -15,6 +15,9 @@ type luaConsumer struct {
 	rt     *Runtime
 	group  string
 	handle *lua.LFunction
+	// abort, when set, interrupts a handler that does not return (the
+	// worker's own context does not reach it: a batch always finishes).
+	abort context.Context
 }
 
 // LoadConsumer runs a consumer file once on rt (its top level sets up) and
@@ -40,6 +43,12 @@ func (c *luaConsumer) Name() string { return c.group }
 
 func (c *luaConsumer) Handle(ctx context.Context, d streams.Delivery) (string, error) {
 	L := c.rt.L
+	if c.abort != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(c.abort, cancel)()
+	}
 	L.SetContext(ctx)
 	defer L.RemoveContext()
 	top := L.GetTop()

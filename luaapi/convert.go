@@ -67,6 +67,17 @@ func structToLua(L *lua.LState, v any) lua.LValue {
 // fromLua converts a Lua value to JSON-shaped Go: tables with keys 1..n
 // become slices, other tables maps. Functions and userdata are refused.
 func fromLua(v lua.LValue, path string) (any, error) {
+	return fromLuaDepth(v, path, 0)
+}
+
+// maxTableDepth bounds nesting, so a table that contains itself is an
+// error instead of an endless recursion (a fatal Go stack overflow).
+const maxTableDepth = 32
+
+func fromLuaDepth(v lua.LValue, path string, depth int) (any, error) {
+	if depth > maxTableDepth {
+		return nil, fmt.Errorf("%s is nested more than %d tables deep (does a table contain itself?)", strings.SplitN(path, ".", 2)[0], maxTableDepth)
+	}
 	switch x := v.(type) {
 	case *lua.LNilType:
 		return nil, nil
@@ -84,7 +95,7 @@ func fromLua(v lua.LValue, path string) (any, error) {
 		if n := x.Len(); n > 0 {
 			out := make([]any, 0, n)
 			for i := 1; i <= n; i++ {
-				v, err := fromLua(x.RawGetInt(i), fmt.Sprintf("%s[%d]", path, i))
+				v, err := fromLuaDepth(x.RawGetInt(i), fmt.Sprintf("%s[%d]", path, i), depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -103,7 +114,7 @@ func fromLua(v lua.LValue, path string) (any, error) {
 				err = fmt.Errorf("%s has a non-string key %s", path, k.String())
 				return
 			}
-			out[string(key)], err = fromLua(v, path+"."+string(key))
+			out[string(key)], err = fromLuaDepth(v, path+"."+string(key), depth+1)
 		})
 		return out, err
 	}

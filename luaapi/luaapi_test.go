@@ -189,3 +189,25 @@ func TestEveryGlobalIsDocumented(t *testing.T) {
 }
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/lua-api.md")
+
+// TestStopInterruptsALoopingLuaConsumer: a Lua handler that never returns
+// is interrupted after the grace period, so stop() and Close() return.
+func TestStopInterruptsALoopingLuaConsumer(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+		dir := t.TempDir()
+		file := dir + "/loop.lua"
+		require.NoError(t, os.WriteFile(file, []byte(`group = "loop"
+function handle(ev) while true do end end`), 0o644))
+		rt, out := newRuntime(t, newStore(), false)
+		ctx := context.Background()
+		require.NoError(t, rt.DoString(ctx, `
+			submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"}
+			spawn("`+file+`", {log = false})
+			while (info().events.groups.loop or {pending = 0}).pending == 0 do sleep(20) end
+			stop("all")`, "loop"), out.String())
+		v, err := rt.Eval(ctx, `workers()[1].running`)
+		require.NoError(t, err)
+		assert.Equal(t, "false", v)
+	})
+}

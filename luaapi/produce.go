@@ -206,7 +206,7 @@ func renameFields(err error, wireToLua map[string]string) error {
 	}
 	renamed := *verr
 	renamed.Field = name
-	return errors.New(replaceOnce(err.Error(), verr.Error(), renamed.Error()))
+	return errors.New(strings.Replace(err.Error(), verr.Error(), renamed.Error(), 1))
 }
 
 func invert(m map[string]string) map[string]string {

@@ -50,10 +50,9 @@ type Runtime struct {
 	// the REPL does not print them a second time as the chunk's value.
 	echoed []lua.LValue
 
-	bg           []*background     // workers started by start() and spawn()
-	bgOut        *syncWriter       // where background workers log
-	sources      map[string]string // chunk name -> source, for error hints
-	childClosers []func()          // Lua consumers' own runtimes
+	bg      []*background     // workers started by start() and spawn()
+	bgOut   *syncWriter       // where background workers log
+	sources map[string]string // chunk name -> source, for error hints
 
 	mu           sync.Mutex
 	checks       []CheckResult
@@ -106,6 +105,14 @@ func New(cfg Config) *Runtime {
 	}
 	r := &Runtime{L: L, cfg: cfg, store: cfg.Store, out: out, bgOut: &syncWriter{w: out}, sources: map[string]string{}}
 	L.SetGlobal("print", L.NewFunction(r.print))
+	// os.exit would end the host without stopping workers or reporting the
+	// result (and end `claimsctl check` as a pass): a script ends by returning.
+	if osLib, ok := L.GetGlobal("os").(*lua.LTable); ok {
+		osLib.RawSetString("exit", L.NewFunction(func(L *lua.LState) int {
+			L.RaiseError("os.exit is not available in claimsctl: end the script with return (or error(...) to fail)")
+			return 0
+		}))
+	}
 	args := L.NewTable()
 	for i, a := range cfg.Args {
 		args.RawSetInt(i+1, lua.LString(a))
@@ -113,7 +120,6 @@ func New(cfg Config) *Runtime {
 	L.SetGlobal("arg", args)
 	preload := L.GetField(L.GetField(L.Get(lua.EnvironIndex), "package"), "preload")
 	for _, m := range r.modules() {
-		m := m
 		for name, fn := range m.funcs {
 			L.SetGlobal(name, L.NewFunction(fn))
 		}
@@ -417,5 +423,3 @@ func ctxOf(L *lua.LState) context.Context {
 	}
 	return context.Background()
 }
-
-func replaceOnce(s, old, new string) string { return strings.Replace(s, old, new, 1) }

@@ -33,9 +33,41 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // goroutine-safe, so a Lua consumer never shares the caller's).
 type background struct {
 	name, group, consumer, kind string
-	cancel                      context.CancelFunc
+	cancel                      context.CancelFunc // stop after the current batch
+	abort                       context.CancelFunc // interrupt a Lua handler that does not return
+	release                     func()             // closes a Lua consumer's own state
 	done                        chan struct{}
 	err                         error
+}
+
+// stopGrace is how long a worker may take to finish its batch before a Lua
+// handler that loops is interrupted.
+const stopGrace = 5 * time.Second
+
+// halt stops the worker: it finishes its batch; a Lua handler still
+// running after stopGrace is interrupted. It gives up waiting when ctx
+// ends, and then leaves the worker (and its Lua state) alone.
+func (b *background) halt(ctx context.Context) error {
+	b.cancel()
+	grace := time.NewTimer(stopGrace)
+	defer grace.Stop()
+	select {
+	case <-b.done:
+	case <-grace.C:
+		b.abort()
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			return fmt.Errorf("stop %s: still finishing its batch", b.name)
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("stop %s: still finishing its batch", b.name)
+	}
+	if b.release != nil {
+		b.release()
+		b.release = nil
+	}
+	return nil
 }
 
 func (r *Runtime) workerFuncs() map[string]lua.LGFunction {
@@ -216,8 +248,12 @@ func (r *Runtime) spawn(L *lua.LState) int {
 		return raise(L, fmt.Errorf("spawn %s: %w", file, err))
 	}
 	name := strings.TrimSuffix(filepath.Base(file), ".lua")
-	r.childClosers = append(r.childClosers, child.Close)
-	return r.launch(L, name, file, h, opts, logging)
+	abortCtx, abort := context.WithCancel(context.Background())
+	h.(*luaConsumer).abort = abortCtx
+	n := r.launch(L, name, file, h, opts, logging)
+	b := r.bg[len(r.bg)-1]
+	b.abort, b.release = abort, child.Close
+	return n
 }
 
 func (r *Runtime) launch(L *lua.LState, name, kind string, h streams.Handler, opts streams.WorkerOptions, logging bool) int {
@@ -239,7 +275,7 @@ func (r *Runtime) launch(L *lua.LState, name, kind string, h streams.Handler, op
 	// Untraced: trace(true) is about the commands the student's own calls
 	// send; a worker's XREADGROUP every second would drown them.
 	ctx, cancel := context.WithCancel(streams.Untraced(context.Background()))
-	b := &background{name: name, group: h.Name(), consumer: opts.Consumer, kind: kind, cancel: cancel, done: make(chan struct{})}
+	b := &background{name: name, group: h.Name(), consumer: opts.Consumer, kind: kind, cancel: cancel, abort: func() {}, done: make(chan struct{})}
 	r.bg = append(r.bg, b)
 	go func() {
 		defer close(b.done)
@@ -270,8 +306,9 @@ func (r *Runtime) stop(L *lua.LState) int {
 			if !b.stopped() {
 				n++
 			}
-			b.cancel()
-			<-b.done
+			if err := b.halt(ctxOf(L)); err != nil {
+				return raise(L, err)
+			}
 		}
 	}
 	if n == 0 && which != "all" {
@@ -294,7 +331,8 @@ func (r *Runtime) workers(L *lua.LState) int {
 		wt.RawSetString("consumer", lua.LString(b.consumer))
 		wt.RawSetString("kind", lua.LString(b.kind))
 		wt.RawSetString("running", lua.LBool(!b.stopped()))
-		if b.err != nil {
+		// b.err is written by the worker goroutine; done closing makes it visible.
+		if b.stopped() && b.err != nil {
 			wt.RawSetString("error", lua.LString(b.err.Error()))
 		}
 		t.Append(wt)
@@ -382,13 +420,13 @@ func (r *Runtime) stopWorkers() {
 	for _, b := range r.bg {
 		b.cancel()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*stopGrace)
+	defer cancel()
 	for _, b := range r.bg {
-		<-b.done
+		if err := b.halt(ctx); err != nil {
+			fmt.Fprintf(r.bgOut, "warning: %v; left running\n", err)
+		}
 	}
-	for _, c := range r.childClosers {
-		c()
-	}
-	r.childClosers = nil
 }
 
 // stats() -> the analytics worker's counters (claims:stats)

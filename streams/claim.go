@@ -113,14 +113,10 @@ var allowedFrom = map[EventType][]Status{
 // follow the claim's current state. It checks cross-event rules too:
 // approved amount within the claimed amount, payment equal to the approval.
 func (c *Claim) CheckTransition(t EventType, data map[string]any) error {
-	allowed, ok := allowedFrom[t]
-	if !ok {
+	if _, ok := allowedFrom[t]; !ok {
 		return &ValidationError{Type: t, Rule: fmt.Sprintf("is not an event type (want one of %s)", joinTypes())}
 	}
-	phase, _ := data["phase"].(string)
-	if t == ClaimInvestigated && phase == "started" {
-		allowed = []Status{StatusAssigned}
-	}
+	allowed := allowedStatuses(t, data)
 	permitted := false
 	for _, s := range allowed {
 		if c.Status == s {
@@ -268,6 +264,15 @@ func Fold(events []Event) (*Claim, error) {
 		}
 	}
 	return c, nil
+}
+
+// allowedStatuses are the statuses an event may follow, given its payload:
+// an investigation can only start on an assigned claim.
+func allowedStatuses(t EventType, data map[string]any) []Status {
+	if phase, _ := data["phase"].(string); t == ClaimInvestigated && phase == "started" {
+		return []Status{StatusAssigned}
+	}
+	return allowedFrom[t]
 }
 
 // AllowedFrom lists the statuses an event type may follow.

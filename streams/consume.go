@@ -36,7 +36,7 @@ type ConsumeOptions struct {
 	Pending bool
 }
 
-// ErrBusyGroup is not an error for EnsureGroup: the group exists already.
+// isBusyGroup reports Redis's BUSYGROUP reply: the group exists already.
 func isBusyGroup(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP")
 }

@@ -567,10 +567,10 @@ func (s *Store) Import(ctx context.Context, stream string, entries []ArchiveEntr
 func (s *Store) rewind(ctx context.Context, stream, first string) error {
 	info, err := s.rdb.XInfoStream(ctx, stream).Result()
 	if err != nil {
-		if missingKey(err) { // missingKey(nil) is true: test err first
+		if missingKey(err) {
 			return nil
 		}
-		return err
+		return fmt.Errorf("read %s before import: %w", stream, err)
 	}
 	if info.LastGeneratedID == "" || compareIDs(info.LastGeneratedID, first) < 0 {
 		return nil
@@ -581,8 +581,10 @@ func (s *Store) rewind(ctx context.Context, stream, first string) error {
 		return nil
 	case strings.Contains(strings.ToLower(err.Error()), "unknown command"):
 		return nil
+	case strings.Contains(strings.ToLower(err.Error()), "smaller than the target stream top item"):
+		return &ImportConflictError{Stream: stream, Existing: info.LastGeneratedID, Archived: first, Trimmed: true}
 	}
-	return &ImportConflictError{Stream: stream, Existing: info.LastGeneratedID, Archived: first, Trimmed: true}
+	return fmt.Errorf("lower the last id of %s with XSETID: %w", stream, err)
 }
 
 func checkArchiveOrder(entries []ArchiveEntry) error {

@@ -70,10 +70,7 @@ func statusAfter(e Event) Status {
 // readModelUpdate is what one event does to claim:<id>, computed in Go so
 // the script stays generic.
 func readModelUpdate(e Event) (allowed, op, adjuster string, fields []any) {
-	from := allowedFrom[e.Type]
-	if e.Type == ClaimInvestigated && e.String("phase") == "started" {
-		from = []Status{StatusAssigned}
-	}
+	from := allowedStatuses(e.Type, e.Data)
 	names := make([]string, len(from))
 	for i, st := range from {
 		names[i] = string(st)
@@ -144,7 +141,7 @@ func (s *Store) project(ctx context.Context, e Event) (applied bool, stored int6
 		return false, stored, fmt.Errorf("project %s v%d of %s: the read model is at v%d: %w", e.Type, e.Version, short(e.ClaimID), stored, ErrOutOfOrder)
 	case "invalid":
 		return false, e.Version - 1, Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
-			e.Type, e.Version, short(e.ClaimID), Status(reply[1]), &TransitionError{ClaimID: e.ClaimID, From: Status(reply[1]), Event: e.Type, Need: needWords(allowedFrom[e.Type])}))
+			e.Type, e.Version, short(e.ClaimID), Status(reply[1]), &TransitionError{ClaimID: e.ClaimID, From: Status(reply[1]), Event: e.Type, Need: needWords(allowedStatuses(e.Type, e.Data))}))
 	}
 	return false, 0, fmt.Errorf("project %s: unexpected script reply %v", e.ID, reply)
 }

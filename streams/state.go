@@ -185,7 +185,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	for _, lc := range lagCounts {
 		msgs, err := lc.cmd.Result()
 		if err != nil {
-			return nil, fmt.Errorf("count lag: %w", err)
+			return nil, fmt.Errorf("count lag on %s: %w", keys[lc.stream], err)
 		}
 		g := &streamIndex(lc.stream).Groups[lc.group]
 		g.Lag = int64(len(msgs))
@@ -196,7 +196,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	for at, cmd := range newCons {
 		cons, err := cmd.Result()
 		if err != nil && !missingKey(err) {
-			return nil, fmt.Errorf("consumers: %w", err)
+			return nil, fmt.Errorf("consumers of a group on %s: %w", keys[at[0]], err)
 		}
 		streamIndex(at[0]).Groups[at[1]].Consumers = consumerStates(cons)
 	}
@@ -214,7 +214,10 @@ func consumerStates(cons []redis.XInfoConsumer) []ConsumerState {
 
 // missingKey is Redis saying the stream or group does not exist yet.
 func missingKey(err error) bool {
-	if err == nil || errors.Is(err, redis.Nil) {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, redis.Nil) {
 		return true
 	}
 	msg := err.Error()

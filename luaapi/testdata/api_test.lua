@@ -213,3 +213,16 @@ function TestForgedEventsAreDeadLettered()
   expect(all:find("this entry says version 2", 1, true), all)
   expect(stats().claims == 1, "only the real claim is counted")
 end
+
+function TestTablesThatContainThemselvesAreRefused()
+  local t = {customer_id = "C"}
+  t.self = t
+  local c = submit{customer = "C", policy = "P", amount = 5, type = "auto", incident_date = "2026-01-01", description = "d"}
+  local ok, err = pcall(emit, c.id, "claim.assigned", t)
+  expect(not ok and tostring(err):find("contain itself", 1, true), "a cyclic table is refused: " .. tostring(err))
+end
+
+function TestOsExitIsRefused()
+  local ok, err = pcall(os.exit, 0)
+  expect(not ok and tostring(err):find("os.exit is not available", 1, true), "os.exit raises: " .. tostring(err))
+end
