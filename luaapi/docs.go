@@ -91,7 +91,7 @@ func MarkdownReference() string {
 
 Every function is a global (type ` + "`submit{...}`" + ` at the REPL) and is also in a module:
 ` + "`local p = require(\"claims.produce\")`" + ` (modules: claims.produce, claims.consume,
-claims.replay, claims.report, claims.ops, claims.teach). Options come in one trailing table and
+claims.workers, claims.replay, claims.report, claims.ops, claims.teach, claims.lab). Options come in one trailing table and
 unknown option names are refused. Stream ids are strings. Errors are Lua errors with file:line;
 catch them with ` + "`pcall`" + `. ` + "`help()`" + ` at the REPL shows the same text.
 

@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"github.com/redis/go-redis/v9"
@@ -181,12 +182,10 @@ func (s *Store) ClaimAt(ctx context.Context, claimID string, at time.Time) (*Cla
 func compareIDs(a, b string) int {
 	am, as := splitID(a)
 	bm, bs := splitID(b)
-	switch {
-	case am != bm:
-		return cmpInt(am, bm)
-	default:
-		return cmpInt(as, bs)
+	if am != bm {
+		return cmp.Compare(am, bm)
 	}
+	return cmp.Compare(as, bs)
 }
 
 func splitID(id string) (ms, seq uint64) {
@@ -196,16 +195,6 @@ func splitID(id string) (ms, seq uint64) {
 		fmt.Sscan(s, &seq)
 	}
 	return ms, seq
-}
-
-func cmpInt(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ClaimAtVersion is the claim as it stood after its first version events:

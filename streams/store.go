@@ -57,7 +57,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 // Keys returns the key layout in use.
 func (s *Store) Keys() Keys { return s.keys }
 
-// Client exposes the Redis client for workers and tools in this package tree.
+// Client exposes the connection, for tests that check what reached Redis.
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
 func (s *Store) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }

@@ -129,9 +129,6 @@ func (s *Server) Port() int {
 // URL returns "redis://127.0.0.1:PORT", for redis.ParseURL.
 func (s *Server) URL() string { return "redis://" + s.Addr() }
 
-// Dir returns the server's data directory (AOF files and redis.log live here).
-func (s *Server) Dir() string { return s.dir }
-
 // Kill stops the server abruptly with SIGKILL, as a crash would, and waits
 // for it to exit. It does nothing if the server is not running.
 func (s *Server) Kill() {
