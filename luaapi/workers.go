@@ -301,6 +301,12 @@ func (b *background) stopped() bool {
 func (r *Runtime) stop(L *lua.LState) int {
 	which := L.OptString(1, "all")
 	n := 0
+	// All of them are told first, so they finish their batches together.
+	for _, b := range r.bg {
+		if which == "all" || which == b.name || which == b.consumer {
+			b.cancel()
+		}
+	}
 	for _, b := range r.bg {
 		if which == "all" || which == b.name || which == b.consumer {
 			if !b.stopped() {
