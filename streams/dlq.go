@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -170,11 +171,13 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 		}
 	}
 	n := 0
+	var skipped []error // "all" goes on past a letter it cannot retry
 	for _, src := range order {
 		letters := bySource[src]
 		first := letters[0]
 		if len(first.Fields) == 0 {
-			return n, fmt.Errorf("retry dlq %s: the dead letter has no original fields to re-append: %w", first.ID, ErrInvalid)
+			skipped = append(skipped, fmt.Errorf("retry dlq %s: the dead letter has no original fields to re-append: %w", first.ID, ErrInvalid))
+			continue
 		}
 		args := []any{len(letters)}
 		for _, dl := range letters {
@@ -185,14 +188,14 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 		}
 		err := retryScript.Run(ctx, s.rdb, []string{s.keys.DLQ(), src.stream}, args...).Err()
 		switch {
-		case err == redis.Nil: // retried meanwhile by someone else
+		case errors.Is(err, redis.Nil): // retried meanwhile by someone else
 		case err != nil:
 			return n, fmt.Errorf("retry dlq %s: %w", first.ID, err)
 		default:
 			n++
 		}
 	}
-	return n, nil
+	return n, errors.Join(skipped...)
 }
 
 // wireOrder lists field names the way claimsctl writes an event (type,
