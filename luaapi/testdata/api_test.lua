@@ -1,16 +1,8 @@
 -- The Lua API as students use it. Every Test* function runs as a Go
 -- subtest on a fresh key prefix, on real Redis and on the embedded server.
 
-local function new_claim(amount)
-  return submit{customer = "CUST-0001", policy = "POL-0001", amount = amount or 1000,
-                type = "auto", incident_date = "2026-11-20", description = "test"}
-end
-
-local function refused(fn, ...)
-  local ok, err = pcall(fn, ...)
-  expect(not ok, "call should have been refused")
-  return tostring(err)
-end
+local h = require("helpers")
+local new_claim, refused = h.new_claim, h.refused
 
 function TestSubmitReturnsTheClaim()
   local c = new_claim(2500)

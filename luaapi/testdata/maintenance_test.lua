@@ -8,16 +8,8 @@
 --   del_keys(name, ...)      DEL keys (names without the prefix)
 --   xadd_raw(name, k, v ...) XADD * with raw fields, like redis-cli would
 
-local function new_claim(amount)
-  return submit{customer = "CUST-0001", policy = "POL-0001", amount = amount or 1000,
-                type = "auto", incident_date = "2026-11-20", description = "test"}
-end
-
-local function refused(fn, ...)
-  local ok, err = pcall(fn, ...)
-  expect(not ok, "call should have been refused")
-  return tostring(err)
-end
+local h = require("helpers")
+local new_claim, refused = h.new_claim, h.refused
 
 local function has(s, part)
   return s ~= nil and string.find(s, part, 1, true) ~= nil
