@@ -21,6 +21,7 @@ import (
 	"claimsctl/luaapi"
 	"claimsctl/repl"
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 	"claimsctl/streams/embedded"
 
 	"golang.org/x/term"
@@ -142,7 +143,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &ef):
 		return exitExpectation
-	case errors.Is(err, streams.ErrUnreachable):
+	case errors.Is(err, claims.ErrUnreachable):
 		return exitUnreachable
 	case errors.Is(err, context.Canceled), errors.Is(err, repl.ErrInterrupted), errors.As(err, &lerr) && lerr.Interrupted():
 		return exitInterrupted

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -125,7 +126,7 @@ func (r *Runtime) dashboard(L *lua.LState) int {
 // the status distribution (lifecycle order), claim types, claims per hour
 // (the last 12 hours that had claims) and adjuster workload. Without
 // colour it is plain ASCII with '#' bars and no escape codes at all.
-func RenderDashboard(r streams.Report, width int, color bool) string {
+func RenderDashboard(r claims.Report, width int, color bool) string {
 	if width <= 0 {
 		width = defaultDashboardWidth
 	}
@@ -159,7 +160,7 @@ func RenderDashboard(r streams.Report, width int, color bool) string {
 	b.WriteString("\n")
 	amounts := []struct {
 		name string
-		a    streams.AmountStats
+		a    claims.AmountStats
 	}{{"claimed", r.Claimed}, {"approved", r.Approved}, {"paid", r.Paid}}
 	fmt.Fprintf(&b, "  %-9s %5s %16s %14s\n", "amounts", "count", "total", "average")
 	for _, a := range amounts {
@@ -301,7 +302,7 @@ func barCells(segments []int, most, width int) []int {
 func statusOrder(by map[string]int) []string {
 	var out []string
 	known := map[string]bool{}
-	for _, s := range streams.Statuses {
+	for _, s := range claims.Statuses {
 		out = append(out, string(s))
 		known[string(s)] = true
 	}
@@ -340,9 +341,9 @@ func hourLabel(h string) string {
 }
 
 // approvalRate is "-" when nothing was decided yet: 0% would be a lie.
-func approvalRate(r streams.Report) string {
+func approvalRate(r claims.Report) string {
 	decided := 0
-	for _, s := range []streams.Status{streams.StatusApproved, streams.StatusRejected, streams.StatusPaymentInitiated, streams.StatusPaid} {
+	for _, s := range []claims.Status{claims.StatusApproved, claims.StatusRejected, claims.StatusPaymentInitiated, claims.StatusPaid} {
 		decided += r.ByStatus[string(s)]
 	}
 	if decided == 0 {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,25 +19,25 @@ import (
 
 // fixedReport is the report of the streams golden test (four claims over
 // two hours), written out so the renderer's test depends on nothing else.
-func fixedReport() streams.Report {
-	return streams.Report{
+func fixedReport() claims.Report {
+	return claims.Report{
 		GeneratedAt: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
 		Events:      18,
 		Claims:      4,
 		ByStatus:    map[string]int{"approved": 1, "investigating": 1, "paid": 1, "rejected": 1},
 		ByClaimType: map[string]int{"auto": 2, "health": 1, "home": 1},
 		ByEventType: map[string]int{"claim.submitted": 4},
-		ClaimsPerHour: []streams.HourCount{
+		ClaimsPerHour: []claims.HourCount{
 			{Hour: "2026-11-25T10:00Z", Claims: 2},
 			{Hour: "2026-11-25T11:00Z", Claims: 2},
 		},
-		Claimed:          streams.AmountStats{Count: 4, Total: 14500, Average: 3625},
-		Approved:         streams.AmountStats{Count: 2, Total: 3200, Average: 1600},
-		Paid:             streams.AmountStats{Count: 1, Total: 2000, Average: 2000},
+		Claimed:          claims.AmountStats{Count: 4, Total: 14500, Average: 3625},
+		Approved:         claims.AmountStats{Count: 2, Total: 3200, Average: 1600},
+		Paid:             claims.AmountStats{Count: 1, Total: 2000, Average: 2000},
 		ApprovalRate:     0.67,
 		AvgProcessingSec: 2420,
 		AvgResolutionSec: 7200,
-		AdjusterWorkload: []streams.AdjusterLoad{
+		AdjusterWorkload: []claims.AdjusterLoad{
 			{Adjuster: "ADJ-001", Assigned: 2, Open: 1, Resolved: 1},
 			{Adjuster: "ADJ-002", Assigned: 1, Open: 1, Resolved: 0},
 		},
@@ -76,17 +77,17 @@ func TestRenderDashboard(t *testing.T) {
 	busy := fixedReport()
 	busy.ClaimsPerHour = nil
 	for h := 0; h < 20; h++ {
-		busy.ClaimsPerHour = append(busy.ClaimsPerHour, streams.HourCount{
+		busy.ClaimsPerHour = append(busy.ClaimsPerHour, claims.HourCount{
 			Hour: time.Date(2026, 11, 24, h, 0, 0, 0, time.UTC).Format("2006-01-02T15:04Z"), Claims: h + 1,
 		})
 	}
-	busy.Claimed = streams.AmountStats{Count: 9999, Total: 99_999_999.99, Average: 10_000}
+	busy.Claimed = claims.AmountStats{Count: 9999, Total: 99_999_999.99, Average: 10_000}
 	busy.Malformed = 12
-	empty := streams.BuildReport(nil, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	empty := claims.BuildReport(nil, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 
 	cases := []struct {
 		name     string
-		report   streams.Report
+		report   claims.Report
 		width    int
 		color    bool
 		contains []string
@@ -115,7 +116,7 @@ func TestRenderDashboard(t *testing.T) {
 			missing:  []string{"Status", "approval rate"},
 		},
 		{
-			name: "nothing decided yet", report: func() streams.Report {
+			name: "nothing decided yet", report: func() claims.Report {
 				r := fixedReport()
 				r.ByStatus = map[string]int{"submitted": 4}
 				r.ApprovalRate, r.AvgProcessingSec, r.AvgResolutionSec = 0, 0, 0

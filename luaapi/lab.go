@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -42,21 +43,21 @@ func (r *Runtime) server(L *lua.LState) int {
 // schema([type]) -> {{type=, required={...}, optional={...}, follows={statuses}}, ...} or one entry
 func (r *Runtime) schema(L *lua.LState) int {
 	one := L.OptString(1, "")
-	if one != "" && !streams.EventType(one).Known() {
+	if one != "" && !claims.EventType(one).Known() {
 		argError(L, 1, "schema", fmt.Sprintf("%q is not an event type (want one of %s)", one, typeList()))
 	}
 	all := L.NewTable()
-	for _, t := range streams.EventTypes {
+	for _, t := range claims.EventTypes {
 		if one != "" && string(t) != one {
 			continue
 		}
-		req, opt := streams.SchemaFields(t)
+		req, opt := claims.SchemaFields(t)
 		e := L.NewTable()
 		e.RawSetString("type", lua.LString(t))
 		e.RawSetString("required", toLua(L, req))
 		e.RawSetString("optional", toLua(L, opt))
 		var from []string
-		for _, s := range streams.AllowedFrom(t) {
+		for _, s := range claims.AllowedFrom(t) {
 			from = append(from, s.String())
 		}
 		e.RawSetString("follows", toLua(L, from))
@@ -71,8 +72,8 @@ func (r *Runtime) schema(L *lua.LState) int {
 }
 
 func typeList() string {
-	names := make([]string, len(streams.EventTypes))
-	for i, t := range streams.EventTypes {
+	names := make([]string, len(claims.EventTypes))
+	for i, t := range claims.EventTypes {
 		names[i] = string(t)
 	}
 	return strings.Join(names, ", ")

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -100,7 +101,7 @@ func (r *Runtime) trim(L *lua.LState) int {
 		argError(L, 1, fn, "give the options as a table: trim{maxlen=1000} or trim{before=\"2026-11-25T10:00:00Z\"}")
 	}
 	o := optionsAt(L, 1, fn, "maxlen", "before", "archive", "confirm", "force", "stream")
-	opts := streams.TrimOptions{Stream: streamArg(r.store.Keys(), o.str("stream", ""))}
+	opts := claims.TrimOptions{Stream: streamArg(r.store.Keys(), o.str("stream", ""))}
 	switch {
 	case o.has("maxlen") && o.has("before"):
 		argError(L, 1, fn, "give maxlen or before, not both")
@@ -115,7 +116,7 @@ func (r *Runtime) trim(L *lua.LState) int {
 		id, at := timeArg(L, 1, fn, "before", o.str("before", ""))
 		switch {
 		case !at.IsZero():
-			opts.Before = streams.IDAt(at)
+			opts.Before = claims.IDAt(at)
 		case id == "-" || id == "+":
 			argError(L, 1, fn, "before must be a time or a stream id, not "+id)
 		default:
@@ -150,7 +151,7 @@ func (r *Runtime) trim(L *lua.LState) int {
 	}
 	exec := streams.TrimExec{Force: force}
 	if archive != "" {
-		exec.Archive = func(entries []streams.ArchiveEntry) error { return appendArchive(archive, entries) }
+		exec.Archive = func(entries []claims.ArchiveEntry) error { return appendArchive(archive, entries) }
 	}
 	removed, err := r.store.Trim(ctx, plan, exec)
 	if err != nil {
@@ -168,7 +169,7 @@ func (r *Runtime) trim(L *lua.LState) int {
 	return 1
 }
 
-func planTable(L *lua.LState, p *streams.TrimPlan) *lua.LTable {
+func planTable(L *lua.LState, p *claims.TrimPlan) *lua.LTable {
 	t := L.NewTable()
 	t.RawSetString("stream", lua.LString(p.Stream))
 	t.RawSetString("length", lua.LNumber(p.Length))
@@ -219,7 +220,7 @@ func (r *Runtime) quiet(v lua.LValue) {
 // An existing archive must end before these entries begin, or the file
 // would no longer import in order. A failed write is cut back off, so the
 // file holds whole lines only and the trim removes nothing.
-func appendArchive(path string, entries []streams.ArchiveEntry) error {
+func appendArchive(path string, entries []claims.ArchiveEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -232,7 +233,7 @@ func appendArchive(path string, entries []streams.ArchiveEntry) error {
 	case err != nil:
 		return fmt.Errorf("%s exists and is not an archive (choose another file): %w", path, err)
 	case len(existing) > 0:
-		if last := existing[len(existing)-1].ID; streams.CompareIDs(last, entries[0].ID) >= 0 {
+		if last := existing[len(existing)-1].ID; claims.CompareIDs(last, entries[0].ID) >= 0 {
 			return fmt.Errorf("%s already holds entries up to %s, not older than %s (choose another file)", path, last, entries[0].ID)
 		}
 	}
@@ -245,7 +246,7 @@ func appendArchive(path string, entries []streams.ArchiveEntry) error {
 		f.Close()
 		return fmt.Errorf("stat %s: %w", path, err)
 	}
-	err = streams.WriteArchive(f, entries)
+	err = claims.WriteArchive(f, entries)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -260,13 +261,13 @@ func appendArchive(path string, entries []streams.ArchiveEntry) error {
 	return nil
 }
 
-func readArchiveFile(path string) ([]streams.ArchiveEntry, error) {
+func readArchiveFile(path string) ([]claims.ArchiveEntry, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return streams.ReadArchive(f)
+	return claims.ReadArchive(f)
 }
 
 // import(file.jsonl [, {stream=}]) -> number imported
@@ -282,7 +283,7 @@ func (r *Runtime) importArchive(L *lua.LState) int {
 	key := streamArg(r.store.Keys(), name)
 	entries, err := readArchiveFile(path)
 	if err != nil {
-		var lineErr *streams.ArchiveLineError
+		var lineErr *claims.ArchiveLineError
 		if errors.As(err, &lineErr) {
 			return raise(L, fmt.Errorf("import %s: %v (nothing written)", path, lineErr))
 		}
@@ -290,7 +291,7 @@ func (r *Runtime) importArchive(L *lua.LState) int {
 	}
 	n, err := r.store.Import(ctxOf(L), key, entries)
 	if err != nil {
-		var conflict *streams.ImportConflictError
+		var conflict *claims.ImportConflictError
 		if errors.As(err, &conflict) {
 			return raise(L, fmt.Errorf("import %s: %v. Import it into another stream instead: import(%q, {stream=\"claims:restored\"}) (nothing written)", path, conflict, path))
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -150,7 +151,7 @@ func TestImportIntoAFreshPrefix(t *testing.T) {
 		// The destination stream holds exactly what was archived.
 		msgs, err := to.Client().XRange(ctx, to.Keys().Events(), "-", "+").Result()
 		require.NoError(t, err)
-		archived, err := streams.ReadArchive(strings.NewReader(string(want)))
+		archived, err := claims.ReadArchive(strings.NewReader(string(want)))
 		require.NoError(t, err)
 		require.Len(t, msgs, len(archived))
 		for i, m := range msgs {

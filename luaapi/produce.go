@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -18,19 +19,19 @@ var controlKeys = []string{"expected_version", "actor"}
 // names that differ from the payload's, and a scalar second argument.
 type commandSpec struct {
 	name    string
-	event   streams.EventType
+	event   claims.EventType
 	aliases map[string]string // Lua key -> payload field
 	scalar  string            // payload field a plain second argument fills
 }
 
 var commands = []commandSpec{
-	{name: "assign", event: streams.ClaimAssigned, scalar: "adjuster"},
-	{name: "upload", event: streams.DocumentUploaded, aliases: map[string]string{"type": "document_type", "file": "filename"}},
-	{name: "investigate", event: streams.ClaimInvestigated, scalar: "findings"},
-	{name: "approve", event: streams.ClaimApproved, aliases: map[string]string{"amount": "approved_amount"}, scalar: "approved_amount"},
-	{name: "reject", event: streams.ClaimRejected, scalar: "reason"},
-	{name: "pay", event: streams.PaymentInitiated},
-	{name: "settle", event: streams.PaymentCompleted},
+	{name: "assign", event: claims.ClaimAssigned, scalar: "adjuster"},
+	{name: "upload", event: claims.DocumentUploaded, aliases: map[string]string{"type": "document_type", "file": "filename"}},
+	{name: "investigate", event: claims.ClaimInvestigated, scalar: "findings"},
+	{name: "approve", event: claims.ClaimApproved, aliases: map[string]string{"amount": "approved_amount"}, scalar: "approved_amount"},
+	{name: "reject", event: claims.ClaimRejected, scalar: "reason"},
+	{name: "pay", event: claims.PaymentInitiated},
+	{name: "settle", event: claims.PaymentCompleted},
 }
 
 // submitAliases are submit{}'s Lua names for the claim.submitted payload.
@@ -82,7 +83,7 @@ func (r *Runtime) submit(L *lua.LState) int {
 			data[k] = v
 		}
 	}
-	ev, claim, err := r.store.Emit(ctxOf(L), claimID, streams.ClaimSubmitted, data, opts)
+	ev, claim, err := r.store.Emit(ctxOf(L), claimID, claims.ClaimSubmitted, data, opts)
 	if err != nil {
 		return raise(L, renameFields(err, invert(submitAliases)))
 	}
@@ -144,7 +145,7 @@ func (r *Runtime) command(c commandSpec) lua.LGFunction {
 // emit(claim_id, type, data [, {expected_version=, actor=}]) -> claim
 func (r *Runtime) emit(L *lua.LState) int {
 	claimID := L.CheckString(1)
-	typ := streams.EventType(L.CheckString(2))
+	typ := claims.EventType(L.CheckString(2))
 	raw, err := fromLua(L.OptTable(3, L.NewTable()), "data")
 	if err != nil {
 		argError(L, 3, "emit", err.Error())
@@ -166,28 +167,28 @@ func (r *Runtime) emit(L *lua.LState) int {
 	return r.pushResult(L, ev, claim)
 }
 
-func (r *Runtime) pushResult(L *lua.LState, ev streams.Event, claim *streams.Claim) int {
+func (r *Runtime) pushResult(L *lua.LState, ev claims.Event, claim *claims.Claim) int {
 	t := claimTable(L, claim)
 	t.RawSetString("event_id", lua.LString(ev.ID))
 	t.RawSetString("event", eventTable(L, ev))
-	r.echo(t, "claim %s %s (v%d) as %s", streams.Short(claim.ID), pastTense(ev.Type, claim), claim.Version, ev.ID)
+	r.echo(t, "claim %s %s (v%d) as %s", claims.Short(claim.ID), pastTense(ev.Type, claim), claim.Version, ev.ID)
 	L.Push(t)
 	return 1
 }
 
-func pastTense(t streams.EventType, c *streams.Claim) string {
+func pastTense(t claims.EventType, c *claims.Claim) string {
 	switch t {
-	case streams.ClaimSubmitted:
+	case claims.ClaimSubmitted:
 		return "submitted"
-	case streams.ClaimAssigned:
+	case claims.ClaimAssigned:
 		return "assigned to " + c.Adjuster
-	case streams.DocumentUploaded:
+	case claims.DocumentUploaded:
 		return fmt.Sprintf("got a document (%d in all)", c.Documents)
-	case streams.ClaimInvestigated:
+	case claims.ClaimInvestigated:
 		return "is " + string(c.Status)
-	case streams.PaymentInitiated:
+	case claims.PaymentInitiated:
 		return "payment " + c.PaymentID + " initiated"
-	case streams.PaymentCompleted:
+	case claims.PaymentCompleted:
 		return "paid"
 	}
 	return string(c.Status)
@@ -196,7 +197,7 @@ func pastTense(t streams.EventType, c *streams.Claim) string {
 // renameFields shows a validation error with the names the student typed
 // (customer rather than customer_id).
 func renameFields(err error, wireToLua map[string]string) error {
-	var verr *streams.ValidationError
+	var verr *claims.ValidationError
 	if !errors.As(err, &verr) {
 		return err
 	}
@@ -222,7 +223,7 @@ func invert(m map[string]string) map[string]string {
 // as {amuont=5} is refused in the words the student used.
 func unknownOption(fields map[string]any, c commandSpec) (bad string, allowed []string) {
 	wireToLua := invert(c.aliases)
-	required, optional := streams.SchemaFields(c.event)
+	required, optional := claims.SchemaFields(c.event)
 	for _, f := range append(required, optional...) {
 		if name, ok := wireToLua[f]; ok {
 			f = name

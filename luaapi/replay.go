@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -25,7 +26,7 @@ func (r *Runtime) replayFuncs() map[string]lua.LGFunction {
 // the events' occurred_at.
 func (r *Runtime) replay(L *lua.LState) int {
 	o := optionsAt(L, 1, "replay", "from", "to", "type", "claim")
-	opts := streams.ReplayOptions{Type: streams.EventType(o.str("type", "")), ClaimID: o.str("claim", "")}
+	opts := streams.ReplayOptions{Type: claims.EventType(o.str("type", "")), ClaimID: o.str("claim", "")}
 	if o.has("from") {
 		opts.FromID, opts.FromTime = timeArg(L, 1, "replay", "from", o.str("from", ""))
 	}
@@ -67,7 +68,7 @@ func (r *Runtime) claim(L *lua.LState) int {
 	id := L.CheckString(1)
 	o := optionsAt(L, 2, "claim", "at", "version")
 	var (
-		c   *streams.Claim
+		c   *claims.Claim
 		err error
 	)
 	if o.has("at") {
@@ -81,7 +82,7 @@ func (r *Runtime) claim(L *lua.LState) int {
 	} else {
 		c, err = r.store.Claim(ctxOf(L), id)
 	}
-	if errors.Is(err, streams.ErrNotFound) {
+	if errors.Is(err, claims.ErrNotFound) {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(err.Error()))
 		return 2

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 
 	lua "github.com/yuin/gopher-lua"
 )
 
 // claimTable is a claim as Lua sees it: the snake_case fields of
 // streams.Claim, times as RFC 3339 strings.
-func claimTable(L *lua.LState, c *streams.Claim) *lua.LTable {
+func claimTable(L *lua.LState, c *claims.Claim) *lua.LTable {
 	t, _ := structToLua(L, c).(*lua.LTable)
 	if t == nil {
 		t = L.NewTable()
@@ -28,7 +29,7 @@ func claimTable(L *lua.LState, c *streams.Claim) *lua.LTable {
 }
 
 // eventTable: {id, type, claim_id, version, uuid, occurred_at, actor, data}.
-func eventTable(L *lua.LState, e streams.Event) *lua.LTable {
+func eventTable(L *lua.LState, e claims.Event) *lua.LTable {
 	t := L.NewTable()
 	t.RawSetString("id", lua.LString(e.ID))
 	t.RawSetString("type", lua.LString(e.Type))
@@ -83,7 +84,7 @@ func eventLine(t *lua.LTable) string {
 		return fmt.Sprintf("%s  MALFORMED: %s", t.RawGetString("id").String(), string(e))
 	}
 	line := fmt.Sprintf("%s  %-24s %s  v%s", t.RawGetString("id").String(), t.RawGetString("type").String(),
-		streams.Short(t.RawGetString("claim_id").String()), t.RawGetString("version").String())
+		claims.Short(t.RawGetString("claim_id").String()), t.RawGetString("version").String())
 	// Who did it and when: what history() is read for.
 	if at, ok := t.RawGetString("occurred_at").(lua.LString); ok && len(at) >= 23 {
 		line += "  " + strings.Replace(string(at[:23]), "T", " ", 1)
@@ -211,7 +212,7 @@ func idsOf(L *lua.LState, n int, fn string) []string {
 
 // timeArg reads a bound that is a stream id or a time.
 func timeArg(L *lua.LState, n int, fn, key, s string) (string, time.Time) {
-	id, t, err := streams.ParseBound(s)
+	id, t, err := claims.ParseBound(s)
 	if err != nil {
 		argError(L, n, fn, fmt.Sprintf("%s: %v", key, err))
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -91,7 +92,7 @@ func (r *Runtime) workerFuncs() map[string]lua.LGFunction {
 // sample_data{customers=10, policies=20, seed=1} -> {customers=, policies=, lapsed=, adjusters=}
 func (r *Runtime) sampleData(L *lua.LState) int {
 	o := optionsAt(L, 1, "sample_data", "customers", "policies", "seed")
-	res, err := r.store.LoadSampleData(ctxOf(L), streams.SampleOptions{
+	res, err := r.store.LoadSampleData(ctxOf(L), claims.SampleOptions{
 		Customers: int(o.num("customers", 0)), Policies: int(o.num("policies", 0)), Seed: int64(o.num("seed", 1)),
 	})
 	if err != nil {

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"testing"
 
+	"claimsctl/streams"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"claimsctl/streams"
 )
 
 var errIncomplete = errors.New("<string> line 1: unexpected EOF (expected 'end')")

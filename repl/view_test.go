@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-
 	"claimsctl/streams"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // snapshot builds a State with the lab's four keys; streams not given do

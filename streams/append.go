@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"claimsctl/streams/claims"
+
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 )
@@ -34,19 +36,6 @@ redis.call('SET', KEYS[3], id, 'EX', ARGV[3])
 return {'ok', id}
 `)
 
-// ConflictError is a lost race: the claim moved on since it was read.
-type ConflictError struct {
-	ClaimID  string
-	Expected int64
-	Actual   int64
-}
-
-func (e *ConflictError) Error() string {
-	return fmt.Sprintf("claim is at version %d, not the expected %d: someone else changed it first (nothing written)", e.Actual, e.Expected)
-}
-
-func (e *ConflictError) Unwrap() error { return ErrConflict }
-
 // EmitOptions tune one append.
 type EmitOptions struct {
 	// ExpectedVersion, when not nil, must equal the claim's version or the
@@ -61,18 +50,18 @@ type EmitOptions struct {
 // Emit validates and appends one event to a claim: it reads the claim,
 // checks the payload schema and the state machine in Go, then appends
 // through the version-checking script. Nothing is written when it fails.
-func (s *Store) Emit(ctx context.Context, claimID string, t EventType, data map[string]any, opts EmitOptions) (Event, *Claim, error) {
-	what := verb(t) + " " + short(claimID)
+func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
+	what := claims.Verb(t) + " " + claims.Short(claimID)
 	newClaim := false
-	if t == ClaimSubmitted && claimID == "" {
+	if t == claims.ClaimSubmitted && claimID == "" {
 		// A new claim gets its id here; errors name no id nobody asked for.
-		what, claimID, newClaim = verb(t), uuid.NewString(), true
+		what, claimID, newClaim = claims.Verb(t), uuid.NewString(), true
 	}
-	fail := func(err error) (Event, *Claim, error) {
-		return Event{}, nil, fmt.Errorf("%s: %w", what, err)
+	fail := func(err error) (claims.Event, *claims.Claim, error) {
+		return claims.Event{}, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if strings.TrimSpace(claimID) == "" {
-		return fail(&ValidationError{Type: t, Field: "claim_id", Rule: "must not be empty"})
+		return fail(&claims.ValidationError{Type: t, Field: "claim_id", Rule: "must not be empty"})
 	}
 	// The claim and, for a caller-chosen event_id, whether that id was
 	// appended already: one round trip.
@@ -100,30 +89,30 @@ func (s *Store) Emit(ctx context.Context, claimID string, t EventType, data map[
 			// Another event under this id moved the claim past the expected
 			// version: the check below reports the conflict ("already decided").
 		default:
-			return fail(&ValidationError{Type: t, Field: "event_id", Rule: fmt.Sprintf("%q was already used for %s of claim %s", opts.EventID, prev.Type, prev.ClaimID)})
+			return fail(&claims.ValidationError{Type: t, Field: "event_id", Rule: fmt.Sprintf("%q was already used for %s of claim %s", opts.EventID, prev.Type, prev.ClaimID)})
 		}
 	}
 	if opts.ExpectedVersion != nil && *opts.ExpectedVersion != claim.Version {
-		return fail(&ConflictError{ClaimID: claimID, Expected: *opts.ExpectedVersion, Actual: claim.Version})
+		return fail(&claims.ConflictError{ClaimID: claimID, Expected: *opts.ExpectedVersion, Actual: claim.Version})
 	}
-	if claim.Version == 0 && t != ClaimSubmitted {
-		return fail(fmt.Errorf("claim %s has no events (submit it first): %w", claimID, ErrNotFound))
+	if claim.Version == 0 && t != claims.ClaimSubmitted {
+		return fail(fmt.Errorf("claim %s has no events (submit it first): %w", claimID, claims.ErrNotFound))
 	}
 	data = claim.Defaults(t, data)
 	now := s.now()
 	// The status first: "claim is submitted; claim.payment.initiated needs
 	// an approved claim" explains more than the defaulted amount 0 failing
 	// the schema.
-	if err := claim.CheckTransition(t, data); errors.Is(err, ErrInvalidTransition) {
+	if err := claim.CheckTransition(t, data); errors.Is(err, claims.ErrInvalidTransition) {
 		return fail(err)
 	}
-	if err := ValidateData(t, data, now); err != nil {
+	if err := claims.ValidateData(t, data, now); err != nil {
 		return fail(err)
 	}
 	if err := claim.CheckTransition(t, data); err != nil {
 		return fail(err)
 	}
-	ev := Event{
+	ev := claims.Event{
 		Type: t, ClaimID: claimID, Version: claim.Version + 1,
 		EventID: opts.EventID, OccurredAt: now, Actor: opts.Actor, Data: data,
 	}
@@ -135,7 +124,7 @@ func (s *Store) Emit(ctx context.Context, claimID string, t EventType, data map[
 	}
 	// JSON round trip so the payload holds exactly what a reader decodes
 	// (float64 numbers), whichever Go types the caller used.
-	if ev.Data, err = roundTrip(data); err != nil {
+	if ev.Data, err = claims.RoundTrip(data); err != nil {
 		return fail(err)
 	}
 	next := *claim
@@ -152,7 +141,7 @@ func (s *Store) Emit(ctx context.Context, claimID string, t EventType, data map[
 	return ev, &next, nil
 }
 
-func (s *Store) appendEvent(ctx context.Context, ev Event, next *Claim) (string, error) {
+func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.Claim) (string, error) {
 	fields, err := ev.Fields()
 	if err != nil {
 		return "", err
@@ -181,7 +170,7 @@ func (s *Store) appendEvent(ctx context.Context, ev Event, next *Claim) (string,
 		return value, nil
 	case "conflict":
 		actual, _ := strconv.ParseInt(value, 10, 64)
-		return "", &ConflictError{ClaimID: ev.ClaimID, Expected: ev.Version - 1, Actual: actual}
+		return "", &claims.ConflictError{ClaimID: ev.ClaimID, Expected: ev.Version - 1, Actual: actual}
 	}
 	return "", fmt.Errorf("append to %s: unexpected script reply %v", s.keys.Events(), reply)
 }
@@ -218,7 +207,7 @@ func transient(err error) bool {
 }
 
 // aggregate reads the write side of a claim; an unknown id is a new claim.
-func (s *Store) aggregate(ctx context.Context, claimID string) (*Claim, error) {
+func (s *Store) aggregate(ctx context.Context, claimID string) (*claims.Claim, error) {
 	var fields map[string]string
 	err := s.retry(ctx, func() error {
 		var err error
@@ -233,11 +222,11 @@ func (s *Store) aggregate(ctx context.Context, claimID string) (*Claim, error) {
 
 // parseAggregate reads the hash the append script keeps; an empty one is
 // a new claim.
-func parseAggregate(claimID string, fields map[string]string) (*Claim, error) {
+func parseAggregate(claimID string, fields map[string]string) (*claims.Claim, error) {
 	if len(fields) == 0 {
-		return &Claim{ID: claimID}, nil
+		return &claims.Claim{ID: claimID}, nil
 	}
-	c := &Claim{}
+	c := &claims.Claim{}
 	if err := json.Unmarshal([]byte(fields["state"]), c); err != nil {
 		return nil, fmt.Errorf("read claim %s: state is not JSON (rebuild() restores it): %w", claimID, err)
 	}
@@ -254,7 +243,7 @@ func parseAggregate(claimID string, fields map[string]string) (*Claim, error) {
 
 // readForEmit reads a claim's aggregate and, when eventID is set, the
 // entry id that event_id was appended as ("" if it never was), pipelined.
-func (s *Store) readForEmit(ctx context.Context, claimID, eventID string) (*Claim, string, error) {
+func (s *Store) readForEmit(ctx context.Context, claimID, eventID string) (*claims.Claim, string, error) {
 	var (
 		fields map[string]string
 		dedup  string
@@ -283,29 +272,29 @@ func (s *Store) readForEmit(ctx context.Context, claimID, eventID string) (*Clai
 }
 
 // appendedEvent reads back the event an event_id was appended as.
-func (s *Store) appendedEvent(ctx context.Context, eventID, id string) (Event, error) {
+func (s *Store) appendedEvent(ctx context.Context, eventID, id string) (claims.Event, error) {
 	msgs, err := s.rdb.XRange(ctx, s.keys.Events(), id, id).Result()
 	if err != nil {
-		return Event{}, fmt.Errorf("look up event_id %s: %w", eventID, err)
+		return claims.Event{}, fmt.Errorf("look up event_id %s: %w", eventID, err)
 	}
 	if len(msgs) == 0 {
-		return Event{}, fmt.Errorf("event_id %s was appended as %s, which was trimmed from %s", eventID, id, s.keys.Events())
+		return claims.Event{}, fmt.Errorf("event_id %s was appended as %s, which was trimmed from %s", eventID, id, s.keys.Events())
 	}
-	ev, err := DecodeEvent(msgs[0].ID, msgs[0].Values)
+	ev, err := claims.DecodeEvent(msgs[0].ID, msgs[0].Values)
 	if err != nil {
-		return Event{}, fmt.Errorf("look up event_id %s: %w", eventID, err)
+		return claims.Event{}, fmt.Errorf("look up event_id %s: %w", eventID, err)
 	}
 	return ev, nil
 }
 
 // Claim returns a claim's current state, or ErrNotFound.
-func (s *Store) Claim(ctx context.Context, claimID string) (*Claim, error) {
+func (s *Store) Claim(ctx context.Context, claimID string) (*claims.Claim, error) {
 	c, err := s.aggregate(ctx, claimID)
 	if err != nil {
 		return nil, err
 	}
 	if c.Version == 0 {
-		return nil, fmt.Errorf("claim %s: %w", claimID, ErrNotFound)
+		return nil, fmt.Errorf("claim %s: %w", claimID, claims.ErrNotFound)
 	}
 	return c, nil
 }
@@ -322,56 +311,10 @@ type Submission struct {
 }
 
 // Submit appends claim.submitted for a new claim.
-func (s *Store) Submit(ctx context.Context, sub Submission, opts EmitOptions) (Event, *Claim, error) {
+func (s *Store) Submit(ctx context.Context, sub Submission, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	data := map[string]any{
 		"customer_id": sub.CustomerID, "policy_id": sub.PolicyID, "amount": sub.Amount,
 		"claim_type": sub.ClaimType, "incident_date": sub.IncidentDate, "description": sub.Description,
 	}
-	return s.Emit(ctx, sub.ClaimID, ClaimSubmitted, data, opts)
+	return s.Emit(ctx, sub.ClaimID, claims.ClaimSubmitted, data, opts)
 }
-
-func roundTrip(data map[string]any) (map[string]any, error) {
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return nil, fmt.Errorf("encode data: %w", err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("decode data: %w", err)
-	}
-	return out, nil
-}
-
-// verb names the command behind an event type, for error messages.
-func verb(t EventType) string {
-	switch t {
-	case ClaimSubmitted:
-		return "submit"
-	case ClaimAssigned:
-		return "assign"
-	case DocumentUploaded:
-		return "upload"
-	case ClaimInvestigated:
-		return "investigate"
-	case ClaimApproved:
-		return "approve"
-	case ClaimRejected:
-		return "reject"
-	case PaymentInitiated:
-		return "pay"
-	case PaymentCompleted:
-		return "settle"
-	}
-	return "emit " + string(t)
-}
-
-// short abbreviates a uuid for messages; other ids stay whole.
-func short(id string) string {
-	if len(id) == 36 && strings.Count(id, "-") == 4 {
-		return id[:8]
-	}
-	return id
-}
-
-// Short is the abbreviated form of a claim id used in human-readable output.
-func Short(id string) string { return short(id) }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"claimsctl/streams/claims"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
@@ -71,10 +73,10 @@ func BenchmarkAppend(b *testing.B) {
 func BenchmarkXAddBaseline(b *testing.B) {
 	ctx := context.Background()
 	s := newRedisStore(b, Options{})
-	fields, err := Event{
-		Type: ClaimSubmitted, ClaimID: "6f1d0a4e-8d55-4bd5-9d3e-1f0c3b2a9e77", Version: 1,
-		EventID: "0b6e1c4a-1111-4222-8333-944445555666", OccurredAt: time.Now(), Actor: defaultActor,
-		Data: validPayloads()[ClaimSubmitted],
+	fields, err := claims.Event{
+		Type: claims.ClaimSubmitted, ClaimID: "6f1d0a4e-8d55-4bd5-9d3e-1f0c3b2a9e77", Version: 1,
+		EventID: "0b6e1c4a-1111-4222-8333-944445555666", OccurredAt: time.Now(), Actor: claims.DefaultActor,
+		Data: validPayloads()[claims.ClaimSubmitted],
 	}.Fields()
 	require.NoError(b, err)
 	args := &redis.XAddArgs{Stream: s.Keys().Events(), Values: fields}

@@ -2,15 +2,17 @@ package streams
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/stretchr/testify/require"
-
+	"claimsctl/streams/claims"
 	"claimsctl/streams/embedded"
 	"claimsctl/streams/redistest"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
 )
 
 // testPrefix is the key prefix of every store under test: the layout must
@@ -115,7 +117,7 @@ func testSubmission() Submission {
 
 // step is one command of a claim's lifecycle after its submission.
 type lifecycleStep struct {
-	Type EventType
+	Type claims.EventType
 	Data map[string]any
 }
 
@@ -123,18 +125,18 @@ type lifecycleStep struct {
 // settle rely on Claim.Defaults for the payment's id and amount.
 func lifecycleSteps() []lifecycleStep {
 	return []lifecycleStep{
-		{ClaimAssigned, map[string]any{"adjuster": "ADJ-001"}},
-		{DocumentUploaded, map[string]any{"document_type": "photo", "filename": "bumper.jpg"}},
-		{ClaimInvestigated, map[string]any{"phase": "started"}},
-		{ClaimInvestigated, map[string]any{"phase": "completed", "findings": "damage matches the report", "fraud_risk": "low"}},
-		{ClaimApproved, map[string]any{"approved_amount": 2000.0}},
-		{PaymentInitiated, map[string]any{}},
-		{PaymentCompleted, map[string]any{}},
+		{claims.ClaimAssigned, map[string]any{"adjuster": "ADJ-001"}},
+		{claims.DocumentUploaded, map[string]any{"document_type": "photo", "filename": "bumper.jpg"}},
+		{claims.ClaimInvestigated, map[string]any{"phase": "started"}},
+		{claims.ClaimInvestigated, map[string]any{"phase": "completed", "findings": "damage matches the report", "fraud_risk": "low"}},
+		{claims.ClaimApproved, map[string]any{"approved_amount": 2000.0}},
+		{claims.PaymentInitiated, map[string]any{}},
+		{claims.PaymentCompleted, map[string]any{}},
 	}
 }
 
 // submitAndRun submits a claim and emits steps on it, failing t on error.
-func submitAndRun(t testing.TB, s *Store, steps ...lifecycleStep) *Claim {
+func submitAndRun(t testing.TB, s *Store, steps ...lifecycleStep) *claims.Claim {
 	t.Helper()
 	ctx := context.Background()
 	_, c, err := s.Submit(ctx, testSubmission(), EmitOptions{})
@@ -152,4 +154,29 @@ func xlen(t testing.TB, s *Store) int64 {
 	n, err := s.Client().XLen(context.Background(), s.Keys().Events()).Result()
 	require.NoError(t, err)
 	return n
+}
+
+// validPayloads is one valid payload per event type.
+func validPayloads() map[claims.EventType]map[string]any {
+	return map[claims.EventType]map[string]any{
+		claims.ClaimSubmitted: {
+			"customer_id": "CUST-0001", "policy_id": "POL-0001", "amount": 2500.0,
+			"claim_type": "auto", "incident_date": "2026-11-20", "description": "rear-ended at a light",
+		},
+		claims.ClaimAssigned:     {"adjuster": "ADJ-001", "note": "least loaded"},
+		claims.DocumentUploaded:  {"document_type": "photo", "filename": "bumper.jpg", "note": "front"},
+		claims.ClaimInvestigated: {"phase": "completed", "findings": "damage matches", "fraud_risk": "low"},
+		claims.ClaimApproved:     {"approved_amount": 2000.0, "note": "depreciation"},
+		claims.ClaimRejected:     {"reason": "policy POL-9 not found", "code": "policy_not_found"},
+		claims.PaymentInitiated:  {"payment_id": "PAY-1", "amount": 2000.0, "method": "bank_transfer"},
+		claims.PaymentCompleted:  {"payment_id": "PAY-1", "amount": 2000.0},
+	}
+}
+
+func withField(data map[string]any, kv ...any) map[string]any {
+	out := maps.Clone(data)
+	for i := 0; i < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1]
+	}
+	return out
 }

@@ -3,20 +3,17 @@ package streams
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
 	"time"
 
+	"claimsctl/streams/claims"
 	"claimsctl/streams/embedded"
 
 	"github.com/redis/go-redis/v9"
 )
-
-// ErrUnreachable is returned when an explicitly named Redis does not answer.
-var ErrUnreachable = errors.New("cannot reach Redis")
 
 // ConnectOptions say where Redis is, in the order Connect tries them.
 type ConnectOptions struct {
@@ -155,7 +152,7 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 		probe := net.Dialer{Timeout: opts.DialTimeout}
 		conn, err := probe.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, desc, err)
+			return nil, fmt.Errorf("%w: %s: %v", claims.ErrUnreachable, desc, err)
 		}
 		conn.Close()
 	}
@@ -164,7 +161,7 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, desc, err)
+		return nil, fmt.Errorf("%w: %s: %v", claims.ErrUnreachable, desc, err)
 	}
 	b := &Backend{Client: client, Description: desc}
 	// `claimsctl serve` elsewhere is the embedded server behind a plain

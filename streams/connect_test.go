@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"claimsctl/streams/claims"
+	"claimsctl/streams/redistest"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"claimsctl/streams/redistest"
 )
 
 // secret is a password that must never reach a message.
@@ -76,7 +77,7 @@ func TestConnectUnreachable(t *testing.T) {
 			b, err := connect(t, tt.opts)
 			require.Error(t, err)
 			assert.Nil(t, b)
-			assert.ErrorIs(t, err, ErrUnreachable)
+			assert.ErrorIs(t, err, claims.ErrUnreachable)
 			assert.Contains(t, err.Error(), tt.desc)
 			assert.Contains(t, err.Error(), "connection refused", "the real cause, not a retry loop's deadline")
 			assert.NotContains(t, err.Error(), secret)
@@ -101,7 +102,7 @@ func TestConnectBadURL(t *testing.T) {
 			b, err := connect(t, ConnectOptions{URL: raw, Timeout: connectTimeout})
 			require.Error(t, err)
 			assert.Nil(t, b)
-			assert.NotErrorIs(t, err, ErrUnreachable, "a malformed URL is a usage problem")
+			assert.NotErrorIs(t, err, claims.ErrUnreachable, "a malformed URL is a usage problem")
 			assert.Contains(t, err.Error(), "redis URL")
 			assert.NotContains(t, err.Error(), secret)
 		})
@@ -172,7 +173,7 @@ func TestConnectWrongPassword(t *testing.T) {
 		o.Timeout = connectTimeout
 		_, err := connect(t, o)
 		require.Error(t, err)
-		assert.ErrorIs(t, err, ErrUnreachable)
+		assert.ErrorIs(t, err, claims.ErrUnreachable)
 		assert.NotContains(t, err.Error(), wrong)
 		assert.NotContains(t, err.Error(), secret)
 	}

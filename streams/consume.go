@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"claimsctl/streams/claims"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -15,7 +17,7 @@ import (
 // acked or dead-lettered.
 type Delivery struct {
 	ID     string
-	Event  Event
+	Event  claims.Event
 	Fields map[string]any
 	Err    error
 	// Deliveries is how often the group has handed this entry out (set by
@@ -49,22 +51,12 @@ func (s *Store) EnsureGroup(ctx context.Context, group string) error {
 }
 
 func (s *Store) ensureGroup(ctx context.Context, stream, group string) error {
-	if err := validName("group", group); err != nil {
+	if err := claims.ValidName("group", group); err != nil {
 		return err
 	}
 	err := s.rdb.XGroupCreateMkStream(ctx, stream, group, "0").Err()
 	if err != nil && !isBusyGroup(err) {
 		return fmt.Errorf("create group %s on %s: %w", group, stream, err)
-	}
-	return nil
-}
-
-func validName(what, name string) error {
-	if strings.TrimSpace(name) == "" {
-		return fmt.Errorf("%s name must not be empty: %w", what, ErrInvalid)
-	}
-	if strings.ContainsAny(name, " \t\n") {
-		return fmt.Errorf("%s name %q must not contain spaces: %w", what, name, ErrInvalid)
 	}
 	return nil
 }
@@ -76,7 +68,7 @@ func (s *Store) Consume(ctx context.Context, group, consumer string, opts Consum
 }
 
 func (s *Store) consumeStream(ctx context.Context, stream, group, consumer string, opts ConsumeOptions) ([]Delivery, error) {
-	if err := validName("consumer", consumer); err != nil {
+	if err := claims.ValidName("consumer", consumer); err != nil {
 		return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, err)
 	}
 	if err := s.ensureGroup(ctx, stream, group); err != nil {
@@ -123,9 +115,9 @@ func (s *Store) consumeStream(ctx context.Context, stream, group, consumer strin
 
 func decodeDelivery(m redis.XMessage) Delivery {
 	d := Delivery{ID: m.ID, Fields: m.Values}
-	d.Event, d.Err = DecodeEvent(m.ID, m.Values)
+	d.Event, d.Err = claims.DecodeEvent(m.ID, m.Values)
 	if d.Err != nil {
-		d.Event = Event{ID: m.ID}
+		d.Event = claims.Event{ID: m.ID}
 	}
 	return d
 }
@@ -140,8 +132,8 @@ func (s *Store) ackStream(ctx context.Context, stream, group string, ids ...stri
 		return 0, nil
 	}
 	for _, id := range ids {
-		if !validStreamID(id) {
-			return 0, fmt.Errorf("ack %s: %q is not a stream id like 1795597353284-0: %w", group, id, ErrInvalid)
+		if !claims.ValidStreamID(id) {
+			return 0, fmt.Errorf("ack %s: %q is not a stream id like 1795597353284-0: %w", group, id, claims.ErrInvalid)
 		}
 	}
 	n, err := s.rdb.XAck(ctx, stream, group, ids...).Result()
@@ -149,18 +141,4 @@ func (s *Store) ackStream(ctx context.Context, stream, group string, ids ...stri
 		return 0, fmt.Errorf("ack %s: %w", group, err)
 	}
 	return n, nil
-}
-
-func validStreamID(id string) bool {
-	ms, seq, found := strings.Cut(id, "-")
-	return ms != "" && allDigits(ms) && (!found || (seq != "" && allDigits(seq)))
-}
-
-func allDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
+
+	"claimsctl/streams/claims"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -58,7 +59,7 @@ func (s *Store) DeadLetter(ctx context.Context, group string, d Delivery, cause 
 	if cause != nil {
 		msg = cause.Error()
 	}
-	typ, claimID := raw[fieldType], raw[fieldClaimID]
+	typ, claimID := raw[claims.FieldType], raw[claims.FieldClaimID]
 	if d.Err == nil && d.Event.Type != "" {
 		typ, claimID = string(d.Event.Type), d.Event.ClaimID
 	}
@@ -138,8 +139,8 @@ return id
 // back to the DLQ (once per group): that is expected — fix the producer,
 // not the DLQ.
 func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
-	if id != "all" && !validStreamID(id) {
-		return 0, fmt.Errorf("retry dlq: %q is neither \"all\" nor a stream id like 1795597353284-0: %w", id, ErrInvalid)
+	if id != "all" && !claims.ValidStreamID(id) {
+		return 0, fmt.Errorf("retry dlq: %q is neither \"all\" nor a stream id like 1795597353284-0: %w", id, claims.ErrInvalid)
 	}
 	all, err := s.DLQ(ctx)
 	if err != nil {
@@ -167,7 +168,7 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 			return !slices.ContainsFunc(bySource[src], func(dl DeadLetter) bool { return dl.ID == id })
 		})
 		if len(order) == 0 {
-			return 0, fmt.Errorf("retry dlq: no dead letter %s in %s: %w", id, s.keys.DLQ(), ErrNotFound)
+			return 0, fmt.Errorf("retry dlq: no dead letter %s in %s: %w", id, s.keys.DLQ(), claims.ErrNotFound)
 		}
 	}
 	n := 0
@@ -176,14 +177,14 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 		letters := bySource[src]
 		first := letters[0]
 		if len(first.Fields) == 0 {
-			skipped = append(skipped, fmt.Errorf("retry dlq %s: the dead letter has no original fields to re-append: %w", first.ID, ErrInvalid))
+			skipped = append(skipped, fmt.Errorf("retry dlq %s: the dead letter has no original fields to re-append: %w", first.ID, claims.ErrInvalid))
 			continue
 		}
 		args := []any{len(letters)}
 		for _, dl := range letters {
 			args = append(args, dl.ID)
 		}
-		for _, k := range wireOrder(first.Fields) {
+		for _, k := range claims.WireOrder(first.Fields) {
 			args = append(args, k, first.Fields[k])
 		}
 		err := retryScript.Run(ctx, s.rdb, []string{s.keys.DLQ(), src.stream}, args...).Err()
@@ -196,26 +197,4 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 		}
 	}
 	return n, errors.Join(skipped...)
-}
-
-// wireOrder lists field names the way claimsctl writes an event (type,
-// claim_id, version …), then any others sorted, so a retried entry reads
-// like the original in redis-cli (the DLQ keeps the fields as a JSON object,
-// which has no order).
-func wireOrder(fields map[string]string) []string {
-	canonical := []string{fieldType, fieldClaimID, fieldVersion, fieldEventID, fieldOccurredAt, fieldActor, fieldData, fieldSchema}
-	out := make([]string, 0, len(fields))
-	for _, k := range canonical {
-		if _, ok := fields[k]; ok {
-			out = append(out, k)
-		}
-	}
-	var rest []string
-	for k := range fields {
-		if !slices.Contains(canonical, k) {
-			rest = append(rest, k)
-		}
-	}
-	sort.Strings(rest)
-	return append(out, rest...)
 }

@@ -1,9 +1,10 @@
-// Package streams is the claims event store on Redis Streams and the
-// claims domain: the eight event types and their schemas, the claim state
-// machine, optimistic concurrency, consumer groups and the four lab
-// workers, recovery, dead letters, replay, analytics and maintenance.
+// Package streams is the claims event store on Redis Streams: keys,
+// connecting, appending through version-checking scripts, consumer groups
+// and the four lab workers, the executor of their effects, recovery, dead
+// letters, replay, analytics and maintenance. go-redis lives here and
+// nowhere else.
 //
-// The domain is pure Go with table-driven tests (events.go, schema.go,
-// claim.go, report.go); the files that talk to Redis are separate. It
-// knows nothing of Lua or terminals: luaapi and repl build on it.
+// The domain it carries out (events, schemas, the state machine, report
+// arithmetic) is the pure package streams/claims. streams knows nothing of
+// Lua or terminals: luaapi and repl build on it.
 package streams

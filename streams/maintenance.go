@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"claimsctl/streams/claims"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -111,8 +112,8 @@ func (s *Store) StreamDetails(ctx context.Context) ([]StreamDetail, error) {
 
 func summarize(m redis.XMessage) *EntrySummary {
 	e := &EntrySummary{ID: m.ID}
-	e.Type, _ = m.Values[fieldType].(string)
-	if at, ok := m.Values[fieldOccurredAt].(string); ok {
+	e.Type, _ = m.Values[claims.FieldType].(string)
+	if at, ok := m.Values[claims.FieldOccurredAt].(string); ok {
 		if t, err := time.Parse(time.RFC3339Nano, at); err == nil {
 			e.OccurredAt = t.UTC()
 		}
@@ -120,184 +121,9 @@ func summarize(m redis.XMessage) *EntrySummary {
 	return e
 }
 
-// ArchiveEntry is one stream entry exactly as stored: its id and its
-// field/value pairs in their original order (an entry may repeat a field
-// name, and go-redis's map would lose both the order and the repeat).
-type ArchiveEntry struct {
-	ID     string
-	Fields []string // name, value, name, value ...
-}
-
-// Values is the entry as go-redis hands entries out (later repeats win).
-func (e ArchiveEntry) Values() map[string]any {
-	m := make(map[string]any, len(e.Fields)/2)
-	for i := 0; i+1 < len(e.Fields); i += 2 {
-		m[e.Fields[i]] = e.Fields[i+1]
-	}
-	return m
-}
-
-// TrimOptions choose what a trim removes: everything but the newest
-// MaxLen entries, or every entry whose id is below Before.
-type TrimOptions struct {
-	// Stream is the key to trim ("" means claims:events).
-	Stream string
-	// MaxLen, when not nil, keeps the newest *MaxLen entries.
-	MaxLen *int64
-	// Before is a stream id; entries below it go. A time maps to
-	// IDAt(time), the first id of that millisecond.
-	Before string
-}
-
-// GroupRisk is what trimming would take from one consumer group: entries
-// it holds pending (delivered, not acked) and entries it has not read yet.
-type GroupRisk struct {
-	Group   string
-	Pending int64
-	Unread  int64
-}
-
-// AtRisk reports whether the group would lose work to the trim.
-func (g GroupRisk) AtRisk() bool { return g.Pending > 0 || g.Unread > 0 }
-
-// TrimPlan is what a trim would do, computed before anything is removed.
-type TrimPlan struct {
-	Stream  string
-	Options TrimOptions
-	Length  int64          // the stream's length when planned
-	Entries []ArchiveEntry // what would go, oldest first
-	// FirstAt and LastAt are the occurred_at of the first and last entry
-	// that would go (zero when those entries carry none).
-	FirstAt, LastAt time.Time
-	Groups          []GroupRisk // every group of the stream, by name
-}
-
-// Count is how many entries the trim would remove.
-func (p *TrimPlan) Count() int { return len(p.Entries) }
-
-// FirstID and LastID bound the entries that would go ("" when none).
-func (p *TrimPlan) FirstID() string {
-	if len(p.Entries) == 0 {
-		return ""
-	}
-	return p.Entries[0].ID
-}
-
-// LastID is the newest entry that would go.
-func (p *TrimPlan) LastID() string {
-	if len(p.Entries) == 0 {
-		return ""
-	}
-	return p.Entries[len(p.Entries)-1].ID
-}
-
-// MinID is the XTRIM MINID threshold that removes exactly the planned
-// entries: the id right after the last of them. Trimming by it instead of
-// by MAXLEN means an event appended between planning and trimming is never
-// removed without having been archived and checked.
-func (p *TrimPlan) MinID() string {
-	if len(p.Entries) == 0 {
-		return ""
-	}
-	return nextID(p.LastID())
-}
-
-// AtRisk lists the groups that still have pending or unread entries among
-// those that would go.
-func (p *TrimPlan) AtRisk() []GroupRisk {
-	var out []GroupRisk
-	for _, g := range p.Groups {
-		if g.AtRisk() {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-// Warnings are one sentence per group at risk.
-func (p *TrimPlan) Warnings() []string {
-	var out []string
-	for _, g := range p.AtRisk() {
-		out = append(out, fmt.Sprintf("group %s still has %s of the %d entries to remove",
-			g.Group, riskWords(g), p.Count()))
-	}
-	return out
-}
-
-func riskWords(g GroupRisk) string {
-	var parts []string
-	if g.Pending > 0 {
-		parts = append(parts, fmt.Sprintf("%d pending (delivered, not acked)", g.Pending))
-	}
-	if g.Unread > 0 {
-		parts = append(parts, fmt.Sprintf("%d unread", g.Unread))
-	}
-	return strings.Join(parts, " and ")
-}
-
-// Describe is the plan in words, one line each, as a dry run prints it.
-func (p *TrimPlan) Describe() string {
-	var b strings.Builder
-	what := "entries below " + p.Options.Before
-	if keep := p.Options.MaxLen; keep != nil {
-		switch *keep {
-		case 0:
-			what = "every entry"
-		case 1:
-			what = "all but the newest entry"
-		default:
-			what = fmt.Sprintf("all but the newest %d entries", *keep)
-		}
-	}
-	if p.Count() == 0 {
-		fmt.Fprintf(&b, "trim %s (%s): nothing to remove (%d entries)\n", p.Stream, what, p.Length)
-		return b.String()
-	}
-	fmt.Fprintf(&b, "trim %s (%s): %d of %d entries would go, %d stay\n", p.Stream, what, p.Count(), p.Length, p.Length-int64(p.Count()))
-	fmt.Fprintf(&b, "  ids %s .. %s", p.FirstID(), p.LastID())
-	if !p.FirstAt.IsZero() && !p.LastAt.IsZero() {
-		fmt.Fprintf(&b, ", occurred %s .. %s", p.FirstAt.Format(timeLayout), p.LastAt.Format(timeLayout))
-	}
-	b.WriteString("\n")
-	for _, w := range p.Warnings() {
-		fmt.Fprintf(&b, "  warning: %s\n", w)
-	}
-	return b.String()
-}
-
-// ErrTrimRefused is a confirmed trim that would take entries some group
-// still has pending or has not read, without Force.
-var ErrTrimRefused = errors.New("trim refused")
-
-// TrimRefusedError names the groups that would lose work.
-type TrimRefusedError struct {
-	Stream string
-	Count  int
-	Groups []GroupRisk
-}
-
-func (e *TrimRefusedError) Error() string {
-	parts := make([]string, len(e.Groups))
-	for i, g := range e.Groups {
-		parts[i] = fmt.Sprintf("group %s still has %s", g.Group, riskWords(g))
-	}
-	return fmt.Sprintf("trim %s refused: %s of the %d entries to remove; consume and ack them first, or trim with force=true (nothing removed)",
-		e.Stream, strings.Join(parts, "; "), e.Count)
-}
-
-// Unwrap makes the refusal an ErrTrimRefused.
-func (e *TrimRefusedError) Unwrap() error { return ErrTrimRefused }
-
-// CompareIDs orders two stream ids numerically (-1, 0, 1).
-func CompareIDs(a, b string) int { return compareIDs(a, b) }
-
-// IDAt is the first stream id of the millisecond of t: entries below it
-// were added before t (by the server's clock).
-func IDAt(t time.Time) string { return fmt.Sprintf("%d-0", t.UnixMilli()) }
-
 // PlanTrim works out what a trim would remove and which groups would lose
 // pending or unread entries. It writes nothing.
-func (s *Store) PlanTrim(ctx context.Context, opts TrimOptions) (*TrimPlan, error) {
+func (s *Store) PlanTrim(ctx context.Context, opts claims.TrimOptions) (*claims.TrimPlan, error) {
 	if opts.Stream == "" {
 		opts.Stream = s.keys.Events()
 	}
@@ -307,19 +133,19 @@ func (s *Store) PlanTrim(ctx context.Context, opts TrimOptions) (*TrimPlan, erro
 	}
 	switch {
 	case opts.MaxLen == nil && opts.Before == "":
-		return nil, fmt.Errorf("trim %s: give a maxlen or a before bound: %w", key, ErrInvalid)
+		return nil, fmt.Errorf("trim %s: give a maxlen or a before bound: %w", key, claims.ErrInvalid)
 	case opts.MaxLen != nil && opts.Before != "":
-		return nil, fmt.Errorf("trim %s: give maxlen or before, not both: %w", key, ErrInvalid)
+		return nil, fmt.Errorf("trim %s: give maxlen or before, not both: %w", key, claims.ErrInvalid)
 	case opts.MaxLen != nil && *opts.MaxLen < 0:
-		return nil, fmt.Errorf("trim %s: maxlen must be 0 or more, got %d: %w", key, *opts.MaxLen, ErrInvalid)
-	case opts.Before != "" && !validStreamID(opts.Before):
-		return nil, fmt.Errorf("trim %s: before %q is not a stream id like 1795597353284-0: %w", key, opts.Before, ErrInvalid)
+		return nil, fmt.Errorf("trim %s: maxlen must be 0 or more, got %d: %w", key, *opts.MaxLen, claims.ErrInvalid)
+	case opts.Before != "" && !claims.ValidStreamID(opts.Before):
+		return nil, fmt.Errorf("trim %s: before %q is not a stream id like 1795597353284-0: %w", key, opts.Before, claims.ErrInvalid)
 	}
 	length, err := s.rdb.XLen(ctx, key).Result()
 	if err != nil && !missingKey(err) {
 		return nil, fmt.Errorf("trim %s: %w", key, err)
 	}
-	plan := &TrimPlan{Stream: key, Options: opts, Length: length}
+	plan := &claims.TrimPlan{Stream: key, Options: opts, Length: length}
 	var limit int64 = math.MaxInt64
 	end := "+"
 	if opts.MaxLen != nil {
@@ -342,7 +168,7 @@ func (s *Store) PlanTrim(ctx context.Context, opts TrimOptions) (*TrimPlan, erro
 
 // groupRisks asks each group of the stream which of the entries it holds
 // pending (XPENDING over their range) and compares its last-delivered-id.
-func (s *Store) groupRisks(ctx context.Context, key string, entries []ArchiveEntry) ([]GroupRisk, error) {
+func (s *Store) groupRisks(ctx context.Context, key string, entries []claims.ArchiveEntry) ([]claims.GroupRisk, error) {
 	groups, err := s.rdb.XInfoGroups(ctx, key).Result()
 	if err != nil && !missingKey(err) {
 		return nil, fmt.Errorf("groups: %w", err)
@@ -352,7 +178,7 @@ func (s *Store) groupRisks(ctx context.Context, key string, entries []ArchiveEnt
 	for i, e := range entries {
 		ids[i] = e.ID
 	}
-	out := make([]GroupRisk, 0, len(groups))
+	out := make([]claims.GroupRisk, 0, len(groups))
 	for _, g := range groups {
 		var pending []string
 		if g.Pending > 0 && len(ids) > 0 {
@@ -366,31 +192,9 @@ func (s *Store) groupRisks(ctx context.Context, key string, entries []ArchiveEnt
 				pending = append(pending, p.ID)
 			}
 		}
-		out = append(out, assessGroup(g.Name, g.LastDeliveredID, ids, pending))
+		out = append(out, claims.AssessGroup(g.Name, g.LastDeliveredID, ids, pending))
 	}
 	return out, nil
-}
-
-// assessGroup counts, among ids (the entries to remove, ascending), those
-// the group holds pending and those past its last-delivered-id (never
-// handed to any of its consumers).
-func assessGroup(name, lastDelivered string, ids, pending []string) GroupRisk {
-	r := GroupRisk{Group: name}
-	planned := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		planned[id] = true
-		if lastDelivered == "" || compareIDs(id, lastDelivered) > 0 {
-			r.Unread++
-		}
-	}
-	for _, id := range pending {
-		// A pending id no longer in the stream (trimmed before) is not
-		// taken by this trim: it is gone already.
-		if planned[id] {
-			r.Pending++
-		}
-	}
-	return r
 }
 
 // TrimExec is how a planned trim is carried out.
@@ -399,18 +203,18 @@ type TrimExec struct {
 	Force bool
 	// Archive, when set, is called with the entries before anything is
 	// removed; if it fails, nothing is removed.
-	Archive func([]ArchiveEntry) error
+	Archive func([]claims.ArchiveEntry) error
 }
 
 // Trim carries out a plan: it refuses (ErrTrimRefused) when a group would
 // lose pending or unread entries unless Force, archives, then removes
 // exactly the planned entries with XTRIM MINID. It returns how many went.
-func (s *Store) Trim(ctx context.Context, plan *TrimPlan, exec TrimExec) (int64, error) {
+func (s *Store) Trim(ctx context.Context, plan *claims.TrimPlan, exec TrimExec) (int64, error) {
 	if plan.Count() == 0 {
 		return 0, nil
 	}
 	if risk := plan.AtRisk(); len(risk) > 0 && !exec.Force {
-		return 0, &TrimRefusedError{Stream: plan.Stream, Count: plan.Count(), Groups: risk}
+		return 0, &claims.TrimRefusedError{Stream: plan.Stream, Count: plan.Count(), Groups: risk}
 	}
 	if exec.Archive != nil {
 		if err := exec.Archive(plan.Entries); err != nil {
@@ -428,8 +232,8 @@ func (s *Store) Trim(ctx context.Context, plan *TrimPlan, exec TrimExec) (int64,
 
 // rangeEntries reads entries from start to end (XRANGE bounds) with their
 // fields in stored order, at most limit of them, in pages.
-func (s *Store) rangeEntries(ctx context.Context, key, start, end string, limit int64) ([]ArchiveEntry, error) {
-	var out []ArchiveEntry
+func (s *Store) rangeEntries(ctx context.Context, key, start, end string, limit int64) ([]claims.ArchiveEntry, error) {
+	var out []claims.ArchiveEntry
 	for int64(len(out)) < limit {
 		page := min(int64(trimPageSize), limit-int64(len(out)))
 		// A raw XRANGE keeps each entry's field order (go-redis's XMessage
@@ -459,16 +263,16 @@ func (s *Store) rangeEntries(ctx context.Context, key, start, end string, limit 
 	return out, nil
 }
 
-func rawEntry(item any) (ArchiveEntry, error) {
+func rawEntry(item any) (claims.ArchiveEntry, error) {
 	pair, ok := item.([]any)
 	if !ok || len(pair) != 2 {
-		return ArchiveEntry{}, fmt.Errorf("unexpected XRANGE item %v", item)
+		return claims.ArchiveEntry{}, fmt.Errorf("unexpected XRANGE item %v", item)
 	}
 	id, ok := pair[0].(string)
 	if !ok {
-		return ArchiveEntry{}, fmt.Errorf("unexpected XRANGE id %v", pair[0])
+		return claims.ArchiveEntry{}, fmt.Errorf("unexpected XRANGE id %v", pair[0])
 	}
-	e := ArchiveEntry{ID: id}
+	e := claims.ArchiveEntry{ID: id}
 	switch fields := pair[1].(type) {
 	case []any:
 		for _, f := range fields {
@@ -485,39 +289,22 @@ func rawEntry(item any) (ArchiveEntry, error) {
 		}
 	case nil:
 	default:
-		return ArchiveEntry{}, fmt.Errorf("unexpected fields of %s: %v", id, pair[1])
+		return claims.ArchiveEntry{}, fmt.Errorf("unexpected fields of %s: %v", id, pair[1])
 	}
 	return e, nil
-}
-
-// ImportConflictError is an import whose target stream already has an
-// entry at or after the first archived one: XADD only appends, so the
-// archived ids cannot go back in there.
-type ImportConflictError struct {
-	Stream   string
-	Existing string // the target's entry (or last generated id) in the way
-	Archived string // the first archived id
-	Trimmed  bool   // Existing is a last-generated-id, no longer an entry
-}
-
-func (e *ImportConflictError) Error() string {
-	if e.Trimmed {
-		return fmt.Sprintf("%s has already handed out ids up to %s, at or after the archived %s, and cannot be rewound", e.Stream, e.Existing, e.Archived)
-	}
-	return fmt.Sprintf("%s already has entry %s at or after the archived %s: entries only append, so the archive cannot go back in with its original ids", e.Stream, e.Existing, e.Archived)
 }
 
 // Import adds archived entries to stream ("" means claims:events) with
 // their original ids. It refuses, writing nothing, when the stream already
 // has an entry at or after the first of them. It returns how many went in.
-func (s *Store) Import(ctx context.Context, stream string, entries []ArchiveEntry) (int, error) {
+func (s *Store) Import(ctx context.Context, stream string, entries []claims.ArchiveEntry) (int, error) {
 	if stream == "" {
 		stream = s.keys.Events()
 	}
 	if len(entries) == 0 {
 		return 0, nil
 	}
-	if err := checkArchiveOrder(entries); err != nil {
+	if err := claims.CheckArchiveOrder(entries); err != nil {
 		return 0, fmt.Errorf("import into %s: %w", stream, err)
 	}
 	first := entries[0].ID
@@ -526,7 +313,7 @@ func (s *Store) Import(ctx context.Context, stream string, entries []ArchiveEntr
 		return 0, fmt.Errorf("import into %s: %w", stream, err)
 	}
 	if len(after) > 0 {
-		return 0, fmt.Errorf("import into %s: %w", stream, &ImportConflictError{Stream: stream, Existing: after[0].ID, Archived: first})
+		return 0, fmt.Errorf("import into %s: %w", stream, &claims.ImportConflictError{Stream: stream, Existing: after[0].ID, Archived: first})
 	}
 	if err := s.rewind(ctx, stream, first); err != nil {
 		return 0, fmt.Errorf("import into %s: %w", stream, err)
@@ -572,53 +359,17 @@ func (s *Store) rewind(ctx context.Context, stream, first string) error {
 		}
 		return fmt.Errorf("read %s before import: %w", stream, err)
 	}
-	if info.LastGeneratedID == "" || compareIDs(info.LastGeneratedID, first) < 0 {
+	if info.LastGeneratedID == "" || claims.CompareIDs(info.LastGeneratedID, first) < 0 {
 		return nil
 	}
-	err = s.rdb.Do(ctx, "XSETID", stream, prevID(first)).Err()
+	err = s.rdb.Do(ctx, "XSETID", stream, claims.PrevID(first)).Err()
 	switch {
 	case err == nil:
 		return nil
 	case strings.Contains(strings.ToLower(err.Error()), "unknown command"):
 		return nil
 	case strings.Contains(strings.ToLower(err.Error()), "smaller than the target stream top item"):
-		return &ImportConflictError{Stream: stream, Existing: info.LastGeneratedID, Archived: first, Trimmed: true}
+		return &claims.ImportConflictError{Stream: stream, Existing: info.LastGeneratedID, Archived: first, Trimmed: true}
 	}
 	return fmt.Errorf("lower the last id of %s with XSETID: %w", stream, err)
-}
-
-func checkArchiveOrder(entries []ArchiveEntry) error {
-	for i, e := range entries {
-		if !validStreamID(e.ID) || !strings.Contains(e.ID, "-") || e.ID == "0-0" {
-			return fmt.Errorf("entry %d: %q is not a stream id like 1795597353284-0: %w", i+1, e.ID, ErrInvalid)
-		}
-		if len(e.Fields) == 0 || len(e.Fields)%2 != 0 {
-			return fmt.Errorf("entry %s: needs field/value pairs: %w", e.ID, ErrInvalid)
-		}
-		if i > 0 && compareIDs(entries[i-1].ID, e.ID) >= 0 {
-			return fmt.Errorf("entry %s does not come after %s: ids must ascend: %w", e.ID, entries[i-1].ID, ErrInvalid)
-		}
-	}
-	return nil
-}
-
-// nextID is the smallest stream id above id.
-func nextID(id string) string {
-	ms, seq := splitID(id)
-	if seq == math.MaxUint64 {
-		return strconv.FormatUint(ms+1, 10) + "-0"
-	}
-	return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq+1, 10)
-}
-
-// prevID is the largest stream id below id ("0-0" for the smallest).
-func prevID(id string) string {
-	ms, seq := splitID(id)
-	switch {
-	case seq > 0:
-		return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq-1, 10)
-	case ms > 0:
-		return strconv.FormatUint(ms-1, 10) + "-" + strconv.FormatUint(math.MaxUint64, 10)
-	}
-	return "0-0"
 }

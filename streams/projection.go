@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"claimsctl/streams/claims"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -43,89 +45,15 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 return {'ok', tostring(v)}
 `)
 
-// statusAfter is the status an event leads to (documents leave it as is).
-func statusAfter(e Event) Status {
-	switch e.Type {
-	case ClaimSubmitted:
-		return StatusSubmitted
-	case ClaimAssigned:
-		return StatusAssigned
-	case ClaimInvestigated:
-		if e.String("phase") == "started" {
-			return StatusInvestigating
-		}
-		return StatusInvestigated
-	case ClaimApproved:
-		return StatusApproved
-	case ClaimRejected:
-		return StatusRejected
-	case PaymentInitiated:
-		return StatusPaymentInitiated
-	case PaymentCompleted:
-		return StatusPaid
-	}
-	return StatusNone
-}
-
-// readModelUpdate is what one event does to claim:<id>, computed in Go so
-// the script stays generic.
-func readModelUpdate(e Event) (allowed, op, adjuster string, fields []any) {
-	from := allowedStatuses(e.Type, e.Data)
-	names := make([]string, len(from))
-	for i, st := range from {
-		names[i] = string(st)
-	}
-	allowed = "|" + strings.Join(names, "|") + "|"
-	at := e.OccurredAt.UTC().Format(timeLayout)
-	num := func(k string) string { return strconv.FormatFloat(e.Number(k), 'f', -1, 64) }
-	fields = []any{
-		"claim_id", e.ClaimID,
-		"version", strconv.FormatInt(e.Version, 10),
-		"updated_at", at,
-		"last_event", string(e.Type),
-		"last_entry_id", e.ID,
-	}
-	if st := statusAfter(e); st != StatusNone {
-		fields = append(fields, "status", string(st))
-	}
-	switch e.Type {
-	case ClaimSubmitted:
-		fields = append(fields,
-			"customer_id", e.String("customer_id"), "policy_id", e.String("policy_id"),
-			"claim_type", e.String("claim_type"), "amount", num("amount"),
-			"incident_date", e.String("incident_date"), "documents", "0", "submitted_at", at)
-	case ClaimAssigned:
-		op, adjuster = "assign", e.String("adjuster")
-		fields = append(fields, "adjuster", adjuster)
-	case DocumentUploaded:
-		op = "document"
-	case ClaimInvestigated:
-		if r := e.String("fraud_risk"); r != "" {
-			fields = append(fields, "fraud_risk", r)
-		}
-	case ClaimApproved:
-		fields = append(fields, "approved_amount", num("approved_amount"), "decided_at", at)
-	case ClaimRejected:
-		op = "final"
-		fields = append(fields, "decided_at", at, "rejection_code", e.String("code"), "rejection_reason", e.String("reason"))
-	case PaymentInitiated:
-		fields = append(fields, "payment_id", e.String("payment_id"))
-	case PaymentCompleted:
-		op = "final"
-		fields = append(fields, "paid_amount", num("amount"), "paid_at", at)
-	}
-	return allowed, op, adjuster, fields
-}
-
 // project applies e to the read model. It reports whether it did (false:
 // already applied) and the version the read model held before.
-func (s *Store) project(ctx context.Context, e Event) (applied bool, stored int64, err error) {
-	allowed, op, adjuster, fields := readModelUpdate(e)
+func (s *Store) project(ctx context.Context, e claims.Event) (applied bool, stored int64, err error) {
+	allowed, op, adjuster, fields := claims.ReadModelUpdate(e)
 	args := append([]any{e.Version, allowed, op, adjuster}, fields...)
 	keys := []string{s.keys.ReadModel(e.ClaimID), s.keys.AdjusterLoad()}
 	reply, err := projectScript.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
-		return false, 0, fmt.Errorf("project %s v%d of %s: %w", e.Type, e.Version, short(e.ClaimID), err)
+		return false, 0, fmt.Errorf("project %s v%d of %s: %w", e.Type, e.Version, claims.Short(e.ClaimID), err)
 	}
 	if len(reply) != 2 {
 		return false, 0, fmt.Errorf("project %s: unexpected script reply %v", e.ID, reply)
@@ -138,10 +66,10 @@ func (s *Store) project(ctx context.Context, e Event) (applied bool, stored int6
 		return false, stored, nil
 	case "gap":
 		stored, _ = strconv.ParseInt(reply[1], 10, 64)
-		return false, stored, fmt.Errorf("project %s v%d of %s: the read model is at v%d: %w", e.Type, e.Version, short(e.ClaimID), stored, ErrOutOfOrder)
+		return false, stored, fmt.Errorf("project %s v%d of %s: the read model is at v%d: %w", e.Type, e.Version, claims.Short(e.ClaimID), stored, claims.ErrOutOfOrder)
 	case "invalid":
 		return false, e.Version - 1, Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
-			e.Type, e.Version, short(e.ClaimID), Status(reply[1]), &TransitionError{ClaimID: e.ClaimID, From: Status(reply[1]), Event: e.Type, Need: needWords(allowedStatuses(e.Type, e.Data))}))
+			e.Type, e.Version, claims.Short(e.ClaimID), claims.Status(reply[1]), &claims.TransitionError{ClaimID: e.ClaimID, From: claims.Status(reply[1]), Event: e.Type, Need: claims.NeedWords(claims.AllowedStatuses(e.Type, e.Data))}))
 	}
 	return false, 0, fmt.Errorf("project %s: unexpected script reply %v", e.ID, reply)
 }
@@ -154,7 +82,7 @@ func (s *Store) ClaimView(ctx context.Context, claimID string) (map[string]strin
 		return nil, fmt.Errorf("read model of %s: %w", claimID, err)
 	}
 	if len(fields) == 0 {
-		return nil, fmt.Errorf("read model of %s: %w", claimID, ErrNotFound)
+		return nil, fmt.Errorf("read model of %s: %w", claimID, claims.ErrNotFound)
 	}
 	return fields, nil
 }
@@ -211,7 +139,7 @@ func (s *Store) RebuildReadModel(ctx context.Context) (ReadModelResult, error) {
 		}
 		applied, _, err := s.project(ctx, d.Event)
 		switch {
-		case errors.Is(err, ErrOutOfOrder):
+		case errors.Is(err, claims.ErrOutOfOrder):
 			res.Gaps++
 			return nil
 		case err != nil:

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"claimsctl/streams/claims"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -55,21 +57,21 @@ type RebuildResult struct {
 func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 	var res RebuildResult
 	type fold struct {
-		claim  *Claim
+		claim  *claims.Claim
 		broken error
 		order  int
 	}
-	claims := map[string]*fold{}
+	folds := map[string]*fold{}
 	err := s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
 		if d.Err != nil {
 			res.Malformed++
 			return nil
 		}
 		e := d.Event
-		f := claims[e.ClaimID]
+		f := folds[e.ClaimID]
 		if f == nil {
-			f = &fold{claim: &Claim{}, order: len(claims)}
-			claims[e.ClaimID] = f
+			f = &fold{claim: &claims.Claim{}, order: len(folds)}
+			folds[e.ClaimID] = f
 		}
 		if f.broken != nil {
 			res.Skipped++
@@ -86,11 +88,11 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("rebuild: %w", err)
 	}
-	ids := make([]string, 0, len(claims))
-	for id := range claims {
+	ids := make([]string, 0, len(folds))
+	for id := range folds {
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(a, b int) bool { return claims[ids[a]].order < claims[ids[b]].order })
+	sort.Slice(ids, func(a, b int) bool { return folds[ids[a]].order < folds[ids[b]].order })
 
 	type write struct {
 		id   string
@@ -98,7 +100,7 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 	}
 	var writes []write
 	for _, id := range ids {
-		f := claims[id]
+		f := folds[id]
 		if f.broken != nil {
 			res.Broken++
 			// Events of a broken claim folded before the break are not
@@ -106,7 +108,7 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 			res.Events -= int(f.claim.Version)
 			res.Skipped += int(f.claim.Version)
 			if len(res.Problems) < maxRebuildProblems {
-				res.Problems = append(res.Problems, fmt.Sprintf("claim %s left as it was: %v", short(id), f.broken))
+				res.Problems = append(res.Problems, fmt.Sprintf("claim %s left as it was: %v", claims.Short(id), f.broken))
 			}
 			continue
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"claimsctl/streams/claims"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -104,7 +106,7 @@ func (s *Store) Recover(ctx context.Context, group, consumer string, o RecoverOp
 	fail := func(err error) (RecoverResult, error) {
 		return RecoverResult{}, fmt.Errorf("recover %s/%s: %w", group, consumer, err)
 	}
-	if err := validName("consumer", consumer); err != nil {
+	if err := claims.ValidName("consumer", consumer); err != nil {
 		return fail(err)
 	}
 	if o.MinIdle <= 0 {

@@ -1,36 +1,22 @@
 package streams
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"github.com/redis/go-redis/v9"
-	"strings"
 	"time"
+
+	"claimsctl/streams/claims"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ReplayOptions select events of claims:events. Bounds are inclusive.
 type ReplayOptions struct {
-	FromID, ToID     string    // stream ids; "" means the start / the end
-	FromTime, ToTime time.Time // business time (occurred_at); zero means open
-	Type             EventType // only this type, if set
-	ClaimID          string    // only this claim, if set
-	PageSize         int64     // XRANGE COUNT per round trip (default 500)
-}
-
-// ParseBound reads a replay bound: a stream id ("1795597353284-0", "-",
-// "+") or a time ("2026-11-25T10:00:00Z", "2026-11-25 10:00", "2026-11-25").
-func ParseBound(s string) (id string, t time.Time, err error) {
-	s = strings.TrimSpace(s)
-	if s == "-" || s == "+" || validStreamID(s) {
-		return s, time.Time{}, nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", dateLayout} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return "", t.UTC(), nil
-		}
-	}
-	return "", time.Time{}, fmt.Errorf("%q is neither a stream id (1795597353284-0) nor a time (2026-11-25T10:00:00Z): %w", s, ErrInvalid)
+	FromID, ToID     string           // stream ids; "" means the start / the end
+	FromTime, ToTime time.Time        // business time (occurred_at); zero means open
+	Type             claims.EventType // only this type, if set
+	ClaimID          string           // only this claim, if set
+	PageSize         int64            // XRANGE COUNT per round trip (default 500)
 }
 
 // Replay calls fn for each matching entry in stream order, reading the
@@ -39,7 +25,7 @@ func ParseBound(s string) (id string, t time.Time, err error) {
 // "what happened before X" is exact whatever the server's clock said.
 func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery) error) error {
 	if opts.Type != "" && !opts.Type.Known() {
-		return fmt.Errorf("replay: type %q is not an event type (want one of %s): %w", opts.Type, joinTypes(), ErrInvalid)
+		return fmt.Errorf("replay: type %q is not an event type (want one of %s): %w", opts.Type, claims.JoinTypes(), claims.ErrInvalid)
 	}
 	if opts.ClaimID != "" {
 		return s.replayClaim(ctx, opts, fn)
@@ -107,10 +93,10 @@ func (s *Store) replayClaim(ctx context.Context, opts ReplayOptions, fn func(Del
 		return err
 	}
 	for _, e := range events {
-		if opts.FromID != "" && opts.FromID != "-" && compareIDs(e.ID, opts.FromID) < 0 {
+		if opts.FromID != "" && opts.FromID != "-" && claims.CompareIDs(e.ID, opts.FromID) < 0 {
 			continue
 		}
-		if opts.ToID != "" && opts.ToID != "+" && compareIDs(e.ID, opts.ToID) > 0 {
+		if opts.ToID != "" && opts.ToID != "+" && claims.CompareIDs(e.ID, opts.ToID) > 0 {
 			continue
 		}
 		d := Delivery{ID: e.ID, Event: e}
@@ -126,7 +112,7 @@ func (s *Store) replayClaim(ctx context.Context, opts ReplayOptions, fn func(Del
 
 // History returns a claim's events in order (one pipelined XRANGE per
 // entry id), or ErrNotFound.
-func (s *Store) History(ctx context.Context, claimID string) ([]Event, error) {
+func (s *Store) History(ctx context.Context, claimID string) ([]claims.Event, error) {
 	c, err := s.Claim(ctx, claimID)
 	if err != nil {
 		return nil, fmt.Errorf("history: %w", err)
@@ -139,7 +125,7 @@ func (s *Store) History(ctx context.Context, claimID string) ([]Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", claimID, err)
 	}
-	events := make([]Event, 0, len(cmds))
+	events := make([]claims.Event, 0, len(cmds))
 	for i, cmd := range cmds {
 		msgs, err := cmd.(interface {
 			Result() ([]redis.XMessage, error)
@@ -150,7 +136,7 @@ func (s *Store) History(ctx context.Context, claimID string) ([]Event, error) {
 		if len(msgs) == 0 {
 			return nil, fmt.Errorf("history of %s: entry %s was trimmed from %s", claimID, c.Entries[i], s.keys.Events())
 		}
-		e, err := DecodeEvent(msgs[0].ID, msgs[0].Values)
+		e, err := claims.DecodeEvent(msgs[0].ID, msgs[0].Values)
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: %w", claimID, err)
 		}
@@ -161,51 +147,32 @@ func (s *Store) History(ctx context.Context, claimID string) ([]Event, error) {
 
 // ClaimAt is a temporal query: the claim as it stood at time at, folded
 // from the events that had occurred by then. ErrNotFound if none had.
-func (s *Store) ClaimAt(ctx context.Context, claimID string, at time.Time) (*Claim, error) {
+func (s *Store) ClaimAt(ctx context.Context, claimID string, at time.Time) (*claims.Claim, error) {
 	events, err := s.History(ctx, claimID)
 	if err != nil {
 		return nil, err
 	}
-	var upTo []Event
+	var upTo []claims.Event
 	for _, e := range events {
 		if !e.OccurredAt.After(at) {
 			upTo = append(upTo, e)
 		}
 	}
 	if len(upTo) == 0 {
-		return nil, fmt.Errorf("claim %s did not exist yet at %s: %w", claimID, at.UTC().Format(time.RFC3339), ErrNotFound)
+		return nil, fmt.Errorf("claim %s did not exist yet at %s: %w", claimID, at.UTC().Format(time.RFC3339), claims.ErrNotFound)
 	}
-	return Fold(upTo)
-}
-
-// compareIDs orders two stream ids numerically.
-func compareIDs(a, b string) int {
-	am, as := splitID(a)
-	bm, bs := splitID(b)
-	if am != bm {
-		return cmp.Compare(am, bm)
-	}
-	return cmp.Compare(as, bs)
-}
-
-func splitID(id string) (ms, seq uint64) {
-	m, s, _ := strings.Cut(id, "-")
-	fmt.Sscan(m, &ms)
-	if s != "" {
-		fmt.Sscan(s, &seq)
-	}
-	return ms, seq
+	return claims.Fold(upTo)
 }
 
 // ClaimAtVersion is the claim as it stood after its first version events:
 // exact even when several events share a millisecond.
-func (s *Store) ClaimAtVersion(ctx context.Context, claimID string, version int64) (*Claim, error) {
+func (s *Store) ClaimAtVersion(ctx context.Context, claimID string, version int64) (*claims.Claim, error) {
 	events, err := s.History(ctx, claimID)
 	if err != nil {
 		return nil, err
 	}
 	if version < 1 || version > int64(len(events)) {
-		return nil, fmt.Errorf("claim %s has versions 1 to %d, not %d: %w", claimID, len(events), version, ErrNotFound)
+		return nil, fmt.Errorf("claim %s has versions 1 to %d, not %d: %w", claimID, len(events), version, claims.ErrNotFound)
 	}
-	return Fold(events[:version])
+	return claims.Fold(events[:version])
 }

@@ -2,181 +2,13 @@ package streams
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"math"
-	"sort"
-	"time"
+
+	"claimsctl/streams/claims"
 )
 
-// Report is the analytics a claims team reads, computed from the events
-// alone (lab steps 8 and 10). JSON names are the lab report's.
-type Report struct {
-	GeneratedAt      time.Time      `json:"generated_at"`
-	Events           int            `json:"events"`
-	Malformed        int            `json:"malformed_entries"`
-	Claims           int            `json:"claims"`
-	ByStatus         map[string]int `json:"by_status"`
-	ByClaimType      map[string]int `json:"by_claim_type"`
-	ByEventType      map[string]int `json:"by_event_type"`
-	ClaimsPerHour    []HourCount    `json:"claims_per_hour"`
-	Claimed          AmountStats    `json:"claimed"`
-	Approved         AmountStats    `json:"approved"`
-	Paid             AmountStats    `json:"paid"`
-	ApprovalRate     float64        `json:"approval_rate"` // approved / decided, 0..1
-	AvgProcessingSec float64        `json:"avg_processing_seconds"`
-	AvgResolutionSec float64        `json:"avg_resolution_seconds"`
-	AdjusterWorkload []AdjusterLoad `json:"adjuster_workload"`
-	OutOfOrderEvents int            `json:"out_of_order_events"`
-	claims           map[string]*Claim
-}
-
-// HourCount is the number of claims submitted in one UTC hour.
-type HourCount struct {
-	Hour   string `json:"hour"` // 2026-11-25T10:00Z
-	Claims int    `json:"claims"`
-}
-
-// AmountStats sums and averages one kind of amount.
-type AmountStats struct {
-	Count   int     `json:"count"`
-	Total   float64 `json:"total"`
-	Average float64 `json:"average"`
-}
-
-// AdjusterLoad is one adjuster's share of the claims.
-type AdjusterLoad struct {
-	Adjuster string `json:"adjuster"`
-	Assigned int    `json:"assigned"`
-	Open     int    `json:"open"`
-	Resolved int    `json:"resolved"`
-}
-
-// BuildReport folds events (in stream order) into claims and aggregates
-// them. Events that do not follow their claim (a gap, a bad transition)
-// are counted in OutOfOrderEvents and otherwise ignored.
-func BuildReport(events []Event, now time.Time) Report {
-	r := Report{
-		GeneratedAt: now.UTC(), ByStatus: map[string]int{}, ByClaimType: map[string]int{},
-		ByEventType: map[string]int{}, claims: map[string]*Claim{},
-		// Empty lists, not null, in the JSON of a report with no claims.
-		ClaimsPerHour: []HourCount{}, AdjusterWorkload: []AdjusterLoad{},
-	}
-	for _, e := range events {
-		r.Add(e)
-	}
-	r.finish()
-	return r
-}
-
-// Add folds one event into the report's claims.
-func (r *Report) Add(e Event) {
-	r.Events++
-	r.ByEventType[string(e.Type)]++
-	c := r.claims[e.ClaimID]
-	if c == nil {
-		c = &Claim{ID: e.ClaimID}
-	}
-	next := *c
-	next.Entries = nil
-	if err := next.Apply(e); err != nil {
-		r.OutOfOrderEvents++
-		return
-	}
-	r.claims[e.ClaimID] = &next
-}
-
-func (r *Report) finish() {
-	hours := map[string]int{}
-	adjusters := map[string]*AdjusterLoad{}
-	var decided, approved int
-	var processing, resolution time.Duration
-	var resolved int
-	for _, c := range r.claims {
-		r.Claims++
-		r.ByStatus[string(c.Status)]++
-		r.ByClaimType[c.ClaimType]++
-		hours[c.SubmittedAt.UTC().Truncate(time.Hour).Format("2006-01-02T15:04Z")]++
-		r.Claimed.add(c.Amount)
-		if c.ApprovedAmount > 0 {
-			r.Approved.add(c.ApprovedAmount)
-		}
-		if c.PaidAmount > 0 {
-			r.Paid.add(c.PaidAmount)
-		}
-		if c.Status.Decided() {
-			decided++
-			if c.Status != StatusRejected {
-				approved++
-			}
-			processing += c.DecidedAt.Sub(c.SubmittedAt)
-		}
-		if c.Status == StatusPaid {
-			resolved++
-			resolution += c.PaidAt.Sub(c.SubmittedAt)
-		}
-		if c.Adjuster != "" {
-			a := adjusters[c.Adjuster]
-			if a == nil {
-				a = &AdjusterLoad{Adjuster: c.Adjuster}
-				adjusters[c.Adjuster] = a
-			}
-			a.Assigned++
-			if c.Status.Final() {
-				a.Resolved++
-			} else {
-				a.Open++
-			}
-		}
-	}
-	for h, n := range hours {
-		r.ClaimsPerHour = append(r.ClaimsPerHour, HourCount{Hour: h, Claims: n})
-	}
-	sort.Slice(r.ClaimsPerHour, func(i, j int) bool { return r.ClaimsPerHour[i].Hour < r.ClaimsPerHour[j].Hour })
-	for _, a := range adjusters {
-		r.AdjusterWorkload = append(r.AdjusterWorkload, *a)
-	}
-	sort.Slice(r.AdjusterWorkload, func(i, j int) bool {
-		a, b := r.AdjusterWorkload[i], r.AdjusterWorkload[j]
-		if a.Assigned != b.Assigned {
-			return a.Assigned > b.Assigned
-		}
-		return a.Adjuster < b.Adjuster
-	})
-	if decided > 0 {
-		r.ApprovalRate = round2(float64(approved) / float64(decided))
-		r.AvgProcessingSec = roundMillis(processing.Seconds() / float64(decided))
-	}
-	if resolved > 0 {
-		r.AvgResolutionSec = roundMillis(resolution.Seconds() / float64(resolved))
-	}
-	for _, a := range []*AmountStats{&r.Claimed, &r.Approved, &r.Paid} {
-		if a.Count > 0 {
-			a.Average = round2(a.Total / float64(a.Count))
-		}
-		a.Total = round2(a.Total)
-	}
-}
-
-func (a *AmountStats) add(v float64) {
-	a.Count++
-	a.Total += v
-}
-
-// roundMillis keeps durations in seconds to the millisecond: in the lab a
-// claim is often decided within a second.
-func roundMillis(sec float64) float64 { return math.Round(sec*1000) / 1000 }
-
-func round2(f float64) float64 {
-	if f < 0 {
-		return -round2(-f)
-	}
-	return float64(int64(f*100+0.5)) / 100
-}
-
 // Report replays claims:events and builds the analytics report.
-func (s *Store) Report(ctx context.Context) (Report, error) {
-	var events []Event
+func (s *Store) Report(ctx context.Context) (claims.Report, error) {
+	var events []claims.Event
 	malformed := 0
 	err := s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
 		if d.Err != nil {
@@ -187,18 +19,9 @@ func (s *Store) Report(ctx context.Context) (Report, error) {
 		return nil
 	})
 	if err != nil {
-		return Report{}, err
+		return claims.Report{}, err
 	}
-	r := BuildReport(events, s.now())
+	r := claims.BuildReport(events, s.now())
 	r.Malformed = malformed
 	return r, nil
-}
-
-// JSON is the report as the lab's data/claims-analytics-report.json.
-func (r Report) JSON() ([]byte, error) {
-	raw, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode report: %w", err)
-	}
-	return append(raw, '\n'), nil
 }

@@ -3,25 +3,11 @@ package streams
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"strconv"
-	"strings"
-	"time"
+
+	"claimsctl/streams/claims"
 
 	"github.com/redis/go-redis/v9"
 )
-
-// DefaultAdjusters are the adjusters of the sample data. The processor
-// falls back to them when the adjusters set is empty, so a claim can be
-// assigned before anyone loaded sample data.
-var DefaultAdjusters = []string{"ADJ-001", "ADJ-002", "ADJ-003", "ADJ-004", "ADJ-005"}
-
-// SampleOptions size the sample data (lab step 3).
-type SampleOptions struct {
-	Customers int   // customer hashes CUST-0001 ... (default 10)
-	Policies  int   // policy hashes POL-0001 ... (default 20)
-	Seed      int64 // the same seed always writes the same values
-}
 
 // SampleResult says what LoadSampleData wrote.
 type SampleResult struct {
@@ -31,27 +17,7 @@ type SampleResult struct {
 	Adjusters []string
 }
 
-// coverageRange is the coverage limit range per policy type, in whole
-// thousands, so amounts in exercises are easy to reason about.
-var coverageRange = map[string][2]int{
-	"auto": {25, 100}, "home": {150, 600}, "health": {20, 200}, "life": {100, 1000},
-	"property": {50, 500}, "travel": {2, 20}, "liability": {50, 1000},
-}
-
-var (
-	sampleFirstNames = []string{"Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Liam", "Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sami", "Tara"}
-	sampleLastNames  = []string{"Almeida", "Brooks", "Chen", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ivanova", "Johnson", "Kowalski", "Lopez", "Mensah", "Novak", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber"}
-	sampleCities     = []string{"Lisbon", "Austin", "Lyon", "Oslo", "Munich", "Madrid", "Toronto", "Osaka", "Nairobi", "Krakow"}
-	// sampleEpoch anchors every sample date, so that the data does not
-	// depend on the day it is loaded (loading twice writes the same values).
-	sampleEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-)
-
-// SampleCustomerID names the n-th (1-based) sample customer.
-func SampleCustomerID(n int) string { return fmt.Sprintf("CUST-%04d", n) }
-
-// SamplePolicyID names the n-th (1-based) sample policy.
-func SamplePolicyID(n int) string { return fmt.Sprintf("POL-%04d", n) }
+var ()
 
 // LoadSampleData writes customers, policies and the adjusters set, as the
 // lab's load-sample-data.js does. The same options always write the same
@@ -63,69 +29,23 @@ func SamplePolicyID(n int) string { return fmt.Sprintf("POL-%04d", n) }
 //   - POL-0001 covers at least 25000.
 //
 // The seed varies names, coverage limits, deductibles and premiums.
-func (s *Store) LoadSampleData(ctx context.Context, o SampleOptions) (SampleResult, error) {
-	if o.Customers <= 0 {
-		o.Customers = 10
-	}
-	if o.Policies <= 0 {
-		o.Policies = 20
-	}
-	rng := rand.New(rand.NewPCG(uint64(o.Seed), uint64(o.Seed)^0x9e3779b97f4a7c15))
-	pick := func(list []string) string { return list[rng.IntN(len(list))] }
-
-	var res SampleResult
+func (s *Store) LoadSampleData(ctx context.Context, o claims.SampleOptions) (SampleResult, error) {
+	set := claims.GenerateSample(o)
 	pipe := s.rdb.Pipeline()
-	names := make([]string, o.Customers)
-	for i := 1; i <= o.Customers; i++ {
-		id := SampleCustomerID(i)
-		first, last := pick(sampleFirstNames), pick(sampleLastNames)
-		names[i-1] = first + " " + last
-		key := s.keys.Customer(id)
+	for _, c := range set.Customers {
+		key := s.keys.Customer(c.ID)
 		pipe.Del(ctx, key)
-		pipe.HSet(ctx, key,
-			"id", id,
-			"name", names[i-1],
-			"email", fmt.Sprintf("%s.%s%d@example.com", strings.ToLower(first), strings.ToLower(last), i),
-			"phone", fmt.Sprintf("+1-555-%04d", rng.IntN(10000)),
-			"city", pick(sampleCities),
-			"member_since", sampleEpoch.AddDate(-rng.IntN(10), 0, -rng.IntN(365)).Format(dateLayout),
-		)
-		res.Customers = append(res.Customers, id)
+		pipe.HSet(ctx, key, c.Fields)
 	}
-	for i := 1; i <= o.Policies; i++ {
-		id := SamplePolicyID(i)
-		typ := ClaimTypes[(i-1)%len(ClaimTypes)]
-		holder := (i-1)%o.Customers + 1
-		lo, hi := coverageRange[typ][0], coverageRange[typ][1]
-		coverage := (lo + rng.IntN(hi-lo+1)) * 1000
-		start := sampleEpoch.AddDate(0, 0, rng.IntN(365))
-		end := start.AddDate(1, 0, 0)
-		status := "active"
-		if i%5 == 0 {
-			status = "lapsed"
-			end = start.AddDate(0, 3, 0)
-			res.Lapsed = append(res.Lapsed, id)
-		}
-		key := s.keys.Policy(id)
+	for _, p := range set.Policies {
+		key := s.keys.Policy(p.ID)
 		pipe.Del(ctx, key)
-		pipe.HSet(ctx, key,
-			"id", id,
-			"customer_id", SampleCustomerID(holder),
-			"holder", names[holder-1],
-			"type", typ,
-			"coverage_limit", strconv.Itoa(coverage),
-			"deductible", strconv.Itoa((1+rng.IntN(8))*250),
-			"premium", strconv.Itoa(coverage/100+rng.IntN(400)),
-			"status", status,
-			"start_date", start.Format(dateLayout),
-			"end_date", end.Format(dateLayout),
-		)
-		res.Policies = append(res.Policies, id)
+		pipe.HSet(ctx, key, p.Fields)
 	}
 	pipe.Del(ctx, s.keys.Adjusters())
-	members := make([]any, len(DefaultAdjusters))
-	zs := make([]redis.Z, len(DefaultAdjusters))
-	for i, a := range DefaultAdjusters {
+	members := make([]any, len(claims.DefaultAdjusters))
+	zs := make([]redis.Z, len(claims.DefaultAdjusters))
+	for i, a := range claims.DefaultAdjusters {
 		members[i] = a
 		zs[i] = redis.Z{Member: a}
 	}
@@ -135,6 +55,5 @@ func (s *Store) LoadSampleData(ctx context.Context, o SampleOptions) (SampleResu
 	if _, err := pipe.Exec(ctx); err != nil {
 		return SampleResult{}, fmt.Errorf("load sample data: %w", err)
 	}
-	res.Adjusters = append([]string(nil), DefaultAdjusters...)
-	return res, nil
+	return SampleResult{Customers: claims.RecordIDs(set.Customers), Policies: claims.RecordIDs(set.Policies), Lapsed: set.Lapsed, Adjusters: append([]string(nil), claims.DefaultAdjusters...)}, nil
 }

@@ -5,10 +5,11 @@ import (
 	"sort"
 	"testing"
 
+	"claimsctl/streams"
+	"claimsctl/streams/claims"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"claimsctl/streams"
 )
 
 // dump reads every key under the store's prefix into comparable text.
@@ -44,16 +45,16 @@ func dump(t *testing.T, s *streams.Store) map[string]any {
 func TestLoadSampleData(t *testing.T) {
 	onBackends(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
-		res, err := s.LoadSampleData(ctx, streams.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
+		res, err := s.LoadSampleData(ctx, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"CUST-0001", "CUST-0002", "CUST-0003", "CUST-0004"}, res.Customers)
 		assert.Len(t, res.Policies, 12)
 		assert.Equal(t, []string{"POL-0005", "POL-0010"}, res.Lapsed)
-		assert.Equal(t, streams.DefaultAdjusters, res.Adjusters)
+		assert.Equal(t, claims.DefaultAdjusters, res.Adjusters)
 
 		first := dump(t, s)
 		assert.Len(t, first, 4+12+2, "customers, policies, adjusters set and load")
-		_, err = s.LoadSampleData(ctx, streams.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
+		_, err = s.LoadSampleData(ctx, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
 		require.NoError(t, err)
 		assert.Equal(t, first, dump(t, s), "loading twice writes the same keys and values")
 
@@ -67,11 +68,11 @@ func TestLoadSampleData(t *testing.T) {
 		// The same seed under another prefix writes the same values; another
 		// seed changes them but not the shape.
 		same := streams.New(s.Client(), streams.Options{Prefix: "same:"})
-		_, err = same.LoadSampleData(ctx, streams.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
+		_, err = same.LoadSampleData(ctx, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
 		require.NoError(t, err)
 		assert.Equal(t, pol, dump(t, same)[same.Keys().Policy("POL-0001")])
 		other := streams.New(s.Client(), streams.Options{Prefix: "other:"})
-		_, err = other.LoadSampleData(ctx, streams.SampleOptions{Customers: 4, Policies: 12, Seed: 8})
+		_, err = other.LoadSampleData(ctx, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 8})
 		require.NoError(t, err)
 		otherPol := dump(t, other)[other.Keys().Policy("POL-0001")].(map[string]string)
 		assert.Equal(t, pol["type"], otherPol["type"])

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"claimsctl/streams/claims"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -47,7 +49,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		opts.Retries = 3
 	}
 	if opts.Actor == "" {
-		opts.Actor = defaultActor
+		opts.Actor = claims.DefaultActor
 	}
 	s := &Store{rdb: rdb, keys: Keys{Prefix: opts.Prefix}, opts: opts, tracer: &tracer{}, cache: &stateCache{groups: map[string][]string{}}}
 	rdb.AddHook(s.tracer)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"claimsctl/streams/claims"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -51,12 +53,12 @@ func TestStoreLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, c.ID, 36, "a new claim gets a uuid")
 		assert.Equal(t, c.ID, ev.ClaimID)
-		assert.Equal(t, ClaimSubmitted, ev.Type)
+		assert.Equal(t, claims.ClaimSubmitted, ev.Type)
 		assert.Equal(t, int64(1), ev.Version)
 		assert.Equal(t, "lab", ev.Actor)
 		assert.NotEmpty(t, ev.EventID)
-		assert.True(t, validStreamID(ev.ID), "stream id %q", ev.ID)
-		assert.Equal(t, StatusSubmitted, c.Status)
+		assert.True(t, claims.ValidStreamID(ev.ID), "stream id %q", ev.ID)
+		assert.Equal(t, claims.StatusSubmitted, c.Status)
 		assert.Equal(t, []string{ev.ID}, c.Entries)
 
 		ids := []string{ev.ID}
@@ -68,7 +70,7 @@ func TestStoreLifecycle(t *testing.T) {
 			assert.Equal(t, int64(i+2), c.Version)
 			ids = append(ids, ev.ID)
 		}
-		assert.Equal(t, StatusPaid, c.Status)
+		assert.Equal(t, claims.StatusPaid, c.Status)
 		assert.Equal(t, 2000.0, c.PaidAmount)
 		assert.Equal(t, ids, c.Entries)
 		assert.Equal(t, int64(8), xlen(t, s))
@@ -89,16 +91,16 @@ func TestStoreLifecycle(t *testing.T) {
 		assert.Equal(t, "1", msgs[0].Values["schema"])
 
 		_, err = s.Claim(ctx, "no-such-claim")
-		assert.ErrorIs(t, err, ErrNotFound)
+		assert.ErrorIs(t, err, claims.ErrNotFound)
 	})
 }
 
 func TestStoreEmitOnUnknownClaim(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *Store) {
-		_, _, err := s.Emit(context.Background(), "C-404", ClaimAssigned, map[string]any{"adjuster": "A"}, EmitOptions{})
+		_, _, err := s.Emit(context.Background(), "C-404", claims.ClaimAssigned, map[string]any{"adjuster": "A"}, EmitOptions{})
 		require.Error(t, err)
-		assert.ErrorIs(t, err, ErrNotFound)
+		assert.ErrorIs(t, err, claims.ErrNotFound)
 		assert.Contains(t, err.Error(), "assign C-404: claim C-404 has no events (submit it first)")
 		assert.Empty(t, keysOf(t, s))
 	})
@@ -128,17 +130,17 @@ func TestStoreInvalidInputWritesNothing(t *testing.T) {
 			_, c, err := s.Submit(ctx, tt.sub, EmitOptions{EventID: "ev-" + tt.name})
 			require.Error(t, err, tt.name)
 			assert.Nil(t, c)
-			assert.ErrorIs(t, err, ErrInvalid, tt.name)
-			var ve *ValidationError
+			assert.ErrorIs(t, err, claims.ErrInvalid, tt.name)
+			var ve *claims.ValidationError
 			require.ErrorAs(t, err, &ve, tt.name)
 			assert.Equal(t, tt.field, ve.Field, tt.name)
 			assert.Contains(t, err.Error(), "submit: claim.submitted: "+tt.field, tt.name)
 		}
-		_, _, err := s.Emit(ctx, "C-1", ClaimSubmitted, withField(validPayloads()[ClaimSubmitted], "amout", 1.0), EmitOptions{})
-		assert.ErrorIs(t, err, ErrInvalid)
+		_, _, err := s.Emit(ctx, "C-1", claims.ClaimSubmitted, withField(validPayloads()[claims.ClaimSubmitted], "amout", 1.0), EmitOptions{})
+		assert.ErrorIs(t, err, claims.ErrInvalid)
 		assert.Contains(t, err.Error(), "amout is not a field of this event")
-		_, _, err = s.Emit(ctx, " ", ClaimAssigned, map[string]any{"adjuster": "A"}, EmitOptions{})
-		assert.ErrorIs(t, err, ErrInvalid)
+		_, _, err = s.Emit(ctx, " ", claims.ClaimAssigned, map[string]any{"adjuster": "A"}, EmitOptions{})
+		assert.ErrorIs(t, err, claims.ErrInvalid)
 		assert.Contains(t, err.Error(), "claim_id must not be empty")
 
 		assert.Zero(t, xlen(t, s))
@@ -154,18 +156,18 @@ func TestStoreInvalidTransitionWritesNothing(t *testing.T) {
 		keys := keysOf(t, s)
 		tests := []struct {
 			name string
-			typ  EventType
+			typ  claims.EventType
 			data map[string]any
 			is   error
 			msg  string
 		}{
-			{"approve a submitted claim", ClaimApproved, map[string]any{"approved_amount": 100.0}, ErrInvalidTransition,
-				"approve " + short(c.ID) + ": claim is submitted; claim.approved needs an investigated claim (nothing written)"},
-			{"pay before approve", PaymentInitiated, map[string]any{}, ErrInvalidTransition,
+			{"approve a submitted claim", claims.ClaimApproved, map[string]any{"approved_amount": 100.0}, claims.ErrInvalidTransition,
+				"approve " + claims.Short(c.ID) + ": claim is submitted; claim.approved needs an investigated claim (nothing written)"},
+			{"pay before approve", claims.PaymentInitiated, map[string]any{}, claims.ErrInvalidTransition,
 				"claim is submitted; claim.payment.initiated needs an approved claim"},
-			{"investigate started on a submitted claim", ClaimInvestigated, map[string]any{"phase": "started"}, ErrInvalidTransition,
+			{"investigate started on a submitted claim", claims.ClaimInvestigated, map[string]any{"phase": "started"}, claims.ErrInvalidTransition,
 				"claim.investigated needs an assigned claim"},
-			{"submit twice", ClaimSubmitted, validPayloads()[ClaimSubmitted], ErrInvalidTransition,
+			{"submit twice", claims.ClaimSubmitted, validPayloads()[claims.ClaimSubmitted], claims.ErrInvalidTransition,
 				"claim.submitted needs a new claim id"},
 		}
 		for _, tt := range tests {
@@ -184,8 +186,8 @@ func TestStoreInvalidTransitionWritesNothing(t *testing.T) {
 		// A cross-event rule refuses as well: approve more than claimed.
 		c = submitAndRun(t, s, lifecycleSteps()[:4]...)
 		n := xlen(t, s)
-		_, _, err = s.Emit(ctx, c.ID, ClaimApproved, map[string]any{"approved_amount": 2500.5}, EmitOptions{})
-		assert.ErrorIs(t, err, ErrInvalid)
+		_, _, err = s.Emit(ctx, c.ID, claims.ClaimApproved, map[string]any{"approved_amount": 2500.5}, EmitOptions{})
+		assert.ErrorIs(t, err, claims.ErrInvalid)
 		assert.Contains(t, err.Error(), "approved_amount must be at most the claimed amount 2500, got 2500.50")
 		assert.Equal(t, n, xlen(t, s))
 	})
@@ -198,20 +200,20 @@ func TestStoreStaleExpectedVersion(t *testing.T) {
 		c := submitAndRun(t, s, lifecycleSteps()[0])
 		require.Equal(t, int64(2), c.Version)
 		for _, expected := range []int64{0, 1, 3} {
-			_, got, err := s.Emit(ctx, c.ID, DocumentUploaded, map[string]any{"document_type": "photo", "filename": "x.jpg"},
+			_, got, err := s.Emit(ctx, c.ID, claims.DocumentUploaded, map[string]any{"document_type": "photo", "filename": "x.jpg"},
 				EmitOptions{ExpectedVersion: &expected})
 			require.Error(t, err)
 			assert.Nil(t, got)
-			assert.ErrorIs(t, err, ErrConflict)
-			var ce *ConflictError
+			assert.ErrorIs(t, err, claims.ErrConflict)
+			var ce *claims.ConflictError
 			require.ErrorAs(t, err, &ce)
-			assert.Equal(t, ConflictError{ClaimID: c.ID, Expected: expected, Actual: 2}, *ce)
+			assert.Equal(t, claims.ConflictError{ClaimID: c.ID, Expected: expected, Actual: 2}, *ce)
 			assert.Contains(t, err.Error(), fmt.Sprintf("claim is at version 2, not the expected %d", expected))
 		}
 		assert.Equal(t, int64(2), xlen(t, s))
 
 		current := int64(2)
-		ev, _, err := s.Emit(ctx, c.ID, DocumentUploaded, map[string]any{"document_type": "photo", "filename": "x.jpg"},
+		ev, _, err := s.Emit(ctx, c.ID, claims.DocumentUploaded, map[string]any{"document_type": "photo", "filename": "x.jpg"},
 			EmitOptions{ExpectedVersion: &current})
 		require.NoError(t, err)
 		assert.Equal(t, int64(3), ev.Version)
@@ -229,18 +231,18 @@ func TestStoreRacingWriters(t *testing.T) {
 			forEachBackend(t, func(t *testing.T, s *Store) {
 				ctx := context.Background()
 				c := submitAndRun(t, s, lifecycleSteps()[:4]...)
-				require.Equal(t, StatusInvestigated, c.Status)
+				require.Equal(t, claims.StatusInvestigated, c.Status)
 				version := c.Version
 
 				start := make(chan struct{})
 				errs := make([]error, writers)
-				events := make([]Event, writers)
+				events := make([]claims.Event, writers)
 				var wg sync.WaitGroup
 				for i := range writers {
 					wg.Go(func() {
-						typ, data := ClaimApproved, map[string]any{"approved_amount": 1000.0 + float64(i)}
+						typ, data := claims.ClaimApproved, map[string]any{"approved_amount": 1000.0 + float64(i)}
 						if i%2 == 1 {
-							typ, data = ClaimRejected, map[string]any{"reason": fmt.Sprintf("writer %d says no", i)}
+							typ, data = claims.ClaimRejected, map[string]any{"reason": fmt.Sprintf("writer %d says no", i)}
 						}
 						opts := EmitOptions{Actor: fmt.Sprintf("writer-%d", i)}
 						if mode == "expected version" {
@@ -260,7 +262,7 @@ func TestStoreRacingWriters(t *testing.T) {
 						winner = i
 						continue
 					}
-					if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrInvalidTransition) {
+					if !errors.Is(err, claims.ErrConflict) && !errors.Is(err, claims.ErrInvalidTransition) {
 						t.Errorf("writer %d: want a conflict or invalid transition, got %v", i, err)
 					}
 				}
@@ -269,7 +271,7 @@ func TestStoreRacingWriters(t *testing.T) {
 				decisions := 0
 				for _, d := range replayAll(t, s, ReplayOptions{}) {
 					require.NoError(t, d.Err)
-					if d.Event.Type == ClaimApproved || d.Event.Type == ClaimRejected {
+					if d.Event.Type == claims.ClaimApproved || d.Event.Type == claims.ClaimRejected {
 						decisions++
 						assert.Equal(t, events[winner].ID, d.ID)
 						assert.Equal(t, fmt.Sprintf("writer-%d", winner), d.Event.Actor)
@@ -304,9 +306,9 @@ func TestStoreRetriedAppend(t *testing.T) {
 
 		v := int64(1)
 		data := map[string]any{"adjuster": "ADJ-001"}
-		a1, _, err := s.Emit(ctx, c1.ID, ClaimAssigned, data, EmitOptions{EventID: "assign-1", ExpectedVersion: &v})
+		a1, _, err := s.Emit(ctx, c1.ID, claims.ClaimAssigned, data, EmitOptions{EventID: "assign-1", ExpectedVersion: &v})
 		require.NoError(t, err)
-		a2, c, err := s.Emit(ctx, c1.ID, ClaimAssigned, data, EmitOptions{EventID: "assign-1", ExpectedVersion: &v})
+		a2, c, err := s.Emit(ctx, c1.ID, claims.ClaimAssigned, data, EmitOptions{EventID: "assign-1", ExpectedVersion: &v})
 		require.NoError(t, err, "the retry is not a conflict: its first attempt is the one that moved the claim")
 		assert.Equal(t, a1.ID, a2.ID)
 		assert.Equal(t, int64(2), a2.Version)
@@ -317,9 +319,9 @@ func TestStoreRetriedAppend(t *testing.T) {
 		// Without an expected version a second upload would pass every
 		// check in Go (more documents are allowed): the event id stops it.
 		upload := map[string]any{"document_type": "photo", "filename": "a.jpg"}
-		u1, _, err := s.Emit(ctx, c1.ID, DocumentUploaded, upload, EmitOptions{EventID: "upload-1"})
+		u1, _, err := s.Emit(ctx, c1.ID, claims.DocumentUploaded, upload, EmitOptions{EventID: "upload-1"})
 		require.NoError(t, err)
-		u2, c, err := s.Emit(ctx, c1.ID, DocumentUploaded, upload, EmitOptions{EventID: "upload-1"})
+		u2, c, err := s.Emit(ctx, c1.ID, claims.DocumentUploaded, upload, EmitOptions{EventID: "upload-1"})
 		require.NoError(t, err)
 		assert.Equal(t, u1.ID, u2.ID)
 		assert.Equal(t, 1, c.Documents, "the document is counted once")
@@ -328,16 +330,16 @@ func TestStoreRetriedAppend(t *testing.T) {
 		// An event id is one event: reusing it for another event is refused,
 		// as a conflict when an expected version says which state the
 		// caller saw (the processor's "already decided").
-		_, _, err = s.Emit(ctx, c1.ID, ClaimInvestigated, map[string]any{"phase": "started"}, EmitOptions{EventID: "assign-1"})
-		assert.ErrorIs(t, err, ErrInvalid)
+		_, _, err = s.Emit(ctx, c1.ID, claims.ClaimInvestigated, map[string]any{"phase": "started"}, EmitOptions{EventID: "assign-1"})
+		assert.ErrorIs(t, err, claims.ErrInvalid)
 		assert.Contains(t, err.Error(), `event_id "assign-1" was already used for claim.assigned of claim `+c1.ID)
-		_, _, err = s.Emit(ctx, c1.ID, ClaimRejected, map[string]any{"reason": "late"}, EmitOptions{EventID: "assign-1", ExpectedVersion: &v})
-		var ce *ConflictError
+		_, _, err = s.Emit(ctx, c1.ID, claims.ClaimRejected, map[string]any{"reason": "late"}, EmitOptions{EventID: "assign-1", ExpectedVersion: &v})
+		var ce *claims.ConflictError
 		require.ErrorAs(t, err, &ce)
-		assert.Equal(t, ConflictError{ClaimID: c1.ID, Expected: 1, Actual: 3}, *ce)
+		assert.Equal(t, claims.ConflictError{ClaimID: c1.ID, Expected: 1, Actual: 3}, *ce)
 		other := submitAndRun(t, s)
-		_, _, err = s.Emit(ctx, other.ID, ClaimAssigned, data, EmitOptions{EventID: "assign-1"})
-		assert.ErrorIs(t, err, ErrInvalid)
+		_, _, err = s.Emit(ctx, other.ID, claims.ClaimAssigned, data, EmitOptions{EventID: "assign-1"})
+		assert.ErrorIs(t, err, claims.ErrInvalid)
 		assert.Equal(t, int64(4), xlen(t, s))
 	})
 }
@@ -364,7 +366,7 @@ func TestStoreConsumeAck(t *testing.T) {
 		assert.Equal(t, ids[:2], deliveryIDs(got))
 		for _, d := range got {
 			require.NoError(t, d.Err)
-			assert.Equal(t, ClaimSubmitted, d.Event.Type)
+			assert.Equal(t, claims.ClaimSubmitted, d.Event.Type)
 			assert.Equal(t, d.ID, d.Event.ID)
 			assert.Equal(t, "claim.submitted", d.Fields["type"])
 		}
@@ -404,11 +406,11 @@ func TestStoreConsumeAck(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, n)
 		_, err = s.Ack(ctx, GroupProcessors, "not-an-id")
-		assert.ErrorIs(t, err, ErrInvalid)
+		assert.ErrorIs(t, err, claims.ErrInvalid)
 		_, err = s.Consume(ctx, GroupProcessors, "w 1", ConsumeOptions{})
-		assert.ErrorIs(t, err, ErrInvalid)
+		assert.ErrorIs(t, err, claims.ErrInvalid)
 		_, err = s.Consume(ctx, "", "w1", ConsumeOptions{})
-		assert.ErrorIs(t, err, ErrInvalid)
+		assert.ErrorIs(t, err, claims.ErrInvalid)
 	})
 }
 
@@ -527,20 +529,20 @@ func TestStoreConsumeBlock(t *testing.T) {
 func replayFixture(t *testing.T, s *Store, clock *fakeClock) (a, b string, ids []string) {
 	t.Helper()
 	ctx := context.Background()
-	emit := func(minute int, claimID string, typ EventType, data map[string]any) string {
+	emit := func(minute int, claimID string, typ claims.EventType, data map[string]any) string {
 		clock.Set(storeT0.Add(time.Duration(minute) * time.Minute))
 		ev, _, err := s.Emit(ctx, claimID, typ, data, EmitOptions{})
 		require.NoError(t, err)
 		ids = append(ids, ev.ID)
 		return ev.ClaimID
 	}
-	sub := validPayloads()[ClaimSubmitted]
-	a = emit(0, "", ClaimSubmitted, sub)
-	emit(1, a, ClaimAssigned, map[string]any{"adjuster": "ADJ-001"})
-	emit(2, a, DocumentUploaded, map[string]any{"document_type": "photo", "filename": "a.jpg"})
-	b = emit(3, "", ClaimSubmitted, sub)
-	emit(4, b, ClaimRejected, map[string]any{"reason": "policy not found"})
-	emit(5, a, ClaimInvestigated, map[string]any{"phase": "started"})
+	sub := validPayloads()[claims.ClaimSubmitted]
+	a = emit(0, "", claims.ClaimSubmitted, sub)
+	emit(1, a, claims.ClaimAssigned, map[string]any{"adjuster": "ADJ-001"})
+	emit(2, a, claims.DocumentUploaded, map[string]any{"document_type": "photo", "filename": "a.jpg"})
+	b = emit(3, "", claims.ClaimSubmitted, sub)
+	emit(4, b, claims.ClaimRejected, map[string]any{"reason": "policy not found"})
+	emit(5, a, claims.ClaimInvestigated, map[string]any{"phase": "started"})
 	return a, b, ids
 }
 
@@ -565,10 +567,10 @@ func TestStoreReplay(t *testing.T) {
 			{"all in pages of 2", ReplayOptions{PageSize: 2}, ids},
 			{"pages of 4", ReplayOptions{PageSize: 4}, ids},
 			{"page of 1", ReplayOptions{PageSize: 1}, ids},
-			{"type", ReplayOptions{Type: ClaimSubmitted, PageSize: 2}, pick(0, 3)},
+			{"type", ReplayOptions{Type: claims.ClaimSubmitted, PageSize: 2}, pick(0, 3)},
 			{"claim A", ReplayOptions{ClaimID: a}, pick(0, 1, 2, 5)},
 			{"claim B", ReplayOptions{ClaimID: b, PageSize: 2}, pick(3, 4)},
-			{"claim and type", ReplayOptions{ClaimID: a, Type: ClaimAssigned}, pick(1)},
+			{"claim and type", ReplayOptions{ClaimID: a, Type: claims.ClaimAssigned}, pick(1)},
 			{"time window inclusive", ReplayOptions{FromTime: at(2), ToTime: at(4), PageSize: 2}, pick(2, 3, 4)},
 			{"from time", ReplayOptions{FromTime: at(4).Add(time.Millisecond)}, pick(5)},
 			{"to time", ReplayOptions{ToTime: at(1), PageSize: 2}, pick(0, 1)},
@@ -589,9 +591,9 @@ func TestStoreReplay(t *testing.T) {
 
 		ctx := context.Background()
 		err := s.Replay(ctx, ReplayOptions{Type: "claim.exploded"}, func(Delivery) error { return nil })
-		assert.ErrorIs(t, err, ErrInvalid)
+		assert.ErrorIs(t, err, claims.ErrInvalid)
 		err = s.Replay(ctx, ReplayOptions{ClaimID: "nope"}, func(Delivery) error { return nil })
-		assert.ErrorIs(t, err, ErrNotFound)
+		assert.ErrorIs(t, err, claims.ErrNotFound)
 
 		stop := errors.New("stop")
 		seen := 0
@@ -635,9 +637,9 @@ func TestParseBound(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			id, at, err := ParseBound(tt.in)
+			id, at, err := claims.ParseBound(tt.in)
 			if tt.fail {
-				assert.ErrorIs(t, err, ErrInvalid)
+				assert.ErrorIs(t, err, claims.ErrInvalid)
 				return
 			}
 			require.NoError(t, err)
@@ -671,26 +673,26 @@ func TestStoreHistoryAndClaimAt(t *testing.T) {
 			assert.Equal(t, storeT0.Add(time.Duration(i)*10*time.Minute), e.OccurredAt)
 			assert.Equal(t, c.Entries[i], e.ID)
 		}
-		folded, err := Fold(history)
+		folded, err := claims.Fold(history)
 		require.NoError(t, err)
 		assert.Equal(t, c, folded, "folding the history gives the aggregate")
 
 		_, err = s.History(ctx, "nope")
-		assert.ErrorIs(t, err, ErrNotFound)
+		assert.ErrorIs(t, err, claims.ErrNotFound)
 
 		tests := []struct {
 			at      time.Time
-			status  Status
+			status  claims.Status
 			version int64
 		}{
-			{storeT0, StatusSubmitted, 1},
-			{storeT0.Add(9 * time.Minute), StatusSubmitted, 1},
-			{storeT0.Add(10 * time.Minute), StatusAssigned, 2},
-			{storeT0.Add(35 * time.Minute), StatusInvestigating, 4},
-			{storeT0.Add(50 * time.Minute), StatusApproved, 6},
-			{storeT0.Add(65 * time.Minute), StatusPaymentInitiated, 7},
-			{storeT0.Add(70 * time.Minute), StatusPaid, 8},
-			{storeT0.Add(48 * time.Hour), StatusPaid, 8},
+			{storeT0, claims.StatusSubmitted, 1},
+			{storeT0.Add(9 * time.Minute), claims.StatusSubmitted, 1},
+			{storeT0.Add(10 * time.Minute), claims.StatusAssigned, 2},
+			{storeT0.Add(35 * time.Minute), claims.StatusInvestigating, 4},
+			{storeT0.Add(50 * time.Minute), claims.StatusApproved, 6},
+			{storeT0.Add(65 * time.Minute), claims.StatusPaymentInitiated, 7},
+			{storeT0.Add(70 * time.Minute), claims.StatusPaid, 8},
+			{storeT0.Add(48 * time.Hour), claims.StatusPaid, 8},
 		}
 		for _, tt := range tests {
 			got, err := s.ClaimAt(ctx, c.ID, tt.at)
@@ -700,7 +702,7 @@ func TestStoreHistoryAndClaimAt(t *testing.T) {
 			assert.Equal(t, c.Entries[:tt.version], got.Entries)
 		}
 		_, err = s.ClaimAt(ctx, c.ID, storeT0.Add(-time.Millisecond))
-		assert.ErrorIs(t, err, ErrNotFound)
+		assert.ErrorIs(t, err, claims.ErrNotFound)
 		assert.Contains(t, err.Error(), "did not exist yet at 2026-11-25T09:59:59Z")
 
 		// By version: exact even when events share a millisecond.
@@ -712,7 +714,7 @@ func TestStoreHistoryAndClaimAt(t *testing.T) {
 		}
 		for _, v := range []int64{0, 9} {
 			_, err = s.ClaimAtVersion(ctx, c.ID, v)
-			assert.ErrorIs(t, err, ErrNotFound, "version %d", v)
+			assert.ErrorIs(t, err, claims.ErrNotFound, "version %d", v)
 		}
 	})
 }
@@ -835,7 +837,7 @@ func TestStoreReport(t *testing.T) {
 		ctx := context.Background()
 		paid := submitAndRun(t, s, lifecycleSteps()...)
 		clock.Advance(time.Hour)
-		submitAndRun(t, s, step(ClaimRejected, "reason", "policy lapsed"))
+		submitAndRun(t, s, step(claims.ClaimRejected, "reason", "policy lapsed"))
 		submitAndRun(t, s, lifecycleSteps()[:1]...)
 
 		r, err := s.Report(ctx)
@@ -847,19 +849,19 @@ func TestStoreReport(t *testing.T) {
 		assert.Zero(t, r.OutOfOrderEvents)
 		assert.Equal(t, map[string]int{"paid": 1, "rejected": 1, "assigned": 1}, r.ByStatus)
 		assert.Equal(t, map[string]int{"auto": 3}, r.ByClaimType)
-		assert.Equal(t, []HourCount{{"2026-11-25T10:00Z", 1}, {"2026-11-25T11:00Z", 2}}, r.ClaimsPerHour)
-		assert.Equal(t, AmountStats{Count: 3, Total: 7500, Average: 2500}, r.Claimed)
-		assert.Equal(t, AmountStats{Count: 1, Total: 2000, Average: 2000}, r.Paid)
+		assert.Equal(t, []claims.HourCount{{Hour: "2026-11-25T10:00Z", Claims: 1}, {Hour: "2026-11-25T11:00Z", Claims: 2}}, r.ClaimsPerHour)
+		assert.Equal(t, claims.AmountStats{Count: 3, Total: 7500, Average: 2500}, r.Claimed)
+		assert.Equal(t, claims.AmountStats{Count: 1, Total: 2000, Average: 2000}, r.Paid)
 		assert.Equal(t, 0.5, r.ApprovalRate)
-		assert.Equal(t, []AdjusterLoad{{Adjuster: "ADJ-001", Assigned: 2, Open: 1, Resolved: 1}}, r.AdjusterWorkload)
+		assert.Equal(t, []claims.AdjusterLoad{{Adjuster: "ADJ-001", Assigned: 2, Open: 1, Resolved: 1}}, r.AdjusterWorkload)
 
 		history, err := s.History(ctx, paid.ID)
 		require.NoError(t, err)
-		assert.Equal(t, BuildReport(history, r.GeneratedAt).Paid, r.Paid)
+		assert.Equal(t, claims.BuildReport(history, r.GeneratedAt).Paid, r.Paid)
 	})
 }
 
-func step(typ EventType, kv ...any) lifecycleStep {
+func step(typ claims.EventType, kv ...any) lifecycleStep {
 	return lifecycleStep{Type: typ, Data: withField(map[string]any{}, kv...)}
 }
 
@@ -870,8 +872,8 @@ func TestStoreMalformedEntries(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		c := submitAndRun(t, s)
-		good, err := Event{
-			Type: ClaimApproved, ClaimID: c.ID, Version: 2, EventID: "by-hand", OccurredAt: storeT0,
+		good, err := claims.Event{
+			Type: claims.ClaimApproved, ClaimID: c.ID, Version: 2, EventID: "by-hand", OccurredAt: storeT0,
 			Actor: "redis-cli", Data: map[string]any{"approved_amount": 10.0},
 		}.Fields()
 		require.NoError(t, err)
@@ -893,7 +895,7 @@ func TestStoreMalformedEntries(t *testing.T) {
 		require.Len(t, all, 7)
 		reasons := map[string]string{}
 		for _, d := range all {
-			var me *MalformedError
+			var me *claims.MalformedError
 			if errors.As(d.Err, &me) {
 				assert.Equal(t, d.ID, me.ID)
 				reasons[d.ID] = me.Reason
@@ -905,7 +907,7 @@ func TestStoreMalformedEntries(t *testing.T) {
 			rawIDs[1]: `unknown event type "claim.exploded"`,
 			rawIDs[2]: "data is not a JSON object",
 		}, reasons)
-		assert.Len(t, replayAll(t, s, ReplayOptions{Type: ClaimSubmitted}), 2, "filters skip malformed entries")
+		assert.Len(t, replayAll(t, s, ReplayOptions{Type: claims.ClaimSubmitted}), 2, "filters skip malformed entries")
 
 		r, err := s.Report(ctx)
 		require.NoError(t, err)
@@ -927,6 +929,6 @@ func TestStoreMalformedEntries(t *testing.T) {
 
 		stored, err := s.Claim(ctx, after.ID)
 		require.NoError(t, err)
-		assert.Equal(t, StatusAssigned, stored.Status)
+		assert.Equal(t, claims.StatusAssigned, stored.Status)
 	})
 }

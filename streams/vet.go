@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"claimsctl/streams/claims"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -32,17 +34,17 @@ func (s *Store) vetDeliveries(ctx context.Context, ds []Delivery) {
 		if versions[i] == nil {
 			continue
 		}
-		if err := ValidateData(d.Event.Type, d.Event.Data, s.now()); err != nil {
-			d.Err = &MalformedError{ID: d.ID, Reason: "its payload is invalid: " + strings.TrimSuffix(err.Error(), " (nothing written)")}
+		if err := claims.ValidateData(d.Event.Type, d.Event.Data, s.now()); err != nil {
+			d.Err = &claims.MalformedError{ID: d.ID, Reason: "its payload is invalid: " + strings.TrimSuffix(err.Error(), " (nothing written)")}
 			continue
 		}
 		raw, err := versions[i].Result()
 		known, _ := strconv.ParseInt(raw, 10, 64)
 		switch {
 		case errors.Is(err, redis.Nil):
-			d.Err = &MalformedError{ID: d.ID, Reason: fmt.Sprintf("claim %s was never written through the event store (no %s)", short(d.Event.ClaimID), s.keys.Aggregate(d.Event.ClaimID))}
+			d.Err = &claims.MalformedError{ID: d.ID, Reason: fmt.Sprintf("claim %s was never written through the event store (no %s)", claims.Short(d.Event.ClaimID), s.keys.Aggregate(d.Event.ClaimID))}
 		case err == nil && d.Event.Version > known:
-			d.Err = &MalformedError{ID: d.ID, Reason: fmt.Sprintf("claim %s is at version %d in the event store; this entry says version %d", short(d.Event.ClaimID), known, d.Event.Version)}
+			d.Err = &claims.MalformedError{ID: d.ID, Reason: fmt.Sprintf("claim %s is at version %d in the event store; this entry says version %d", claims.Short(d.Event.ClaimID), known, d.Event.Version)}
 		}
 	}
 }

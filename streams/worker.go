@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"claimsctl/streams/claims"
+
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 )
@@ -47,12 +49,6 @@ func Permanent(err error) error {
 	}
 	return &PermanentError{Err: err}
 }
-
-// ErrOutOfOrder is returned by a projection that received a claim's event
-// before the one preceding it (two consumers share a group, or the
-// predecessor is pending elsewhere). The worker retries it briefly, then
-// leaves it pending so that recovery delivers it again later.
-var ErrOutOfOrder = errors.New("event arrived before its predecessor")
 
 // WorkerOptions tune RunWorker. Zero values take the defaults.
 type WorkerOptions struct {
@@ -150,14 +146,14 @@ type labeler interface{ Label() string }
 // keep a background worker out of a student's trace.
 func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error {
 	if h == nil {
-		return fmt.Errorf("run worker: no handler: %w", ErrInvalid)
+		return fmt.Errorf("run worker: no handler: %w", claims.ErrInvalid)
 	}
 	group := h.Name()
 	o = o.withDefaults(group)
-	if err := validName("group", group); err != nil {
+	if err := claims.ValidName("group", group); err != nil {
 		return fmt.Errorf("run worker: %w", err)
 	}
-	if err := validName("consumer", o.Consumer); err != nil {
+	if err := claims.ValidName("consumer", o.Consumer); err != nil {
 		return fmt.Errorf("run worker %s: %w", group, err)
 	}
 	w := &worker{s: s, h: h, o: o, group: group, label: group, lastErr: map[string]string{}}
@@ -367,7 +363,7 @@ func (w *worker) handle(ctx, hctx context.Context, d Delivery, failed map[string
 		case redisDown(err):
 			w.trouble(ctx, err)
 			continue
-		case errors.Is(err, ErrOutOfOrder) && gaps < gapRetries && !failed[d.Event.ClaimID]:
+		case errors.Is(err, claims.ErrOutOfOrder) && gaps < gapRetries && !failed[d.Event.ClaimID]:
 			gaps++
 			sleep(ctx, wait)
 			wait *= 2
@@ -382,7 +378,7 @@ func (w *worker) deadLetter(ctx, hctx context.Context, d Delivery, cause error) 
 		err := w.s.DeadLetter(hctx, w.group, d, cause, d.Deliveries)
 		if err == nil {
 			delete(w.lastErr, d.ID)
-			w.o.Log(fmt.Sprintf("%s -> dead-lettered to %s after %s: %v", w.prefix(d), w.s.keys.DLQ(), plural(d.Deliveries, "delivery", "deliveries"), cause))
+			w.o.Log(fmt.Sprintf("%s -> dead-lettered to %s after %s: %v", w.prefix(d), w.s.keys.DLQ(), claims.Plural(d.Deliveries, "delivery", "deliveries"), cause))
 			return
 		}
 		if !redisDown(err) || ctx.Err() != nil {
@@ -399,7 +395,7 @@ func (w *worker) prefix(d Delivery) string {
 	if d.Err != nil {
 		return head + "  (not a claim event)"
 	}
-	return fmt.Sprintf("%s  %s  %s v%d", head, d.Event.Type, short(d.Event.ClaimID), d.Event.Version)
+	return fmt.Sprintf("%s  %s  %s v%d", head, d.Event.Type, claims.Short(d.Event.ClaimID), d.Event.Version)
 }
 
 func (w *worker) logf(format string, args ...any) {
@@ -493,12 +489,5 @@ func (s *Store) NewWorker(name string) (Handler, error) {
 	case "audit":
 		return s.NewAuditor(), nil
 	}
-	return nil, fmt.Errorf("no worker %q (want one of %s): %w", name, strings.Join(WorkerNames, ", "), ErrInvalid)
-}
-
-func plural(n int64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
+	return nil, fmt.Errorf("no worker %q (want one of %s): %w", name, strings.Join(WorkerNames, ", "), claims.ErrInvalid)
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
+
+	"claimsctl/streams/claims"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -109,7 +109,7 @@ func (a *Analytics) Label() string { return "analytics" }
 // Handle counts the event unless it was counted before.
 func (a *Analytics) Handle(ctx context.Context, d Delivery) (string, error) {
 	e := d.Event
-	newStatus := statusAfter(e)
+	newStatus := claims.NextStatus(claims.StatusNone, e)
 	flag := func(b bool) string {
 		if b {
 			return "1"
@@ -117,37 +117,37 @@ func (a *Analytics) Handle(ctx context.Context, d Delivery) (string, error) {
 		return "0"
 	}
 	adjuster := ""
-	if e.Type == ClaimAssigned {
+	if e.Type == claims.ClaimAssigned {
 		adjuster = e.String("adjuster")
 	}
 	num := func(k string) string { return strconv.FormatFloat(e.Number(k), 'f', -1, 64) }
 	args := []any{
 		e.ClaimID, e.Version, string(newStatus), e.OccurredAt.UnixMilli(), adjuster,
-		flag(e.Type == ClaimApproved || e.Type == ClaimRejected),
-		flag(e.Type == PaymentCompleted),
+		flag(e.Type == claims.ClaimApproved || e.Type == claims.ClaimRejected),
+		flag(e.Type == claims.PaymentCompleted),
 		flag(newStatus.Final()),
 		"i", "events", 1,
 		"i", "event:" + string(e.Type), 1,
 	}
 	switch e.Type {
-	case ClaimSubmitted:
+	case claims.ClaimSubmitted:
 		args = append(args,
 			"i", "claims", 1,
 			"i", "claim_type:"+e.String("claim_type"), 1,
 			"i", "hour:"+e.OccurredAt.UTC().Format("2006-01-02T15"), 1,
 			"f", "amount:claimed", num("amount"))
-	case ClaimApproved:
+	case claims.ClaimApproved:
 		args = append(args, "f", "amount:approved", num("approved_amount"))
-	case ClaimRejected:
+	case claims.ClaimRejected:
 		if c := e.String("code"); c != "" {
 			args = append(args, "i", "rejection:"+c, 1)
 		}
-	case PaymentCompleted:
+	case claims.PaymentCompleted:
 		args = append(args, "f", "amount:paid", num("amount"))
 	}
 	reply, err := analyticsScript.Run(ctx, a.s.rdb, []string{a.s.keys.Stats(), a.s.keys.StatsClaims()}, args...).StringSlice()
 	if err != nil {
-		return "", fmt.Errorf("count %s v%d of %s: %w", e.Type, e.Version, short(e.ClaimID), err)
+		return "", fmt.Errorf("count %s v%d of %s: %w", e.Type, e.Version, claims.Short(e.ClaimID), err)
 	}
 	if len(reply) != 2 {
 		return "", fmt.Errorf("count %s: unexpected script reply %v", e.ID, reply)
@@ -156,11 +156,11 @@ func (a *Analytics) Handle(ctx context.Context, d Delivery) (string, error) {
 	case "skip":
 		return fmt.Sprintf("already counted (claim counted up to v%s)", reply[1]), nil
 	case "gap":
-		return "", fmt.Errorf("count %s v%d of %s: counted up to v%s: %w", e.Type, e.Version, short(e.ClaimID), reply[1], ErrOutOfOrder)
+		return "", fmt.Errorf("count %s v%d of %s: counted up to v%s: %w", e.Type, e.Version, claims.Short(e.ClaimID), reply[1], claims.ErrOutOfOrder)
 	}
 	summary := "counted"
-	if newStatus != StatusNone && Status(reply[1]) != newStatus {
-		summary = fmt.Sprintf("counted; status %s -> %s", Status(reply[1]), newStatus)
+	if newStatus != claims.StatusNone && claims.Status(reply[1]) != newStatus {
+		summary = fmt.Sprintf("counted; status %s -> %s", claims.Status(reply[1]), newStatus)
 	}
 	a.mu.Lock()
 	a.since++
@@ -200,106 +200,13 @@ func (a *Analytics) snapshot(ctx context.Context) (string, error) {
 	return id, nil
 }
 
-// Stats is claims:stats, the analytics worker's counters, read back.
-type Stats struct {
-	Events           int64            `json:"events"`
-	ByEventType      map[string]int64 `json:"by_event_type"`
-	Claims           int64            `json:"claims"`
-	ByStatus         map[string]int64 `json:"by_status"`
-	ByClaimType      map[string]int64 `json:"by_claim_type"`
-	ByHour           map[string]int64 `json:"by_hour"` // "2026-11-25T10" -> claims submitted
-	ByRejection      map[string]int64 `json:"by_rejection_code"`
-	ClaimedTotal     float64          `json:"claimed_total"`
-	ApprovedTotal    float64          `json:"approved_total"`
-	PaidTotal        float64          `json:"paid_total"`
-	Decided          int64            `json:"decided"`
-	AvgProcessingSec float64          `json:"avg_processing_seconds"` // submitted -> approved/rejected
-	Resolved         int64            `json:"resolved"`
-	AvgResolutionSec float64          `json:"avg_resolution_seconds"` // submitted -> paid
-	Adjusters        []AdjusterLoad   `json:"adjuster_workload"`
-}
-
 // Stats reads the analytics counters.
-func (s *Store) Stats(ctx context.Context) (Stats, error) {
+func (s *Store) Stats(ctx context.Context) (claims.Stats, error) {
 	raw, err := s.rdb.HGetAll(ctx, s.keys.Stats()).Result()
 	if err != nil {
-		return Stats{}, fmt.Errorf("read %s: %w", s.keys.Stats(), err)
+		return claims.Stats{}, fmt.Errorf("read %s: %w", s.keys.Stats(), err)
 	}
-	return parseStats(raw), nil
-}
-
-func parseStats(raw map[string]string) Stats {
-	st := Stats{
-		ByEventType: map[string]int64{}, ByStatus: map[string]int64{}, ByClaimType: map[string]int64{},
-		ByHour: map[string]int64{}, ByRejection: map[string]int64{},
-	}
-	var processingMs, resolutionMs int64
-	adjusters := map[string]*AdjusterLoad{}
-	for k, v := range raw {
-		n, _ := strconv.ParseInt(v, 10, 64)
-		f, _ := strconv.ParseFloat(v, 64)
-		name, rest, _ := strings.Cut(k, ":")
-		switch {
-		case k == "events":
-			st.Events = n
-		case k == "claims":
-			st.Claims = n
-		case k == "amount:claimed":
-			st.ClaimedTotal = round2(f)
-		case k == "amount:approved":
-			st.ApprovedTotal = round2(f)
-		case k == "amount:paid":
-			st.PaidTotal = round2(f)
-		case k == "processing_ms:sum":
-			processingMs = n
-		case k == "processing:count":
-			st.Decided = n
-		case k == "resolution_ms:sum":
-			resolutionMs = n
-		case k == "resolution:count":
-			st.Resolved = n
-		case name == "event":
-			st.ByEventType[rest] = n
-		case name == "status":
-			st.ByStatus[rest] = n
-		case name == "claim_type":
-			st.ByClaimType[rest] = n
-		case name == "hour":
-			st.ByHour[rest] = n
-		case name == "rejection":
-			st.ByRejection[rest] = n
-		case name == "adjuster":
-			i := strings.LastIndex(rest, ":")
-			if i < 0 {
-				continue
-			}
-			id, what := rest[:i], rest[i+1:]
-			a := adjusters[id]
-			if a == nil {
-				a = &AdjusterLoad{Adjuster: id}
-				adjusters[id] = a
-			}
-			switch what {
-			case "assigned":
-				a.Assigned = int(n)
-			case "open":
-				a.Open = int(n)
-			case "resolved":
-				a.Resolved = int(n)
-			}
-		}
-	}
-	if st.Decided > 0 {
-		st.AvgProcessingSec = round2(float64(processingMs) / 1000 / float64(st.Decided))
-	}
-	if st.Resolved > 0 {
-		st.AvgResolutionSec = round2(float64(resolutionMs) / 1000 / float64(st.Resolved))
-	}
-	for _, a := range adjusters {
-		st.Adjusters = append(st.Adjusters, *a)
-	}
-	sort.Slice(st.Adjusters, func(i, j int) bool { return st.Adjusters[i].Adjuster < st.Adjusters[j].Adjuster })
-	return st
+	return claims.ParseStats(raw), nil
 }
 
 // SnapshotStats appends the current counters to claims:analytics: the
@@ -316,11 +223,11 @@ func (s *Store) SnapshotStats(ctx context.Context) (string, error) {
 	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	id, err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.Analytics(), Values: []any{
-		"at", s.now().Format(timeLayout),
+		"at", s.now().Format(claims.TimeLayout),
 		"events", st.Events,
 		"claims", st.Claims,
 		"decided", st.Decided,
-		"rejected", st.ByStatus[string(StatusRejected)],
+		"rejected", st.ByStatus[string(claims.StatusRejected)],
 		"resolved", st.Resolved,
 		"claimed_total", f(st.ClaimedTotal),
 		"approved_total", f(st.ApprovedTotal),

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"claimsctl/streams/claims"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -45,18 +47,18 @@ func (a *Auditor) Label() string { return "audit" }
 func (a *Auditor) Handle(ctx context.Context, d Delivery) (string, error) {
 	e := d.Event
 	args := []any{e.EventID,
-		"at", e.OccurredAt.UTC().Format(timeLayout),
+		"at", e.OccurredAt.UTC().Format(claims.TimeLayout),
 		"actor", e.Actor,
 		"type", string(e.Type),
 		"version", strconv.FormatInt(e.Version, 10),
 		"entry_id", d.ID,
 		"event_id", e.EventID,
-		"detail", describeEvent(e),
-		"recorded_at", a.s.now().Format(timeLayout),
+		"detail", claims.DescribeEvent(e),
+		"recorded_at", a.s.now().Format(claims.TimeLayout),
 	}
 	reply, err := auditScript.Run(ctx, a.s.rdb, []string{a.s.keys.Audit(e.ClaimID)}, args...).StringSlice()
 	if err != nil {
-		return "", fmt.Errorf("audit %s v%d of %s: %w", e.Type, e.Version, short(e.ClaimID), err)
+		return "", fmt.Errorf("audit %s v%d of %s: %w", e.Type, e.Version, claims.Short(e.ClaimID), err)
 	}
 	if len(reply) != 2 {
 		return "", fmt.Errorf("audit %s: unexpected script reply %v", e.ID, reply)
@@ -72,7 +74,7 @@ type AuditRecord struct {
 	ID         string    // id in the trail stream
 	At         time.Time // when the event occurred
 	Actor      string
-	Type       EventType
+	Type       claims.EventType
 	Version    int64
 	EntryID    string // the event's entry in claims:events
 	EventID    string
@@ -89,12 +91,12 @@ func (s *Store) AuditTrail(ctx context.Context, claimID string) ([]AuditRecord, 
 		return nil, fmt.Errorf("audit trail of %s: %w", claimID, err)
 	}
 	if len(msgs) == 0 {
-		return nil, fmt.Errorf("audit trail of %s: %w", claimID, ErrNotFound)
+		return nil, fmt.Errorf("audit trail of %s: %w", claimID, claims.ErrNotFound)
 	}
 	out := make([]AuditRecord, 0, len(msgs))
 	for _, m := range msgs {
 		str := func(k string) string { v, _ := m.Values[k].(string); return v }
-		r := AuditRecord{ID: m.ID, Actor: str("actor"), Type: EventType(str("type")),
+		r := AuditRecord{ID: m.ID, Actor: str("actor"), Type: claims.EventType(str("type")),
 			EntryID: str("entry_id"), EventID: str("event_id"), Detail: str("detail")}
 		r.Version, _ = strconv.ParseInt(str("version"), 10, 64)
 		r.At, _ = time.Parse(time.RFC3339Nano, str("at"))

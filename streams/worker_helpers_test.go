@@ -10,11 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"claimsctl/streams"
+	"claimsctl/streams/claims"
+	"claimsctl/streams/redistest"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-
-	"claimsctl/streams"
-	"claimsctl/streams/redistest"
 )
 
 // backend is a Redis to run a test on: a real redis-server or the
@@ -147,7 +148,7 @@ func submit(t testing.TB, s *streams.Store, policy, claimType string, amount flo
 
 func loadSample(t testing.TB, s *streams.Store) {
 	t.Helper()
-	_, err := s.LoadSampleData(context.Background(), streams.SampleOptions{Seed: 1})
+	_, err := s.LoadSampleData(context.Background(), claims.SampleOptions{Seed: 1})
 	require.NoError(t, err)
 }
 

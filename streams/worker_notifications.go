@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"claimsctl/streams/claims"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -24,9 +26,9 @@ return {'ok', id}
 
 // Notification kinds.
 const (
-	NotifyDecision  = "decision"   // approved or rejected
-	NotifyPayment   = "payment"    // payment completed
-	NotifyHighValue = "high_value" // a claim over the high-value threshold was submitted
+// approved or rejected
+// payment completed
+// a claim over the high-value threshold was submitted
 )
 
 // NotifyOptions tune the notifications worker.
@@ -70,7 +72,7 @@ func (n *Notifier) Label() string { return "notifications" }
 // the same event, and must not alert twice.
 func (n *Notifier) Handle(ctx context.Context, d Delivery) (string, error) {
 	e := d.Event
-	kind, msg := n.message(e)
+	kind, msg := claims.Notification(e, n.o.HighValue)
 	if kind == "" {
 		return "no notification", nil
 	}
@@ -80,11 +82,11 @@ func (n *Notifier) Handle(ctx context.Context, d Delivery) (string, error) {
 		"message", msg,
 		"event_type", string(e.Type),
 		"source_id", d.ID,
-		"at", n.s.now().Format(timeLayout),
+		"at", n.s.now().Format(claims.TimeLayout),
 	}
 	reply, err := notifyScript.Run(ctx, n.s.rdb, []string{n.s.keys.Notifications(), n.s.keys.Notified(e.EventID)}, args...).StringSlice()
 	if err != nil {
-		return "", fmt.Errorf("notify %s of %s: %w", kind, short(e.ClaimID), err)
+		return "", fmt.Errorf("notify %s of %s: %w", kind, claims.Short(e.ClaimID), err)
 	}
 	if len(reply) != 2 {
 		return "", fmt.Errorf("notify %s: unexpected script reply %v", e.ID, reply)
@@ -93,22 +95,4 @@ func (n *Notifier) Handle(ctx context.Context, d Delivery) (string, error) {
 		return fmt.Sprintf("already notified (%s)", reply[1]), nil
 	}
 	return fmt.Sprintf("%s: %s", kind, msg), nil
-}
-
-func (n *Notifier) message(e Event) (kind, msg string) {
-	c := short(e.ClaimID)
-	switch e.Type {
-	case ClaimApproved:
-		return NotifyDecision, fmt.Sprintf("claim %s approved for %s", c, formatAmount(e.Number("approved_amount")))
-	case ClaimRejected:
-		return NotifyDecision, fmt.Sprintf("claim %s rejected: %s", c, e.String("reason"))
-	case PaymentCompleted:
-		return NotifyPayment, fmt.Sprintf("claim %s paid %s (%s)", c, formatAmount(e.Number("amount")), e.String("payment_id"))
-	case ClaimSubmitted:
-		if amt := e.Number("amount"); amt > n.o.HighValue {
-			return NotifyHighValue, fmt.Sprintf("high-value %s claim %s: %s on %s (threshold %s)",
-				e.String("claim_type"), c, formatAmount(amt), e.String("policy_id"), formatAmount(n.o.HighValue))
-		}
-	}
-	return "", ""
 }

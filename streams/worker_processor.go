@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strconv"
+
+	"claimsctl/streams/claims"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -38,11 +38,11 @@ func (p *Processor) Handle(ctx context.Context, d Delivery) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if e.Type != ClaimSubmitted {
+	if e.Type != claims.ClaimSubmitted {
 		if !applied {
 			return fmt.Sprintf("nothing to do: the read model is already at v%d", stored), nil
 		}
-		return fmt.Sprintf("%s; read model at v%d", describeEvent(e), e.Version), nil
+		return fmt.Sprintf("%s; read model at v%d", claims.DescribeEvent(e), e.Version), nil
 	}
 	// A redelivered claim.submitted still gets a decision if the claim has
 	// none yet: the first delivery may have died between projecting and
@@ -54,7 +54,7 @@ func (p *Processor) Handle(ctx context.Context, d Delivery) (string, error) {
 }
 
 // decide appends claim.assigned or claim.rejected after claim.submitted.
-func (p *Processor) decide(ctx context.Context, e Event) (string, error) {
+func (p *Processor) decide(ctx context.Context, e claims.Event) (string, error) {
 	// The policy and the adjusters' workload in one round trip.
 	policyID := e.String("policy_id")
 	pipe := p.s.rdb.Pipeline()
@@ -65,16 +65,21 @@ func (p *Processor) decide(ctx context.Context, e Event) (string, error) {
 		return "", fmt.Errorf("read policy %s and adjuster workload: %w", policyID, err)
 	}
 	var (
-		t       EventType
+		t       claims.EventType
 		data    map[string]any
 		summary string
 	)
-	if code, reason := checkPolicy(policyID, policy.Val(), e); code != "" {
-		t, data = ClaimRejected, map[string]any{"code": code, "reason": reason}
+	if code, reason := claims.CheckPolicy(policyID, policy.Val(), e); code != "" {
+		t, data = claims.ClaimRejected, map[string]any{"code": code, "reason": reason}
 		summary = fmt.Sprintf("rejected: %s (%s)", code, reason)
 	} else {
-		adjuster, open := leastLoaded(members.Val(), loads.Val())
-		t = ClaimAssigned
+		load := map[string]int64{}
+		for _, z := range loads.Val() {
+			name, _ := z.Member.(string)
+			load[name] = int64(z.Score)
+		}
+		adjuster, open := claims.LeastLoaded(members.Val(), load)
+		t = claims.ClaimAssigned
 		data = map[string]any{"adjuster": adjuster, "note": fmt.Sprintf("least-loaded adjuster (%d open claims)", open)}
 		summary = "assigned to " + adjuster
 	}
@@ -84,13 +89,13 @@ func (p *Processor) decide(ctx context.Context, e Event) (string, error) {
 		Actor:           "processor",
 		EventID:         uuid.NewSHA1(processorNamespace, []byte("decide:"+e.EventID)).String(),
 	})
-	var conflict *ConflictError
+	var conflict *claims.ConflictError
 	switch {
 	case errors.As(err, &conflict) && conflict.Actual > conflict.Expected:
 		return fmt.Sprintf("already decided (claim at v%d)", conflict.Actual), nil
 	case errors.As(err, &conflict):
-		return "", Permanent(fmt.Errorf("claim %s is at v%d in the event store, so this claim.submitted was not written by claimsctl: %w", short(e.ClaimID), conflict.Actual, err))
-	case errors.Is(err, ErrInvalid), errors.Is(err, ErrInvalidTransition):
+		return "", Permanent(fmt.Errorf("claim %s is at v%d in the event store, so this claim.submitted was not written by claimsctl: %w", claims.Short(e.ClaimID), conflict.Actual, err))
+	case errors.Is(err, claims.ErrInvalid), errors.Is(err, claims.ErrInvalidTransition):
 		return "", Permanent(err)
 	case err != nil:
 		return "", err
@@ -101,83 +106,9 @@ func (p *Processor) decide(ctx context.Context, e Event) (string, error) {
 	// applied. What is projected is the stored entry, not ev: if a racing
 	// consumer appended first, ev holds our data under its entry id.
 	if msgs, err := p.s.rdb.XRange(ctx, p.s.keys.Events(), ev.ID, ev.ID).Result(); err == nil && len(msgs) == 1 {
-		if stored, err := DecodeEvent(msgs[0].ID, msgs[0].Values); err == nil {
+		if stored, err := claims.DecodeEvent(msgs[0].ID, msgs[0].Values); err == nil {
 			_, _, _ = p.s.project(ctx, stored) // on failure the stream's copy projects it
 		}
 	}
 	return summary, nil
-}
-
-// checkPolicy says why a claim must be rejected (code "" if it must not):
-// the policy exists, is active, covers the amount and the claim's type.
-func checkPolicy(id string, pol map[string]string, e Event) (code, reason string) {
-	if len(pol) == 0 {
-		return "policy_not_found", fmt.Sprintf("policy %s does not exist", id)
-	}
-	if st := pol["status"]; st != "active" {
-		if st == "" {
-			st = "not active"
-		}
-		return "policy_inactive", fmt.Sprintf("policy %s is %s", id, st)
-	}
-	amount := e.Number("amount")
-	if limit, err := strconv.ParseFloat(pol["coverage_limit"], 64); err == nil && amount > limit {
-		return "exceeds_coverage", fmt.Sprintf("amount %s exceeds the coverage limit %s of policy %s", formatAmount(amount), formatAmount(limit), id)
-	}
-	if typ, claimType := pol["type"], e.String("claim_type"); typ != "" && typ != claimType {
-		return "not_covered", fmt.Sprintf("policy %s covers %s claims, not %s", id, typ, claimType)
-	}
-	return "", ""
-}
-
-// leastLoaded picks the adjuster with the fewest open claims (ties: the
-// smallest id) among members, or DefaultAdjusters if there are none.
-func leastLoaded(members []string, loads []redis.Z) (string, int64) {
-	if len(members) == 0 {
-		members = DefaultAdjusters
-	}
-	load := map[string]int64{}
-	for _, z := range loads {
-		name, _ := z.Member.(string)
-		load[name] = int64(z.Score)
-	}
-	sorted := append([]string(nil), members...)
-	sort.Strings(sorted)
-	best := sorted[0]
-	for _, a := range sorted[1:] {
-		if load[a] < load[best] {
-			best = a
-		}
-	}
-	return best, load[best]
-}
-
-// describeEvent says in a few words what an event did, for logs, the
-// audit trail and notifications.
-func describeEvent(e Event) string {
-	switch e.Type {
-	case ClaimSubmitted:
-		return fmt.Sprintf("submitted: %s %s claim on %s by %s", formatAmount(e.Number("amount")), e.String("claim_type"), e.String("policy_id"), e.String("customer_id"))
-	case ClaimAssigned:
-		return "assigned to " + e.String("adjuster")
-	case DocumentUploaded:
-		return fmt.Sprintf("document %s (%s)", e.String("filename"), e.String("document_type"))
-	case ClaimInvestigated:
-		if e.String("phase") == "started" {
-			return "investigation started"
-		}
-		return "investigation completed"
-	case ClaimApproved:
-		return "approved " + formatAmount(e.Number("approved_amount"))
-	case ClaimRejected:
-		if c := e.String("code"); c != "" {
-			return fmt.Sprintf("rejected: %s (%s)", c, e.String("reason"))
-		}
-		return "rejected: " + e.String("reason")
-	case PaymentInitiated:
-		return fmt.Sprintf("payment %s of %s initiated", e.String("payment_id"), formatAmount(e.Number("amount")))
-	case PaymentCompleted:
-		return fmt.Sprintf("paid %s (%s)", formatAmount(e.Number("amount")), e.String("payment_id"))
-	}
-	return string(e.Type)
 }

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"claimsctl/streams"
+	"claimsctl/streams/claims"
+	"claimsctl/streams/redistest"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"claimsctl/streams"
-	"claimsctl/streams/redistest"
 )
 
 func TestProcessorAssignsAndRejects(t *testing.T) {
@@ -51,7 +52,7 @@ func TestProcessorAssignsAndRejects(t *testing.T) {
 		for _, id := range valid {
 			c, err := s.Claim(ctx, id)
 			require.NoError(t, err)
-			assert.Equal(t, streams.StatusAssigned, c.Status)
+			assert.Equal(t, claims.StatusAssigned, c.Status)
 			adjusters[c.Adjuster] = true
 			view, err := s.ClaimView(ctx, id)
 			require.NoError(t, err)
@@ -64,14 +65,14 @@ func TestProcessorAssignsAndRejects(t *testing.T) {
 		assert.Len(t, adjusters, 5, "five claims go to five different least-loaded adjusters")
 		loads, err := s.AdjusterLoads(ctx)
 		require.NoError(t, err)
-		for _, a := range streams.DefaultAdjusters {
+		for _, a := range claims.DefaultAdjusters {
 			assert.Equal(t, int64(1), loads[a], a)
 		}
 
 		for id, code := range rejected {
 			c, err := s.Claim(ctx, id)
 			require.NoError(t, err)
-			assert.Equal(t, streams.StatusRejected, c.Status, id)
+			assert.Equal(t, claims.StatusRejected, c.Status, id)
 			assert.Equal(t, code, c.RejectionCode)
 			assert.NotEmpty(t, c.RejectionReason)
 			view, err := s.ClaimView(ctx, id)
@@ -79,7 +80,7 @@ func TestProcessorAssignsAndRejects(t *testing.T) {
 			assert.Equal(t, code, view["rejection_code"])
 			assert.NotEmpty(t, view["decided_at"])
 		}
-		assert.True(t, log.has(fmt.Sprintf("claim.submitted  %s v1 -> assigned to ADJ-00", streams.Short(valid[0]))), log.String())
+		assert.True(t, log.has(fmt.Sprintf("claim.submitted  %s v1 -> assigned to ADJ-00", claims.Short(valid[0]))), log.String())
 		assert.True(t, log.has("processor w1  "), log.String())
 		assert.True(t, log.has("policy POL-0005 is lapsed"), log.String())
 		waitFor(t, "everything acked", func() bool { return pendingCount(t, s, streams.GroupProcessors) == 0 })
@@ -93,7 +94,7 @@ func TestProcessorReleasesAdjusterOnFinalStatus(t *testing.T) {
 		id := submit(t, s, "POL-0001", "auto", 1000)
 		startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{Consumer: "w1"})
 		waitFor(t, "assigned", func() bool { return claimVersion(s, id) == 2 })
-		_, _, err := s.Emit(ctx, id, streams.ClaimRejected, map[string]any{"reason": "fraud suspected", "code": "fraud"}, streams.EmitOptions{})
+		_, _, err := s.Emit(ctx, id, claims.ClaimRejected, map[string]any{"reason": "fraud suspected", "code": "fraud"}, streams.EmitOptions{})
 		require.NoError(t, err)
 		waitFor(t, "rejection projected", func() bool {
 			v, err := s.ClaimView(ctx, id)
@@ -234,9 +235,9 @@ func TestMalformedEntriesGoToDLQAndBack(t *testing.T) {
 		waitFor(t, "both dead again", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 2 })
 
 		_, err = s.RetryDLQ(ctx, "1-1")
-		assert.ErrorIs(t, err, streams.ErrNotFound)
+		assert.ErrorIs(t, err, claims.ErrNotFound)
 		_, err = s.RetryDLQ(ctx, "bogus")
-		assert.ErrorIs(t, err, streams.ErrInvalid)
+		assert.ErrorIs(t, err, claims.ErrInvalid)
 	})
 }
 
@@ -543,15 +544,15 @@ func lifecycle(t *testing.T, s *streams.Store, id string, amount float64) {
 	t.Helper()
 	ctx := context.Background()
 	steps := []struct {
-		t    streams.EventType
+		t    claims.EventType
 		data map[string]any
 	}{
-		{streams.DocumentUploaded, map[string]any{"document_type": "photo", "filename": "dent.jpg"}},
-		{streams.ClaimInvestigated, map[string]any{"phase": "started"}},
-		{streams.ClaimInvestigated, map[string]any{"phase": "completed", "findings": "consistent"}},
-		{streams.ClaimApproved, map[string]any{"approved_amount": amount}},
-		{streams.PaymentInitiated, map[string]any{}},
-		{streams.PaymentCompleted, map[string]any{}},
+		{claims.DocumentUploaded, map[string]any{"document_type": "photo", "filename": "dent.jpg"}},
+		{claims.ClaimInvestigated, map[string]any{"phase": "started"}},
+		{claims.ClaimInvestigated, map[string]any{"phase": "completed", "findings": "consistent"}},
+		{claims.ClaimApproved, map[string]any{"approved_amount": amount}},
+		{claims.PaymentInitiated, map[string]any{}},
+		{claims.PaymentCompleted, map[string]any{}},
 	}
 	for _, st := range steps {
 		_, _, err := s.Emit(ctx, id, st.t, st.data, streams.EmitOptions{Actor: "adjuster"})
@@ -602,7 +603,7 @@ func TestAnalyticsNotificationsAudit(t *testing.T) {
 		assert.Equal(t, int64(1), st.Resolved)
 		assert.GreaterOrEqual(t, st.AvgResolutionSec, 0.0)
 		require.Len(t, st.Adjusters, 1)
-		assert.Equal(t, streams.AdjusterLoad{Adjuster: "ADJ-001", Assigned: 1, Open: 0, Resolved: 1}, st.Adjusters[0])
+		assert.Equal(t, claims.AdjusterLoad{Adjuster: "ADJ-001", Assigned: 1, Open: 0, Resolved: 1}, st.Adjusters[0])
 
 		// The replayed report agrees with the live counters.
 		rep, err := s.Report(ctx)
@@ -642,12 +643,12 @@ func TestAnalyticsNotificationsAudit(t *testing.T) {
 			assert.NotEmpty(t, r.EntryID)
 			assert.False(t, r.At.IsZero())
 		}
-		assert.Equal(t, streams.ClaimSubmitted, trail[0].Type)
+		assert.Equal(t, claims.ClaimSubmitted, trail[0].Type)
 		assert.Equal(t, "processor", trail[1].Actor)
 		assert.Equal(t, "assigned to ADJ-001", trail[1].Detail)
-		assert.Equal(t, streams.PaymentCompleted, trail[7].Type)
+		assert.Equal(t, claims.PaymentCompleted, trail[7].Type)
 		_, err = s.AuditTrail(ctx, "no-such-claim")
-		assert.ErrorIs(t, err, streams.ErrNotFound)
+		assert.ErrorIs(t, err, claims.ErrNotFound)
 
 		// Replaying every event through the handlers again changes nothing.
 		n, a := s.NewNotifier(streams.NotifyOptions{}), s.NewAuditor()
@@ -675,7 +676,7 @@ func TestNewWorker(t *testing.T) {
 		assert.True(t, strings.HasPrefix(h.Name(), name[:5]), "%s reads group %s", name, h.Name())
 	}
 	_, err := s.NewWorker("nope")
-	assert.ErrorIs(t, err, streams.ErrInvalid)
+	assert.ErrorIs(t, err, claims.ErrInvalid)
 	err = s.RunWorker(context.Background(), s.NewAuditor(), streams.WorkerOptions{Consumer: "has space"})
-	assert.ErrorIs(t, err, streams.ErrInvalid)
+	assert.ErrorIs(t, err, claims.ErrInvalid)
 }

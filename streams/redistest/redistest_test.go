@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"claimsctl/streams/redistest"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"claimsctl/streams/redistest"
 )
 
 func client(t *testing.T, srv *redistest.Server) *redis.Client {

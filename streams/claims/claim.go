@@ -1,7 +1,6 @@
-package streams
+package claims
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -45,30 +44,6 @@ func (s Status) String() string {
 	}
 	return string(s)
 }
-
-// Sentinel errors callers branch on.
-var (
-	ErrInvalidTransition = errors.New("invalid transition")
-	ErrConflict          = errors.New("version conflict")
-	ErrNotFound          = errors.New("not found")
-)
-
-// TransitionError says which event the claim's status does not allow.
-type TransitionError struct {
-	ClaimID string
-	From    Status
-	Event   EventType
-	Need    string // the statuses that would allow it, in words
-}
-
-func (e *TransitionError) Error() string {
-	if e.From.Final() {
-		return fmt.Sprintf("claim is %s, which is final; no %s can follow (nothing written)", e.From, e.Event)
-	}
-	return fmt.Sprintf("claim is %s; %s needs %s (nothing written)", e.From, e.Event, e.Need)
-}
-
-func (e *TransitionError) Unwrap() error { return ErrInvalidTransition }
 
 // Claim is the state of one claim, folded from its events.
 type Claim struct {
@@ -114,9 +89,9 @@ var allowedFrom = map[EventType][]Status{
 // approved amount within the claimed amount, payment equal to the approval.
 func (c *Claim) CheckTransition(t EventType, data map[string]any) error {
 	if _, ok := allowedFrom[t]; !ok {
-		return &ValidationError{Type: t, Rule: fmt.Sprintf("is not an event type (want one of %s)", joinTypes())}
+		return &ValidationError{Type: t, Rule: fmt.Sprintf("is not an event type (want one of %s)", JoinTypes())}
 	}
-	allowed := allowedStatuses(t, data)
+	allowed := AllowedStatuses(t, data)
 	permitted := false
 	for _, s := range allowed {
 		if c.Status == s {
@@ -124,29 +99,29 @@ func (c *Claim) CheckTransition(t EventType, data map[string]any) error {
 		}
 	}
 	if !permitted {
-		return &TransitionError{ClaimID: c.ID, From: c.Status, Event: t, Need: needWords(allowed)}
+		return &TransitionError{ClaimID: c.ID, From: c.Status, Event: t, Need: NeedWords(allowed)}
 	}
 	switch t {
 	case ClaimApproved:
-		if amt, _ := toFloat(data["approved_amount"]); amt > c.Amount {
-			return &ValidationError{Type: t, Field: "approved_amount", Rule: fmt.Sprintf("must be at most the claimed amount %s, got %s", formatAmount(c.Amount), formatAmount(amt))}
+		if amt, _ := ToFloat(data["approved_amount"]); amt > c.Amount {
+			return &ValidationError{Type: t, Field: "approved_amount", Rule: fmt.Sprintf("must be at most the claimed amount %s, got %s", FormatAmount(c.Amount), FormatAmount(amt))}
 		}
 	case PaymentInitiated:
-		if amt, _ := toFloat(data["amount"]); amt != c.ApprovedAmount {
-			return &ValidationError{Type: t, Field: "amount", Rule: fmt.Sprintf("must equal the approved amount %s, got %s", formatAmount(c.ApprovedAmount), formatAmount(amt))}
+		if amt, _ := ToFloat(data["amount"]); amt != c.ApprovedAmount {
+			return &ValidationError{Type: t, Field: "amount", Rule: fmt.Sprintf("must equal the approved amount %s, got %s", FormatAmount(c.ApprovedAmount), FormatAmount(amt))}
 		}
 	case PaymentCompleted:
 		if id, _ := data["payment_id"].(string); id != c.PaymentID {
 			return &ValidationError{Type: t, Field: "payment_id", Rule: fmt.Sprintf("must be the initiated payment %s, got %q", c.PaymentID, id)}
 		}
-		if amt, _ := toFloat(data["amount"]); amt != c.ApprovedAmount {
-			return &ValidationError{Type: t, Field: "amount", Rule: fmt.Sprintf("must equal the approved amount %s, got %s", formatAmount(c.ApprovedAmount), formatAmount(amt))}
+		if amt, _ := ToFloat(data["amount"]); amt != c.ApprovedAmount {
+			return &ValidationError{Type: t, Field: "amount", Rule: fmt.Sprintf("must equal the approved amount %s, got %s", FormatAmount(c.ApprovedAmount), FormatAmount(amt))}
 		}
 	}
 	return nil
 }
 
-func needWords(allowed []Status) string {
+func NeedWords(allowed []Status) string {
 	if len(allowed) == 1 && allowed[0] == StatusNone {
 		return "a new claim id"
 	}
@@ -205,9 +180,9 @@ func (c *Claim) Apply(e Event) error {
 	if err := c.CheckTransition(e.Type, e.Data); err != nil {
 		return err
 	}
+	c.Status = NextStatus(c.Status, e)
 	switch e.Type {
 	case ClaimSubmitted:
-		c.Status = StatusSubmitted
 		c.CustomerID = e.String("customer_id")
 		c.PolicyID = e.String("policy_id")
 		c.ClaimType = e.String("claim_type")
@@ -216,34 +191,26 @@ func (c *Claim) Apply(e Event) error {
 		c.Amount = e.Number("amount")
 		c.SubmittedAt = e.OccurredAt
 	case ClaimAssigned:
-		c.Status = StatusAssigned
 		c.Adjuster = e.String("adjuster")
 	case DocumentUploaded:
 		c.Documents++
 	case ClaimInvestigated:
-		if e.String("phase") == "started" {
-			c.Status = StatusInvestigating
-		} else {
-			c.Status = StatusInvestigated
+		if e.String("phase") != "started" {
 			c.Findings = e.String("findings")
 		}
 		if r := e.String("fraud_risk"); r != "" {
 			c.FraudRisk = r
 		}
 	case ClaimApproved:
-		c.Status = StatusApproved
 		c.ApprovedAmount = e.Number("approved_amount")
 		c.DecidedAt = e.OccurredAt
 	case ClaimRejected:
-		c.Status = StatusRejected
 		c.RejectionReason = e.String("reason")
 		c.RejectionCode = e.String("code")
 		c.DecidedAt = e.OccurredAt
 	case PaymentInitiated:
-		c.Status = StatusPaymentInitiated
 		c.PaymentID = e.String("payment_id")
 	case PaymentCompleted:
-		c.Status = StatusPaid
 		c.PaidAmount = e.Number("amount")
 		c.PaidAt = e.OccurredAt
 	}
@@ -253,6 +220,33 @@ func (c *Claim) Apply(e Event) error {
 		c.Entries = append(c.Entries, e.ID)
 	}
 	return nil
+}
+
+// NextStatus is the status a claim in status from moves to with event e:
+// the one place that knows which event leads where (a document leaves the
+// status as it is). It does not check that the transition is allowed;
+// CheckTransition does.
+func NextStatus(from Status, e Event) Status {
+	switch e.Type {
+	case ClaimSubmitted:
+		return StatusSubmitted
+	case ClaimAssigned:
+		return StatusAssigned
+	case ClaimInvestigated:
+		if e.String("phase") == "started" {
+			return StatusInvestigating
+		}
+		return StatusInvestigated
+	case ClaimApproved:
+		return StatusApproved
+	case ClaimRejected:
+		return StatusRejected
+	case PaymentInitiated:
+		return StatusPaymentInitiated
+	case PaymentCompleted:
+		return StatusPaid
+	}
+	return from
 }
 
 // Fold builds a claim from its events in order.
@@ -266,9 +260,9 @@ func Fold(events []Event) (*Claim, error) {
 	return c, nil
 }
 
-// allowedStatuses are the statuses an event may follow, given its payload:
+// AllowedStatuses are the statuses an event may follow, given its payload:
 // an investigation can only start on an assigned claim.
-func allowedStatuses(t EventType, data map[string]any) []Status {
+func AllowedStatuses(t EventType, data map[string]any) []Status {
 	if phase, _ := data["phase"].(string); t == ClaimInvestigated && phase == "started" {
 		return []Status{StatusAssigned}
 	}

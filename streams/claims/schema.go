@@ -1,33 +1,12 @@
-package streams
+package claims
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
 	"time"
 )
-
-// ErrInvalid is wrapped by every validation error, so callers can tell a
-// refused input from a Redis failure.
-var ErrInvalid = errors.New("invalid")
-
-// ValidationError names the event type, the field and the rule it broke.
-type ValidationError struct {
-	Type  EventType
-	Field string
-	Rule  string
-}
-
-func (e *ValidationError) Error() string {
-	if e.Field == "" {
-		return fmt.Sprintf("%s %s (nothing written)", e.Type, e.Rule)
-	}
-	return fmt.Sprintf("%s: %s %s (nothing written)", e.Type, e.Field, e.Rule)
-}
-
-func (e *ValidationError) Unwrap() error { return ErrInvalid }
 
 type fieldKind int
 
@@ -118,7 +97,7 @@ func SchemaFields(t EventType) (required, optional []string) {
 func ValidateData(t EventType, data map[string]any, now time.Time) error {
 	rules, ok := schemas[t]
 	if !ok {
-		return &ValidationError{Type: t, Rule: fmt.Sprintf("is not an event type (want one of %s)", joinTypes())}
+		return &ValidationError{Type: t, Rule: fmt.Sprintf("is not an event type (want one of %s)", JoinTypes())}
 	}
 	known := map[string]bool{}
 	for _, r := range rules {
@@ -164,15 +143,15 @@ func (r fieldRule) check(t EventType, v any, now time.Time) error {
 	}
 	switch r.kind {
 	case kindNumber:
-		f, ok := toFloat(v)
+		f, ok := ToFloat(v)
 		if !ok {
 			return fail("must be a number, got %s", describe(v))
 		}
 		if math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 {
-			return fail("must be greater than 0, got %s", formatAmount(f))
+			return fail("must be greater than 0, got %s", FormatAmount(f))
 		}
-		if f > maxClaimAmount {
-			return fail("must be at most %s, got %s", formatAmount(maxClaimAmount), formatAmount(f))
+		if f > MaxClaimAmount {
+			return fail("must be at most %s, got %s", FormatAmount(MaxClaimAmount), FormatAmount(f))
 		}
 	case kindString, kindEnum, kindDate:
 		s, ok := v.(string)
@@ -200,7 +179,7 @@ func (r fieldRule) check(t EventType, v any, now time.Time) error {
 			}
 			return fail("must be one of %s, got %q", strings.Join(r.values, ", "), s)
 		case kindDate:
-			d, err := time.Parse(dateLayout, s)
+			d, err := time.Parse(DateLayout, s)
 			if err != nil {
 				return fail("must be a date like 2026-11-20, got %q", s)
 			}
@@ -212,7 +191,7 @@ func (r fieldRule) check(t EventType, v any, now time.Time) error {
 	return nil
 }
 
-func toFloat(v any) (float64, bool) {
+func ToFloat(v any) (float64, bool) {
 	switch n := v.(type) {
 	case float64:
 		return n, true
@@ -238,14 +217,7 @@ func describe(v any) string {
 	return fmt.Sprintf("%v", v)
 }
 
-func formatAmount(f float64) string {
-	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
-		return fmt.Sprintf("%.0f", f)
-	}
-	return fmt.Sprintf("%.2f", f)
-}
-
-func joinTypes() string {
+func JoinTypes() string {
 	names := make([]string, len(EventTypes))
 	for i, t := range EventTypes {
 		names[i] = string(t)

@@ -1,4 +1,4 @@
-package streams
+package claims
 
 import (
 	"bytes"
@@ -186,7 +186,7 @@ func TestRound2(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.in), func(t *testing.T) {
 			t.Parallel()
-			assert.InDelta(t, tt.want, round2(tt.in), 1e-9)
+			assert.InDelta(t, tt.want, Round2(tt.in), 1e-9)
 		})
 	}
 }

@@ -1,11 +1,35 @@
-package streams
+package claims
 
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"time"
 )
+
+// WireOrder lists field names the way claimsctl writes an event (type,
+// claim_id, version …), then any others sorted, so a retried entry reads
+// like the original in redis-cli (the DLQ keeps the fields as a JSON object,
+// which has no order).
+func WireOrder(fields map[string]string) []string {
+	canonical := []string{FieldType, FieldClaimID, FieldVersion, FieldEventID, FieldOccurredAt, FieldActor, FieldData, FieldSchema}
+	out := make([]string, 0, len(fields))
+	for _, k := range canonical {
+		if _, ok := fields[k]; ok {
+			out = append(out, k)
+		}
+	}
+	var rest []string
+	for k := range fields {
+		if !slices.Contains(canonical, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
+}
 
 // EventType names one of the eight claim events of the lab.
 type EventType string
@@ -20,20 +44,20 @@ const (
 	ClaimRejected        EventType = "claim.rejected"
 	PaymentInitiated     EventType = "claim.payment.initiated"
 	PaymentCompleted     EventType = "claim.payment.completed"
-	schemaVersion                  = "1"
-	timeLayout                     = "2006-01-02T15:04:05.000Z07:00"
-	dateLayout                     = "2006-01-02"
-	defaultActor                   = "claimsctl"
+	SchemaVersion                  = "1"
+	TimeLayout                     = "2006-01-02T15:04:05.000Z07:00"
+	DateLayout                     = "2006-01-02"
+	DefaultActor                   = "claimsctl"
 	maxDescriptionLength           = 2000
-	maxClaimAmount                 = 10_000_000
-	fieldType                      = "type"
-	fieldClaimID                   = "claim_id"
-	fieldVersion                   = "version"
-	fieldEventID                   = "event_id"
-	fieldOccurredAt                = "occurred_at"
-	fieldActor                     = "actor"
-	fieldData                      = "data"
-	fieldSchema                    = "schema"
+	MaxClaimAmount                 = 10_000_000
+	FieldType                      = "type"
+	FieldClaimID                   = "claim_id"
+	FieldVersion                   = "version"
+	FieldEventID                   = "event_id"
+	FieldOccurredAt                = "occurred_at"
+	FieldActor                     = "actor"
+	FieldData                      = "data"
+	FieldSchema                    = "schema"
 )
 
 // EventTypes lists every event type in lifecycle order.
@@ -76,26 +100,15 @@ func (e Event) Fields() ([]any, error) {
 		return nil, fmt.Errorf("encode %s data: %w", e.Type, err)
 	}
 	return []any{
-		fieldType, string(e.Type),
-		fieldClaimID, e.ClaimID,
-		fieldVersion, strconv.FormatInt(e.Version, 10),
-		fieldEventID, e.EventID,
-		fieldOccurredAt, e.OccurredAt.UTC().Format(timeLayout),
-		fieldActor, e.Actor,
-		fieldData, string(raw),
-		fieldSchema, schemaVersion,
+		FieldType, string(e.Type),
+		FieldClaimID, e.ClaimID,
+		FieldVersion, strconv.FormatInt(e.Version, 10),
+		FieldEventID, e.EventID,
+		FieldOccurredAt, e.OccurredAt.UTC().Format(TimeLayout),
+		FieldActor, e.Actor,
+		FieldData, string(raw),
+		FieldSchema, SchemaVersion,
 	}, nil
-}
-
-// MalformedError says why a stream entry is not a claim event, e.g. one
-// written by hand with redis-cli. Workers send such entries to the DLQ.
-type MalformedError struct {
-	ID     string
-	Reason string
-}
-
-func (e *MalformedError) Error() string {
-	return fmt.Sprintf("entry %s is not a claim event: %s", e.ID, e.Reason)
 }
 
 // DecodeEvent turns a stream entry back into an Event. Anything that does
@@ -113,7 +126,7 @@ func DecodeEvent(id string, values map[string]any) (Event, error) {
 		return s, nil
 	}
 	ev := Event{ID: id}
-	typ, err := str(fieldType)
+	typ, err := str(FieldType)
 	if err != nil {
 		return Event{}, err
 	}
@@ -121,20 +134,20 @@ func DecodeEvent(id string, values map[string]any) (Event, error) {
 	if !ev.Type.Known() {
 		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("unknown event type %q", typ)}
 	}
-	if ev.ClaimID, err = str(fieldClaimID); err != nil {
+	if ev.ClaimID, err = str(FieldClaimID); err != nil {
 		return Event{}, err
 	}
-	version, err := str(fieldVersion)
+	version, err := str(FieldVersion)
 	if err != nil {
 		return Event{}, err
 	}
 	if ev.Version, err = strconv.ParseInt(version, 10, 64); err != nil || ev.Version < 1 {
 		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("version %q is not a positive integer", version)}
 	}
-	if ev.EventID, err = str(fieldEventID); err != nil {
+	if ev.EventID, err = str(FieldEventID); err != nil {
 		return Event{}, err
 	}
-	at, err := str(fieldOccurredAt)
+	at, err := str(FieldOccurredAt)
 	if err != nil {
 		return Event{}, err
 	}
@@ -142,25 +155,25 @@ func DecodeEvent(id string, values map[string]any) (Event, error) {
 		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("occurred_at %q is not an RFC 3339 time", at)}
 	}
 	ev.OccurredAt = ev.OccurredAt.UTC()
-	if ev.Actor, err = str(fieldActor); err != nil {
+	if ev.Actor, err = str(FieldActor); err != nil {
 		return Event{}, err
 	}
-	raw, err := str(fieldData)
+	raw, err := str(FieldData)
 	if err != nil {
 		return Event{}, err
 	}
 	if err := json.Unmarshal([]byte(raw), &ev.Data); err != nil || ev.Data == nil {
 		return Event{}, &MalformedError{ID: id, Reason: "data is not a JSON object"}
 	}
-	if s, _ := values[fieldSchema].(string); s != schemaVersion {
-		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("schema %q is not supported (want %q)", s, schemaVersion)}
+	if s, _ := values[FieldSchema].(string); s != SchemaVersion {
+		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("schema %q is not supported (want %q)", s, SchemaVersion)}
 	}
 	return ev, nil
 }
 
 // Number reads a numeric payload field (JSON numbers decode as float64).
 func (e Event) Number(key string) float64 {
-	f, _ := toFloat(e.Data[key])
+	f, _ := ToFloat(e.Data[key])
 	return f
 }
 
@@ -168,4 +181,16 @@ func (e Event) Number(key string) float64 {
 func (e Event) String(key string) string {
 	s, _ := e.Data[key].(string)
 	return s
+}
+
+func RoundTrip(data map[string]any) (map[string]any, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("encode data: %w", err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("decode data: %w", err)
+	}
+	return out, nil
 }

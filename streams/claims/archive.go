@@ -1,4 +1,4 @@
-package streams
+package claims
 
 import (
 	"bufio"
@@ -19,17 +19,6 @@ import (
 // maxArchiveLine bounds one line of an archive (an entry with a large
 // payload); bufio.Scanner's default of 64 KiB is too small for some.
 const maxArchiveLine = 64 << 20
-
-// ArchiveLineError is a line of an archive that is not an entry.
-type ArchiveLineError struct {
-	Line   int
-	Reason string
-}
-
-func (e *ArchiveLineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
-
-// Unwrap makes a bad line an ErrInvalid.
-func (e *ArchiveLineError) Unwrap() error { return ErrInvalid }
 
 // WriteArchive writes entries as JSON lines.
 func WriteArchive(w io.Writer, entries []ArchiveEntry) error {
@@ -91,7 +80,7 @@ func ReadArchive(r io.Reader) ([]ArchiveEntry, error) {
 		if err != nil {
 			return nil, &ArchiveLineError{Line: line, Reason: err.Error()}
 		}
-		if n := len(out); n > 0 && compareIDs(out[n-1].ID, e.ID) >= 0 {
+		if n := len(out); n > 0 && CompareIDs(out[n-1].ID, e.ID) >= 0 {
 			return nil, &ArchiveLineError{Line: line, Reason: fmt.Sprintf("id %s does not come after the previous line's %s (ids must ascend)", e.ID, out[n-1].ID)}
 		}
 		out = append(out, e)
@@ -157,7 +146,7 @@ func parseArchiveLine(text string) (ArchiveEntry, error) {
 	switch {
 	case !seenID:
 		return e, fmt.Errorf("has no id")
-	case !validStreamID(e.ID) || !strings.Contains(e.ID, "-") || e.ID == "0-0":
+	case !ValidStreamID(e.ID) || !strings.Contains(e.ID, "-") || e.ID == "0-0":
 		return e, fmt.Errorf("id %q is not a stream id like 1795597353284-0", e.ID)
 	case !seenFields || len(e.Fields) == 0:
 		return e, fmt.Errorf("entry %s has no fields (a stream entry needs at least one)", e.ID)
@@ -186,4 +175,21 @@ func stringToken(dec *json.Decoder) (string, error) {
 		return "", fmt.Errorf("expected a string, got %v", tok)
 	}
 	return s, nil
+}
+
+// ArchiveEntry is one stream entry exactly as stored: its id and its
+// field/value pairs in their original order (an entry may repeat a field
+// name, and go-redis's map would lose both the order and the repeat).
+type ArchiveEntry struct {
+	ID     string
+	Fields []string // name, value, name, value ...
+}
+
+// Values is the entry as go-redis hands entries out (later repeats win).
+func (e ArchiveEntry) Values() map[string]any {
+	m := make(map[string]any, len(e.Fields)/2)
+	for i := 0; i+1 < len(e.Fields); i += 2 {
+		m[e.Fields[i]] = e.Fields[i+1]
+	}
+	return m
 }

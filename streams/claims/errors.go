@@ -1,0 +1,134 @@
+package claims
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The sentinel errors callers branch on (errors.Is). Every error of this
+// package wraps one of them.
+var (
+	// ErrInvalid is wrapped by every refused input (a validation error), so
+	// callers can tell it from a Redis failure.
+	ErrInvalid = errors.New("invalid")
+	// ErrInvalidTransition: the claim's status does not allow the event.
+	ErrInvalidTransition = errors.New("invalid transition")
+	// ErrConflict: the claim moved on since it was read (optimistic concurrency).
+	ErrConflict = errors.New("version conflict")
+	// ErrNotFound: no such claim, dead letter or trail.
+	ErrNotFound = errors.New("not found")
+	// ErrOutOfOrder: a projection received a claim's event before the one
+	// preceding it (two consumers share a group, or the predecessor is
+	// pending elsewhere); it is retried, not dead-lettered.
+	ErrOutOfOrder = errors.New("event arrived before its predecessor")
+	// ErrTrimRefused: a confirmed trim would take entries some group still
+	// has pending or has not read, without force.
+	ErrTrimRefused = errors.New("trim refused")
+	// ErrUnreachable: an explicitly named Redis does not answer.
+	ErrUnreachable = errors.New("cannot reach Redis")
+)
+
+// ValidationError names the event type, the field and the rule it broke.
+type ValidationError struct {
+	Type  EventType
+	Field string
+	Rule  string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s %s (nothing written)", e.Type, e.Rule)
+	}
+	return fmt.Sprintf("%s: %s %s (nothing written)", e.Type, e.Field, e.Rule)
+}
+
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+// TransitionError says which event the claim's status does not allow.
+type TransitionError struct {
+	ClaimID string
+	From    Status
+	Event   EventType
+	Need    string // the statuses that would allow it, in words
+}
+
+func (e *TransitionError) Error() string {
+	if e.From.Final() {
+		return fmt.Sprintf("claim is %s, which is final; no %s can follow (nothing written)", e.From, e.Event)
+	}
+	return fmt.Sprintf("claim is %s; %s needs %s (nothing written)", e.From, e.Event, e.Need)
+}
+
+func (e *TransitionError) Unwrap() error { return ErrInvalidTransition }
+
+// ConflictError is a lost race: the claim moved on since it was read.
+type ConflictError struct {
+	ClaimID  string
+	Expected int64
+	Actual   int64
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("claim is at version %d, not the expected %d: someone else changed it first (nothing written)", e.Actual, e.Expected)
+}
+
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// MalformedError says why a stream entry is not a claim event, e.g. one
+// written by hand with redis-cli. Workers send such entries to the DLQ.
+type MalformedError struct {
+	ID     string
+	Reason string
+}
+
+func (e *MalformedError) Error() string {
+	return fmt.Sprintf("entry %s is not a claim event: %s", e.ID, e.Reason)
+}
+
+// TrimRefusedError names the groups that would lose work.
+type TrimRefusedError struct {
+	Stream string
+	Count  int
+	Groups []GroupRisk
+}
+
+func (e *TrimRefusedError) Error() string {
+	parts := make([]string, len(e.Groups))
+	for i, g := range e.Groups {
+		parts[i] = fmt.Sprintf("group %s still has %s", g.Group, riskWords(g))
+	}
+	return fmt.Sprintf("trim %s refused: %s of the %d entries to remove; consume and ack them first, or trim with force=true (nothing removed)",
+		e.Stream, strings.Join(parts, "; "), e.Count)
+}
+
+// Unwrap makes the refusal an ErrTrimRefused.
+func (e *TrimRefusedError) Unwrap() error { return ErrTrimRefused }
+
+// ImportConflictError is an import whose target stream already has an
+// entry at or after the first archived one: XADD only appends, so the
+// archived ids cannot go back in there.
+type ImportConflictError struct {
+	Stream   string
+	Existing string // the target's entry (or last generated id) in the way
+	Archived string // the first archived id
+	Trimmed  bool   // Existing is a last-generated-id, no longer an entry
+}
+
+func (e *ImportConflictError) Error() string {
+	if e.Trimmed {
+		return fmt.Sprintf("%s has already handed out ids up to %s, at or after the archived %s, and cannot be rewound", e.Stream, e.Existing, e.Archived)
+	}
+	return fmt.Sprintf("%s already has entry %s at or after the archived %s: entries only append, so the archive cannot go back in with its original ids", e.Stream, e.Existing, e.Archived)
+}
+
+// ArchiveLineError is a line of an archive that is not an entry.
+type ArchiveLineError struct {
+	Line   int
+	Reason string
+}
+
+func (e *ArchiveLineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
+
+// Unwrap makes a bad line an ErrInvalid.
+func (e *ArchiveLineError) Unwrap() error { return ErrInvalid }
