@@ -39,9 +39,26 @@ func LoadConsumer(ctx context.Context, rt *Runtime, file string) (streams.Handle
 	return &luaConsumer{rt: rt, group: string(group), handle: fn}, nil
 }
 
-func (c *luaConsumer) Name() string { return c.group }
+// Group is the group the file named.
+func (c *luaConsumer) Group() string { return c.group }
 
-func (c *luaConsumer) Handle(ctx context.Context, d streams.Delivery) (string, error) {
+// Label names the consumer in the log: its group.
+func (c *luaConsumer) Label() string { return c.group }
+
+// Needs nothing: the Lua handler reads what it wants itself.
+func (c *luaConsumer) Needs([]streams.Delivery) []streams.Read { return nil }
+
+// Decide calls handle(event) for each delivery in order; the handler
+// carries out its own effects through the Lua API.
+func (c *luaConsumer) Decide(ctx context.Context, batch []streams.Delivery, _ *streams.Snapshot) []streams.Decision {
+	out := make([]streams.Decision, len(batch))
+	for i, d := range batch {
+		out[i].Summary, out[i].Err = c.handleOne(ctx, d)
+	}
+	return out
+}
+
+func (c *luaConsumer) handleOne(ctx context.Context, d streams.Delivery) (string, error) {
 	L := c.rt.L
 	if c.abort != nil {
 		var cancel context.CancelFunc

@@ -276,13 +276,13 @@ func (r *Runtime) launch(L *lua.LState, name, kind string, h streams.Handler, op
 	// Untraced: trace(true) is about the commands the student's own calls
 	// send; a worker's XREADGROUP every second would drown them.
 	ctx, cancel := context.WithCancel(streams.Untraced(context.Background()))
-	b := &background{name: name, group: h.Name(), consumer: opts.Consumer, kind: kind, cancel: cancel, abort: func() {}, done: make(chan struct{})}
+	b := &background{name: name, group: h.Group(), consumer: opts.Consumer, kind: kind, cancel: cancel, abort: func() {}, done: make(chan struct{})}
 	r.bg = append(r.bg, b)
 	go func() {
 		defer close(b.done)
 		b.err = r.store.RunWorker(ctx, h, opts)
 	}()
-	r.echo(lua.LString(opts.Consumer), "started %s as %s in group %s", name, opts.Consumer, h.Name())
+	r.echo(lua.LString(opts.Consumer), "started %s as %s in group %s", name, opts.Consumer, h.Group())
 	L.Push(lua.LString(opts.Consumer))
 	return 1
 }

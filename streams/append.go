@@ -15,27 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// appendScript is the only writer of claims:events for commands. It makes
-// "check the expected version, XADD, bump the version" one atomic step, and
-// remembers the event_id so a retried append returns the first entry id
-// instead of writing the event twice.
-//
-// KEYS[1] stream, KEYS[2] aggregate hash, KEYS[3] dedup key
-// ARGV[1] expected version, ARGV[2] folded state (JSON), ARGV[3] dedup TTL
-// seconds, ARGV[4..] the event's field/value pairs.
-var appendScript = redis.NewScript(`
-local seen = redis.call('GET', KEYS[3])
-if seen then return {'duplicate', seen} end
-local current = tonumber(redis.call('HGET', KEYS[2], 'version') or '0')
-if current ~= tonumber(ARGV[1]) then return {'conflict', tostring(current)} end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
-local entries = redis.call('HGET', KEYS[2], 'entries')
-if entries then entries = entries .. ',' .. id else entries = id end
-redis.call('HSET', KEYS[2], 'version', current + 1, 'state', ARGV[2], 'entries', entries)
-redis.call('SET', KEYS[3], id, 'EX', ARGV[3])
-return {'ok', id}
-`)
-
 // EmitOptions tune one append.
 type EmitOptions struct {
 	// ExpectedVersion, when not nil, must equal the claim's version or the
@@ -150,38 +129,30 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 	if err != nil {
 		return "", fmt.Errorf("encode claim state: %w", err)
 	}
-	keys := []string{s.keys.Events(), s.keys.Aggregate(ev.ClaimID), s.keys.Dedup(ev.EventID)}
-	args := append([]any{ev.Version - 1, string(state), int64(s.opts.DedupTTL / time.Second)}, fields...)
-	var reply []any
-	err = s.retry(ctx, func() error {
-		reply, err = appendScript.Run(ctx, s.rdb, keys, args...).Slice()
-		return err
-	})
+	reply, err := s.run(ctx, appendCall{
+		Stream: s.keys.Events(), Aggregate: s.keys.Aggregate(ev.ClaimID), Dedup: s.keys.Dedup(ev.EventID),
+		Expected: ev.Version - 1, State: string(state), DedupTTL: s.opts.DedupTTL, Fields: fields,
+	}.effect())
 	if err != nil {
 		return "", fmt.Errorf("append to %s: %w", s.keys.Events(), err)
 	}
-	if len(reply) != 2 {
-		return "", fmt.Errorf("append to %s: unexpected script reply %v", s.keys.Events(), reply)
-	}
-	status, _ := reply[0].(string)
-	value, _ := reply[1].(string)
-	switch status {
+	switch reply.Status {
 	case "ok", "duplicate":
-		return value, nil
+		return reply.Detail, nil
 	case "conflict":
-		actual, _ := strconv.ParseInt(value, 10, 64)
+		actual, _ := strconv.ParseInt(reply.Detail, 10, 64)
 		return "", &claims.ConflictError{ClaimID: ev.ClaimID, Expected: ev.Version - 1, Actual: actual}
 	}
 	return "", fmt.Errorf("append to %s: unexpected script reply %v", s.keys.Events(), reply)
 }
 
-// retry runs op again after a transient failure (connection lost, timeout,
-// server loading), with exponential backoff; domain replies are not retried.
+// retry runs op again while Redis is unavailable (connection lost, timeout,
+// server loading), with exponential backoff; replies are not retried.
 func (s *Store) retry(ctx context.Context, op func() error) error {
 	backoff := 50 * time.Millisecond
 	var err error
 	for attempt := 0; attempt <= s.opts.Retries; attempt++ {
-		if err = op(); err == nil || !transient(err) {
+		if err = op(); err == nil || !unavailable(err) {
 			return err
 		}
 		select {
@@ -192,18 +163,6 @@ func (s *Store) retry(ctx context.Context, op func() error) error {
 		backoff *= 2
 	}
 	return err
-}
-
-func transient(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) {
-		msg := rerr.Error()
-		return strings.HasPrefix(msg, "LOADING") || strings.HasPrefix(msg, "BUSY") || strings.HasPrefix(msg, "TRYAGAIN")
-	}
-	return true // network errors: io.EOF, connection refused, timeouts
 }
 
 // aggregate reads the write side of a claim; an unknown id is a new claim.

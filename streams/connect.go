@@ -166,7 +166,7 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 	b := &Backend{Client: client, Description: desc}
 	// `claimsctl serve` elsewhere is the embedded server behind a plain
 	// address; it answers no INFO server section, which tells it apart.
-	if err := client.Info(pingCtx, "server").Err(); err != nil && strings.Contains(err.Error(), "not supported") {
+	if err := client.Info(pingCtx, "server").Err(); err != nil && classify(err) == errUnsupported {
 		b.Miniredis = true
 		b.Description += " (an embedded claimsctl server: in memory)"
 	}

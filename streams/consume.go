@@ -2,28 +2,11 @@ package streams
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"claimsctl/streams/claims"
-
-	"github.com/redis/go-redis/v9"
 )
-
-// Delivery is one entry handed to a consumer. Err is set (a
-// *MalformedError) when the entry is not a claim event; it still has to be
-// acked or dead-lettered.
-type Delivery struct {
-	ID     string
-	Event  claims.Event
-	Fields map[string]any
-	Err    error
-	// Deliveries is how often the group has handed this entry out (set by
-	// recovery and by the DLQ check; 0 when unknown).
-	Deliveries int64
-}
 
 // ConsumeOptions tune one read of a consumer group.
 type ConsumeOptions struct {
@@ -38,11 +21,6 @@ type ConsumeOptions struct {
 	Pending bool
 }
 
-// isBusyGroup reports Redis's BUSYGROUP reply: the group exists already.
-func isBusyGroup(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP")
-}
-
 // EnsureGroup creates a consumer group on claims:events (and the stream
 // itself) if missing. New groups start at the beginning of the stream, so
 // a worker started late still sees every claim.
@@ -55,7 +33,7 @@ func (s *Store) ensureGroup(ctx context.Context, stream, group string) error {
 		return err
 	}
 	err := s.rdb.XGroupCreateMkStream(ctx, stream, group, "0").Err()
-	if err != nil && !isBusyGroup(err) {
+	if err != nil && classify(err) != errBusyGroup {
 		return fmt.Errorf("create group %s on %s: %w", group, stream, err)
 	}
 	return nil
@@ -81,45 +59,7 @@ func (s *Store) consumeStream(ctx context.Context, stream, group, consumer strin
 	if opts.Pending {
 		start = "0"
 	}
-	deadline := time.Now().Add(opts.Block)
-	for {
-		block := time.Duration(-1) // go-redis: negative omits BLOCK (0 would block forever)
-		// Under a millisecond would be sent as BLOCK 0, which waits forever.
-		if remaining := time.Until(deadline); opts.Block > 0 && remaining >= time.Millisecond && !opts.Pending {
-			block = min(remaining, time.Second)
-		}
-		res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: group, Consumer: consumer, Streams: []string{stream, start},
-			Count: opts.Count, Block: block,
-		}).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, ctx.Err())
-			}
-			return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, err)
-		}
-		var out []Delivery
-		for _, st := range res {
-			for _, m := range st.Messages {
-				out = append(out, decodeDelivery(m))
-			}
-		}
-		if len(out) > 0 || block < 0 || time.Until(deadline) <= 0 {
-			return out, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, err)
-		}
-	}
-}
-
-func decodeDelivery(m redis.XMessage) Delivery {
-	d := Delivery{ID: m.ID, Fields: m.Values}
-	d.Event, d.Err = claims.DecodeEvent(m.ID, m.Values)
-	if d.Err != nil {
-		d.Event = claims.Event{ID: m.ID}
-	}
-	return d
+	return s.readGroup(ctx, groupRead{Stream: stream, Group: group, Consumer: consumer, Start: start, Count: opts.Count, Block: opts.Block})
 }
 
 // Ack acknowledges entries for a group and returns how many were pending.

@@ -29,32 +29,25 @@ type DeadLetter struct {
 	Fields       map[string]string
 }
 
-// deadLetterScript acks the entry and, only if it was still pending in the
-// group, appends it to the DLQ: one atomic step, so an entry is never both
-// pending and dead, and two consumers racing to give up on the same entry
-// (one took it over from the other) write one dead letter, not two.
-//
-// KEYS[1] source stream, KEYS[2] dlq; ARGV[1] group, ARGV[2] entry id,
-// ARGV[3..] the dead letter's field/value pairs.
-var deadLetterScript = redis.NewScript(`
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return false end
-return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
-`)
-
-// DeadLetter moves a delivered entry of claims:events to claims:dlq: it
-// appends the entry (error, delivery count, time, original fields as JSON)
-// to the DLQ and acknowledges it in the group, atomically. An entry that is
-// no longer pending in the group (someone acked or dead-lettered it first)
-// is left alone.
+// DeadLetter moves a delivered entry to the DLQ: it appends the entry
+// (error, delivery count, time, original fields as JSON) to the DLQ and
+// acknowledges it in the group, atomically. An entry that is no longer
+// pending in the group (someone acked or dead-lettered it first) is left
+// alone.
 func (s *Store) DeadLetter(ctx context.Context, group string, d Delivery, cause error, deliveries int64) error {
+	if _, err := s.run(ctx, s.deadLetterEffect(group, d, cause, deliveries)); err != nil {
+		return fmt.Errorf("dead-letter %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// deadLetterEffect is the deadletter.lua call for d.
+func (s *Store) deadLetterEffect(group string, d Delivery, cause error, deliveries int64) Effect {
 	raw := make(map[string]string, len(d.Fields))
 	for k, v := range d.Fields {
 		raw[k] = fmt.Sprint(v)
 	}
-	fields, err := json.Marshal(raw)
-	if err != nil {
-		return fmt.Errorf("dead-letter %s: encode fields: %w", d.ID, err)
-	}
+	fields, _ := json.Marshal(raw) // a map of strings always encodes
 	msg := "unknown error"
 	if cause != nil {
 		msg = cause.Error()
@@ -63,8 +56,12 @@ func (s *Store) DeadLetter(ctx context.Context, group string, d Delivery, cause 
 	if d.Err == nil && d.Event.Type != "" {
 		typ, claimID = string(d.Event.Type), d.Event.ClaimID
 	}
-	args := []any{group, d.ID,
-		"source_stream", s.keys.Events(),
+	source := d.Stream
+	if source == "" {
+		source = s.keys.Events()
+	}
+	letter := []any{
+		"source_stream", source,
 		"group", group,
 		"source_id", d.ID,
 		"error", msg,
@@ -72,17 +69,13 @@ func (s *Store) DeadLetter(ctx context.Context, group string, d Delivery, cause 
 		"dead_at", s.now().Format(time.RFC3339),
 	}
 	if typ != "" {
-		args = append(args, "type", typ)
+		letter = append(letter, "type", typ)
 	}
 	if claimID != "" {
-		args = append(args, "claim_id", claimID)
+		letter = append(letter, "claim_id", claimID)
 	}
-	args = append(args, "fields", string(fields))
-	err = deadLetterScript.Run(ctx, s.rdb, []string{s.keys.Events(), s.keys.DLQ()}, args...).Err()
-	if err != nil && err != redis.Nil {
-		return fmt.Errorf("dead-letter %s: %w", d.ID, err)
-	}
-	return nil
+	letter = append(letter, "fields", string(fields))
+	return deadLetterCall{Source: source, DLQ: s.keys.DLQ(), Group: group, ID: d.ID, Fields: letter}.effect()
 }
 
 // DLQ lists the dead letters, oldest first.
@@ -109,21 +102,6 @@ func parseDeadLetter(m redis.XMessage) DeadLetter {
 	_ = json.Unmarshal([]byte(str("fields")), &dl.Fields)
 	return dl
 }
-
-// retryScript re-appends a dead letter's original fields to its source
-// stream and deletes it, and the other groups' dead letters of the same
-// source entry, from the DLQ: atomically, and only if the first one is
-// still there, so a retry racing another retry appends the entry once.
-//
-// KEYS[1] dlq, KEYS[2] source stream; ARGV[1] n, ARGV[2..n+1] dlq ids (the
-// first one decides), ARGV[n+2..] fields.
-var retryScript = redis.NewScript(`
-if #redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2]) == 0 then return false end
-local n = tonumber(ARGV[1])
-local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, n + 2))
-redis.call('XDEL', KEYS[1], unpack(ARGV, 2, n + 1))
-return id
-`)
 
 // RetryDLQ gives dead letters another chance: the original fields are
 // appended to the source stream as a new entry and the dead letter is
@@ -180,21 +158,21 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 			skipped = append(skipped, fmt.Errorf("retry dlq %s: the dead letter has no original fields to re-append: %w", first.ID, claims.ErrInvalid))
 			continue
 		}
-		args := []any{len(letters)}
-		for _, dl := range letters {
-			args = append(args, dl.ID)
+		ids := make([]string, len(letters))
+		for i, dl := range letters {
+			ids[i] = dl.ID
 		}
+		var fields []any
 		for _, k := range claims.WireOrder(first.Fields) {
-			args = append(args, k, first.Fields[k])
+			fields = append(fields, k, first.Fields[k])
 		}
-		err := retryScript.Run(ctx, s.rdb, []string{s.keys.DLQ(), src.stream}, args...).Err()
+		reply, err := s.run(ctx, retryCall{DLQ: s.keys.DLQ(), Source: src.stream, Letters: ids, Fields: fields}.effect())
 		switch {
-		case errors.Is(err, redis.Nil): // retried meanwhile by someone else
 		case err != nil:
 			return n, fmt.Errorf("retry dlq %s: %w", first.ID, err)
-		default:
+		case reply.Status == "ok":
 			n++
-		}
+		} // "gone": retried meanwhile by someone else
 	}
 	return n, errors.Join(skipped...)
 }

@@ -78,7 +78,7 @@ func (s *Store) StreamDetails(ctx context.Context) ([]StreamDetail, error) {
 		cs[i].last = pipe.XRevRangeN(ctx, key, "+", "-", 1)
 		cs[i].mem = pipe.MemoryUsage(ctx, key)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !missingKey(err) {
+	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
 		return nil, fmt.Errorf("stream details: %w", err)
 	}
 	out := make([]StreamDetail, 0, len(keys))
@@ -89,7 +89,7 @@ func (s *Store) StreamDetails(ctx context.Context) ([]StreamDetail, error) {
 		}
 		if info, err := cs[i].info.Result(); err == nil {
 			d.LastGeneratedID, d.EntriesAdded = info.LastGeneratedID, info.EntriesAdded
-		} else if !missingKey(err) {
+		} else if !missing(err) {
 			return nil, fmt.Errorf("details of %s: %w", key, err)
 		}
 		if msgs, err := cs[i].first.Result(); err == nil && len(msgs) > 0 {
@@ -102,7 +102,7 @@ func (s *Store) StreamDetails(ctx context.Context) ([]StreamDetail, error) {
 		}
 		if n, err := cs[i].mem.Result(); err == nil {
 			d.MemoryBytes = n
-		} else if !missingKey(err) {
+		} else if !missing(err) {
 			return nil, fmt.Errorf("memory usage of %s: %w", key, err)
 		}
 		out = append(out, d)
@@ -142,7 +142,7 @@ func (s *Store) PlanTrim(ctx context.Context, opts claims.TrimOptions) (*claims.
 		return nil, fmt.Errorf("trim %s: before %q is not a stream id like 1795597353284-0: %w", key, opts.Before, claims.ErrInvalid)
 	}
 	length, err := s.rdb.XLen(ctx, key).Result()
-	if err != nil && !missingKey(err) {
+	if err != nil && !missing(err) {
 		return nil, fmt.Errorf("trim %s: %w", key, err)
 	}
 	plan := &claims.TrimPlan{Stream: key, Options: opts, Length: length}
@@ -170,7 +170,7 @@ func (s *Store) PlanTrim(ctx context.Context, opts claims.TrimOptions) (*claims.
 // pending (XPENDING over their range) and compares its last-delivered-id.
 func (s *Store) groupRisks(ctx context.Context, key string, entries []claims.ArchiveEntry) ([]claims.GroupRisk, error) {
 	groups, err := s.rdb.XInfoGroups(ctx, key).Result()
-	if err != nil && !missingKey(err) {
+	if err != nil && !missing(err) {
 		return nil, fmt.Errorf("groups: %w", err)
 	}
 	sort.Slice(groups, func(a, b int) bool { return groups[a].Name < groups[b].Name })
@@ -185,7 +185,7 @@ func (s *Store) groupRisks(ctx context.Context, key string, entries []claims.Arc
 			pe, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
 				Stream: key, Group: g.Name, Start: ids[0], End: ids[len(ids)-1], Count: g.Pending,
 			}).Result()
-			if err != nil && !missingKey(err) {
+			if err != nil && !missing(err) {
 				return nil, fmt.Errorf("pending of %s: %w", g.Name, err)
 			}
 			for _, p := range pe {
@@ -309,7 +309,7 @@ func (s *Store) Import(ctx context.Context, stream string, entries []claims.Arch
 	}
 	first := entries[0].ID
 	after, err := s.rdb.XRangeN(ctx, stream, first, "+", 1).Result()
-	if err != nil && !missingKey(err) {
+	if err != nil && !missing(err) {
 		return 0, fmt.Errorf("import into %s: %w", stream, err)
 	}
 	if len(after) > 0 {
@@ -354,7 +354,7 @@ func (s *Store) Import(ctx context.Context, stream string, entries []claims.Arch
 func (s *Store) rewind(ctx context.Context, stream, first string) error {
 	info, err := s.rdb.XInfoStream(ctx, stream).Result()
 	if err != nil {
-		if missingKey(err) {
+		if missing(err) {
 			return nil
 		}
 		return fmt.Errorf("read %s before import: %w", stream, err)
@@ -366,9 +366,9 @@ func (s *Store) rewind(ctx context.Context, stream, first string) error {
 	switch {
 	case err == nil:
 		return nil
-	case strings.Contains(strings.ToLower(err.Error()), "unknown command"):
+	case classify(err) == errUnsupported:
 		return nil
-	case strings.Contains(strings.ToLower(err.Error()), "smaller than the target stream top item"):
+	case streamTopError(err):
 		return &claims.ImportConflictError{Stream: stream, Existing: info.LastGeneratedID, Archived: first, Trimmed: true}
 	}
 	return fmt.Errorf("lower the last id of %s with XSETID: %w", stream, err)

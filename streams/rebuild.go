@@ -3,28 +3,12 @@ package streams
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"claimsctl/streams/claims"
-
-	"github.com/redis/go-redis/v9"
 )
-
-// rebuildScript writes one claim's aggregate unless a command appended to
-// the claim after the fold read the stream: a newer version in the hash is
-// left alone, so a rebuild racing live writers never rolls a claim back.
-// An unreadable version counts as 0 and is repaired.
-//
-// KEYS[1] aggregate hash; ARGV[1] version, ARGV[2] state, ARGV[3] entries.
-var rebuildScript = redis.NewScript(`
-local cur = tonumber(redis.call('HGET', KEYS[1], 'version') or '0') or 0
-if cur > tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'version', ARGV[1], 'state', ARGV[2], 'entries', ARGV[3])
-return 1
-`)
 
 // rebuildChunk is how many aggregates one pipeline writes.
 const rebuildChunk = 500
@@ -96,7 +80,7 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 
 	type write struct {
 		id   string
-		args []any
+		call rebuildCall
 	}
 	var writes []write
 	for _, id := range ids {
@@ -119,34 +103,28 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 		if err != nil {
 			return res, fmt.Errorf("rebuild %s: encode state: %w", id, err)
 		}
-		writes = append(writes, write{id, []any{f.claim.Version, string(raw), entries}})
+		writes = append(writes, write{id, rebuildCall{Aggregate: s.keys.Aggregate(id), Version: f.claim.Version, State: string(raw), Entries: entries}})
 	}
 	if len(writes) == 0 {
 		return res, nil
 	}
-	// Load once so the pipelined EVALSHAs cannot meet NOSCRIPT: go-redis
-	// falls back to EVAL only outside a pipeline.
-	if err := rebuildScript.Load(ctx, s.rdb).Err(); err != nil {
-		return res, fmt.Errorf("rebuild: load script: %w", err)
-	}
 	for start := 0; start < len(writes); start += rebuildChunk {
 		chunk := writes[start:min(start+rebuildChunk, len(writes))]
-		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.Cmd, len(chunk))
+		effects := make([]Effect, len(chunk))
 		for i, w := range chunk {
-			cmds[i] = rebuildScript.EvalSha(ctx, pipe, []string{s.keys.Aggregate(w.id)}, w.args...)
+			effects[i] = w.call.effect()
 		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		replies, errs, err := s.runAll(ctx, nil, effects)
+		if err != nil {
 			return res, fmt.Errorf("rebuild: write aggregates: %w", err)
 		}
-		for i, c := range cmds {
-			n, err := c.Int()
-			if err != nil {
-				return res, fmt.Errorf("rebuild %s: %w", chunk[i].id, err)
-			}
-			if n == 1 {
+		for i := range chunk {
+			switch {
+			case errs[i] != nil:
+				return res, fmt.Errorf("rebuild %s: %w", chunk[i].id, errs[i])
+			case replies[i].Status == "ok":
 				res.Claims++
-			} else {
+			default:
 				res.Newer++
 			}
 		}

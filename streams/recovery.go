@@ -13,9 +13,7 @@ import (
 
 // Defaults of recovery and the dead-letter limit.
 const (
-	DefaultMinIdle       = 30 * time.Second
-	DefaultMaxDeliveries = 5
-	defaultRecoverCount  = 100
+	defaultRecoverCount = 100
 	// pendingListLimit bounds the entries Pending lists; the summary still
 	// counts them all.
 	pendingListLimit = 1000
@@ -50,7 +48,7 @@ func (s *Store) Pending(ctx context.Context, group string) (PendingSummary, []Pe
 	sum := pipe.XPending(ctx, stream, group)
 	ext := pipe.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: stream, Group: group, Start: "-", End: "+", Count: pendingListLimit})
 	if _, err := pipe.Exec(ctx); err != nil {
-		if missingKey(err) {
+		if missing(err) {
 			return PendingSummary{Consumers: map[string]int64{}}, nil, nil
 		}
 		return PendingSummary{}, nil, fmt.Errorf("pending %s: %w", group, err)
@@ -120,7 +118,7 @@ func (s *Store) Recover(ctx context.Context, group, consumer string, o RecoverOp
 		Stream: stream, Group: group, Idle: o.MinIdle, Start: "-", End: "+", Count: 1,
 	}).Result()
 	if err != nil {
-		if missingKey(err) {
+		if missing(err) {
 			return RecoverResult{}, nil
 		}
 		return fail(err)
@@ -139,7 +137,7 @@ func (s *Store) Recover(ctx context.Context, group, consumer string, o RecoverOp
 			return fail(err)
 		}
 		for _, m := range msgs {
-			res.Claimed = append(res.Claimed, decodeDelivery(m))
+			res.Claimed = append(res.Claimed, decode(stream, m))
 		}
 		res.DeletedIDs = append(res.DeletedIDs, deleted...)
 		if next == "0-0" || int64(len(res.Claimed)) >= o.Count {
@@ -183,18 +181,9 @@ func (s *Store) setDeliveries(ctx context.Context, group, consumer string, ds []
 // from other consumers' recovery: call it once per page at start-up, never
 // in a loop (see DESIGN "Known traps").
 func (s *Store) readOwnPending(ctx context.Context, group, consumer, after string, count int64) ([]Delivery, error) {
-	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: group, Consumer: consumer, Streams: []string{s.keys.Events(), after},
-		Count: count, Block: -1,
-	}).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	out, err := s.readGroup(ctx, groupRead{Stream: s.keys.Events(), Group: group, Consumer: consumer, Start: after, Count: count})
+	if err != nil {
 		return nil, fmt.Errorf("read pending %s/%s: %w", group, consumer, err)
-	}
-	var out []Delivery
-	for _, st := range res {
-		for _, m := range st.Messages {
-			out = append(out, decodeDelivery(m))
-		}
 	}
 	if err := s.setDeliveries(ctx, group, consumer, out); err != nil {
 		return nil, fmt.Errorf("read pending %s/%s: %w", group, consumer, err)

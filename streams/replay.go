@@ -47,7 +47,7 @@ func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery
 			return fmt.Errorf("replay %s: %w", s.keys.Events(), err)
 		}
 		for _, m := range msgs {
-			d := decodeDelivery(m)
+			d := decode(s.keys.Events(), m)
 			if !opts.match(d) {
 				continue
 			}

@@ -2,7 +2,6 @@ package streams
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,16 +20,23 @@ type ServerInfo struct {
 // Server reads INFO server and persistence. The embedded server answers
 // neither section; it is in memory only.
 func (s *Store) Server(ctx context.Context) (ServerInfo, error) {
-	raw, err := s.rdb.Info(ctx, "server", "persistence").Result()
-	if err != nil {
-		// miniredis knows neither section (nor INFO with two sections).
-		if msg := err.Error(); strings.Contains(msg, "not supported") || strings.Contains(msg, "wrong number of arguments") {
+	// Two one-section INFOs in one round trip: the embedded server knows
+	// neither section, and refuses INFO with two.
+	pipe := s.rdb.Pipeline()
+	server := pipe.Info(ctx, "server")
+	persistence := pipe.Info(ctx, "persistence")
+	_, _ = pipe.Exec(ctx)
+	if err := server.Err(); err != nil {
+		if classify(err) == errUnsupported {
 			return ServerInfo{Version: "embedded (miniredis)", Mode: "standalone", Persistence: "none: in memory, gone when claimsctl exits"}, nil
 		}
 		return ServerInfo{}, fmt.Errorf("server info: %w", err)
 	}
+	if err := persistence.Err(); err != nil {
+		return ServerInfo{}, fmt.Errorf("server info: %w", err)
+	}
 	fields := map[string]string{}
-	for _, line := range strings.Split(raw, "\n") {
+	for _, line := range strings.Split(server.Val()+"\n"+persistence.Val(), "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if ok {
 			fields[k] = v
@@ -68,32 +74,22 @@ func (s *Store) Tail(ctx context.Context, after string, count int64, block time.
 			after = last[0].ID
 		}
 	}
-	deadline := time.Now().Add(block)
-	for {
-		slice := time.Duration(-1)
-		// Under a millisecond would be sent as BLOCK 0, which waits forever.
-		if remaining := time.Until(deadline); remaining >= time.Millisecond {
-			slice = min(remaining, time.Second)
-		}
+	var out []Delivery
+	err := waitInSlices(ctx, block, func(slice time.Duration) (bool, error) {
 		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{s.keys.Events(), after}, Count: count, Block: slice}).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			if ctx.Err() != nil {
-				return nil, after, fmt.Errorf("tail: %w", ctx.Err())
-			}
-			return nil, after, fmt.Errorf("tail %s: %w", s.keys.Events(), err)
+		if err != nil && classify(err) != errNil {
+			return true, err
 		}
-		var out []Delivery
 		for _, st := range res {
 			for _, m := range st.Messages {
-				out = append(out, decodeDelivery(m))
+				out = append(out, decode(st.Stream, m))
 				after = m.ID
 			}
 		}
-		if len(out) > 0 || slice < 0 || time.Until(deadline) <= 0 {
-			return out, after, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, after, fmt.Errorf("tail: %w", err)
-		}
+		return len(out) > 0, nil
+	})
+	if err != nil {
+		return nil, after, fmt.Errorf("tail %s: %w", s.keys.Events(), err)
 	}
+	return out, after, nil
 }

@@ -2,10 +2,8 @@ package streams
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -109,7 +107,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 			cmds[i].cons[g] = pipe.XInfoConsumers(ctx, key, g)
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !missingKey(err) {
+	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
 		return nil, fmt.Errorf("state view: %w", err)
 	}
 
@@ -125,7 +123,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		ss := StreamState{Key: key}
 		info, err := cmds[i].info.Result()
 		if err != nil {
-			if !missingKey(err) {
+			if !missing(err) {
 				return nil, fmt.Errorf("state of %s: %w", key, err)
 			}
 			st.Streams = append(st.Streams, ss)
@@ -141,7 +139,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 			}
 		}
 		groups, err := cmds[i].groups.Result()
-		if err != nil && !missingKey(err) {
+		if err != nil && !missing(err) {
 			return nil, fmt.Errorf("groups of %s: %w", key, err)
 		}
 		sort.Slice(groups, func(a, b int) bool { return groups[a].Name < groups[b].Name })
@@ -178,7 +176,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	if len(lagCounts) == 0 && len(newCons) == 0 {
 		return st, nil
 	}
-	if _, err := second.Exec(ctx); err != nil && !missingKey(err) {
+	if _, err := second.Exec(ctx); err != nil && !missing(err) {
 		return nil, fmt.Errorf("state view: %w", err)
 	}
 	streamIndex := func(i int) *StreamState { return st.Stream(keys[i]) }
@@ -195,7 +193,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	}
 	for at, cmd := range newCons {
 		cons, err := cmd.Result()
-		if err != nil && !missingKey(err) {
+		if err != nil && !missing(err) {
 			return nil, fmt.Errorf("consumers of a group on %s: %w", keys[at[0]], err)
 		}
 		streamIndex(at[0]).Groups[at[1]].Consumers = consumerStates(cons)
@@ -210,16 +208,4 @@ func consumerStates(cons []redis.XInfoConsumer) []ConsumerState {
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out
-}
-
-// missingKey is Redis saying the stream or group does not exist yet.
-func missingKey(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, redis.Nil) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "no such key") || strings.HasPrefix(msg, "NOGROUP")
 }

@@ -30,11 +30,12 @@ type Options struct {
 // Store is the claims event store on Redis Streams. It is safe for
 // concurrent use by several goroutines.
 type Store struct {
-	rdb    redis.UniversalClient
-	keys   Keys
-	opts   Options
-	tracer *tracer
-	cache  *stateCache
+	rdb     redis.UniversalClient
+	keys    Keys
+	opts    Options
+	tracer  *tracer
+	cache   *stateCache
+	scripts *scriptCache
 }
 
 // New wraps a connected client. The caller keeps ownership of rdb.
@@ -51,7 +52,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Actor == "" {
 		opts.Actor = claims.DefaultActor
 	}
-	s := &Store{rdb: rdb, keys: Keys{Prefix: opts.Prefix}, opts: opts, tracer: &tracer{}, cache: &stateCache{groups: map[string][]string{}}}
+	s := &Store{rdb: rdb, keys: Keys{Prefix: opts.Prefix}, opts: opts, tracer: &tracer{}, cache: &stateCache{groups: map[string][]string{}}, scripts: &scriptCache{}}
 	rdb.AddHook(s.tracer)
 	return s
 }

@@ -66,6 +66,11 @@ func (t *tracer) printReply(ctx context.Context, reply string) {
 	}
 }
 
+// note explains something in the trace that the commands alone would not.
+func (t *tracer) note(ctx context.Context, msg string) {
+	t.printReply(ctx, "(claimsctl: "+msg+")")
+}
+
 func (t *tracer) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return next(ctx, network, addr)

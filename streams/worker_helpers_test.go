@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,6 +106,7 @@ func (l *logLines) String() string {
 // and waits until RunWorker has returned (it must, promptly, with nil).
 func startWorker(t testing.TB, s *streams.Store, h streams.Handler, o streams.WorkerOptions) (stop func()) {
 	t.Helper()
+	o.Verbose = true // the tests read the per-event lines
 	if o.Block == 0 {
 		// A blocked XREADGROUP cannot be interrupted, so a stop waits for
 		// the block to end: keep it short for a fast suite.
@@ -191,49 +191,55 @@ func allIdle(t testing.TB, s *streams.Store, group string, d time.Duration) bool
 // errCrashed is what a crashed handler reports for the rest of its batch.
 var errCrashed = errors.New("worker crashed")
 
-// crashing simulates a worker killed mid-batch: it handles `after` events,
-// then applies the next event's effect and "dies" before the ack (it
-// cancels its worker and fails that event and every later one, which
-// leaves them pending as a kill -9 would).
+// crashing simulates a worker killed mid-batch: it decides `after`
+// events, then has the next event's effect written and "dies" before the
+// ack (it cancels its worker and fails that event and every later one,
+// which leaves them pending as a kill -9 would).
 type crashing struct {
 	streams.Handler
 	after  int
 	cancel func()
-	n      atomic.Int64
+	n      int
 }
 
-func (c *crashing) Handle(ctx context.Context, d streams.Delivery) (string, error) {
-	n := int(c.n.Add(1))
-	switch {
-	case n <= c.after:
-		return c.Handler.Handle(ctx, d)
-	case n == c.after+1:
-		_, _ = c.Handler.Handle(ctx, d)
-		c.cancel()
+func (c *crashing) Decide(ctx context.Context, batch []streams.Delivery, got *streams.Snapshot) []streams.Decision {
+	out := c.Handler.Decide(ctx, batch, got)
+	for i := range out {
+		c.n++
+		switch {
+		case c.n <= c.after:
+		case c.n == c.after+1:
+			c.cancel()
+			out[i].Explain = func([]streams.Reply) (string, error) { return "", errCrashed }
+		default:
+			out[i] = streams.Decision{Err: errCrashed}
+		}
 	}
-	return "", errCrashed
+	return out
 }
 
-// recording remembers which entries a handler handled.
+// recording remembers which entries a handler decided without refusing.
 type recording struct {
 	streams.Handler
 	mu      sync.Mutex
 	handled []string
-	first   func() // called before the first event is handled
+	first   func() // called before the first batch is decided
 	once    sync.Once
 }
 
-func (r *recording) Handle(ctx context.Context, d streams.Delivery) (string, error) {
+func (r *recording) Decide(ctx context.Context, batch []streams.Delivery, got *streams.Snapshot) []streams.Decision {
 	if r.first != nil {
 		r.once.Do(r.first)
 	}
-	summary, err := r.Handler.Handle(ctx, d)
-	if err == nil {
-		r.mu.Lock()
-		r.handled = append(r.handled, d.ID)
-		r.mu.Unlock()
+	out := r.Handler.Decide(ctx, batch, got)
+	r.mu.Lock()
+	for i, d := range batch {
+		if out[i].Err == nil {
+			r.handled = append(r.handled, d.ID)
+		}
 	}
-	return summary, err
+	r.mu.Unlock()
+	return out
 }
 
 func (r *recording) ids() []string {
@@ -245,7 +251,13 @@ func (r *recording) ids() []string {
 // failing always fails, to exercise retries and the DLQ limit.
 type failing struct{ group string }
 
-func (f failing) Name() string { return f.group }
-func (f failing) Handle(context.Context, streams.Delivery) (string, error) {
-	return "", fmt.Errorf("boom")
+func (f failing) Group() string                           { return f.group }
+func (f failing) Label() string                           { return f.group }
+func (f failing) Needs([]streams.Delivery) []streams.Read { return nil }
+func (f failing) Decide(_ context.Context, batch []streams.Delivery, _ *streams.Snapshot) []streams.Decision {
+	out := make([]streams.Decision, len(batch))
+	for i := range out {
+		out[i].Err = fmt.Errorf("boom")
+	}
+	return out
 }

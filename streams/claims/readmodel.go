@@ -21,7 +21,9 @@ func ReadModelUpdate(e Event) (allowed, op, adjuster string, fields []any) {
 		"version", strconv.FormatInt(e.Version, 10),
 		"updated_at", at,
 		"last_event", string(e.Type),
-		"last_entry_id", e.ID,
+	}
+	if e.ID != "" { // an event about to be appended gets its id from the script
+		fields = append(fields, "last_entry_id", e.ID)
 	}
 	if st := NextStatus(StatusNone, e); st != StatusNone {
 		fields = append(fields, "status", string(st))

@@ -98,3 +98,54 @@ func ParseStats(raw map[string]string) Stats {
 	sort.Slice(st.Adjusters, func(i, j int) bool { return st.Adjusters[i].Adjuster < st.Adjusters[j].Adjuster })
 	return st
 }
+
+// Tally is what one event moves in the analytics counters: the claim's
+// new status ("" when it stays), the adjuster it was assigned to, whether
+// it decides, pays or closes the claim, and the counters it adds to.
+type Tally struct {
+	NewStatus             Status
+	Adjuster              string
+	Decides, Pays, Closes bool
+	Counters              []Counter
+}
+
+// Counter is one field of the stats hash and what an event adds to it: an
+// integer count, or an amount (Amount true).
+type Counter struct {
+	Field  string
+	By     float64
+	Amount bool
+}
+
+// TallyOf is the analytics arithmetic of one event.
+func TallyOf(e Event) Tally {
+	t := Tally{NewStatus: NextStatus(StatusNone, e)}
+	t.Decides = e.Type == ClaimApproved || e.Type == ClaimRejected
+	t.Pays = e.Type == PaymentCompleted
+	t.Closes = t.NewStatus.Final()
+	if e.Type == ClaimAssigned {
+		t.Adjuster = e.String("adjuster")
+	}
+	count := func(field string) { t.Counters = append(t.Counters, Counter{Field: field, By: 1}) }
+	amount := func(field, key string) {
+		t.Counters = append(t.Counters, Counter{Field: field, By: e.Number(key), Amount: true})
+	}
+	count("events")
+	count("event:" + string(e.Type))
+	switch e.Type {
+	case ClaimSubmitted:
+		count("claims")
+		count("claim_type:" + e.String("claim_type"))
+		count("hour:" + e.OccurredAt.UTC().Format("2006-01-02T15"))
+		amount("amount:claimed", "amount")
+	case ClaimApproved:
+		amount("amount:approved", "approved_amount")
+	case ClaimRejected:
+		if c := e.String("code"); c != "" {
+			count("rejection:" + c)
+		}
+	case PaymentCompleted:
+		amount("amount:paid", "amount")
+	}
+	return t
+}

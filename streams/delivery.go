@@ -1,0 +1,118 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"claimsctl/streams/claims"
+)
+
+// Delivery is one entry handed to a consumer. Err is set when the entry is
+// not a claim event the store wrote (a *claims.MalformedError); it still
+// has to be acked or dead-lettered.
+type Delivery struct {
+	Stream string // the stream the entry is in
+	ID     string
+	Event  claims.Event
+	Fields map[string]any
+	Err    error
+	// Deliveries is how often the group has handed this entry out (0 when
+	// unknown).
+	Deliveries int64
+	// attempts counts how often this consumer handled it without a new
+	// delivery (an event that arrived before its predecessor is tried
+	// again with the next batch).
+	attempts int
+}
+
+// decode turns a stream entry into a Delivery.
+func decode(stream string, m redis.XMessage) Delivery {
+	d := Delivery{Stream: stream, ID: m.ID, Fields: m.Values}
+	d.Event, d.Err = claims.DecodeEvent(m.ID, m.Values)
+	if d.Err != nil {
+		d.Event = claims.Event{ID: m.ID}
+	}
+	return d
+}
+
+// groupRead is one XREADGROUP.
+type groupRead struct {
+	Stream, Group, Consumer string
+	// Start is ">" for entries never delivered to the group, or an id: this
+	// consumer's own pending entries after it (each read of a pending entry
+	// counts as a delivery and resets its idle time).
+	Start string
+	Count int64
+	// Block waits up to this long for new entries (Start ">" only); 0 or
+	// less returns at once.
+	Block time.Duration
+}
+
+// maxBlockSlice bounds one blocking call: go-redis cannot interrupt a
+// blocked read when its context is cancelled, so waiting happens in slices
+// and a cancelled caller is back within this long.
+const maxBlockSlice = time.Second
+
+// readGroup is the one place that reads a consumer group: workers,
+// consume() and the own-pending pass of recovery all use it. A long Block
+// waits in slices of at most a second, so cancelling ctx stops it promptly.
+func (s *Store) readGroup(ctx context.Context, r groupRead) ([]Delivery, error) {
+	var out []Delivery
+	err := waitInSlices(ctx, r.Block, func(block time.Duration) (bool, error) {
+		if r.Start != ">" {
+			block = -1
+		}
+		res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: r.Group, Consumer: r.Consumer, Streams: []string{r.Stream, r.Start},
+			Count: r.Count, Block: block,
+		}).Result()
+		if err != nil && classify(err) != errNil {
+			return true, err
+		}
+		for _, st := range res {
+			for _, m := range st.Messages {
+				d := decode(st.Stream, m)
+				if r.Start == ">" {
+					d.Deliveries = 1 // a first delivery by definition
+				}
+				out = append(out, d)
+			}
+		}
+		return len(out) > 0, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consume %s/%s: %w", r.Group, r.Consumer, err)
+	}
+	return out, nil
+}
+
+// waitInSlices calls read with a block of at most maxBlockSlice until it
+// reports done, the total has passed, or ctx is cancelled. A total of 0 or
+// less makes one non-blocking call (block -1: go-redis then sends no BLOCK
+// at all, where BLOCK 0 would wait forever).
+func waitInSlices(ctx context.Context, total time.Duration, read func(block time.Duration) (done bool, err error)) error {
+	deadline := time.Now().Add(total)
+	for {
+		block := time.Duration(-1)
+		// Under a millisecond would be sent as BLOCK 0, which waits forever.
+		if remaining := time.Until(deadline); remaining >= time.Millisecond {
+			block = min(remaining, maxBlockSlice)
+		}
+		done, err := read(block)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		if done || block < 0 || time.Until(deadline) <= 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}

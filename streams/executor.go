@@ -1,0 +1,407 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"claimsctl/streams/claims"
+)
+
+// executor carries out one consumer's batches: the one place where a
+// handler's decisions become writes. Per batch it makes at most three
+// round trips whatever the batch size: one pipeline reads what the batch
+// needs, one writes every effect (and the dead letters known up front),
+// one acknowledges and dead-letters what the replies settled.
+type executor struct {
+	s       *Store
+	h       Handler
+	o       WorkerOptions
+	label   string
+	lastErr map[string]string // entry id -> last handler error, for the DLQ message
+	// wait is called while Redis is unavailable (it logs and backs off);
+	// it returns false when the worker is stopping.
+	wait func(ctx context.Context, err error) bool
+}
+
+// maxRememberedErrors bounds the last-error memory used for DLQ messages.
+const maxRememberedErrors = 1000
+
+// outcome is what became of one delivery of a batch.
+type outcome struct {
+	d       Delivery
+	disp    disposition
+	summary string
+	err     error // why it failed, or why it is dead
+}
+
+// execute handles a batch in stream order and returns the deliveries to
+// try again with the next batch (arrived before their predecessor).
+//
+// ctx is the worker's: when it is cancelled the batch in hand is still
+// finished (its writes run on a context that is not cancelled with it), so
+// a stop never cuts an effect from its acknowledgement.
+func (x *executor) execute(ctx context.Context, batch []Delivery) []Delivery {
+	if len(batch) == 0 {
+		return nil
+	}
+	wctx := context.WithoutCancel(ctx)
+	outcomes, early, ok := x.handle(ctx, wctx, batch)
+	if !ok {
+		return nil // stopping while Redis is away: the batch stays pending
+	}
+	return x.settle(ctx, wctx, outcomes, early)
+}
+
+// handle reads, vets, decides and writes a batch, and says what became of
+// each delivery; early are the dead letters written with the effects. It
+// reports false when the worker stopped while Redis was away.
+func (x *executor) handle(ctx, wctx context.Context, batch []Delivery) ([]outcome, []int, bool) {
+	snap, ok := x.read(ctx, wctx, batch)
+	if !ok {
+		return nil, nil, false
+	}
+	outcomes := make([]outcome, len(batch))
+	var handle []int
+	for i := range batch {
+		d := batch[i]
+		if d.Err == nil && len(d.Fields) > 0 {
+			d.Err = x.s.vet(d, snap.aggregates[d.Event.ClaimID])
+		}
+		disp, why := dispose(d, errUnhandled, x.o)
+		outcomes[i] = outcome{d: d, disp: disp, err: why}
+		if disp == toHandle {
+			handle = append(handle, i)
+		}
+	}
+	handled := make([]Delivery, len(handle))
+	for j, i := range handle {
+		handled[j] = outcomes[i].d
+	}
+	decisions := x.h.Decide(wctx, handled, snap)
+	if len(decisions) != len(handled) {
+		err := fmt.Errorf("handler %s decided %d of %d deliveries", x.label, len(decisions), len(handled))
+		for _, i := range handle {
+			outcomes[i].disp, outcomes[i].err = toLeavePending, err
+		}
+		decisions = nil
+	}
+
+	// One pipeline: every decision's effects, then the dead letters known
+	// before handling.
+	var effects []Effect
+	first := make([]int, len(decisions)) // index of each decision's first effect
+	for j, dec := range decisions {
+		first[j] = len(effects)
+		if dec.Err == nil {
+			effects = append(effects, dec.Effects...)
+		}
+	}
+	var early []int
+	for i, oc := range outcomes {
+		if oc.disp == toDeadLetter {
+			early = append(early, i)
+			effects = append(effects, x.deadLetter(oc.d, x.cause(oc.d, oc.err)))
+		}
+	}
+	replies, errs, ok := x.write(ctx, wctx, effects)
+	if !ok {
+		return nil, nil, false
+	}
+	for j, dec := range decisions {
+		i := handle[j]
+		summary, err := dec.Summary, dec.Err
+		if err == nil {
+			n := len(dec.Effects)
+			for k := first[j]; k < first[j]+n; k++ {
+				if errs[k] != nil {
+					err = errs[k]
+					break
+				}
+			}
+			if err == nil && dec.Explain != nil {
+				summary, err = dec.Explain(replies[first[j] : first[j]+n])
+			}
+		}
+		if summary == "" {
+			summary = "handled"
+		}
+		disp, why := dispose(outcomes[i].d, err, x.o)
+		outcomes[i].disp, outcomes[i].summary, outcomes[i].err = disp, summary, why
+		if err != nil && disp != toDeadLetter {
+			outcomes[i].err = err
+		}
+	}
+	dead := len(effects) - len(early)
+	for k, i := range early {
+		outcomes[i].summary = deadLetterSummary(replies[dead+k], errs[dead+k])
+	}
+	return outcomes, early, true
+}
+
+// read fetches what the batch needs: each claim's aggregate (for the
+// integrity rule) and the handler's reads, in one pipeline.
+func (x *executor) read(ctx, wctx context.Context, batch []Delivery) (*Snapshot, bool) {
+	reads := x.h.Needs(batch)
+	var claimIDs []string
+	seen := map[string]bool{}
+	for _, d := range batch {
+		if d.Err == nil && len(d.Fields) > 0 && !seen[d.Event.ClaimID] {
+			seen[d.Event.ClaimID] = true
+			claimIDs = append(claimIDs, d.Event.ClaimID)
+		}
+	}
+	for {
+		snap, err := x.s.snapshot(wctx, claimIDs, reads)
+		if err == nil {
+			return snap, true
+		}
+		if !x.wait(ctx, err) {
+			return nil, false
+		}
+	}
+}
+
+// write carries out the effects, waiting while Redis is unavailable (every
+// effect is idempotent, so a write that half happened is simply sent again).
+func (x *executor) write(ctx, wctx context.Context, effects []Effect) ([]Reply, []error, bool) {
+	return x.writeWith(ctx, wctx, nil, effects)
+}
+
+// writeWith is write with plain commands sent first in the same pipeline.
+func (x *executor) writeWith(ctx, wctx context.Context, first func(redis.Pipeliner), effects []Effect) ([]Reply, []error, bool) {
+	for {
+		replies, errs, err := x.s.runAll(wctx, first, effects)
+		if err == nil {
+			for _, e := range errs {
+				if unavailable(e) {
+					err = e
+					break
+				}
+			}
+		}
+		if err == nil {
+			return replies, errs, true
+		}
+		if !x.wait(ctx, err) {
+			return nil, nil, false
+		}
+	}
+}
+
+// settle acknowledges what is done, dead-letters what failed for good (in
+// one more pipeline), logs the batch and returns what to retry soon.
+// early are the dead letters written with the effects.
+func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early []int) []Delivery {
+	var late []int
+	acks := map[string][]string{} // stream -> ids
+	var retry []Delivery
+	isEarly := map[int]bool{}
+	for _, i := range early {
+		isEarly[i] = true
+	}
+	for i := range outcomes {
+		oc := &outcomes[i]
+		switch oc.disp {
+		case toAck:
+			acks[oc.d.Stream] = append(acks[oc.d.Stream], oc.d.ID)
+			delete(x.lastErr, oc.d.ID)
+		case toRetrySoon:
+			d := oc.d
+			d.attempts++
+			retry = append(retry, d)
+		case toDeadLetter:
+			if !isEarly[i] {
+				late = append(late, i)
+			}
+		case toLeavePending:
+			if oc.err != nil {
+				if len(x.lastErr) >= maxRememberedErrors {
+					clear(x.lastErr)
+				}
+				x.lastErr[oc.d.ID] = oc.err.Error()
+			}
+		}
+	}
+	var effects []Effect
+	for _, i := range late {
+		effects = append(effects, x.deadLetter(outcomes[i].d, x.cause(outcomes[i].d, outcomes[i].err)))
+	}
+	if len(acks) > 0 || len(effects) > 0 {
+		ack := func(pipe redis.Pipeliner) {
+			for stream, ids := range acks {
+				pipe.XAck(wctx, stream, x.h.Group(), ids...)
+			}
+		}
+		if replies, errs, ok := x.writeWith(ctx, wctx, ack, effects); ok {
+			for k, i := range late {
+				outcomes[i].summary = deadLetterSummary(replies[k], errs[k])
+			}
+		}
+	}
+	x.log(outcomes)
+	if ab, ok := x.h.(afterBatch); ok {
+		applied := 0
+		for _, oc := range outcomes {
+			if oc.disp == toAck && oc.err == nil && len(oc.d.Fields) > 0 {
+				applied++
+			}
+		}
+		if note := ab.afterBatch(wctx, applied); note != "" {
+			x.logf("%s", note)
+		}
+	}
+	return retry
+}
+
+// deadLetter is the effect that moves d to the DLQ with its cause.
+func (x *executor) deadLetter(d Delivery, cause error) Effect {
+	return x.s.deadLetterEffect(x.h.Group(), d, cause, d.Deliveries)
+}
+
+// cause is why d is dead, with the last error it failed with when it gave
+// up after too many deliveries.
+func (x *executor) cause(d Delivery, why error) error {
+	if last := x.lastErr[d.ID]; last != "" && d.Err == nil && !strings.Contains(why.Error(), last) {
+		return fmt.Errorf("%w; last error: %s", why, last)
+	}
+	return why
+}
+
+func deadLetterSummary(r Reply, err error) string {
+	switch {
+	case err != nil:
+		return "dead-letter failed (left pending): " + err.Error()
+	case r.Status == "gone":
+		return "dead-lettered or acked by another consumer already"
+	}
+	return "dead-lettered as " + r.Detail
+}
+
+// log writes one line per delivery with Verbose, else one line for the
+// batch; incidents (dead letters, failures) always get a line of their own.
+func (x *executor) log(outcomes []outcome) {
+	var handled, retried, pending int
+	for _, oc := range outcomes {
+		line := x.prefix(oc.d)
+		switch oc.disp {
+		case toAck:
+			handled++
+			if x.o.Verbose {
+				x.o.Log(line + " -> " + orDefault(oc.summary, "acked"))
+			}
+		case toRetrySoon:
+			retried++
+			if x.o.Verbose {
+				x.o.Log(fmt.Sprintf("%s -> arrived before its predecessor; tried again with the next batch (%d of %d)", line, oc.d.attempts+1, retrySoonLimit))
+			}
+		case toLeavePending:
+			pending++
+			if oc.err != nil {
+				x.o.Log(fmt.Sprintf("%s -> error (delivery %d of %d; left pending, retried once idle for %s): %v",
+					line, oc.d.Deliveries, x.o.MaxDeliveries, x.o.MinIdle, oc.err))
+			}
+		case toDeadLetter:
+			x.o.Log(fmt.Sprintf("%s -> %s to %s after %s: %v", line, oc.summary, x.s.keys.DLQ(), claims.Plural(oc.d.Deliveries, "delivery", "deliveries"), x.cause(oc.d, oc.err)))
+		}
+	}
+	if !x.o.Verbose && handled+retried > 0 {
+		note := fmt.Sprintf("batch of %d: %d handled", len(outcomes), handled)
+		if retried > 0 {
+			note += fmt.Sprintf(", %d to retry (arrived before their predecessor)", retried)
+		}
+		if pending > 0 {
+			note += fmt.Sprintf(", %d left pending", pending)
+		}
+		x.logf("%s", note)
+	}
+}
+
+// prefix starts a log line: "processor w1  1795597353284-0  claim.submitted  3f9c1234 v1".
+func (x *executor) prefix(d Delivery) string {
+	head := fmt.Sprintf("%s %s  %s", x.label, x.o.Consumer, d.ID)
+	if d.Err != nil || len(d.Fields) == 0 {
+		return head + "  (not a claim event)"
+	}
+	return fmt.Sprintf("%s  %s  %s v%d", head, d.Event.Type, claims.Short(d.Event.ClaimID), d.Event.Version)
+}
+
+func (x *executor) logf(format string, args ...any) {
+	x.o.Log(fmt.Sprintf("%s %s  ", x.label, x.o.Consumer) + fmt.Sprintf(format, args...))
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// snapshot reads, in one pipeline, the aggregates of claimIDs and reads.
+func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read) (*Snapshot, error) {
+	snap := &Snapshot{
+		hashes: map[string]map[string]string{}, members: map[string][]string{},
+		scores: map[string]map[string]float64{}, aggregates: map[string]aggregate{},
+	}
+	if len(claimIDs) == 0 && len(reads) == 0 {
+		return snap, nil
+	}
+	pipe := s.rdb.Pipeline()
+	aggs := make([]*redis.MapStringStringCmd, len(claimIDs))
+	for i, id := range claimIDs {
+		aggs[i] = pipe.HGetAll(ctx, s.keys.Aggregate(id))
+	}
+	cmds := make([]redis.Cmder, len(reads))
+	for i, r := range reads {
+		switch r.Kind {
+		case readHash:
+			cmds[i] = pipe.HGetAll(ctx, r.Key)
+		case readMembers:
+			cmds[i] = pipe.SMembers(ctx, r.Key)
+		case readScores:
+			cmds[i] = pipe.ZRangeWithScores(ctx, r.Key, 0, -1)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && classify(err) != errNil {
+		return nil, fmt.Errorf("read for the batch: %w", err)
+	}
+	for i, id := range claimIDs {
+		snap.aggregates[id] = parseAggregateFields(aggs[i].Val())
+	}
+	for i, r := range reads {
+		switch c := cmds[i].(type) {
+		case *redis.MapStringStringCmd:
+			snap.hashes[r.Key] = c.Val()
+		case *redis.StringSliceCmd:
+			snap.members[r.Key] = c.Val()
+		case *redis.ZSliceCmd:
+			m := map[string]float64{}
+			for _, z := range c.Val() {
+				name, _ := z.Member.(string)
+				m[name] = z.Score
+			}
+			snap.scores[r.Key] = m
+		}
+	}
+	return snap, nil
+}
+
+// vet is the integrity rule as the store applies it before any handler
+// sees an entry: it must be an event the event store wrote. A well-formed
+// entry another tool wrote (a payload that breaks its schema, a claim or a
+// version the store has no record of) is refused with the reason.
+func (s *Store) vet(d Delivery, agg aggregate) error {
+	e := d.Event
+	if err := claims.ValidateData(e.Type, e.Data, s.now()); err != nil {
+		return &claims.MalformedError{ID: d.ID, Reason: "its payload is invalid: " + strings.TrimSuffix(err.Error(), " (nothing written)")}
+	}
+	switch {
+	case !agg.exists:
+		return &claims.MalformedError{ID: d.ID, Reason: fmt.Sprintf("claim %s was never written through the event store (no %s)", claims.Short(e.ClaimID), s.keys.Aggregate(e.ClaimID))}
+	case e.Version > agg.version:
+		return &claims.MalformedError{ID: d.ID, Reason: fmt.Sprintf("claim %s is at version %d in the event store; this entry says version %d", claims.Short(e.ClaimID), agg.version, e.Version)}
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+-- lib: functions shared by the scripts. claimsctl sends each script with
+-- this file in front of it, so the append and projection logic exists once.
+
+-- append_event appends an event to a claim if the claim is at the expected
+-- version: XADD, bump the version and record the entry id in the
+-- aggregate, remember the event_id. Returns status, detail:
+-- 'ok', entry id | 'duplicate', entry id | 'conflict', current version.
+local function append_event(stream, aggregate, dedup, expected, state, ttl, fields)
+  local seen = redis.call('GET', dedup)
+  if seen then return 'duplicate', seen end
+  local current = tonumber(redis.call('HGET', aggregate, 'version') or '0')
+  if current ~= tonumber(expected) then return 'conflict', tostring(current) end
+  local id = redis.call('XADD', stream, '*', unpack(fields))
+  local entries = redis.call('HGET', aggregate, 'entries')
+  if entries then entries = entries .. ',' .. id else entries = id end
+  redis.call('HSET', aggregate, 'version', current + 1, 'state', state, 'entries', entries)
+  redis.call('SET', dedup, id, 'EX', ttl)
+  return 'ok', id
+end
+
+-- project_event applies an event to a claim's read model if and only if it
+-- is the next one, and moves the adjuster workload in the same step.
+-- allowed lists the statuses the event may follow ("|a|b|"; "" is a new
+-- claim); op is assign | final | document | "". Returns status, detail:
+-- 'ok'|'skip'|'gap', stored version | 'invalid', stored status.
+local function project_event(readmodel, load, version, allowed, op, adjuster, fields)
+  local cur = tonumber(redis.call('HGET', readmodel, 'version') or '0')
+  local v = tonumber(version)
+  if v <= cur then return 'skip', tostring(cur) end
+  if v > cur + 1 then return 'gap', tostring(cur) end
+  local status = redis.call('HGET', readmodel, 'status') or ''
+  if not string.find(allowed, '|' .. status .. '|', 1, true) then return 'invalid', status end
+  local prev = redis.call('HGET', readmodel, 'adjuster') or ''
+  if op == 'assign' then
+    if prev ~= adjuster then
+      if prev ~= '' then redis.call('ZINCRBY', load, -1, prev) end
+      redis.call('ZINCRBY', load, 1, adjuster)
+    end
+  elseif op == 'final' then
+    if prev ~= '' then redis.call('ZINCRBY', load, -1, prev) end
+  elseif op == 'document' then
+    redis.call('HINCRBY', readmodel, 'documents', 1)
+  end
+  redis.call('HSET', readmodel, unpack(fields))
+  return 'ok', tostring(v)
+end
+
+-- slice is t[from..to] as a new table.
+local function slice(t, from, to)
+  local out = {}
+  for i = from, to do out[#out + 1] = t[i] end
+  return out
+end
