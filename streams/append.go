@@ -2,98 +2,179 @@ package streams
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	"claimsctl/streams/claims"
-
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
+
+	"claimsctl/streams/claims"
 )
 
 // EmitOptions tune one append.
 type EmitOptions struct {
 	// ExpectedVersion, when not nil, must equal the claim's version or the
-	// append fails with a *ConflictError. Nil means "the version just read".
+	// append fails with a *ConflictError. Nil means "the version the
+	// command saw": on a conflict the claim is read again and the command
+	// checked again once.
 	ExpectedVersion *int64
 	// Actor is who caused the event (default Options.Actor).
 	Actor string
-	// EventID is the idempotency key (default a new uuid).
+	// EventID is a caller-chosen idempotency key (default a new uuid): a
+	// retried append with the same id returns the first append's event
+	// instead of writing a second one, even when the caller cannot tell
+	// whether its first attempt landed.
 	EventID string
 }
 
-// Emit validates and appends one event to a claim: it reads the claim,
-// checks the payload schema and the state machine in Go, then appends
-// through the version-checking script. Nothing is written when it fails.
+// derivedClaims names the claims of submissions whose caller chose the
+// event_id but not the claim id, so a retried submit finds its claim.
+var derivedClaims = uuid.NewSHA1(uuid.NameSpaceURL, []byte("claimsctl:submit"))
+
+// Emit validates and appends one event to a claim: it checks the payload
+// schema and the state machine in Go against the claim's state, then
+// appends through the version-checking script. A claim this process
+// changed last is checked against the state it holds, so the command is
+// one round trip; from a cold process the claim is read first. Nothing is
+// written when it fails. claimID may be a unique prefix of at least 8
+// characters, as printed.
 func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
-	what := claims.Verb(t) + " " + claims.Short(claimID)
-	newClaim := false
-	if t == claims.ClaimSubmitted && claimID == "" {
-		// A new claim gets its id here; errors name no id nobody asked for.
-		what, claimID, newClaim = claims.Verb(t), uuid.NewString(), true
+	if t == claims.ClaimSubmitted {
+		return s.submit(ctx, claimID, data, opts)
 	}
+	what := claims.Verb(t) + " " + claims.Short(claimID)
 	fail := func(err error) (claims.Event, *claims.Claim, error) {
 		return claims.Event{}, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if strings.TrimSpace(claimID) == "" {
 		return fail(&claims.ValidationError{Type: t, Field: "claim_id", Rule: "must not be empty"})
 	}
-	// The claim and, for a caller-chosen event_id, whether that id was
-	// appended already: one round trip.
-	claim, appendedAs, err := s.readForEmit(ctx, claimID, opts.EventID)
+	claim, err := s.stateOf(ctx, claimID)
 	if err != nil {
 		return fail(err)
 	}
-	if appendedAs != "" {
-		// A caller retrying an append whose first attempt did land must get
-		// that event back, not a conflict or a transition its own first
-		// attempt made impossible.
-		prev, err := s.appendedEvent(ctx, opts.EventID, appendedAs)
+	claimID = claim.ID
+	if opts.EventID != "" {
+		if prev, ok, err := s.usedEventID(ctx, claimID, t, opts); err != nil || ok {
+			if err != nil {
+				return fail(err)
+			}
+			c, err := s.currentState(ctx, claimID)
+			return prev, c, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		if opts.ExpectedVersion != nil && *opts.ExpectedVersion != claim.Version {
+			return fail(&claims.ConflictError{ClaimID: claimID, Expected: *opts.ExpectedVersion, Actual: claim.Version})
+		}
+		if claim.Version == 0 {
+			return fail(fmt.Errorf("claim %s has no events (submit it first): %w", claimID, claims.ErrNotFound))
+		}
+		ev, next, err := s.prepare(claim, t, data, opts)
 		if err != nil {
 			return fail(err)
 		}
-		switch {
-		case prev.Type == t && (prev.ClaimID == claimID || newClaim):
-			if prev.ClaimID != claimID {
-				if claim, err = s.aggregate(ctx, prev.ClaimID); err != nil {
-					return fail(err)
-				}
+		id, err := s.appendEvent(ctx, ev, next, opts.EventID != "")
+		var conflict *claims.ConflictError
+		if errors.As(err, &conflict) && opts.ExpectedVersion == nil && attempt == 0 {
+			// Someone else changed the claim since this process saw it:
+			// read it again and check the command against what it is now.
+			s.recent.forget(claimID)
+			if claim, err = s.readState(ctx, claimID); err != nil {
+				return fail(err)
 			}
-			return prev, claim, nil
-		case prev.ClaimID == claimID && opts.ExpectedVersion != nil:
-			// Another event under this id moved the claim past the expected
-			// version: the check below reports the conflict ("already decided").
-		default:
-			return fail(&claims.ValidationError{Type: t, Field: "event_id", Rule: fmt.Sprintf("%q was already used for %s of claim %s", opts.EventID, prev.Type, prev.ClaimID)})
+			continue
+		}
+		if err != nil {
+			s.recent.forget(claimID)
+			return fail(err)
+		}
+		ev.ID = id
+		next.Entries = append(append([]string(nil), claim.Entries...), id)
+		s.recent.put(next)
+		return ev, next, nil
+	}
+}
+
+// submit appends claim.submitted for a new claim: one round trip, since a
+// new id has nothing to read (an id that exists is refused by the script).
+func (s *Store) submit(ctx context.Context, claimID string, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
+	what := "submit"
+	if claimID != "" {
+		what += " " + claims.Short(claimID)
+	}
+	fail := func(err error) (claims.Event, *claims.Claim, error) {
+		return claims.Event{}, nil, fmt.Errorf("%s: %w", what, err)
+	}
+	switch {
+	case claimID != "":
+		if err := claims.ValidClaimID(claimID); err != nil {
+			return fail(err)
+		}
+	case opts.EventID != "":
+		claimID = uuid.NewSHA1(derivedClaims, []byte(opts.EventID)).String()
+	default:
+		claimID = uuid.NewString()
+	}
+	if opts.EventID != "" {
+		prev, ok, err := s.usedEventID(ctx, claimID, claims.ClaimSubmitted, opts)
+		if err != nil {
+			return fail(err)
+		}
+		if ok {
+			c, err := s.currentState(ctx, claimID)
+			return prev, c, err
 		}
 	}
-	if opts.ExpectedVersion != nil && *opts.ExpectedVersion != claim.Version {
-		return fail(&claims.ConflictError{ClaimID: claimID, Expected: *opts.ExpectedVersion, Actual: claim.Version})
+	ev, next, err := s.prepare(&claims.Claim{ID: claimID}, claims.ClaimSubmitted, data, opts)
+	if err != nil {
+		return fail(err)
 	}
-	if claim.Version == 0 && t != claims.ClaimSubmitted {
-		return fail(fmt.Errorf("claim %s has no events (submit it first): %w", claimID, claims.ErrNotFound))
+	id, err := s.appendEvent(ctx, ev, next, opts.EventID != "")
+	var conflict *claims.ConflictError
+	if errors.As(err, &conflict) {
+		// The id is taken: say so as the state machine does.
+		if c, rerr := s.readState(ctx, claimID); rerr == nil && c.Version > 0 {
+			if terr := c.CheckTransition(claims.ClaimSubmitted, data); terr != nil {
+				return fail(terr)
+			}
+		}
+		return fail(err)
 	}
+	if err != nil {
+		return fail(err)
+	}
+	ev.ID = id
+	next.Entries = []string{id}
+	s.recent.put(next)
+	return ev, next, nil
+}
+
+// prepare checks a command against the claim and builds its event and the
+// claim's state after it.
+func (s *Store) prepare(claim *claims.Claim, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	data = claim.Defaults(t, data)
 	now := s.now()
 	// The status first: "claim is submitted; claim.payment.initiated needs
 	// an approved claim" explains more than the defaulted amount 0 failing
 	// the schema.
 	if err := claim.CheckTransition(t, data); errors.Is(err, claims.ErrInvalidTransition) {
-		return fail(err)
+		return claims.Event{}, nil, err
 	}
 	if err := claims.ValidateData(t, data, now); err != nil {
-		return fail(err)
+		return claims.Event{}, nil, err
 	}
 	if err := claim.CheckTransition(t, data); err != nil {
-		return fail(err)
+		return claims.Event{}, nil, err
+	}
+	if err := claims.ValidActor(opts.Actor); err != nil {
+		return claims.Event{}, nil, err
 	}
 	ev := claims.Event{
-		Type: t, ClaimID: claimID, Version: claim.Version + 1,
-		EventID: opts.EventID, OccurredAt: now, Actor: opts.Actor, Data: data,
+		Type: t, ClaimID: claim.ID, Version: claim.Version + 1,
+		EventID: opts.EventID, OccurredAt: now, Actor: opts.Actor,
 	}
 	if ev.EventID == "" {
 		ev.EventID = uuid.NewString()
@@ -103,35 +184,29 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 	}
 	// JSON round trip so the payload holds exactly what a reader decodes
 	// (float64 numbers), whichever Go types the caller used.
+	var err error
 	if ev.Data, err = claims.RoundTrip(data); err != nil {
-		return fail(err)
+		return claims.Event{}, nil, err
 	}
 	next := *claim
 	next.Entries = nil
 	if err := next.Apply(ev); err != nil {
-		return fail(err)
+		return claims.Event{}, nil, err
 	}
-	id, err := s.appendEvent(ctx, ev, &next)
-	if err != nil {
-		return fail(err)
-	}
-	ev.ID = id
-	next.Entries = append(claim.Entries, id)
 	return ev, &next, nil
 }
 
-func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.Claim) (string, error) {
+// appendEvent runs append.lua; record keeps a caller-chosen event_id in the
+// event-id index.
+func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.Claim, record bool) (string, error) {
 	fields, err := ev.Fields()
 	if err != nil {
 		return "", err
 	}
-	state, err := json.Marshal(next)
-	if err != nil {
-		return "", fmt.Errorf("encode claim state: %w", err)
-	}
 	reply, err := s.run(ctx, appendCall{
-		Stream: s.keys.Events(), Aggregate: s.keys.Aggregate(ev.ClaimID), Dedup: s.keys.Dedup(ev.EventID),
-		Expected: ev.Version - 1, State: string(state), DedupTTL: s.opts.DedupTTL, Fields: fields,
+		Stream: s.keys.Events(), Aggregate: s.keys.Aggregate(ev.ClaimID), EventIDs: s.keys.EventIDs(),
+		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record,
+		State: aggregateState(next), Fields: fields,
 	}.effect())
 	if err != nil {
 		return "", fmt.Errorf("append to %s: %w", s.keys.Events(), err)
@@ -144,6 +219,45 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 		return "", &claims.ConflictError{ClaimID: ev.ClaimID, Expected: ev.Version - 1, Actual: actual}
 	}
 	return "", fmt.Errorf("append to %s: unexpected script reply %v", s.keys.Events(), reply)
+}
+
+// usedEventID looks a caller-chosen event_id up in the event-id index.
+// A retry of an append that landed gets that event back (ok true); an id
+// used for another event or claim is refused. An unknown id, or one whose
+// claim moved past the expected version (the check after reports the
+// conflict), lets the append go ahead.
+func (s *Store) usedEventID(ctx context.Context, claimID string, t claims.EventType, opts EmitOptions) (claims.Event, bool, error) {
+	raw, err := s.rdb.HGet(ctx, s.keys.EventIDs(), opts.EventID).Result()
+	if classify(err) == errNil {
+		return claims.Event{}, false, nil
+	}
+	if err != nil {
+		return claims.Event{}, false, fmt.Errorf("look up event_id %s: %w", opts.EventID, err)
+	}
+	usedBy, entry, _ := strings.Cut(raw, " ")
+	prev, err := s.entryEvent(ctx, entry)
+	if err != nil {
+		return claims.Event{}, false, fmt.Errorf("look up event_id %s: %w", opts.EventID, err)
+	}
+	switch {
+	case usedBy == claimID && prev.Type == t:
+		return prev, true, nil
+	case usedBy == claimID && opts.ExpectedVersion != nil:
+		return claims.Event{}, false, nil
+	}
+	return claims.Event{}, false, &claims.ValidationError{Type: t, Field: "event_id", Rule: fmt.Sprintf("%q was already used for %s of claim %s", opts.EventID, prev.Type, usedBy)}
+}
+
+// entryEvent reads back one entry of claims:events.
+func (s *Store) entryEvent(ctx context.Context, id string) (claims.Event, error) {
+	msgs, err := s.rdb.XRange(ctx, s.keys.Events(), id, id).Result()
+	if err != nil {
+		return claims.Event{}, err
+	}
+	if len(msgs) == 0 {
+		return claims.Event{}, fmt.Errorf("entry %s was trimmed from %s", id, s.keys.Events())
+	}
+	return claims.DecodeEvent(msgs[0].ID, msgs[0].Values)
 }
 
 // retry runs op again while Redis is unavailable (connection lost, timeout,
@@ -165,99 +279,6 @@ func (s *Store) retry(ctx context.Context, op func() error) error {
 	return err
 }
 
-// aggregate reads the write side of a claim; an unknown id is a new claim.
-func (s *Store) aggregate(ctx context.Context, claimID string) (*claims.Claim, error) {
-	var fields map[string]string
-	err := s.retry(ctx, func() error {
-		var err error
-		fields, err = s.rdb.HGetAll(ctx, s.keys.Aggregate(claimID)).Result()
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read claim %s: %w", claimID, err)
-	}
-	return parseAggregate(claimID, fields)
-}
-
-// parseAggregate reads the hash the append script keeps; an empty one is
-// a new claim.
-func parseAggregate(claimID string, fields map[string]string) (*claims.Claim, error) {
-	if len(fields) == 0 {
-		return &claims.Claim{ID: claimID}, nil
-	}
-	c := &claims.Claim{}
-	if err := json.Unmarshal([]byte(fields["state"]), c); err != nil {
-		return nil, fmt.Errorf("read claim %s: state is not JSON (rebuild() restores it): %w", claimID, err)
-	}
-	version, err := strconv.ParseInt(fields["version"], 10, 64)
-	if err != nil || version != c.Version {
-		return nil, fmt.Errorf("read claim %s: version %q does not match its state v%d (rebuild() restores it)", claimID, fields["version"], c.Version)
-	}
-	c.Entries = nil
-	if e := fields["entries"]; e != "" {
-		c.Entries = strings.Split(e, ",")
-	}
-	return c, nil
-}
-
-// readForEmit reads a claim's aggregate and, when eventID is set, the
-// entry id that event_id was appended as ("" if it never was), pipelined.
-func (s *Store) readForEmit(ctx context.Context, claimID, eventID string) (*claims.Claim, string, error) {
-	var (
-		fields map[string]string
-		dedup  string
-	)
-	err := s.retry(ctx, func() error {
-		pipe := s.rdb.Pipeline()
-		agg := pipe.HGetAll(ctx, s.keys.Aggregate(claimID))
-		var seen *redis.StringCmd
-		if eventID != "" {
-			seen = pipe.Get(ctx, s.keys.Dedup(eventID))
-		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		fields, dedup = agg.Val(), ""
-		if seen != nil {
-			dedup = seen.Val()
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("read claim %s: %w", claimID, err)
-	}
-	c, err := parseAggregate(claimID, fields)
-	return c, dedup, err
-}
-
-// appendedEvent reads back the event an event_id was appended as.
-func (s *Store) appendedEvent(ctx context.Context, eventID, id string) (claims.Event, error) {
-	msgs, err := s.rdb.XRange(ctx, s.keys.Events(), id, id).Result()
-	if err != nil {
-		return claims.Event{}, fmt.Errorf("look up event_id %s: %w", eventID, err)
-	}
-	if len(msgs) == 0 {
-		return claims.Event{}, fmt.Errorf("event_id %s was appended as %s, which was trimmed from %s", eventID, id, s.keys.Events())
-	}
-	ev, err := claims.DecodeEvent(msgs[0].ID, msgs[0].Values)
-	if err != nil {
-		return claims.Event{}, fmt.Errorf("look up event_id %s: %w", eventID, err)
-	}
-	return ev, nil
-}
-
-// Claim returns a claim's current state, or ErrNotFound.
-func (s *Store) Claim(ctx context.Context, claimID string) (*claims.Claim, error) {
-	c, err := s.aggregate(ctx, claimID)
-	if err != nil {
-		return nil, err
-	}
-	if c.Version == 0 {
-		return nil, fmt.Errorf("claim %s: %w", claimID, claims.ErrNotFound)
-	}
-	return c, nil
-}
-
 // Submission is a new claim as a customer files it.
 type Submission struct {
 	CustomerID   string
@@ -269,11 +290,15 @@ type Submission struct {
 	ClaimID      string // optional; "" gives a new uuid
 }
 
-// Submit appends claim.submitted for a new claim.
-func (s *Store) Submit(ctx context.Context, sub Submission, opts EmitOptions) (claims.Event, *claims.Claim, error) {
-	data := map[string]any{
+// Data is the submission as the payload of claim.submitted.
+func (sub Submission) Data() map[string]any {
+	return map[string]any{
 		"customer_id": sub.CustomerID, "policy_id": sub.PolicyID, "amount": sub.Amount,
 		"claim_type": sub.ClaimType, "incident_date": sub.IncidentDate, "description": sub.Description,
 	}
-	return s.Emit(ctx, sub.ClaimID, claims.ClaimSubmitted, data, opts)
+}
+
+// Submit appends claim.submitted for a new claim.
+func (s *Store) Submit(ctx context.Context, sub Submission, opts EmitOptions) (claims.Event, *claims.Claim, error) {
+	return s.Emit(ctx, sub.ClaimID, claims.ClaimSubmitted, sub.Data(), opts)
 }

@@ -59,7 +59,12 @@ func (s *Store) consumeStream(ctx context.Context, stream, group, consumer strin
 	if opts.Pending {
 		start = "0"
 	}
-	return s.readGroup(ctx, groupRead{Stream: stream, Group: group, Consumer: consumer, Start: start, Count: opts.Count, Block: opts.Block})
+	ds, err := s.readGroup(ctx, groupRead{Stream: stream, Group: group, Consumer: consumer, Start: start, Count: opts.Count, Block: opts.Block})
+	if err == nil && stream == s.keys.Events() {
+		// What a student's consumer sees follows the workers' rule.
+		err = s.vetAll(ctx, ds)
+	}
+	return ds, err
 }
 
 // Ack acknowledges entries for a group and returns how many were pending.

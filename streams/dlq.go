@@ -103,19 +103,21 @@ func parseDeadLetter(m redis.XMessage) DeadLetter {
 	return dl
 }
 
-// RetryDLQ gives dead letters another chance: the original fields are
-// appended to the source stream as a new entry and the dead letter is
-// deleted from the DLQ, atomically. id is a DLQ entry id or "all". It
-// returns how many entries were re-appended.
+// RetryDLQ gives dead letters another chance: the original event is
+// appended to its stream as a new entry, the claim's aggregate records the
+// new entry id for that version, and the dead letter is deleted from the
+// DLQ, atomically. id is a DLQ entry id or "all". It returns how many
+// entries were re-appended.
 //
 // The new entry is delivered to every group of the stream again (Redis
 // cannot re-deliver an acked entry to one group only), so the dead letters
 // other groups wrote for the same source entry are retried — deleted — with
-// it, and the entry is appended once, not once per group. The built-in
-// workers are idempotent per event: groups that handled it before skip it.
-// A malformed original is re-appended as it was, still malformed, and comes
-// back to the DLQ (once per group): that is expected — fix the producer,
-// not the DLQ.
+// it, and the entry is appended once, not once per group. An event never
+// counts twice: groups that handled it before skip it by its version or
+// event_id, and the old entry, if a group has yet to read it, is acked
+// unhandled as superseded. Only events the store wrote are put back: a
+// malformed entry, or one another tool wrote, would only come back to the
+// DLQ. Those are reported and left where they are: fix the producer.
 func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 	if id != "all" && !claims.ValidStreamID(id) {
 		return 0, fmt.Errorf("retry dlq: %q is neither \"all\" nor a stream id like 1795597353284-0: %w", id, claims.ErrInvalid)
@@ -158,6 +160,11 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 			skipped = append(skipped, fmt.Errorf("retry dlq %s: the dead letter has no original fields to re-append: %w", first.ID, claims.ErrInvalid))
 			continue
 		}
+		ev, err := claims.DecodeEvent(first.SourceID, anyMap(first.Fields))
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("retry dlq %s: not retried: %w; only events the store wrote are put back (fix the producer): %w", first.ID, err, claims.ErrInvalid))
+			continue
+		}
 		ids := make([]string, len(letters))
 		for i, dl := range letters {
 			ids[i] = dl.ID
@@ -166,13 +173,30 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 		for _, k := range claims.WireOrder(first.Fields) {
 			fields = append(fields, k, first.Fields[k])
 		}
-		reply, err := s.run(ctx, retryCall{DLQ: s.keys.DLQ(), Source: src.stream, Letters: ids, Fields: fields}.effect())
+		reply, err := s.run(ctx, retryCall{
+			DLQ: s.keys.DLQ(), Source: src.stream, Aggregate: s.keys.Aggregate(ev.ClaimID),
+			Version: ev.Version, Original: first.SourceID, Letters: ids, Fields: fields,
+		}.effect())
 		switch {
 		case err != nil:
 			return n, fmt.Errorf("retry dlq %s: %w", first.ID, err)
 		case reply.Status == "ok":
 			n++
+		case reply.Status == "foreign":
+			why := fmt.Sprintf("the store wrote v%d of claim %s as %s", ev.Version, claims.Short(ev.ClaimID), reply.Detail)
+			if reply.Detail == "" {
+				why = fmt.Sprintf("the store has no v%d of claim %s", ev.Version, claims.Short(ev.ClaimID))
+			}
+			skipped = append(skipped, fmt.Errorf("retry dlq %s: not retried: entry %s is not an event the store wrote (%s); fix the producer: %w", first.ID, first.SourceID, why, claims.ErrInvalid))
 		} // "gone": retried meanwhile by someone else
 	}
 	return n, errors.Join(skipped...)
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -72,6 +73,9 @@ func (x *executor) handle(ctx, wctx context.Context, batch []Delivery) ([]outcom
 		}
 		disp, why := dispose(d, errUnhandled, x.o)
 		outcomes[i] = outcome{d: d, disp: disp, err: why}
+		if errors.Is(d.Err, errSuperseded) {
+			outcomes[i].summary = d.Err.Error()
+		}
 		if disp == toHandle {
 			handle = append(handle, i)
 		}
@@ -388,20 +392,51 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read) (
 	return snap, nil
 }
 
-// vet is the integrity rule as the store applies it before any handler
-// sees an entry: it must be an event the event store wrote. A well-formed
-// entry another tool wrote (a payload that breaks its schema, a claim or a
-// version the store has no record of) is refused with the reason.
-func (s *Store) vet(d Delivery, agg aggregate) error {
-	e := d.Event
-	if err := claims.ValidateData(e.Type, e.Data, s.now()); err != nil {
-		return &claims.MalformedError{ID: d.ID, Reason: "its payload is invalid: " + strings.TrimSuffix(err.Error(), " (nothing written)")}
+// vetAll applies the integrity rule to deliveries read outside a worker
+// (replay, report), reading their claims' aggregates in one pipeline.
+func (s *Store) vetAll(ctx context.Context, ds []Delivery) error {
+	var ids []string
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if d.Err == nil && !seen[d.Event.ClaimID] {
+			seen[d.Event.ClaimID] = true
+			ids = append(ids, d.Event.ClaimID)
+		}
 	}
-	switch {
-	case !agg.exists:
-		return &claims.MalformedError{ID: d.ID, Reason: fmt.Sprintf("claim %s was never written through the event store (no %s)", claims.Short(e.ClaimID), s.keys.Aggregate(e.ClaimID))}
-	case e.Version > agg.version:
-		return &claims.MalformedError{ID: d.ID, Reason: fmt.Sprintf("claim %s is at version %d in the event store; this entry says version %d", claims.Short(e.ClaimID), agg.version, e.Version)}
+	snap, err := s.snapshot(ctx, ids, nil)
+	if err != nil {
+		return err
+	}
+	for i := range ds {
+		if ds[i].Err == nil {
+			ds[i].Err = s.vet(ds[i], snap.aggregates[ds[i].Event.ClaimID])
+		}
 	}
 	return nil
+}
+
+// errSuperseded marks an entry whose event was put back from the DLQ
+// under a new entry id: the new one counts, this one is acked unhandled.
+var errSuperseded = errors.New("superseded")
+
+// vet applies the integrity rule before any handler sees an entry: an
+// entry counts only if the store wrote it, that is if its entry id is the
+// one the claim's aggregate recorded for its version. Another tool's XADD
+// (a claim, a version or an entry the store has no record of) is refused
+// with the reason and goes to the DLQ; it is never projected, counted,
+// notified or audited.
+func (s *Store) vet(d Delivery, agg aggregate) error {
+	e := d.Event
+	switch rec := agg.recorded(e.Version); {
+	case rec == d.ID:
+		return nil
+	case agg.superseded[d.ID] != "":
+		return fmt.Errorf("entry %s of claim %s was put back from the DLQ as %s, which counts instead: %w", d.ID, claims.Short(e.ClaimID), agg.superseded[d.ID], errSuperseded)
+	case !agg.exists:
+		return &claims.MalformedError{ID: d.ID, NotWritten: true, UnknownClaim: true, Reason: fmt.Sprintf("claim %s was never written through the event store (no %s)", claims.Short(e.ClaimID), s.keys.Aggregate(e.ClaimID))}
+	case rec == "":
+		return &claims.MalformedError{ID: d.ID, NotWritten: true, Reason: fmt.Sprintf("it claims to be v%d of claim %s, but the store wrote that claim only up to v%d", e.Version, claims.Short(e.ClaimID), agg.version)}
+	default:
+		return &claims.MalformedError{ID: d.ID, NotWritten: true, Reason: fmt.Sprintf("it claims to be v%d of claim %s, but the store wrote v%d as %s", e.Version, claims.Short(e.ClaimID), e.Version, rec)}
+	}
 }

@@ -101,9 +101,10 @@ func (s *Snapshot) Version(claimID string) int64 { return s.aggregates[claimID].
 
 // aggregate is what the integrity rule needs of a claim's write side.
 type aggregate struct {
-	exists  bool
-	version int64
-	entries []string // entry id of each version, in order
+	exists     bool
+	version    int64
+	entries    []string          // entry id of each version, in order
+	superseded map[string]string // entry id -> the entry its retry wrote
 }
 
 func parseAggregateFields(fields map[string]string) aggregate {
@@ -115,5 +116,20 @@ func parseAggregateFields(fields map[string]string) aggregate {
 	if e := fields["entries"]; e != "" {
 		a.entries = strings.Split(e, ",")
 	}
+	if r := fields["retried"]; r != "" {
+		a.superseded = map[string]string{}
+		for _, pair := range strings.Split(r, ",") {
+			old, now, _ := strings.Cut(pair, "=")
+			a.superseded[old] = now
+		}
+	}
 	return a
+}
+
+// recorded is the entry id the store wrote for version v ("" if none).
+func (a aggregate) recorded(v int64) string {
+	if v < 1 || v > int64(len(a.entries)) {
+		return ""
+	}
+	return a.entries[v-1]
 }

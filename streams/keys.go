@@ -36,8 +36,9 @@ func (k Keys) Streams() []string {
 // entry ids, updated by the append script in the same step as the XADD.
 func (k Keys) Aggregate(claimID string) string { return k.Prefix + "claims:aggregate:" + claimID }
 
-// Dedup remembers an appended event_id so a retried append is not written twice.
-func (k Keys) Dedup(eventID string) string { return k.Prefix + "claims:event-id:" + eventID }
+// EventIDs is the index of caller-chosen event ids: event_id -> "claim
+// entry", so that a retried append is not written twice.
+func (k Keys) EventIDs() string { return k.Prefix + "claims:event-ids" }
 
 // ReadModel is the processor's projection of one claim (CQRS read side).
 func (k Keys) ReadModel(claimID string) string { return k.Prefix + "claim:" + claimID }

@@ -2,7 +2,6 @@ package streams
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -204,11 +203,6 @@ func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *Sn
 	if err != nil {
 		return Decision{Err: Permanent(fmt.Errorf("decide %s: %w", claims.Short(e.ClaimID), err))}
 	}
-	folded.Entries = nil // the script keeps entry ids beside the state
-	state, err := json.Marshal(folded)
-	if err != nil {
-		return Decision{Err: fmt.Errorf("decide %s: encode claim state: %w", claims.Short(e.ClaimID), err)}
-	}
 	fields, err := decision.Fields()
 	if err != nil {
 		return Decision{Err: Permanent(err)}
@@ -220,9 +214,9 @@ func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *Sn
 	}
 	st.apply(v, decision)
 	eff := decideCall{
-		Stream: k.Events(), Aggregate: k.Aggregate(e.ClaimID), Dedup: k.Dedup(decision.EventID),
+		Stream: k.Events(), Aggregate: k.Aggregate(e.ClaimID),
 		ReadModel: k.ReadModel(e.ClaimID), AdjusterLoad: k.AdjusterLoad(),
-		State: string(state), DedupTTL: p.s.opts.DedupTTL, Op: op, Adjuster: adjuster,
+		ClaimID: e.ClaimID, EventID: decision.EventID, State: aggregateState(folded), Op: op, Adjuster: adjuster,
 		Decision: fields, SubmittedFields: submittedRow, DecisionFields: decidedRow,
 	}.effect()
 	return Decision{Effects: []Effect{eff}, Explain: func(r []Reply) (string, error) {

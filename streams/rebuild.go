@@ -2,7 +2,7 @@ package streams
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -21,6 +21,9 @@ type RebuildResult struct {
 	Claims    int // aggregates written
 	Events    int // events folded into them
 	Malformed int // entries that are not claim events, skipped
+	// NotWritten counts entries of claims the store records that it did
+	// not write (another tool's, or superseded by a retry), skipped.
+	NotWritten int
 	// Broken counts claims whose events do not fold from the start (their
 	// first events were trimmed, or an entry written by hand breaks the
 	// sequence); their aggregates are left as they were.
@@ -44,11 +47,19 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 		claim  *claims.Claim
 		broken error
 		order  int
+		last   string // event_id of the last event folded
 	}
 	folds := map[string]*fold{}
 	err := s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
-		if d.Err != nil {
-			res.Malformed++
+		// Where the store still records a claim, only the entries it wrote
+		// count; a claim it has no record of is folded from what is there.
+		var mal *claims.MalformedError
+		if d.Err != nil && !(errors.As(d.Err, &mal) && mal.UnknownClaim) {
+			if errors.Is(d.Err, claims.ErrNotWritten) || errors.Is(d.Err, errSuperseded) {
+				res.NotWritten++
+			} else {
+				res.Malformed++
+			}
 			return nil
 		}
 		e := d.Event
@@ -66,6 +77,7 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 			res.Skipped++
 			return nil
 		}
+		f.last = e.EventID
 		res.Events++
 		return nil
 	})
@@ -96,14 +108,10 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 			}
 			continue
 		}
-		entries := strings.Join(f.claim.Entries, ",")
-		state := *f.claim
-		state.Entries = nil // the append script stores entries beside the state, not in it
-		raw, err := json.Marshal(&state)
-		if err != nil {
-			return res, fmt.Errorf("rebuild %s: encode state: %w", id, err)
-		}
-		writes = append(writes, write{id, rebuildCall{Aggregate: s.keys.Aggregate(id), Version: f.claim.Version, State: string(raw), Entries: entries}})
+		writes = append(writes, write{id, rebuildCall{
+			Aggregate: s.keys.Aggregate(id), Version: f.claim.Version, LastEvent: f.last,
+			Entries: strings.Join(f.claim.Entries, ","), State: aggregateState(f.claim),
+		}})
 	}
 	if len(writes) == 0 {
 		return res, nil

@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,7 +21,9 @@ type ReplayOptions struct {
 }
 
 // Replay calls fn for each matching entry in stream order, reading the
-// stream in pages with XRANGE. Malformed entries reach fn with Err set.
+// stream in pages with XRANGE. It applies the integrity rule as workers
+// do: entries that are malformed, that the store did not write, or that a
+// retry from the DLQ superseded reach fn with Err set.
 // Time bounds filter on occurred_at, the business time of the event, so
 // "what happened before X" is exact whatever the server's clock said.
 func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery) error) error {
@@ -46,8 +49,14 @@ func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery
 		if err != nil {
 			return fmt.Errorf("replay %s: %w", s.keys.Events(), err)
 		}
-		for _, m := range msgs {
-			d := decode(s.keys.Events(), m)
+		ds := make([]Delivery, len(msgs))
+		for i, m := range msgs {
+			ds[i] = decode(s.keys.Events(), m)
+		}
+		if err := s.vetAll(ctx, ds); err != nil {
+			return fmt.Errorf("replay %s: %w", s.keys.Events(), err)
+		}
+		for _, d := range ds {
 			if !opts.match(d) {
 				continue
 			}
@@ -111,38 +120,47 @@ func (s *Store) replayClaim(ctx context.Context, opts ReplayOptions, fn func(Del
 }
 
 // History returns a claim's events in order (one pipelined XRANGE per
-// entry id), or ErrNotFound.
+// entry id), or ErrNotFound. claimID may be a unique prefix.
 func (s *Store) History(ctx context.Context, claimID string) ([]claims.Event, error) {
-	c, err := s.Claim(ctx, claimID)
+	_, events, err := s.history(ctx, claimID)
+	return events, err
+}
+
+// errTrimmed marks a history whose first events were trimmed.
+var errTrimmed = errors.New("trimmed")
+
+// history reads a claim's aggregate and its events. When some were
+// trimmed it returns the aggregate and an error wrapping errTrimmed.
+func (s *Store) history(ctx context.Context, claimID string) (*claims.Claim, []claims.Event, error) {
+	c, err := s.currentState(ctx, claimID)
 	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+		return nil, nil, fmt.Errorf("history: %w", err)
 	}
+	if c.Version == 0 {
+		return nil, nil, fmt.Errorf("claim %s: %w", claimID, claims.ErrNotFound)
+	}
+	claimID = c.ID
 	pipe := s.rdb.Pipeline()
-	for _, id := range c.Entries {
-		pipe.XRange(ctx, s.keys.Events(), id, id)
+	cmds := make([]*redis.XMessageSliceCmd, len(c.Entries))
+	for i, id := range c.Entries {
+		cmds[i] = pipe.XRange(ctx, s.keys.Events(), id, id)
 	}
-	cmds, err := pipe.Exec(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("history of %s: %w", claimID, err)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, nil, fmt.Errorf("history of %s: %w", claimID, err)
 	}
 	events := make([]claims.Event, 0, len(cmds))
 	for i, cmd := range cmds {
-		msgs, err := cmd.(interface {
-			Result() ([]redis.XMessage, error)
-		}).Result()
-		if err != nil {
-			return nil, fmt.Errorf("history of %s: %w", claimID, err)
-		}
+		msgs := cmd.Val()
 		if len(msgs) == 0 {
-			return nil, fmt.Errorf("history of %s: entry %s was trimmed from %s", claimID, c.Entries[i], s.keys.Events())
+			return c, nil, fmt.Errorf("history of %s: entry %s (v%d) was trimmed from %s: %w", claimID, c.Entries[i], i+1, s.keys.Events(), errTrimmed)
 		}
 		e, err := claims.DecodeEvent(msgs[0].ID, msgs[0].Values)
 		if err != nil {
-			return nil, fmt.Errorf("history of %s: %w", claimID, err)
+			return nil, nil, fmt.Errorf("history of %s: %w", claimID, err)
 		}
 		events = append(events, e)
 	}
-	return events, nil
+	return c, events, nil
 }
 
 // ClaimAt is a temporal query: the claim as it stood at time at, folded

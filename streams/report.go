@@ -2,26 +2,34 @@ package streams
 
 import (
 	"context"
+	"errors"
 
 	"claimsctl/streams/claims"
 )
 
-// Report replays claims:events and builds the analytics report.
+// Report replays claims:events and builds the analytics report. It counts
+// what workers count: only the events the store wrote, each once; what it
+// skipped, and why, is in the report.
 func (s *Store) Report(ctx context.Context) (claims.Report, error) {
 	var events []claims.Event
-	malformed := 0
+	var malformed, notWritten, superseded int
 	err := s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
-		if d.Err != nil {
+		switch {
+		case errors.Is(d.Err, errSuperseded):
+			superseded++
+		case errors.Is(d.Err, claims.ErrNotWritten):
+			notWritten++
+		case d.Err != nil:
 			malformed++
-			return nil
+		default:
+			events = append(events, d.Event)
 		}
-		events = append(events, d.Event)
 		return nil
 	})
 	if err != nil {
 		return claims.Report{}, err
 	}
 	r := claims.BuildReport(events, s.now())
-	r.Malformed = malformed
+	r.Malformed, r.NotWritten, r.Superseded = malformed, notWritten, superseded
 	return r, nil
 }

@@ -199,16 +199,24 @@ func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects
 
 // appendCall appends one event through append.lua.
 type appendCall struct {
-	Stream, Aggregate, Dedup string
-	Expected                 int64 // the claim's version before this event
-	State                    string
-	DedupTTL                 time.Duration
-	Fields                   []any // the event's field/value pairs
+	Stream, Aggregate, EventIDs string
+	ClaimID                     string
+	Expected                    int64 // the claim's version before this event
+	EventID                     string
+	Record                      bool  // keep EventID in the event-id index (caller-chosen)
+	State                       []any // the aggregate's state after the event
+	Fields                      []any // the event's field/value pairs
 }
 
 func (c appendCall) effect() Effect {
-	args := append([]any{c.Expected, c.State, int64(c.DedupTTL / time.Second)}, c.Fields...)
-	return Effect{Script: appendScript, Keys: []string{c.Stream, c.Aggregate, c.Dedup}, Args: args}
+	record := "0"
+	if c.Record {
+		record = "1"
+	}
+	args := []any{c.ClaimID, c.Expected, c.EventID, record, len(c.State)}
+	args = append(args, c.State...)
+	args = append(args, c.Fields...)
+	return Effect{Script: appendScript, Keys: []string{c.Stream, c.Aggregate, c.EventIDs}, Args: args}
 }
 
 // projectCall applies one event to the read model through project.lua.
@@ -288,49 +296,55 @@ func (c deadLetterCall) effect() Effect {
 	return Effect{Script: deadLetterScript, Keys: []string{c.Source, c.DLQ}, Args: append([]any{c.Group, c.ID}, c.Fields...)}
 }
 
-// retryCall puts dead letters back on their stream through retry.lua.
+// retryCall puts a dead letter's event back on its stream through
+// retry.lua.
 type retryCall struct {
-	DLQ, Source string
-	Letters     []string // dead letter ids of one source entry; the first decides
-	Fields      []any
+	DLQ, Source, Aggregate string
+	Version                int64
+	Original               string   // the entry id the event had
+	Letters                []string // dead letter ids of that entry; the first decides
+	Fields                 []any
 }
 
 func (c retryCall) effect() Effect {
-	args := []any{len(c.Letters)}
+	args := []any{c.Version, c.Original, len(c.Letters)}
 	for _, id := range c.Letters {
 		args = append(args, id)
 	}
-	return Effect{Script: retryScript, Keys: []string{c.DLQ, c.Source}, Args: append(args, c.Fields...)}
+	return Effect{Script: retryScript, Keys: []string{c.DLQ, c.Source, c.Aggregate}, Args: append(args, c.Fields...)}
 }
 
 // decideCall is the processor's decision on a claim.submitted, through
 // decide.lua: project the submission, append the decision, project it.
 type decideCall struct {
-	Stream, Aggregate, Dedup, ReadModel, AdjusterLoad string
-	State                                             string // the aggregate's state after the decision
-	DedupTTL                                          time.Duration
-	Op, Adjuster                                      string // of the decision: assign + adjuster, or final
-	Decision                                          []any  // the decision event's field/value pairs
-	SubmittedFields, DecisionFields                   []any  // read-model fields of each
+	Stream, Aggregate, ReadModel, AdjusterLoad string
+	ClaimID, EventID                           string // of the decision
+	Op, Adjuster                               string // assign + adjuster, or final
+	State                                      []any  // the aggregate's state after the decision
+	Decision                                   []any  // the decision event's field/value pairs
+	SubmittedFields, DecisionFields            []any  // read-model fields of each
 }
 
 func (c decideCall) effect() Effect {
-	args := []any{c.State, int64(c.DedupTTL / time.Second), c.Op, c.Adjuster, len(c.Decision)}
-	args = append(args, c.Decision...)
-	args = append(args, len(c.SubmittedFields))
-	args = append(args, c.SubmittedFields...)
+	args := []any{c.ClaimID, c.EventID, c.Op, c.Adjuster}
+	for _, group := range [][]any{c.State, c.Decision, c.SubmittedFields} {
+		args = append(args, len(group))
+		args = append(args, group...)
+	}
 	args = append(args, c.DecisionFields...)
-	return Effect{Script: decideScript, Keys: []string{c.Stream, c.Aggregate, c.Dedup, c.ReadModel, c.AdjusterLoad}, Args: args}
+	return Effect{Script: decideScript, Keys: []string{c.Stream, c.Aggregate, c.ReadModel, c.AdjusterLoad}, Args: args}
 }
 
 // rebuildCall writes one rebuilt aggregate through rebuild.lua.
 type rebuildCall struct {
 	Aggregate string
 	Version   int64
-	State     string
+	LastEvent string // the event_id of its last event
 	Entries   string
+	State     []any
 }
 
 func (c rebuildCall) effect() Effect {
-	return Effect{Script: rebuildScript, Keys: []string{c.Aggregate}, Args: []any{c.Version, c.State, c.Entries}}
+	args := append([]any{c.Version, c.LastEvent, c.Entries}, c.State...)
+	return Effect{Script: rebuildScript, Keys: []string{c.Aggregate}, Args: args}
 }

@@ -15,9 +15,6 @@ type Options struct {
 	Prefix string
 	// Now is the clock for occurred_at (default time.Now).
 	Now func() time.Time
-	// DedupTTL is how long an event_id is remembered for retried appends
-	// (default 24h).
-	DedupTTL time.Duration
 	// Retries is how often a transient Redis failure is retried (default 3).
 	Retries int
 	// Actor is written to events whose command names none (default "claimsctl").
@@ -36,6 +33,7 @@ type Store struct {
 	tracer  *tracer
 	cache   *stateCache
 	scripts *scriptCache
+	recent  *claimCache
 }
 
 // New wraps a connected client. The caller keeps ownership of rdb.
@@ -43,16 +41,13 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.DedupTTL <= 0 {
-		opts.DedupTTL = 24 * time.Hour
-	}
 	if opts.Retries <= 0 {
 		opts.Retries = 3
 	}
 	if opts.Actor == "" {
 		opts.Actor = claims.DefaultActor
 	}
-	s := &Store{rdb: rdb, keys: Keys{Prefix: opts.Prefix}, opts: opts, tracer: &tracer{}, cache: &stateCache{groups: map[string][]string{}}, scripts: &scriptCache{}}
+	s := &Store{rdb: rdb, keys: Keys{Prefix: opts.Prefix}, opts: opts, tracer: &tracer{}, cache: &stateCache{groups: map[string][]string{}}, scripts: &scriptCache{}, recent: newClaimCache()}
 	rdb.AddHook(s.tracer)
 	return s
 }
@@ -75,5 +70,6 @@ func (s *Store) WithPrefix(prefix string) *Store {
 	c.opts.Prefix = prefix
 	c.keys = Keys{Prefix: prefix}
 	c.cache = &stateCache{groups: map[string][]string{}}
+	c.recent = newClaimCache()
 	return &c
 }

@@ -324,7 +324,9 @@ func TestStoreRetriedAppend(t *testing.T) {
 		u2, c, err := s.Emit(ctx, c1.ID, claims.DocumentUploaded, upload, EmitOptions{EventID: "upload-1"})
 		require.NoError(t, err)
 		assert.Equal(t, u1.ID, u2.ID)
-		assert.Equal(t, 1, c.Documents, "the document is counted once")
+		full, err := s.Claim(ctx, c.ID)
+		require.NoError(t, err)
+		assert.Equal(t, 1, full.Documents, "the document is counted once")
 		assert.Equal(t, int64(3), xlen(t, s))
 
 		// An event id is one event: reusing it for another event is refused,
@@ -866,7 +868,8 @@ func step(typ claims.EventType, kv ...any) lifecycleStep {
 }
 
 // TestStoreMalformedEntries: entries written by hand (redis-cli XADD) are
-// handed out with Err set and skipped by the report, never fatal.
+// handed out with Err set and skipped by the report, never fatal: an entry
+// counts only if the store wrote it.
 func TestStoreMalformedEntries(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *Store) {
@@ -881,7 +884,7 @@ func TestStoreMalformedEntries(t *testing.T) {
 			{"note", "hello from redis-cli"},
 			{"type", "claim.exploded", "claim_id", c.ID},
 			{"type", "claim.assigned", "claim_id", c.ID, "version", "2", "event_id", "x", "occurred_at", "2026-11-25T10:00:00Z", "actor", "me", "data", "{not json", "schema", "1"},
-			good, // well-formed, but a submitted claim cannot be approved
+			good, // well-formed, but the store wrote no v2 of this claim
 		}
 		var rawIDs []string
 		for _, values := range raw {
@@ -906,14 +909,16 @@ func TestStoreMalformedEntries(t *testing.T) {
 			rawIDs[0]: `field "type" is missing`,
 			rawIDs[1]: `unknown event type "claim.exploded"`,
 			rawIDs[2]: "data is not a JSON object",
+			rawIDs[3]: "it claims to be v2 of claim " + claims.Short(c.ID) + ", but the store wrote that claim only up to v1",
 		}, reasons)
 		assert.Len(t, replayAll(t, s, ReplayOptions{Type: claims.ClaimSubmitted}), 2, "filters skip malformed entries")
 
 		r, err := s.Report(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, 3, r.Malformed)
-		assert.Equal(t, 4, r.Events)
-		assert.Equal(t, 1, r.OutOfOrderEvents)
+		assert.Equal(t, 1, r.NotWritten, "the well-formed entry the store did not write")
+		assert.Equal(t, 3, r.Events)
+		assert.Zero(t, r.OutOfOrderEvents)
 		assert.Equal(t, 2, r.Claims)
 		assert.Equal(t, map[string]int{"submitted": 1, "assigned": 1}, r.ByStatus)
 

@@ -159,16 +159,14 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 		}
 		check()
 
-		// The same event re-appended under a new entry id (what RetryDLQ
-		// does) is recognised too.
-		var fields map[string]any
-		require.NoError(t, s.Replay(ctx, streams.ReplayOptions{}, func(d streams.Delivery) error {
-			if fields == nil {
-				fields = d.Fields
-			}
-			return nil
-		}))
-		require.NoError(t, s.Client().XAdd(ctx, &redis.XAddArgs{Stream: s.Keys().Events(), Values: fields}).Err())
+		// The same event put back from the DLQ under a new entry id is
+		// recognised too...
+		ds, err := s.Consume(ctx, "retry-demo", "w1", streams.ConsumeOptions{Count: 1})
+		require.NoError(t, err)
+		require.NoError(t, s.DeadLetter(ctx, "retry-demo", ds[0], fmt.Errorf("demo"), 1))
+		n, err := s.RetryDLQ(ctx, "all")
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
 		for _, h := range handlers {
 			ds, err := s.Consume(ctx, h.Group(), "w1", streams.ConsumeOptions{Count: 10})
 			require.NoError(t, err)
@@ -177,7 +175,25 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 				require.NoError(t, err)
 			}
 		}
-		assert.Equal(t, int64(3), streamLen(t, s, s.Keys().Events()), "the copy, but no new decision")
+		// ...and a copy another tool appended counts nowhere.
+		var fields map[string]any
+		require.NoError(t, s.Replay(ctx, streams.ReplayOptions{}, func(d streams.Delivery) error {
+			if fields == nil {
+				fields = d.Fields
+			}
+			return nil
+		}))
+		forged, err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: s.Keys().Events(), Values: fields}).Result()
+		require.NoError(t, err)
+		for _, h := range handlers {
+			ds, err := s.Consume(ctx, h.Group(), "w1", streams.ConsumeOptions{Count: 10})
+			require.NoError(t, err)
+			require.Len(t, ds, 1)
+			require.Equal(t, forged, ds[0].ID)
+			_, err = s.HandleOne(ctx, h, ds[0])
+			assert.ErrorContains(t, err, "it claims to be v1 of claim "+claims.Short(id)+", but the store wrote v1 as ")
+		}
+		assert.Equal(t, int64(4), streamLen(t, s, s.Keys().Events()), "the copies, but no new decision")
 		st, err := s.Stats(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), st.Events, "the decision counted, the copy not")
@@ -219,20 +235,17 @@ func TestMalformedEntriesGoToDLQAndBack(t *testing.T) {
 		assert.True(t, log.has("dead-lettered"), log.String())
 		waitFor(t, "nothing pending", func() bool { return pendingCount(t, s, streams.GroupProcessors) == 0 })
 
-		// Retry one: it is re-appended as a new entry and, still malformed,
-		// comes back to the DLQ.
+		// A malformed entry is not put back: it would only come back.
+		length := streamLen(t, s, s.Keys().Events())
 		n, err := s.RetryDLQ(ctx, dlq[0].ID)
-		require.NoError(t, err)
-		assert.Equal(t, 1, n)
-		waitFor(t, "the retried entry dead again", func() bool {
-			dlq, err := s.DLQ(ctx)
-			require.NoError(t, err)
-			return len(dlq) == 2 && dlq[1].Fields["hello"] == "world" && dlq[1].SourceID != bad
-		})
+		assert.ErrorIs(t, err, claims.ErrInvalid)
+		assert.Contains(t, err.Error(), "not retried")
+		assert.Zero(t, n)
 		n, err = s.RetryDLQ(ctx, "all")
-		require.NoError(t, err)
-		assert.Equal(t, 2, n)
-		waitFor(t, "both dead again", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 2 })
+		assert.ErrorIs(t, err, claims.ErrInvalid)
+		assert.Zero(t, n)
+		assert.Equal(t, length, streamLen(t, s, s.Keys().Events()), "nothing re-appended")
+		assert.Equal(t, int64(2), streamLen(t, s, s.Keys().DLQ()), "the dead letters stay")
 
 		_, err = s.RetryDLQ(ctx, "1-1")
 		assert.ErrorIs(t, err, claims.ErrNotFound)
@@ -263,15 +276,15 @@ func TestDeadLetterOnlyOnce(t *testing.T) {
 func TestRetryDLQAppendsOncePerSourceEntry(t *testing.T) {
 	onBackends(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
-		_, err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: s.Keys().Events(), Values: []any{"hello", "world"}}).Result()
-		require.NoError(t, err)
-		// Every group gives up on the malformed entry: one dead letter each.
-		for _, g := range []string{streams.GroupProcessors, streams.GroupAudit} {
+		id := submit(t, s, "POL-0001", "auto", 500)
+		// Two groups give up on the same event: one dead letter each.
+		var original string
+		for _, g := range []string{"flaky-a", "flaky-b"} {
 			ds, err := s.Consume(ctx, g, "w1", streams.ConsumeOptions{})
 			require.NoError(t, err)
 			require.Len(t, ds, 1)
-			require.Error(t, ds[0].Err)
-			require.NoError(t, s.DeadLetter(ctx, g, ds[0], ds[0].Err, 1))
+			original = ds[0].ID
+			require.NoError(t, s.DeadLetter(ctx, g, ds[0], fmt.Errorf("bug in %s", g), 1))
 		}
 		dlq, err := s.DLQ(ctx)
 		require.NoError(t, err)
@@ -281,12 +294,31 @@ func TestRetryDLQAppendsOncePerSourceEntry(t *testing.T) {
 		assert.Equal(t, 1, n, "re-appended once, for both groups")
 		assert.Zero(t, streamLen(t, s, s.Keys().DLQ()))
 		assert.Equal(t, int64(2), streamLen(t, s, s.Keys().Events()))
-		for _, g := range []string{streams.GroupProcessors, streams.GroupAudit} {
+		history, err := s.History(ctx, id)
+		require.NoError(t, err)
+		require.Len(t, history, 1)
+		assert.NotEqual(t, original, history[0].ID, "the claim's v1 is the new entry now")
+		for _, g := range []string{"flaky-a", "flaky-b"} {
 			ds, err := s.Consume(ctx, g, "w1", streams.ConsumeOptions{})
 			require.NoError(t, err)
 			require.Len(t, ds, 1, "every group gets the retried entry")
-			assert.Equal(t, "world", ds[0].Fields["hello"])
+			assert.Equal(t, history[0].ID, ds[0].ID)
+			assert.NoError(t, ds[0].Err)
 		}
+		// A group that had not read the old entry yet skips it: the new one
+		// is the one that counts.
+		h := s.NewAuditor()
+		ds, err := s.Consume(ctx, h.Group(), "w1", streams.ConsumeOptions{Count: 10})
+		require.NoError(t, err)
+		require.Len(t, ds, 2)
+		summary, err := s.HandleOne(ctx, h, ds[0])
+		require.NoError(t, err)
+		assert.Contains(t, summary, "was put back from the DLQ as "+history[0].ID)
+		_, err = s.HandleOne(ctx, h, ds[1])
+		require.NoError(t, err)
+		trail, err := s.AuditTrail(ctx, id)
+		require.NoError(t, err)
+		assert.Len(t, trail, 1, "audited once")
 	})
 }
 

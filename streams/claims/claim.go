@@ -70,6 +70,9 @@ type Claim struct {
 	DecidedAt       time.Time `json:"decided_at,omitzero"`
 	PaidAt          time.Time `json:"paid_at,omitzero"`
 	Entries         []string  `json:"entries"` // stream ids of its events, in order
+	// Trimmed: its first events were trimmed from the stream, so only what
+	// the write side keeps is known (version, status, amounts, payment).
+	Trimmed bool `json:"trimmed,omitempty"`
 }
 
 // allowedFrom says, per event type, which statuses it may follow.

@@ -25,6 +25,10 @@ var (
 	// ErrTrimRefused: a confirmed trim would take entries some group still
 	// has pending or has not read, without force.
 	ErrTrimRefused = errors.New("trim refused")
+	// ErrNotWritten: a stream entry that looks like a claim event but was
+	// not written by the event store (another tool's XADD, a forged or
+	// replayed event): it never counts.
+	ErrNotWritten = errors.New("not written by the event store")
 	// ErrUnreachable: an explicitly named Redis does not answer.
 	ErrUnreachable = errors.New("cannot reach Redis")
 )
@@ -80,10 +84,27 @@ func (e *ConflictError) Unwrap() error { return ErrConflict }
 type MalformedError struct {
 	ID     string
 	Reason string
+	// NotWritten: a well-formed entry the event store did not write
+	// (ErrNotWritten); otherwise it does not follow the wire format.
+	NotWritten bool
+	// UnknownClaim: not written, because the store has no record of its
+	// claim at all (rebuild, restoring lost records, folds such entries).
+	UnknownClaim bool
 }
 
 func (e *MalformedError) Error() string {
+	if e.NotWritten {
+		return fmt.Sprintf("entry %s is not an event the store wrote: %s", e.ID, e.Reason)
+	}
 	return fmt.Sprintf("entry %s is not a claim event: %s", e.ID, e.Reason)
+}
+
+// Unwrap makes an entry the store did not write an ErrNotWritten.
+func (e *MalformedError) Unwrap() error {
+	if e.NotWritten {
+		return ErrNotWritten
+	}
+	return nil
 }
 
 // TrimRefusedError names the groups that would lose work.

@@ -14,6 +14,8 @@ type Report struct {
 	GeneratedAt      time.Time      `json:"generated_at"`
 	Events           int            `json:"events"`
 	Malformed        int            `json:"malformed_entries"`
+	NotWritten       int            `json:"entries_not_written_by_the_store"`
+	Superseded       int            `json:"entries_superseded_by_retry"`
 	Claims           int            `json:"claims"`
 	ByStatus         map[string]int `json:"by_status"`
 	ByClaimType      map[string]int `json:"by_claim_type"`
@@ -28,6 +30,7 @@ type Report struct {
 	AdjusterWorkload []AdjusterLoad `json:"adjuster_workload"`
 	OutOfOrderEvents int            `json:"out_of_order_events"`
 	claims           map[string]*Claim
+	waiting          map[string][]Event // claim -> events that came before their predecessor
 }
 
 // HourCount is the number of claims submitted in one UTC hour.
@@ -68,13 +71,26 @@ func BuildReport(events []Event, now time.Time) Report {
 	return r
 }
 
-// Add folds one event into the report's claims.
+// Add folds one event into the report's claims. An event put back from
+// the DLQ comes later in the stream than its successors: an event that
+// arrives before its predecessor waits for it.
 func (r *Report) Add(e Event) {
 	r.Events++
 	r.ByEventType[string(e.Type)]++
+	r.apply(e)
+}
+
+func (r *Report) apply(e Event) {
 	c := r.claims[e.ClaimID]
 	if c == nil {
 		c = &Claim{ID: e.ClaimID}
+	}
+	if e.Version > c.Version+1 {
+		if r.waiting == nil {
+			r.waiting = map[string][]Event{}
+		}
+		r.waiting[e.ClaimID] = append(r.waiting[e.ClaimID], e)
+		return
 	}
 	next := *c
 	next.Entries = nil
@@ -83,9 +99,18 @@ func (r *Report) Add(e Event) {
 		return
 	}
 	r.claims[e.ClaimID] = &next
+	if w := r.waiting[e.ClaimID]; len(w) > 0 {
+		delete(r.waiting, e.ClaimID)
+		for _, later := range w {
+			r.apply(later)
+		}
+	}
 }
 
 func (r *Report) finish() {
+	for _, w := range r.waiting {
+		r.OutOfOrderEvents += len(w)
+	}
 	hours := map[string]int{}
 	adjusters := map[string]*AdjusterLoad{}
 	var decided, approved int

@@ -5,29 +5,36 @@
 -- before the next claim is decided. When the decision's entry comes round
 -- in the stream, the read model is at its version already and skips it.
 --
--- KEYS[1] events stream, KEYS[2] the claim's aggregate, KEYS[3] the
---         decision's dedup key, KEYS[4] read model, KEYS[5] adjuster load
--- ARGV[1] aggregate state after the decision (JSON), ARGV[2] dedup TTL,
---         ARGV[3] op of the decision (assign | final), ARGV[4] adjuster,
---         ARGV[5] n, ARGV[6..5+n] the decision's field/value pairs,
---         ARGV[6+n] m, the next m: the submission's read-model fields,
+-- KEYS[1] events stream, KEYS[2] the claim's aggregate, KEYS[3] read
+--         model, KEYS[4] adjuster load
+-- ARGV[1] claim id, ARGV[2] the decision's event_id, ARGV[3] op of the
+--         decision (assign | final), ARGV[4] adjuster,
+--         ARGV[5] s, then s: the aggregate's state after the decision,
+--         then n, n: the decision's field/value pairs,
+--         then m, m: the submission's read-model fields,
 --         the rest: the decision's read-model fields (last_entry_id is
 --         added here, once the entry id is known)
--- Reply: {'ok', decision entry id} | {'decided', version} (decided before,
---        by this processor or by hand) | {'invalid', status}
-local n = tonumber(ARGV[5])
-local decision = slice(ARGV, 6, 5 + n)
-local m = tonumber(ARGV[6 + n])
-local submitted = slice(ARGV, 7 + n, 6 + n + m)
-local decided = slice(ARGV, 7 + n + m, #ARGV)
-local status, detail = project_event(KEYS[4], KEYS[5], 1, '||', '', '', submitted)
+-- Reply: {'ok', decision entry id} | {'decided', version or entry id}
+--        (decided before, by this processor or by hand) |
+--        {'invalid', status}
+local at = 5
+local function group()
+  local count = tonumber(ARGV[at])
+  local g = slice(ARGV, at + 1, at + count)
+  at = at + count + 1
+  return g
+end
+local state = group()
+local decision = group()
+local submitted = group()
+local decided = slice(ARGV, at, #ARGV)
+local status, detail = project_event(KEYS[3], KEYS[4], 1, '||', '', '', submitted)
 if status == 'invalid' or status == 'gap' then return {status, detail} end
-status, detail = append_event(KEYS[1], KEYS[2], KEYS[3], 1, ARGV[1], ARGV[2], decision)
+status, detail = append_event(KEYS[1], KEYS[2], '', ARGV[1], 1, ARGV[2], state, decision)
 if status == 'conflict' or status == 'duplicate' then return {'decided', detail} end
-local projected = tonumber(redis.call('HGET', KEYS[4], 'version') or '0')
-if projected == 1 then
+if tonumber(redis.call('HGET', KEYS[3], 'version') or '0') == 1 then
   decided[#decided + 1] = 'last_entry_id'
   decided[#decided + 1] = detail
-  project_event(KEYS[4], KEYS[5], 2, '|submitted|', ARGV[3], ARGV[4], decided)
+  project_event(KEYS[3], KEYS[4], 2, '|submitted|', ARGV[3], ARGV[4], decided)
 end
 return {'ok', detail}

@@ -1,20 +1,28 @@
 -- lib: functions shared by the scripts. claimsctl sends each script with
 -- this file in front of it, so the append and projection logic exists once.
 
--- append_event appends an event to a claim if the claim is at the expected
--- version: XADD, bump the version and record the entry id in the
--- aggregate, remember the event_id. Returns status, detail:
+-- append_event appends an event to a claim if the claim is at the
+-- expected version: XADD, then bump the version, record the entry id and
+-- keep the claim's state (what commands check) in its aggregate, all in
+-- this one step. The aggregate remembers the last event_id, so a retried
+-- append whose first attempt landed gets that entry back instead of a
+-- second copy; a caller-chosen event_id is also kept in the partition's
+-- event-id index (eventids, when given). Returns status, detail:
 -- 'ok', entry id | 'duplicate', entry id | 'conflict', current version.
-local function append_event(stream, aggregate, dedup, expected, state, ttl, fields)
-  local seen = redis.call('GET', dedup)
-  if seen then return 'duplicate', seen end
-  local current = tonumber(redis.call('HGET', aggregate, 'version') or '0')
-  if current ~= tonumber(expected) then return 'conflict', tostring(current) end
+local function append_event(stream, aggregate, eventids, claim, expected, eid, state, fields)
+  local cur = redis.call('HMGET', aggregate, 'version', 'eid', 'entries')
+  local version = tonumber(cur[1] or '0')
+  if cur[2] == eid then return 'duplicate', string.match(cur[3] or '', '([^,]+)$') or '' end
+  if eventids ~= '' then
+    local seen = redis.call('HGET', eventids, eid)
+    if seen then return 'duplicate', string.match(seen, ' (.*)$') or '' end
+  end
+  if version ~= tonumber(expected) then return 'conflict', tostring(version) end
   local id = redis.call('XADD', stream, '*', unpack(fields))
-  local entries = redis.call('HGET', aggregate, 'entries')
-  if entries then entries = entries .. ',' .. id else entries = id end
-  redis.call('HSET', aggregate, 'version', current + 1, 'state', state, 'entries', entries)
-  redis.call('SET', dedup, id, 'EX', ttl)
+  local entries = id
+  if cur[3] then entries = cur[3] .. ',' .. id end
+  redis.call('HSET', aggregate, 'version', version + 1, 'eid', eid, 'entries', entries, unpack(state))
+  if eventids ~= '' then redis.call('HSET', eventids, eid, claim .. ' ' .. id) end
   return 'ok', id
 end
 

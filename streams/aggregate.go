@@ -1,0 +1,222 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"claimsctl/streams/claims"
+)
+
+// The aggregate of a claim (claims:aggregate:<id>) is its write side: what
+// the commands check (version, status, claimed and approved amount,
+// payment id) and the entry id of each of its events, kept by append.lua in
+// the same step as the XADD. Everything else about a claim is folded from
+// its events when asked for (Claim, History).
+
+// aggregateState is the claim's state as the aggregate keeps it: the
+// field/value pairs append.lua writes next to version and entries.
+func aggregateState(c *claims.Claim) []any {
+	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+	out := []any{"status", string(c.Status), "amount", num(c.Amount)}
+	if c.ApprovedAmount != 0 {
+		out = append(out, "approved", num(c.ApprovedAmount))
+	}
+	if c.PaymentID != "" {
+		out = append(out, "payment", c.PaymentID)
+	}
+	return out
+}
+
+// parseAggregate reads an aggregate hash; an empty one is a new claim.
+func parseAggregate(claimID string, fields map[string]string) (*claims.Claim, error) {
+	c := &claims.Claim{ID: claimID}
+	if len(fields) == 0 {
+		return c, nil
+	}
+	bad := func(field string) error {
+		return fmt.Errorf("read claim %s: its aggregate's %s %q is unreadable (rebuild() restores it)", claimID, field, fields[field])
+	}
+	var err error
+	if c.Version, err = strconv.ParseInt(fields["version"], 10, 64); err != nil || c.Version < 1 {
+		return nil, bad("version")
+	}
+	c.Status = claims.Status(fields["status"])
+	if c.Amount, err = strconv.ParseFloat(fields["amount"], 64); err != nil {
+		return nil, bad("amount")
+	}
+	if v, ok := fields["approved"]; ok {
+		if c.ApprovedAmount, err = strconv.ParseFloat(v, 64); err != nil {
+			return nil, bad("approved")
+		}
+	}
+	c.PaymentID = fields["payment"]
+	if e := fields["entries"]; e != "" {
+		c.Entries = strings.Split(e, ",")
+	}
+	if int64(len(c.Entries)) != c.Version {
+		return nil, fmt.Errorf("read claim %s: its aggregate lists %d entries for version %d (rebuild() restores it)", claimID, len(c.Entries), c.Version)
+	}
+	return c, nil
+}
+
+// readState reads a claim's aggregate (a new claim has version 0).
+func (s *Store) readState(ctx context.Context, claimID string) (*claims.Claim, error) {
+	var fields map[string]string
+	err := s.retry(ctx, func() error {
+		var err error
+		fields, err = s.rdb.HGetAll(ctx, s.keys.Aggregate(claimID)).Result()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read claim %s: %w", claimID, err)
+	}
+	c, err := parseAggregate(claimID, fields)
+	if err == nil && c.Version > 0 {
+		s.recent.put(c)
+	}
+	return c, err
+}
+
+// stateOf is the claim a command starts from: the state this process left
+// it in if it changed the claim last (the command's expected version
+// catches anyone else's change since), else read once. An id that matches
+// no claim is tried as a prefix (the 8 characters printed everywhere).
+func (s *Store) stateOf(ctx context.Context, claimID string) (*claims.Claim, error) {
+	if c := s.recent.get(claimID); c != nil {
+		return c, nil
+	}
+	return s.currentState(ctx, claimID)
+}
+
+// currentState reads a claim's aggregate as it is now; an id that matches
+// no claim is tried as a prefix.
+func (s *Store) currentState(ctx context.Context, claimID string) (*claims.Claim, error) {
+	c, err := s.readState(ctx, claimID)
+	if err != nil || c.Version > 0 {
+		return c, err
+	}
+	full, err := s.ResolveClaimID(ctx, claimID)
+	if err != nil || full == claimID {
+		return c, err
+	}
+	return s.readState(ctx, full)
+}
+
+// minPrefix is the shortest claim-id prefix looked up: what is printed.
+const minPrefix = 8
+
+// ResolveClaimID turns a unique prefix of a claim id (at least 8
+// characters) into the whole id. An id that is whole already, or matches
+// nothing, comes back as it is (callers report "not found" in their own
+// words); a prefix of several claims is an error listing them.
+func (s *Store) ResolveClaimID(ctx context.Context, id string) (string, error) {
+	if len(id) < minPrefix || claims.ValidClaimID(id) != nil {
+		return id, nil
+	}
+	matches := s.recent.withPrefix(id)
+	if len(matches) == 0 {
+		pattern := globEscape(s.keys.Aggregate(id)) + "*"
+		prefix := s.keys.Aggregate("")
+		var cursor uint64
+		for {
+			keys, next, err := s.rdb.Scan(ctx, cursor, pattern, 1000).Result()
+			if err != nil {
+				return "", fmt.Errorf("look up claim %s: %w", id, err)
+			}
+			for _, k := range keys {
+				matches = append(matches, strings.TrimPrefix(k, prefix))
+			}
+			if cursor = next; cursor == 0 || len(matches) > 1 {
+				break
+			}
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return id, nil
+	case 1:
+		return matches[0], nil
+	}
+	sort.Strings(matches)
+	return "", fmt.Errorf("claim id %s is ambiguous, it starts %s: give more of it: %w", id, strings.Join(matches, ", "), claims.ErrInvalid)
+}
+
+// Claim returns a claim's current state, folded from its events, or
+// ErrNotFound. id may be a unique prefix. A claim whose first events were
+// trimmed comes back as its aggregate keeps it (version, status, amounts,
+// payment), marked Trimmed.
+func (s *Store) Claim(ctx context.Context, claimID string) (*claims.Claim, error) {
+	agg, events, err := s.history(ctx, claimID)
+	if errors.Is(err, errTrimmed) {
+		agg.Trimmed = true
+		return agg, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return claims.Fold(events)
+}
+
+// claimCache holds the aggregates this process wrote last, so that the
+// next command on the same claim needs no read: its expected version
+// catches anyone else's change (the command then reads and checks again).
+// It is bounded; the oldest half is dropped when it is full.
+type claimCache struct {
+	mu    sync.Mutex
+	byID  map[string]*claims.Claim
+	order []string
+}
+
+// maxCachedClaims bounds the claims a process remembers.
+const maxCachedClaims = 10000
+
+func newClaimCache() *claimCache { return &claimCache{byID: map[string]*claims.Claim{}} }
+
+func (c *claimCache) get(id string) *claims.Claim {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl := c.byID[id]; cl != nil {
+		cp := *cl
+		return &cp
+	}
+	return nil
+}
+
+func (c *claimCache) put(cl *claims.Claim) {
+	cp := *cl
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.byID[cl.ID]; !ok {
+		if len(c.order) >= maxCachedClaims {
+			for _, old := range c.order[:maxCachedClaims/2] {
+				delete(c.byID, old)
+			}
+			c.order = append([]string(nil), c.order[maxCachedClaims/2:]...)
+		}
+		c.order = append(c.order, cl.ID)
+	}
+	c.byID[cl.ID] = &cp
+}
+
+func (c *claimCache) forget(id string) {
+	c.mu.Lock()
+	delete(c.byID, id) // its place in order is reclaimed at the next trim
+	c.mu.Unlock()
+}
+
+func (c *claimCache) withPrefix(prefix string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for id := range c.byID {
+		if strings.HasPrefix(id, prefix) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
