@@ -1,9 +1,14 @@
 package luaapi
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"time"
+
+	"claimsctl/luaapi/dashboard"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -40,4 +45,37 @@ func (r *Runtime) report(L *lua.LState) int {
 	}
 	L.Push(t)
 	return 1
+}
+
+// dashboard([{refresh=2, once=false, width=80}])
+//
+// Draws the analytics dashboard every refresh seconds until Ctrl-C, then
+// returns normally so the REPL (or the script) goes on.
+func (r *Runtime) dashboard(L *lua.LState) int {
+	const fn = "dashboard"
+	o := optionsAt(L, 1, fn, "refresh", "once", "width")
+	refresh := o.num("refresh", dashboard.DefaultRefresh.Seconds())
+	if refresh <= 0 || math.IsInf(refresh, 0) || math.IsNaN(refresh) {
+		argError(L, 1, fn, fmt.Sprintf("refresh must be a number of seconds above 0, got %v", refresh))
+	}
+	width := o.num("width", dashboard.DefaultWidth)
+	if width < dashboard.MinWidth || width > 1000 {
+		argError(L, 1, fn, fmt.Sprintf("width must be between %d and 1000 columns, got %v", dashboard.MinWidth, width))
+	}
+	once := o.boolean("once", false)
+	ctx := ctxOf(L)
+	err := dashboard.Run(ctx, r.out, r.store.Report, dashboard.Options{
+		Refresh: time.Duration(refresh * float64(time.Second)),
+		Once:    once, Width: int(width), Color: r.cfg.Color, Clear: r.cfg.TTY && !once,
+	})
+	if err != nil {
+		return raise(L, err)
+	}
+	if ctx.Err() != nil {
+		// gopher-lua raises "context canceled" at the next instruction of
+		// a cancelled state; Ctrl-C was aimed at the dashboard only, so the
+		// rest of the chunk runs on under a context that is not cancelled.
+		L.SetContext(context.WithoutCancel(ctx))
+	}
+	return 0
 }
