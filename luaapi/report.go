@@ -3,27 +3,40 @@ package luaapi
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"time"
 
 	"claimsctl/luaapi/dashboard"
+	"claimsctl/streams"
 
 	lua "github.com/yuin/gopher-lua"
 )
 
-func (r *Runtime) reportFuncs() map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"report":    r.report,
-		"dashboard": r.dashboard,
-	}
+// reportModule is claims.report: the analytics computed from the events,
+// as a table, a JSON file or the dashboard.
+type reportModule struct {
+	store *streams.Store
+	out   io.Writer // where the dashboard is drawn
+	echo  *echo
+	tty   bool // clear the screen between dashboard frames
+	color bool
+}
+
+func (m *reportModule) Loader(L *lua.LState) int {
+	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"report":    m.report,
+		"dashboard": m.dashboard,
+	}))
+	return 1
 }
 
 // report([{out="data/claims-analytics-report.json"}]) -> report table
-func (r *Runtime) report(L *lua.LState) int {
+func (m *reportModule) report(L *lua.LState) int {
 	o := optionsAt(L, 1, "report", "out")
-	rep, err := r.store.Report(ctxOf(L))
+	rep, err := m.store.Report(ctxOf(L))
 	if err != nil {
 		return raise(L, err)
 	}
@@ -41,7 +54,7 @@ func (r *Runtime) report(L *lua.LState) int {
 	}
 	t := structToLua(L, rep)
 	if out := o.str("out", ""); out != "" {
-		r.echo(t, "report of %d claims written to %s", rep.Claims, out)
+		m.echo.summary(t, "report of %d claims written to %s", rep.Claims, out)
 	}
 	L.Push(t)
 	return 1
@@ -51,7 +64,7 @@ func (r *Runtime) report(L *lua.LState) int {
 //
 // Draws the analytics dashboard every refresh seconds until Ctrl-C, then
 // returns normally so the REPL (or the script) goes on.
-func (r *Runtime) dashboard(L *lua.LState) int {
+func (m *reportModule) dashboard(L *lua.LState) int {
 	const fn = "dashboard"
 	o := optionsAt(L, 1, fn, "refresh", "once", "width")
 	refresh := o.num("refresh", dashboard.DefaultRefresh.Seconds())
@@ -64,9 +77,9 @@ func (r *Runtime) dashboard(L *lua.LState) int {
 	}
 	once := o.boolean("once", false)
 	ctx := ctxOf(L)
-	err := dashboard.Run(ctx, r.out, r.store.Report, dashboard.Options{
+	err := dashboard.Run(ctx, m.out, m.store.Report, dashboard.Options{
 		Refresh: time.Duration(refresh * float64(time.Second)),
-		Once:    once, Width: int(width), Color: r.cfg.Color, Clear: r.cfg.TTY && !once,
+		Once:    once, Width: int(width), Color: m.color, Clear: m.tty && !once,
 	})
 	if err != nil {
 		return raise(L, err)

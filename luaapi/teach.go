@@ -2,19 +2,31 @@ package luaapi
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
+
+	"claimsctl/streams"
 
 	lua "github.com/yuin/gopher-lua"
 )
 
-func (r *Runtime) teachFuncs() map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"expect": r.expect,
-		"check":  r.check,
-		"trace":  r.trace,
-		"help":   r.help,
-	}
+// teachModule is claims.teach: expectations and checks for exercises,
+// tracing the Redis commands, and help.
+type teachModule struct {
+	store *streams.Store // whose commands trace() shows
+	out   io.Writer
+	exp   *expectations
+}
+
+func (m *teachModule) Loader(L *lua.LState) int {
+	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"expect": m.expect,
+		"check":  m.check,
+		"trace":  m.trace,
+		"help":   m.help,
+	}))
+	return 1
 }
 
 // expect(cond, message)
@@ -22,27 +34,15 @@ func (r *Runtime) teachFuncs() map[string]lua.LGFunction {
 // A failed expectation is reported with its line and counted; the script
 // goes on, and `claimsctl run` exits 3 at the end. It returns nothing, so
 // the REPL prints no stray value after the FAIL line.
-func (r *Runtime) expect(L *lua.LState) int {
+func (m *teachModule) expect(L *lua.LState) int {
 	cond := L.Get(1)
 	msg := L.OptString(2, "expectation failed")
 	if lua.LVAsBool(cond) {
 		return 0
 	}
 	where := strings.TrimSuffix(strings.TrimSpace(L.Where(1)), ":")
-	r.mu.Lock()
-	r.failed++
-	if r.active == nil {
-		r.outside++
-		if r.firstOutside == "" {
-			r.firstOutside = fmt.Sprintf("%s: %s", where, msg)
-		}
-	}
-	if r.active != nil && r.active.Passed {
-		r.active.Passed = false
-		r.active.Message = msg
-	}
-	r.mu.Unlock()
-	fmt.Fprintf(r.out, "FAIL %s: %s\n", where, msg)
+	m.exp.fail(where, msg)
+	fmt.Fprintf(m.out, "FAIL %s: %s\n", where, msg)
 	return 0
 }
 
@@ -50,65 +50,58 @@ func (r *Runtime) expect(L *lua.LState) int {
 //
 // Runs fn as one named check of an exercise: it passes when fn returns
 // without error and no expect() inside it failed.
-func (r *Runtime) check(L *lua.LState) int {
+func (m *teachModule) check(L *lua.LState) int {
 	name := L.CheckString(1)
 	fn := L.CheckFunction(2)
 	res := &CheckResult{Name: name, Passed: true}
-	r.mu.Lock()
-	outer := r.active
-	r.active = res
-	r.mu.Unlock()
+	outer := m.exp.enter(res)
 	err := L.CallByParam(lua.P{Fn: fn, NRet: 0, Protect: true})
-	r.mu.Lock()
-	r.active = outer
+	m.exp.leave(outer)
 	if err != nil {
 		if ctxOf(L).Err() != nil {
-			r.mu.Unlock()
 			return raise(L, fmt.Errorf("check %q: interrupted", name))
 		}
 		res.Passed, res.Errored, res.Message = false, true, runtimeMessage(err)
-		r.failed++
 	}
-	r.checks = append(r.checks, *res)
-	r.mu.Unlock()
+	m.exp.record(*res)
 	if res.Passed {
-		fmt.Fprintf(r.out, "ok   %s\n", name)
+		fmt.Fprintf(m.out, "ok   %s\n", name)
 	} else if res.Errored {
-		fmt.Fprintf(r.out, "FAIL %s: error: %s\n", name, res.Message)
+		fmt.Fprintf(m.out, "FAIL %s: error: %s\n", name, res.Message)
 	} else {
-		fmt.Fprintf(r.out, "FAIL %s: %s\n", name, res.Message)
+		fmt.Fprintf(m.out, "FAIL %s: %s\n", name, res.Message)
 	}
 	L.Push(lua.LBool(res.Passed))
 	return 1
 }
 
 // trace(on) -> previous setting
-func (r *Runtime) trace(L *lua.LState) int {
-	was := r.store.Tracing()
+func (m *teachModule) trace(L *lua.LState) int {
+	was := m.store.Tracing()
 	if L.GetTop() == 0 || lua.LVAsBool(L.Get(1)) {
-		r.store.SetTrace(r.out)
+		m.store.SetTrace(m.out)
 	} else {
-		r.store.SetTrace(nil)
+		m.store.SetTrace(nil)
 	}
 	L.Push(lua.LBool(was))
 	return 1
 }
 
 // help([name]) prints the API by topic, or one entry with an example.
-func (r *Runtime) help(L *lua.LState) int {
+func (m *teachModule) help(L *lua.LState) int {
 	if L.GetTop() == 0 {
-		fmt.Fprint(r.out, helpIndex())
+		fmt.Fprint(m.out, helpIndex())
 		return 0
 	}
 	name := strings.TrimSuffix(L.CheckString(1), "()")
 	d, ok := docByName(name)
 	if !ok {
-		fmt.Fprintf(r.out, "no help for %q. %s\n", name, suggestion(name))
+		fmt.Fprintf(m.out, "no help for %q. %s\n", name, suggestion(name))
 		return 0
 	}
-	fmt.Fprintf(r.out, "%s\n  %s\n", d.Signature, d.Summary)
+	fmt.Fprintf(m.out, "%s\n  %s\n", d.Signature, d.Summary)
 	if d.Example != "" {
-		fmt.Fprintf(r.out, "example:\n  %s\n", strings.ReplaceAll(d.Example, "\n", "\n  "))
+		fmt.Fprintf(m.out, "example:\n  %s\n", strings.ReplaceAll(d.Example, "\n", "\n  "))
 	}
 	return 0
 }
