@@ -27,11 +27,8 @@ func (m *consumeModule) Loader(L *lua.LState) int {
 	return 1
 }
 
-// consume(group, consumer [, {count=10, block=0, pending=false}] [, handler]) -> events | handled, failed
-//
-// Without a handler it returns the events and leaves them pending until
-// ack(). With a handler it calls handler(event) for each and acks those
-// whose handler returned without error.
+// consume reads with XREADGROUP. With a handler it acks only the events
+// the handler finished, so a failed one stays pending for redelivery.
 func (m *consumeModule) consume(L *lua.LState) int {
 	group := L.CheckString(1)
 	consumer := L.CheckString(2)
@@ -89,7 +86,6 @@ func (m *consumeModule) consume(L *lua.LState) int {
 	return 2
 }
 
-// ack(group, events | ids) -> number acked
 func (m *consumeModule) ack(L *lua.LState) int {
 	group := L.CheckString(1)
 	ids := idsOf(L, 2, "ack")

@@ -34,7 +34,6 @@ func (m *labModule) Loader(L *lua.LState) int {
 	return 1
 }
 
-// server() -> {backend=, version=, mode=, aof=, persistence=}
 func (m *labModule) server(L *lua.LState) int {
 	info, err := m.store.Server(ctxOf(L))
 	if err != nil {
@@ -50,7 +49,6 @@ func (m *labModule) server(L *lua.LState) int {
 	return 1
 }
 
-// schema([type]) -> {{type=, required={...}, optional={...}, follows={statuses}}, ...} or one entry
 func (m *labModule) schema(L *lua.LState) int {
 	one := L.OptString(1, "")
 	if one != "" && !claims.EventType(one).Known() {
@@ -89,11 +87,8 @@ func typeList() string {
 	return strings.Join(names, ", ")
 }
 
-// monitor([{seconds=, events=, from=id}]) -> number of events seen
-//
-// A live tail of claims:events (XREAD BLOCK, no group) with each group's
-// progress, until Ctrl-C, `seconds` have passed or `events` were seen. It
-// starts at the end of the stream, or after the entry id `from`.
+// monitor tails claims:events with XREAD, outside any group, so watching
+// takes no event away from a consumer.
 func (m *labModule) monitor(L *lua.LState) int {
 	o := optionsAt(L, 1, "monitor", "seconds", "events", "from")
 	seconds, limit := o.num("seconds", 0), int(o.num("events", 0))
@@ -152,10 +147,8 @@ func (m *labModule) groupProgress(L *lua.LState) string {
 	return "  groups: " + strings.Join(parts, " | ")
 }
 
-// redis(command, args...) -> reply
-//
-// Sends one raw Redis command, as redis-cli would. Keys are used as typed:
-// the store's --prefix is not added (key(name) adds it).
+// redisCommand is redis(): keys stay as typed, as in redis-cli, and key()
+// is how a script adds the prefix.
 func (m *labModule) redisCommand(L *lua.LState) int {
 	n := L.GetTop()
 	if n == 0 {
@@ -204,7 +197,6 @@ func replyToLua(L *lua.LState, v any) lua.LValue {
 	return lua.LString(fmt.Sprint(v))
 }
 
-// keys(pattern) -> sorted list of keys (SCAN MATCH, under the store's prefix)
 func (m *labModule) keys(L *lua.LState) int {
 	keys, err := m.store.ScanKeys(ctxOf(L), L.CheckString(1))
 	if err != nil {
@@ -215,7 +207,6 @@ func (m *labModule) keys(L *lua.LState) int {
 	return 1
 }
 
-// sleep(ms) waits; Ctrl-C interrupts it.
 func (m *labModule) sleep(L *lua.LState) int {
 	d := time.Duration(L.CheckNumber(1)) * time.Millisecond
 	select {
@@ -226,7 +217,6 @@ func (m *labModule) sleep(L *lua.LState) int {
 	return 0
 }
 
-// key(name) -> the key with this session's --prefix, for redis(...)
 func (m *labModule) key(L *lua.LState) int {
 	L.Push(lua.LString(m.store.Keys().Prefix + L.CheckString(1)))
 	return 1

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -158,64 +156,6 @@ func TestInterruptStopsABlockingConsume(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "42", v)
 	})
-}
-
-// TestEveryGlobalIsDocumented: what a script sees beyond the standard
-// libraries is exactly what apiDocs documents, each function is in the
-// module of its topic (the same function as the global), and
-// docs/lua-api.md is up to date.
-func TestEveryGlobalIsDocumented(t *testing.T) {
-	t.Parallel()
-	rt := New(Config{Store: nil})
-	defer rt.Close()
-	L := rt.L
-	bare := lua.NewState(lua.Options{SkipOpenLibs: true})
-	defer bare.Close()
-	openStandardLibs(bare)
-	var globals []string
-	L.G.Global.ForEach(func(k, _ lua.LValue) {
-		if name := k.String(); name != "arg" && bare.GetGlobal(name) == lua.LNil {
-			globals = append(globals, name)
-		}
-	})
-	sort.Strings(globals)
-	for _, name := range globals {
-		_, ok := docByName(name)
-		assert.True(t, ok, "global %s has no entry in apiDocs (help)", name)
-	}
-
-	var modules []string
-	preload := L.GetField(L.GetGlobal("package"), "preload").(*lua.LTable)
-	preload.ForEach(func(k, _ lua.LValue) { modules = append(modules, k.String()) })
-	var topicModules []string
-	for _, topic := range topics {
-		topicModules = append(topicModules, "claims."+topic.key)
-	}
-	assert.ElementsMatch(t, topicModules, modules, "every module is a topic of help()")
-	for _, name := range modules {
-		require.NoError(t, L.CallByParam(lua.P{Fn: L.GetGlobal("require"), NRet: 1, Protect: true}, lua.LString(name)))
-		mod := L.CheckTable(-1)
-		L.Pop(1)
-		mod.ForEach(func(k, fn lua.LValue) {
-			d, ok := docByName(k.String())
-			assert.True(t, ok && "claims."+d.Topic == name, "%s.%s is not documented under its module", name, k)
-			assert.Equal(t, fn, L.GetGlobal(k.String()), "%s.%s is also the global %s", name, k, k)
-		})
-	}
-	for _, d := range apiDocs {
-		assert.Contains(t, globals, d.Name, "apiDocs documents %s, which does not exist", d.Name)
-	}
-
-	want := MarkdownReference()
-	if *update {
-		require.NoError(t, os.WriteFile("../docs/lua-api.md", []byte(want), 0o644))
-	}
-	doc, err := os.ReadFile("../docs/lua-api.md")
-	require.NoError(t, err)
-	assert.Equal(t, want, string(doc), "docs/lua-api.md is stale: run go test ./luaapi -update")
-	for _, name := range globals {
-		assert.True(t, strings.Contains(string(doc), "`"+name), "docs/lua-api.md does not document %s", name)
-	}
 }
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/lua-api.md")

@@ -8,7 +8,9 @@ import (
 )
 
 // modules is the one list of the Lua API: require name -> loader. Each
-// module is a struct holding what its functions need.
+// module is a struct holding what its functions need. Their Lua
+// signatures are documented in docs.go, and only there; the tests hold
+// the two together.
 func (r *Runtime) modules() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
 		"claims.produce": (&produceModule{store: r.store, echo: r.echo}).Loader,

@@ -31,7 +31,6 @@ func (m *opsModule) Loader(L *lua.LState) int {
 	return 1
 }
 
-// info() -> {backend=, events={length=, first_id=, last_id=, memory_bytes=, last_generated_id=, first_occurred_at=, last_occurred_at=, groups={processors={pending=, lag=, consumers={w1={pending=, idle_ms=}}}}}, analytics=..., notifications=..., dlq=...}
 func (m *opsModule) info(L *lua.LState) int {
 	details, err := m.store.StreamDetails(ctxOf(L))
 	if err != nil {
@@ -41,9 +40,6 @@ func (m *opsModule) info(L *lua.LState) int {
 	return 1
 }
 
-// groups() -> {{name=, pending=, lag=, lag_counted=, last_delivered_id=, consumers={{name=, pending=, idle_ms=}}}}
-//
-// The consumer groups of claims:events in name order, as a list.
 func (m *opsModule) groups(L *lua.LState) int {
 	st, err := m.store.State(ctxOf(L))
 	if err != nil {
@@ -60,12 +56,8 @@ func (m *opsModule) groups(L *lua.LState) int {
 	return 1
 }
 
-// trim{maxlen=N | before=time|id [, archive=file.jsonl] [, confirm=true] [, force=true] [, stream=]} -> plan
-//
-// Always prints the plan first. Without confirm=true it is a dry run and
-// writes nothing. With it: refuses if a group still has pending or unread
-// entries among those to remove (unless force=true), writes the archive,
-// and only then removes exactly the planned entries.
+// trim plans first and carries the plan out only when confirmed: the plan
+// the student reads is exactly what is archived and removed.
 func (m *opsModule) trim(L *lua.LState) int {
 	const fn = "trim"
 	if _, ok := L.Get(1).(*lua.LTable); !ok {
@@ -140,11 +132,8 @@ func (m *opsModule) trim(L *lua.LState) int {
 	return 1
 }
 
-// import(file.jsonl [, {stream=}]) -> number imported
-//
-// Loads an archive written by trim back with the entries' original ids,
-// into claims:events or, with stream=, any stream. The whole file is
-// checked first: a bad line or a clash with existing entries writes nothing.
+// importArchive is import() (a Go keyword). The whole file is read and
+// checked before anything is written.
 func (m *opsModule) importArchive(L *lua.LState) int {
 	const fn = "import"
 	path := L.CheckString(1)

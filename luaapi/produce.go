@@ -57,7 +57,6 @@ func (m *produceModule) Loader(L *lua.LState) int {
 	return 1
 }
 
-// submit{customer=, policy=, amount=, type=, incident_date=, description= [, id=, actor=]} -> claim
 func (m *produceModule) submit(L *lua.LState) int {
 	t := L.CheckTable(1)
 	raw, err := fromLua(t, "submit{}")
@@ -97,7 +96,7 @@ func (m *produceModule) submit(L *lua.LState) int {
 	return m.pushResult(L, ev, claim)
 }
 
-// command builds assign(id, {...}), approve(id, {amount=}), ... .
+// command builds one lifecycle command from its spec.
 func (m *produceModule) command(c commandSpec) lua.LGFunction {
 	return func(L *lua.LState) int {
 		claimID := L.CheckString(1)
@@ -149,7 +148,6 @@ func (m *produceModule) command(c commandSpec) lua.LGFunction {
 	}
 }
 
-// emit(claim_id, type, data [, {expected_version=, actor=}]) -> claim
 func (m *produceModule) emit(L *lua.LState) int {
 	claimID := L.CheckString(1)
 	typ := claims.EventType(L.CheckString(2))

@@ -30,11 +30,8 @@ func (m *replayModule) Loader(L *lua.LState) int {
 	return 1
 }
 
-// replay{from=, to=, type=, claim=} -> iterator
-// replay({...}, handler) -> count
-//
-// from/to are stream ids or times ("2026-11-25T10:00:00Z"); times match
-// the events' occurred_at.
+// replay reads the whole range before it runs any Lua, so a handler or
+// loop body that appends events does not see them.
 func (m *replayModule) replay(L *lua.LState) int {
 	o := optionsAt(L, 1, "replay", "from", "to", "type", "claim")
 	opts := streams.ReplayOptions{Type: claims.EventType(o.str("type", "")), ClaimID: o.str("claim", "")}
@@ -74,7 +71,6 @@ func (m *replayModule) replay(L *lua.LState) int {
 	return 1
 }
 
-// claim(id [, {at=time} | {version=n}]) -> claim | nil, reason
 func (m *replayModule) claim(L *lua.LState) int {
 	id := L.CheckString(1)
 	o := optionsAt(L, 2, "claim", "at", "version")
@@ -105,7 +101,6 @@ func (m *replayModule) claim(L *lua.LState) int {
 	return 1
 }
 
-// history(id) -> events, in order
 func (m *replayModule) history(L *lua.LState) int {
 	events, err := m.store.History(ctxOf(L), L.CheckString(1))
 	if err != nil {
@@ -119,10 +114,8 @@ func (m *replayModule) history(L *lua.LState) int {
 	return 1
 }
 
-// rebuild() -> {claims=, events=, malformed=, broken=, skipped=, newer=, problems={...}}
-//
-// Recomputes every claim's aggregate (the write side: version, state,
-// entry ids) by folding claims:events from the start.
+// rebuild always prints the claims it left alone, echo or not: each is
+// something to look at.
 func (m *replayModule) rebuild(L *lua.LState) int {
 	res, err := m.store.Rebuild(ctxOf(L))
 	if err != nil {

@@ -33,7 +33,6 @@ func (m *reportModule) Loader(L *lua.LState) int {
 	return 1
 }
 
-// report([{out="data/claims-analytics-report.json"}]) -> report table
 func (m *reportModule) report(L *lua.LState) int {
 	o := optionsAt(L, 1, "report", "out")
 	rep, err := m.store.Report(ctxOf(L))
@@ -60,10 +59,7 @@ func (m *reportModule) report(L *lua.LState) int {
 	return 1
 }
 
-// dashboard([{refresh=2, once=false, width=80}])
-//
-// Draws the analytics dashboard every refresh seconds until Ctrl-C, then
-// returns normally so the REPL (or the script) goes on.
+// dashboard returns normally on Ctrl-C, so the REPL (or the script) goes on.
 func (m *reportModule) dashboard(L *lua.LState) int {
 	const fn = "dashboard"
 	o := optionsAt(L, 1, fn, "refresh", "once", "width")

@@ -3,7 +3,6 @@ package luaapi
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"claimsctl/streams"
@@ -29,11 +28,8 @@ func (m *teachModule) Loader(L *lua.LState) int {
 	return 1
 }
 
-// expect(cond, message)
-//
-// A failed expectation is reported with its line and counted; the script
-// goes on, and `claimsctl run` exits 3 at the end. It returns nothing, so
-// the REPL prints no stray value after the FAIL line.
+// expect records a failure and lets the script go on. It returns nothing,
+// so the REPL prints no stray value after the FAIL line.
 func (m *teachModule) expect(L *lua.LState) int {
 	cond := L.Get(1)
 	msg := L.OptString(2, "expectation failed")
@@ -46,10 +42,8 @@ func (m *teachModule) expect(L *lua.LState) int {
 	return 0
 }
 
-// check(name, fn) -> passed
-//
-// Runs fn as one named check of an exercise: it passes when fn returns
-// without error and no expect() inside it failed.
+// check runs fn protected, so an error fails this check only and the
+// exercise's next check still runs.
 func (m *teachModule) check(L *lua.LState) int {
 	name := L.CheckString(1)
 	fn := L.CheckFunction(2)
@@ -75,7 +69,6 @@ func (m *teachModule) check(L *lua.LState) int {
 	return 1
 }
 
-// trace(on) -> previous setting
 func (m *teachModule) trace(L *lua.LState) int {
 	was := m.store.Tracing()
 	if L.GetTop() == 0 || lua.LVAsBool(L.Get(1)) {
@@ -87,7 +80,6 @@ func (m *teachModule) trace(L *lua.LState) int {
 	return 1
 }
 
-// help([name]) prints the API by topic, or one entry with an example.
 func (m *teachModule) help(L *lua.LState) int {
 	if L.GetTop() == 0 {
 		fmt.Fprint(m.out, helpIndex())
@@ -99,74 +91,6 @@ func (m *teachModule) help(L *lua.LState) int {
 		fmt.Fprintf(m.out, "no help for %q. %s\n", name, suggestion(name))
 		return 0
 	}
-	fmt.Fprintf(m.out, "%s\n  %s\n", d.Signature, d.Summary)
-	if d.Example != "" {
-		fmt.Fprintf(m.out, "example:\n  %s\n", strings.ReplaceAll(d.Example, "\n", "\n  "))
-	}
+	fmt.Fprint(m.out, helpEntry(d))
 	return 0
-}
-
-func helpIndex() string {
-	var b strings.Builder
-	b.WriteString("claimsctl Lua API (help(\"name\") shows one entry with an example)\n")
-	for _, topic := range topics {
-		fmt.Fprintf(&b, "\n%s\n", topic.title)
-		for _, d := range apiDocs {
-			if d.Topic == topic.key {
-				fmt.Fprintf(&b, "  %-44s %s\n", d.Signature, firstSentence(d.Summary))
-			}
-		}
-	}
-	return b.String()
-}
-
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i+1]
-	}
-	return s
-}
-
-// suggestion names the closest API function for a typo.
-func suggestion(name string) string {
-	best, bestDist := "", 3 // at most two edits away
-	for _, d := range apiDocs {
-		if dist := levenshtein(name, d.Name); dist < bestDist {
-			best, bestDist = d.Name, dist
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("Did you mean %s?", best)
-	}
-	return "help() lists everything."
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
-
-// Completions are the names offered on Tab in the REPL.
-func (r *Runtime) Completions() []string {
-	names := []string{"exit"}
-	for _, d := range apiDocs {
-		names = append(names, d.Name)
-	}
-	sort.Strings(names)
-	return names
 }

@@ -43,7 +43,6 @@ func (m *workersModule) Loader(L *lua.LState) int {
 	return 1
 }
 
-// sample_data{customers=10, policies=20, seed=1} -> {customers=, policies=, lapsed=, adjusters=}
 func (m *workersModule) sampleData(L *lua.LState) int {
 	o := optionsAt(L, 1, "sample_data", "customers", "policies", "seed")
 	res, err := m.store.LoadSampleData(ctxOf(L), claims.SampleOptions{
@@ -62,7 +61,6 @@ func (m *workersModule) sampleData(L *lua.LState) int {
 	return 1
 }
 
-// pending(group) -> {count=, lower=, higher=, consumers={name=n}, entries={{id=, consumer=, idle_ms=, deliveries=}}}
 func (m *workersModule) pending(L *lua.LState) int {
 	sum, entries, err := m.store.Pending(ctxOf(L), L.CheckString(1))
 	if err != nil {
@@ -91,7 +89,6 @@ func (m *workersModule) pending(L *lua.LState) int {
 	return 1
 }
 
-// recover(group, consumer [, {min_idle=ms, count=}]) -> events, deleted_ids
 func (m *workersModule) recoverIdle(L *lua.LState) int {
 	group, consumer := L.CheckString(1), L.CheckString(2)
 	o := optionsAt(L, 3, "recover", "min_idle", "count")
@@ -119,7 +116,6 @@ func deletedNote(ids []string) string {
 	return fmt.Sprintf(" (%d were deleted from the stream: %s)", len(ids), strings.Join(ids, ", "))
 }
 
-// dlq() -> {{id=, source_stream=, group=, source_id=, error=, deliveries=, dead_at=, type=, claim_id=, fields={}}}
 func (m *workersModule) dlq(L *lua.LState) int {
 	letters, err := m.store.DLQ(ctxOf(L))
 	if err != nil {
@@ -148,7 +144,6 @@ func (m *workersModule) dlq(L *lua.LState) int {
 	return 1
 }
 
-// retry_dlq(id | "all") -> number put back
 func (m *workersModule) retryDLQ(L *lua.LState) int {
 	n, err := m.store.RetryDLQ(ctxOf(L), L.CheckString(1))
 	if err != nil {
@@ -172,10 +167,6 @@ func workerOptions(o options) (streams.WorkerOptions, bool) {
 	}, o.boolean("log", true)
 }
 
-// start(name [, {consumer=, count=, min_idle=ms, recover_every=ms, max_deliveries=, log=true}]) -> consumer
-//
-// Runs a built-in worker (processor, analytics, notifications, audit) in
-// the background until stop(name) or the end of the script.
 func (m *workersModule) start(L *lua.LState) int {
 	name := L.CheckString(1)
 	o := optionsAt(L, 2, "start", workerOptionKeys...)
@@ -191,11 +182,8 @@ func (m *workersModule) start(L *lua.LState) int {
 	return m.started(L, b)
 }
 
-// spawn(file [, {consumer=, ...}]) -> consumer
-//
-// Runs a Lua consumer: the file sets `group = "name"` and defines
-// `function handle(event) ... end`; it runs on its own Lua state and
-// goroutine with the same delivery guarantees as the built-in workers.
+// spawn loads the consumer on a Runtime of its own: the worker runs in its
+// own goroutine, and an LState is not goroutine-safe.
 func (m *workersModule) spawn(L *lua.LState) int {
 	file := L.CheckString(1)
 	o := optionsAt(L, 2, "spawn", workerOptionKeys...)
@@ -225,9 +213,6 @@ func (m *workersModule) started(L *lua.LState, b *background) int {
 	return 1
 }
 
-// stop(name | consumer | "all") -> number stopped
-//
-// Each stopped worker finishes its current batch first.
 func (m *workersModule) stop(L *lua.LState) int {
 	which := L.OptString(1, "all")
 	n, err := m.pool.stop(ctxOf(L), which)
@@ -242,7 +227,6 @@ func (m *workersModule) stop(L *lua.LState) int {
 	return 1
 }
 
-// workers() -> {{name=, group=, consumer=, kind=, running=}}
 func (m *workersModule) workers(L *lua.LState) int {
 	t := L.NewTable()
 	for _, b := range m.pool.byName() {
@@ -262,10 +246,8 @@ func (m *workersModule) workers(L *lua.LState) int {
 	return 1
 }
 
-// wait_idle([groups] [, {timeout=seconds}]) -> true
-//
-// Waits until every named group (default: all groups on claims:events) has
-// read the whole stream and acked everything: pending 0 and lag 0.
+// waitIdle polls untraced, so trace(true) shows only the caller's own
+// commands.
 func (m *workersModule) waitIdle(L *lua.LState) int {
 	var groups []string
 	switch v := L.Get(1).(type) {
@@ -336,7 +318,6 @@ func (m *workersModule) busyGroups(ctx context.Context, names []string) ([]strin
 	return busy, nil
 }
 
-// stats() -> the analytics worker's counters (claims:stats)
 func (m *workersModule) stats(L *lua.LState) int {
 	st, err := m.store.Stats(ctxOf(L))
 	if err != nil {
@@ -346,7 +327,6 @@ func (m *workersModule) stats(L *lua.LState) int {
 	return 1
 }
 
-// audit_trail(claim_id) -> {{at=, actor=, type=, version=, entry_id=, detail=}} from the audit worker
 func (m *workersModule) auditTrail(L *lua.LState) int {
 	records, err := m.store.AuditTrail(ctxOf(L), L.CheckString(1))
 	if err != nil {
@@ -367,10 +347,8 @@ func (m *workersModule) auditTrail(L *lua.LState) int {
 	return 1
 }
 
-// rebuild_read_model() -> {deleted=, claims=, events=, gaps=}
-//
-// Deletes the processor's read model (claim:<id>, the adjusters' load) and
-// projects every event again. Stop the processor first.
+// rebuildReadModel refuses while a processor runs: it would project events
+// into the views being deleted.
 func (m *workersModule) rebuildReadModel(L *lua.LState) int {
 	if b := m.pool.runningIn(streams.GroupProcessors); b != nil {
 		return raise(L, fmt.Errorf("rebuild_read_model: the processor %s is running; stop(%q) first", b.consumer, b.name))
