@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"claimsctl/luaapi"
+	"claimsctl/luaapi/dashboard"
 	"claimsctl/repl"
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
@@ -604,15 +605,15 @@ func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
 	if *refresh <= 0 {
 		return &usageError{msg: fmt.Sprintf("--refresh must be above 0 seconds, got %v", *refresh), hint: "claimsctl dashboard --refresh 2"}
 	}
-	if *width < luaapi.MinDashboardWidth {
-		return &usageError{msg: fmt.Sprintf("--width must be at least %d columns, got %d", luaapi.MinDashboardWidth, *width), hint: "claimsctl dashboard --width 80"}
+	if *width < dashboard.MinWidth {
+		return &usageError{msg: fmt.Sprintf("--width must be at least %d columns, got %d", dashboard.MinWidth, *width), hint: "claimsctl dashboard --width 80"}
 	}
 	backend, store, err := connect(ctx, c.conn, c.env, c.env.stderr)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
-	return luaapi.RunDashboard(ctx, store, c.env.stdout, luaapi.DashboardOptions{
+	return dashboard.Run(ctx, c.env.stdout, store.Report, dashboard.Options{
 		Refresh: time.Duration(*refresh * float64(time.Second)),
 		Once:    *once, Width: *width,
 		Color: c.env.color(),

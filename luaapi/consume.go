@@ -3,6 +3,7 @@ package luaapi
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"claimsctl/streams"
@@ -10,19 +11,25 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-func (r *Runtime) consumeFuncs() map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"consume": r.consume,
-		"ack":     r.ack,
-	}
+// consumeModule is claims.consume: reading claims:events as one consumer
+// of a group, and acknowledging.
+type consumeModule struct {
+	store *streams.Store
+	out   io.Writer // a failed handler is reported here
+	echo  *echo
 }
 
-// consume(group, consumer [, {count=10, block=0, pending=false}] [, handler]) -> events | handled, failed
-//
-// Without a handler it returns the events and leaves them pending until
-// ack(). With a handler it calls handler(event) for each and acks those
-// whose handler returned without error.
-func (r *Runtime) consume(L *lua.LState) int {
+func (m *consumeModule) Loader(L *lua.LState) int {
+	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"consume": m.consume,
+		"ack":     m.ack,
+	}))
+	return 1
+}
+
+// consume reads with XREADGROUP. With a handler it acks only the events
+// the handler finished, so a failed one stays pending for redelivery.
+func (m *consumeModule) consume(L *lua.LState) int {
 	group := L.CheckString(1)
 	consumer := L.CheckString(2)
 	optArg, handler := 3, (*lua.LFunction)(nil)
@@ -40,7 +47,7 @@ func (r *Runtime) consume(L *lua.LState) int {
 	if opts.Count < 1 {
 		argError(L, optArg, "consume", "count must be at least 1")
 	}
-	ds, err := r.store.Consume(ctxOf(L), group, consumer, opts)
+	ds, err := m.store.Consume(ctxOf(L), group, consumer, opts)
 	if err != nil {
 		return raise(L, err)
 	}
@@ -49,7 +56,7 @@ func (r *Runtime) consume(L *lua.LState) int {
 		for _, d := range ds {
 			t.Append(deliveryTable(L, d))
 		}
-		r.echo(t, "%s", formatValue(t))
+		m.echo.summary(t, "%s", formatValue(t))
 		L.Push(t)
 		return 1
 	}
@@ -60,34 +67,33 @@ func (r *Runtime) consume(L *lua.LState) int {
 		if err != nil {
 			if ctxOf(L).Err() != nil {
 				// What was handled is acked, so it does not run again.
-				_, _ = r.store.Ack(context.WithoutCancel(ctxOf(L)), group, done...)
+				_, _ = m.store.Ack(context.WithoutCancel(ctxOf(L)), group, done...)
 				return raise(L, fmt.Errorf("consume: interrupted (%d handled events acked)", len(done)))
 			}
 			failed++
-			fmt.Fprintf(r.out, "handler failed on %s (left pending): %s\n", d.ID, runtimeMessage(err))
+			fmt.Fprintf(m.out, "handler failed on %s (left pending): %s\n", d.ID, runtimeMessage(err))
 			continue
 		}
 		handled++
 		done = append(done, d.ID)
 	}
-	if _, err := r.store.Ack(ctxOf(L), group, done...); err != nil {
+	if _, err := m.store.Ack(ctxOf(L), group, done...); err != nil {
 		return raise(L, err)
 	}
-	r.echo(lua.LNumber(handled), "%d handled and acked, %d left pending", handled, failed)
+	m.echo.summary(lua.LNumber(handled), "%d handled and acked, %d left pending", handled, failed)
 	L.Push(lua.LNumber(handled))
 	L.Push(lua.LNumber(failed))
 	return 2
 }
 
-// ack(group, events | ids) -> number acked
-func (r *Runtime) ack(L *lua.LState) int {
+func (m *consumeModule) ack(L *lua.LState) int {
 	group := L.CheckString(1)
 	ids := idsOf(L, 2, "ack")
-	n, err := r.store.Ack(ctxOf(L), group, ids...)
+	n, err := m.store.Ack(ctxOf(L), group, ids...)
 	if err != nil {
 		return raise(L, err)
 	}
-	r.echo(lua.LNumber(n), "%d acked", n)
+	m.echo.summary(lua.LNumber(n), "%d acked", n)
 	L.Push(lua.LNumber(n))
 	return 1
 }

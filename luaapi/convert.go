@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -119,87 +118,4 @@ func fromLuaDepth(v lua.LValue, path string, depth int) (any, error) {
 		return out, err
 	}
 	return nil, fmt.Errorf("%s is a %s, which cannot be stored in an event", path, v.Type())
-}
-
-// options reads an options table, refusing unknown keys so a typo such as
-// {cuont=5} is an error instead of being silently ignored.
-type options struct {
-	L     *lua.LState
-	arg   int
-	fn    string
-	table *lua.LTable
-}
-
-func optionsAt(L *lua.LState, n int, fn string, allowed ...string) options {
-	o := options{L: L, arg: n, fn: fn}
-	switch v := L.Get(n).(type) {
-	case *lua.LNilType:
-		return o
-	case *lua.LTable:
-		o.table = v
-	default:
-		argError(L, n, fn, fmt.Sprintf("options must be a table like {%s=...}, got %s", allowed[0], v.Type()))
-	}
-	var bad []string
-	o.table.ForEach(func(k, _ lua.LValue) {
-		name := k.String()
-		for _, a := range allowed {
-			if name == a {
-				return
-			}
-		}
-		bad = append(bad, name)
-	})
-	if len(bad) > 0 {
-		sort.Strings(bad)
-		argError(L, n, fn, fmt.Sprintf("unknown option %q (options: %s)", bad[0], strings.Join(allowed, ", ")))
-	}
-	return o
-}
-
-func (o options) has(key string) bool {
-	return o.table != nil && o.table.RawGetString(key) != lua.LNil
-}
-
-func (o options) str(key, def string) string {
-	if !o.has(key) {
-		return def
-	}
-	switch v := o.table.RawGetString(key).(type) {
-	case lua.LString:
-		return string(v)
-	case lua.LNumber:
-		return v.String()
-	default:
-		argError(o.L, o.arg, o.fn, fmt.Sprintf("option %s must be a string, got %s", key, v.Type()))
-	}
-	return def
-}
-
-func (o options) num(key string, def float64) float64 {
-	if !o.has(key) {
-		return def
-	}
-	v, ok := o.table.RawGetString(key).(lua.LNumber)
-	if !ok {
-		argError(o.L, o.arg, o.fn, fmt.Sprintf("option %s must be a number, got %s", key, o.table.RawGetString(key).Type()))
-	}
-	return float64(v)
-}
-
-func (o options) boolean(key string, def bool) bool {
-	if !o.has(key) {
-		return def
-	}
-	v, ok := o.table.RawGetString(key).(lua.LBool)
-	if !ok {
-		argError(o.L, o.arg, o.fn, fmt.Sprintf("option %s must be true or false, got %s", key, o.table.RawGetString(key).Type()))
-	}
-	return bool(v)
-}
-
-// argError raises "fn: bad argument #n: msg". Unlike L.ArgError it names
-// the function even when it was called through pcall.
-func argError(L *lua.LState, n int, fn, msg string) {
-	L.RaiseError("%s: bad argument #%d: %s", fn, n, msg)
 }

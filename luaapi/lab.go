@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -12,26 +13,34 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-func (r *Runtime) labFuncs() map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"server":  r.server,
-		"schema":  r.schema,
-		"monitor": r.monitor,
-		"redis":   r.redisCommand,
-		"keys":    r.keys,
-		"sleep":   r.sleep,
-		"key":     r.key,
-	}
+// labModule is claims.lab: the lab's environment, the server, the
+// schemas, raw Redis and a live tail of the events.
+type labModule struct {
+	store   *streams.Store
+	out     io.Writer // monitor() prints here
+	backend string    // the start-up line, in server()
 }
 
-// server() -> {backend=, version=, mode=, aof=, persistence=}
-func (r *Runtime) server(L *lua.LState) int {
-	info, err := r.store.Server(ctxOf(L))
+func (m *labModule) Loader(L *lua.LState) int {
+	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"server":  m.server,
+		"schema":  m.schema,
+		"monitor": m.monitor,
+		"redis":   m.redisCommand,
+		"keys":    m.keys,
+		"sleep":   m.sleep,
+		"key":     m.key,
+	}))
+	return 1
+}
+
+func (m *labModule) server(L *lua.LState) int {
+	info, err := m.store.Server(ctxOf(L))
 	if err != nil {
 		return raise(L, err)
 	}
 	t := L.NewTable()
-	t.RawSetString("backend", lua.LString(r.cfg.Backend))
+	t.RawSetString("backend", lua.LString(m.backend))
 	t.RawSetString("version", lua.LString(info.Version))
 	t.RawSetString("mode", lua.LString(info.Mode))
 	t.RawSetString("aof", lua.LBool(info.AOF))
@@ -40,8 +49,7 @@ func (r *Runtime) server(L *lua.LState) int {
 	return 1
 }
 
-// schema([type]) -> {{type=, required={...}, optional={...}, follows={statuses}}, ...} or one entry
-func (r *Runtime) schema(L *lua.LState) int {
+func (m *labModule) schema(L *lua.LState) int {
 	one := L.OptString(1, "")
 	if one != "" && !claims.EventType(one).Known() {
 		argError(L, 1, "schema", fmt.Sprintf("%q is not an event type (want one of %s)", one, typeList()))
@@ -79,12 +87,9 @@ func typeList() string {
 	return strings.Join(names, ", ")
 }
 
-// monitor([{seconds=, events=, from=id}]) -> number of events seen
-//
-// A live tail of claims:events (XREAD BLOCK, no group) with each group's
-// progress, until Ctrl-C, `seconds` have passed or `events` were seen. It
-// starts at the end of the stream, or after the entry id `from`.
-func (r *Runtime) monitor(L *lua.LState) int {
+// monitor tails claims:events with XREAD, outside any group, so watching
+// takes no event away from a consumer.
+func (m *labModule) monitor(L *lua.LState) int {
 	o := optionsAt(L, 1, "monitor", "seconds", "events", "from")
 	seconds, limit := o.num("seconds", 0), int(o.num("events", 0))
 	ctx := ctxOf(L)
@@ -92,7 +97,7 @@ func (r *Runtime) monitor(L *lua.LState) int {
 	if seconds > 0 {
 		deadline = time.Now().Add(time.Duration(seconds * float64(time.Second)))
 	}
-	fmt.Fprintln(r.out, "monitoring claims:events (XREAD BLOCK); Ctrl-C stops")
+	fmt.Fprintln(m.out, "monitoring claims:events (XREAD BLOCK); Ctrl-C stops")
 	after, seen, lastProgress := o.str("from", "$"), 0, ""
 	for {
 		block := time.Second
@@ -102,7 +107,7 @@ func (r *Runtime) monitor(L *lua.LState) int {
 		var ds []streams.Delivery
 		var err error
 		if block > 0 {
-			ds, after, err = r.store.Tail(ctx, after, 100, block)
+			ds, after, err = m.store.Tail(ctx, after, 100, block)
 		}
 		if ctx.Err() != nil {
 			break // Ctrl-C ends the monitor, not the session
@@ -111,11 +116,11 @@ func (r *Runtime) monitor(L *lua.LState) int {
 			return raise(L, err)
 		}
 		for _, d := range ds {
-			fmt.Fprintln(r.out, "  "+eventLine(deliveryTable(L, d)))
+			fmt.Fprintln(m.out, "  "+eventLine(deliveryTable(L, d)))
 			seen++
 		}
-		if progress := r.groupProgress(L); progress != lastProgress {
-			fmt.Fprintln(r.out, progress)
+		if progress := m.groupProgress(L); progress != lastProgress {
+			fmt.Fprintln(m.out, progress)
 			lastProgress = progress
 		}
 		if (limit > 0 && seen >= limit) || (!deadline.IsZero() && !time.Now().Before(deadline)) {
@@ -126,12 +131,12 @@ func (r *Runtime) monitor(L *lua.LState) int {
 	return 1
 }
 
-func (r *Runtime) groupProgress(L *lua.LState) string {
-	st, err := r.store.State(streams.Untraced(ctxOf(L)))
+func (m *labModule) groupProgress(L *lua.LState) string {
+	st, err := m.store.State(streams.Untraced(ctxOf(L)))
 	if err != nil {
 		return "  (group progress unavailable: " + err.Error() + ")"
 	}
-	events := st.Stream(r.store.Keys().Events())
+	events := st.Stream(m.store.Keys().Events())
 	if events == nil || len(events.Groups) == 0 {
 		return "  (no consumer groups yet)"
 	}
@@ -142,11 +147,9 @@ func (r *Runtime) groupProgress(L *lua.LState) string {
 	return "  groups: " + strings.Join(parts, " | ")
 }
 
-// redis(command, args...) -> reply
-//
-// Sends one raw Redis command, as redis-cli would. Keys are used as typed:
-// the store's --prefix is not added (key(name) adds it).
-func (r *Runtime) redisCommand(L *lua.LState) int {
+// redisCommand is redis(): keys stay as typed, as in redis-cli, and key()
+// is how a script adds the prefix.
+func (m *labModule) redisCommand(L *lua.LState) int {
 	n := L.GetTop()
 	if n == 0 {
 		argError(L, 1, "redis", "want a command, e.g. redis(\"XLEN\", \"claims:events\")")
@@ -162,7 +165,7 @@ func (r *Runtime) redisCommand(L *lua.LState) int {
 			argError(L, i, "redis", fmt.Sprintf("want strings or numbers, got %s", v.Type()))
 		}
 	}
-	v, err := r.store.Do(ctxOf(L), args...)
+	v, err := m.store.Do(ctxOf(L), args...)
 	if err != nil {
 		return raise(L, fmt.Errorf("redis %s: %w", strings.ToUpper(fmt.Sprint(args[0])), err))
 	}
@@ -194,9 +197,8 @@ func replyToLua(L *lua.LState, v any) lua.LValue {
 	return lua.LString(fmt.Sprint(v))
 }
 
-// keys(pattern) -> sorted list of keys (SCAN MATCH, under the store's prefix)
-func (r *Runtime) keys(L *lua.LState) int {
-	keys, err := r.store.ScanKeys(ctxOf(L), L.CheckString(1))
+func (m *labModule) keys(L *lua.LState) int {
+	keys, err := m.store.ScanKeys(ctxOf(L), L.CheckString(1))
 	if err != nil {
 		return raise(L, err)
 	}
@@ -205,8 +207,7 @@ func (r *Runtime) keys(L *lua.LState) int {
 	return 1
 }
 
-// sleep(ms) waits; Ctrl-C interrupts it.
-func (r *Runtime) sleep(L *lua.LState) int {
+func (m *labModule) sleep(L *lua.LState) int {
 	d := time.Duration(L.CheckNumber(1)) * time.Millisecond
 	select {
 	case <-ctxOf(L).Done():
@@ -216,8 +217,7 @@ func (r *Runtime) sleep(L *lua.LState) int {
 	return 0
 }
 
-// key(name) -> the key with this session's --prefix, for redis(...)
-func (r *Runtime) key(L *lua.LState) int {
-	L.Push(lua.LString(r.store.Keys().Prefix + L.CheckString(1)))
+func (m *labModule) key(L *lua.LState) int {
+	L.Push(lua.LString(m.store.Keys().Prefix + L.CheckString(1)))
 	return 1
 }

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -158,34 +156,6 @@ func TestInterruptStopsABlockingConsume(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "42", v)
 	})
-}
-
-func TestEveryGlobalIsDocumented(t *testing.T) {
-	t.Parallel()
-	rt := New(Config{Store: nil})
-	defer rt.Close()
-	var globals []string
-	for _, m := range rt.modules() {
-		for name := range m.funcs {
-			globals = append(globals, name)
-			_, ok := docByName(name)
-			assert.True(t, ok, "%s has no entry in apiDocs (help)", name)
-		}
-	}
-	sort.Strings(globals)
-	for _, d := range apiDocs {
-		assert.Contains(t, globals, d.Name, "apiDocs documents %s, which does not exist", d.Name)
-	}
-	want := MarkdownReference()
-	if *update {
-		require.NoError(t, os.WriteFile("../docs/lua-api.md", []byte(want), 0o644))
-	}
-	doc, err := os.ReadFile("../docs/lua-api.md")
-	require.NoError(t, err)
-	assert.Equal(t, want, string(doc), "docs/lua-api.md is stale: run go test ./luaapi -update")
-	for _, name := range globals {
-		assert.True(t, strings.Contains(string(doc), "`"+name), "docs/lua-api.md does not document %s", name)
-	}
 }
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/lua-api.md")

@@ -39,19 +39,25 @@ var submitAliases = map[string]string{
 	"customer": "customer_id", "policy": "policy_id", "type": "claim_type",
 }
 
-func (r *Runtime) produceFuncs() map[string]lua.LGFunction {
-	funcs := map[string]lua.LGFunction{
-		"submit": r.submit,
-		"emit":   r.emit,
-	}
-	for _, c := range commands {
-		funcs[c.name] = r.command(c)
-	}
-	return funcs
+// produceModule is claims.produce: every command appends one event.
+type produceModule struct {
+	store *streams.Store
+	echo  *echo
 }
 
-// submit{customer=, policy=, amount=, type=, incident_date=, description= [, id=, actor=]} -> claim
-func (r *Runtime) submit(L *lua.LState) int {
+func (m *produceModule) Loader(L *lua.LState) int {
+	funcs := map[string]lua.LGFunction{
+		"submit": m.submit,
+		"emit":   m.emit,
+	}
+	for _, c := range commands {
+		funcs[c.name] = m.command(c)
+	}
+	L.Push(L.SetFuncs(L.NewTable(), funcs))
+	return 1
+}
+
+func (m *produceModule) submit(L *lua.LState) int {
 	t := L.CheckTable(1)
 	raw, err := fromLua(t, "submit{}")
 	if err != nil {
@@ -83,15 +89,15 @@ func (r *Runtime) submit(L *lua.LState) int {
 			data[k] = v
 		}
 	}
-	ev, claim, err := r.store.Emit(ctxOf(L), claimID, claims.ClaimSubmitted, data, opts)
+	ev, claim, err := m.store.Emit(ctxOf(L), claimID, claims.ClaimSubmitted, data, opts)
 	if err != nil {
 		return raise(L, renameFields(err, invert(submitAliases)))
 	}
-	return r.pushResult(L, ev, claim)
+	return m.pushResult(L, ev, claim)
 }
 
-// command builds assign(id, {...}), approve(id, {amount=}), ... .
-func (r *Runtime) command(c commandSpec) lua.LGFunction {
+// command builds one lifecycle command from its spec.
+func (m *produceModule) command(c commandSpec) lua.LGFunction {
 	return func(L *lua.LState) int {
 		claimID := L.CheckString(1)
 		data := map[string]any{}
@@ -134,16 +140,15 @@ func (r *Runtime) command(c commandSpec) lua.LGFunction {
 		default:
 			argError(L, 2, c.name, fmt.Sprintf("want an options table, got %s", v.Type()))
 		}
-		ev, claim, err := r.store.Emit(ctxOf(L), claimID, c.event, data, opts)
+		ev, claim, err := m.store.Emit(ctxOf(L), claimID, c.event, data, opts)
 		if err != nil {
 			return raise(L, renameFields(err, invert(c.aliases)))
 		}
-		return r.pushResult(L, ev, claim)
+		return m.pushResult(L, ev, claim)
 	}
 }
 
-// emit(claim_id, type, data [, {expected_version=, actor=}]) -> claim
-func (r *Runtime) emit(L *lua.LState) int {
+func (m *produceModule) emit(L *lua.LState) int {
 	claimID := L.CheckString(1)
 	typ := claims.EventType(L.CheckString(2))
 	raw, err := fromLua(L.OptTable(3, L.NewTable()), "data")
@@ -160,18 +165,18 @@ func (r *Runtime) emit(L *lua.LState) int {
 		v := int64(o.num("expected_version", 0))
 		opts.ExpectedVersion = &v
 	}
-	ev, claim, err := r.store.Emit(ctxOf(L), claimID, typ, data, opts)
+	ev, claim, err := m.store.Emit(ctxOf(L), claimID, typ, data, opts)
 	if err != nil {
 		return raise(L, err)
 	}
-	return r.pushResult(L, ev, claim)
+	return m.pushResult(L, ev, claim)
 }
 
-func (r *Runtime) pushResult(L *lua.LState, ev claims.Event, claim *claims.Claim) int {
+func (m *produceModule) pushResult(L *lua.LState, ev claims.Event, claim *claims.Claim) int {
 	t := claimTable(L, claim)
 	t.RawSetString("event_id", lua.LString(ev.ID))
 	t.RawSetString("event", eventTable(L, ev))
-	r.echo(t, "claim %s %s (v%d) as %s", claims.Short(claim.ID), pastTense(ev.Type, claim), claim.Version, ev.ID)
+	m.echo.summary(t, "claim %s %s (v%d) as %s", claims.Short(claim.ID), pastTense(ev.Type, claim), claim.Version, ev.ID)
 	L.Push(t)
 	return 1
 }

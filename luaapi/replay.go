@@ -3,6 +3,8 @@ package luaapi
 import (
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
@@ -10,21 +12,27 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-func (r *Runtime) replayFuncs() map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"replay":  r.replay,
-		"claim":   r.claim,
-		"history": r.history,
-		"rebuild": r.rebuild,
-	}
+// replayModule is claims.replay: reading the events back, claims at a
+// point in time, and rebuilding the aggregates from the events.
+type replayModule struct {
+	store *streams.Store
+	out   io.Writer // rebuild() warns here about claims it leaves alone
+	echo  *echo
 }
 
-// replay{from=, to=, type=, claim=} -> iterator
-// replay({...}, handler) -> count
-//
-// from/to are stream ids or times ("2026-11-25T10:00:00Z"); times match
-// the events' occurred_at.
-func (r *Runtime) replay(L *lua.LState) int {
+func (m *replayModule) Loader(L *lua.LState) int {
+	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"replay":  m.replay,
+		"claim":   m.claim,
+		"history": m.history,
+		"rebuild": m.rebuild,
+	}))
+	return 1
+}
+
+// replay reads the whole range before it runs any Lua, so a handler or
+// loop body that appends events does not see them.
+func (m *replayModule) replay(L *lua.LState) int {
 	o := optionsAt(L, 1, "replay", "from", "to", "type", "claim")
 	opts := streams.ReplayOptions{Type: claims.EventType(o.str("type", "")), ClaimID: o.str("claim", "")}
 	if o.has("from") {
@@ -34,7 +42,7 @@ func (r *Runtime) replay(L *lua.LState) int {
 		opts.ToID, opts.ToTime = timeArg(L, 1, "replay", "to", o.str("to", ""))
 	}
 	var ds []streams.Delivery
-	err := r.store.Replay(ctxOf(L), opts, func(d streams.Delivery) error {
+	err := m.store.Replay(ctxOf(L), opts, func(d streams.Delivery) error {
 		ds = append(ds, d)
 		return nil
 	})
@@ -63,8 +71,7 @@ func (r *Runtime) replay(L *lua.LState) int {
 	return 1
 }
 
-// claim(id [, {at=time} | {version=n}]) -> claim | nil, reason
-func (r *Runtime) claim(L *lua.LState) int {
+func (m *replayModule) claim(L *lua.LState) int {
 	id := L.CheckString(1)
 	o := optionsAt(L, 2, "claim", "at", "version")
 	var (
@@ -76,11 +83,11 @@ func (r *Runtime) claim(L *lua.LState) int {
 		if at.IsZero() {
 			argError(L, 2, "claim", "at must be a time like 2026-11-25T10:00:00Z")
 		}
-		c, err = r.store.ClaimAt(ctxOf(L), id, at)
+		c, err = m.store.ClaimAt(ctxOf(L), id, at)
 	} else if o.has("version") {
-		c, err = r.store.ClaimAtVersion(ctxOf(L), id, int64(o.num("version", 0)))
+		c, err = m.store.ClaimAtVersion(ctxOf(L), id, int64(o.num("version", 0)))
 	} else {
-		c, err = r.store.Claim(ctxOf(L), id)
+		c, err = m.store.Claim(ctxOf(L), id)
 	}
 	if errors.Is(err, claims.ErrNotFound) {
 		L.Push(lua.LNil)
@@ -94,9 +101,8 @@ func (r *Runtime) claim(L *lua.LState) int {
 	return 1
 }
 
-// history(id) -> events, in order
-func (r *Runtime) history(L *lua.LState) int {
-	events, err := r.store.History(ctxOf(L), L.CheckString(1))
+func (m *replayModule) history(L *lua.LState) int {
+	events, err := m.store.History(ctxOf(L), L.CheckString(1))
 	if err != nil {
 		return raise(L, err)
 	}
@@ -104,6 +110,46 @@ func (r *Runtime) history(L *lua.LState) int {
 	for _, e := range events {
 		t.Append(eventTable(L, e))
 	}
+	L.Push(t)
+	return 1
+}
+
+// rebuild always prints the claims it left alone, echo or not: each is
+// something to look at.
+func (m *replayModule) rebuild(L *lua.LState) int {
+	res, err := m.store.Rebuild(ctxOf(L))
+	if err != nil {
+		return raise(L, err)
+	}
+	t := L.NewTable()
+	t.RawSetString("claims", lua.LNumber(res.Claims))
+	t.RawSetString("events", lua.LNumber(res.Events))
+	t.RawSetString("malformed", lua.LNumber(res.Malformed))
+	t.RawSetString("broken", lua.LNumber(res.Broken))
+	t.RawSetString("skipped", lua.LNumber(res.Skipped))
+	t.RawSetString("newer", lua.LNumber(res.Newer))
+	problems := L.NewTable()
+	for _, p := range res.Problems {
+		problems.Append(lua.LString(p))
+		// Always shown: a claim left unrebuilt is something to look at.
+		fmt.Fprintf(m.out, "warning: %s\n", p)
+	}
+	t.RawSetString("problems", problems)
+	var notes []string
+	if res.Malformed > 0 {
+		notes = append(notes, fmt.Sprintf("%d malformed entries skipped", res.Malformed))
+	}
+	if res.Broken > 0 {
+		notes = append(notes, fmt.Sprintf("%d claims left as they were", res.Broken))
+	}
+	if res.Newer > 0 {
+		notes = append(notes, fmt.Sprintf("%d changed meanwhile, left newer", res.Newer))
+	}
+	summary := fmt.Sprintf("rebuilt %d claims from %d events", res.Claims, res.Events)
+	if len(notes) > 0 {
+		summary += " (" + strings.Join(notes, ", ") + ")"
+	}
+	m.echo.summary(t, "%s", summary)
 	L.Push(t)
 	return 1
 }

@@ -1,24 +1,41 @@
 package luaapi
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"time"
+
+	"claimsctl/luaapi/dashboard"
+	"claimsctl/streams"
 
 	lua "github.com/yuin/gopher-lua"
 )
 
-func (r *Runtime) reportFuncs() map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"report":    r.report,
-		"dashboard": r.dashboard,
-	}
+// reportModule is claims.report: the analytics computed from the events,
+// as a table, a JSON file or the dashboard.
+type reportModule struct {
+	store *streams.Store
+	out   io.Writer // where the dashboard is drawn
+	echo  *echo
+	tty   bool // clear the screen between dashboard frames
+	color bool
 }
 
-// report([{out="data/claims-analytics-report.json"}]) -> report table
-func (r *Runtime) report(L *lua.LState) int {
+func (m *reportModule) Loader(L *lua.LState) int {
+	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"report":    m.report,
+		"dashboard": m.dashboard,
+	}))
+	return 1
+}
+
+func (m *reportModule) report(L *lua.LState) int {
 	o := optionsAt(L, 1, "report", "out")
-	rep, err := r.store.Report(ctxOf(L))
+	rep, err := m.store.Report(ctxOf(L))
 	if err != nil {
 		return raise(L, err)
 	}
@@ -36,8 +53,38 @@ func (r *Runtime) report(L *lua.LState) int {
 	}
 	t := structToLua(L, rep)
 	if out := o.str("out", ""); out != "" {
-		r.echo(t, "report of %d claims written to %s", rep.Claims, out)
+		m.echo.summary(t, "report of %d claims written to %s", rep.Claims, out)
 	}
 	L.Push(t)
 	return 1
+}
+
+// dashboard returns normally on Ctrl-C, so the REPL (or the script) goes on.
+func (m *reportModule) dashboard(L *lua.LState) int {
+	const fn = "dashboard"
+	o := optionsAt(L, 1, fn, "refresh", "once", "width")
+	refresh := o.num("refresh", dashboard.DefaultRefresh.Seconds())
+	if refresh <= 0 || math.IsInf(refresh, 0) || math.IsNaN(refresh) {
+		argError(L, 1, fn, fmt.Sprintf("refresh must be a number of seconds above 0, got %v", refresh))
+	}
+	width := o.num("width", dashboard.DefaultWidth)
+	if width < dashboard.MinWidth || width > 1000 {
+		argError(L, 1, fn, fmt.Sprintf("width must be between %d and 1000 columns, got %v", dashboard.MinWidth, width))
+	}
+	once := o.boolean("once", false)
+	ctx := ctxOf(L)
+	err := dashboard.Run(ctx, m.out, m.store.Report, dashboard.Options{
+		Refresh: time.Duration(refresh * float64(time.Second)),
+		Once:    once, Width: int(width), Color: m.color, Clear: m.tty && !once,
+	})
+	if err != nil {
+		return raise(L, err)
+	}
+	if ctx.Err() != nil {
+		// gopher-lua raises "context canceled" at the next instruction of
+		// a cancelled state; Ctrl-C was aimed at the dashboard only, so the
+		// rest of the chunk runs on under a context that is not cancelled.
+		L.SetContext(context.WithoutCancel(ctx))
+	}
+	return 0
 }

@@ -2,178 +2,95 @@ package luaapi
 
 import (
 	"fmt"
-	"sort"
+	"io"
 	"strings"
+
+	"claimsctl/streams"
 
 	lua "github.com/yuin/gopher-lua"
 )
 
-func (r *Runtime) teachFuncs() map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"expect": r.expect,
-		"check":  r.check,
-		"trace":  r.trace,
-		"help":   r.help,
-	}
+// teachModule is claims.teach: expectations and checks for exercises,
+// tracing the Redis commands, and help.
+type teachModule struct {
+	store *streams.Store // whose commands trace() shows
+	out   io.Writer
+	exp   *expectations
 }
 
-// expect(cond, message)
-//
-// A failed expectation is reported with its line and counted; the script
-// goes on, and `claimsctl run` exits 3 at the end. It returns nothing, so
-// the REPL prints no stray value after the FAIL line.
-func (r *Runtime) expect(L *lua.LState) int {
+func (m *teachModule) Loader(L *lua.LState) int {
+	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"expect": m.expect,
+		"check":  m.check,
+		"trace":  m.trace,
+		"help":   m.help,
+	}))
+	return 1
+}
+
+// expect records a failure and lets the script go on. It returns nothing,
+// so the REPL prints no stray value after the FAIL line.
+func (m *teachModule) expect(L *lua.LState) int {
 	cond := L.Get(1)
 	msg := L.OptString(2, "expectation failed")
 	if lua.LVAsBool(cond) {
 		return 0
 	}
 	where := strings.TrimSuffix(strings.TrimSpace(L.Where(1)), ":")
-	r.mu.Lock()
-	r.failed++
-	if r.active == nil {
-		r.outside++
-		if r.firstOutside == "" {
-			r.firstOutside = fmt.Sprintf("%s: %s", where, msg)
-		}
-	}
-	if r.active != nil && r.active.Passed {
-		r.active.Passed = false
-		r.active.Message = msg
-	}
-	r.mu.Unlock()
-	fmt.Fprintf(r.out, "FAIL %s: %s\n", where, msg)
+	m.exp.fail(where, msg)
+	fmt.Fprintf(m.out, "FAIL %s: %s\n", where, msg)
 	return 0
 }
 
-// check(name, fn) -> passed
-//
-// Runs fn as one named check of an exercise: it passes when fn returns
-// without error and no expect() inside it failed.
-func (r *Runtime) check(L *lua.LState) int {
+// check runs fn protected, so an error fails this check only and the
+// exercise's next check still runs.
+func (m *teachModule) check(L *lua.LState) int {
 	name := L.CheckString(1)
 	fn := L.CheckFunction(2)
 	res := &CheckResult{Name: name, Passed: true}
-	r.mu.Lock()
-	outer := r.active
-	r.active = res
-	r.mu.Unlock()
+	outer := m.exp.enter(res)
 	err := L.CallByParam(lua.P{Fn: fn, NRet: 0, Protect: true})
-	r.mu.Lock()
-	r.active = outer
+	m.exp.leave(outer)
 	if err != nil {
 		if ctxOf(L).Err() != nil {
-			r.mu.Unlock()
 			return raise(L, fmt.Errorf("check %q: interrupted", name))
 		}
 		res.Passed, res.Errored, res.Message = false, true, runtimeMessage(err)
-		r.failed++
 	}
-	r.checks = append(r.checks, *res)
-	r.mu.Unlock()
+	m.exp.record(*res)
 	if res.Passed {
-		fmt.Fprintf(r.out, "ok   %s\n", name)
+		fmt.Fprintf(m.out, "ok   %s\n", name)
 	} else if res.Errored {
-		fmt.Fprintf(r.out, "FAIL %s: error: %s\n", name, res.Message)
+		fmt.Fprintf(m.out, "FAIL %s: error: %s\n", name, res.Message)
 	} else {
-		fmt.Fprintf(r.out, "FAIL %s: %s\n", name, res.Message)
+		fmt.Fprintf(m.out, "FAIL %s: %s\n", name, res.Message)
 	}
 	L.Push(lua.LBool(res.Passed))
 	return 1
 }
 
-// trace(on) -> previous setting
-func (r *Runtime) trace(L *lua.LState) int {
-	was := r.store.Tracing()
+func (m *teachModule) trace(L *lua.LState) int {
+	was := m.store.Tracing()
 	if L.GetTop() == 0 || lua.LVAsBool(L.Get(1)) {
-		r.store.SetTrace(r.out)
+		m.store.SetTrace(m.out)
 	} else {
-		r.store.SetTrace(nil)
+		m.store.SetTrace(nil)
 	}
 	L.Push(lua.LBool(was))
 	return 1
 }
 
-// help([name]) prints the API by topic, or one entry with an example.
-func (r *Runtime) help(L *lua.LState) int {
+func (m *teachModule) help(L *lua.LState) int {
 	if L.GetTop() == 0 {
-		fmt.Fprint(r.out, helpIndex())
+		fmt.Fprint(m.out, helpIndex())
 		return 0
 	}
 	name := strings.TrimSuffix(L.CheckString(1), "()")
 	d, ok := docByName(name)
 	if !ok {
-		fmt.Fprintf(r.out, "no help for %q. %s\n", name, suggestion(name))
+		fmt.Fprintf(m.out, "no help for %q. %s\n", name, suggestion(name))
 		return 0
 	}
-	fmt.Fprintf(r.out, "%s\n  %s\n", d.Signature, d.Summary)
-	if d.Example != "" {
-		fmt.Fprintf(r.out, "example:\n  %s\n", strings.ReplaceAll(d.Example, "\n", "\n  "))
-	}
+	fmt.Fprint(m.out, helpEntry(d))
 	return 0
-}
-
-func helpIndex() string {
-	var b strings.Builder
-	b.WriteString("claimsctl Lua API (help(\"name\") shows one entry with an example)\n")
-	for _, topic := range topics {
-		fmt.Fprintf(&b, "\n%s\n", topic.title)
-		for _, d := range apiDocs {
-			if d.Topic == topic.key {
-				fmt.Fprintf(&b, "  %-44s %s\n", d.Signature, firstSentence(d.Summary))
-			}
-		}
-	}
-	return b.String()
-}
-
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i+1]
-	}
-	return s
-}
-
-// suggestion names the closest API function for a typo.
-func suggestion(name string) string {
-	best, bestDist := "", 3 // at most two edits away
-	for _, d := range apiDocs {
-		if dist := levenshtein(name, d.Name); dist < bestDist {
-			best, bestDist = d.Name, dist
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("Did you mean %s?", best)
-	}
-	return "help() lists everything."
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
-
-// Completions are the names offered on Tab in the REPL.
-func (r *Runtime) Completions() []string {
-	names := []string{"exit"}
-	for _, d := range apiDocs {
-		names = append(names, d.Name)
-	}
-	sort.Strings(names)
-	return names
 }

@@ -3,11 +3,8 @@ package luaapi
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"claimsctl/streams"
@@ -16,83 +13,39 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// syncWriter serialises writes: background workers log to the same output
-// as the script's print().
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// workersModule is claims.workers: the built-in and Lua workers in the
+// background, recovery of idle entries, dead letters and the workers'
+// own views (stats, audit trail, read model).
+type workersModule struct {
+	store *streams.Store
+	pool  *pool
+	echo  *echo
+	// newConsumerRuntime opens the Lua state a spawned consumer runs on.
+	newConsumerRuntime func() *Runtime
 }
 
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+func (m *workersModule) Loader(L *lua.LState) int {
+	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"sample_data":        m.sampleData,
+		"pending":            m.pending,
+		"recover":            m.recoverIdle,
+		"dlq":                m.dlq,
+		"retry_dlq":          m.retryDLQ,
+		"start":              m.start,
+		"spawn":              m.spawn,
+		"stop":               m.stop,
+		"workers":            m.workers,
+		"wait_idle":          m.waitIdle,
+		"stats":              m.stats,
+		"audit_trail":        m.auditTrail,
+		"rebuild_read_model": m.rebuildReadModel,
+	}))
+	return 1
 }
 
-// background is one worker running in its own goroutine: a built-in Go
-// worker or a Lua consumer on its own LState (an LState is not
-// goroutine-safe, so a Lua consumer never shares the caller's).
-type background struct {
-	name, group, consumer, kind string
-	cancel                      context.CancelFunc // stop after the current batch
-	abort                       context.CancelFunc // interrupt a Lua handler that does not return
-	release                     func()             // closes a Lua consumer's own state
-	done                        chan struct{}
-	err                         error
-}
-
-// stopGrace is how long a worker may take to finish its batch before a Lua
-// handler that loops is interrupted.
-const stopGrace = 5 * time.Second
-
-// halt stops the worker: it finishes its batch; a Lua handler still
-// running after stopGrace is interrupted. It gives up waiting when ctx
-// ends, and then leaves the worker (and its Lua state) alone.
-func (b *background) halt(ctx context.Context) error {
-	b.cancel()
-	grace := time.NewTimer(stopGrace)
-	defer grace.Stop()
-	select {
-	case <-b.done:
-	case <-grace.C:
-		b.abort()
-		select {
-		case <-b.done:
-		case <-ctx.Done():
-			return fmt.Errorf("stop %s: still finishing its batch", b.name)
-		}
-	case <-ctx.Done():
-		return fmt.Errorf("stop %s: still finishing its batch", b.name)
-	}
-	if b.release != nil {
-		b.release()
-		b.release = nil
-	}
-	return nil
-}
-
-func (r *Runtime) workerFuncs() map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"sample_data":        r.sampleData,
-		"pending":            r.pending,
-		"recover":            r.recoverIdle,
-		"dlq":                r.dlq,
-		"retry_dlq":          r.retryDLQ,
-		"start":              r.start,
-		"spawn":              r.spawn,
-		"stop":               r.stop,
-		"workers":            r.workers,
-		"wait_idle":          r.waitIdle,
-		"stats":              r.stats,
-		"audit_trail":        r.auditTrail,
-		"rebuild_read_model": r.rebuildReadModel,
-	}
-}
-
-// sample_data{customers=10, policies=20, seed=1} -> {customers=, policies=, lapsed=, adjusters=}
-func (r *Runtime) sampleData(L *lua.LState) int {
+func (m *workersModule) sampleData(L *lua.LState) int {
 	o := optionsAt(L, 1, "sample_data", "customers", "policies", "seed")
-	res, err := r.store.LoadSampleData(ctxOf(L), claims.SampleOptions{
+	res, err := m.store.LoadSampleData(ctxOf(L), claims.SampleOptions{
 		Customers: int(o.num("customers", 0)), Policies: int(o.num("policies", 0)), Seed: int64(o.num("seed", 1)),
 	})
 	if err != nil {
@@ -103,14 +56,13 @@ func (r *Runtime) sampleData(L *lua.LState) int {
 	t.RawSetString("policies", toLua(L, res.Policies))
 	t.RawSetString("lapsed", toLua(L, res.Lapsed))
 	t.RawSetString("adjusters", toLua(L, res.Adjusters))
-	r.echo(t, "loaded %d customers, %d policies (%d lapsed), %d adjusters", len(res.Customers), len(res.Policies), len(res.Lapsed), len(res.Adjusters))
+	m.echo.summary(t, "loaded %d customers, %d policies (%d lapsed), %d adjusters", len(res.Customers), len(res.Policies), len(res.Lapsed), len(res.Adjusters))
 	L.Push(t)
 	return 1
 }
 
-// pending(group) -> {count=, lower=, higher=, consumers={name=n}, entries={{id=, consumer=, idle_ms=, deliveries=}}}
-func (r *Runtime) pending(L *lua.LState) int {
-	sum, entries, err := r.store.Pending(ctxOf(L), L.CheckString(1))
+func (m *workersModule) pending(L *lua.LState) int {
+	sum, entries, err := m.store.Pending(ctxOf(L), L.CheckString(1))
 	if err != nil {
 		return raise(L, err)
 	}
@@ -137,11 +89,10 @@ func (r *Runtime) pending(L *lua.LState) int {
 	return 1
 }
 
-// recover(group, consumer [, {min_idle=ms, count=}]) -> events, deleted_ids
-func (r *Runtime) recoverIdle(L *lua.LState) int {
+func (m *workersModule) recoverIdle(L *lua.LState) int {
 	group, consumer := L.CheckString(1), L.CheckString(2)
 	o := optionsAt(L, 3, "recover", "min_idle", "count")
-	res, err := r.store.Recover(ctxOf(L), group, consumer, streams.RecoverOptions{
+	res, err := m.store.Recover(ctxOf(L), group, consumer, streams.RecoverOptions{
 		MinIdle: time.Duration(o.num("min_idle", float64(streams.DefaultMinIdle.Milliseconds()))) * time.Millisecond,
 		Count:   int64(o.num("count", 0)),
 	})
@@ -152,7 +103,7 @@ func (r *Runtime) recoverIdle(L *lua.LState) int {
 	for _, d := range res.Claimed {
 		t.Append(deliveryTable(L, d))
 	}
-	r.echo(t, "took over %d idle entries for %s/%s%s", len(res.Claimed), group, consumer, deletedNote(res.DeletedIDs))
+	m.echo.summary(t, "took over %d idle entries for %s/%s%s", len(res.Claimed), group, consumer, deletedNote(res.DeletedIDs))
 	L.Push(t)
 	L.Push(toLua(L, res.DeletedIDs))
 	return 2
@@ -165,9 +116,8 @@ func deletedNote(ids []string) string {
 	return fmt.Sprintf(" (%d were deleted from the stream: %s)", len(ids), strings.Join(ids, ", "))
 }
 
-// dlq() -> {{id=, source_stream=, group=, source_id=, error=, deliveries=, dead_at=, type=, claim_id=, fields={}}}
-func (r *Runtime) dlq(L *lua.LState) int {
-	letters, err := r.store.DLQ(ctxOf(L))
+func (m *workersModule) dlq(L *lua.LState) int {
+	letters, err := m.store.DLQ(ctxOf(L))
 	if err != nil {
 		return raise(L, err)
 	}
@@ -194,13 +144,12 @@ func (r *Runtime) dlq(L *lua.LState) int {
 	return 1
 }
 
-// retry_dlq(id | "all") -> number put back
-func (r *Runtime) retryDLQ(L *lua.LState) int {
-	n, err := r.store.RetryDLQ(ctxOf(L), L.CheckString(1))
+func (m *workersModule) retryDLQ(L *lua.LState) int {
+	n, err := m.store.RetryDLQ(ctxOf(L), L.CheckString(1))
 	if err != nil {
 		return raise(L, err)
 	}
-	r.echo(lua.LNumber(n), "%d dead letters put back on %s", n, r.store.Keys().Events())
+	m.echo.summary(lua.LNumber(n), "%d dead letters put back on %s", n, m.store.Keys().Events())
 	L.Push(lua.LNumber(n))
 	return 1
 }
@@ -218,31 +167,28 @@ func workerOptions(o options) (streams.WorkerOptions, bool) {
 	}, o.boolean("log", true)
 }
 
-// start(name [, {consumer=, count=, min_idle=ms, recover_every=ms, max_deliveries=, log=true}]) -> consumer
-//
-// Runs a built-in worker (processor, analytics, notifications, audit) in
-// the background until stop(name) or the end of the script.
-func (r *Runtime) start(L *lua.LState) int {
+func (m *workersModule) start(L *lua.LState) int {
 	name := L.CheckString(1)
 	o := optionsAt(L, 2, "start", workerOptionKeys...)
-	h, err := r.store.NewWorker(name)
+	h, err := m.store.NewWorker(name)
 	if err != nil {
 		return raise(L, fmt.Errorf("start: %w", err))
 	}
 	opts, logging := workerOptions(o)
-	return r.launch(L, name, "built-in", h, opts, logging)
+	b, err := m.pool.launch(name, "built-in", h, opts, logging)
+	if err != nil {
+		return raise(L, err)
+	}
+	return m.started(L, b)
 }
 
-// spawn(file [, {consumer=, ...}]) -> consumer
-//
-// Runs a Lua consumer: the file sets `group = "name"` and defines
-// `function handle(event) ... end`; it runs on its own Lua state and
-// goroutine with the same delivery guarantees as the built-in workers.
-func (r *Runtime) spawn(L *lua.LState) int {
+// spawn loads the consumer on a Runtime of its own: the worker runs in its
+// own goroutine, and an LState is not goroutine-safe.
+func (m *workersModule) spawn(L *lua.LState) int {
 	file := L.CheckString(1)
 	o := optionsAt(L, 2, "spawn", workerOptionKeys...)
 	opts, logging := workerOptions(o)
-	child := New(Config{Store: r.store, Out: r.bgOut, Backend: r.cfg.Backend, TTY: r.cfg.TTY})
+	child := m.newConsumerRuntime()
 	h, err := LoadConsumer(context.WithoutCancel(ctxOf(L)), child, file)
 	if err != nil {
 		child.Close()
@@ -251,87 +197,39 @@ func (r *Runtime) spawn(L *lua.LState) int {
 	name := strings.TrimSuffix(filepath.Base(file), ".lua")
 	abortCtx, abort := context.WithCancel(context.Background())
 	h.(*luaConsumer).abort = abortCtx
-	n := r.launch(L, name, file, h, opts, logging)
-	b := r.bg[len(r.bg)-1]
+	b, err := m.pool.launch(name, file, h, opts, logging)
+	if err != nil {
+		abort()
+		child.Close()
+		return raise(L, err)
+	}
 	b.abort, b.release = abort, child.Close
-	return n
+	return m.started(L, b)
 }
 
-func (r *Runtime) launch(L *lua.LState, name, kind string, h streams.Handler, opts streams.WorkerOptions, logging bool) int {
-	if opts.Consumer == "" {
-		opts.Consumer = fmt.Sprintf("%s-%d", name, len(r.bg)+1)
-	}
-	key := name + "/" + opts.Consumer
-	for _, b := range r.bg {
-		if b.name+"/"+b.consumer == key && !b.stopped() {
-			return raise(L, fmt.Errorf("start %s: consumer %s is already running (stop(%q) first, or give another consumer=)", name, opts.Consumer, name))
-		}
-	}
-	if logging {
-		out := r.bgOut
-		opts.Log = func(line string) { fmt.Fprintln(out, "  ["+line+"]") }
-	}
-	// The worker outlives the chunk that started it: its context is not the
-	// chunk's (Ctrl-C at the REPL stops the chunk, not the workers).
-	// Untraced: trace(true) is about the commands the student's own calls
-	// send; a worker's XREADGROUP every second would drown them.
-	ctx, cancel := context.WithCancel(streams.Untraced(context.Background()))
-	b := &background{name: name, group: h.Group(), consumer: opts.Consumer, kind: kind, cancel: cancel, abort: func() {}, done: make(chan struct{})}
-	r.bg = append(r.bg, b)
-	go func() {
-		defer close(b.done)
-		b.err = r.store.RunWorker(ctx, h, opts)
-	}()
-	r.echo(lua.LString(opts.Consumer), "started %s as %s in group %s", name, opts.Consumer, h.Group())
-	L.Push(lua.LString(opts.Consumer))
+func (m *workersModule) started(L *lua.LState, b *background) int {
+	m.echo.summary(lua.LString(b.consumer), "started %s as %s in group %s", b.name, b.consumer, b.group)
+	L.Push(lua.LString(b.consumer))
 	return 1
 }
 
-func (b *background) stopped() bool {
-	select {
-	case <-b.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop(name | consumer | "all") -> number stopped
-//
-// Each stopped worker finishes its current batch first.
-func (r *Runtime) stop(L *lua.LState) int {
+func (m *workersModule) stop(L *lua.LState) int {
 	which := L.OptString(1, "all")
-	n := 0
-	// All of them are told first, so they finish their batches together.
-	for _, b := range r.bg {
-		if which == "all" || which == b.name || which == b.consumer {
-			b.cancel()
-		}
-	}
-	for _, b := range r.bg {
-		if which == "all" || which == b.name || which == b.consumer {
-			if !b.stopped() {
-				n++
-			}
-			if err := b.halt(ctxOf(L)); err != nil {
-				return raise(L, err)
-			}
-		}
+	n, err := m.pool.stop(ctxOf(L), which)
+	if err != nil {
+		return raise(L, err)
 	}
 	if n == 0 && which != "all" {
 		return raise(L, fmt.Errorf("stop: no running worker %q (workers() lists them)", which))
 	}
-	r.echo(lua.LNumber(n), "stopped %d worker(s)", n)
+	m.echo.summary(lua.LNumber(n), "stopped %d worker(s)", n)
 	L.Push(lua.LNumber(n))
 	return 1
 }
 
-// workers() -> {{name=, group=, consumer=, kind=, running=}}
-func (r *Runtime) workers(L *lua.LState) int {
+func (m *workersModule) workers(L *lua.LState) int {
 	t := L.NewTable()
-	list := append([]*background(nil), r.bg...)
-	sort.SliceStable(list, func(i, j int) bool { return list[i].name < list[j].name })
-	for _, b := range list {
+	for _, b := range m.pool.byName() {
 		wt := L.NewTable()
 		wt.RawSetString("name", lua.LString(b.name))
 		wt.RawSetString("group", lua.LString(b.group))
@@ -348,11 +246,9 @@ func (r *Runtime) workers(L *lua.LState) int {
 	return 1
 }
 
-// wait_idle([groups] [, {timeout=seconds}]) -> true
-//
-// Waits until every named group (default: all groups on claims:events) has
-// read the whole stream and acked everything: pending 0 and lag 0.
-func (r *Runtime) waitIdle(L *lua.LState) int {
+// waitIdle polls untraced, so trace(true) shows only the caller's own
+// commands.
+func (m *workersModule) waitIdle(L *lua.LState) int {
 	var groups []string
 	switch v := L.Get(1).(type) {
 	case lua.LString:
@@ -370,7 +266,7 @@ func (r *Runtime) waitIdle(L *lua.LState) int {
 	ctx := streams.Untraced(ctxOf(L))
 	deadline := time.Now().Add(timeout)
 	for {
-		busy, err := r.busyGroups(ctx, groups)
+		busy, err := m.busyGroups(ctx, groups)
 		if err != nil {
 			return raise(L, err)
 		}
@@ -389,12 +285,12 @@ func (r *Runtime) waitIdle(L *lua.LState) int {
 	}
 }
 
-func (r *Runtime) busyGroups(ctx context.Context, names []string) ([]string, error) {
-	st, err := r.store.State(ctx)
+func (m *workersModule) busyGroups(ctx context.Context, names []string) ([]string, error) {
+	st, err := m.store.State(ctx)
 	if err != nil {
 		return nil, err
 	}
-	events := st.Stream(r.store.Keys().Events())
+	events := st.Stream(m.store.Keys().Events())
 	var busy []string
 	check := func(g *streams.GroupState, name string) {
 		switch {
@@ -422,23 +318,8 @@ func (r *Runtime) busyGroups(ctx context.Context, names []string) ([]string, err
 	return busy, nil
 }
 
-// stopWorkers stops every background worker; each finishes its batch.
-func (r *Runtime) stopWorkers() {
-	for _, b := range r.bg {
-		b.cancel()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*stopGrace)
-	defer cancel()
-	for _, b := range r.bg {
-		if err := b.halt(ctx); err != nil {
-			fmt.Fprintf(r.bgOut, "warning: %v; left running\n", err)
-		}
-	}
-}
-
-// stats() -> the analytics worker's counters (claims:stats)
-func (r *Runtime) stats(L *lua.LState) int {
-	st, err := r.store.Stats(ctxOf(L))
+func (m *workersModule) stats(L *lua.LState) int {
+	st, err := m.store.Stats(ctxOf(L))
 	if err != nil {
 		return raise(L, err)
 	}
@@ -446,16 +327,15 @@ func (r *Runtime) stats(L *lua.LState) int {
 	return 1
 }
 
-// audit_trail(claim_id) -> {{at=, actor=, type=, version=, entry_id=, detail=}} from the audit worker
-func (r *Runtime) auditTrail(L *lua.LState) int {
-	records, err := r.store.AuditTrail(ctxOf(L), L.CheckString(1))
+func (m *workersModule) auditTrail(L *lua.LState) int {
+	records, err := m.store.AuditTrail(ctxOf(L), L.CheckString(1))
 	if err != nil {
 		return raise(L, err)
 	}
 	t := L.NewTable()
 	for _, rec := range records {
 		rt := L.NewTable()
-		rt.RawSetString("at", lua.LString(rec.At.UTC().Format("2006-01-02T15:04:05.000Z")))
+		rt.RawSetString("at", lua.LString(rec.At.UTC().Format(timeOut)))
 		rt.RawSetString("actor", lua.LString(rec.Actor))
 		rt.RawSetString("type", lua.LString(rec.Type))
 		rt.RawSetString("version", lua.LNumber(rec.Version))
@@ -467,17 +347,13 @@ func (r *Runtime) auditTrail(L *lua.LState) int {
 	return 1
 }
 
-// rebuild_read_model() -> {deleted=, claims=, events=, gaps=}
-//
-// Deletes the processor's read model (claim:<id>, the adjusters' load) and
-// projects every event again. Stop the processor first.
-func (r *Runtime) rebuildReadModel(L *lua.LState) int {
-	for _, b := range r.bg {
-		if b.group == streams.GroupProcessors && !b.stopped() {
-			return raise(L, fmt.Errorf("rebuild_read_model: the processor %s is running; stop(%q) first", b.consumer, b.name))
-		}
+// rebuildReadModel refuses while a processor runs: it would project events
+// into the views being deleted.
+func (m *workersModule) rebuildReadModel(L *lua.LState) int {
+	if b := m.pool.runningIn(streams.GroupProcessors); b != nil {
+		return raise(L, fmt.Errorf("rebuild_read_model: the processor %s is running; stop(%q) first", b.consumer, b.name))
 	}
-	res, err := r.store.RebuildReadModel(ctxOf(L))
+	res, err := m.store.RebuildReadModel(ctxOf(L))
 	if err != nil {
 		return raise(L, err)
 	}
@@ -486,7 +362,7 @@ func (r *Runtime) rebuildReadModel(L *lua.LState) int {
 	t.RawSetString("claims", lua.LNumber(res.Claims))
 	t.RawSetString("events", lua.LNumber(res.Events))
 	t.RawSetString("gaps", lua.LNumber(res.Gaps))
-	r.echo(t, "read model rebuilt: %d claim views from %d events (%d old views deleted, %d events skipped: their claim's start was trimmed)", res.Claims, res.Events, res.Deleted, res.Gaps)
+	m.echo.summary(t, "read model rebuilt: %d claim views from %d events (%d old views deleted, %d events skipped: their claim's start was trimmed)", res.Claims, res.Events, res.Deleted, res.Gaps)
 	L.Push(t)
 	return 1
 }

@@ -1,16 +1,14 @@
-package luaapi
+package dashboard
 
 import (
-	"context"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
-	"claimsctl/streams"
 	"claimsctl/streams/claims"
 
 	"github.com/stretchr/testify/assert"
@@ -60,19 +58,19 @@ func TestRenderDashboardGolden(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			got := RenderDashboard(fixedReport(), c.width, c.color)
+			got := Render(fixedReport(), c.width, c.color)
 			path := filepath.Join("testdata", c.golden)
 			if *update {
 				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
 			}
 			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test ./luaapi -update to create it")
+			require.NoError(t, err, "run go test ./luaapi/dashboard -update to create it")
 			assert.Equal(t, string(want), got)
 		})
 	}
 }
 
-func TestRenderDashboard(t *testing.T) {
+func TestRender(t *testing.T) {
 	t.Parallel()
 	busy := fixedReport()
 	busy.ClaimsPerHour = nil
@@ -131,13 +129,13 @@ func TestRenderDashboard(t *testing.T) {
 		},
 		{
 			name: "a width below the minimum is raised", report: fixedReport(), width: 10,
-			contains: []string{strings.Repeat("=", MinDashboardWidth) + "\n"},
+			contains: []string{strings.Repeat("=", MinWidth) + "\n"},
 		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			got := RenderDashboard(c.report, c.width, c.color)
+			got := Render(c.report, c.width, c.color)
 			for _, want := range c.contains {
 				assert.Contains(t, got, want)
 			}
@@ -152,7 +150,7 @@ func TestRenderDashboard(t *testing.T) {
 						break
 					}
 				}
-				width := max(c.width, MinDashboardWidth)
+				width := max(c.width, MinWidth)
 				for _, line := range strings.Split(got, "\n") {
 					assert.LessOrEqual(t, len(line), width, "line wider than %d: %q", width, line)
 				}
@@ -161,84 +159,4 @@ func TestRenderDashboard(t *testing.T) {
 	}
 }
 
-func TestHumanUnits(t *testing.T) {
-	t.Parallel()
-	for sec, want := range map[float64]string{0: "-", -5: "-", 0.0004: "<1ms", 0.4: "400ms", 4.3: "4.3s", 45: "45s", 59.7: "1m 0s", 2420: "40m 20s", 7200: "2h 0m", 86400 + 3*3600: "1d 3h"} {
-		assert.Equal(t, want, humanSeconds(sec), "%v seconds", sec)
-	}
-	for f, want := range map[float64]string{0: "0.00", 999.5: "999.50", 1000: "1,000.00", 1234567.891: "1,234,567.89", -2500: "-2,500.00"} {
-		assert.Equal(t, want, money(f), "%v", f)
-	}
-}
-
-// signalWriter is an io.Writer that reports its first write, so a test can
-// wait for the first frame without sleeping.
-type signalWriter struct {
-	mu    sync.Mutex
-	buf   strings.Builder
-	first chan struct{}
-	once  sync.Once
-}
-
-func (w *signalWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.once.Do(func() { close(w.first) })
-	return w.buf.Write(p)
-}
-
-func (w *signalWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-func TestDashboardFromLua(t *testing.T) {
-	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		ctx := context.Background()
-		store := newStore()
-
-		t.Run("once, piped", func(t *testing.T) {
-			rt, out := newRuntime(t, store, false)
-			require.NoError(t, rt.DoString(ctx, `
-				submit{customer="C", policy="P", amount=1200, type="travel", incident_date="2026-11-01", description="lost bag"}
-				dashboard{once=true}`, "once"))
-			assert.Contains(t, out.String(), "Claims dashboard")
-			assert.Contains(t, out.String(), "claims 1")
-			assert.Regexp(t, `travel\s+1  #+\n`, out.String())
-			assert.NotContains(t, out.String(), "\x1b", "no ANSI when not a terminal")
-			assert.NotContains(t, out.String(), "Ctrl-C", "a single frame has no refresh footer")
-		})
-
-		t.Run("on a terminal", func(t *testing.T) {
-			w := &signalWriter{first: make(chan struct{})}
-			rt := New(Config{Store: store, Out: w, TTY: true, Color: true})
-			t.Cleanup(rt.Close)
-			cctx, cancel := context.WithCancel(ctx)
-			done := make(chan error, 1)
-			go func() { done <- rt.DoString(cctx, `dashboard{refresh=600}; after = "went on"`, "live") }()
-			<-w.first
-			cancel() // Ctrl-C
-			require.NoError(t, <-done, "Ctrl-C ends the dashboard normally")
-			assert.True(t, strings.HasPrefix(w.String(), clearScreen), "a terminal is cleared before each frame")
-			assert.Contains(t, w.String(), "refreshing every 10m0s; Ctrl-C stops")
-			assert.Contains(t, w.String(), "\x1b[1;36mStatus")
-			assert.Equal(t, "went on", rt.L.GetGlobal("after").String(), "the rest of the chunk ran")
-		})
-
-		t.Run("bad options", func(t *testing.T) {
-			rt, _ := newRuntime(t, store, false)
-			for code, msg := range map[string]string{
-				`dashboard{refresh=0}`:  "refresh must be a number of seconds above 0",
-				`dashboard{width=20}`:   "width must be between 60 and 1000",
-				`dashboard{onse=true}`:  `unknown option "onse"`,
-				`dashboard{once="yes"}`: "option once must be true or false",
-			} {
-				err := rt.DoString(ctx, code, "bad")
-				require.Error(t, err, code)
-				assert.Contains(t, err.Error(), msg, code)
-			}
-		})
-	})
-}
+var update = flag.Bool("update", false, "rewrite the golden files")

@@ -1,31 +1,26 @@
-package luaapi
+// Package dashboard draws the analytics report (lab steps 8 and 10) as
+// text with bar charts, and redraws it until cancelled. It knows neither
+// the store nor Lua: the caller says where each frame's report comes from,
+// so `claimsctl dashboard` and Lua's dashboard() share one renderer.
+package dashboard
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"claimsctl/streams"
 	"claimsctl/streams/claims"
-
-	lua "github.com/yuin/gopher-lua"
 )
 
-// The analytics dashboard (lab steps 8 and 10): the report drawn as text
-// with bar charts, redrawn until Ctrl-C.
-
 const (
-	defaultDashboardWidth = 80
-	// MinDashboardWidth is the narrowest dashboard: every line fits in it.
-	MinDashboardWidth = 60
-	hoursShown        = 12
-	// clearScreen moves the cursor home and clears: only sent to a terminal.
-	clearScreen = "\x1b[H\x1b[2J"
+	// DefaultWidth is the width of a dashboard drawn with width 0.
+	DefaultWidth = 80
+	// MinWidth is the narrowest dashboard: every line fits in it.
+	MinWidth   = 60
+	hoursShown = 12
 )
 
 // ANSI styles of the coloured dashboard.
@@ -38,99 +33,15 @@ const (
 	ansiDim      = "2"
 )
 
-// DashboardOptions tune RunDashboard.
-type DashboardOptions struct {
-	Refresh time.Duration // time between frames (default 2s)
-	Once    bool          // draw one frame and return
-	Width   int           // columns (default 80)
-	Color   bool          // ANSI colour and block bars
-	Clear   bool          // clear the screen before each frame (a terminal)
-}
-
-// RunDashboard draws the report every Refresh until ctx is cancelled
-// (Ctrl-C), which ends it normally: stopping the dashboard is how it is
-// meant to end, not a failure.
-func RunDashboard(ctx context.Context, store *streams.Store, w io.Writer, o DashboardOptions) error {
-	if o.Refresh <= 0 {
-		o.Refresh = 2 * time.Second
-	}
-	for frame := 0; ; frame++ {
-		rep, err := store.Report(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("dashboard: %w", err)
-		}
-		var b strings.Builder
-		switch {
-		case o.Clear:
-			b.WriteString(clearScreen)
-		case frame > 0:
-			b.WriteString("\n")
-		}
-		b.WriteString(RenderDashboard(rep, o.Width, o.Color))
-		if !o.Once {
-			fmt.Fprintf(&b, "\nrefreshing every %s; Ctrl-C stops\n", o.Refresh)
-		}
-		if _, err := io.WriteString(w, b.String()); err != nil {
-			return fmt.Errorf("dashboard: %w", err)
-		}
-		if o.Once {
-			return nil
-		}
-		timer := time.NewTimer(o.Refresh)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil
-		case <-timer.C:
-		}
-	}
-}
-
-// dashboard([{refresh=2, once=false, width=80}])
-//
-// Draws the analytics dashboard every refresh seconds until Ctrl-C, then
-// returns normally so the REPL (or the script) goes on.
-func (r *Runtime) dashboard(L *lua.LState) int {
-	const fn = "dashboard"
-	o := optionsAt(L, 1, fn, "refresh", "once", "width")
-	refresh := o.num("refresh", 2)
-	if refresh <= 0 || math.IsInf(refresh, 0) || math.IsNaN(refresh) {
-		argError(L, 1, fn, fmt.Sprintf("refresh must be a number of seconds above 0, got %v", refresh))
-	}
-	width := o.num("width", defaultDashboardWidth)
-	if width < MinDashboardWidth || width > 1000 {
-		argError(L, 1, fn, fmt.Sprintf("width must be between %d and 1000 columns, got %v", MinDashboardWidth, width))
-	}
-	once := o.boolean("once", false)
-	ctx := ctxOf(L)
-	err := RunDashboard(ctx, r.store, r.out, DashboardOptions{
-		Refresh: time.Duration(refresh * float64(time.Second)),
-		Once:    once, Width: int(width), Color: r.cfg.Color, Clear: r.cfg.TTY && !once,
-	})
-	if err != nil {
-		return raise(L, err)
-	}
-	if ctx.Err() != nil {
-		// gopher-lua raises "context canceled" at the next instruction of
-		// a cancelled state; Ctrl-C was aimed at the dashboard only, so the
-		// rest of the chunk runs on under a context that is not cancelled.
-		L.SetContext(context.WithoutCancel(ctx))
-	}
-	return 0
-}
-
-// RenderDashboard draws a report as text: title, totals, and bar charts of
+// Render draws a report as text: title, totals, and bar charts of
 // the status distribution (lifecycle order), claim types, claims per hour
 // (the last 12 hours that had claims) and adjuster workload. Without
 // colour it is plain ASCII with '#' bars and no escape codes at all.
-func RenderDashboard(r claims.Report, width int, color bool) string {
+func Render(r claims.Report, width int, color bool) string {
 	if width <= 0 {
-		width = defaultDashboardWidth
+		width = DefaultWidth
 	}
-	width = max(width, MinDashboardWidth)
+	width = max(width, MinWidth)
 	st := style{color: color}
 	var b strings.Builder
 
@@ -350,49 +261,4 @@ func approvalRate(r claims.Report) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f%%", r.ApprovalRate*100)
-}
-
-// humanSeconds reads a duration the way a claims team says it: 45s,
-// 40m 20s, 2h 5m, 3d 4h; "-" when there is nothing to average. Under ten
-// seconds it keeps more precision, because in the lab a claim goes from
-// submitted to decided within a second.
-func humanSeconds(sec float64) string {
-	if sec <= 0 || math.IsNaN(sec) || math.IsInf(sec, 0) {
-		return "-"
-	}
-	switch {
-	case sec < 0.001:
-		return "<1ms"
-	case sec < 1:
-		return fmt.Sprintf("%dms", int(math.Round(sec*1000)))
-	case sec < 10:
-		return strconv.FormatFloat(sec, 'f', 1, 64) + "s"
-	}
-	d := time.Duration(sec * float64(time.Second)).Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
-}
-
-// money formats an amount with thousands separators and cents: 14,500.00.
-func money(f float64) string {
-	s := strconv.FormatFloat(math.Abs(f), 'f', 2, 64)
-	whole, cents, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	if f < 0 {
-		b.WriteByte('-')
-	}
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String() + "." + cents
 }

@@ -1,0 +1,69 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"claimsctl/streams/claims"
+)
+
+const (
+	// DefaultRefresh is the time between frames when Options.Refresh is 0.
+	DefaultRefresh = 2 * time.Second
+	// clearScreen moves the cursor home and clears: only sent to a terminal.
+	clearScreen = "\x1b[H\x1b[2J"
+)
+
+// Options tune Run.
+type Options struct {
+	Refresh time.Duration // time between frames (default DefaultRefresh)
+	Once    bool          // draw one frame and return
+	Width   int           // columns (default DefaultWidth)
+	Color   bool          // ANSI colour and block bars
+	Clear   bool          // clear the screen before each frame (a terminal)
+}
+
+// Run draws the report fetch returns, every Refresh, until ctx is
+// cancelled (Ctrl-C), which ends it normally: stopping the dashboard is
+// how it is meant to end, not a failure.
+func Run(ctx context.Context, w io.Writer, fetch func(context.Context) (claims.Report, error), o Options) error {
+	if o.Refresh <= 0 {
+		o.Refresh = DefaultRefresh
+	}
+	for frame := 0; ; frame++ {
+		rep, err := fetch(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("dashboard: %w", err)
+		}
+		var b strings.Builder
+		switch {
+		case o.Clear:
+			b.WriteString(clearScreen)
+		case frame > 0:
+			b.WriteString("\n")
+		}
+		b.WriteString(Render(rep, o.Width, o.Color))
+		if !o.Once {
+			fmt.Fprintf(&b, "\nrefreshing every %s; Ctrl-C stops\n", o.Refresh)
+		}
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return fmt.Errorf("dashboard: %w", err)
+		}
+		if o.Once {
+			return nil
+		}
+		timer := time.NewTimer(o.Refresh)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-timer.C:
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package luaapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// DoFile runs a script; errors carry the file name and line.
+func (r *Runtime) DoFile(ctx context.Context, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open script: %w", err)
+	}
+	defer f.Close()
+	// require() finds modules next to the script, in its lib/ folder and in
+	// its parent's lib/ (exercises/solutions/ shares exercises/lib/), so
+	// scripts share helpers wherever claimsctl is started from.
+	dir := filepath.Dir(path)
+	pkg := r.L.GetGlobal("package")
+	if t, ok := pkg.(*lua.LTable); ok {
+		search := filepath.Join(dir, "?.lua") + ";" + filepath.Join(dir, "lib", "?.lua") + ";" +
+			filepath.Join(dir, "..", "lib", "?.lua") + ";"
+		if cur, ok := t.RawGetString("path").(lua.LString); !ok || !strings.Contains(string(cur), search) {
+			t.RawSetString("path", lua.LString(search+t.RawGetString("path").String()))
+		}
+	}
+	src, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("read script: %w", err)
+	}
+	r.sources[path] = string(src)
+	fn, err := r.L.Load(strings.NewReader(string(src)), path)
+	if err != nil {
+		return &Error{msg: syntaxMessage(err)}
+	}
+	return r.call(ctx, fn)
+}
+
+// DoString runs code; name is used in error positions.
+func (r *Runtime) DoString(ctx context.Context, code, name string) error {
+	r.sources[name] = code
+	fn, err := r.L.Load(strings.NewReader(code), name)
+	if err != nil {
+		return &Error{msg: syntaxMessage(err)}
+	}
+	return r.call(ctx, fn)
+}
+
+// Eval runs one REPL chunk. It tries "return <chunk>" first so that an
+// expression shows its value, as the standalone lua does.
+func (r *Runtime) Eval(ctx context.Context, chunk string) (string, error) {
+	return r.EvalNamed(ctx, chunk, "stdin")
+}
+
+// EvalNamed is Eval with the chunk name used in error positions.
+func (r *Runtime) EvalNamed(ctx context.Context, chunk, name string) (string, error) {
+	r.sources[name] = chunk
+	fn, err := r.L.Load(strings.NewReader("return "+chunk), name)
+	if err != nil {
+		if fn, err = r.L.Load(strings.NewReader(chunk), name); err != nil {
+			if incomplete(err) {
+				return "", &incompleteError{msg: syntaxMessage(err)}
+			}
+			return "", &Error{msg: syntaxMessage(err)}
+		}
+	}
+	top := r.L.GetTop()
+	r.echo.reset()
+	if err := r.callN(ctx, fn, lua.MultRet); err != nil {
+		return "", err
+	}
+	var parts []string
+	for i := top + 1; i <= r.L.GetTop(); i++ {
+		if v := r.L.Get(i); !r.echo.wasShown(v) {
+			parts = append(parts, formatValue(v))
+		}
+	}
+	r.L.SetTop(top)
+	return strings.Join(parts, "\t"), nil
+}
+
+// incompleteError marks a chunk that ended inside a statement; its message
+// is shown only if the input ends there.
+type incompleteError struct{ msg string }
+
+func (e *incompleteError) Error() string { return e.msg }
+
+// Incomplete reports whether an Eval error means "continue on the next line".
+func (r *Runtime) Incomplete(err error) bool {
+	var ie *incompleteError
+	return errors.As(err, &ie)
+}
+
+func incomplete(err error) bool {
+	var apiErr *lua.ApiError
+	if errors.As(err, &apiErr) {
+		var perr *parse.Error
+		if errors.As(apiErr.Cause, &perr) {
+			return perr.Pos.Line == parse.EOF
+		}
+	}
+	return false
+}
+
+// Error is a Lua error with its position, ready to show a student.
+type Error struct {
+	msg       string
+	cancelled bool
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// Interrupted reports whether the chunk was stopped by cancelling its context.
+func (e *Error) Interrupted() bool { return e.cancelled }
+
+func (r *Runtime) call(ctx context.Context, fn *lua.LFunction) error {
+	top := r.L.GetTop()
+	defer r.L.SetTop(top)
+	return r.callN(ctx, fn, 0)
+}
+
+// callN runs fn with a fresh context: an LState whose context was
+// cancelled stays cancelled, so each evaluation gets its own.
+func (r *Runtime) callN(ctx context.Context, fn *lua.LFunction, nret int) error {
+	r.L.SetContext(ctx)
+	defer r.L.RemoveContext()
+	r.L.Push(fn)
+	err := r.L.PCall(0, nret, nil)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return &Error{msg: "interrupted", cancelled: true}
+	}
+	return &Error{msg: r.undefinedHint(runtimeMessage(err))}
+}
+
+var (
+	callError  = regexp.MustCompile(`^(.*?):(\d+): attempt to call a non-function object`)
+	calledName = regexp.MustCompile(`(^|[^.:\w"'])([A-Za-z_]\w*)\s*[({"']`)
+)
+
+// undefinedHint names the undefined function behind gopher-lua's "attempt
+// to call a non-function object" and suggests the API name a typo was
+// probably meant to be (sumbit -> submit).
+func (r *Runtime) undefinedHint(msg string) string {
+	m := callError.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	line, _ := strconv.Atoi(m[2])
+	lines := strings.Split(r.sources[m[1]], "\n")
+	if line < 1 || line > len(lines) {
+		return msg
+	}
+	for _, c := range calledName.FindAllStringSubmatch(lines[line-1], -1) {
+		name := c[2]
+		if luaKeywords[name] || r.L.GetGlobal(name) != lua.LNil {
+			continue
+		}
+		return fmt.Sprintf("%s: %s is not defined. %s", msg, name, suggestion(name))
+	}
+	return msg
+}
+
+var luaKeywords = map[string]bool{
+	"and": true, "break": true, "do": true, "else": true, "elseif": true, "end": true, "false": true,
+	"for": true, "function": true, "if": true, "in": true, "local": true, "nil": true, "not": true,
+	"or": true, "repeat": true, "return": true, "then": true, "true": true, "until": true, "while": true,
+}
+
+func syntaxMessage(err error) string {
+	var apiErr *lua.ApiError
+	if errors.As(err, &apiErr) {
+		var perr *parse.Error
+		if errors.As(apiErr.Cause, &perr) {
+			if perr.Pos.Line == parse.EOF {
+				return fmt.Sprintf("%s: syntax error: the input ends inside a statement (a missing \"end\" or closing bracket?)", perr.Pos.Source)
+			}
+			return fmt.Sprintf("%s:%d: syntax error near '%s': %s", perr.Pos.Source, perr.Pos.Line, perr.Token, perr.Message)
+		}
+	}
+	return strings.TrimSpace(err.Error())
+}
+
+// runtimeMessage keeps the "file:line: message" of a Lua error and drops
+// gopher-lua's stack traceback, which points into Go and confuses students.
+func runtimeMessage(err error) string {
+	var apiErr *lua.ApiError
+	if errors.As(err, &apiErr) && apiErr.Object != nil {
+		return strings.TrimSpace(apiErr.Object.String())
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "\nstack traceback:"); i >= 0 {
+		msg = msg[:i]
+	}
+	return strings.TrimSpace(msg)
+}
+
+func ctxOf(L *lua.LState) context.Context {
+	if ctx := L.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}

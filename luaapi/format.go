@@ -1,0 +1,129 @@
+package luaapi
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"claimsctl/streams/claims"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// formatValue renders a value for the REPL: an event as one line, a list
+// of events as a count and one line each, other tables as sorted fields.
+func formatValue(v lua.LValue) string {
+	var b strings.Builder
+	writeValue(&b, v, 0, map[*lua.LTable]bool{})
+	return b.String()
+}
+
+func isEvent(t *lua.LTable) bool {
+	_, id := t.RawGetString("id").(lua.LString)
+	_, typ := t.RawGetString("type").(lua.LString)
+	_, claim := t.RawGetString("claim_id").(lua.LString)
+	_, bad := t.RawGetString("error").(lua.LString)
+	return id && ((typ && claim) || bad)
+}
+
+func eventLine(t *lua.LTable) string {
+	if e, ok := t.RawGetString("error").(lua.LString); ok {
+		return fmt.Sprintf("%s  MALFORMED: %s", t.RawGetString("id").String(), string(e))
+	}
+	line := fmt.Sprintf("%s  %-24s %s  v%s", t.RawGetString("id").String(), t.RawGetString("type").String(),
+		claims.Short(t.RawGetString("claim_id").String()), t.RawGetString("version").String())
+	// Who did it and when: what history() is read for.
+	if at, ok := t.RawGetString("occurred_at").(lua.LString); ok && len(at) >= 23 {
+		line += "  " + strings.Replace(string(at[:23]), "T", " ", 1)
+	}
+	if actor, ok := t.RawGetString("actor").(lua.LString); ok && actor != "" {
+		line += "  by " + string(actor)
+	}
+	if d, ok := t.RawGetString("deliveries").(lua.LNumber); ok {
+		line += fmt.Sprintf("  (delivered %d times)", int(d))
+	}
+	return line
+}
+
+func writeValue(b *strings.Builder, v lua.LValue, depth int, seen map[*lua.LTable]bool) {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		if s, isStr := v.(lua.LString); isStr && depth > 0 {
+			b.WriteString(strconv.Quote(string(s)))
+			return
+		}
+		b.WriteString(v.String())
+		return
+	}
+	if seen[t] {
+		b.WriteString("{...}")
+		return
+	}
+	seen[t] = true
+	defer delete(seen, t)
+	if isEvent(t) {
+		b.WriteString(eventLine(t))
+		return
+	}
+	n := t.Len()
+	if n > 0 && allEvents(t, n) {
+		word := "events"
+		if n == 1 {
+			word = "event"
+		}
+		fmt.Fprintf(b, "%d %s", n, word)
+		for i := 1; i <= n; i++ {
+			b.WriteString("\n  " + eventLine(t.RawGetInt(i).(*lua.LTable)))
+		}
+		return
+	}
+	if depth > 3 {
+		b.WriteString("{...}")
+		return
+	}
+	var keys []lua.LValue
+	t.ForEach(func(k, _ lua.LValue) { keys = append(keys, k) })
+	if len(keys) == 0 {
+		b.WriteString("{}")
+		return
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		ni, iNum := keys[i].(lua.LNumber)
+		nj, jNum := keys[j].(lua.LNumber)
+		switch {
+		case iNum && jNum:
+			return ni < nj
+		case iNum != jNum:
+			return iNum
+		}
+		return keys[i].String() < keys[j].String()
+	})
+	indent := strings.Repeat("  ", depth+1)
+	b.WriteString("{")
+	for i, k := range keys {
+		if depth == 0 {
+			b.WriteString("\n" + indent)
+		} else if i > 0 {
+			b.WriteString(", ")
+		}
+		if _, isNum := k.(lua.LNumber); !isNum {
+			b.WriteString(k.String() + " = ")
+		}
+		writeValue(b, t.RawGet(k), depth+1, seen)
+	}
+	if depth == 0 {
+		b.WriteString("\n")
+	}
+	b.WriteString("}")
+}
+
+func allEvents(t *lua.LTable, n int) bool {
+	for i := 1; i <= n; i++ {
+		et, ok := t.RawGetInt(i).(*lua.LTable)
+		if !ok || !isEvent(et) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,43 @@
+package luaapi
+
+import (
+	"maps"
+	"slices"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// modules is the one list of the Lua API: require name -> loader. Each
+// module is a struct holding what its functions need. Their Lua
+// signatures are documented in docs.go, and only there; the tests hold
+// the two together.
+func (r *Runtime) modules() map[string]lua.LGFunction {
+	return map[string]lua.LGFunction{
+		"claims.produce": (&produceModule{store: r.store, echo: r.echo}).Loader,
+		"claims.consume": (&consumeModule{store: r.store, out: r.out, echo: r.echo}).Loader,
+		"claims.workers": (&workersModule{store: r.store, pool: r.pool, echo: r.echo, newConsumerRuntime: r.newConsumerRuntime}).Loader,
+		"claims.replay":  (&replayModule{store: r.store, out: r.out, echo: r.echo}).Loader,
+		"claims.report":  (&reportModule{store: r.store, out: r.out, echo: r.echo, tty: r.cfg.TTY, color: r.cfg.Color}).Loader,
+		"claims.ops":     (&opsModule{store: r.store, out: r.out, echo: r.echo, backend: r.cfg.Backend}).Loader,
+		"claims.teach":   (&teachModule{store: r.store, out: r.out, exp: r.exp}).Loader,
+		"claims.lab":     (&labModule{store: r.store, out: r.out, backend: r.cfg.Backend}).Loader,
+	}
+}
+
+// openModules makes every module loadable with require and loads it, so
+// that its functions are also globals: a student types submit{...} with no
+// ceremony, and require("claims.produce").submit is that same function.
+func (r *Runtime) openModules() {
+	mods := r.modules()
+	for name, loader := range mods {
+		r.L.PreloadModule(name, loader)
+	}
+	for _, name := range slices.Sorted(maps.Keys(mods)) {
+		r.L.Push(r.L.GetGlobal("require"))
+		r.L.Push(lua.LString(name))
+		r.L.Call(1, 1)
+		mod := r.L.CheckTable(-1)
+		r.L.Pop(1)
+		mod.ForEach(func(k, fn lua.LValue) { r.L.SetGlobal(k.String(), fn) })
+	}
+}
