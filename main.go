@@ -411,7 +411,7 @@ type serveCmd struct{ env environment }
 
 func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("serve")
-	port := fs.Int("port", 6379, "TCP port on 127.0.0.1")
+	port := fs.Int("port", embedded.DefaultPort, "TCP port on 127.0.0.1")
 	if err := parse(fs, args, c.env, "claimsctl serve --port 6379"); err != nil {
 		return err
 	}
@@ -421,7 +421,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	}
 	defer srv.Close()
 	found := "other terminals find it on their own (localhost:6379)"
-	if srv.Port() != 6379 {
+	if srv.Port() != embedded.DefaultPort {
 		found = fmt.Sprintf("other terminals reach it with --redis redis://127.0.0.1:%d", srv.Port())
 	}
 	fmt.Fprintf(c.env.stdout, "embedded Redis (in memory) serving on %s; %s. Ctrl-C stops it.\n", srv.Addr(), found)

@@ -20,7 +20,10 @@ import (
 // with bar charts, redrawn until Ctrl-C.
 
 const (
-	defaultDashboardWidth = 80
+	// DefaultDashboardWidth and DefaultDashboardRefresh are the columns and
+	// the time between frames when none are given.
+	DefaultDashboardWidth   = 80
+	DefaultDashboardRefresh = 2 * time.Second
 	// MinDashboardWidth is the narrowest dashboard: every line fits in it.
 	MinDashboardWidth = 60
 	hoursShown        = 12
@@ -52,7 +55,7 @@ type DashboardOptions struct {
 // meant to end, not a failure.
 func RunDashboard(ctx context.Context, store *streams.Store, w io.Writer, o DashboardOptions) error {
 	if o.Refresh <= 0 {
-		o.Refresh = 2 * time.Second
+		o.Refresh = DefaultDashboardRefresh
 	}
 	for frame := 0; ; frame++ {
 		rep, err := store.Report(ctx)
@@ -96,11 +99,11 @@ func RunDashboard(ctx context.Context, store *streams.Store, w io.Writer, o Dash
 func (r *Runtime) dashboard(L *lua.LState) int {
 	const fn = "dashboard"
 	o := optionsAt(L, 1, fn, "refresh", "once", "width")
-	refresh := o.num("refresh", 2)
+	refresh := o.num("refresh", DefaultDashboardRefresh.Seconds())
 	if refresh <= 0 || math.IsInf(refresh, 0) || math.IsNaN(refresh) {
 		argError(L, 1, fn, fmt.Sprintf("refresh must be a number of seconds above 0, got %v", refresh))
 	}
-	width := o.num("width", defaultDashboardWidth)
+	width := o.num("width", DefaultDashboardWidth)
 	if width < MinDashboardWidth || width > 1000 {
 		argError(L, 1, fn, fmt.Sprintf("width must be between %d and 1000 columns, got %v", MinDashboardWidth, width))
 	}
@@ -128,7 +131,7 @@ func (r *Runtime) dashboard(L *lua.LState) int {
 // colour it is plain ASCII with '#' bars and no escape codes at all.
 func RenderDashboard(r claims.Report, width int, color bool) string {
 	if width <= 0 {
-		width = defaultDashboardWidth
+		width = DefaultDashboardWidth
 	}
 	width = max(width, MinDashboardWidth)
 	st := style{color: color}

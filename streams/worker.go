@@ -50,6 +50,13 @@ func Permanent(err error) error {
 	return &PermanentError{Err: err}
 }
 
+// Defaults of WorkerOptions; MinIdle and MaxDeliveries default to
+// DefaultMinIdle and DefaultMaxDeliveries (recovery.go).
+const (
+	DefaultCount        = 10
+	DefaultRecoverEvery = 5 * time.Second
+)
+
 // WorkerOptions tune RunWorker. Zero values take the defaults.
 type WorkerOptions struct {
 	// Consumer is this worker's name in its group (default the handler's
@@ -79,7 +86,7 @@ func (o WorkerOptions) withDefaults(name string) WorkerOptions {
 		o.Consumer = name + "-" + uuid.NewString()[:8]
 	}
 	if o.Count <= 0 {
-		o.Count = 10
+		o.Count = DefaultCount
 	}
 	if o.Block <= 0 {
 		o.Block = time.Second
@@ -89,7 +96,7 @@ func (o WorkerOptions) withDefaults(name string) WorkerOptions {
 		o.MinIdle = DefaultMinIdle
 	}
 	if o.RecoverEvery <= 0 {
-		o.RecoverEvery = 5 * time.Second
+		o.RecoverEvery = DefaultRecoverEvery
 	}
 	if o.MaxDeliveries <= 0 {
 		o.MaxDeliveries = DefaultMaxDeliveries
