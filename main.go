@@ -4,7 +4,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"claimsctl/luaapi"
+	"claimsctl/luaapi/grade"
 	"claimsctl/repl"
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
@@ -442,7 +442,7 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("check")
 	c.conn.register(fs)
 	verbose := fs.Bool("v", false, "show each exercise's output")
-	timeout := fs.Duration("timeout", time.Minute, "stop an exercise that runs longer (an endless loop)")
+	timeout := fs.Duration("timeout", grade.DefaultTimeout, "stop an exercise that runs longer (an endless loop)")
 	if err := parse(fs, args, c.env, "claimsctl check scripts/exercises/solutions"); err != nil {
 		return err
 	}
@@ -450,7 +450,7 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 	if len(targets) == 0 {
 		targets = []string{"scripts/exercises"}
 	}
-	files, err := luaFiles(targets)
+	files, err := grade.Files(targets)
 	if err != nil {
 		return &usageError{msg: err.Error(), hint: "claimsctl check scripts/exercises"}
 	}
@@ -460,129 +460,19 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 	}
 	defer backend.Close()
 
-	var rows []checkRow
-	for i, file := range files {
-		prefix := fmt.Sprintf("%scheck:%d:%d:", c.conn.prefix, os.Getpid(), i)
-		exercise := store.WithPrefix(prefix)
-		var out bytes.Buffer
-		rt := luaapi.New(luaapi.Config{Store: exercise, Out: &out, Backend: backend.Description})
-		fileCtx, cancel := context.WithTimeout(ctx, *timeout)
-		runErr := rt.DoFile(fileCtx, file)
-		if fileCtx.Err() == context.DeadlineExceeded {
-			runErr = fmt.Errorf("stopped after %s: an endless loop? (claimsctl check --timeout sets the limit)", *timeout)
-		}
-		cancel()
-		checks := rt.Checks()
-		outside, firstOutside := rt.FailedOutsideChecks()
-		rt.Close()
-		if _, err := exercise.DeleteAll(context.WithoutCancel(ctx)); err != nil {
-			fmt.Fprintf(c.env.stderr, "claimsctl: clean up after %s: %v\n", file, err)
-		}
-		if *verbose {
-			fmt.Fprintf(c.env.stdout, "== %s\n%s", file, out.String())
-		}
-		rows = append(rows, gradeRows(file, checks, outside, firstOutside, runErr)...)
-		if ctx.Err() != nil {
-			printCheckTable(c.env.stdout, rows) // what was graded before Ctrl-C
-			return ctx.Err()
-		}
-	}
-	passed, failedRows := printCheckTable(c.env.stdout, rows)
-	if failedRows > 0 {
-		return &expectationsFailed{n: failedRows, what: "check"}
-	}
-	if passed == 0 {
+	res, err := grade.Run(ctx, grade.Options{
+		Store: store, Backend: backend.Description, Out: c.env.stdout, Err: c.env.stderr,
+		Verbose: *verbose, Timeout: *timeout, Files: files,
+	})
+	switch {
+	case err != nil:
+		return err
+	case res.Failed > 0:
+		return &expectationsFailed{n: res.Failed, what: "check"}
+	case res.Passed == 0:
 		return fmt.Errorf("no check() ran in %s", strings.Join(targets, " "))
 	}
 	return nil
-}
-
-type checkRow struct {
-	file, check, result, detail string
-}
-
-// gradeRows turns one exercise run into table rows: one per check(), plus
-// a row for failures outside any check and for a script error.
-func gradeRows(file string, checks []luaapi.CheckResult, outside int, firstOutside string, runErr error) []checkRow {
-	name := filepath.Base(file)
-	var rows []checkRow
-	for _, ch := range checks {
-		row := checkRow{file: name, check: ch.Name, result: "pass"}
-		switch {
-		case ch.Errored:
-			row.result, row.detail = "ERROR", ch.Message
-		case !ch.Passed:
-			row.result, row.detail = "FAIL", ch.Message
-		}
-		rows = append(rows, row)
-	}
-	if outside > 0 {
-		detail := firstOutside
-		if outside > 1 {
-			detail = fmt.Sprintf("%s (and %d more)", firstOutside, outside-1)
-		}
-		rows = append(rows, checkRow{file: name, check: "(outside any check)", result: "FAIL", detail: detail})
-	}
-	if runErr != nil {
-		rows = append(rows, checkRow{file: name, check: "(script)", result: "ERROR", detail: runErr.Error()})
-	}
-	if len(rows) == 0 {
-		rows = append(rows, checkRow{file: name, check: "(no check() in this file)", result: "FAIL"})
-	}
-	return rows
-}
-
-func printCheckTable(w io.Writer, rows []checkRow) (passed, failed int) {
-	fileWidth, checkWidth := len("exercise"), len("check")
-	for _, r := range rows {
-		fileWidth = max(fileWidth, len(r.file))
-		checkWidth = max(checkWidth, len(r.check))
-	}
-	fmt.Fprintf(w, "%-*s  %-*s  %s\n", fileWidth, "exercise", checkWidth, "check", "result")
-	last := ""
-	for _, r := range rows {
-		file := r.file
-		if file == last {
-			file = ""
-		}
-		last = r.file
-		line := fmt.Sprintf("%-*s  %-*s  %s", fileWidth, file, checkWidth, r.check, r.result)
-		if r.detail != "" {
-			line += "  " + r.detail
-		}
-		fmt.Fprintln(w, line)
-		if r.result == "pass" {
-			passed++
-		} else {
-			failed++
-		}
-	}
-	fmt.Fprintf(w, "%d passed, %d failed\n", passed, failed)
-	return passed, failed
-}
-
-// luaFiles expands directories to the .lua files directly inside them.
-func luaFiles(targets []string) ([]string, error) {
-	var files []string
-	for _, t := range targets {
-		info, err := os.Stat(t)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %v", t, errors.Unwrap(err))
-		}
-		if !info.IsDir() {
-			files = append(files, t)
-			continue
-		}
-		matches, err := filepath.Glob(filepath.Join(t, "*.lua"))
-		if err != nil {
-			return nil, err
-		}
-		if len(matches) == 0 {
-			return nil, fmt.Errorf("no .lua files in %s", t)
-		}
-		files = append(files, matches...)
-	}
-	return files, nil
 }
 
 // dashboardCmd draws the analytics dashboard until Ctrl-C, which ends it
