@@ -31,6 +31,7 @@ func (c *workerCmd) flags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.opts.Count, "count", streams.DefaultCount, "read up to `N` entries at a time")
 	fs.DurationVar(&c.opts.MinIdle, "min-idle", streams.DefaultMinIdle, "take over the entries that a dead consumer left\npending longer than `D`")
 	fs.DurationVar(&c.opts.RecoverEvery, "recover-every", streams.DefaultRecoverEvery, "look for such idle entries every `D`")
+	fs.Int64Var(&c.opts.MaxDeliveries, "max-deliveries", streams.DefaultMaxDeliveries, "move an entry to the DLQ (claims:dlq) after\n`N` failed deliveries")
 }
 
 func (c *workerCmd) Run(ctx context.Context, args []string) error {
@@ -54,6 +55,8 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 		return &usageError{msg: fmt.Sprintf("no worker %q", name) + didYouMean(name, streams.WorkerNames), hint: hint}
 	case c.opts.Count < 1:
 		return &usageError{msg: fmt.Sprintf("--count must be at least 1, got %d", c.opts.Count), hint: hint}
+	case c.opts.MaxDeliveries < 1:
+		return &usageError{msg: fmt.Sprintf("--max-deliveries must be at least 1, got %d", c.opts.MaxDeliveries), hint: hint}
 	}
 	backend, store, err := c.connect(ctx, c.env.stderr)
 	if err != nil {
