@@ -234,3 +234,22 @@ func TestReportCommand(t *testing.T) {
 	assert.Contains(t, string(raw), `"claims": 3`)
 	assert.Contains(t, r.stderr, "report of 3 claims written to "+out)
 }
+
+// TestWorkerMaxDeliveries: with --max-deliveries 1 the first failure of
+// an entry dead-letters it (the default, 5, would retry it first).
+func TestWorkerMaxDeliveries(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	r := claimsctl(t, "", nil, "--redis", srv.URL(), "-e",
+		`submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="poison"}`)
+	require.Equal(t, 0, r.code, r.stderr)
+	workerProcess(t, srv.URL(), "scripts/consumers/flaky.lua", "f1", "--max-deliveries", "1")
+
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	store := streams.New(rdb, streams.Options{})
+	eventually(t, 30*time.Second, "the entry in the DLQ", func() bool {
+		letters, err := store.DLQ(context.Background())
+		return err == nil && len(letters) == 1
+	})
+}

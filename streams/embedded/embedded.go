@@ -11,6 +11,10 @@ import (
 	"github.com/alicebob/miniredis/v2"
 )
 
+// DefaultPort is Redis's own port, where claimsctl looks for a server
+// before it starts an embedded one: serve there and other terminals find it.
+const DefaultPort = 6379
+
 // Server is a running embedded server. Its data lives in memory only.
 type Server struct {
 	mr *miniredis.Miniredis

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"claimsctl/luaapi/dashboard"
+)
+
+// dashboardCmd draws the analytics dashboard until Ctrl-C, which ends it
+// with exit 0: stopping is how a dashboard is meant to end.
+type dashboardCmd struct {
+	*base
+	once    bool
+	refresh float64
+	width   int
+}
+
+func (c *dashboardCmd) doc() doc {
+	return doc{name: "dashboard", args: "[flags]", summary: "the analytics live in the terminal",
+		about: "Draws the analytics report as a dashboard in the terminal, redrawn every\n" +
+			"--refresh seconds until Ctrl-C."}
+}
+
+func (c *dashboardCmd) flags(fs *flag.FlagSet) {
+	fs.BoolVar(&c.once, "once", false, "draw one frame and exit")
+	fs.Float64Var(&c.refresh, "refresh", dashboard.DefaultRefresh.Seconds(), "redraw every `S` seconds")
+	fs.IntVar(&c.width, "width", dashboard.DefaultWidth, fmt.Sprintf("draw `N` columns wide (at least %d)", dashboard.MinWidth))
+}
+
+func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
+	if _, err := c.parse(c, args); err != nil {
+		return err
+	}
+	if c.refresh <= 0 {
+		return &usageError{msg: fmt.Sprintf("--refresh must be above 0 seconds, got %v", c.refresh), hint: "claimsctl dashboard --refresh 2"}
+	}
+	if c.width < dashboard.MinWidth {
+		return &usageError{msg: fmt.Sprintf("--width must be at least %d columns, got %d", dashboard.MinWidth, c.width), hint: "claimsctl dashboard --width 80"}
+	}
+	backend, store, err := c.connect(ctx, c.env.stderr)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	return dashboard.Run(ctx, c.env.stdout, store.Report, dashboard.Options{
+		Refresh: time.Duration(c.refresh * float64(time.Second)),
+		Once:    c.once, Width: c.width,
+		Color: c.env.color(),
+		Clear: c.env.stdoutTTY && !c.once,
+	})
+}

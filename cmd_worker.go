@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"claimsctl/luaapi"
+	"claimsctl/streams"
+)
+
+// workerCmd runs one worker in the foreground, as the lab's separate
+// terminals do. SIGINT/SIGTERM stop it after its current batch.
+type workerCmd struct {
+	*base
+	opts streams.WorkerOptions
+}
+
+func (c *workerCmd) doc() doc {
+	return doc{name: "worker", args: "NAME|FILE.lua [flags]", summary: "run a worker in the foreground until Ctrl-C",
+		about: "Runs a worker in the foreground (" + strings.Join(streams.WorkerNames, ", ") + ",\n" +
+			"or a Lua consumer file) until Ctrl-C, which stops it after its batch."}
+}
+
+func (c *workerCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.opts.Consumer, "consumer", "", "name the worker `C` in its consumer group\n(default: the worker's name and the pid)")
+	fs.Int64Var(&c.opts.Count, "count", streams.DefaultCount, "read up to `N` entries at a time")
+	fs.DurationVar(&c.opts.MinIdle, "min-idle", streams.DefaultMinIdle, "take over the entries that a dead consumer left\npending longer than `D`")
+	fs.DurationVar(&c.opts.RecoverEvery, "recover-every", streams.DefaultRecoverEvery, "look for such idle entries every `D`")
+	fs.Int64Var(&c.opts.MaxDeliveries, "max-deliveries", streams.DefaultMaxDeliveries, "move an entry to the DLQ (claims:dlq) after\n`N` failed deliveries")
+	fs.BoolVar(&c.opts.Verbose, "v", false, "log a line per event (default: a line per batch)")
+}
+
+func (c *workerCmd) Run(ctx context.Context, args []string) error {
+	hint := "claimsctl worker processor --consumer p1   (workers: " + strings.Join(streams.WorkerNames, ", ") + ", or a Lua consumer file)"
+	// The worker name may come before or after the flags.
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	fs, err := c.parse(c, args)
+	if err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	switch {
+	case name == "":
+		return &usageError{msg: "worker needs a name", hint: hint}
+	case !strings.HasSuffix(name, ".lua") && !slices.Contains(streams.WorkerNames, name):
+		return &usageError{msg: fmt.Sprintf("no worker %q", name) + didYouMean(name, streams.WorkerNames), hint: hint}
+	case c.opts.Count < 1:
+		return &usageError{msg: fmt.Sprintf("--count must be at least 1, got %d", c.opts.Count), hint: hint}
+	case c.opts.MaxDeliveries < 1:
+		return &usageError{msg: fmt.Sprintf("--max-deliveries must be at least 1, got %d", c.opts.MaxDeliveries), hint: hint}
+	}
+	backend, store, err := c.connect(ctx, c.env.stderr)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	if backend.Embedded != nil {
+		fmt.Fprintln(c.env.stderr, "warning: this worker runs on a private in-memory server of its own and will see no claims")
+		fmt.Fprintln(c.env.stderr, "         from other terminals. Start `claimsctl serve` first, or point --redis at your Redis.")
+	}
+	var handler streams.Handler
+	if strings.HasSuffix(name, ".lua") {
+		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Backend: backend.Description})
+		defer rt.Close()
+		if handler, err = luaapi.LoadConsumer(ctx, rt, name); err != nil {
+			return err
+		}
+	} else if handler, err = store.NewWorker(name); err != nil {
+		return err
+	}
+	if c.opts.Consumer == "" {
+		c.opts.Consumer = fmt.Sprintf("%s-%d", strings.TrimSuffix(filepath.Base(name), ".lua"), os.Getpid())
+	}
+	out := c.env.stdout
+	c.opts.Log = func(line string) { fmt.Fprintln(out, line) }
+	return store.RunWorker(ctx, handler, c.opts)
+}

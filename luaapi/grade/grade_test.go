@@ -1,0 +1,120 @@
+package grade
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"claimsctl/luaapi"
+	"claimsctl/streams"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFileRows(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name         string
+		checks       []luaapi.CheckResult
+		outside      int
+		firstOutside string
+		runErr       error
+		want         []Row
+	}{
+		{"no check", nil, 0, "", nil, []Row{{"ex.lua", "(no check() in this file)", "FAIL", ""}}},
+		{
+			"pass, fail and error",
+			[]luaapi.CheckResult{
+				{Name: "a", Passed: true},
+				{Name: "b", Message: "got 0"},
+				{Name: "c", Errored: true, Message: "boom"},
+			}, 0, "", nil,
+			[]Row{{"ex.lua", "a", "pass", ""}, {"ex.lua", "b", "FAIL", "got 0"}, {"ex.lua", "c", "ERROR", "boom"}},
+		},
+		{"outside, once", nil, 1, "ex.lua:3: late", nil, []Row{{"ex.lua", "(outside any check)", "FAIL", "ex.lua:3: late"}}},
+		{"outside, thrice", nil, 3, "ex.lua:3: late", nil, []Row{{"ex.lua", "(outside any check)", "FAIL", "ex.lua:3: late (and 2 more)"}}},
+		{
+			"script error after a check",
+			[]luaapi.CheckResult{{Name: "a", Passed: true}}, 0, "", errors.New("ex.lua:9: syntax error"),
+			[]Row{{"ex.lua", "a", "pass", ""}, {"ex.lua", "(script)", "ERROR", "ex.lua:9: syntax error"}},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, c.want, fileRows("dir/ex.lua", c.checks, c.outside, c.firstOutside, c.runErr))
+		})
+	}
+}
+
+func TestPrintTable(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	res := printTable(&out, []Row{
+		{"a.lua", "first", "pass", ""},
+		{"a.lua", "second check", "FAIL", "got 0"},
+		{"longer_name.lua", "(script)", "ERROR", "boom"},
+	})
+	assert.Equal(t, ""+
+		"exercise         check         result\n"+
+		"a.lua            first         pass\n"+
+		"                 second check  FAIL  got 0\n"+
+		"longer_name.lua  (script)      ERROR  boom\n"+
+		"1 passed, 2 failed\n", out.String())
+	assert.Equal(t, 1, res.Passed)
+	assert.Equal(t, 2, res.Failed)
+}
+
+func TestFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, name := range []string{"b.lua", "a.lua", "notes.txt"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), nil, 0o644))
+	}
+	empty := t.TempDir()
+	single := filepath.Join(dir, "notes.txt")
+
+	files, err := Files([]string{dir, single})
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Join(dir, "a.lua"), filepath.Join(dir, "b.lua"), single}, files,
+		"a directory's .lua files in order, a file as given")
+
+	_, err = Files([]string{filepath.Join(dir, "missing")})
+	assert.ErrorContains(t, err, "cannot read "+filepath.Join(dir, "missing")+": no such file or directory")
+	_, err = Files([]string{empty})
+	assert.EqualError(t, err, "no .lua files in "+empty)
+}
+
+// TestRunLeavesNoKeysBehind grades two files on the embedded server: each
+// sees an empty keyspace, and nothing is left of either afterwards.
+func TestRunLeavesNoKeysBehind(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	backend, err := streams.Connect(ctx, streams.ConnectOptions{Embedded: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { backend.Close() })
+	store := streams.New(backend.Client, streams.Options{Prefix: "student:", CountLag: true})
+
+	dir := t.TempDir()
+	exercise := `check("starts empty", function()
+		expect(info().events.length == 0, "the stream should be empty")
+		submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"}
+	end)`
+	for _, name := range []string{"a.lua", "b.lua"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(exercise), 0o644))
+	}
+	files, err := Files([]string{dir})
+	require.NoError(t, err)
+
+	var out bytes.Buffer
+	res, err := Run(ctx, Options{Store: store, Backend: backend.Description, Out: &out, Files: files})
+	require.NoError(t, err)
+	assert.Equal(t, Result{Rows: []Row{{"a.lua", "starts empty", "pass", ""}, {"b.lua", "starts empty", "pass", ""}}, Passed: 2}, res, out.String())
+	keys, err := backend.Client.Keys(ctx, "*").Result()
+	require.NoError(t, err)
+	assert.Empty(t, keys)
+}
