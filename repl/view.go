@@ -19,7 +19,7 @@ const (
 // (claims:events and its groups) keeps one layout as streams appear.
 const minKeyWidth = 14
 
-const lagFootnote = "* lag counted from the stream (the server reports none)"
+const lagFootnote = "* lag counted from the stream (the server reports none, or a stale figure)"
 
 // viewLine is one line of the state view before styling. Lines are built
 // first and styled last so that the plain and the colour forms can never

@@ -180,3 +180,16 @@ func withField(data map[string]any, kv ...any) map[string]any {
 	}
 	return out
 }
+
+// waitForCondition polls cond until it holds or 10s pass: tests wait on
+// conditions, never on fixed sleeps.
+func waitForCondition(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

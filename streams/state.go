@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"claimsctl/streams/claims"
 	"context"
 	"fmt"
 	"sort"
@@ -34,7 +35,7 @@ type GroupState struct {
 	Name            string
 	Pending         int64
 	Lag             int64
-	LagCounted      bool // the server gave no lag; it was counted from the stream
+	LagCounted      bool // claimsctl's own figure: the server gave none, or a wrong one
 	LagCapped       bool // the count stopped at its limit: lag is at least Lag
 	LastDeliveredID string
 	Consumers       []ConsumerState
@@ -115,6 +116,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	second := s.rdb.Pipeline()
 	type lagCount struct {
 		stream, group int
+		server, limit int64 // the server's figure, and where counting stops
 		cmd           *redis.XMessageSliceCmd
 	}
 	var lagCounts []lagCount
@@ -147,15 +149,21 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		for gi, g := range groups {
 			names = append(names, g.Name)
 			gs := GroupState{Name: g.Name, Pending: g.Pending, Lag: g.Lag, LastDeliveredID: g.LastDeliveredID}
-			if s.opts.CountLag || g.Lag < 0 {
-				gs.LagCounted = true
-				// Up to this snapshot's last entry, not "+": entries appended
-				// since the first round trip would make lag exceed length.
-				end := "+"
-				if ss.LastID != "" {
-					end = ss.LastID
+			switch lag, exact := s.knownLag(ss, g.LastDeliveredID, g.Lag); {
+			case exact:
+				gs.LagCounted = s.opts.CountLag || lag != g.Lag
+				gs.Lag = lag
+			default:
+				// Count the entries after the group's position, up to this
+				// snapshot's last entry (not "+": entries appended since the
+				// first round trip would make lag exceed length). Where the
+				// server gave a plausible figure, the count checks it.
+				limit := int64(lagCountLimit)
+				if g.Lag > 0 && !s.opts.CountLag {
+					limit = min(g.Lag, lagCountLimit)
 				}
-				lagCounts = append(lagCounts, lagCount{i, gi, second.XRangeN(ctx, key, "("+g.LastDeliveredID, end, lagCountLimit+1)})
+				lagCounts = append(lagCounts, lagCount{stream: i, group: gi, server: g.Lag, limit: limit,
+					cmd: second.XRangeN(ctx, key, "("+g.LastDeliveredID, ss.LastID, limit+1)})
 			}
 			if c, ok := cmds[i].cons[g.Name]; ok {
 				cons, err := c.Result()
@@ -186,10 +194,16 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 			return nil, fmt.Errorf("count lag on %s: %w", keys[lc.stream], err)
 		}
 		g := &streamIndex(lc.stream).Groups[lc.group]
-		g.Lag = int64(len(msgs))
-		if g.Lag > lagCountLimit {
-			g.Lag, g.LagCapped = lagCountLimit, true
+		counted := int64(len(msgs))
+		switch {
+		case counted <= lc.limit:
+			g.Lag = counted
+		case lc.server > 0 && !s.opts.CountLag:
+			g.Lag = lc.server // more than were counted: the server's figure stands
+		default:
+			g.Lag, g.LagCapped = lc.limit, true
 		}
+		g.LagCounted = s.opts.CountLag || g.Lag != lc.server
 	}
 	for at, cmd := range newCons {
 		cons, err := cmd.Result()
@@ -199,6 +213,21 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		streamIndex(at[0]).Groups[at[1]].Consumers = consumerStates(cons)
 	}
 	return st, nil
+}
+
+// knownLag is a group's lag where it follows from the ids alone (exact
+// true): 0 when it has been handed the stream's last entry (whatever
+// entries-read says: Redis 7.0 keeps a stale one after an AOF rewrite and
+// restart), the whole length when its position is older than the first
+// entry (trimmed past). Otherwise it must be counted.
+func (s *Store) knownLag(ss StreamState, lastDelivered string, server int64) (int64, bool) {
+	switch {
+	case ss.Length == 0 || ss.LastID == "" || claims.CompareIDs(lastDelivered, ss.LastID) >= 0:
+		return 0, true
+	case ss.FirstID != "" && claims.CompareIDs(lastDelivered, ss.FirstID) < 0:
+		return ss.Length, true
+	}
+	return server, false
 }
 
 func consumerStates(cons []redis.XInfoConsumer) []ConsumerState {

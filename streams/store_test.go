@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redistest"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -936,4 +937,95 @@ func TestStoreMalformedEntries(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, claims.StatusAssigned, stored.Status)
 	})
+}
+
+// TestStateLagIsExactAfterTrimAndImport: a group's lag is the number of
+// entries after its position, whatever the server's entries-read says
+// after XTRIM, and an import behind the group's position is not lag.
+func TestStateLagIsExactAfterTrimAndImport(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for range 5 {
+			submitAndRun(t, s)
+		}
+		_, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 1})
+		require.NoError(t, err)
+		_, err = s.Consume(ctx, GroupAnalytics, "a1", ConsumeOptions{Count: 5})
+		require.NoError(t, err)
+		lag := func() (processors, analytics int64) {
+			st, err := s.State(ctx)
+			require.NoError(t, err)
+			ev := st.Stream(s.Keys().Events())
+			return ev.Group(GroupProcessors).Lag, ev.Group(GroupAnalytics).Lag
+		}
+		p, a := lag()
+		assert.Equal(t, int64(4), p)
+		assert.Equal(t, int64(0), a)
+
+		// Trim past the processors' position: the two entries left are unread.
+		keep := int64(2)
+		plan, err := s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &keep})
+		require.NoError(t, err)
+		var archived []claims.ArchiveEntry
+		_, err = s.Trim(ctx, plan, TrimExec{Force: true, Archive: func(es []claims.ArchiveEntry) error { archived = es; return nil }})
+		require.NoError(t, err)
+		p, a = lag()
+		assert.Equal(t, int64(2), p, "trimmed past the position: what is left is unread")
+		assert.Equal(t, int64(0), a)
+
+		// Everything trimmed, then imported back: the entries are older than
+		// both groups' positions, so nothing is lag.
+		_, err = s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 10})
+		require.NoError(t, err)
+		none := int64(0)
+		plan, err = s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &none})
+		require.NoError(t, err)
+		var rest []claims.ArchiveEntry
+		_, err = s.Trim(ctx, plan, TrimExec{Force: true, Archive: func(es []claims.ArchiveEntry) error { rest = es; return nil }})
+		require.NoError(t, err)
+		_, err = s.Import(ctx, "", append(archived, rest...))
+		require.NoError(t, err)
+		p, a = lag()
+		assert.Zero(t, p, "imported entries behind the group are not lag")
+		assert.Zero(t, a)
+	})
+}
+
+// TestStateLagAfterAOFRewriteAndRestart: Redis 7.0 restores a stale
+// entries-read after BGREWRITEAOF and a restart, so it reports lag for a
+// group that was handed the last entry; the state view says 0.
+func TestStateLagAfterAOFRewriteAndRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := redistest.Start(t, redistest.WithAOF())
+	s := newTestStore(t, srv.Addr(), Options{})
+	for range 4 {
+		submitAndRun(t, s)
+	}
+	consumeAll := func(count int64) {
+		ds, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: count})
+		require.NoError(t, err)
+		_, err = s.Ack(ctx, GroupProcessors, deliveryIDs(ds)...)
+		require.NoError(t, err)
+	}
+	consumeAll(2)
+	// The rewrite records entries-read as it is now; what the group reads
+	// after it is logged without it.
+	require.NoError(t, s.Client().BgRewriteAOF(ctx).Err())
+	waitForCondition(t, "the AOF rewrite", func() bool {
+		info, err := s.Client().Info(ctx, "persistence").Result()
+		return err == nil && strings.Contains(info, "aof_rewrite_in_progress:0") && !strings.Contains(info, "aof_rewrite_scheduled:1")
+	})
+	consumeAll(100)
+	srv.Restart(t)
+	raw, err := s.Client().XInfoGroups(ctx, s.Keys().Events()).Result()
+	require.NoError(t, err)
+	require.Len(t, raw, 1)
+	require.NotZero(t, raw[0].Lag, "precondition: Redis reports a stale lag after the restart")
+	st, err := s.State(ctx)
+	require.NoError(t, err)
+	g := st.Stream(s.Keys().Events()).Group(GroupProcessors)
+	assert.Zero(t, g.Lag, "the group was handed the last entry")
+	assert.Zero(t, g.Pending)
 }
