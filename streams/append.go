@@ -182,10 +182,10 @@ func (s *Store) prepare(claim *claims.Claim, t claims.EventType, data map[string
 	if ev.Actor == "" {
 		ev.Actor = s.opts.Actor
 	}
-	// JSON round trip so the payload holds exactly what a reader decodes
-	// (float64 numbers), whichever Go types the caller used.
+	// The payload as a reader decodes it (float64 numbers), whichever Go
+	// types the caller used.
 	var err error
-	if ev.Data, err = claims.RoundTrip(data); err != nil {
+	if ev.Data, err = claims.Normalize(data); err != nil {
 		return claims.Event{}, nil, err
 	}
 	next := *claim

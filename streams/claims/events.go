@@ -95,7 +95,7 @@ func (e Event) Fields() ([]any, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
-	raw, err := json.Marshal(data)
+	raw, err := encodeData(data)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s data: %w", e.Type, err)
 	}
@@ -104,7 +104,7 @@ func (e Event) Fields() ([]any, error) {
 		FieldClaimID, e.ClaimID,
 		FieldVersion, strconv.FormatInt(e.Version, 10),
 		FieldEventID, e.EventID,
-		FieldOccurredAt, e.OccurredAt.UTC().Format(TimeLayout),
+		FieldOccurredAt, formatTime(e.OccurredAt),
 		FieldActor, e.Actor,
 		FieldData, string(raw),
 		FieldSchema, SchemaVersion,

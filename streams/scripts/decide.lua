@@ -17,24 +17,23 @@
 -- Reply: {'ok', decision entry id} | {'decided', version or entry id}
 --        (decided before, by this processor or by hand) |
 --        {'invalid', status}
+-- The groups are ranges of ARGV: [from, to] of each.
 local at = 5
 local function group()
   local count = tonumber(ARGV[at])
-  local g = slice(ARGV, at + 1, at + count)
-  at = at + count + 1
-  return g
+  local from, to = at + 1, at + count
+  at = to + 1
+  return from, to
 end
-local state = group()
-local decision = group()
-local submitted = group()
-local decided = slice(ARGV, at, #ARGV)
-local status, detail = project_event(KEYS[3], KEYS[4], 1, '||', '', '', submitted)
+local sfrom, sto = group()
+local dfrom, dto = group()
+local pfrom, pto = group()
+local status, detail = project_event(KEYS[3], KEYS[4], 1, '||', '', '', pfrom, pto)
 if status == 'invalid' or status == 'gap' then return {status, detail} end
-status, detail = append_event(KEYS[1], KEYS[2], '', ARGV[1], 1, ARGV[2], state, decision)
+status, detail = append_event(KEYS[1], KEYS[2], '', ARGV[1], 1, ARGV[2], sfrom, sto, dfrom, dto)
 if status == 'conflict' or status == 'duplicate' then return {'decided', detail} end
 if tonumber(redis.call('HGET', KEYS[3], 'version') or '0') == 1 then
-  decided[#decided + 1] = 'last_entry_id'
-  decided[#decided + 1] = detail
-  project_event(KEYS[3], KEYS[4], 2, '|submitted|', ARGV[3], ARGV[4], decided)
+  project_event(KEYS[3], KEYS[4], 2, '|submitted|', ARGV[3], ARGV[4], at, #ARGV)
+  redis.call('HSET', KEYS[3], 'last_entry_id', detail)
 end
 return {'ok', detail}

@@ -9,5 +9,5 @@
 --         a new claim), ARGV[3] op (assign | final | document | ""),
 --         ARGV[4] adjuster, ARGV[5..] field/value pairs
 -- Reply: {'ok'|'skip'|'gap', stored version} | {'invalid', stored status}
-local status, detail = project_event(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], slice(ARGV, 5, #ARGV))
+local status, detail = project_event(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], 5, #ARGV)
 return {status, detail}
