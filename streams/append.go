@@ -203,11 +203,19 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 	if err != nil {
 		return "", err
 	}
-	reply, err := s.run(ctx, appendCall{
+	keys, args := appendCall{
 		Stream: s.keys.Events(), Aggregate: s.keys.Aggregate(ev.ClaimID), EventIDs: s.keys.EventIDs(),
 		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record,
 		State: aggregateState(next), Fields: fields,
-	}.effect())
+	}.keysAndArgs()
+	var reply Reply
+	err = s.retry(ctx, func() error {
+		v, err := s.evalSha(ctx, appendScript, keys, args...)
+		if err == nil {
+			reply, err = parseReply("append", v)
+		}
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("append to %s: %w", s.keys.Events(), err)
 	}

@@ -289,6 +289,15 @@ func deadLetterSummary(r Reply, err error) string {
 func (x *executor) log(outcomes []outcome) {
 	var handled, retried, pending int
 	for _, oc := range outcomes {
+		if !x.o.Verbose && (oc.disp == toAck || oc.disp == toRetrySoon) {
+			// Counted for the batch line; no line of its own.
+			if oc.disp == toAck {
+				handled++
+			} else {
+				retried++
+			}
+			continue
+		}
 		line := x.prefix(oc.d)
 		switch oc.disp {
 		case toAck:

@@ -145,3 +145,157 @@ func appendInt(b []byte, v, width int) []byte {
 	}
 	return append(b, digits[:width]...)
 }
+
+// decodeData is json.Unmarshal of a payload into a map, for the flat
+// objects claimsctl writes (strings without escapes, numbers, booleans,
+// null); anything else is left to encoding/json, so the result is always
+// what json.Unmarshal gives.
+func decodeData(raw string) (map[string]any, error) {
+	if out, ok := decodeFlat(raw); ok {
+		return out, nil
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func decodeFlat(s string) (map[string]any, bool) {
+	i := 0
+	skip := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			i++
+		}
+	}
+	str := func() (string, bool) {
+		if i >= len(s) || s[i] != '"' {
+			return "", false
+		}
+		start := i + 1
+		for j := start; j < len(s); j++ {
+			switch c := s[j]; {
+			case c == '"':
+				i = j + 1
+				return s[start:j], true
+			case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
+				return "", false // escapes and non-ASCII: encoding/json's business
+			}
+		}
+		return "", false
+	}
+	skip()
+	if i >= len(s) || s[i] != '{' {
+		return nil, false
+	}
+	i++
+	out := make(map[string]any, 8)
+	skip()
+	if i < len(s) && s[i] == '}' {
+		i++
+		skip()
+		return out, i == len(s)
+	}
+	for {
+		skip()
+		key, ok := str()
+		if !ok {
+			return nil, false
+		}
+		skip()
+		if i >= len(s) || s[i] != ':' {
+			return nil, false
+		}
+		i++
+		skip()
+		if i >= len(s) {
+			return nil, false
+		}
+		switch c := s[i]; {
+		case c == '"':
+			v, ok := str()
+			if !ok {
+				return nil, false
+			}
+			out[key] = v
+		case c == 't' && len(s)-i >= 4 && s[i:i+4] == "true":
+			out[key], i = true, i+4
+		case c == 'f' && len(s)-i >= 5 && s[i:i+5] == "false":
+			out[key], i = false, i+5
+		case c == 'n' && len(s)-i >= 4 && s[i:i+4] == "null":
+			out[key], i = nil, i+4
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i
+			for j < len(s) && (s[j] == '-' || s[j] == '+' || s[j] == '.' || s[j] == 'e' || s[j] == 'E' || (s[j] >= '0' && s[j] <= '9')) {
+				j++
+			}
+			if !validJSONNumber(s[i:j]) {
+				return nil, false
+			}
+			f, err := strconv.ParseFloat(s[i:j], 64)
+			if err != nil {
+				return nil, false
+			}
+			out[key], i = f, j
+		default:
+			return nil, false
+		}
+		skip()
+		if i >= len(s) {
+			return nil, false
+		}
+		if s[i] == ',' {
+			i++
+			continue
+		}
+		if s[i] != '}' {
+			return nil, false
+		}
+		i++
+		skip()
+		return out, i == len(s)
+	}
+}
+
+// validJSONNumber is JSON's number grammar (strconv accepts more: "1_0",
+// "0x1", "inf", leading zeros).
+func validJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(s)
+}

@@ -58,3 +58,26 @@ func TestFormatTimeIsTimeLayout(t *testing.T) {
 		assert.Equal(t, tm.UTC().Format(TimeLayout), formatTime(tm))
 	}
 }
+
+func TestDecodeDataIsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		`{}`, ` { } `, `{"a":1}`, `{"amount":2500,"claim_type":"auto","description":"rear-ended"}`,
+		`{"a":-0.5e-3,"b":1E+21,"c":0,"d":true,"e":false,"f":null,"g":""}`,
+		`{"a":"x","a":"y"}`, `{ "a" : 1 , "b" : "2" }`,
+		`{"esc":"a\"b"}`, `{"u":"é"}`, `{"nested":{"x":1}}`, `{"list":[1,2]}`,
+		`{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":1e}`, `{"a":+1}`, `{"a":-}`, `{"a":0x10}`, `{"a":1_0}`,
+		`{"a":1,}`, `{"a":1}x`, `{"a"}`, `{a:1}`, `[]`, `null`, ``, `{"a":tru}`, `{"a":"unterminated}`,
+		`{"a":1e400}`,
+	} {
+		var want map[string]any
+		wantErr := json.Unmarshal([]byte(raw), &want)
+		got, err := decodeData(raw)
+		if wantErr != nil {
+			assert.Error(t, err, "%s", raw)
+			continue
+		}
+		require.NoError(t, err, "%s", raw)
+		assert.Equal(t, want, got, "%s", raw)
+	}
+}

@@ -162,7 +162,7 @@ func DecodeEvent(id string, values map[string]any) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	if err := json.Unmarshal([]byte(raw), &ev.Data); err != nil || ev.Data == nil {
+	if ev.Data, err = decodeData(raw); err != nil || ev.Data == nil {
 		return Event{}, &MalformedError{ID: id, Reason: "data is not a JSON object"}
 	}
 	if s, _ := values[FieldSchema].(string); s != SchemaVersion {

@@ -29,31 +29,3 @@ local function append_event(stream, aggregate, eventids, claim, expected, eid, s
   if eventids ~= '' then redis.call('HSET', eventids, eid, claim .. ' ' .. id) end
   return 'ok', id
 end
-
--- project_event applies an event to a claim's read model if and only if it
--- is the next one, and moves the adjuster workload in the same step.
--- allowed lists the statuses the event may follow ("|a|b|"; "" is a new
--- claim); op is assign | final | document | ""; the fields to set are
--- ARGV[from..to]. Returns status, detail: 'ok'|'skip'|'gap', stored
--- version | 'invalid', stored status.
-local function project_event(readmodel, load, version, allowed, op, adjuster, from, to)
-  local cur = tonumber(redis.call('HGET', readmodel, 'version') or '0')
-  local v = tonumber(version)
-  if v <= cur then return 'skip', tostring(cur) end
-  if v > cur + 1 then return 'gap', tostring(cur) end
-  local status = redis.call('HGET', readmodel, 'status') or ''
-  if not string.find(allowed, '|' .. status .. '|', 1, true) then return 'invalid', status end
-  local prev = redis.call('HGET', readmodel, 'adjuster') or ''
-  if op == 'assign' then
-    if prev ~= adjuster then
-      if prev ~= '' then redis.call('ZINCRBY', load, -1, prev) end
-      redis.call('ZINCRBY', load, 1, adjuster)
-    end
-  elseif op == 'final' then
-    if prev ~= '' then redis.call('ZINCRBY', load, -1, prev) end
-  elseif op == 'document' then
-    redis.call('HINCRBY', readmodel, 'documents', 1)
-  end
-  redis.call('HSET', readmodel, unpack(ARGV, from, to))
-  return 'ok', tostring(v)
-end
