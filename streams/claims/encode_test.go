@@ -17,7 +17,7 @@ func TestEncodeDataIsEncodingJSON(t *testing.T) {
 	payloads := []map[string]any{
 		{},
 		{"amount": 2500.0, "claim_type": "auto", "description": "rear-ended at a light"},
-		{"a": 0.1, "b": 1e-7, "c": 1e21, "d": 123456789.125, "e": -0.0, "f": 1e20, "g": 5e-324, "h": math.MaxFloat64},
+		{"a": 0.1, "b": 1e-7, "c": 1e21, "d": 123456789.125, "e": math.Copysign(0, -1), "f": 1e20, "g": 5e-324, "h": math.MaxFloat64},
 		{"quote": `say "hi" \ <b> & é ☃`, "ctl": "tab\there\nnl\x00nul\x1bESC", "ok": true, "no": false, "nil": nil},
 		{"nested": map[string]any{"x": 1.0}, "list": []any{"a"}},
 		{"int": 3, "i64": int64(-7), "f32": float32(0.5)},
