@@ -13,7 +13,7 @@ import (
 // the two together.
 func (r *Runtime) modules() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
-		"claims.produce": (&produceModule{store: r.store, echo: r.echo}).Loader,
+		"claims.produce": (&produceModule{store: r.store, echo: r.echo, progress: progress{out: r.out, on: r.cfg.Color}}).Loader,
 		"claims.consume": (&consumeModule{store: r.store, out: r.out, echo: r.echo}).Loader,
 		"claims.workers": (&workersModule{store: r.store, pool: r.pool, echo: r.echo, newConsumerRuntime: r.newConsumerRuntime}).Loader,
 		"claims.replay":  (&replayModule{store: r.store, out: r.out, echo: r.echo}).Loader,

@@ -116,7 +116,7 @@ func (s *Store) submit(ctx context.Context, claimID string, data map[string]any,
 	case opts.EventID != "":
 		claimID = uuid.NewSHA1(derivedClaims, []byte(opts.EventID)).String()
 	default:
-		claimID = uuid.NewString()
+		claimID = newClaimID()
 	}
 	if opts.EventID != "" {
 		prev, ok, err := s.usedEventID(ctx, claimID, claims.ClaimSubmitted, opts)
@@ -310,3 +310,6 @@ func (sub Submission) Data() map[string]any {
 func (s *Store) Submit(ctx context.Context, sub Submission, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	return s.Emit(ctx, sub.ClaimID, claims.ClaimSubmitted, sub.Data(), opts)
 }
+
+// newClaimID names a new claim.
+func newClaimID() string { return uuid.NewString() }

@@ -94,3 +94,26 @@ func reportEventsPerSecond(b *testing.B) {
 		b.ReportMetric(float64(b.N)/secs, "events/s")
 	}
 }
+
+// BenchmarkSubmitMany measures bulk submission: every claim validated,
+// then appended in chunks of 100, one script call per chunk.
+func BenchmarkSubmitMany(b *testing.B) {
+	ctx := context.Background()
+	s := newRedisStore(b, Options{})
+	subs := make([]NewClaim, 10000)
+	for i := range subs {
+		subs[i] = testSubmission().NewClaim()
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		res, err := s.SubmitMany(ctx, subs, BulkOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += res.Submitted
+	}
+	if secs := b.Elapsed().Seconds(); secs > 0 {
+		b.ReportMetric(float64(n)/secs, "events/s")
+	}
+}

@@ -63,6 +63,7 @@ func batchSource() string {
 
 // The operations batch.lua knows (scripts/ops/NAME.lua).
 const (
+	opAppend     = "append"
 	opProject    = "project"
 	opDecide     = "decide"
 	opCount      = "count"
