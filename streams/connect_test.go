@@ -85,26 +85,45 @@ func TestConnectUnreachable(t *testing.T) {
 	}
 }
 
+// encodedSecret is secret percent-encoded ('3' as %33): a message must not
+// hold it in that form either.
+const encodedSecret = "s%33cret-Pa55"
+
 func TestConnectBadURL(t *testing.T) {
 	t.Parallel()
-	tests := []string{
-		"http://u:" + secret + "@127.0.0.1:6379",
-		"redis://u:" + secret + "@",
-		"127.0.0.1:6379",
-		"redis://u:" + secret + "@127.0.0.1:notaport",
-		"redis://u:" + secret + "@127.0.0.1:6379/notadb",
-		"redis://u:" + secret + "@127.0.0.1:6379/0?dial_timeout=soon",
-		"redis://u:" + secret + "@[::1",
+	tests := []struct{ url, says string }{
+		{"http://u:" + secret + "@127.0.0.1:6379", "want redis://"},
+		{"redis://u:" + secret + "@", "want redis://"},
+		{"127.0.0.1:6379", "want redis://"},
+		{"redis://u:" + secret + "@127.0.0.1:notaport", "want redis://"},
+		{"redis://u:" + secret + "@[::1", "want redis://"},
+		{"redis://u:" + encodedSecret + "@127.0.0.1:bad port", "want redis://"},
+		{"redis://u:" + secret + "@127.0.0.1:6379/notadb", "invalid database number"},
+		{"redis://u:" + secret + "@127.0.0.1:6379/0?dial_timeout=soon", `invalid dial_timeout duration: time: invalid duration "soon"`},
+		{"redis://u:" + encodedSecret + "@127.0.0.1:6379/0?nosuch=1", "unexpected option: nosuch"},
+		{"redis://127.0.0.1:6379/0?password=" + secret, "not in ?password="},
+		{"redis://127.0.0.1:6379?db=1&password=" + encodedSecret, "not in ?password="},
+		{"redis://127.0.0.1:6379?pass%77ord=" + secret, "not in ?password="},
+		{"redis://u@127.0.0.1:6379?requirepass=" + secret, "not in ?requirepass="},
+		// A password with an unescaped '/', '?' or '#' splits the URL there.
+		{"redis://:12/" + secret + "@127.0.0.1:6379", "an '@' after the host"},
+		{"redis://:12?" + secret + "@127.0.0.1:6379", "an '@' after the host"},
+		{"redis://:12#" + secret + "@127.0.0.1:6379", "an '@' after the host"},
+		{"redis://:" + secret + "@127.0.0.1:6379#" + secret, "no #fragment"},
+		{"redis://127.0.0.1:6379/0#" + secret, "no #fragment"},
 	}
-	for _, raw := range tests {
-		t.Run(raw, func(t *testing.T) {
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
 			t.Parallel()
-			b, err := connect(t, ConnectOptions{URL: raw, Timeout: connectTimeout})
+			b, err := connect(t, ConnectOptions{URL: tt.url, Timeout: connectTimeout})
 			require.Error(t, err)
 			assert.Nil(t, b)
 			assert.NotErrorIs(t, err, claims.ErrUnreachable, "a malformed URL is a usage problem")
 			assert.Contains(t, err.Error(), "redis URL")
+			assert.Contains(t, err.Error(), tt.says)
 			assert.NotContains(t, err.Error(), secret)
+			assert.NotContains(t, err.Error(), encodedSecret)
+			assert.NotContains(t, err.Error(), "Pa55", "not even a part of it")
 		})
 	}
 }
@@ -114,9 +133,22 @@ func TestRedact(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"redis://alice:" + secret + "@host:6379/0", "redis://alice:xxxxx@host:6379/0"},
 		{"redis://:" + secret + "@host:6379", "redis://:xxxxx@host:6379"},
+		{"redis://:" + encodedSecret + "@host:6379", "redis://:xxxxx@host:6379"},
 		{"redis://alice@host:6379", "redis://alice@host:6379"},
 		{"redis://host:6379", "redis://host:6379"},
-		{"redis://u:" + secret + "@host:bad port", "<redacted>@host:bad port"},
+		{"redis://host:6379/0?password=" + secret, "redis://host:6379/0?password=xxxxx"},
+		{"redis://host:6379/0?dial_timeout=1s&pass%77ord=" + encodedSecret + "&db=2", "redis://host:6379/0?dial_timeout=1s&pass%77ord=xxxxx&db=2"},
+		{"redis://host:6379/0?nosuch=" + secret + "&flag", "redis://host:6379/0?nosuch=xxxxx&flag"},
+		{"redis://host:6379/0#" + secret, "redis://host:6379/0#xxxxx"},
+		// Unparsable, or split by an unescaped character: all up to the
+		// last '@', the query and the fragment go.
+		{"redis://u:" + secret + "@host:bad port", "redis://<redacted>@host:bad port"},
+		{"redis://u:" + secret + "@host:bad port/0?password=" + secret, "redis://<redacted>@host:bad port/0?<redacted>"},
+		{"redis://host:bad port?password=" + secret, "redis://host:bad port?<redacted>"},
+		{"redis://:a@b?c#d" + secret + "@host:6379", "redis://<redacted>@host:6379"},
+		{"redis://:12/" + secret + "@host:6379/0", "redis://<redacted>@host:6379/0"},
+		{"u:" + secret + "@host:6379", "<redacted>@host:6379"},
+		{"u:" + secret + "://x@host", "<redacted>@host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
