@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -87,8 +88,15 @@ func Connect(ctx context.Context, o ConnectOptions) (*Backend, error) {
 	if conn, err := probe.DialContext(ctx, "tcp", o.DefaultAddr); err == nil {
 		conn.Close()
 		opts := &redis.UniversalOptions{Addrs: []string{o.DefaultAddr}, Password: o.Password, DialTimeout: o.Timeout}
-		if b, err := dial(ctx, opts, "Redis at "+o.DefaultAddr); err == nil {
+		b, err := dial(ctx, opts, "Redis at "+o.DefaultAddr)
+		var refused *authRefused
+		switch {
+		case err == nil:
 			return b, nil
+		case errors.As(err, &refused):
+			// A Redis is there, but it is not ours to use: an embedded one
+			// instead would hide that.
+			return nil, fmt.Errorf("%w (or --embedded for an in-memory server)", err)
 		}
 	}
 	return startEmbedded(ctx, o)
@@ -245,6 +253,9 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
 		client.Close()
+		if classify(err) == errAuth {
+			return nil, refusal(desc, err)
+		}
 		return nil, fmt.Errorf("%w: %s: %v", claims.ErrUnreachable, desc, err)
 	}
 	b := &Backend{Client: client, Description: desc}
@@ -255,6 +266,25 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 		b.Description += " (an embedded claimsctl server: in memory)"
 	}
 	return b, nil
+}
+
+// authRefused is a Redis that answered but refused the credentials. To the
+// exit code it is ErrUnreachable (nothing can be done with that server),
+// but its message says what is wrong instead of "cannot reach Redis".
+type authRefused struct{ msg string }
+
+func (e *authRefused) Error() string { return e.msg }
+func (e *authRefused) Unwrap() error { return claims.ErrUnreachable }
+
+// refusal words an errAuth reply to the connection's PING.
+func refusal(desc string, err error) error {
+	switch replyCode(err) {
+	case "WRONGPASS":
+		return &authRefused{fmt.Sprintf("%s refused the password (%v)", desc, err)}
+	case "NOAUTH":
+		return &authRefused{fmt.Sprintf("%s needs a password (NOAUTH): give it as redis://[user]:PASSWORD@host:port or in REDIS_PASSWORD", desc)}
+	}
+	return &authRefused{fmt.Sprintf("%s refused the user (%v)", desc, err)}
 }
 
 func startEmbedded(ctx context.Context, o ConnectOptions) (*Backend, error) {

@@ -193,21 +193,46 @@ func TestConnectReal(t *testing.T) {
 	}
 }
 
-func TestConnectWrongPassword(t *testing.T) {
+// TestConnectRefused: a Redis that answers but refuses the credentials is
+// exit 4 like an unreachable one, with a message that says what is wrong.
+func TestConnectRefused(t *testing.T) {
 	t.Parallel()
 	locked := startLocked(t)
 	const wrong = "not-the-Pa55word"
-	for _, o := range []ConnectOptions{
-		{URL: "redis://:" + wrong + "@" + locked.Addr()},
-		{Host: "127.0.0.1", Port: strconv.Itoa(locked.Port()), Password: wrong},
-		{Host: "127.0.0.1", Port: strconv.Itoa(locked.Port())},
-	} {
-		o.Timeout = connectTimeout
-		_, err := connect(t, o)
-		require.Error(t, err)
-		assert.ErrorIs(t, err, claims.ErrUnreachable)
-		assert.NotContains(t, err.Error(), wrong)
-		assert.NotContains(t, err.Error(), secret)
+	port := strconv.Itoa(locked.Port())
+	tests := []struct {
+		name string
+		opts ConnectOptions
+		says string
+	}{
+		{"url, wrong password", ConnectOptions{URL: "redis://:" + wrong + "@" + locked.Addr()},
+			"Redis at " + locked.Addr() + " refused the password (WRONGPASS invalid username-password pair"},
+		{"url, unknown user", ConnectOptions{URL: "redis://alice:" + secret + "@" + locked.Addr()},
+			"Redis at " + locked.Addr() + " as alice refused the password (WRONGPASS"},
+		{"url, no password", ConnectOptions{URL: locked.URL()},
+			"Redis at " + locked.Addr() + " needs a password (NOAUTH): give it as redis://[user]:PASSWORD@host:port or in REDIS_PASSWORD"},
+		{"host and port, wrong password", ConnectOptions{Host: "127.0.0.1", Port: port, Password: wrong},
+			"Redis at " + locked.Addr() + " (REDIS_HOST/REDIS_PORT) refused the password (WRONGPASS"},
+		{"host and port, no password", ConnectOptions{Host: "127.0.0.1", Port: port},
+			"Redis at " + locked.Addr() + " (REDIS_HOST/REDIS_PORT) needs a password (NOAUTH)"},
+		{"default address, no password", ConnectOptions{DefaultAddr: locked.Addr()},
+			"Redis at " + locked.Addr() + " needs a password (NOAUTH)"},
+		{"default address, wrong password", ConnectOptions{DefaultAddr: locked.Addr(), Password: wrong},
+			"(or --embedded for an in-memory server)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Timeout = connectTimeout
+			b, err := connect(t, tt.opts)
+			require.Error(t, err)
+			assert.Nil(t, b, "never a silent fall back to the embedded server")
+			assert.ErrorIs(t, err, claims.ErrUnreachable, "exit 4")
+			assert.Contains(t, err.Error(), tt.says)
+			assert.NotContains(t, err.Error(), "cannot reach", "it was reached")
+			assert.NotContains(t, err.Error(), wrong)
+			assert.NotContains(t, err.Error(), secret)
+		})
 	}
 }
 
