@@ -44,11 +44,41 @@ func main() {
 		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 	}
-	if dir, err := os.UserConfigDir(); err == nil {
-		env.historyFile = filepath.Join(dir, "claimsctl", "history")
-		_ = os.MkdirAll(filepath.Dir(env.historyFile), 0o755)
+	// Only a terminal's REPL keeps history.
+	if dir, err := os.UserConfigDir(); err == nil && env.stdinTTY {
+		path := filepath.Join(dir, "claimsctl", "history")
+		if err := preparePrivate(path); err != nil {
+			fmt.Fprintf(env.stderr, "claimsctl: no REPL history: %v\n", err)
+		} else {
+			env.historyFile = path
+		}
 	}
 	os.Exit(run(os.Args[1:], env))
+}
+
+// preparePrivate makes path a file that only its owner may read, in a
+// folder only its owner may enter: the REPL history holds whatever was
+// typed, passwords included (redis("AUTH", …)). readline would create the
+// file 0644, and replace it by a 0644 copy when it trims it: the folder's
+// 0700 covers that copy. Both are set again if an older claimsctl made them
+// readable.
+func preparePrivate(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // environment is everything the CLI takes from the process, so tests can
