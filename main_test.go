@@ -371,3 +371,52 @@ func TestTraceNeverPrintsThePassword(t *testing.T) {
 	assert.Contains(t, r.stdout, "redis> EVALSHA", "the trace is on")
 	assert.NotContains(t, r.stdout+r.stderr, "tr4ce-pw")
 }
+
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.WithTLS())
+	plain := redistest.Start(t)
+	junk := filepath.Join(t.TempDir(), "not-a-ca.pem")
+	require.NoError(t, os.WriteFile(junk, []byte("-----BEGIN NOTHING-----\n"), 0o600))
+	const show = "print(server().backend); print(info().events.length)"
+	cases := []struct {
+		name   string
+		env    []string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"verified with --tls-ca", nil, []string{"--redis", srv.URL(), "--tls-ca", srv.CAFile(), "-e", show}, 0,
+			"Redis at " + srv.Addr() + " (TLS)\n0\n", "connected to Redis at " + srv.Addr() + " (TLS)\n"},
+		{"REDIS_URL and --tls-ca after the command", []string{"REDIS_URL=" + srv.URL()}, []string{"run", "--tls-ca", srv.CAFile(), "scripts/step01.lua"}, 0,
+			"", "connected to Redis at " + srv.Addr() + " (TLS)\n"},
+		{"refused without --tls-ca", nil, []string{"--redis", srv.URL(), "-e", show}, 4,
+			"", `TLS handshake failed: the server's certificate is signed by "CN=redistest throwaway CA" that this machine does not trust: name its CA with --tls-ca FILE`},
+		{"not verified with --tls-insecure", nil, []string{"--redis", srv.URL(), "--tls-insecure", "-e", show}, 0,
+			"Redis at " + srv.Addr() + " (TLS, certificate not verified)\n", "connected to Redis at " + srv.Addr() + " (TLS, certificate not verified)\n"},
+		{"not verified with ?skip_verify=true", nil, []string{"--redis", srv.URL() + "?skip_verify=true", "-e", show}, 0,
+			"(TLS, certificate not verified)", "connected to Redis at " + srv.Addr() + " (TLS, certificate not verified)\n"},
+		{"rediss:// to a plain port", nil, []string{"--redis", "rediss://" + plain.Addr(), "-e", show}, 4,
+			"", "TLS handshake failed: the server at " + plain.Addr() + " does not speak TLS (try redis:// instead)"},
+		{"redis:// to a TLS port", nil, []string{"--redis", "redis://" + srv.Addr(), "-e", show}, 4,
+			"", "the server at " + srv.Addr() + " speaks TLS only (try rediss:// instead)"},
+		{"a CA file with no certificate", nil, []string{"--redis", srv.URL(), "--tls-ca", junk, "-e", show}, 2,
+			"", "--tls-ca " + junk + " holds no PEM certificate"},
+		{"a CA file that is not there", nil, []string{"--redis", srv.URL(), "--tls-ca", junk + ".gone", "-e", show}, 2,
+			"", "--tls-ca: cannot read " + junk + ".gone: no such file or directory"},
+		{"TLS flags without rediss://", nil, []string{"--redis", plain.URL(), "--tls-insecure", "-e", show}, 2,
+			"", "TLS flags (--tls-insecure) need a rediss:// URL"},
+		{"TLS flags with the embedded server", nil, []string{"--embedded", "--tls-ca", srv.CAFile(), "-e", show}, 2,
+			"", "TLS flags (--tls-ca " + srv.CAFile() + ") need a rediss:// URL"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := claimsctl(t, "", c.env, c.args...)
+			assert.Equal(t, c.code, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			assert.Contains(t, r.stdout, c.stdout)
+			assert.Contains(t, r.stderr, c.stderr)
+		})
+	}
+}

@@ -2,8 +2,11 @@ package streams
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"regexp"
@@ -29,6 +32,14 @@ type ConnectOptions struct {
 	DefaultAddr string
 	// Timeout bounds each connection attempt (default 2s).
 	Timeout time.Duration
+	// RootCAs are the certificate authorities a rediss:// server's
+	// certificate may be signed by (--tls-ca adds a PEM bundle to the
+	// system's); nil: the system's.
+	RootCAs *x509.CertPool
+	// InsecureSkipVerify accepts any certificate of a rediss:// server
+	// (--tls-insecure; the URL's ?skip_verify=true does too). The start-up
+	// line says so.
+	InsecureSkipVerify bool
 }
 
 // Backend is a connected Redis and how it was found.
@@ -65,7 +76,7 @@ func Connect(ctx context.Context, o ConnectOptions) (*Backend, error) {
 	case o.Embedded:
 		return startEmbedded(ctx, o)
 	case o.URL != "":
-		opts, where, err := parseURL(o.URL, o.Timeout)
+		opts, where, err := parseURL(o)
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +113,8 @@ func Connect(ctx context.Context, o ConnectOptions) (*Backend, error) {
 	return startEmbedded(ctx, o)
 }
 
-func parseURL(raw string, timeout time.Duration) (*redis.UniversalOptions, string, error) {
+func parseURL(o ConnectOptions) (*redis.UniversalOptions, string, error) {
+	raw := o.URL
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "":
@@ -123,14 +135,22 @@ func parseURL(raw string, timeout time.Duration) (*redis.UniversalOptions, strin
 	}
 	opts := &redis.UniversalOptions{
 		Addrs: []string{single.Addr}, Username: single.Username, Password: single.Password,
-		DB: single.DB, TLSConfig: single.TLSConfig, DialTimeout: timeout,
+		DB: single.DB, TLSConfig: single.TLSConfig, DialTimeout: o.Timeout,
 	}
 	where := single.Addr
 	if single.Username != "" {
 		where += " as " + single.Username
 	}
-	if u.Scheme == "rediss" {
-		where += " (TLS)"
+	if tc := opts.TLSConfig; tc != nil { // rediss://
+		if o.RootCAs != nil {
+			tc.RootCAs = o.RootCAs
+		}
+		tc.InsecureSkipVerify = tc.InsecureSkipVerify || o.InsecureSkipVerify
+		if tc.InsecureSkipVerify {
+			where += " (TLS, certificate not verified)"
+		} else {
+			where += " (TLS)"
+		}
 	}
 	return opts, where, nil
 }
@@ -237,16 +257,10 @@ func init() { redis.SetLogger(quietLogger{}) }
 
 func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Backend, error) {
 	opts.Protocol = 2 // RESP2: what the lab's redis-cli and the embedded server speak best
-	// A plain TCP dial first: a refused port fails at once with its real
-	// cause, where go-redis would retry until the ping's deadline and say
-	// only "context deadline exceeded".
 	for _, addr := range opts.Addrs {
-		probe := net.Dialer{Timeout: opts.DialTimeout}
-		conn, err := probe.DialContext(ctx, "tcp", addr)
-		if err != nil {
+		if err := probe(ctx, addr, opts); err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", claims.ErrUnreachable, desc, err)
 		}
-		conn.Close()
 	}
 	client := redis.NewUniversalClient(opts)
 	pingCtx, cancel := context.WithTimeout(ctx, opts.DialTimeout+time.Second)
@@ -255,6 +269,9 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 		client.Close()
 		if classify(err) == errAuth {
 			return nil, refusal(desc, err)
+		}
+		if opts.TLSConfig == nil && len(opts.Addrs) == 1 && speaksTLS(ctx, opts.Addrs[0], opts.DialTimeout) {
+			err = fmt.Errorf("the server at %s speaks TLS only (try rediss:// instead)", opts.Addrs[0])
 		}
 		return nil, fmt.Errorf("%w: %s: %v", claims.ErrUnreachable, desc, err)
 	}
@@ -266,6 +283,84 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 		b.Description += " (an embedded claimsctl server: in memory)"
 	}
 	return b, nil
+}
+
+// probe dials addr once, and shakes hands if TLS is on, so that a refused
+// port or a failed handshake fails at once with its real cause, where
+// go-redis would retry until the ping's deadline and say only "context
+// deadline exceeded".
+func probe(ctx context.Context, addr string, opts *redis.UniversalOptions) error {
+	dialer := net.Dialer{Timeout: opts.DialTimeout}
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if opts.TLSConfig == nil {
+		return nil
+	}
+	handshakeCtx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
+	defer cancel()
+	err = tls.Client(conn, opts.TLSConfig).HandshakeContext(handshakeCtx)
+	var (
+		refused *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &unknown):
+		issuer := "an authority"
+		if unknown.Cert != nil {
+			issuer = fmt.Sprintf("%q", unknown.Cert.Issuer)
+		}
+		return fmt.Errorf("TLS handshake failed: the server's certificate is signed by %s that this machine does not trust: "+
+			"name its CA with --tls-ca FILE, or skip the check with --tls-insecure", issuer)
+	case errors.As(err, &refused):
+		return fmt.Errorf("TLS handshake failed: the server's certificate is refused (%v); --tls-insecure skips the check", refused.Err)
+	case speaksPlainRedis(ctx, addr, opts.DialTimeout):
+		// A plain Redis reads a TLS hello as the start of a command and
+		// waits for its end: the handshake only times out.
+		return fmt.Errorf("TLS handshake failed: the server at %s does not speak TLS (try redis:// instead)", addr)
+	}
+	return fmt.Errorf("TLS handshake failed: %w", err)
+}
+
+// speaksPlainRedis reports whether addr answers a plain-text PING as Redis
+// does: with a simple string (+PONG) or an error (-NOAUTH …).
+func speaksPlainRedis(ctx context.Context, addr string, timeout time.Duration) bool {
+	dialer := net.Dialer{Timeout: timeout}
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	if conn.SetDeadline(time.Now().Add(timeout)) != nil {
+		return false
+	}
+	if _, err := conn.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
+		return false
+	}
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(conn, first); err != nil {
+		return false
+	}
+	return first[0] == '+' || first[0] == '-'
+}
+
+// speaksTLS reports whether addr completes a TLS handshake: the likely
+// reason a plain connection was dropped. Nothing is sent over it, so its
+// certificate need not be checked.
+func speaksTLS(ctx context.Context, addr string, timeout time.Duration) bool {
+	dialer := net.Dialer{Timeout: timeout}
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	handshakeCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return tls.Client(conn, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}).HandshakeContext(handshakeCtx) == nil
 }
 
 // authRefused is a Redis that answered but refused the credentials. To the

@@ -2,7 +2,9 @@ package streams
 
 import (
 	"context"
+	"crypto/x509"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -285,4 +287,76 @@ func TestConnectEmbeddedPortAndClose(t *testing.T) {
 	_, err = Connect(context.Background(), ConnectOptions{Embedded: true, EmbeddedPort: srv.Port()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "start embedded server on "+srv.Addr())
+}
+
+// trust is what --tls-ca makes of a CA file: the system's roots and it.
+func trust(t *testing.T, caFile string) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	require.NoError(t, err)
+	pool, err := x509.SystemCertPool()
+	require.NoError(t, err)
+	require.True(t, pool.AppendCertsFromPEM(pem))
+	return pool
+}
+
+func TestConnectTLS(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.WithTLS())
+	ca := trust(t, srv.CAFile())
+	tests := []struct {
+		name string
+		opts ConnectOptions
+		desc string
+	}{
+		{"verified", ConnectOptions{URL: srv.URL(), RootCAs: ca}, "Redis at " + srv.Addr() + " (TLS)"},
+		{"verified by name", ConnectOptions{URL: "rediss://localhost:" + strconv.Itoa(srv.Port()), RootCAs: ca}, "Redis at localhost:" + strconv.Itoa(srv.Port()) + " (TLS)"},
+		{"not verified", ConnectOptions{URL: srv.URL(), InsecureSkipVerify: true}, "Redis at " + srv.Addr() + " (TLS, certificate not verified)"},
+		{"not verified by the URL", ConnectOptions{URL: srv.URL() + "?skip_verify=true"}, "Redis at " + srv.Addr() + " (TLS, certificate not verified)"},
+		{"not verified though it could be", ConnectOptions{URL: srv.URL(), RootCAs: ca, InsecureSkipVerify: true}, "Redis at " + srv.Addr() + " (TLS, certificate not verified)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Timeout = connectTimeout
+			b, err := connect(t, tt.opts)
+			require.NoError(t, err)
+			assert.Equal(t, tt.desc, b.Description)
+			requireWorks(t, b)
+		})
+	}
+}
+
+func TestConnectTLSRefused(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.WithTLS())
+	other := redistest.Start(t, redistest.WithTLS()) // another throwaway CA
+	plain := redistest.Start(t)
+	untrusted := `TLS handshake failed: the server's certificate is signed by "CN=redistest throwaway CA" that this machine does not trust: ` +
+		"name its CA with --tls-ca FILE, or skip the check with --tls-insecure"
+	tests := []struct {
+		name string
+		opts ConnectOptions
+		says string
+	}{
+		{"unknown CA", ConnectOptions{URL: srv.URL()}, "Redis at " + srv.Addr() + " (TLS): " + untrusted},
+		{"another CA", ConnectOptions{URL: srv.URL(), RootCAs: trust(t, other.CAFile())}, untrusted},
+		{"no TLS there", ConnectOptions{URL: "rediss://" + plain.Addr()},
+			"TLS handshake failed: the server at " + plain.Addr() + " does not speak TLS (try redis:// instead)"},
+		{"no TLS there, not verified", ConnectOptions{URL: "rediss://" + plain.Addr(), InsecureSkipVerify: true},
+			"does not speak TLS (try redis:// instead)"},
+		{"TLS only", ConnectOptions{URL: "redis://" + srv.Addr()},
+			"Redis at " + srv.Addr() + ": the server at " + srv.Addr() + " speaks TLS only (try rediss:// instead)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Timeout = connectTimeout
+			b, err := connect(t, tt.opts)
+			require.Error(t, err)
+			assert.Nil(t, b)
+			assert.ErrorIs(t, err, claims.ErrUnreachable)
+			assert.Contains(t, err.Error(), tt.says)
+		})
+	}
 }
