@@ -319,10 +319,11 @@ func (b *base) parse(cmd subcommand, args []string) (*flag.FlagSet, error) {
 }
 
 // connect resolves the connection from flags and environment and prints
-// the one start-up line (never a password).
-func (b *base) connect(ctx context.Context, banner io.Writer) (*streams.Backend, *streams.Store, error) {
+// the one start-up line (never a password). life is how long the command
+// runs: an embedded server's line suggests watching it only in a Session.
+func (b *base) connect(ctx context.Context, banner io.Writer, life streams.Lifetime) (*streams.Backend, *streams.Store, error) {
 	opts := streams.ConnectOptions{
-		URL: b.conn.url, Embedded: b.conn.embedded,
+		URL: b.conn.url, Embedded: b.conn.embedded, Lifetime: life,
 		Host: b.env.getenv("REDIS_HOST"), Port: b.env.getenv("REDIS_PORT"), Password: b.env.getenv("REDIS_PASSWORD"),
 	}
 	if opts.URL == "" {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -417,6 +418,42 @@ func TestTLS(t *testing.T) {
 			assert.Equal(t, c.code, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			assert.Contains(t, r.stdout, c.stdout)
 			assert.Contains(t, r.stderr, c.stderr)
+		})
+	}
+}
+
+// TestEmbeddedBanner: a command that ends by itself takes its embedded
+// server along milliseconds later, so its start-up line points to
+// `claimsctl serve` instead of to redis-cli.
+func TestEmbeddedBanner(t *testing.T) {
+	t.Parallel()
+	const brief = ": its data is gone when this command ends; start `claimsctl serve` in another terminal to keep it and watch it with redis-cli\n"
+	cases := []struct {
+		name     string
+		stdin    string
+		args     []string
+		lasting  bool
+		exitCode int
+	}{
+		{"-e", "", []string{"--embedded", "-e", "print(1)"}, false, 0},
+		{"run", "", []string{"--embedded", "run", "scripts/step01.lua"}, false, 0},
+		{"report", "", []string{"report", "--embedded"}, false, 0},
+		{"check", "", []string{"check", "--embedded", "scripts/exercises/solutions"}, false, 0},
+		{"dashboard --once", "", []string{"dashboard", "--embedded", "--once"}, false, 0},
+		{"repl", "print(1)\n", []string{"--embedded"}, true, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := claimsctl(t, c.stdin, nil, c.args...)
+			require.Equal(t, c.exitCode, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			out := r.stdout + r.stderr
+			if c.lasting {
+				assert.Regexp(t, `connected to embedded Redis \(in memory, gone on exit\) at 127\.0\.0\.1:(\d+): watch it with redis-cli -p \d+\n`, out)
+				return
+			}
+			assert.Regexp(t, `connected to embedded Redis \(in memory\) at 127\.0\.0\.1:\d+`+regexp.QuoteMeta(brief), out)
+			assert.NotContains(t, out, "redis-cli -p")
 		})
 	}
 }

@@ -40,7 +40,22 @@ type ConnectOptions struct {
 	// (--tls-insecure; the URL's ?skip_verify=true does too). The start-up
 	// line says so.
 	InsecureSkipVerify bool
+	// Lifetime is how long the command that connects runs (default Brief),
+	// which decides what the embedded server's start-up line suggests.
+	Lifetime Lifetime
 }
+
+// Lifetime is how long a command runs.
+type Lifetime int
+
+const (
+	// Brief: the command ends by itself (run, -e, check, report), and an
+	// embedded server with it, its data gone.
+	Brief Lifetime = iota
+	// Session: the command runs until the user stops it (the REPL, the
+	// dashboard, a worker), so its embedded server can be watched meanwhile.
+	Session
+)
 
 // Backend is a connected Redis and how it was found.
 type Backend struct {
@@ -393,6 +408,11 @@ func startEmbedded(ctx context.Context, o ConnectOptions) (*Backend, error) {
 		return nil, err
 	}
 	b.Embedded, b.Miniredis = srv, true
-	b.Description = fmt.Sprintf("embedded Redis (in memory, gone on exit) at %s: watch it with redis-cli -p %d", srv.Addr(), srv.Port())
+	if o.Lifetime == Session {
+		b.Description = fmt.Sprintf("embedded Redis (in memory, gone on exit) at %s: watch it with redis-cli -p %d", srv.Addr(), srv.Port())
+	} else {
+		b.Description = fmt.Sprintf("embedded Redis (in memory) at %s: its data is gone when this command ends; "+
+			"start `claimsctl serve` in another terminal to keep it and watch it with redis-cli", srv.Addr())
+	}
 	return b, nil
 }

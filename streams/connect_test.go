@@ -257,12 +257,26 @@ func TestConnectEmbedded(t *testing.T) {
 			require.NoError(t, err)
 			require.NotNil(t, b.Embedded)
 			assert.Contains(t, b.Description, "in memory")
-			assert.Contains(t, b.Description, b.Embedded.Addr(), "the banner says where to watch it")
-			assert.Contains(t, b.Description, "redis-cli -p "+strconv.Itoa(b.Embedded.Port()))
+			assert.Contains(t, b.Description, b.Embedded.Addr())
 			assert.True(t, strings.HasPrefix(b.Embedded.Addr(), "127.0.0.1:"), "loopback only")
 			requireWorks(t, b)
 		})
 	}
+}
+
+// TestConnectEmbeddedBanner: the start-up line suggests watching the
+// embedded server only if the command lasts long enough to do it.
+func TestConnectEmbeddedBanner(t *testing.T) {
+	t.Parallel()
+	brief, err := connect(t, ConnectOptions{Embedded: true})
+	require.NoError(t, err)
+	assert.Equal(t, "embedded Redis (in memory) at "+brief.Embedded.Addr()+": its data is gone when this command ends; "+
+		"start `claimsctl serve` in another terminal to keep it and watch it with redis-cli", brief.Description)
+
+	session, err := connect(t, ConnectOptions{Embedded: true, Lifetime: Session})
+	require.NoError(t, err)
+	assert.Equal(t, "embedded Redis (in memory, gone on exit) at "+session.Embedded.Addr()+
+		": watch it with redis-cli -p "+strconv.Itoa(session.Embedded.Port()), session.Description)
 }
 
 func TestConnectEmbeddedPortAndClose(t *testing.T) {
