@@ -110,8 +110,8 @@ func Connect(ctx context.Context, o ConnectOptions) (*Backend, error) {
 	}
 	// A plain TCP probe first: when nothing listens on the default address
 	// the embedded server starts at once, without go-redis's dial retries.
-	probe := net.Dialer{Timeout: o.Timeout}
-	if conn, err := probe.DialContext(ctx, "tcp", o.DefaultAddr); err == nil {
+	dialer := net.Dialer{Timeout: o.Timeout}
+	if conn, err := dialer.DialContext(ctx, "tcp", o.DefaultAddr); err == nil {
 		conn.Close()
 		opts := &redis.UniversalOptions{Addrs: []string{o.DefaultAddr}, Password: o.Password, DialTimeout: o.Timeout}
 		b, err := dial(ctx, opts, "Redis at "+o.DefaultAddr)
