@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"claimsctl/luaapi/dashboard"
+	"claimsctl/streams"
 )
 
 // dashboardCmd draws the analytics dashboard until Ctrl-C, which ends it
@@ -40,7 +41,11 @@ func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
 	if c.width < dashboard.MinWidth {
 		return &usageError{msg: fmt.Sprintf("--width must be at least %d columns, got %d", dashboard.MinWidth, c.width), hint: "claimsctl dashboard --width 80"}
 	}
-	backend, store, err := c.connect(ctx, c.env.stderr)
+	life := streams.Session
+	if c.once {
+		life = streams.Brief
+	}
+	backend, store, err := c.connect(ctx, c.env.stderr, life)
 	if err != nil {
 		return err
 	}

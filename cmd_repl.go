@@ -7,6 +7,7 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/repl"
+	"claimsctl/streams"
 )
 
 // replCmd is the interactive REPL.
@@ -28,7 +29,7 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	var banner strings.Builder
-	backend, store, err := c.connect(ctx, &banner)
+	backend, store, err := c.connect(ctx, &banner, streams.Session)
 	if err != nil {
 		return err
 	}
