@@ -59,9 +59,9 @@ investigate(c.id, {findings="damage matches the police report", fraud_risk="low"
 			`emit(c.id, "claim.assigned", {adjuster="ADJ-002"}, {expected_version=1})`},
 	}},
 	{"claims.consume", "Consume with consumer groups", []apiDoc{
-		{"consume", "consume(group, consumer [, {count=10, block=0, pending=false}] [, handler])",
+		{"consume", "consume(group, consumer [, {count=10, block=ms, pending=false}] [, handler])",
 			"events | handled, failed",
-			"XREADGROUP for one consumer of a group on claims:events (the group is created at the start of the stream if missing). block= waits up to that many ms for new entries (Ctrl-C stops the wait); pending=true re-reads this consumer's own unacked entries instead. The events stay pending until ack(). With a handler function, calls it per event and acks the ones it handled without error; the others stay pending.",
+			"XREADGROUP for one consumer of a group on claims:events (the group is created at the start of the stream if missing). Without block= it returns at once, with what there is; block=N waits up to N ms for new entries, and block=0 waits until one arrives, as BLOCK 0 does in Redis (Ctrl-C stops either wait). pending=true re-reads this consumer's own unacked entries instead. The events stay pending until ack(). With a handler function, calls it per event and acks the ones it handled without error; the others stay pending.",
 			`evs = consume("processors", "w1", {count=5})
 ack("processors", evs)`},
 		{"ack", "ack(group, events | ids)", "number acked",
