@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -97,36 +98,65 @@ func (r *Runtime) Completions() []string {
 
 // suggestion names the closest API function for a typo.
 func suggestion(name string) string {
-	best, bestDist := "", 3 // at most two edits away
+	var names []string
 	for _, m := range reference {
 		for _, d := range m.Funcs {
-			if dist := levenshtein(name, d.Name); dist < bestDist {
-				best, bestDist = d.Name, dist
-			}
+			names = append(names, d.Name)
 		}
 	}
-	if best != "" {
-		return fmt.Sprintf("Did you mean %s?", best)
+	if best := closest(name, names); len(best) > 0 {
+		return fmt.Sprintf("Did you mean %s?", strings.Join(best, " or "))
 	}
 	return "help() lists everything."
 }
 
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+// closest are the candidates nearest to name, sorted, if any is near
+// enough to be a typo of it: one edit for a name of up to four letters
+// (so "d" is not taken for "dlq"), two for longer ones. A swap of two
+// neighbouring letters counts as one edit (fromat, sumbit).
+func closest(name string, candidates []string) []string {
+	limit := 2
+	if len(name) <= 4 {
+		limit = 1
+	}
+	var best []string
+	bestDist := limit + 1
+	for _, c := range candidates {
+		switch d := editDistance(name, c); {
+		case d == 0 || d > limit:
+		case d < bestDist:
+			best, bestDist = []string{c}, d
+		case d == bestDist && !slices.Contains(best, c):
+			best = append(best, c)
+		}
+	}
+	slices.Sort(best)
+	return best
+}
+
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and swaps of adjacent letters.
+func editDistance(a, b string) int {
+	rows := make([][]int, len(a)+1)
+	for i := range rows {
+		rows[i] = make([]int, len(b)+1)
+		rows[i][0] = i
+	}
+	for j := range rows[0] {
+		rows[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d := min(rows[i-1][j]+1, rows[i][j-1]+1, rows[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d = min(d, rows[i-2][j-2]+1)
+			}
+			rows[i][j] = d
 		}
-		prev = cur
 	}
-	return prev[len(b)]
+	return rows[len(a)][len(b)]
 }
