@@ -65,7 +65,8 @@ type Options struct {
 	Eval Evaluator
 
 	// State is the source of the state view, read after every chunk; nil
-	// means no view.
+	// means no view. It is called with a streams.Untraced context: the
+	// view is not the student's command, so trace(true) does not show it.
 	State func(ctx context.Context) (*streams.State, error)
 
 	// Banner is printed once at start (connection line + "type help() ...").
@@ -277,7 +278,7 @@ func (s *session) view(ctx context.Context) {
 		st  *streams.State
 		err error
 	)
-	s.interruptible(ctx, func(ctx context.Context) { st, err = s.o.State(ctx) })
+	s.interruptible(ctx, func(ctx context.Context) { st, err = s.o.State(streams.Untraced(ctx)) })
 	if err != nil {
 		if ctx.Err() == nil {
 			s.printError(fmt.Errorf("state view: %w", err))
