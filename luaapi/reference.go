@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // The API reference (docs.go) as help() shows it, as docs/lua-api.md, as
@@ -84,16 +86,77 @@ This file is generated from luaapi/docs.go: edit there, then run ` + "`go test .
 	return b.String()
 }
 
-// Completions are the names offered on Tab in the REPL.
+// What Completions lists is bounded: enough for the API, Lua's libraries
+// and a session's own tables, and no more however big a global table
+// grows; one big table does not push the libraries out.
+const (
+	maxCompletions = 1000
+	maxFields      = 200 // of one table
+)
+
+// Completions are what Tab offers in the REPL, as the expressions a
+// student would type: every global name ("submit", "c"), the string keys
+// of each global table ("string.format", "c.status"), and the methods of
+// each global string ("s:upper"). A string literal's methods are the
+// functions listed under "string.".
+// The REPL calls it between chunks, on the goroutine that owns the Lua
+// state, and completes from the list while the student types.
 func (r *Runtime) Completions() []string {
 	names := []string{"exit"}
-	for _, m := range reference {
-		for _, d := range m.Funcs {
-			names = append(names, d.Name)
+	add := func(name string) bool {
+		if len(names) >= maxCompletions {
+			return false
+		}
+		names = append(names, name)
+		return true
+	}
+	globals := r.L.G.Global
+	var keys []string
+	globals.ForEach(func(k, _ lua.LValue) {
+		if s, ok := k.(lua.LString); ok && isName(string(s)) {
+			keys = append(keys, string(s))
+		}
+	})
+	sort.Strings(keys)
+	for _, k := range keys {
+		add(k)
+	}
+	methods := functionKeys(r.stringMethods())
+	sort.Strings(methods)
+	for _, k := range keys {
+		switch v := globals.RawGetString(k).(type) {
+		case lua.LString:
+			for _, m := range methods {
+				add(k + ":" + m)
+			}
+		case *lua.LTable:
+			if v == globals {
+				continue // _G: its fields are the globals themselves
+			}
+			var fields []string
+			v.ForEach(func(fk, fv lua.LValue) {
+				if s, ok := fk.(lua.LString); ok && isName(string(s)) {
+					fields = append(fields, string(s))
+				}
+			})
+			sort.Strings(fields)
+			for _, f := range fields[:min(len(fields), maxFields)] {
+				add(k + "." + f)
+			}
 		}
 	}
-	sort.Strings(names)
 	return names
+}
+
+// isName is a Lua name, which is what can follow a dot or a colon.
+func isName(s string) bool {
+	for i, c := range s {
+		letter := c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // suggestion names the closest API function for a typo.

@@ -175,9 +175,18 @@ func TestRunOnPty(t *testing.T) {
 	term.typeIn("\x03")
 	term.expect("claims> ")
 
-	// Tab completes the one API name that fits.
+	// Tab completes the one API name that fits, a module's function and
+	// a string literal's method.
 	term.typeIn("subm\t")
 	term.expect("submit")
+	term.typeIn("\x03")
+	term.expect("claims> ")
+	term.typeIn("string.fo\t")
+	term.expect("string.format")
+	term.typeIn("\x03")
+	term.expect("claims> ")
+	term.typeIn(`("%d"):up` + "\t")
+	term.expect(`("%d"):upper`)
 	term.typeIn("\x03")
 	term.expect("claims> ")
 
@@ -190,6 +199,12 @@ func TestRunOnPty(t *testing.T) {
 	term.typeIn("add\r")
 	term.expect("added\r\n")
 	term.expect("claims:events   len 1")
+	term.expect("claims> ")
+
+	// What a chunk defined completes from the next prompt on.
+	term.typeIn("added_c\t")
+	term.expect("added_claim")
+	term.typeIn("\x03")
 	term.expect("claims> ")
 
 	// Ctrl-D leaves.

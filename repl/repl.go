@@ -35,7 +35,12 @@ type Evaluator interface {
 	Eval(ctx context.Context, chunk string) (string, error)
 	// Incomplete reports whether err means the chunk is unfinished (continue on the next line).
 	Incomplete(err error) bool
-	// Completions lists the global names to offer on Tab (API functions, help topics).
+	// Completions lists what Tab offers, as typed: global names
+	// ("submit", "c"), fields of global tables ("string.format",
+	// "c.status") and methods of global strings ("s:upper"); a string
+	// literal's methods are the names under "string.". Called between
+	// chunks, never while one runs, so it may read the evaluator's state;
+	// keep it bounded (a few hundred names), it is kept until the next.
 	Completions() []string
 }
 
@@ -324,6 +329,6 @@ func (s *session) interruptible(ctx context.Context, fn func(context.Context)) {
 // the REPL's own goroutine: readline calls the completer from its own
 // goroutine, and an evaluator (one Lua state) is not safe to call from two.
 func (s *session) refreshCompletions() {
-	names := s.o.Eval.Completions()
+	names := sortedUnique(s.o.Eval.Completions())
 	s.names.Store(&names)
 }
