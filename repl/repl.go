@@ -171,6 +171,8 @@ var errLineDropped = errors.New("line given up")
 // the user gave up the line (Ctrl-C).
 type lineSource interface {
 	readLine(ctx context.Context, prompt string) (string, error)
+	// remember keeps the lines of an entered chunk in the history.
+	remember(lines []string)
 	close()
 }
 
@@ -205,6 +207,11 @@ func (s *session) loop(ctx context.Context, src lineSource) error {
 		}
 		switch {
 		case errors.Is(err, errLineDropped):
+			// The lines entered before Ctrl-C stay in the history, so the
+			// chunk can be brought back and finished.
+			if len(pending) > 0 {
+				src.remember(pending)
+			}
 			pending, lastErr = nil, nil
 			continue
 		case errors.Is(err, io.EOF):
@@ -224,6 +231,7 @@ func (s *session) loop(ctx context.Context, src lineSource) error {
 			case "":
 				continue
 			case "exit", "quit", "exit()", "quit()":
+				src.remember([]string{line})
 				return nil
 			}
 		} else if strings.TrimSpace(line) == "" {
@@ -242,6 +250,7 @@ func (s *session) loop(ctx context.Context, src lineSource) error {
 			lastErr = err
 			continue
 		}
+		src.remember(pending)
 		pending, lastErr = nil, nil
 		s.report(val, err)
 		s.refreshCompletions()

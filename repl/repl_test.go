@@ -34,7 +34,7 @@ func (f *fakeEval) Eval(ctx context.Context, chunk string) (string, error) {
 	switch {
 	case strings.Contains(chunk, "do") && !strings.Contains(chunk, "end"):
 		return "", errIncomplete
-	case strings.HasPrefix(chunk, "for"):
+	case strings.HasPrefix(chunk, "for"), strings.HasPrefix(chunk, "while"):
 		return fmt.Sprintf("loop of %d lines", strings.Count(chunk, "\n")+1), nil
 	case chunk == "1+1":
 		return "2", nil
@@ -321,6 +321,29 @@ func TestCompleter(t *testing.T) {
 			}
 			assert.Equal(t, tt.want, gotS)
 			assert.Equal(t, tt.wantLength, length)
+		})
+	}
+}
+
+func TestHistoryEntries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		lines []string
+		want  []string
+	}{
+		{"one line", []string{"1+1"}, []string{"1+1"}},
+		{"a chunk is one entry", []string{"for i = 1, 2 do", "  print(i)", "", "end"}, []string{"for i = 1, 2 do print(i) end"}},
+		{"a comment would swallow the lines after it", []string{"for i = 1, 2 do -- twice", "end"}, []string{"for i = 1, 2 do -- twice", "end"}},
+		{"a long string keeps its newline", []string{"s = [[a", "b]]"}, []string{"s = [[a", "b]]"}},
+		{"a level long string too", []string{"s = [==[a", "b]==]"}, []string{"s = [==[a", "b]==]"}},
+		{"a string continued after a backslash", []string{`s = "a\`, `b"`}, []string{`s = "a\`, `b"`}},
+		{"blank", []string{"  "}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, historyEntries(tt.lines))
 		})
 	}
 }
