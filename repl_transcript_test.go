@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -96,4 +98,99 @@ func TestREPLTraceShowsOnlyTheCommand(t *testing.T) {
 			assert.Regexp(t, regexp.MustCompile(`claim [0-9a-f]{8} submitted \(v1\)`), out)
 		})
 	}
+}
+
+// TestREPLTranscripts replays each testdata/repl/*.txt: its prompt lines
+// ("claims> ", ">> ") are the input, the rest is what the REPL printed,
+// compared after normalising what changes from run to run (ids, times,
+// ports). A new session is written as prompt lines alone; go test .
+// -update fills in the output.
+func TestREPLTranscripts(t *testing.T) {
+	t.Parallel()
+	goldens, err := filepath.Glob(filepath.Join("testdata", "repl", "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, goldens)
+	for _, golden := range goldens {
+		t.Run(filepath.Base(golden), func(t *testing.T) {
+			t.Parallel()
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err)
+			got := normalizeTranscript(replSession(t, connFlags{embedded: true}, transcriptInput(string(want))))
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+				return
+			}
+			assert.Equal(t, string(want), got, "go test . -update rewrites %s", golden)
+		})
+	}
+}
+
+// transcriptInput is what was typed in a transcript: its prompt lines.
+func transcriptInput(transcript string) string {
+	var in strings.Builder
+	for _, line := range strings.Split(transcript, "\n") {
+		for _, prompt := range []string{repl.PromptPrimary, repl.PromptContinuation} {
+			if typed, ok := strings.CutPrefix(line, prompt); ok || line == strings.TrimSpace(prompt) {
+				in.WriteString(typed + "\n")
+				break
+			}
+		}
+	}
+	return in.String()
+}
+
+var (
+	scriptSHA = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
+	timestamp = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?Z?`)
+	streamID  = regexp.MustCompile(`\b\d{13}-\d+\b`)
+	// A uuid, or the 8 characters that stand for it (claims.Short). A
+	// short id can be all digits, so any 8-digit number is taken for
+	// one: keep such numbers out of the transcripts.
+	uuidOrShort = regexp.MustCompile(`\b[0-9a-f]{8}(-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?\b`)
+	port        = regexp.MustCompile(`(127\.0\.0\.1:|-p )\d+`)
+)
+
+// normalizeTranscript replaces what differs between runs: each stream id
+// by <idN> and each uuid by <uuidN> (its short form by <cN>), numbered in
+// order of appearance so that what refers to the same entry or claim
+// still does; times by <time>, the server's port by <port>, the scripts'
+// SHA1 by <sha>.
+func normalizeTranscript(s string) string {
+	s = scriptSHA.ReplaceAllString(s, "<sha>")
+	s = timestamp.ReplaceAllString(s, "<time>")
+	s = port.ReplaceAllString(s, "${1}<port>")
+	s = numbered(s, streamID, func(m string) string { return m }, func(n int, _ string) string { return fmt.Sprintf("<id%d>", n) })
+	return numbered(s, uuidOrShort, func(m string) string { return m[:8] }, func(n int, m string) string {
+		if len(m) == 8 {
+			return fmt.Sprintf("<c%d>", n)
+		}
+		return fmt.Sprintf("<uuid%d>", n)
+	})
+}
+
+// numbered replaces each match of re by name(n, match), n numbering the
+// distinct keys of the matches in order of appearance.
+func numbered(s string, re *regexp.Regexp, key func(string) string, name func(int, string) string) string {
+	seen := map[string]int{}
+	return re.ReplaceAllStringFunc(s, func(m string) string {
+		k := key(m)
+		if _, ok := seen[k]; !ok {
+			seen[k] = len(seen) + 1
+		}
+		return name(seen[k], m)
+	})
+}
+
+func TestNormalizeTranscript(t *testing.T) {
+	t.Parallel()
+	in := "connected at 127.0.0.1:40123: watch it with redis-cli -p 40123\n" +
+		"claim 5107b0a8 submitted (v1) as 1796118867647-0\n" +
+		"EVALSHA 4a4248aa688e2d7591b93ad424e9a7121facbdb4 claim_id 5107b0a8-60f9-4a41-8293-f513967869df event_id 89d18045-093e-428b-89d1-90e0873e55db occurred_at 2026-12-01T09:54:27.648Z\n" +
+		"1796118867647-0  claim.submitted  5107b0a8  v1  2026-12-01 09:54:27.648\n" +
+		"claim 0223e3cc assigned (v2) as 1796118867648-3\n"
+	assert.Equal(t, "connected at 127.0.0.1:<port>: watch it with redis-cli -p <port>\n"+
+		"claim <c1> submitted (v1) as <id1>\n"+
+		"EVALSHA <sha> claim_id <uuid1> event_id <uuid2> occurred_at <time>\n"+
+		"<id1>  claim.submitted  <c1>  v1  <time>\n"+
+		"claim <c3> assigned (v2) as <id2>\n", normalizeTranscript(in))
 }

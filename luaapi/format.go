@@ -48,7 +48,9 @@ func eventLine(t *lua.LTable) string {
 	if actor, ok := t.RawGetString("actor").(lua.LString); ok && actor != "" {
 		line += "  by " + string(actor)
 	}
-	if d, ok := t.RawGetString("deliveries").(lua.LNumber); ok {
+	// A redelivery is worth a mention (recover, a handler that failed);
+	// the first delivery of each event is not.
+	if d, ok := t.RawGetString("deliveries").(lua.LNumber); ok && d > 1 {
 		line += fmt.Sprintf("  (delivered %d times)", int(d))
 	}
 	return line

@@ -64,3 +64,12 @@ func TestFormatBoundsEventLists(t *testing.T) {
 	assert.Equal(t, "107 events", lines[0])
 	assert.Equal(t, "  … and 7 more", lines[len(lines)-1])
 }
+
+func TestFormatEventLine(t *testing.T) {
+	t.Parallel()
+	ev := `{id = "1-0", type = "claim.submitted", claim_id = "0223e3cc-60f9-4a41-8293-f513967869df", version = "1", actor = "me", occurred_at = "2026-01-20T10:11:12.345Z", deliveries = %d}`
+	assert.Equal(t, "1-0  claim.submitted          0223e3cc  v1  2026-01-20 10:11:12.345  by me",
+		evalValue(t, "", fmt.Sprintf(ev, 1)), "a first delivery is not worth a mention")
+	assert.Equal(t, "1-0  claim.submitted          0223e3cc  v1  2026-01-20 10:11:12.345  by me  (delivered 3 times)",
+		evalValue(t, "", fmt.Sprintf(ev, 3)))
+}
