@@ -44,6 +44,13 @@ func main() {
 		stdin:  os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		stdoutWidth: func() int {
+			w, _, err := term.GetSize(int(os.Stdout.Fd()))
+			if err != nil {
+				return 0
+			}
+			return w
+		},
 	}
 	// Only a terminal's REPL keeps history.
 	if dir, err := os.UserConfigDir(); err == nil && env.stdinTTY {
@@ -89,7 +96,17 @@ type environment struct {
 	stdin               io.Reader
 	stdout, stderr      io.Writer
 	stdinTTY, stdoutTTY bool
+	stdoutWidth         func() int // the terminal's columns now (it can be resized)
 	historyFile         string
+}
+
+// terminalWidth is the width of the terminal on stdout, or 0 when stdout
+// is not a terminal: piped output keeps the 80 columns tests compare.
+func (e environment) terminalWidth() int {
+	if !e.stdoutTTY || e.stdoutWidth == nil {
+		return 0
+	}
+	return e.stdoutWidth()
 }
 
 // color is decided once: only on a terminal, and never with NO_COLOR set.

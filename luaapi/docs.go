@@ -67,9 +67,9 @@ investigate(c.id, {findings="damage matches the police report", fraud_risk="low"
 			`emit(c.id, "claim.assigned", {adjuster="ADJ-002"}, {expected_version=1})`},
 	}},
 	{"claims.consume", "Consume with consumer groups", []apiDoc{
-		{"consume", "consume(group, consumer [, {count=10, block=0, pending=false}] [, handler])",
+		{"consume", "consume(group, consumer [, {count=10, block=ms, pending=false}] [, handler])",
 			"events | handled, failed",
-			"XREADGROUP for one consumer of a group on claims:events (the group is created at the start of the stream if missing). block= waits up to that many ms for new entries (Ctrl-C stops the wait); pending=true re-reads this consumer's own unacked entries instead. The events stay pending until ack(). With a handler function, calls it per event and acks the ones it handled without error; the others stay pending.",
+			"XREADGROUP for one consumer of a group on claims:events (the group is created at the start of the stream if missing). Without block= it returns at once, with what there is; block=N waits up to N ms for new entries, and block=0 waits until one arrives, as BLOCK 0 does in Redis (Ctrl-C stops either wait). pending=true re-reads this consumer's own unacked entries instead. The events stay pending until ack(). With a handler function, calls it per event and acks the ones it handled without error; the others stay pending.",
 			`evs = consume("processors", "w1", {count=5})
 ack("processors", evs)`},
 		{"ack", "ack(group, events | ids)", "number acked",
@@ -135,8 +135,8 @@ ack("processors", evs)`},
 		{"report", "report([{out=file}])", "{claims=, events=, by_status=, by_claim_type=, claims_per_hour=, claimed=, approved=, paid=, approval_rate=, ...}",
 			"Analytics computed from the events: claims by status and type, per hour, amounts, approval rate, processing and resolution times, adjuster workload. With out=, also writes it as JSON.",
 			`report{out="data/claims-analytics-report.json"}`},
-		{"dashboard", "dashboard([{refresh=2, once=false, width=80}])", "",
-			"The analytics report drawn in the terminal: totals, approval rate, processing and resolution times, and bar charts of status, claim type, claims per hour and adjuster workload. Redraws every refresh seconds until Ctrl-C, which ends it normally; once=true draws a single frame. width is 60 to 1000 columns. `claimsctl dashboard` does the same from the shell.",
+		{"dashboard", "dashboard([{refresh=2, once=false, width=}])", "",
+			"The analytics report drawn in the terminal: totals, approval rate, processing and resolution times, and bar charts of status, claim type, claims per hour and adjuster workload. Redraws every refresh seconds until Ctrl-C, which ends it normally; once=true draws a single frame. width is 60 to 1000 columns; without it the dashboard is as wide as the terminal (80 columns when the output is not a terminal). `claimsctl dashboard` does the same from the shell.",
 			`dashboard{once=true}`},
 	}},
 	{"claims.ops", "Streams", []apiDoc{
