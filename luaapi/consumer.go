@@ -3,6 +3,7 @@ package luaapi
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"claimsctl/streams"
 
@@ -18,6 +19,9 @@ type luaConsumer struct {
 	// abort, when set, interrupts a handler that does not return (the
 	// worker's own context does not reach it: a batch always finishes).
 	abort context.Context
+	// mu: a worker runs a loop per partition, and one LState must not be
+	// used by two goroutines at once.
+	mu sync.Mutex
 }
 
 // LoadConsumer runs a consumer file once on rt (its top level sets up) and
@@ -51,6 +55,8 @@ func (c *luaConsumer) Needs([]streams.Delivery) []streams.Read { return nil }
 // Decide calls handle(event) for each delivery in order; the handler
 // carries out its own effects through the Lua API.
 func (c *luaConsumer) Decide(ctx context.Context, batch []streams.Delivery, _ *streams.Snapshot) []streams.Decision {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	out := make([]streams.Decision, len(batch))
 	for i, d := range batch {
 		out[i].Summary, out[i].Err = c.handleOne(ctx, d)

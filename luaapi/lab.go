@@ -98,7 +98,11 @@ func (m *labModule) monitor(L *lua.LState) int {
 		deadline = time.Now().Add(time.Duration(seconds * float64(time.Second)))
 	}
 	fmt.Fprintln(m.out, "monitoring claims:events (XREAD BLOCK); Ctrl-C stops")
-	after, seen, lastProgress := o.str("from", "$"), 0, ""
+	cursor, err := m.store.NewTailCursor(ctx, o.str("from", "$"))
+	if err != nil {
+		return raise(L, err)
+	}
+	seen, lastProgress := 0, ""
 	for {
 		block := time.Second
 		if !deadline.IsZero() {
@@ -107,7 +111,7 @@ func (m *labModule) monitor(L *lua.LState) int {
 		var ds []streams.Delivery
 		var err error
 		if block > 0 {
-			ds, after, err = m.store.Tail(ctx, after, 100, block)
+			ds, err = m.store.Tail(ctx, cursor, 100, block)
 		}
 		if ctx.Err() != nil {
 			break // Ctrl-C ends the monitor, not the session
@@ -136,7 +140,7 @@ func (m *labModule) groupProgress(L *lua.LState) string {
 	if err != nil {
 		return "  (group progress unavailable: " + err.Error() + ")"
 	}
-	events := st.Stream(m.store.Keys().Events())
+	events := st.Events()
 	if events == nil || len(events.Groups) == 0 {
 		return "  (no consumer groups yet)"
 	}

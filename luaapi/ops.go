@@ -46,7 +46,7 @@ func (m *opsModule) groups(L *lua.LState) int {
 		return raise(L, err)
 	}
 	t := L.NewTable()
-	if ss := st.Stream(m.store.Keys().Events()); ss != nil {
+	if ss := st.Events(); ss != nil {
 		for _, g := range ss.Groups {
 			gt := groupTable(L, g, false)
 			t.Append(gt)
@@ -183,32 +183,63 @@ func streamArg(keys streams.Keys, name string) string {
 	return keys.Named(name)
 }
 
+// stateTable is the state view as Lua sees it: events, analytics,
+// notifications and dlq, each a stream table. With partitions each kind is
+// every partition's streams combined (lengths and group figures summed),
+// and its partitions are listed in .partitions.
 func stateTable(L *lua.LState, st *streams.State, keys streams.Keys, backend string) *lua.LTable {
 	t := L.NewTable()
 	if backend != "" {
 		t.RawSetString("backend", lua.LString(backend))
 	}
-	for _, ss := range st.Streams {
-		s := L.NewTable()
-		s.RawSetString("key", lua.LString(ss.Key))
-		s.RawSetString("exists", lua.LBool(ss.Exists))
-		s.RawSetString("length", lua.LNumber(ss.Length))
-		s.RawSetString("first_id", lua.LString(ss.FirstID))
-		s.RawSetString("last_id", lua.LString(ss.LastID))
-		groups := L.NewTable()
-		for _, g := range ss.Groups {
-			gt := groupTable(L, g, true)
-			groups.RawSetString(g.Name, gt)
+	for name, kind := range streamKinds(keys) {
+		var ss *streams.StreamState
+		if len(kind) == 1 {
+			ss = st.Stream(kind[0])
+		} else {
+			ss = st.Combined(kind)
 		}
-		s.RawSetString("groups", groups)
-		t.RawSetString(shortStreamName(ss.Key, keys), s)
+		if ss == nil {
+			ss = &streams.StreamState{Key: strings.Join(kind, " ")}
+		}
+		s := streamTable(L, *ss)
+		if keys.Partitioned() {
+			parts := L.NewTable()
+			for _, key := range kind {
+				if p := st.Stream(key); p != nil {
+					parts.Append(streamTable(L, *p))
+				}
+			}
+			s.RawSetString("partitions", parts)
+		}
+		t.RawSetString(name, s)
 	}
 	return t
 }
 
-// shortStreamName turns "claims:events" (with any prefix) into "events".
-func shortStreamName(key string, keys streams.Keys) string {
-	return strings.TrimPrefix(strings.TrimPrefix(key, keys.Prefix), "claims:")
+// streamKinds are the streams of each kind, by the names info() uses.
+func streamKinds(keys streams.Keys) map[string][]string {
+	kinds := map[string][]string{"events": keys.EventStreams(), "analytics": {keys.Analytics()}}
+	for _, pk := range keys.All() {
+		kinds["notifications"] = append(kinds["notifications"], pk.Notifications())
+		kinds["dlq"] = append(kinds["dlq"], pk.DLQ())
+	}
+	return kinds
+}
+
+func streamTable(L *lua.LState, ss streams.StreamState) *lua.LTable {
+	s := L.NewTable()
+	s.RawSetString("key", lua.LString(ss.Key))
+	s.RawSetString("exists", lua.LBool(ss.Exists))
+	s.RawSetString("length", lua.LNumber(ss.Length))
+	s.RawSetString("first_id", lua.LString(ss.FirstID))
+	s.RawSetString("last_id", lua.LString(ss.LastID))
+	groups := L.NewTable()
+	for _, g := range ss.Groups {
+		groups.RawSetString(g.Name, groupTable(L, g, true))
+	}
+	s.RawSetString("groups", groups)
+	return s
 }
 
 // groupTable is one consumer group as Lua sees it. Its consumers are keyed
@@ -283,13 +314,26 @@ func detailsTable(L *lua.LState, details []streams.StreamDetail, keys streams.Ke
 	for _, d := range details {
 		st.Streams = append(st.Streams, d.StreamState)
 	}
+	st.EventStreams = keys.EventStreams()
 	t := stateTable(L, st, keys, backend)
+	byKey := map[string]streams.StreamDetail{}
 	for _, d := range details {
-		s, ok := t.RawGetString(shortStreamName(d.Key, keys)).(*lua.LTable)
+		byKey[d.Key] = d
+	}
+	for name, kind := range streamKinds(keys) {
+		s, ok := t.RawGetString(name).(*lua.LTable)
 		if !ok {
 			continue
 		}
-		s.RawSetString("memory_bytes", lua.LNumber(d.MemoryBytes))
+		var memory int64
+		for _, key := range kind {
+			memory += byKey[key].MemoryBytes
+		}
+		s.RawSetString("memory_bytes", lua.LNumber(memory))
+		if len(kind) > 1 {
+			continue // the details of each partition's stream are in .partitions
+		}
+		d := byKey[kind[0]]
 		s.RawSetString("last_generated_id", lua.LString(d.LastGeneratedID))
 		if d.EntriesAdded > 0 {
 			s.RawSetString("entries_added", lua.LNumber(d.EntriesAdded))

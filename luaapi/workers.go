@@ -290,7 +290,7 @@ func (m *workersModule) busyGroups(ctx context.Context, names []string) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	events := st.Stream(m.store.Keys().Events())
+	events := st.Events()
 	var busy []string
 	check := func(g *streams.GroupState, name string) {
 		switch {

@@ -58,8 +58,9 @@ func (a *Analytics) Decide(_ context.Context, batch []Delivery, _ *Snapshot) []D
 	for i, d := range batch {
 		e := d.Event
 		tally := claims.TallyOf(e)
+		pk := a.s.keys.ForClaim(e.ClaimID)
 		eff := countCall{
-			Stats: a.s.keys.Stats(), StatsClaims: a.s.keys.StatsClaims(),
+			Stats: pk.Stats(), StatsClaims: pk.StatsClaims(),
 			ClaimID: e.ClaimID, Version: e.Version, AtMillis: e.OccurredAt.UnixMilli(), Tally: tally,
 		}.effect()
 		out[i] = Decision{Effects: []Effect{eff}, Explain: func(r []Reply) (string, error) {
@@ -126,11 +127,26 @@ func (a *Analytics) snapshot(ctx context.Context) (string, error) {
 	return id, nil
 }
 
-// Stats reads the analytics counters.
+// Stats reads the analytics counters: every partition's, summed.
 func (s *Store) Stats(ctx context.Context) (claims.Stats, error) {
-	raw, err := s.rdb.HGetAll(ctx, s.keys.Stats()).Result()
-	if err != nil {
-		return claims.Stats{}, fmt.Errorf("read %s: %w", s.keys.Stats(), err)
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, s.keys.Partitions())
+	for p, pk := range s.keys.All() {
+		cmds[p] = pipe.HGetAll(ctx, pk.Stats())
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return claims.Stats{}, fmt.Errorf("read the analytics counters: %w", err)
+	}
+	sum := map[string]float64{}
+	for _, c := range cmds {
+		for k, v := range c.Val() {
+			f, _ := strconv.ParseFloat(v, 64)
+			sum[k] += f
+		}
+	}
+	raw := make(map[string]string, len(sum))
+	for k, f := range sum {
+		raw[k] = strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	return claims.ParseStats(raw), nil
 }

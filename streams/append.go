@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"claimsctl/streams/claims"
 )
@@ -203,21 +204,25 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 	if err != nil {
 		return "", err
 	}
+	pk := s.keys.ForClaim(ev.ClaimID)
 	keys, args := appendCall{
-		Stream: s.keys.Events(), Aggregate: s.keys.Aggregate(ev.ClaimID), EventIDs: s.keys.EventIDs(),
+		Stream: pk.Events(), Aggregate: pk.Aggregate(ev.ClaimID), EventIDs: pk.EventIDs(),
 		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record,
 		State: aggregateState(next), Fields: fields,
 	}.keysAndArgs()
+	if err := s.ensureLayout(ctx); err != nil {
+		return "", err
+	}
 	var reply Reply
 	err = s.retry(ctx, func() error {
-		v, err := s.evalSha(ctx, appendScript, keys, args...)
+		v, err := s.evalDurable(ctx, appendScript, keys, args...)
 		if err == nil {
 			reply, err = parseReply("append", v)
 		}
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("append to %s: %w", s.keys.Events(), err)
+		return "", fmt.Errorf("append to %s: %w", pk.Events(), err)
 	}
 	switch reply.Status {
 	case "ok", "duplicate":
@@ -226,7 +231,7 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 		actual, _ := strconv.ParseInt(reply.Detail, 10, 64)
 		return "", &claims.ConflictError{ClaimID: ev.ClaimID, Expected: ev.Version - 1, Actual: actual}
 	}
-	return "", fmt.Errorf("append to %s: unexpected script reply %v", s.keys.Events(), reply)
+	return "", fmt.Errorf("append to %s: unexpected script reply %v", pk.Events(), reply)
 }
 
 // usedEventID looks a caller-chosen event_id up in the event-id index.
@@ -235,15 +240,26 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 // claim moved past the expected version (the check after reports the
 // conflict), lets the append go ahead.
 func (s *Store) usedEventID(ctx context.Context, claimID string, t claims.EventType, opts EmitOptions) (claims.Event, bool, error) {
-	raw, err := s.rdb.HGet(ctx, s.keys.EventIDs(), opts.EventID).Result()
-	if classify(err) == errNil {
-		return claims.Event{}, false, nil
+	// Every partition's index: an id is one event, whichever claim.
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, s.keys.Partitions())
+	for p, pk := range s.keys.All() {
+		cmds[p] = pipe.HGet(ctx, pk.EventIDs(), opts.EventID)
 	}
-	if err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && classify(err) != errNil {
 		return claims.Event{}, false, fmt.Errorf("look up event_id %s: %w", opts.EventID, err)
 	}
+	raw := ""
+	for _, c := range cmds {
+		if v := c.Val(); v != "" {
+			raw = v
+		}
+	}
+	if raw == "" {
+		return claims.Event{}, false, nil
+	}
 	usedBy, entry, _ := strings.Cut(raw, " ")
-	prev, err := s.entryEvent(ctx, entry)
+	prev, err := s.entryEvent(ctx, usedBy, entry)
 	if err != nil {
 		return claims.Event{}, false, fmt.Errorf("look up event_id %s: %w", opts.EventID, err)
 	}
@@ -256,14 +272,15 @@ func (s *Store) usedEventID(ctx context.Context, claimID string, t claims.EventT
 	return claims.Event{}, false, &claims.ValidationError{Type: t, Field: "event_id", Rule: fmt.Sprintf("%q was already used for %s of claim %s", opts.EventID, prev.Type, usedBy)}
 }
 
-// entryEvent reads back one entry of claims:events.
-func (s *Store) entryEvent(ctx context.Context, id string) (claims.Event, error) {
-	msgs, err := s.rdb.XRange(ctx, s.keys.Events(), id, id).Result()
+// entryEvent reads back one event of a claim by its entry id.
+func (s *Store) entryEvent(ctx context.Context, claimID, id string) (claims.Event, error) {
+	stream := s.keys.ForClaim(claimID).Events()
+	msgs, err := s.rdb.XRange(ctx, stream, id, id).Result()
 	if err != nil {
 		return claims.Event{}, err
 	}
 	if len(msgs) == 0 {
-		return claims.Event{}, fmt.Errorf("entry %s was trimmed from %s", id, s.keys.Events())
+		return claims.Event{}, fmt.Errorf("entry %s was trimmed from %s", id, stream)
 	}
 	return claims.DecodeEvent(msgs[0].ID, msgs[0].Values)
 }

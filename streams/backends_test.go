@@ -21,7 +21,8 @@ const testPrefix = "test:"
 
 // forEachBackend runs fn as two parallel subtests: "redis" on a real
 // redis-server of its own, and "embedded" on the in-process server, wired
-// as Connect and main.go wire them (RESP2, CountLag on embedded). Each
+// as Connect and main.go wire them (RESP2, CountLag on embedded).
+// partitions_test.go runs the store with partitions. Each
 // subtest gets a fresh server, so no test sees another's keys or groups.
 func forEachBackend(t *testing.T, fn func(t *testing.T, s *Store)) {
 	t.Helper()
@@ -148,12 +149,16 @@ func submitAndRun(t testing.TB, s *Store, steps ...lifecycleStep) *claims.Claim 
 	return c
 }
 
-// xlen is the length of the store's events stream (0 when missing).
+// xlen is the length of the store's event streams (0 when missing).
 func xlen(t testing.TB, s *Store) int64 {
 	t.Helper()
-	n, err := s.Client().XLen(context.Background(), s.Keys().Events()).Result()
-	require.NoError(t, err)
-	return n
+	var total int64
+	for _, stream := range s.Keys().EventStreams() {
+		n, err := s.Client().XLen(context.Background(), stream).Result()
+		require.NoError(t, err)
+		total += n
+	}
+	return total
 }
 
 // validPayloads is one valid payload per event type.

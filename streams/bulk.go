@@ -72,6 +72,9 @@ func (s *Store) SubmitMany(ctx context.Context, subs []NewClaim, o BulkOptions) 
 	if err != nil {
 		return BulkResult{}, err
 	}
+	if err := s.ensureLayout(ctx); err != nil {
+		return BulkResult{}, err
+	}
 	res := BulkResult{ClaimIDs: make([]string, len(subs)), EntryIDs: make([]string, len(subs))}
 	for i, ev := range events {
 		res.ClaimIDs[i] = ev.ClaimID
@@ -214,8 +217,9 @@ func (s *Store) appendEffect(ev claims.Event, next *claims.Claim, record bool) (
 	if err != nil {
 		return Effect{}, err
 	}
+	pk := s.keys.ForClaim(ev.ClaimID)
 	keys, args := appendCall{
-		Stream: s.keys.Events(), Aggregate: s.keys.Aggregate(ev.ClaimID), EventIDs: s.keys.EventIDs(),
+		Stream: pk.Events(), Aggregate: pk.Aggregate(ev.ClaimID), EventIDs: pk.EventIDs(),
 		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record,
 		State: aggregateState(next), Fields: fields,
 	}.keysAndArgs()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -17,24 +18,66 @@ func (s *Store) DeleteAll(ctx context.Context) (int, error) {
 		return 0, errors.New("delete all: refusing to delete without a key prefix")
 	}
 	pattern := globEscape(s.keys.Prefix) + "*"
-	deleted := 0
-	var cursor uint64
-	for {
-		keys, next, err := s.rdb.Scan(ctx, cursor, pattern, 500).Result()
-		if err != nil {
-			return deleted, fmt.Errorf("delete all %s: %w", pattern, err)
-		}
-		if len(keys) > 0 {
-			n, err := s.rdb.Del(ctx, keys...).Result()
+	keys, err := s.scan(ctx, pattern)
+	if err != nil {
+		return 0, fmt.Errorf("delete all %s: %w", pattern, err)
+	}
+	n, err := s.deleteKeys(ctx, keys)
+	if err != nil {
+		return n, fmt.Errorf("delete all %s: %w", pattern, err)
+	}
+	return n, nil
+}
+
+// scan lists the keys matching pattern (SCAN, never KEYS: it does not
+// block the server), on every master of a cluster.
+func (s *Store) scan(ctx context.Context, pattern string) ([]string, error) {
+	var (
+		mu  sync.Mutex
+		out []string
+	)
+	one := func(ctx context.Context, c redis.Cmdable) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, pattern, 1000).Result()
 			if err != nil {
-				return deleted, fmt.Errorf("delete all %s: %w", pattern, err)
+				return err
 			}
-			deleted += int(n)
-		}
-		if cursor = next; cursor == 0 {
-			return deleted, nil
+			mu.Lock()
+			out = append(out, keys...)
+			mu.Unlock()
+			if cursor = next; cursor == 0 {
+				return nil
+			}
 		}
 	}
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return one(ctx, node) })
+		return out, err
+	}
+	return out, one(ctx, s.rdb)
+}
+
+// deleteKeys removes keys one command each, pipelined: a DEL of several
+// keys would span slots on a cluster.
+func (s *Store) deleteKeys(ctx context.Context, keys []string) (int, error) {
+	deleted := 0
+	for len(keys) > 0 {
+		n := min(len(keys), 1000)
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.IntCmd, n)
+		for i, k := range keys[:n] {
+			cmds[i] = pipe.Unlink(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return deleted, err
+		}
+		for _, c := range cmds {
+			deleted += int(c.Val())
+		}
+		keys = keys[n:]
+	}
+	return deleted, nil
 }
 
 // globEscape quotes the characters SCAN MATCH treats as a pattern.
@@ -49,23 +92,17 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// ScanKeys lists the keys under the store's prefix that match pattern
-// (SCAN, never KEYS: it does not block the server), without the prefix.
+// ScanKeys lists the keys under the store's prefix that match pattern,
+// without the prefix.
 func (s *Store) ScanKeys(ctx context.Context, pattern string) ([]string, error) {
-	var out []string
-	var cursor uint64
-	for {
-		keys, next, err := s.rdb.Scan(ctx, cursor, globEscape(s.keys.Prefix)+pattern, 500).Result()
-		if err != nil {
-			return nil, fmt.Errorf("scan %s: %w", pattern, err)
-		}
-		for _, k := range keys {
-			out = append(out, strings.TrimPrefix(k, s.keys.Prefix))
-		}
-		if cursor = next; cursor == 0 {
-			return out, nil
-		}
+	keys, err := s.scan(ctx, globEscape(s.keys.Prefix)+pattern)
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", pattern, err)
 	}
+	for i, k := range keys {
+		keys[i] = strings.TrimPrefix(k, s.keys.Prefix)
+	}
+	return keys, nil
 }
 
 // Do sends one raw command, for students exploring Redis by hand. A nil

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"claimsctl/streams/claims"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ConsumeOptions tune one read of a consumer group.
@@ -21,35 +23,38 @@ type ConsumeOptions struct {
 	Pending bool
 }
 
-// EnsureGroup creates a consumer group on claims:events (and the stream
-// itself) if missing. New groups start at the beginning of the stream, so
-// a worker started late still sees every claim.
+// EnsureGroup creates a consumer group on the event streams (every
+// partition's; and the streams themselves) if missing. New groups start at
+// the beginning of the stream, so a worker started late still sees every
+// claim.
 func (s *Store) EnsureGroup(ctx context.Context, group string) error {
-	return s.ensureGroup(ctx, s.keys.Events(), group)
-}
-
-func (s *Store) ensureGroup(ctx context.Context, stream, group string) error {
 	if err := claims.ValidName("group", group); err != nil {
 		return err
 	}
-	err := s.rdb.XGroupCreateMkStream(ctx, stream, group, "0").Err()
-	if err != nil && classify(err) != errBusyGroup {
-		return fmt.Errorf("create group %s on %s: %w", group, stream, err)
+	pipe := s.rdb.Pipeline()
+	streams := s.keys.EventStreams()
+	cmds := make([]*redis.StatusCmd, len(streams))
+	for i, stream := range streams {
+		cmds[i] = pipe.XGroupCreateMkStream(ctx, stream, group, "0")
+	}
+	_, _ = pipe.Exec(ctx)
+	for i, c := range cmds {
+		if err := c.Err(); err != nil && classify(err) != errBusyGroup {
+			return fmt.Errorf("create group %s on %s: %w", group, streams[i], err)
+		}
 	}
 	return nil
 }
 
-// Consume reads entries of claims:events for one consumer of a group,
-// creating the group if needed.
+// Consume reads entries of the event streams (every partition's) for one
+// consumer of a group, creating the group if needed. What it hands out
+// follows the workers' integrity rule: an entry the store did not write
+// has Err set.
 func (s *Store) Consume(ctx context.Context, group, consumer string, opts ConsumeOptions) ([]Delivery, error) {
-	return s.consumeStream(ctx, s.keys.Events(), group, consumer, opts)
-}
-
-func (s *Store) consumeStream(ctx context.Context, stream, group, consumer string, opts ConsumeOptions) ([]Delivery, error) {
 	if err := claims.ValidName("consumer", consumer); err != nil {
 		return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, err)
 	}
-	if err := s.ensureGroup(ctx, stream, group); err != nil {
+	if err := s.EnsureGroup(ctx, group); err != nil {
 		return nil, fmt.Errorf("consume %s/%s: %w", group, consumer, err)
 	}
 	if opts.Count <= 0 {
@@ -59,20 +64,58 @@ func (s *Store) consumeStream(ctx context.Context, stream, group, consumer strin
 	if opts.Pending {
 		start = "0"
 	}
-	ds, err := s.readGroup(ctx, groupRead{Stream: stream, Group: group, Consumer: consumer, Start: start, Count: opts.Count, Block: opts.Block})
-	if err == nil && stream == s.keys.Events() {
-		// What a student's consumer sees follows the workers' rule.
+	var ds []Delivery
+	var err error
+	if streams := s.keys.EventStreams(); len(streams) == 1 {
+		ds, err = s.readGroup(ctx, groupRead{Stream: streams[0], Group: group, Consumer: consumer, Start: start, Count: opts.Count, Block: opts.Block})
+	} else {
+		ds, err = s.consumePartitions(ctx, streams, groupRead{Group: group, Consumer: consumer, Start: start, Count: opts.Count}, opts.Block)
+	}
+	if err == nil {
 		err = s.vetAll(ctx, ds)
 	}
 	return ds, err
 }
 
-// Ack acknowledges entries for a group and returns how many were pending.
-func (s *Store) Ack(ctx context.Context, group string, ids ...string) (int64, error) {
-	return s.ackStream(ctx, s.keys.Events(), group, ids...)
+// consumePartitions reads up to r.Count entries from the partitions'
+// streams, the partitions in turn (a group hands out no more than asked
+// for: what it delivers is pending until acked). When none has any, it
+// waits for a new entry anywhere with an XREAD, which takes nothing from
+// the group, and reads again.
+func (s *Store) consumePartitions(ctx context.Context, streams []string, r groupRead, block time.Duration) ([]Delivery, error) {
+	var out []Delivery
+	err := waitInSlices(ctx, block, func(slice time.Duration) (bool, error) {
+		for _, stream := range streams {
+			if int64(len(out)) >= r.Count {
+				break
+			}
+			rr := r
+			rr.Stream, rr.Count = stream, r.Count-int64(len(out))
+			ds, err := s.readGroup(ctx, rr)
+			if err != nil {
+				return true, err
+			}
+			out = append(out, ds...)
+		}
+		if len(out) > 0 || slice < 0 || r.Start != ">" {
+			return true, nil
+		}
+		cur := &TailCursor{after: map[string]string{}}
+		for _, st := range streams {
+			cur.after[st] = "$"
+		}
+		_, err := s.xread(ctx, streams, cur, 1, slice)
+		return false, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consume %s/%s: %w", r.Group, r.Consumer, err)
+	}
+	return out, nil
 }
 
-func (s *Store) ackStream(ctx context.Context, stream, group string, ids ...string) (int64, error) {
+// Ack acknowledges entries for a group and returns how many were pending.
+// An id is acked on every partition's stream: it is pending in one.
+func (s *Store) Ack(ctx context.Context, group string, ids ...string) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -81,9 +124,17 @@ func (s *Store) ackStream(ctx context.Context, stream, group string, ids ...stri
 			return 0, fmt.Errorf("ack %s: %q is not a stream id like 1795597353284-0: %w", group, id, claims.ErrInvalid)
 		}
 	}
-	n, err := s.rdb.XAck(ctx, stream, group, ids...).Result()
-	if err != nil {
+	pipe := s.rdb.Pipeline()
+	var cmds []*redis.IntCmd
+	for _, stream := range s.keys.EventStreams() {
+		cmds = append(cmds, pipe.XAck(ctx, stream, group, ids...))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
 		return 0, fmt.Errorf("ack %s: %w", group, err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
 	}
 	return n, nil
 }

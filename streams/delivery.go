@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,7 +41,9 @@ func decode(stream string, m redis.XMessage) Delivery {
 
 // groupRead is one XREADGROUP.
 type groupRead struct {
-	Stream, Group, Consumer string
+	Stream          string   // one stream, or
+	Streams         []string // several (every partition), read together
+	Group, Consumer string
 	// Start is ">" for entries never delivered to the group, or an id: this
 	// consumer's own pending entries after it (each read of a pending entry
 	// counts as a delivery and resets its idle time).
@@ -60,16 +63,17 @@ const maxBlockSlice = time.Second
 // consume() and the own-pending pass of recovery all use it. A long Block
 // waits in slices of at most a second, so cancelling ctx stops it promptly.
 func (s *Store) readGroup(ctx context.Context, r groupRead) ([]Delivery, error) {
+	streams := r.Streams
+	if r.Stream != "" {
+		streams = []string{r.Stream}
+	}
 	var out []Delivery
 	err := waitInSlices(ctx, r.Block, func(block time.Duration) (bool, error) {
 		if r.Start != ">" {
 			block = -1
 		}
-		res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: r.Group, Consumer: r.Consumer, Streams: []string{r.Stream, r.Start},
-			Count: r.Count, Block: block,
-		}).Result()
-		if err != nil && classify(err) != errNil {
+		res, err := s.xreadgroup(ctx, streams, r, block)
+		if err != nil {
 			return true, err
 		}
 		for _, st := range res {
@@ -85,6 +89,52 @@ func (s *Store) readGroup(ctx context.Context, r groupRead) ([]Delivery, error) 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consume %s/%s: %w", r.Group, r.Consumer, err)
+	}
+	return out, nil
+}
+
+// xreadgroup reads several streams of one group at once: one XREADGROUP on
+// one server; on a cluster, whose streams live on several nodes, one per
+// stream at the same time (a blocking read ends when its own stream has
+// entries or the block is over, so together they wait no longer).
+func (s *Store) xreadgroup(ctx context.Context, streams []string, r groupRead, block time.Duration) ([]redis.XStream, error) {
+	read := func(streams []string) ([]redis.XStream, error) {
+		args := make([]string, 0, 2*len(streams))
+		args = append(args, streams...)
+		for range streams {
+			args = append(args, r.Start)
+		}
+		res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: r.Group, Consumer: r.Consumer, Streams: args, Count: r.Count, Block: block,
+		}).Result()
+		if classify(err) == errNil {
+			err = nil
+		}
+		return res, err
+	}
+	if !s.cluster() || len(streams) == 1 {
+		return read(streams)
+	}
+	type result struct {
+		res []redis.XStream
+		err error
+	}
+	results := make([]result, len(streams))
+	var wg sync.WaitGroup
+	for i, st := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i].res, results[i].err = read([]string{st})
+		}()
+	}
+	wg.Wait()
+	var out []redis.XStream
+	for _, r := range results {
+		if r.err != nil {
+			return out, r.err
+		}
+		out = append(out, r.res...)
 	}
 	return out, nil
 }

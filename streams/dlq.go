@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 // DeadLetter is one entry of claims:dlq: an entry of a source stream that
 // a group gave up on, with why and its original fields.
 type DeadLetter struct {
-	ID           string // id in claims:dlq
+	ID           string // id in its dead-letter stream
+	DLQStream    string // that stream (claims:dlq, or the partition's)
 	SourceStream string
 	Group        string
 	SourceID     string // id of the original entry in SourceStream
@@ -75,19 +77,36 @@ func (s *Store) deadLetterEffect(group string, d Delivery, cause error, deliveri
 		letter = append(letter, "claim_id", claimID)
 	}
 	letter = append(letter, "fields", string(fields))
-	return deadLetterCall{Source: source, DLQ: s.keys.DLQ(), Group: group, ID: d.ID, Fields: letter}.effect()
+	return deadLetterCall{Source: source, DLQ: s.dlqOf(source), Group: group, ID: d.ID, Fields: letter}.effect()
 }
 
-// DLQ lists the dead letters, oldest first.
+// dlqOf is the dead-letter stream of the partition a source stream is in.
+func (s *Store) dlqOf(source string) string {
+	p, _ := s.keys.StreamPartition(source)
+	return s.keys.Partition(p).DLQ()
+}
+
+// DLQ lists the dead letters of every partition, oldest first.
 func (s *Store) DLQ(ctx context.Context) ([]DeadLetter, error) {
-	msgs, err := s.rdb.XRange(ctx, s.keys.DLQ(), "-", "+").Result()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", s.keys.DLQ(), err)
+	pipe := s.rdb.Pipeline()
+	var cmds []*redis.XMessageSliceCmd
+	dlqs := make([]string, 0, s.keys.Partitions())
+	for _, pk := range s.keys.All() {
+		dlqs = append(dlqs, pk.DLQ())
+		cmds = append(cmds, pipe.XRange(ctx, pk.DLQ(), "-", "+"))
 	}
-	out := make([]DeadLetter, 0, len(msgs))
-	for _, m := range msgs {
-		out = append(out, parseDeadLetter(m))
+	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+		return nil, fmt.Errorf("read the dead letters: %w", err)
 	}
+	var out []DeadLetter
+	for i, c := range cmds {
+		for _, m := range c.Val() {
+			dl := parseDeadLetter(m)
+			dl.DLQStream = dlqs[i]
+			out = append(out, dl)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return claims.CompareIDs(out[a].ID, out[b].ID) < 0 })
 	return out, nil
 }
 
@@ -127,13 +146,14 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 		return 0, fmt.Errorf("retry dlq: %w", err)
 	}
 	// One retry per source entry: its dead letters, in DLQ order.
-	type source struct{ stream, id string }
+	type source struct{ stream, id, dlq string }
 	var order []source
 	bySource := map[source][]DeadLetter{}
 	for _, dl := range all {
-		src := source{dl.SourceStream, dl.SourceID}
+		src := source{dl.SourceStream, dl.SourceID, dl.DLQStream}
 		if src.stream == "" {
-			src.stream = s.keys.Events()
+			p, _ := s.keys.StreamPartition(src.dlq)
+			src.stream = s.keys.Partition(p).Events()
 		}
 		if src.id == "" {
 			src.id = "dlq:" + dl.ID // unknown origin: retried on its own
@@ -148,7 +168,7 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 			return !slices.ContainsFunc(bySource[src], func(dl DeadLetter) bool { return dl.ID == id })
 		})
 		if len(order) == 0 {
-			return 0, fmt.Errorf("retry dlq: no dead letter %s in %s: %w", id, s.keys.DLQ(), claims.ErrNotFound)
+			return 0, fmt.Errorf("retry dlq: no dead letter %s: %w", id, claims.ErrNotFound)
 		}
 	}
 	n := 0
@@ -174,7 +194,7 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 			fields = append(fields, k, first.Fields[k])
 		}
 		reply, err := s.run(ctx, retryCall{
-			DLQ: s.keys.DLQ(), Source: src.stream, Aggregate: s.keys.Aggregate(ev.ClaimID),
+			DLQ: src.dlq, Source: src.stream, Aggregate: s.keys.Aggregate(ev.ClaimID),
 			Version: ev.Version, Original: first.SourceID, Letters: ids, Fields: fields,
 		}.effect())
 		switch {

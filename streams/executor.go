@@ -317,7 +317,7 @@ func (x *executor) log(outcomes []outcome) {
 					line, oc.d.Deliveries, x.o.MaxDeliveries, x.o.MinIdle, oc.err))
 			}
 		case toDeadLetter:
-			x.o.Log(fmt.Sprintf("%s -> %s to %s after %s: %v", line, oc.summary, x.s.keys.DLQ(), claims.Plural(oc.d.Deliveries, "delivery", "deliveries"), x.cause(oc.d, oc.err)))
+			x.o.Log(fmt.Sprintf("%s -> %s to %s after %s: %v", line, oc.summary, x.s.dlqOf(oc.d.Stream), claims.Plural(oc.d.Deliveries, "delivery", "deliveries"), x.cause(oc.d, oc.err)))
 		}
 	}
 	if !x.o.Verbose && handled+retried > 0 {

@@ -1,10 +1,25 @@
 package streams
 
-// Keys builds every Redis key the tool uses, in one place, so that a
-// prefixed (tests, several classes on one server) or partitioned layout
-// changes only this file.
+import (
+	"hash/fnv"
+	"strings"
+)
+
+// Keys builds every Redis key the tool uses, in one place. Two things
+// shape a key: the prefix (tests, several classes on one server) and the
+// partitions.
+//
+// Unpartitioned (the default) the keys are the lab's: claims:events,
+// claims:aggregate:<id>, claim:<id> … With partitions, claims are spread
+// over N event streams by a hash of the claim id, and every key a script
+// touches for one claim carries its partition's hash tag:
+// claims:{a}:events, claims:{a}:aggregate:<id>, claim:{a}:<id>, its DLQ,
+// adjuster load, stats, notifications … so that each script runs on one
+// slot of a Redis Cluster. Customers, policies, the adjusters and the
+// analytics snapshots are global.
 type Keys struct {
-	Prefix string // prepended to every key; "" gives the lab's names
+	Prefix string   // prepended to every key; "" gives the lab's names
+	tags   []string // partition hash tags; nil: one partition, the lab's names
 }
 
 // The consumer groups of the lab on claims:events.
@@ -15,33 +30,107 @@ const (
 	GroupAudit         = "audit"
 )
 
-// Events is the source of truth: one entry per claim event.
-func (k Keys) Events() string { return k.Prefix + "claims:events" }
+// NewKeys is the layout with these partition tags (nil: unpartitioned).
+func NewKeys(prefix string, tags []string) Keys { return Keys{Prefix: prefix, tags: tags} }
 
-// Analytics holds snapshots appended by the analytics worker.
-func (k Keys) Analytics() string { return k.Prefix + "claims:analytics" }
+// Partitions is how many event streams the claims are spread over.
+func (k Keys) Partitions() int { return max(len(k.tags), 1) }
 
-// Notifications holds alerts appended by the notifications worker.
-func (k Keys) Notifications() string { return k.Prefix + "claims:notifications" }
+// Partitioned reports whether key names carry partition hash tags.
+func (k Keys) Partitioned() bool { return k.tags != nil }
 
-// DLQ holds entries that failed too often (dead letters).
-func (k Keys) DLQ() string { return k.Prefix + "claims:dlq" }
+// Tags are the partitions' hash tags, in partition order.
+func (k Keys) Tags() []string { return append([]string(nil), k.tags...) }
 
-// Streams lists the four streams in the order the state view shows them.
-func (k Keys) Streams() []string {
-	return []string{k.Events(), k.Analytics(), k.Notifications(), k.DLQ()}
+// PartitionOf is the partition a claim's events live in: a hash of its
+// id, so that all of one claim's events stay in one stream, in order.
+func (k Keys) PartitionOf(claimID string) int {
+	if len(k.tags) <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(claimID))
+	return int(h.Sum32() % uint32(len(k.tags)))
 }
 
-// Aggregate is the write side of one claim: its version, folded state and
-// entry ids, updated by the append script in the same step as the XADD.
-func (k Keys) Aggregate(claimID string) string { return k.Prefix + "claims:aggregate:" + claimID }
+// Partition is the keys of one partition.
+func (k Keys) Partition(p int) PartitionKeys {
+	pk := PartitionKeys{p: p, prefix: k.Prefix, space: "claims:", claim: "claim:"}
+	if k.tags != nil {
+		tag := "{" + k.tags[p] + "}"
+		pk.space, pk.claim = "claims:"+tag+":", "claim:"+tag+":"
+	}
+	return pk
+}
 
-// EventIDs is the index of caller-chosen event ids: event_id -> "claim
-// entry", so that a retried append is not written twice.
-func (k Keys) EventIDs() string { return k.Prefix + "claims:event-ids" }
+// ForClaim is the keys of the partition a claim's events live in.
+func (k Keys) ForClaim(claimID string) PartitionKeys { return k.Partition(k.PartitionOf(claimID)) }
 
-// ReadModel is the processor's projection of one claim (CQRS read side).
-func (k Keys) ReadModel(claimID string) string { return k.Prefix + "claim:" + claimID }
+// All is every partition's keys, in order.
+func (k Keys) All() []PartitionKeys {
+	out := make([]PartitionKeys, k.Partitions())
+	for p := range out {
+		out[p] = k.Partition(p)
+	}
+	return out
+}
+
+// EventStreams are the event streams of every partition.
+func (k Keys) EventStreams() []string {
+	out := make([]string, k.Partitions())
+	for p := range out {
+		out[p] = k.Partition(p).Events()
+	}
+	return out
+}
+
+// StreamPartition says which partition a stream of this layout belongs
+// to, from its name.
+func (k Keys) StreamPartition(stream string) (int, bool) {
+	for _, pk := range k.All() {
+		if strings.HasPrefix(stream, pk.prefix+pk.space) {
+			return pk.p, true
+		}
+	}
+	return 0, false
+}
+
+// Streams lists every stream in the order the state view shows them: the
+// event streams, the analytics snapshots, the notifications and DLQs.
+func (k Keys) Streams() []string {
+	out := k.EventStreams()
+	out = append(out, k.Analytics())
+	for _, pk := range k.All() {
+		out = append(out, pk.Notifications())
+	}
+	for _, pk := range k.All() {
+		out = append(out, pk.DLQ())
+	}
+	return out
+}
+
+// Events is the event stream of partition 0: the only one unless
+// partitioned (claims:events).
+func (k Keys) Events() string { return k.Partition(0).Events() }
+
+// DLQ is partition 0's dead letters (claims:dlq unless partitioned).
+func (k Keys) DLQ() string { return k.Partition(0).DLQ() }
+
+// Notifications is partition 0's alerts (claims:notifications unless
+// partitioned).
+func (k Keys) Notifications() string { return k.Partition(0).Notifications() }
+
+// Aggregate is the write side of one claim.
+func (k Keys) Aggregate(claimID string) string { return k.ForClaim(claimID).Aggregate(claimID) }
+
+// ReadModel is the processor's projection of one claim.
+func (k Keys) ReadModel(claimID string) string { return k.ForClaim(claimID).ReadModel(claimID) }
+
+// Audit is one claim's compliance trail.
+func (k Keys) Audit(claimID string) string { return k.ForClaim(claimID).Audit(claimID) }
+
+// Analytics holds snapshots appended by the analytics worker (global).
+func (k Keys) Analytics() string { return k.Prefix + "claims:analytics" }
 
 // Customer is a sample customer hash.
 func (k Keys) Customer(id string) string { return k.Prefix + "customer:" + id }
@@ -52,20 +141,62 @@ func (k Keys) Policy(id string) string { return k.Prefix + "policy:" + id }
 // Adjusters is the set of adjuster ids (ADJ-001 ...) the processor assigns.
 func (k Keys) Adjusters() string { return k.Prefix + "claims:adjusters" }
 
-// AdjusterLoad is a sorted set: adjuster id -> open claims assigned to it.
-// The processor keeps it and picks the least-loaded adjuster from it.
-func (k Keys) AdjusterLoad() string { return k.Prefix + "claims:adjuster-load" }
+// Meta says how the keyspace is laid out: the partition count and tags,
+// written with the first event, so that every process agrees.
+func (k Keys) Meta() string { return k.Prefix + "claims:meta" }
 
-// Stats is the analytics worker's counters hash.
-func (k Keys) Stats() string { return k.Prefix + "claims:stats" }
+// Named is any key under the prefix, e.g. Named("claims:restored").
+func (k Keys) Named(name string) string { return k.Prefix + name }
 
-// StatsClaims is the analytics worker's per-claim state (version, status,
-// submission time, adjuster): what it needs to move counters idempotently.
-func (k Keys) StatsClaims() string { return k.Prefix + "claims:stats:claims" }
+// PartitionKeys are the keys of one partition: its stream and everything
+// a script touches along with it, under one hash tag.
+type PartitionKeys struct {
+	p            int
+	prefix       string
+	space, claim string // "claims:" and "claim:", with the tag when partitioned
+}
+
+// Index is the partition's number.
+func (pk PartitionKeys) Index() int { return pk.p }
+
+// Events is the partition's stream: one entry per claim event.
+func (pk PartitionKeys) Events() string { return pk.prefix + pk.space + "events" }
+
+// DLQ holds entries of the partition that failed too often (dead letters).
+func (pk PartitionKeys) DLQ() string { return pk.prefix + pk.space + "dlq" }
+
+// Notifications holds alerts appended by the notifications worker.
+func (pk PartitionKeys) Notifications() string { return pk.prefix + pk.space + "notifications" }
 
 // NotifySeen is the notifications worker's progress: claim id -> the last
 // version of the claim it has taken (one hash, no key per event).
-func (k Keys) NotifySeen() string { return k.Prefix + "claims:notifications:seen" }
+func (pk PartitionKeys) NotifySeen() string { return pk.prefix + pk.space + "notifications:seen" }
 
-// Audit is the append-only compliance trail of one claim (a stream).
-func (k Keys) Audit(claimID string) string { return k.Prefix + "claims:audit:" + claimID }
+// Aggregate is the write side of one claim: its version, state and entry
+// ids, updated by the append script in the same step as the XADD.
+func (pk PartitionKeys) Aggregate(claimID string) string {
+	return pk.prefix + pk.space + "aggregate:" + claimID
+}
+
+// EventIDs is the index of caller-chosen event ids: event_id -> "claim
+// entry", so that a retried append is not written twice.
+func (pk PartitionKeys) EventIDs() string { return pk.prefix + pk.space + "event-ids" }
+
+// ReadModel is the processor's projection of one claim (CQRS read side).
+func (pk PartitionKeys) ReadModel(claimID string) string { return pk.prefix + pk.claim + claimID }
+
+// AdjusterLoad is a sorted set: adjuster id -> open claims of this
+// partition assigned to it; the processor sums the partitions' to choose.
+func (pk PartitionKeys) AdjusterLoad() string { return pk.prefix + pk.space + "adjuster-load" }
+
+// Stats is the analytics worker's counters of this partition.
+func (pk PartitionKeys) Stats() string { return pk.prefix + pk.space + "stats" }
+
+// StatsClaims is the analytics worker's per-claim state (version, status,
+// submission time, adjuster): what it needs to move counters idempotently.
+func (pk PartitionKeys) StatsClaims() string { return pk.prefix + pk.space + "stats:claims" }
+
+// Audit is the append-only compliance trail of one claim.
+func (pk PartitionKeys) Audit(claimID string) string {
+	return pk.prefix + pk.space + "audit:" + claimID
+}

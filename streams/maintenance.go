@@ -23,10 +23,6 @@ const trimPageSize = 1000
 // importChunk is how many XADDs of an import go in one MULTI/EXEC.
 const importChunk = 1000
 
-// Named is the key of any stream name under the prefix, e.g.
-// Named("claims:restored") for an import target.
-func (k Keys) Named(name string) string { return k.Prefix + name }
-
 // StreamDetail is one stream as info() shows it: the state view plus what
 // XINFO STREAM and MEMORY USAGE tell.
 type StreamDetail struct {

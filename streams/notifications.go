@@ -49,7 +49,8 @@ func (n *Notifier) Decide(_ context.Context, batch []Delivery, _ *Snapshot) []De
 	at := n.s.now().Format(claims.TimeLayout)
 	for i, d := range batch {
 		e := d.Event
-		call := notifyCall{Notifications: n.s.keys.Notifications(), Seen: n.s.keys.NotifySeen(), ClaimID: e.ClaimID, Version: e.Version}
+		pk := n.s.keys.ForClaim(e.ClaimID)
+		call := notifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: e.ClaimID, Version: e.Version}
 		kind, msg := claims.Notification(e, n.o.HighValue)
 		if kind != "" {
 			call.Fields = []any{

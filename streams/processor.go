@@ -39,7 +39,11 @@ func (p *Processor) Label() string { return "processor" }
 // adjusters and their workload.
 func (p *Processor) Needs(batch []Delivery) []Read {
 	k := p.s.keys
-	reads := []Read{MembersRead(k.Adjusters()), ScoresRead(k.AdjusterLoad())}
+	reads := []Read{MembersRead(k.Adjusters())}
+	// Every partition's workload: an adjuster's open claims are the sum.
+	for _, pk := range k.All() {
+		reads = append(reads, ScoresRead(pk.AdjusterLoad()))
+	}
 	seen := map[string]bool{}
 	add := func(key string) {
 		if !seen[key] {
@@ -82,8 +86,10 @@ type batchState struct {
 func (p *Processor) Decide(_ context.Context, batch []Delivery, got *Snapshot) []Decision {
 	k := p.s.keys
 	st := &batchState{views: map[string]*claimView{}, load: map[string]int64{}, members: got.Members(k.Adjusters())}
-	for name, score := range got.Scores(k.AdjusterLoad()) {
-		st.load[name] = int64(score)
+	for _, pk := range k.All() {
+		for name, score := range got.Scores(pk.AdjusterLoad()) {
+			st.load[name] += int64(score)
+		}
 	}
 	now := p.s.now()
 	out := make([]Decision, len(batch))
@@ -142,8 +148,9 @@ func (st *batchState) apply(v *claimView, e claims.Event) {
 func (p *Processor) project(e claims.Event, v *claimView, st *batchState) Decision {
 	allowed, op, adjuster, fields := claims.ReadModelUpdate(e)
 	st.apply(v, e)
+	pk := p.s.keys.ForClaim(e.ClaimID)
 	eff := projectCall{
-		ReadModel: p.s.keys.ReadModel(e.ClaimID), AdjusterLoad: p.s.keys.AdjusterLoad(),
+		ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
 		Version: e.Version, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: fields,
 	}.effect()
 	return Decision{Effects: []Effect{eff}, Explain: func(r []Reply) (string, error) {
@@ -213,9 +220,10 @@ func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *Sn
 		st.apply(v, e)
 	}
 	st.apply(v, decision)
+	pk := k.ForClaim(e.ClaimID)
 	eff := decideCall{
-		Stream: k.Events(), Aggregate: k.Aggregate(e.ClaimID),
-		ReadModel: k.ReadModel(e.ClaimID), AdjusterLoad: k.AdjusterLoad(),
+		Stream: pk.Events(), Aggregate: pk.Aggregate(e.ClaimID),
+		ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
 		ClaimID: e.ClaimID, EventID: decision.EventID, State: aggregateState(folded), Op: op, Adjuster: adjuster,
 		Decision: fields, SubmittedFields: submittedRow, DecisionFields: decidedRow,
 	}.effect()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"claimsctl/streams/claims"
 
@@ -25,16 +24,22 @@ func (s *Store) ClaimView(ctx context.Context, claimID string) (map[string]strin
 }
 
 // AdjusterLoads reads the processor's adjuster workload: open claims per
-// adjuster.
+// adjuster, summed over the partitions.
 func (s *Store) AdjusterLoads(ctx context.Context) (map[string]int64, error) {
-	zs, err := s.rdb.ZRangeWithScores(ctx, s.keys.AdjusterLoad(), 0, -1).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.ZSliceCmd, s.keys.Partitions())
+	for p, pk := range s.keys.All() {
+		cmds[p] = pipe.ZRangeWithScores(ctx, pk.AdjusterLoad(), 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("adjuster load: %w", err)
 	}
-	out := make(map[string]int64, len(zs))
-	for _, z := range zs {
-		name, _ := z.Member.(string)
-		out[name] = int64(z.Score)
+	out := map[string]int64{}
+	for _, c := range cmds {
+		for _, z := range c.Val() {
+			name, _ := z.Member.(string)
+			out[name] += int64(z.Score)
+		}
 	}
 	return out, nil
 }
@@ -54,30 +59,29 @@ type ReadModelResult struct {
 // it would race with the rebuild.
 func (s *Store) RebuildReadModel(ctx context.Context) (ReadModelResult, error) {
 	var res ReadModelResult
-	views, err := s.ScanKeys(ctx, strings.TrimPrefix(s.keys.ReadModel("*"), s.keys.Prefix))
-	if err != nil {
-		return res, fmt.Errorf("rebuild read model: %w", err)
-	}
-	stale := []string{s.keys.AdjusterLoad()}
-	for _, k := range views {
-		stale = append(stale, s.keys.Prefix+k)
-	}
-	for len(stale) > 0 {
-		n := min(len(stale), 500)
-		if err := s.rdb.Del(ctx, stale[:n]...).Err(); err != nil {
+	var stale []string
+	views := 0
+	for _, pk := range s.keys.All() {
+		found, err := s.scan(ctx, globEscape(pk.ReadModel(""))+"*")
+		if err != nil {
 			return res, fmt.Errorf("rebuild read model: %w", err)
 		}
-		stale = stale[n:]
+		views += len(found)
+		stale = append(append(stale, found...), pk.AdjusterLoad())
 	}
-	res.Deleted = len(views)
+	if _, err := s.deleteKeys(ctx, stale); err != nil {
+		return res, fmt.Errorf("rebuild read model: %w", err)
+	}
+	res.Deleted = views
 	seen := map[string]bool{}
 	var page []claims.Event
 	flush := func() error {
 		effects := make([]Effect, len(page))
 		for i, e := range page {
 			allowed, op, adjuster, fields := claims.ReadModelUpdate(e)
+			pk := s.keys.ForClaim(e.ClaimID)
 			effects[i] = projectCall{
-				ReadModel: s.keys.ReadModel(e.ClaimID), AdjusterLoad: s.keys.AdjusterLoad(),
+				ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
 				Version: e.Version, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: fields,
 			}.effect()
 		}
@@ -102,7 +106,7 @@ func (s *Store) RebuildReadModel(ctx context.Context) (ReadModelResult, error) {
 		page = page[:0]
 		return nil
 	}
-	err = s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
+	err := s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
 		if d.Err != nil {
 			return nil
 		}

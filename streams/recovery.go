@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"claimsctl/streams/claims"
@@ -39,26 +40,48 @@ type PendingEntry struct {
 	Deliveries int64         // how often the group handed it out
 }
 
-// Pending reads a group's pending entries on claims:events: the summary
-// and the first 1000 entries, in one round trip. A group that does not
-// exist yet has nothing pending.
+// Pending reads a group's pending entries on the event streams (every
+// partition's, summed): the summary and the first 1000 entries, in one
+// round trip. A group that does not exist yet has nothing pending.
 func (s *Store) Pending(ctx context.Context, group string) (PendingSummary, []PendingEntry, error) {
-	stream := s.keys.Events()
+	streams := s.keys.EventStreams()
 	pipe := s.rdb.Pipeline()
-	sum := pipe.XPending(ctx, stream, group)
-	ext := pipe.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: stream, Group: group, Start: "-", End: "+", Count: pendingListLimit})
-	if _, err := pipe.Exec(ctx); err != nil {
-		if missing(err) {
-			return PendingSummary{Consumers: map[string]int64{}}, nil, nil
+	sums := make([]*redis.XPendingCmd, len(streams))
+	exts := make([]*redis.XPendingExtCmd, len(streams))
+	for i, stream := range streams {
+		sums[i] = pipe.XPending(ctx, stream, group)
+		exts[i] = pipe.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: stream, Group: group, Start: "-", End: "+", Count: pendingListLimit})
+	}
+	_, _ = pipe.Exec(ctx)
+	out := PendingSummary{Consumers: map[string]int64{}}
+	var entries []PendingEntry
+	for i := range streams {
+		if err := sums[i].Err(); err != nil {
+			if missing(err) {
+				continue
+			}
+			return PendingSummary{}, nil, fmt.Errorf("pending %s: %w", group, err)
 		}
-		return PendingSummary{}, nil, fmt.Errorf("pending %s: %w", group, err)
+		v := sums[i].Val()
+		out.Count += v.Count
+		if v.Count > 0 {
+			if out.Lower == "" || claims.CompareIDs(v.Lower, out.Lower) < 0 {
+				out.Lower = v.Lower
+			}
+			if claims.CompareIDs(v.Higher, out.Higher) > 0 {
+				out.Higher = v.Higher
+			}
+		}
+		for c, n := range v.Consumers {
+			out.Consumers[c] += n
+		}
+		entries = append(entries, pendingEntries(exts[i].Val())...)
 	}
-	v := sum.Val()
-	out := PendingSummary{Count: v.Count, Lower: v.Lower, Higher: v.Higher, Consumers: v.Consumers}
-	if out.Consumers == nil {
-		out.Consumers = map[string]int64{}
+	sort.Slice(entries, func(a, b int) bool { return claims.CompareIDs(entries[a].ID, entries[b].ID) < 0 })
+	if len(entries) > pendingListLimit {
+		entries = entries[:pendingListLimit]
 	}
-	return out, pendingEntries(ext.Val()), nil
+	return out, entries, nil
 }
 
 func pendingEntries(in []redis.XPendingExt) []PendingEntry {
@@ -101,6 +124,20 @@ type RecoverResult struct {
 // ignores min-idle in XCLAIM, which is why XCLAIM is not used here), so an
 // entry its owner touched in between stays with the owner.
 func (s *Store) Recover(ctx context.Context, group, consumer string, o RecoverOptions) (RecoverResult, error) {
+	var res RecoverResult
+	for _, stream := range s.keys.EventStreams() {
+		part, err := s.recoverStream(ctx, stream, group, consumer, o)
+		if err != nil {
+			return res, err
+		}
+		res.Claimed = append(res.Claimed, part.Claimed...)
+		res.DeletedIDs = append(res.DeletedIDs, part.DeletedIDs...)
+	}
+	return res, nil
+}
+
+// recoverStream is Recover on one partition's stream.
+func (s *Store) recoverStream(ctx context.Context, stream, group, consumer string, o RecoverOptions) (RecoverResult, error) {
 	fail := func(err error) (RecoverResult, error) {
 		return RecoverResult{}, fmt.Errorf("recover %s/%s: %w", group, consumer, err)
 	}
@@ -113,7 +150,6 @@ func (s *Store) Recover(ctx context.Context, group, consumer string, o RecoverOp
 	if o.Count <= 0 {
 		o.Count = defaultRecoverCount
 	}
-	stream := s.keys.Events()
 	idle, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
 		Stream: stream, Group: group, Idle: o.MinIdle, Start: "-", End: "+", Count: 1,
 	}).Result()
@@ -161,7 +197,7 @@ func (s *Store) setDeliveries(ctx context.Context, group, consumer string, ds []
 	cmds := make([]*redis.XPendingExtCmd, len(ds))
 	for i, d := range ds {
 		cmds[i] = pipe.XPendingExt(ctx, &redis.XPendingExtArgs{
-			Stream: s.keys.Events(), Group: group, Start: d.ID, End: d.ID, Count: 1, Consumer: consumer,
+			Stream: d.Stream, Group: group, Start: d.ID, End: d.ID, Count: 1, Consumer: consumer,
 		})
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -180,8 +216,8 @@ func (s *Store) setDeliveries(ctx context.Context, group, consumer string, ds []
 // counts as a delivery and resets the idle time, which hides the entry
 // from other consumers' recovery: call it once per page at start-up, never
 // in a loop (see DESIGN "Known traps").
-func (s *Store) readOwnPending(ctx context.Context, group, consumer, after string, count int64) ([]Delivery, error) {
-	out, err := s.readGroup(ctx, groupRead{Stream: s.keys.Events(), Group: group, Consumer: consumer, Start: after, Count: count})
+func (s *Store) readOwnPending(ctx context.Context, stream, group, consumer, after string, count int64) ([]Delivery, error) {
+	out, err := s.readGroup(ctx, groupRead{Stream: stream, Group: group, Consumer: consumer, Start: after, Count: count})
 	if err != nil {
 		return nil, fmt.Errorf("read pending %s/%s: %w", group, consumer, err)
 	}

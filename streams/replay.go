@@ -48,34 +48,76 @@ func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery
 	if end == "" {
 		end = "+"
 	}
-	// A reader goroutine reads, decodes and vets the next pages while fn
-	// takes this one: the stream's round trips and the work on it overlap.
-	type page struct {
-		ds  []Delivery
-		err error
-	}
-	pages := make(chan page, 2)
+	// One reader goroutine per partition reads, decodes and vets its next
+	// pages while fn takes this one; the partitions are merged in entry id
+	// order, so a replay reads as one stream would.
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		defer close(pages)
-		for {
-			msgs, err := s.rdb.XRangeN(rctx, s.keys.Events(), start, end, size).Result()
+	streams := s.keys.EventStreams()
+	readers := make([]*pageReader, len(streams))
+	for i, stream := range streams {
+		readers[i] = s.readPages(rctx, stream, start, end, size)
+	}
+	for {
+		var next *pageReader
+		for _, r := range readers {
+			ok, err := r.ready()
 			if err != nil {
-				pages <- page{err: fmt.Errorf("replay %s: %w", s.keys.Events(), err)}
+				return err
+			}
+			if ok && (next == nil || claims.CompareIDs(r.head().ID, next.head().ID) < 0) {
+				next = r
+			}
+		}
+		if next == nil {
+			return ctx.Err()
+		}
+		d := next.pop()
+		if !opts.match(d) {
+			continue
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+	}
+}
+
+// pageReader reads one stream a page ahead, decoded and vetted.
+type pageReader struct {
+	pages chan page
+	cur   []Delivery
+	done  bool
+}
+
+type page struct {
+	ds  []Delivery
+	err error
+}
+
+func (s *Store) readPages(ctx context.Context, stream, start, end string, size int64) *pageReader {
+	r := &pageReader{pages: make(chan page, 2)}
+	go func() {
+		defer close(r.pages)
+		for {
+			msgs, err := s.rdb.XRangeN(ctx, stream, start, end, size).Result()
+			if err != nil && !missing(err) {
+				r.pages <- page{err: fmt.Errorf("replay %s: %w", stream, err)}
 				return
 			}
 			ds := make([]Delivery, len(msgs))
 			for i, m := range msgs {
-				ds[i] = decode(s.keys.Events(), m)
+				ds[i] = decode(stream, m)
 			}
-			if err := s.vetAll(rctx, ds); err != nil {
-				pages <- page{err: fmt.Errorf("replay %s: %w", s.keys.Events(), err)}
+			if err := s.vetAll(ctx, ds); err != nil {
+				r.pages <- page{err: fmt.Errorf("replay %s: %w", stream, err)}
 				return
 			}
 			select {
-			case pages <- page{ds: ds}:
-			case <-rctx.Done():
+			case r.pages <- page{ds: ds}:
+			case <-ctx.Done():
 				return
 			}
 			if int64(len(msgs)) < size {
@@ -84,23 +126,31 @@ func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery
 			start = "(" + msgs[len(msgs)-1].ID
 		}
 	}()
-	for p := range pages {
+	return r
+}
+
+// ready waits for the reader's next entry; false when it has none left.
+func (r *pageReader) ready() (bool, error) {
+	for len(r.cur) == 0 && !r.done {
+		p, ok := <-r.pages
+		if !ok {
+			r.done = true
+			break
+		}
 		if p.err != nil {
-			return p.err
+			return false, p.err
 		}
-		for _, d := range p.ds {
-			if !opts.match(d) {
-				continue
-			}
-			if err := fn(d); err != nil {
-				return err
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("replay: %w", err)
-		}
+		r.cur = p.ds
 	}
-	return ctx.Err()
+	return len(r.cur) > 0, nil
+}
+
+func (r *pageReader) head() Delivery { return r.cur[0] }
+
+func (r *pageReader) pop() Delivery {
+	d := r.cur[0]
+	r.cur = r.cur[1:]
+	return d
 }
 
 func (o ReplayOptions) match(d Delivery) bool {
@@ -172,7 +222,7 @@ func (s *Store) history(ctx context.Context, claimID string) (*claims.Claim, []c
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.XMessageSliceCmd, len(c.Entries))
 	for i, id := range c.Entries {
-		cmds[i] = pipe.XRange(ctx, s.keys.Events(), id, id)
+		cmds[i] = pipe.XRange(ctx, s.keys.ForClaim(claimID).Events(), id, id)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, nil, fmt.Errorf("history of %s: %w", claimID, err)
@@ -181,7 +231,7 @@ func (s *Store) history(ctx context.Context, claimID string) (*claims.Claim, []c
 	for i, cmd := range cmds {
 		msgs := cmd.Val()
 		if len(msgs) == 0 {
-			return c, nil, fmt.Errorf("history of %s: entry %s (v%d) was trimmed from %s: %w", claimID, c.Entries[i], i+1, s.keys.Events(), errTrimmed)
+			return c, nil, fmt.Errorf("history of %s: entry %s (v%d) was trimmed from %s: %w", claimID, c.Entries[i], i+1, s.keys.ForClaim(claimID).Events(), errTrimmed)
 		}
 		e, err := claims.DecodeEvent(msgs[0].ID, msgs[0].Values)
 		if err != nil {

@@ -51,7 +51,9 @@ func (s *Store) LoadSampleData(ctx context.Context, o claims.SampleOptions) (Sam
 	}
 	pipe.SAdd(ctx, s.keys.Adjusters(), members...)
 	// NX: a reload must not reset the workload of claims already assigned.
-	pipe.ZAddNX(ctx, s.keys.AdjusterLoad(), zs...)
+	for _, pk := range s.keys.All() {
+		pipe.ZAddNX(ctx, pk.AdjusterLoad(), zs...)
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return SampleResult{}, fmt.Errorf("load sample data: %w", err)
 	}

@@ -3,10 +3,12 @@ package streams
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -149,6 +151,60 @@ func (s *Store) evalSha(ctx context.Context, sc *Script, keys []string, args ...
 		v, err = sc.EvalSha(ctx, s.rdb, keys, args...).Result()
 	}
 	return v, err
+}
+
+// durableTimeout bounds how long an append waits for its replicas.
+const durableTimeout = 2 * time.Second
+
+// ErrNotDurable is an append that landed on its master but not on the
+// replicas Options.Durable asks for in time: a failover now could lose it.
+// Retrying with the same event id is safe (it is not written twice).
+var ErrNotDurable = errors.New("not copied to the replicas in time")
+
+// evalDurable is evalSha that, with Options.Durable, sends WAIT right after
+// the script on the same connection of the same master (WAIT counts the
+// writes of its own connection), so an append counts only once a replica
+// holds it.
+func (s *Store) evalDurable(ctx context.Context, sc *Script, keys []string, args ...any) (any, error) {
+	if s.opts.Durable <= 0 {
+		return s.evalSha(ctx, sc, keys, args...)
+	}
+	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+		return nil, err
+	}
+	var node redis.Cmdable = s.rdb
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		master, err := cc.MasterForKey(ctx, keys[0])
+		if err != nil {
+			return nil, err
+		}
+		node = master
+	}
+	for attempt := 0; ; attempt++ {
+		pipe := node.Pipeline()
+		cmd := sc.EvalSha(ctx, pipe, keys, args...)
+		wait := pipe.Do(ctx, "WAIT", s.opts.Durable, durableTimeout.Milliseconds())
+		_, _ = pipe.Exec(ctx)
+		v, err := cmd.Result()
+		if classify(err) == errNoScript && attempt == 0 {
+			s.scripts.forget()
+			if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		got, err := wait.Int64()
+		if err != nil {
+			return nil, fmt.Errorf("wait for %d replica(s): %w", s.opts.Durable, err)
+		}
+		if got < int64(s.opts.Durable) {
+			return nil, fmt.Errorf("%d of %d replica(s) acknowledged it within %s: %w", got, s.opts.Durable, durableTimeout, ErrNotDurable)
+		}
+		return v, nil
+	}
 }
 
 // run carries out one effect and reads its reply, retrying while Redis is

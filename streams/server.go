@@ -1,9 +1,12 @@
 package streams
 
 import (
+	"claimsctl/streams/claims"
 	"context"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -59,37 +62,101 @@ func (s *Store) Server(ctx context.Context) (ServerInfo, error) {
 	return info, nil
 }
 
-// Tail reads claims:events after id with XREAD (no group: nothing is
-// recorded as delivered), waiting up to block for new entries in slices of
-// at most a second so that cancelling ctx stops it promptly. It returns the
-// entries and the id to continue from. Pass "$" to start at the end.
-func (s *Store) Tail(ctx context.Context, after string, count int64, block time.Duration) ([]Delivery, string, error) {
-	if after == "$" {
-		last, err := s.rdb.XRevRangeN(ctx, s.keys.Events(), "+", "-", 1).Result()
-		if err != nil {
-			return nil, after, fmt.Errorf("tail %s: %w", s.keys.Events(), err)
+// TailCursor is where a tail of the event streams stands: the last id
+// read in each.
+type TailCursor struct {
+	after map[string]string
+}
+
+// NewTailCursor starts a tail at the end of the event streams ("$"), or
+// after the entry id from in every one of them.
+func (s *Store) NewTailCursor(ctx context.Context, from string) (*TailCursor, error) {
+	c := &TailCursor{after: map[string]string{}}
+	streams := s.keys.EventStreams()
+	if from != "$" {
+		for _, st := range streams {
+			c.after[st] = from
 		}
-		after = "0-0"
-		if len(last) > 0 {
-			after = last[0].ID
+		return c, nil
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.XMessageSliceCmd, len(streams))
+	for i, st := range streams {
+		cmds[i] = pipe.XRevRangeN(ctx, st, "+", "-", 1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+		return nil, fmt.Errorf("tail: %w", err)
+	}
+	for i, st := range streams {
+		c.after[st] = "0-0"
+		if last := cmds[i].Val(); len(last) > 0 {
+			c.after[st] = last[0].ID
 		}
 	}
+	return c, nil
+}
+
+// Tail reads the event streams after the cursor with XREAD (no group:
+// nothing is recorded as delivered), waiting up to block for new entries in
+// slices of at most a second so that cancelling ctx stops it promptly, and
+// moves the cursor on. Entries of several partitions come in id order.
+func (s *Store) Tail(ctx context.Context, cur *TailCursor, count int64, block time.Duration) ([]Delivery, error) {
+	streams := s.keys.EventStreams()
 	var out []Delivery
 	err := waitInSlices(ctx, block, func(slice time.Duration) (bool, error) {
-		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{s.keys.Events(), after}, Count: count, Block: slice}).Result()
-		if err != nil && classify(err) != errNil {
+		res, err := s.xread(ctx, streams, cur, count, slice)
+		if err != nil {
 			return true, err
 		}
 		for _, st := range res {
 			for _, m := range st.Messages {
 				out = append(out, decode(st.Stream, m))
-				after = m.ID
+				cur.after[st.Stream] = m.ID
 			}
 		}
 		return len(out) > 0, nil
 	})
 	if err != nil {
-		return nil, after, fmt.Errorf("tail %s: %w", s.keys.Events(), err)
+		return nil, fmt.Errorf("tail: %w", err)
 	}
-	return out, after, nil
+	sort.SliceStable(out, func(a, b int) bool { return claims.CompareIDs(out[a].ID, out[b].ID) < 0 })
+	return out, nil
+}
+
+// xread is one XREAD of several streams, one per stream at the same time
+// on a cluster (as xreadgroup).
+func (s *Store) xread(ctx context.Context, streams []string, cur *TailCursor, count int64, block time.Duration) ([]redis.XStream, error) {
+	read := func(streams []string) ([]redis.XStream, error) {
+		args := append([]string(nil), streams...)
+		for _, st := range streams {
+			args = append(args, cur.after[st])
+		}
+		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: count, Block: block}).Result()
+		if classify(err) == errNil {
+			err = nil
+		}
+		return res, err
+	}
+	if !s.cluster() || len(streams) == 1 {
+		return read(streams)
+	}
+	results := make([][]redis.XStream, len(streams))
+	errs := make([]error, len(streams))
+	var wg sync.WaitGroup
+	for i, st := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = read([]string{st})
+		}()
+	}
+	wg.Wait()
+	var out []redis.XStream
+	for i := range streams {
+		if errs[i] != nil {
+			return out, errs[i]
+		}
+		out = append(out, results[i]...)
+	}
+	return out, nil
 }

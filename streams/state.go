@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,71 @@ const lagCountLimit = 10000
 // State is a snapshot of the four streams and their consumer groups.
 type State struct {
 	Streams []StreamState
+	// EventStreams are the keys of the event streams among Streams: one,
+	// or one per partition.
+	EventStreams []string
+}
+
+// Events is the event streams as one: their lengths summed, each group's
+// pending and lag summed over the partitions and its consumers merged,
+// the first and last ids over all of them. With one partition it is that
+// stream; nil when none exists.
+func (st *State) Events() *StreamState { return st.Combined(st.EventStreams) }
+
+// Combined is several streams of the snapshot as one (one kind of stream
+// over the partitions), as Events combines the event streams.
+func (st *State) Combined(keys []string) *StreamState {
+	if len(keys) == 1 {
+		return st.Stream(keys[0])
+	}
+	var out *StreamState
+	for _, key := range keys {
+		ss := st.Stream(key)
+		if ss == nil || !ss.Exists {
+			continue
+		}
+		if out == nil {
+			out = &StreamState{Key: strings.Join(keys, " "), Exists: true}
+		}
+		out.Length += ss.Length
+		if out.FirstID == "" || (ss.FirstID != "" && claims.CompareIDs(ss.FirstID, out.FirstID) < 0) {
+			out.FirstID = ss.FirstID
+		}
+		if claims.CompareIDs(ss.LastID, out.LastID) > 0 {
+			out.LastID = ss.LastID
+		}
+		for _, g := range ss.Groups {
+			tg := out.Group(g.Name)
+			if tg == nil {
+				out.Groups = append(out.Groups, GroupState{Name: g.Name})
+				tg = &out.Groups[len(out.Groups)-1]
+			}
+			tg.Pending += g.Pending
+			tg.Lag += g.Lag
+			tg.LagCounted = tg.LagCounted || g.LagCounted
+			tg.LagCapped = tg.LagCapped || g.LagCapped
+			if claims.CompareIDs(g.LastDeliveredID, tg.LastDeliveredID) > 0 {
+				tg.LastDeliveredID = g.LastDeliveredID
+			}
+			for _, c := range g.Consumers {
+				merged := false
+				for i := range tg.Consumers {
+					if tg.Consumers[i].Name == c.Name {
+						tg.Consumers[i].Pending += c.Pending
+						tg.Consumers[i].Idle = min(tg.Consumers[i].Idle, c.Idle)
+						merged = true
+					}
+				}
+				if !merged {
+					tg.Consumers = append(tg.Consumers, c)
+				}
+			}
+		}
+	}
+	if out != nil {
+		sort.Slice(out.Groups, func(a, b int) bool { return out.Groups[a].Name < out.Groups[b].Name })
+	}
+	return out
 }
 
 // StreamState is one stream in the state view.
@@ -112,7 +178,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		return nil, fmt.Errorf("state view: %w", err)
 	}
 
-	st := &State{}
+	st := &State{EventStreams: s.keys.EventStreams()}
 	second := s.rdb.Pipeline()
 	type lagCount struct {
 		stream, group int

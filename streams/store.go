@@ -23,6 +23,15 @@ type Options struct {
 	// CountLag counts each group's lag from the stream instead of trusting
 	// XINFO GROUPS (the embedded server reports the stream length there).
 	CountLag bool
+	// Partitions is how many event streams claims are spread over (0 or 1:
+	// one, with the lab's key names). Open takes it from claims:meta.
+	Partitions int
+	// Tags are the partitions' hash tags (nil: chosen evenly over the
+	// slots; Open takes them from claims:meta or the cluster).
+	Tags []string
+	// Durable is how many replicas must have an append (WAIT) before it
+	// counts as done (0: none; replication is asynchronous).
+	Durable int
 }
 
 // Store is the claims event store on Redis Streams. It is safe for
@@ -35,6 +44,7 @@ type Store struct {
 	cache   *stateCache
 	scripts *scriptCache
 	recent  *claimCache
+	layout  *layoutGuard
 }
 
 func init() {
@@ -43,7 +53,8 @@ func init() {
 	uuid.EnableRandPool()
 }
 
-// New wraps a connected client. The caller keeps ownership of rdb.
+// New wraps a connected client, with the layout opts says (Open reads it
+// from the keyspace instead). The caller keeps ownership of rdb.
 func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -54,9 +65,19 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Actor == "" {
 		opts.Actor = claims.DefaultActor
 	}
-	s := &Store{rdb: rdb, keys: Keys{Prefix: opts.Prefix}, opts: opts, tracer: &tracer{}, cache: &stateCache{groups: map[string][]string{}}, scripts: &scriptCache{}, recent: newClaimCache()}
+	s := &Store{
+		rdb: rdb, keys: layoutOf(opts), opts: opts, tracer: &tracer{},
+		cache: &stateCache{groups: map[string][]string{}}, scripts: &scriptCache{}, recent: newClaimCache(), layout: &layoutGuard{},
+	}
 	rdb.AddHook(s.tracer)
 	return s
+}
+
+// cluster reports a Redis Cluster: commands on keys of several slots go
+// one per slot.
+func (s *Store) cluster() bool {
+	_, ok := s.rdb.(*redis.ClusterClient)
+	return ok
 }
 
 // Keys returns the key layout in use.
@@ -75,7 +96,8 @@ func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
 func (s *Store) WithPrefix(prefix string) *Store {
 	c := *s
 	c.opts.Prefix = prefix
-	c.keys = Keys{Prefix: prefix}
+	c.keys = NewKeys(prefix, s.keys.tags)
+	c.layout = &layoutGuard{}
 	c.cache = &stateCache{groups: map[string][]string{}}
 	c.recent = newClaimCache()
 	return &c

@@ -359,7 +359,7 @@ func TestStoreConsumeAck(t *testing.T) {
 		group := func() *GroupState {
 			st, err := s.State(ctx)
 			require.NoError(t, err)
-			g := st.Stream(s.Keys().Events()).Group(GroupProcessors)
+			g := st.Events().Group(GroupProcessors)
 			require.NotNil(t, g)
 			return g
 		}
@@ -749,7 +749,7 @@ func TestStoreState(t *testing.T) {
 		for round := range 2 {
 			st, err = s.State(ctx)
 			require.NoError(t, err)
-			ev := st.Stream(k.Events())
+			ev := st.Events()
 			require.NotNil(t, ev)
 			assert.True(t, ev.Exists)
 			assert.Equal(t, int64(3), ev.Length)
@@ -786,7 +786,7 @@ func TestStoreState(t *testing.T) {
 		require.NoError(t, err)
 		st, err = s.State(ctx)
 		require.NoError(t, err)
-		ev := st.Stream(k.Events())
+		ev := st.Events()
 		assert.Zero(t, ev.Group(GroupProcessors).Lag)
 		assert.Equal(t, int64(3), ev.Group(GroupProcessors).Pending)
 		assert.Equal(t, []string{"w1", "w2"}, []string{ev.Group(GroupProcessors).Consumers[0].Name, ev.Group(GroupProcessors).Consumers[1].Name})
@@ -811,7 +811,7 @@ func TestStateLagAfterXDEL(t *testing.T) {
 
 	st, err := s.State(ctx)
 	require.NoError(t, err)
-	pr := st.Stream(s.Keys().Events()).Group(GroupProcessors)
+	pr := st.Events().Group(GroupProcessors)
 	assert.Equal(t, int64(3), pr.Lag)
 	assert.False(t, pr.LagCounted, "real Redis knows the lag before any XDEL")
 
@@ -824,7 +824,7 @@ func TestStateLagAfterXDEL(t *testing.T) {
 
 	st, err = s.State(ctx)
 	require.NoError(t, err)
-	ev := st.Stream(s.Keys().Events())
+	ev := st.Events()
 	assert.Equal(t, int64(4), ev.Length)
 	pr = ev.Group(GroupProcessors)
 	assert.Equal(t, int64(2), pr.Lag, "ids[2] and ids[4] are still to read")
@@ -956,7 +956,7 @@ func TestStateLagIsExactAfterTrimAndImport(t *testing.T) {
 		lag := func() (processors, analytics int64) {
 			st, err := s.State(ctx)
 			require.NoError(t, err)
-			ev := st.Stream(s.Keys().Events())
+			ev := st.Events()
 			return ev.Group(GroupProcessors).Lag, ev.Group(GroupAnalytics).Lag
 		}
 		p, a := lag()
@@ -1025,7 +1025,7 @@ func TestStateLagAfterAOFRewriteAndRestart(t *testing.T) {
 	require.NotZero(t, raw[0].Lag, "precondition: Redis reports a stale lag after the restart")
 	st, err := s.State(ctx)
 	require.NoError(t, err)
-	g := st.Stream(s.Keys().Events()).Group(GroupProcessors)
+	g := st.Events().Group(GroupProcessors)
 	assert.Zero(t, g.Lag, "the group was handed the last entry")
 	assert.Zero(t, g.Pending)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,9 +84,10 @@ const (
 	retrySoonBlock = 20 * time.Millisecond
 )
 
-// worker is one consumer of one group.
+// worker is one consumer of one group on one partition's stream.
 type worker struct {
 	s       *Store
+	stream  string
 	h       Handler
 	o       WorkerOptions
 	x       *executor
@@ -122,26 +124,56 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 	if err := claims.ValidName("consumer", o.Consumer); err != nil {
 		return fmt.Errorf("run worker %s: %w", group, err)
 	}
-	w := &worker{s: s, h: h, o: o}
-	w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, wait: w.trouble}
-	defer w.flush(ctx)
+	streams := s.keys.EventStreams()
+	loops := make([]*worker, len(streams))
+	for i, stream := range streams {
+		w := &worker{s: s, h: h, o: o, stream: stream}
+		w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, wait: w.trouble}
+		if len(streams) > 1 {
+			w.x.label += fmt.Sprintf("[p%d]", i)
+		}
+		loops[i] = w
+	}
+	defer loops[0].flush(ctx)
 	for ctx.Err() == nil {
 		err := s.EnsureGroup(ctx, group)
 		if err == nil {
 			break
 		}
-		w.trouble(ctx, err)
+		loops[0].trouble(ctx, err)
 	}
 	if ctx.Err() != nil {
 		return nil
 	}
-	w.x.logf("started: group %s on %s, batches of %d, recovering entries idle > %s every %s, dead-letter after %d deliveries",
-		group, s.keys.Events(), o.Count, o.MinIdle, o.RecoverEvery, o.MaxDeliveries)
+	on := streams[0]
+	if len(streams) > 1 {
+		on = fmt.Sprintf("%d partitions (%s …)", len(streams), streams[0])
+	}
+	loops[0].x.logf("started: group %s on %s, batches of %d, recovering entries idle > %s every %s, dead-letter after %d deliveries",
+		group, on, o.Count, o.MinIdle, o.RecoverEvery, o.MaxDeliveries)
+	// One loop per partition: each blocks on its own stream, and a batch's
+	// keys then share one hash slot (one script call on one node).
+	var wg sync.WaitGroup
+	for _, w := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.loop(ctx)
+		}()
+	}
+	wg.Wait()
+	loops[0].x.logf("stopped")
+	return nil
+}
+
+// loop reads this worker's stream until ctx is cancelled.
+func (w *worker) loop(ctx context.Context) {
 	// A read whose reply was lost with the connection leaves entries in our
 	// PEL that we never saw, so the own-PEL pass runs again after an error.
 	needOwn := true
 	var lastRecover time.Time
 	var retry []Delivery
+	o := w.o
 	for ctx.Err() == nil {
 		if needOwn {
 			if !w.ownPending(ctx) {
@@ -160,13 +192,13 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 		if len(retry) > 0 {
 			block = min(block, retrySoonBlock<<retry[0].attempts)
 		}
-		ds, err := s.readGroup(ctx, groupRead{
-			Stream: s.keys.Events(), Group: group, Consumer: o.Consumer, Start: ">",
+		ds, err := w.s.readGroup(ctx, groupRead{
+			Stream: w.stream, Group: w.h.Group(), Consumer: o.Consumer, Start: ">",
 			Count: o.Count, Block: max(block, time.Millisecond),
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				break
+				return
 			}
 			w.trouble(ctx, err)
 			needOwn = true
@@ -175,8 +207,6 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 		w.backoff = 0
 		retry = w.x.execute(ctx, append(retry, ds...))
 	}
-	w.x.logf("stopped")
-	return nil
 }
 
 // ownPending handles this consumer's own pending entries once, page by
@@ -185,7 +215,7 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 func (w *worker) ownPending(ctx context.Context) bool {
 	after := "0"
 	for ctx.Err() == nil {
-		ds, err := w.s.readOwnPending(ctx, w.h.Group(), w.o.Consumer, after, w.o.Count)
+		ds, err := w.s.readOwnPending(ctx, w.stream, w.h.Group(), w.o.Consumer, after, w.o.Count)
 		if err != nil {
 			w.trouble(ctx, err)
 			return false
@@ -204,7 +234,7 @@ func (w *worker) ownPending(ctx context.Context) bool {
 // recover takes over idle entries and handles them; false if Redis failed.
 func (w *worker) recover(ctx context.Context) bool {
 	for range maxAutoClaimCalls {
-		res, err := w.s.Recover(ctx, w.h.Group(), w.o.Consumer, RecoverOptions{MinIdle: w.o.MinIdle, Count: w.o.Count})
+		res, err := w.s.recoverStream(ctx, w.stream, w.h.Group(), w.o.Consumer, RecoverOptions{MinIdle: w.o.MinIdle, Count: w.o.Count})
 		if err != nil {
 			w.trouble(ctx, err)
 			return false
