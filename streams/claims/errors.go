@@ -33,7 +33,8 @@ var (
 	ErrUnreachable = errors.New("cannot reach Redis")
 )
 
-// ValidationError names the event type, the field and the rule it broke.
+// ValidationError names the event type (none for a rule all events share,
+// such as the claim id's), the field and the rule it broke.
 type ValidationError struct {
 	Type  EventType
 	Field string
@@ -41,7 +42,10 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string {
-	if e.Field == "" {
+	switch {
+	case e.Type == "":
+		return fmt.Sprintf("%s %s (nothing written)", e.Field, e.Rule)
+	case e.Field == "":
 		return fmt.Sprintf("%s %s (nothing written)", e.Type, e.Rule)
 	}
 	return fmt.Sprintf("%s: %s %s (nothing written)", e.Type, e.Field, e.Rule)

@@ -3,6 +3,7 @@ package claims
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,6 +149,13 @@ func TestDecodeEventMalformed(t *testing.T) {
 		{"data a string", set("data", `"x"`), "data is not a JSON object"},
 		{"wrong schema", set("schema", "2"), `schema "2" is not supported (want "1")`},
 		{"only a note", map[string]any{"note": "hello from redis-cli"}, `field "type" is missing`},
+		// The claim id reaches key names and log lines: only a claim id will do.
+		{"claim_id forging a log line", set("claim_id", "x\n  [audit a1  1-0  claim.approved x v1 -> handled]"), `claim_id is not a claim id: it may hold only letters, digits, '-', '_' and '.'; got '\n'`},
+		{"claim_id with ANSI", set("claim_id", "\x1b[2J"), `claim_id is not a claim id: it may hold only letters, digits, '-', '_' and '.'; got '\x1b'`},
+		{"claim_id of 1 MB", set("claim_id", strings.Repeat("a", 1<<20)), "claim_id is not a claim id: it must be at most 64 characters, got 1048576"},
+		{"claim_id a key pattern", set("claim_id", "*"), `claim_id is not a claim id: it may hold only letters, digits, '-', '_' and '.'; got '*'`},
+		{"huge type is clipped", set("type", strings.Repeat("t", 1<<20)), `unknown event type "` + strings.Repeat("t", 40) + `"… (1048576 bytes)`},
+		{"type with ANSI is quoted", set("type", "\x1b[31m"), `unknown event type "\x1b[31m"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,6 +172,24 @@ func TestDecodeEventMalformed(t *testing.T) {
 			assert.Equal(t, in, tt.values, "decoding does not change the entry")
 		})
 	}
+}
+
+// TestDecodeEventReadsMilliseconds: the wire holds milliseconds, so a
+// finer time from another client decodes to what encodes back the same.
+func TestDecodeEventReadsMilliseconds(t *testing.T) {
+	t.Parallel()
+	fields, err := lifecycleEvents("C-1", claimT0)[0].Fields()
+	require.NoError(t, err)
+	values := wireValues(t, fields)
+	values["occurred_at"] = "2026-11-25T10:00:00.123456789Z"
+	ev, err := DecodeEvent("1-0", values)
+	require.NoError(t, err)
+	assert.Equal(t, claimT0.Add(123*time.Millisecond), ev.OccurredAt)
+	again, err := ev.Fields()
+	require.NoError(t, err)
+	back, err := DecodeEvent("1-0", wireValues(t, again))
+	require.NoError(t, err)
+	assert.Equal(t, ev, back)
 }
 
 func TestDecodeEventAcceptsOtherRFC3339Times(t *testing.T) {
