@@ -162,6 +162,11 @@ func DecodeEvent(id string, values map[string]any) (Event, error) {
 	// The wire holds milliseconds; a finer time from another client is
 	// read at that precision, so the event encodes back to what it decoded.
 	ev.OccurredAt = ev.OccurredAt.UTC().Truncate(time.Millisecond)
+	if y := ev.OccurredAt.Year(); y < 0 || y > 9999 {
+		// 0000-01-01T00:00:00+01:00 parses, but is in year -1 in UTC,
+		// which RFC 3339 cannot write.
+		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("occurred_at %s is outside the years 0000 to 9999 in UTC", Quote(at))}
+	}
 	if ev.Actor, err = str(FieldActor); err != nil {
 		return Event{}, err
 	}

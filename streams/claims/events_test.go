@@ -142,6 +142,8 @@ func TestDecodeEventMalformed(t *testing.T) {
 		{"version negative", set("version", "-3"), `version "-3" is not a positive integer`},
 		{"version fraction", set("version", "1.5"), `version "1.5" is not a positive integer`},
 		{"bad time", set("occurred_at", "yesterday"), `occurred_at "yesterday" is not an RFC 3339 time`},
+		{"time before year 0 in UTC", set("occurred_at", "0000-01-01T00:00:00+01:00"), `occurred_at "0000-01-01T00:00:00+01:00" is outside the years 0000 to 9999 in UTC`},
+		{"time after year 9999 in UTC", set("occurred_at", "9999-12-31T23:30:00-05:00"), `occurred_at "9999-12-31T23:30:00-05:00" is outside the years 0000 to 9999 in UTC`},
 		{"time without zone", set("occurred_at", "2026-11-25T10:00:00"), `occurred_at "2026-11-25T10:00:00" is not an RFC 3339 time`},
 		{"data not JSON", set("data", "{amount: 1"), "data is not a JSON object"},
 		{"data an array", set("data", "[1,2]"), "data is not a JSON object"},

@@ -173,7 +173,7 @@ func ValidateData(t EventType, data map[string]any, now time.Time) error {
 		for _, r := range rules {
 			names = append(names, r.name)
 		}
-		return &ValidationError{Type: t, Field: unknown[0], Rule: fmt.Sprintf("is not a field of this event (fields: %s)", strings.Join(names, ", "))}
+		return &ValidationError{Type: t, Field: fieldName(unknown[0]), Rule: fmt.Sprintf("is not a field of this event (fields: %s)", strings.Join(names, ", "))}
 	}
 	for _, r := range rules {
 		v, present := data[r.name]
@@ -193,6 +193,15 @@ func ValidateData(t EventType, data map[string]any, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// fieldName shows a field name a caller made up as it is when it could be
+// a field (a typo such as amout), and quoted otherwise.
+func fieldName(k string) string {
+	if len(k) <= MaxNameLength && nameProblem(k, "_") == "" {
+		return k
+	}
+	return Quote(k)
 }
 
 func (r fieldRule) check(t EventType, v any, now time.Time) error {

@@ -206,6 +206,8 @@ func TestValidateDataRules(t *testing.T) {
 		{"date before 1900", ClaimSubmitted, withField(sub, "incident_date", "1899-12-31"), "incident_date", "must be on or after 1900-01-01"},
 		// unknown fields
 		{"unknown field", ClaimSubmitted, withField(sub, "amout", 1.0), "amout", "is not a field of this event (fields: customer_id, policy_id, amount, claim_type, incident_date, description)"},
+		{"unknown field with ANSI", ClaimAssigned, withField(p[ClaimAssigned], "\x1b[31mnote", "x"), `"\x1b[31mnote"`, "is not a field of this event"},
+		{"unknown field of 1 MB", ClaimAssigned, withField(p[ClaimAssigned], strings.Repeat("k", 1<<20), "x"), `"` + strings.Repeat("k", 40) + `"… (1048576 bytes)`, "is not a field of this event"},
 		{"unknown fields sorted", ClaimAssigned, withField(p[ClaimAssigned], "zeta", 1.0, "alpha", 2.0), "alpha", "is not a field of this event"},
 		{"unknown before missing", ClaimApproved, map[string]any{"amount": 5.0}, "amount", "is not a field of this event (fields: approved_amount, note)"},
 		// cross-field
