@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
+	"math"
 
 	"claimsctl/streams"
 
@@ -40,12 +40,9 @@ func (m *consumeModule) consume(L *lua.LState) int {
 	}
 	o := optionsAt(L, optArg, "consume", "count", "block", "pending")
 	opts := streams.ConsumeOptions{
-		Count:   int64(o.num("count", 10)),
-		Block:   time.Duration(o.num("block", 0)) * time.Millisecond,
+		Count:   o.whole("count", 10, 1, math.MaxInt64),
+		Block:   o.millis("block", 0, 0),
 		Pending: o.boolean("pending", false),
-	}
-	if opts.Count < 1 {
-		argError(L, optArg, "consume", "count must be at least 1")
 	}
 	ds, err := m.store.Consume(ctxOf(L), group, consumer, opts)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 
+	"claimsctl/streams/claims"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -85,7 +87,7 @@ func fromLuaDepth(v lua.LValue, path string, depth int) (any, error) {
 	case lua.LNumber:
 		f := float64(x)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%s must be a finite number", path)
+			return nil, fmt.Errorf("%s must be a finite number, got %s", path, claims.FormatNumber(f))
 		}
 		return f, nil
 	case lua.LBool:

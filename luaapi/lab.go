@@ -3,6 +3,7 @@ package luaapi
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -91,14 +92,14 @@ func typeList() string {
 // takes no event away from a consumer.
 func (m *labModule) monitor(L *lua.LState) int {
 	o := optionsAt(L, 1, "monitor", "seconds", "events", "from")
-	seconds, limit := o.num("seconds", 0), int(o.num("events", 0))
+	limit := o.whole("events", 0, 1, math.MaxInt64)
 	ctx := ctxOf(L)
 	var deadline time.Time
-	if seconds > 0 {
-		deadline = time.Now().Add(time.Duration(seconds * float64(time.Second)))
+	if o.has("seconds") {
+		deadline = time.Now().Add(o.seconds("seconds", 0))
 	}
 	fmt.Fprintln(m.out, "monitoring claims:events (XREAD BLOCK); Ctrl-C stops")
-	after, seen, lastProgress := o.str("from", "$"), 0, ""
+	after, seen, lastProgress := o.str("from", "$"), int64(0), ""
 	for {
 		block := time.Second
 		if !deadline.IsZero() {

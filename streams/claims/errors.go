@@ -53,6 +53,20 @@ func (e *ValidationError) Error() string {
 
 func (e *ValidationError) Unwrap() error { return ErrInvalid }
 
+// NameError is a group or consumer name that breaks NameRule.
+type NameError struct {
+	What string // "group", "consumer"
+	Name string
+	Rule string
+}
+
+func (e *NameError) Error() string {
+	return fmt.Sprintf("%s name %s %s", e.What, Quote(e.Name), e.Rule)
+}
+
+// Unwrap makes a bad name an ErrInvalid.
+func (e *NameError) Unwrap() error { return ErrInvalid }
+
 // TransitionError says which event the claim's status does not allow.
 type TransitionError struct {
 	ClaimID string

@@ -13,7 +13,7 @@ import (
 // before it goes to Redis or starts a worker: NameRule.
 func ValidName(what, name string) error {
 	if rule := nameProblem(name, nameSymbols); rule != "" {
-		return fmt.Errorf("%s name %s %s: %w", what, Quote(name), rule, ErrInvalid)
+		return &NameError{What: what, Name: name, Rule: rule}
 	}
 	return nil
 }

@@ -105,9 +105,9 @@ func TestValidName(t *testing.T) {
 		assert.NoError(t, ValidName("consumer", name), name)
 	}
 	tests := []struct{ name, in, want string }{
-		{"empty", "", `consumer name "" must not be empty: invalid`},
-		{"space", "a b", `consumer name "a b" may hold only letters, digits, '-', '_', '.' and ':'; got ' ': invalid`},
-		{"newline", "w\n1", `consumer name "w\n1" may hold only letters, digits, '-', '_', '.' and ':'; got '\n': invalid`},
+		{"empty", "", `consumer name "" must not be empty`},
+		{"space", "a b", `consumer name "a b" may hold only letters, digits, '-', '_', '.' and ':'; got ' '`},
+		{"newline", "w\n1", `consumer name "w\n1" may hold only letters, digits, '-', '_', '.' and ':'; got '\n'`},
 		{"too long", strings.Repeat("n", 65), "must be at most 64 characters, got 65"},
 		{"slash", "a/b", "got '/'"},
 		{"ANSI", "\x1b[31m", `got '\x1b'`},
