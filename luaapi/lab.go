@@ -145,7 +145,8 @@ func (m *labModule) groupProgress(L *lua.LState) string {
 	for _, g := range events.Groups {
 		parts = append(parts, fmt.Sprintf("%s pending %d lag %d", g.Name, g.Pending, g.Lag))
 	}
-	return "  groups: " + strings.Join(parts, " | ")
+	// Group names come from Redis: anyone may have created one.
+	return claims.Printable("  groups: " + strings.Join(parts, " | "))
 }
 
 // redisCommand is redis(): keys stay as typed, as in redis-cli, and key()
