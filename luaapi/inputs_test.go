@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 	"claimsctl/streams/embedded"
 
 	"github.com/redis/go-redis/v9"
@@ -179,4 +180,26 @@ func TestInputRulesAccept(t *testing.T) {
 		expect(#keys("customer:*") == 1, "one customer")
 	`, "accept"), out.String())
 	assert.Zero(t, rt.Failed(), out.String())
+}
+
+// TestSchemaShowsEachFieldsRule: schema() is where a student reads the
+// rules, and they are the ones the schema checks.
+func TestSchemaShowsEachFieldsRule(t *testing.T) {
+	t.Parallel()
+	rt, _ := newRuntime(t, nil, false)
+	ctx := context.Background()
+	for expr, want := range map[string]string{
+		`schema("claim.submitted").rules.amount`:        claims.AmountRule,
+		`schema("claim.submitted").rules.incident_date`: claims.DateRule,
+		`schema("claim.submitted").rules.description`:   claims.TextRule(claims.MaxDescriptionLength),
+		`schema("claim.payment.completed").rules.payment_id`: "an id of " + claims.NameRule +
+			"; the initiated payment's, settle()'s default",
+		`schema()[1].rules.customer_id`: "an id of " + claims.NameRule,
+	} {
+		v, err := rt.Eval(ctx, expr)
+		require.NoError(t, err, expr)
+		assert.Equal(t, want, v, expr)
+	}
+	assert.Contains(t, MarkdownReference(), "## Validation", "docs/lua-api.md has the rules in one section")
+	assert.Contains(t, MarkdownReference(), claims.AmountRule)
 }

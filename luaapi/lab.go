@@ -65,6 +65,11 @@ func (m *labModule) schema(L *lua.LState) int {
 		e.RawSetString("type", lua.LString(t))
 		e.RawSetString("required", toLua(L, req))
 		e.RawSetString("optional", toLua(L, opt))
+		rules := L.NewTable()
+		for _, r := range claims.FieldRules(t) {
+			rules.RawSetString(r.Name, lua.LString(r.Rule))
+		}
+		e.RawSetString("rules", rules)
 		var from []string
 		for _, s := range claims.AllowedFrom(t) {
 			from = append(from, s.String())

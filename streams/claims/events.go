@@ -48,7 +48,7 @@ const (
 	TimeLayout                     = "2006-01-02T15:04:05.000Z07:00"
 	DateLayout                     = "2006-01-02"
 	DefaultActor                   = "claimsctl"
-	maxDescriptionLength           = 2000
+	MaxDescriptionLength           = 2000
 	MaxClaimAmount                 = 10_000_000
 	FieldType                      = "type"
 	FieldClaimID                   = "claim_id"

@@ -25,13 +25,14 @@ type fieldRule struct {
 	kind     fieldKind
 	required bool
 	values   []string // kindEnum
-	maxLen   int      // kindText; 0 means defaultTextLength
+	maxLen   int      // kindText; 0 means DefaultTextLength
 	also     string   // a rule checked elsewhere (state machine, defaults), in words
 }
 
-// defaultTextLength bounds a text field (a note, a filename, an adjuster)
-// that sets no limit of its own.
-const defaultTextLength = 200
+// DefaultTextLength bounds a text field (a note, a filename, an adjuster)
+// that sets no limit of its own; MaxDescriptionLength bounds the long ones
+// (description, findings, reason).
+const DefaultTextLength = 200
 
 // MinIncidentDate is the earliest incident date a claim may give.
 var MinIncidentDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -55,7 +56,7 @@ var schemas = map[EventType][]fieldRule{
 		{name: "amount", kind: kindAmount, required: true},
 		{name: "claim_type", kind: kindEnum, required: true, values: ClaimTypes},
 		{name: "incident_date", kind: kindDate, required: true},
-		{name: "description", kind: kindText, required: true, maxLen: maxDescriptionLength},
+		{name: "description", kind: kindText, required: true, maxLen: MaxDescriptionLength},
 	},
 	ClaimAssigned: {
 		{name: "adjuster", kind: kindText, required: true},
@@ -68,7 +69,7 @@ var schemas = map[EventType][]fieldRule{
 	},
 	ClaimInvestigated: {
 		{name: "phase", kind: kindEnum, required: true, values: []string{"started", "completed"}, also: "investigate() defaults it to completed"},
-		{name: "findings", kind: kindText, maxLen: maxDescriptionLength, also: "required when phase is completed"},
+		{name: "findings", kind: kindText, maxLen: MaxDescriptionLength, also: "required when phase is completed"},
 		{name: "fraud_risk", kind: kindEnum, values: []string{"low", "medium", "high"}},
 	},
 	ClaimApproved: {
@@ -76,7 +77,7 @@ var schemas = map[EventType][]fieldRule{
 		{name: "note", kind: kindText},
 	},
 	ClaimRejected: {
-		{name: "reason", kind: kindText, required: true, maxLen: maxDescriptionLength},
+		{name: "reason", kind: kindText, required: true, maxLen: MaxDescriptionLength},
 		{name: "code", kind: kindEnum, values: RejectionCodes},
 	},
 	PaymentInitiated: {
@@ -126,7 +127,7 @@ func TextRule(limit int) string {
 func (r fieldRule) words() string {
 	switch r.kind {
 	case kindText:
-		return TextRule(cmp.Or(r.maxLen, defaultTextLength))
+		return TextRule(cmp.Or(r.maxLen, DefaultTextLength))
 	case kindID:
 		return "an id of " + NameRule
 	case kindAmount:
@@ -227,7 +228,7 @@ func (r fieldRule) check(t EventType, v any, now time.Time) error {
 	}
 	switch r.kind {
 	case kindText:
-		if rule := textProblem(s, cmp.Or(r.maxLen, defaultTextLength)); rule != "" {
+		if rule := textProblem(s, cmp.Or(r.maxLen, DefaultTextLength)); rule != "" {
 			return fail("%s", rule)
 		}
 	case kindID:
