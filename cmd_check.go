@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"claimsctl/luaapi/grade"
+	"claimsctl/streams"
 )
 
 // checkCmd grades exercise scripts (luaapi/grade).
@@ -45,7 +46,7 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return &usageError{msg: err.Error(), hint: "claimsctl check " + exercisesDir}
 	}
-	backend, store, err := c.connect(ctx, c.env.stderr)
+	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/repl"
+	"claimsctl/streams"
 )
 
 // replCmd is the interactive REPL.
@@ -27,27 +28,36 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 	if _, err := c.parse(c, args); err != nil {
 		return err
 	}
+	return c.session(ctx, func(o repl.Options) error {
+		ctrlC, stopCtrlC := interrupts()
+		defer stopCtrlC()
+		o.Interrupts = ctrlC
+		return repl.Run(ctx, o)
+	})
+}
+
+// session connects, opens the Lua runtime and hands run the REPL's
+// options wired to them; both are closed when run returns.
+func (c *replCmd) session(ctx context.Context, run func(repl.Options) error) error {
 	var banner strings.Builder
-	backend, store, err := c.connect(ctx, &banner)
+	backend, store, err := c.connect(ctx, &banner, streams.Session)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
 	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.color()})
+		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth})
 	defer rt.Close()
 	banner.WriteString("Lua REPL on the claims event store. help() lists the API; Ctrl-D leaves.\n")
 
-	ctrlC, stopCtrlC := interrupts()
-	defer stopCtrlC()
 	history := ""
 	if c.env.stdinTTY {
 		history = c.env.historyFile
 	}
-	return repl.Run(ctx, repl.Options{
+	return run(repl.Options{
 		In: c.env.stdin, Out: c.env.stdout, Err: c.env.stderr,
 		Interactive: c.env.stdinTTY, Color: c.env.color(), HistoryFile: history,
-		Eval: rt, State: store.State, Banner: banner.String(), Interrupts: ctrlC,
+		Eval: rt, State: store.State, Banner: banner.String(),
 		Background: rt.SetBackgroundOutput,
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"claimsctl/luaapi"
+	"claimsctl/streams"
 )
 
 // runCmd runs a Lua file, or with code set the line of -e CODE.
@@ -57,13 +58,13 @@ func (c *runCmd) runCode(ctx context.Context, args []string) error {
 }
 
 func (c *runCmd) with(ctx context.Context, args []string, body func(*luaapi.Runtime) error) error {
-	backend, store, err := c.connect(ctx, c.env.stderr)
+	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
 	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.color()})
+		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth})
 	defer rt.Close()
 	if err := body(rt); err != nil {
 		return err

@@ -60,14 +60,22 @@ investigate(c.id, {findings="damage matches the police report", fraud_risk="low"
 		{"settle", "settle(id [, {payment_id=, amount=, " + commandOptions + "}])", claimReturned,
 			"Appends claim.payment.completed, a final status; the payment id and amount default to the initiated payment's.",
 			`settle(c.id)`},
+		{"submit_many", "submit_many(claims [, {chunk=100, actor=}])",
+			"{submitted=, claims={ids...}, error=}",
+			"Files many claims at once: every item (a table like submit{} takes, id= allowed) is checked first, and if any is invalid nothing is written and the error names its index and field. Then they are appended a chunk at a time, each chunk one server-side script call (the same append as submit: versions and ids alike). An id that exists already is refused and named in error=, the others go in. Shows a progress bar on a terminal.",
+			`submit_many{{customer="CUST-0001", policy="POL-0001", amount=900, type="auto", incident_date="2026-11-20", description="dent"}, {customer="CUST-0002", policy="POL-0002", amount=4000, type="home", incident_date="2026-11-21", description="leak"}}`},
+		{"sample_claims", "sample_claims([{count=100, seed=1, chunk=100}])",
+			"{submitted=, claims={ids...}}",
+			"Generates count realistic claims on the sample policies (load them with sample_data{} first) and files them with submit_many: most get assigned, some are on lapsed or unknown policies, for more than the policy covers or of a type it does not cover, so the processor rejects those. The same seed gives the same claims (dated in the last 90 days).",
+			`sample_data{}; sample_claims{count=1000}`},
 		{"emit", "emit(id, type [, data [, {" + commandOptions + "}]])", claimReturned,
 			"Appends any event type with a raw payload (under the wire field names, such as approved_amount), checked against its schema and the state machine like the commands. expected_version= refuses the append unless the claim is at that version (optimistic concurrency); every lifecycle command takes it too.",
 			`emit(c.id, "claim.assigned", {adjuster="ADJ-002"}, {expected_version=1})`},
 	}},
 	{"claims.consume", "Consume with consumer groups", []apiDoc{
-		{"consume", "consume(group, consumer [, {count=10, block=0, pending=false}] [, handler])",
+		{"consume", "consume(group, consumer [, {count=10, block=ms, pending=false}] [, handler])",
 			"events | handled, failed",
-			"XREADGROUP for one consumer of a group on claims:events (the group is created at the start of the stream if missing). block= waits up to that many ms for new entries (Ctrl-C stops the wait); pending=true re-reads this consumer's own unacked entries instead. The events stay pending until ack(). With a handler function, calls it per event and acks the ones it handled without error; the others stay pending.",
+			"XREADGROUP for one consumer of a group on claims:events (the group is created at the start of the stream if missing). Without block= it returns at once, with what there is; block=N waits up to N ms for new entries, and block=0 waits until one arrives, as BLOCK 0 does in Redis (Ctrl-C stops either wait). pending=true re-reads this consumer's own unacked entries instead. The events stay pending until ack(). With a handler function, calls it per event and acks the ones it handled without error; the others stay pending.",
 			`evs = consume("processors", "w1", {count=5})
 ack("processors", evs)`},
 		{"ack", "ack(group, events | ids)", "number acked",
@@ -133,8 +141,8 @@ ack("processors", evs)`},
 		{"report", "report([{out=file}])", "{claims=, events=, by_status=, by_claim_type=, claims_per_hour=, claimed=, approved=, paid=, approval_rate=, ...}",
 			"Analytics computed from the events: claims by status and type, per hour, amounts, approval rate, processing and resolution times, adjuster workload. With out=, also writes it as JSON.",
 			`report{out="data/claims-analytics-report.json"}`},
-		{"dashboard", "dashboard([{refresh=2, once=false, width=80}])", "",
-			"The analytics report drawn in the terminal: totals, approval rate, processing and resolution times, and bar charts of status, claim type, claims per hour and adjuster workload. Redraws every refresh seconds until Ctrl-C, which ends it normally; once=true draws a single frame. width is 60 to 1000 columns. `claimsctl dashboard` does the same from the shell.",
+		{"dashboard", "dashboard([{refresh=2, once=false, width=}])", "",
+			"The analytics report drawn in the terminal: totals, approval rate, processing and resolution times, and bar charts of status, claim type, claims per hour and adjuster workload. Redraws every refresh seconds until Ctrl-C, which ends it normally; once=true draws a single frame. width is 60 to 1000 columns; without it the dashboard is as wide as the terminal (80 columns when the output is not a terminal). `claimsctl dashboard` does the same from the shell.",
 			`dashboard{once=true}`},
 	}},
 	{"claims.ops", "Streams", []apiDoc{
@@ -217,7 +225,8 @@ and nothing is written or started. `+"`schema()`"+` shows the rule of each paylo
 - **Option types are exact**: `+"`expected_version=`"+` is a whole number, 0 or more (1.5 and 1e300
   are refused, not truncated); `+"`id=`"+` and `+"`actor=`"+` are strings (a number or a table is
   refused, not ignored); counts (`+"`count=`, `max_deliveries=`, `events=`"+`) are whole and at least
-  1; milliseconds are whole (`+"`block=`"+` 0 or more, `+"`min_idle=`, `recover_every=`"+` 1 or more);
+  1; milliseconds are whole (`+"`min_idle=`, `recover_every=`"+` 1 or more; `+"`block=`"+` is 0, wait
+  until an event arrives, or more);
   seconds (`+"`timeout=`, `seconds=`"+`) are a number above 0; `+"`sample_data`"+`'s `+"`customers=`"+`
   and `+"`policies=`"+` are whole, 1 to %d, and `+"`seed=`"+` whole; `+"`trim`"+`'s `+"`maxlen=`"+`
   whole, 0 or more. An option left out takes its default; a 0 given is never read as "the default".

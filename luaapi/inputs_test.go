@@ -114,7 +114,7 @@ function handle(ev) end`), 0o644))
 		// consume, recover, wait_idle, monitor, trim
 		{"consume count a fraction", `consume("g", "w", {count = 1.5})`, "consume: bad argument #3: option count must be a whole number, got 1.5"},
 		{"consume count 0", `consume("g", "w", {count = 0})`, "option count must be a whole number of at least 1, got 0"},
-		{"consume block negative", `consume("g", "w", {block = -1})`, "option block must be a whole number of at least 0, got -1"},
+		{"consume block negative", `consume("g", "w", {block = -1})`, "block must be 0 (wait until an event arrives) or a number of milliseconds above 0, got -1"},
 		{"consume consumer with a space", `consume("g", "a b")`, `consumer name "a b" may hold only`},
 		{"recover min_idle 0", `recover("g", "w", {min_idle = 0})`, "recover: bad argument #3: option min_idle must be a whole number of at least 1, got 0"},
 		{"recover count a fraction", `recover("g", "w", {count = 0.5})`, "option count must be a whole number, got 0.5"},

@@ -3,6 +3,7 @@ package luaapi
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -42,8 +43,9 @@ var submitAliases = map[string]string{
 
 // produceModule is claims.produce: every command appends one event.
 type produceModule struct {
-	store *streams.Store
-	echo  *echo
+	store    *streams.Store
+	echo     *echo
+	progress progress
 }
 
 func (m *produceModule) Loader(L *lua.LState) int {
@@ -54,6 +56,7 @@ func (m *produceModule) Loader(L *lua.LState) int {
 	for _, c := range commands {
 		funcs[c.name] = m.command(c)
 	}
+	maps.Copy(funcs, m.bulkFuncs())
 	L.Push(L.SetFuncs(L.NewTable(), funcs))
 	return 1
 }
@@ -214,7 +217,7 @@ func stringField(L *lua.LState, arg int, fn string, fields map[string]any, key, 
 	}
 	s, ok := v.(string)
 	if !ok {
-		argError(L, arg, fn, fmt.Sprintf("%s must be a string (%s), got %s", key, what, kindOf(v)))
+		argError(L, arg, fn, fmt.Sprintf("%s must be a string (%s), got %s", key, what, describeValue(v)))
 	}
 	return s
 }
@@ -224,26 +227,13 @@ func stringField(L *lua.LState, arg int, fn string, fields map[string]any, key, 
 func expectedVersion(L *lua.LState, arg int, fn string, v any) int64 {
 	f, ok := v.(float64)
 	if !ok {
-		argError(L, arg, fn, "expected_version must be a whole number, got "+kindOf(v))
+		argError(L, arg, fn, "expected_version must be a whole number, got "+describeValue(v))
 	}
 	n, problem := wholeNumber(f, 0, math.MaxInt64)
 	if problem != "" {
 		argError(L, arg, fn, "expected_version "+problem)
 	}
 	return n
-}
-
-// kindOf names the Lua type behind a value fromLua made.
-func kindOf(v any) string {
-	switch v.(type) {
-	case string:
-		return "a string"
-	case float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	}
-	return "a table"
 }
 
 // renameFields shows a validation error with the names the student typed

@@ -26,6 +26,10 @@ type Config struct {
 	TTY bool
 	// Color allows ANSI colour in dashboard() (a terminal, NO_COLOR unset).
 	Color bool
+	// Width is how wide dashboard() draws without width=: asked each
+	// time it starts, as a terminal can be resized. nil, or 0 (Out is not
+	// a terminal), means dashboard.DefaultWidth.
+	Width func() int
 }
 
 // Runtime is one Lua state bound to a store. Like an LState, it is not

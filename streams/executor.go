@@ -293,6 +293,15 @@ func (x *executor) log(outcomes []outcome) {
 	say := func(line string) { x.o.Log(claims.Printable(line)) }
 	var handled, retried, pending int
 	for _, oc := range outcomes {
+		if !x.o.Verbose && (oc.disp == toAck || oc.disp == toRetrySoon) {
+			// Counted for the batch line; no line of its own.
+			if oc.disp == toAck {
+				handled++
+			} else {
+				retried++
+			}
+			continue
+		}
 		line := x.prefix(oc.d)
 		switch oc.disp {
 		case toAck:
@@ -357,9 +366,10 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read) (
 		return snap, nil
 	}
 	pipe := s.rdb.Pipeline()
-	aggs := make([]*redis.MapStringStringCmd, len(claimIDs))
+	// Only what the integrity rule reads, not the whole aggregate.
+	aggs := make([]*redis.SliceCmd, len(claimIDs))
 	for i, id := range claimIDs {
-		aggs[i] = pipe.HGetAll(ctx, s.keys.Aggregate(id))
+		aggs[i] = pipe.HMGet(ctx, s.keys.Aggregate(id), "version", "entries", "retried")
 	}
 	cmds := make([]redis.Cmder, len(reads))
 	for i, r := range reads {
@@ -376,7 +386,13 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read) (
 		return nil, fmt.Errorf("read for the batch: %w", err)
 	}
 	for i, id := range claimIDs {
-		snap.aggregates[id] = parseAggregateFields(aggs[i].Val())
+		fields := map[string]string{}
+		for j, name := range []string{"version", "entries", "retried"} {
+			if v, ok := aggs[i].Val()[j].(string); ok {
+				fields[name] = v
+			}
+		}
+		snap.aggregates[id] = parseAggregateFields(fields)
 	}
 	for i, r := range reads {
 		switch c := cmds[i].(type) {
