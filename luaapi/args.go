@@ -1,7 +1,9 @@
 package luaapi
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -68,6 +70,70 @@ func (o options) str(key, def string) string {
 	return def
 }
 
+// text reads an option that must be a string (a name, an actor): unlike
+// str, a number is refused rather than turned into one.
+func (o options) text(key, def string) string {
+	if !o.has(key) {
+		return def
+	}
+	v, ok := o.table.RawGetString(key).(lua.LString)
+	if !ok {
+		argError(o.L, o.arg, o.fn, fmt.Sprintf("option %s must be a string, got %s", key, o.table.RawGetString(key).Type()))
+	}
+	return string(v)
+}
+
+// maxMillis is the most milliseconds a time.Duration holds (about 292
+// years): a larger option would wrap around to a negative duration.
+const maxMillis = math.MaxInt64 / int64(time.Millisecond)
+
+// whole reads an option that is a whole number from least to most (a
+// count, a limit, milliseconds): 1.5, NaN and 1e300 are refused naming the
+// option, never truncated or wrapped.
+func (o options) whole(key string, def, least, most int64) int64 {
+	if !o.has(key) {
+		return def
+	}
+	v, ok := o.table.RawGetString(key).(lua.LNumber)
+	if !ok {
+		argError(o.L, o.arg, o.fn, fmt.Sprintf("option %s must be a whole number, got %s", key, o.table.RawGetString(key).Type()))
+	}
+	n, problem := wholeNumber(float64(v), least, most)
+	if problem != "" {
+		argError(o.L, o.arg, o.fn, fmt.Sprintf("option %s %s", key, problem))
+	}
+	return n
+}
+
+// millis reads a whole number of milliseconds of at least least.
+func (o options) millis(key string, def time.Duration, least int64) time.Duration {
+	return time.Duration(o.whole(key, def.Milliseconds(), least, maxMillis)) * time.Millisecond
+}
+
+// seconds reads a number of seconds above 0 (fractions allowed).
+func (o options) seconds(key string, def float64) time.Duration {
+	f := o.num(key, def)
+	if math.IsNaN(f) || f <= 0 || f > float64(maxMillis/1000) {
+		argError(o.L, o.arg, o.fn, fmt.Sprintf("option %s must be a number of seconds above 0 and at most %d, got %s", key, maxMillis/1000, claims.FormatNumber(f)))
+	}
+	return time.Duration(f * float64(time.Second))
+}
+
+// wholeNumber checks that f is a whole number from least to most, and says
+// what is wrong with it otherwise.
+func wholeNumber(f float64, least, most int64) (int64, string) {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f):
+		return 0, "must be a whole number, got " + claims.FormatNumber(f)
+	case f < float64(least):
+		return 0, fmt.Sprintf("must be a whole number of at least %d, got %s", least, claims.FormatNumber(f))
+	// float64(math.MaxInt64) is 2^63, which int64 cannot hold either.
+	case f > float64(most) || f >= 0x1p63:
+		return 0, fmt.Sprintf("must be a whole number of at most %d, got %s", most, claims.FormatNumber(f))
+	}
+	return int64(f), ""
+}
+
 func (o options) num(key string, def float64) float64 {
 	if !o.has(key) {
 		return def
@@ -101,6 +167,28 @@ func argError(L *lua.LState, n int, fn, msg string) {
 func raise(L *lua.LState, err error) int {
 	L.RaiseError("%s", err.Error())
 	return 0
+}
+
+// claimIDArg reads the claim id argument n: a claim id or a prefix of one,
+// refused before any Redis call when no claim could have it.
+func claimIDArg(L *lua.LState, n int, fn string) string {
+	id := L.CheckString(n)
+	checkClaimID(L, n, fn, "claim id", id)
+	return id
+}
+
+// checkClaimID refuses an id no claim can have, naming it as the caller
+// typed it (what), and without repeating it: it may be 1 MB.
+func checkClaimID(L *lua.LState, n int, fn, what, id string) {
+	err := claims.ValidClaimID(id)
+	if err == nil {
+		return
+	}
+	var verr *claims.ValidationError
+	if errors.As(err, &verr) {
+		argError(L, n, fn, what+" "+verr.Rule)
+	}
+	argError(L, n, fn, err.Error())
 }
 
 // idsOf accepts an event, a list of events, a stream id or a list of ids.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 )
 
 // pool is the background workers of one Runtime, started by start() and
@@ -39,6 +40,14 @@ const stopGrace = 5 * time.Second
 func (p *pool) launch(name, kind string, h streams.Handler, opts streams.WorkerOptions, logging bool) (*background, error) {
 	if opts.Consumer == "" {
 		opts.Consumer = fmt.Sprintf("%s-%d", name, len(p.workers)+1)
+	}
+	// RunWorker checks the names too, but in the worker's goroutine: a
+	// worker that ends at once would look started.
+	if err := claims.ValidName("group", h.Group()); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	if err := claims.ValidName("consumer", opts.Consumer); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	for _, b := range p.workers {
 		if b.name == name && b.consumer == opts.Consumer && !b.stopped() {

@@ -134,6 +134,8 @@ func newClaimOf(t *lua.LTable) (streams.NewClaim, error) {
 // describeValue names a converted Lua value's type for a message.
 func describeValue(v any) string {
 	switch v.(type) {
+	case string:
+		return "a string"
 	case float64:
 		return "a number"
 	case bool:

@@ -41,11 +41,8 @@ func (m *consumeModule) consume(L *lua.LState) int {
 	}
 	o := optionsAt(L, optArg, "consume", "count", "block", "pending")
 	opts := streams.ConsumeOptions{
-		Count:   int64(o.num("count", 10)),
+		Count:   o.whole("count", 10, 1, math.MaxInt64),
 		Pending: o.boolean("pending", false),
-	}
-	if opts.Count < 1 {
-		argError(L, optArg, "consume", "count must be at least 1")
 	}
 	if o.has("block") {
 		opts.Block = blockFor(L, optArg, o.num("block", 0))

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 
+	"claimsctl/streams/claims"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -64,7 +66,10 @@ func structToLua(L *lua.LState, v any) lua.LValue {
 }
 
 // fromLua converts a Lua value to JSON-shaped Go: tables with keys 1..n
-// become slices, other tables maps. Functions and userdata are refused.
+// become slices, other tables maps. Functions, userdata, numbers that are
+// not finite and lists with other keys are refused. For JSON-shaped x
+// without nulls (Lua tables cannot hold nil), fromLua(toLua(x)) is x, but
+// for an empty list, which comes back as an empty map.
 func fromLua(v lua.LValue, path string) (any, error) {
 	return fromLuaDepth(v, path, 0)
 }
@@ -85,13 +90,20 @@ func fromLuaDepth(v lua.LValue, path string, depth int) (any, error) {
 	case lua.LNumber:
 		f := float64(x)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%s must be a finite number", path)
+			return nil, fmt.Errorf("%s must be a finite number, got %s", path, claims.FormatNumber(f))
 		}
 		return f, nil
 	case lua.LBool:
 		return bool(x), nil
 	case *lua.LTable:
 		if n := x.Len(); n > 0 {
+			// A list that also has other keys (or a nil inside) would
+			// lose them: refuse it rather than store part of it.
+			keys := 0
+			x.ForEach(func(lua.LValue, lua.LValue) { keys++ })
+			if keys != n {
+				return nil, fmt.Errorf("%s mixes list items 1..%d with other keys (or has a nil in the list); give a list or named fields, not both", path, n)
+			}
 			out := make([]any, 0, n)
 			for i := 1; i <= n; i++ {
 				v, err := fromLuaDepth(x.RawGetInt(i), fmt.Sprintf("%s[%d]", path, i), depth+1)

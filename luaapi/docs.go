@@ -1,5 +1,11 @@
 package luaapi
 
+import (
+	"fmt"
+
+	"claimsctl/streams/claims"
+)
+
 // apiDoc documents one Lua function. This list is the only place a Lua
 // signature is written: help(), help(name), Tab completion and
 // docs/lua-api.md come from it, and the tests check it against the code
@@ -172,9 +178,10 @@ trim{before="2026-11-25T00:00:00Z", archive="data/archive/2026-11-24.jsonl", con
 		{"server", "server()", "{backend=, version=, mode=, aof=, persistence=}",
 			"The Redis server in use: backend line, version, mode and persistence (AOF or not): lab step 1.",
 			`server().persistence`},
-		{"schema", "schema([type])", "{{type=, required=, optional=, follows=}} | one entry",
-			"The eight event types with their required and optional payload fields and the statuses each may follow: lab step 2.",
-			`for _, s in ipairs(schema()) do print(s.type, table.concat(s.required, ", ")) end`},
+		{"schema", "schema([type])", "{{type=, required=, optional=, rules={<field>=rule}, follows=}} | one entry",
+			"The eight event types with their required and optional payload fields, each field's rule in words, and the statuses each may follow: lab step 2. The rules of everything else (ids, names, options, what is printed) are under Validation in docs/lua-api.md.",
+			`for _, s in ipairs(schema()) do print(s.type, table.concat(s.required, ", ")) end
+schema("claim.submitted").rules.amount`},
 		{"redis", "redis(command, args...)", "reply",
 			"Sends one raw Redis command, as redis-cli would, and returns the reply (arrays as tables). Keys are used as typed: wrap them in key() so that --prefix applies.",
 			`redis("XLEN", key("claims:events"))
@@ -192,6 +199,47 @@ redis("HGETALL", key("policy:POL-0001"))`},
 			"A live tail of claims:events (XREAD BLOCK, no group) with each group's progress, until Ctrl-C or a limit: lab step 6. Starts at the end of the stream, or after the entry id from.",
 			`monitor{seconds=5}`},
 	}},
+}
+
+// validationReference is the Validation section of docs/lua-api.md: every
+// rule an input follows, in one place, from the constants the code checks.
+func validationReference() string {
+	return fmt.Sprintf(`Every input has a rule. Breaking one is an error that names the field or option and the rule,
+and nothing is written or started. `+"`schema()`"+` shows the rule of each payload field.
+
+- **Amounts** (`+"`amount`, `approved_amount`"+`, a payment's `+"`amount`"+`):
+  %s. NaN and infinity are refused by name. Float noise from arithmetic is read as the cent it means
+  (`+"`1234 * 0.85`"+` is 1048.8999999999999 in floating point, approved as 1048.90); 0.001 is refused.
+- **incident_date**: %s (2026-02-30 is refused).
+- **Text** (`+"`description`, `findings`, `reason`, `note`, `filename`, `adjuster`"+`, and the actor):
+  UTF-8 without control characters: no C0 character (NUL, tab, newline, ESC, ...), DEL or C1
+  character, no bidirectional control (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to
+  U+2069) and no line or paragraph separator (U+2028, U+2029). Lengths count characters (Unicode
+  code points), not bytes: description, findings and reason at most %d, the others %d, the actor %d.
+- **Ids in payloads** (`+"`customer_id`, `policy_id`, `payment_id`"+`) and **group and consumer
+  names**: %s.
+  A bad consumer name in `+"`start()`"+` or `+"`spawn()`"+` is an error at once, before
+  the worker starts.
+- **Claim ids** (`+"`submit{id=}`"+` and the first argument of every command):
+  %s. Where a claim is looked up, a unique prefix of at least 8 characters will do.
+- **Option types are exact**: `+"`expected_version=`"+` is a whole number, 0 or more (1.5 and 1e300
+  are refused, not truncated); `+"`id=`"+` and `+"`actor=`"+` are strings (a number or a table is
+  refused, not ignored); counts (`+"`count=`, `max_deliveries=`, `events=`"+`) are whole and at least
+  1; milliseconds are whole (`+"`min_idle=`, `recover_every=`"+` 1 or more; `+"`block=`"+` is 0, wait
+  until an event arrives, or more);
+  seconds (`+"`timeout=`, `seconds=`"+`) are a number above 0; `+"`sample_data`"+`'s `+"`customers=`"+`
+  and `+"`policies=`"+` are whole, 1 to %d, and `+"`seed=`"+` whole; `+"`trim`"+`'s `+"`maxlen=`"+`
+  whole, 0 or more. An option left out takes its default; a 0 given is never read as "the default".
+- **Entries written by other tools**: an entry of claims:events whose claim_id is not a claim id
+  is malformed: it goes to the DLQ and its id never reaches a key name or a log line.
+- **What is printed**: anything that came from Redis (event fields, stream, group and consumer
+  names, dead letters, worker log lines, the dashboard's labels) is shown with its control
+  characters escaped as Go writes them (`+"`\\x1b`, `\\n`, `\\u202e`"+`), so no entry can forge a
+  log line or drive the terminal.
+`,
+		claims.AmountRule, claims.DateRule,
+		claims.MaxDescriptionLength, claims.DefaultTextLength, claims.MaxNameLength,
+		claims.NameRule, claims.ClaimIDRule, claims.MaxSampleRecords)
 }
 
 func docByName(name string) (apiDoc, bool) {

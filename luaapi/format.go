@@ -35,9 +35,11 @@ func isEvent(t *lua.LTable) bool {
 	return id && ((typ && claim) || bad)
 }
 
+// eventLine is one event on one line. Its fields may come from another
+// tool's entry, so the line is escaped (claims.Printable).
 func eventLine(t *lua.LTable) string {
 	if e, ok := t.RawGetString("error").(lua.LString); ok {
-		return fmt.Sprintf("%s  MALFORMED: %s", t.RawGetString("id").String(), string(e))
+		return claims.Printable(fmt.Sprintf("%s  MALFORMED: %s", t.RawGetString("id").String(), string(e)))
 	}
 	line := fmt.Sprintf("%s  %-24s %s  v%s", t.RawGetString("id").String(), t.RawGetString("type").String(),
 		claims.Short(t.RawGetString("claim_id").String()), t.RawGetString("version").String())
@@ -53,17 +55,27 @@ func eventLine(t *lua.LTable) string {
 	if d, ok := t.RawGetString("deliveries").(lua.LNumber); ok && d > 1 {
 		line += fmt.Sprintf("  (delivered %d times)", int(d))
 	}
-	return line
+	return claims.Printable(line)
 }
 
 func writeValue(b *strings.Builder, v lua.LValue, depth int, seen map[*lua.LTable]bool) {
 	t, ok := v.(*lua.LTable)
 	if !ok {
-		if s, isStr := v.(lua.LString); isStr && depth > 0 {
+		s, isStr := v.(lua.LString)
+		switch {
+		case isStr && depth > 0:
 			b.WriteString(strconv.Quote(string(s)))
-			return
+		case isStr:
+			// A string on its own keeps its lines; anything else that could
+			// drive the terminal (it may come from Redis) is escaped.
+			lines := strings.Split(string(s), "\n")
+			for i := range lines {
+				lines[i] = claims.Printable(lines[i])
+			}
+			b.WriteString(strings.Join(lines, "\n"))
+		default:
+			b.WriteString(v.String())
 		}
-		b.WriteString(v.String())
 		return
 	}
 	if seen[t] {
@@ -128,7 +140,7 @@ func writeValue(b *strings.Builder, v lua.LValue, depth int, seen map[*lua.LTabl
 	for i, k := range keys {
 		sep(i)
 		if _, isNum := k.(lua.LNumber); !isNum {
-			b.WriteString(k.String() + " = ")
+			b.WriteString(claims.Printable(k.String()) + " = ")
 		}
 		writeValue(b, t.RawGet(k), depth+1, seen)
 	}

@@ -3,6 +3,7 @@ package luaapi
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -64,6 +65,11 @@ func (m *labModule) schema(L *lua.LState) int {
 		e.RawSetString("type", lua.LString(t))
 		e.RawSetString("required", toLua(L, req))
 		e.RawSetString("optional", toLua(L, opt))
+		rules := L.NewTable()
+		for _, r := range claims.FieldRules(t) {
+			rules.RawSetString(r.Name, lua.LString(r.Rule))
+		}
+		e.RawSetString("rules", rules)
 		var from []string
 		for _, s := range claims.AllowedFrom(t) {
 			from = append(from, s.String())
@@ -91,18 +97,18 @@ func typeList() string {
 // takes no event away from a consumer.
 func (m *labModule) monitor(L *lua.LState) int {
 	o := optionsAt(L, 1, "monitor", "seconds", "events", "from")
-	seconds, limit := o.num("seconds", 0), int(o.num("events", 0))
+	limit := o.whole("events", 0, 1, math.MaxInt64)
 	ctx := ctxOf(L)
 	var deadline time.Time
-	if seconds > 0 {
-		deadline = time.Now().Add(time.Duration(seconds * float64(time.Second)))
+	if o.has("seconds") {
+		deadline = time.Now().Add(o.seconds("seconds", 0))
 	}
 	fmt.Fprintln(m.out, "monitoring claims:events (XREAD BLOCK); Ctrl-C stops")
 	cursor, err := m.store.NewTailCursor(ctx, o.str("from", "$"))
 	if err != nil {
 		return raise(L, err)
 	}
-	seen, lastProgress := 0, ""
+	seen, lastProgress := int64(0), ""
 	for {
 		block := time.Second
 		if !deadline.IsZero() {
@@ -148,7 +154,8 @@ func (m *labModule) groupProgress(L *lua.LState) string {
 	for _, g := range events.Groups {
 		parts = append(parts, fmt.Sprintf("%s pending %d lag %d", g.Name, g.Pending, g.Lag))
 	}
-	return "  groups: " + strings.Join(parts, " | ")
+	// Group names come from Redis: anyone may have created one.
+	return claims.Printable("  groups: " + strings.Join(parts, " | "))
 }
 
 // redisCommand is redis(): keys stay as typed, as in redis-cli, and key()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"claimsctl/streams"
@@ -69,11 +70,7 @@ func (m *opsModule) trim(L *lua.LState) int {
 	case o.has("maxlen") && o.has("before"):
 		argError(L, 1, fn, "give maxlen or before, not both")
 	case o.has("maxlen"):
-		n := o.num("maxlen", 0)
-		if n < 0 || n != float64(int64(n)) {
-			argError(L, 1, fn, fmt.Sprintf("maxlen must be a whole number, 0 or more, got %v", n))
-		}
-		maxLen := int64(n)
+		maxLen := o.whole("maxlen", 0, 0, math.MaxInt64)
 		opts.MaxLen = &maxLen
 	case o.has("before"):
 		id, at := timeArg(L, 1, fn, "before", o.str("before", ""))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -70,27 +71,29 @@ func (m *produceModule) submit(L *lua.LState) int {
 	if !ok {
 		argError(L, 1, "submit", "want a table like {customer=, policy=, amount=, type=, incident_date=, description=}")
 	}
-	opts := streams.EmitOptions{}
-	claimID := ""
-	data := map[string]any{}
 	allowed := []string{"customer", "policy", "amount", "type", "incident_date", "description", "id", "actor"}
 	for k := range fields {
 		if !slices.Contains(allowed, k) {
-			argError(L, 1, "submit", fmt.Sprintf("%q is not a field of a claim (fields: %s)", k, strings.Join(allowed, ", ")))
+			argError(L, 1, "submit", fmt.Sprintf("%s is not a field of a claim (fields: %s)", claims.Quote(k), strings.Join(allowed, ", ")))
 		}
 	}
-	for k, v := range fields {
-		switch k {
-		case "id":
-			claimID, _ = v.(string)
-		case "actor":
-			opts.Actor, _ = v.(string)
-		default:
-			if wire, ok := submitAliases[k]; ok {
-				k = wire
-			}
-			data[k] = v
+	claimID := stringField(L, 1, "submit", fields, "id", "a claim id")
+	if _, given := fields["id"]; given {
+		if claimID == "" {
+			argError(L, 1, "submit", "id must not be empty (leave id out and the claim gets a new uuid)")
 		}
+		checkClaimID(L, 1, "submit", "id", claimID)
+	}
+	opts := streams.EmitOptions{Actor: stringField(L, 1, "submit", fields, "actor", "who files the claim")}
+	data := map[string]any{}
+	for k, v := range fields {
+		if k == "id" || k == "actor" {
+			continue
+		}
+		if wire, ok := submitAliases[k]; ok {
+			k = wire
+		}
+		data[k] = v
 	}
 	ev, claim, err := m.store.Emit(ctxOf(L), claimID, claims.ClaimSubmitted, data, opts)
 	if err != nil {
@@ -102,7 +105,7 @@ func (m *produceModule) submit(L *lua.LState) int {
 // command builds one lifecycle command from its spec.
 func (m *produceModule) command(c commandSpec) lua.LGFunction {
 	return func(L *lua.LState) int {
-		claimID := L.CheckString(1)
+		claimID := claimIDArg(L, 1, c.name)
 		data := map[string]any{}
 		opts := streams.EmitOptions{}
 		switch v := L.Get(2).(type) {
@@ -116,29 +119,32 @@ func (m *produceModule) command(c commandSpec) lua.LGFunction {
 			if bad, allowed := unknownOption(fields, c); bad != "" {
 				argError(L, 2, c.name, fmt.Sprintf("%q is not an option of %s (options: %s)", bad, c.name, strings.Join(allowed, ", ")))
 			}
+			if val, ok := fields["expected_version"]; ok {
+				version := expectedVersion(L, 2, c.name, val)
+				opts.ExpectedVersion = &version
+			}
+			opts.Actor = stringField(L, 2, c.name, fields, "actor", "who did it")
 			for k, val := range fields {
-				switch k {
-				case "expected_version":
-					n, ok := val.(float64)
-					if !ok {
-						argError(L, 2, c.name, "expected_version must be a number")
-					}
-					version := int64(n)
-					opts.ExpectedVersion = &version
-				case "actor":
-					opts.Actor, _ = val.(string)
-				default:
-					if wire, ok := c.aliases[k]; ok {
-						k = wire
-					}
-					data[k] = val
+				if slices.Contains(controlKeys, k) {
+					continue
 				}
+				if wire, ok := c.aliases[k]; ok {
+					k = wire
+				}
+				data[k] = val
 			}
 		case lua.LString, lua.LNumber:
 			if c.scalar == "" {
 				argError(L, 2, c.name, fmt.Sprintf("want an options table, got %s", v.Type()))
 			}
-			val, _ := fromLua(v, c.scalar)
+			name := c.scalar
+			if alias, ok := invert(c.aliases)[name]; ok {
+				name = alias
+			}
+			val, err := fromLua(v, name)
+			if err != nil {
+				argError(L, 2, c.name, err.Error())
+			}
 			data[c.scalar] = val
 		default:
 			argError(L, 2, c.name, fmt.Sprintf("want an options table, got %s", v.Type()))
@@ -152,7 +158,7 @@ func (m *produceModule) command(c commandSpec) lua.LGFunction {
 }
 
 func (m *produceModule) emit(L *lua.LState) int {
-	claimID := L.CheckString(1)
+	claimID := claimIDArg(L, 1, "emit")
 	typ := claims.EventType(L.CheckString(2))
 	raw, err := fromLua(L.OptTable(3, L.NewTable()), "data")
 	if err != nil {
@@ -163,9 +169,9 @@ func (m *produceModule) emit(L *lua.LState) int {
 		data = map[string]any{}
 	}
 	o := optionsAt(L, 4, "emit", controlKeys...)
-	opts := streams.EmitOptions{Actor: o.str("actor", "")}
+	opts := streams.EmitOptions{Actor: o.text("actor", "")}
 	if o.has("expected_version") {
-		v := int64(o.num("expected_version", 0))
+		v := o.whole("expected_version", 0, 0, math.MaxInt64)
 		opts.ExpectedVersion = &v
 	}
 	ev, claim, err := m.store.Emit(ctxOf(L), claimID, typ, data, opts)
@@ -200,6 +206,34 @@ func pastTense(t claims.EventType, c *claims.Claim) string {
 		return "paid"
 	}
 	return string(c.Status)
+}
+
+// stringField reads an optional string of a fields table (what says what
+// it is): a number or a table there is refused, not ignored.
+func stringField(L *lua.LState, arg int, fn string, fields map[string]any, key, what string) string {
+	v, ok := fields[key]
+	if !ok {
+		return ""
+	}
+	s, ok := v.(string)
+	if !ok {
+		argError(L, arg, fn, fmt.Sprintf("%s must be a string (%s), got %s", key, what, describeValue(v)))
+	}
+	return s
+}
+
+// expectedVersion reads expected_version= from a fields table: a whole
+// number, 0 or more.
+func expectedVersion(L *lua.LState, arg int, fn string, v any) int64 {
+	f, ok := v.(float64)
+	if !ok {
+		argError(L, arg, fn, "expected_version must be a whole number, got "+describeValue(v))
+	}
+	n, problem := wholeNumber(f, 0, math.MaxInt64)
+	if problem != "" {
+		argError(L, arg, fn, "expected_version "+problem)
+	}
+	return n
 }
 
 // renameFields shows a validation error with the names the student typed

@@ -83,6 +83,7 @@ This file is generated from luaapi/docs.go: edit there, then run ` + "`go test .
 			}
 		}
 	}
+	b.WriteString("\n## Validation\n\n" + validationReference())
 	return b.String()
 }
 

@@ -3,6 +3,7 @@ package luaapi
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -46,7 +47,9 @@ func (m *workersModule) Loader(L *lua.LState) int {
 func (m *workersModule) sampleData(L *lua.LState) int {
 	o := optionsAt(L, 1, "sample_data", "customers", "policies", "seed")
 	res, err := m.store.LoadSampleData(ctxOf(L), claims.SampleOptions{
-		Customers: int(o.num("customers", 0)), Policies: int(o.num("policies", 0)), Seed: int64(o.num("seed", 1)),
+		Customers: int(o.whole("customers", claims.DefaultSampleCustomers, 1, claims.MaxSampleRecords)),
+		Policies:  int(o.whole("policies", claims.DefaultSamplePolicies, 1, claims.MaxSampleRecords)),
+		Seed:      o.whole("seed", 1, math.MinInt64, math.MaxInt64),
 	})
 	if err != nil {
 		return raise(L, err)
@@ -93,8 +96,8 @@ func (m *workersModule) recoverIdle(L *lua.LState) int {
 	group, consumer := L.CheckString(1), L.CheckString(2)
 	o := optionsAt(L, 3, "recover", "min_idle", "count")
 	res, err := m.store.Recover(ctxOf(L), group, consumer, streams.RecoverOptions{
-		MinIdle: time.Duration(o.num("min_idle", float64(streams.DefaultMinIdle.Milliseconds()))) * time.Millisecond,
-		Count:   int64(o.num("count", 0)),
+		MinIdle: o.millis("min_idle", streams.DefaultMinIdle, 1),
+		Count:   o.whole("count", 0, 1, math.MaxInt64),
 	})
 	if err != nil {
 		return raise(L, err)
@@ -156,15 +159,23 @@ func (m *workersModule) retryDLQ(L *lua.LState) int {
 
 var workerOptionKeys = []string{"consumer", "count", "min_idle", "recover_every", "max_deliveries", "log"}
 
+// workerOptions reads start()'s and spawn()'s options; what is left out
+// (0) takes streams' defaults, so a given 0 is refused rather than read as
+// "the default". The consumer name is checked before the worker starts.
 func workerOptions(o options) (streams.WorkerOptions, bool) {
-	ms := func(key string) time.Duration { return time.Duration(o.num(key, 0)) * time.Millisecond }
-	return streams.WorkerOptions{
-		Consumer:      o.str("consumer", ""),
-		Count:         int64(o.num("count", 0)),
-		MinIdle:       ms("min_idle"),
-		RecoverEvery:  ms("recover_every"),
-		MaxDeliveries: int64(o.num("max_deliveries", 0)),
-	}, o.boolean("log", true)
+	opts := streams.WorkerOptions{
+		Consumer:      o.text("consumer", ""),
+		Count:         o.whole("count", 0, 1, math.MaxInt64),
+		MinIdle:       o.millis("min_idle", 0, 1),
+		RecoverEvery:  o.millis("recover_every", 0, 1),
+		MaxDeliveries: o.whole("max_deliveries", 0, 1, math.MaxInt64),
+	}
+	if o.has("consumer") {
+		if err := claims.ValidName("consumer", opts.Consumer); err != nil {
+			argError(o.L, o.arg, o.fn, "option "+err.Error())
+		}
+	}
+	return opts, o.boolean("log", true)
 }
 
 func (m *workersModule) start(L *lua.LState) int {
@@ -262,7 +273,7 @@ func (m *workersModule) waitIdle(L *lua.LState) int {
 		argError(L, 1, "wait_idle", "want a group name or a list of them")
 	}
 	o := optionsAt(L, 2, "wait_idle", "timeout")
-	timeout := time.Duration(o.num("timeout", 30) * float64(time.Second))
+	timeout := o.seconds("timeout", 30)
 	ctx := streams.Untraced(ctxOf(L))
 	deadline := time.Now().Add(timeout)
 	for {

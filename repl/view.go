@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 )
 
 // ANSI styles of the state view. Kept to three so the view reads the same
@@ -76,6 +77,8 @@ func RenderState(prev, cur *streams.State, color bool) string {
 // its own and the layout of changed and unchanged lines is the same.
 func styleLine(l viewLine, color bool) string {
 	pad := strings.Repeat(" ", l.indent)
+	// Stream, group and consumer names come from Redis: shown escaped.
+	l.text = claims.Printable(l.text)
 	switch {
 	case color && l.note:
 		return pad + styleDim + l.text + styleReset

@@ -287,6 +287,10 @@ func deadLetterSummary(r Reply, err error) string {
 // log writes one line per delivery with Verbose, else one line for the
 // batch; incidents (dead letters, failures) always get a line of their own.
 func (x *executor) log(outcomes []outcome) {
+	// An entry's fields, summaries and errors may come from another tool's
+	// XADD: each line is escaped, so none can forge a line or drive the
+	// terminal.
+	say := func(line string) { x.o.Log(claims.Printable(line)) }
 	var handled, retried, pending int
 	for _, oc := range outcomes {
 		if !x.o.Verbose && (oc.disp == toAck || oc.disp == toRetrySoon) {
@@ -303,21 +307,21 @@ func (x *executor) log(outcomes []outcome) {
 		case toAck:
 			handled++
 			if x.o.Verbose {
-				x.o.Log(line + " -> " + orDefault(oc.summary, "acked"))
+				say(line + " -> " + orDefault(oc.summary, "acked"))
 			}
 		case toRetrySoon:
 			retried++
 			if x.o.Verbose {
-				x.o.Log(fmt.Sprintf("%s -> arrived before its predecessor; tried again with the next batch (%d of %d)", line, oc.d.attempts+1, retrySoonLimit))
+				say(fmt.Sprintf("%s -> arrived before its predecessor; tried again with the next batch (%d of %d)", line, oc.d.attempts+1, retrySoonLimit))
 			}
 		case toLeavePending:
 			pending++
 			if oc.err != nil {
-				x.o.Log(fmt.Sprintf("%s -> error (delivery %d of %d; left pending, retried once idle for %s): %v",
+				say(fmt.Sprintf("%s -> error (delivery %d of %d; left pending, retried once idle for %s): %v",
 					line, oc.d.Deliveries, x.o.MaxDeliveries, x.o.MinIdle, oc.err))
 			}
 		case toDeadLetter:
-			x.o.Log(fmt.Sprintf("%s -> %s to %s after %s: %v", line, oc.summary, x.s.dlqOf(oc.d.Stream), claims.Plural(oc.d.Deliveries, "delivery", "deliveries"), x.cause(oc.d, oc.err)))
+			say(fmt.Sprintf("%s -> %s to %s after %s: %v", line, oc.summary, x.s.dlqOf(oc.d.Stream), claims.Plural(oc.d.Deliveries, "delivery", "deliveries"), x.cause(oc.d, oc.err)))
 		}
 	}
 	if !x.o.Verbose && handled+retried > 0 {
@@ -342,7 +346,7 @@ func (x *executor) prefix(d Delivery) string {
 }
 
 func (x *executor) logf(format string, args ...any) {
-	x.o.Log(fmt.Sprintf("%s %s  ", x.label, x.o.Consumer) + fmt.Sprintf(format, args...))
+	x.o.Log(claims.Printable(fmt.Sprintf("%s %s  ", x.label, x.o.Consumer) + fmt.Sprintf(format, args...)))
 }
 
 func orDefault(s, def string) string {

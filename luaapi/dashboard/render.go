@@ -147,6 +147,10 @@ func chart(b *strings.Builder, st style, width int, title string, rows []barRow,
 		return
 	}
 	labelW, valueW, most := 0, 0, 0
+	for i := range rows {
+		// Labels (adjusters, claim types) come from events: shown escaped.
+		rows[i].label = claims.Printable(rows[i].label)
+	}
 	for _, r := range rows {
 		labelW = max(labelW, len(r.label))
 		valueW = max(valueW, len(r.value))

@@ -144,10 +144,17 @@ func NeedWords(allowed []Status) string {
 
 // Defaults fills the payload fields a command may leave out because the
 // claim's state already knows them: the payment's amount, id and method.
+// It also reads an amount's float noise as the cents it means
+// (nearestCents), so that c.amount * 0.85 approves whole cents.
 func (c *Claim) Defaults(t EventType, data map[string]any) map[string]any {
 	out := make(map[string]any, len(data)+3)
 	for k, v := range data {
 		out[k] = v
+	}
+	for _, r := range schemas[t] {
+		if f, ok := out[r.name].(float64); ok && r.kind == kindAmount {
+			out[r.name] = nearestCents(f)
+		}
 	}
 	setDefault := func(k string, v any) {
 		if _, ok := out[k]; !ok {

@@ -33,7 +33,8 @@ var (
 	ErrUnreachable = errors.New("cannot reach Redis")
 )
 
-// ValidationError names the event type, the field and the rule it broke.
+// ValidationError names the event type (none for a rule all events share,
+// such as the claim id's), the field and the rule it broke.
 type ValidationError struct {
 	Type  EventType
 	Field string
@@ -41,13 +42,30 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string {
-	if e.Field == "" {
+	switch {
+	case e.Type == "":
+		return fmt.Sprintf("%s %s (nothing written)", e.Field, e.Rule)
+	case e.Field == "":
 		return fmt.Sprintf("%s %s (nothing written)", e.Type, e.Rule)
 	}
 	return fmt.Sprintf("%s: %s %s (nothing written)", e.Type, e.Field, e.Rule)
 }
 
 func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+// NameError is a group or consumer name that breaks NameRule.
+type NameError struct {
+	What string // "group", "consumer"
+	Name string
+	Rule string
+}
+
+func (e *NameError) Error() string {
+	return fmt.Sprintf("%s name %s %s", e.What, Quote(e.Name), e.Rule)
+}
+
+// Unwrap makes a bad name an ErrInvalid.
+func (e *NameError) Unwrap() error { return ErrInvalid }
 
 // TransitionError says which event the claim's status does not allow.
 type TransitionError struct {

@@ -48,7 +48,7 @@ const (
 	TimeLayout                     = "2006-01-02T15:04:05.000Z07:00"
 	DateLayout                     = "2006-01-02"
 	DefaultActor                   = "claimsctl"
-	maxDescriptionLength           = 2000
+	MaxDescriptionLength           = 2000
 	MaxClaimAmount                 = 10_000_000
 	FieldType                      = "type"
 	FieldClaimID                   = "claim_id"
@@ -132,17 +132,22 @@ func DecodeEvent(id string, values map[string]any) (Event, error) {
 	}
 	ev.Type = EventType(typ)
 	if !ev.Type.Known() {
-		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("unknown event type %q", typ)}
+		return Event{}, &MalformedError{ID: id, Reason: "unknown event type " + Quote(typ)}
 	}
 	if ev.ClaimID, err = str(FieldClaimID); err != nil {
 		return Event{}, err
+	}
+	// The claim id goes into key names and log lines: one no command
+	// could have written never gets that far.
+	if verr := ValidClaimID(ev.ClaimID); verr != nil {
+		return Event{}, &MalformedError{ID: id, Reason: "claim_id is not a claim id: it " + verr.(*ValidationError).Rule}
 	}
 	version, err := str(FieldVersion)
 	if err != nil {
 		return Event{}, err
 	}
 	if ev.Version, err = strconv.ParseInt(version, 10, 64); err != nil || ev.Version < 1 {
-		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("version %q is not a positive integer", version)}
+		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("version %s is not a positive integer", Quote(version))}
 	}
 	if ev.EventID, err = str(FieldEventID); err != nil {
 		return Event{}, err
@@ -152,9 +157,16 @@ func DecodeEvent(id string, values map[string]any) (Event, error) {
 		return Event{}, err
 	}
 	if ev.OccurredAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
-		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("occurred_at %q is not an RFC 3339 time", at)}
+		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("occurred_at %s is not an RFC 3339 time", Quote(at))}
 	}
-	ev.OccurredAt = ev.OccurredAt.UTC()
+	// The wire holds milliseconds; a finer time from another client is
+	// read at that precision, so the event encodes back to what it decoded.
+	ev.OccurredAt = ev.OccurredAt.UTC().Truncate(time.Millisecond)
+	if y := ev.OccurredAt.Year(); y < 0 || y > 9999 {
+		// 0000-01-01T00:00:00+01:00 parses, but is in year -1 in UTC,
+		// which RFC 3339 cannot write.
+		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("occurred_at %s is outside the years 0000 to 9999 in UTC", Quote(at))}
+	}
 	if ev.Actor, err = str(FieldActor); err != nil {
 		return Event{}, err
 	}
@@ -166,7 +178,7 @@ func DecodeEvent(id string, values map[string]any) (Event, error) {
 		return Event{}, &MalformedError{ID: id, Reason: "data is not a JSON object"}
 	}
 	if s, _ := values[FieldSchema].(string); s != SchemaVersion {
-		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("schema %q is not supported (want %q)", s, SchemaVersion)}
+		return Event{}, &MalformedError{ID: id, Reason: fmt.Sprintf("schema %s is not supported (want %q)", Quote(s), SchemaVersion)}
 	}
 	return ev, nil
 }

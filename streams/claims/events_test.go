@@ -3,6 +3,7 @@ package claims
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,6 +142,8 @@ func TestDecodeEventMalformed(t *testing.T) {
 		{"version negative", set("version", "-3"), `version "-3" is not a positive integer`},
 		{"version fraction", set("version", "1.5"), `version "1.5" is not a positive integer`},
 		{"bad time", set("occurred_at", "yesterday"), `occurred_at "yesterday" is not an RFC 3339 time`},
+		{"time before year 0 in UTC", set("occurred_at", "0000-01-01T00:00:00+01:00"), `occurred_at "0000-01-01T00:00:00+01:00" is outside the years 0000 to 9999 in UTC`},
+		{"time after year 9999 in UTC", set("occurred_at", "9999-12-31T23:30:00-05:00"), `occurred_at "9999-12-31T23:30:00-05:00" is outside the years 0000 to 9999 in UTC`},
 		{"time without zone", set("occurred_at", "2026-11-25T10:00:00"), `occurred_at "2026-11-25T10:00:00" is not an RFC 3339 time`},
 		{"data not JSON", set("data", "{amount: 1"), "data is not a JSON object"},
 		{"data an array", set("data", "[1,2]"), "data is not a JSON object"},
@@ -148,6 +151,13 @@ func TestDecodeEventMalformed(t *testing.T) {
 		{"data a string", set("data", `"x"`), "data is not a JSON object"},
 		{"wrong schema", set("schema", "2"), `schema "2" is not supported (want "1")`},
 		{"only a note", map[string]any{"note": "hello from redis-cli"}, `field "type" is missing`},
+		// The claim id reaches key names and log lines: only a claim id will do.
+		{"claim_id forging a log line", set("claim_id", "x\n  [audit a1  1-0  claim.approved x v1 -> handled]"), `claim_id is not a claim id: it may hold only letters, digits, '-', '_' and '.'; got '\n'`},
+		{"claim_id with ANSI", set("claim_id", "\x1b[2J"), `claim_id is not a claim id: it may hold only letters, digits, '-', '_' and '.'; got '\x1b'`},
+		{"claim_id of 1 MB", set("claim_id", strings.Repeat("a", 1<<20)), "claim_id is not a claim id: it must be at most 64 characters, got 1048576"},
+		{"claim_id a key pattern", set("claim_id", "*"), `claim_id is not a claim id: it may hold only letters, digits, '-', '_' and '.'; got '*'`},
+		{"huge type is clipped", set("type", strings.Repeat("t", 1<<20)), `unknown event type "` + strings.Repeat("t", 40) + `"… (1048576 bytes)`},
+		{"type with ANSI is quoted", set("type", "\x1b[31m"), `unknown event type "\x1b[31m"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,6 +174,24 @@ func TestDecodeEventMalformed(t *testing.T) {
 			assert.Equal(t, in, tt.values, "decoding does not change the entry")
 		})
 	}
+}
+
+// TestDecodeEventReadsMilliseconds: the wire holds milliseconds, so a
+// finer time from another client decodes to what encodes back the same.
+func TestDecodeEventReadsMilliseconds(t *testing.T) {
+	t.Parallel()
+	fields, err := lifecycleEvents("C-1", claimT0)[0].Fields()
+	require.NoError(t, err)
+	values := wireValues(t, fields)
+	values["occurred_at"] = "2026-11-25T10:00:00.123456789Z"
+	ev, err := DecodeEvent("1-0", values)
+	require.NoError(t, err)
+	assert.Equal(t, claimT0.Add(123*time.Millisecond), ev.OccurredAt)
+	again, err := ev.Fields()
+	require.NoError(t, err)
+	back, err := DecodeEvent("1-0", wireValues(t, again))
+	require.NoError(t, err)
+	assert.Equal(t, ev, back)
 }
 
 func TestDecodeEventAcceptsOtherRFC3339Times(t *testing.T) {

@@ -7,15 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
 
+// ValidName checks a consumer group or consumer name (what says which)
+// before it goes to Redis or starts a worker: NameRule.
 func ValidName(what, name string) error {
-	if strings.TrimSpace(name) == "" {
-		return fmt.Errorf("%s name must not be empty: %w", what, ErrInvalid)
-	}
-	if strings.ContainsAny(name, " \t\n") {
-		return fmt.Errorf("%s name %q must not contain spaces: %w", what, name, ErrInvalid)
+	if rule := nameProblem(name, nameSymbols); rule != "" {
+		return &NameError{What: what, Name: name, Rule: rule}
 	}
 	return nil
 }
@@ -93,41 +91,20 @@ func PrevID(id string) string {
 	return "0-0"
 }
 
-// maxIDLength bounds claim ids (and other names that go into keys and
-// log lines): a uuid is 36.
-const maxIDLength = 64
-
-// ValidClaimID checks a claim id chosen by a caller: 1 to 64 characters of
-// letters, digits, '-', '_' and '.', so that it is safe in a key name, a
-// log line and a terminal.
+// ValidClaimID checks a claim id chosen by a caller (ClaimIDRule), so that
+// it is safe in a key name, a log line and a terminal.
 func ValidClaimID(id string) error {
-	fail := func(rule string) error {
-		return &ValidationError{Type: ClaimSubmitted, Field: "claim_id", Rule: rule}
-	}
-	switch {
-	case id == "":
-		return fail("must not be empty")
-	case len(id) > maxIDLength:
-		return fail(fmt.Sprintf("must be at most %d characters, got %d", maxIDLength, len(id)))
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return fail(fmt.Sprintf("may hold only letters, digits, '-', '_' and '.', got %q", r))
-		}
+	if rule := nameProblem(id, claimIDSymbols); rule != "" {
+		return &ValidationError{Field: FieldClaimID, Rule: rule}
 	}
 	return nil
 }
 
 // ValidActor checks who a command names as its actor ("" is the default):
-// at most 64 printable characters.
+// text of at most MaxNameLength characters.
 func ValidActor(actor string) error {
-	if len(actor) > maxIDLength {
-		return &ValidationError{Type: "", Field: "actor", Rule: fmt.Sprintf("must be at most %d characters, got %d", maxIDLength, len(actor))}
-	}
-	for _, r := range actor {
-		if !unicode.IsPrint(r) {
-			return &ValidationError{Field: "actor", Rule: fmt.Sprintf("must not hold control characters, got %q", r)}
-		}
+	if rule := textProblem(actor, MaxNameLength); rule != "" {
+		return &ValidationError{Field: FieldActor, Rule: rule}
 	}
 	return nil
 }

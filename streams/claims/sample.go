@@ -20,6 +20,14 @@ type SampleOptions struct {
 	Seed      int64 // the same seed always writes the same values
 }
 
+// The sample data's default and largest sizes: a lab needs a handful, and
+// a typo such as customers=1e9 should not fill the server.
+const (
+	DefaultSampleCustomers = 10
+	DefaultSamplePolicies  = 20
+	MaxSampleRecords       = 10_000
+)
+
 // coverageRange is the coverage limit range per policy type, in whole
 // thousands, so amounts in exercises are easy to reason about.
 var coverageRange = map[string][2]int{
@@ -62,10 +70,10 @@ type SampleSet struct {
 // always give the same values.
 func GenerateSample(o SampleOptions) SampleSet {
 	if o.Customers <= 0 {
-		o.Customers = 10
+		o.Customers = DefaultSampleCustomers
 	}
 	if o.Policies <= 0 {
-		o.Policies = 20
+		o.Policies = DefaultSamplePolicies
 	}
 	rng := rand.New(rand.NewPCG(uint64(o.Seed), uint64(o.Seed)^0x9e3779b97f4a7c15))
 	pick := func(list []string) string { return list[rng.IntN(len(list))] }

@@ -3,6 +3,7 @@ package claims
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -103,9 +104,33 @@ func DescribeEvent(e Event) string {
 	return string(e.Type)
 }
 
+// FormatAmount shows an amount as reports do: whole units without
+// decimals, otherwise two. A number no amount can be is shown as
+// FormatNumber does.
 func FormatAmount(f float64) string {
-	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) >= 1e15:
+		return FormatNumber(f)
+	case f == math.Trunc(f):
 		return fmt.Sprintf("%.0f", f)
 	}
 	return fmt.Sprintf("%.2f", f)
+}
+
+// FormatNumber shows any number readably in a message: as typed for the
+// usual ones (0.001, 2500, -5), in exponent form when very large or very
+// small (1e+300, 1e-09), and NaN and infinity by name.
+func FormatNumber(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "infinity"
+	case math.IsInf(f, -1):
+		return "-infinity"
+	}
+	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e15) {
+		return strconv.FormatFloat(f, 'g', 6, 64)
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
