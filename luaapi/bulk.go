@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -25,10 +26,8 @@ func (m *produceModule) submitMany(L *lua.LState) int {
 	const fn = "submit_many"
 	list := L.CheckTable(1)
 	o := optionsAt(L, 2, fn, "chunk", "actor")
-	chunk := o.num("chunk", streams.DefaultChunk)
-	if chunk < 1 || chunk > 10000 || chunk != float64(int(chunk)) {
-		argError(L, 2, fn, fmt.Sprintf("chunk must be a whole number from 1 to 10000, got %v", chunk))
-	}
+	chunk := o.whole("chunk", streams.DefaultChunk, 1, 10000)
+	actor := o.text("actor", "")
 	n := list.Len()
 	subs := make([]streams.NewClaim, 0, n)
 	for i := 1; i <= n; i++ {
@@ -42,25 +41,16 @@ func (m *produceModule) submitMany(L *lua.LState) int {
 		}
 		subs = append(subs, sub)
 	}
-	return m.pushBulk(L, subs, streams.BulkOptions{Chunk: int(chunk), Actor: o.str("actor", "")}, "submitted")
+	return m.pushBulk(L, subs, streams.BulkOptions{Chunk: int(chunk), Actor: actor}, "submitted")
 }
 
 func (m *produceModule) sampleClaims(L *lua.LState) int {
 	const fn = "sample_claims"
 	o := optionsAt(L, 1, fn, "count", "seed", "chunk")
-	count := o.num("count", 100)
-	if count < 1 || count > 10_000_000 || count != float64(int(count)) {
-		argError(L, 1, fn, fmt.Sprintf("count must be a whole number from 1 to 10000000, got %v", count))
-	}
-	seed := o.num("seed", 1)
-	if seed != float64(int64(seed)) {
-		argError(L, 1, fn, fmt.Sprintf("seed must be a whole number, got %v", seed))
-	}
-	chunk := o.num("chunk", streams.DefaultChunk)
-	if chunk < 1 || chunk > 10000 || chunk != float64(int(chunk)) {
-		argError(L, 1, fn, fmt.Sprintf("chunk must be a whole number from 1 to 10000, got %v", chunk))
-	}
-	samples := claims.SampleClaims(int(count), int64(seed), time.Now())
+	count := o.whole("count", 100, 1, 10_000_000)
+	seed := o.whole("seed", 1, math.MinInt64, math.MaxInt64)
+	chunk := o.whole("chunk", streams.DefaultChunk, 1, 10000)
+	samples := claims.SampleClaims(int(count), seed, time.Now())
 	subs := make([]streams.NewClaim, len(samples))
 	for i, c := range samples {
 		subs[i] = streams.Submission{CustomerID: c.CustomerID, PolicyID: c.PolicyID, Amount: c.Amount,

@@ -89,6 +89,10 @@ function handle(ev) end`), 0o644))
 		{"command on a forged id", `assign("x\naudit", "ADJ-1")`, `assign: bad argument #1: claim id may hold only letters, digits, '-', '_' and '.'; got '\n'`},
 		{"command on a 1 MB id", `approve(string.rep("a", 1048576), 5)`, "approve: bad argument #1: claim id must be at most 64 characters, got 1048576"},
 		{"emit on an empty id", `emit("", "claim.assigned", {adjuster = "ADJ-1"})`, "emit: bad argument #1: claim id must not be empty"},
+		{"submit_many actor a number", `submit_many({with("amount", 10)}, {actor = 5})`, "submit_many: bad argument #2: option actor must be a string, got number"},
+		{"submit_many chunk a fraction", `submit_many({with("amount", 10)}, {chunk = 2.5})`, "option chunk must be a whole number, got 2.5"},
+		{"sample_claims count 0", `sample_claims{count = 0}`, "sample_claims: bad argument #1: option count must be a whole number of at least 1, got 0"},
+		{"sample_claims seed a fraction", `sample_claims{count = 5, seed = 0.5}`, "option seed must be a whole number, got 0.5"},
 		// expected_version
 		{"expected_version a fraction", `assign(c.id, {adjuster = "ADJ-1", expected_version = 1.5})`, "expected_version must be a whole number, got 1.5"},
 		{"expected_version 1e300", `assign(c.id, {adjuster = "ADJ-1", expected_version = 1e300})`, "expected_version must be a whole number of at most 9223372036854775807, got 1e+300"},

@@ -103,17 +103,16 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 // new id has nothing to read (an id that exists is refused by the script).
 func (s *Store) submit(ctx context.Context, claimID string, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	what := "submit"
-	if claimID != "" {
-		what += " " + claims.Short(claimID)
-	}
 	fail := func(err error) (claims.Event, *claims.Claim, error) {
 		return claims.Event{}, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	switch {
 	case claimID != "":
+		// Checked before it is named, so a hostile id never reaches a message.
 		if err := claims.ValidClaimID(claimID); err != nil {
 			return fail(err)
 		}
+		what += " " + claims.Short(claimID)
 	case opts.EventID != "":
 		claimID = uuid.NewSHA1(derivedClaims, []byte(opts.EventID)).String()
 	default:
