@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -252,4 +254,55 @@ func TestWorkerMaxDeliveries(t *testing.T) {
 		letters, err := store.DLQ(context.Background())
 		return err == nil && len(letters) == 1
 	})
+}
+
+// TestWorkerSignalInterruptsALoopingHandler: a Lua consumer whose handle()
+// never returns still stops on the first SIGINT or SIGTERM: the handler is
+// interrupted after the grace, and its entry stays pending (not acked).
+func TestWorkerSignalInterruptsALoopingHandler(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	loop := filepath.Join(t.TempDir(), "loop.lua")
+	require.NoError(t, os.WriteFile(loop, []byte("group = \"loop\"\nfunction handle(ev) while true do end end\n"), 0o644))
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			prefix := "sig" + strconv.Itoa(int(sig)) + ":"
+			store := streams.New(rdb, streams.Options{Prefix: prefix})
+			r := claimsctl(t, "", nil, "--redis", srv.URL(), "--prefix", prefix, "-e",
+				`submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"}`)
+			require.Equal(t, 0, r.code, r.stderr)
+
+			cmd := exec.Command(binary, "--redis", srv.URL(), "--prefix", prefix, "worker", loop, "--consumer", "l1")
+			cmd.Env = cleanEnv()
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			require.NoError(t, cmd.Start())
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				<-exited
+			})
+			eventually(t, 30*time.Second, "the handler to hold the entry", func() bool {
+				sum, _, err := store.Pending(ctx, "loop")
+				return err == nil && sum.Count == 1
+			})
+			require.NoError(t, cmd.Process.Signal(sig))
+			select {
+			case err := <-exited:
+				exited <- err // for the clean-up
+				require.NoError(t, err, "exit 0 on %s:\n%s", sig, out.String())
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the worker ignored %s:\n%s", sig, out.String())
+			}
+			assert.Contains(t, out.String(), "interrupted: handle() was still running")
+			assert.Contains(t, out.String(), "stopped")
+			sum, _, err := store.Pending(ctx, "loop")
+			require.NoError(t, err)
+			assert.EqualValues(t, 1, sum.Count, "the interrupted entry stays pending")
+		})
+	}
 }

@@ -24,19 +24,18 @@ type pool struct {
 type background struct {
 	name, group, consumer, kind string
 	cancel                      context.CancelFunc // stop after the current batch
-	abort                       context.CancelFunc // interrupt a Lua handler that does not return
 	release                     func()             // closes a Lua consumer's own state
 	done                        chan struct{}
 	err                         error
 }
 
-// stopGrace is how long a worker may take to finish its batch before a Lua
-// handler that loops is interrupted.
+// stopGrace bounds how long Close waits for a worker to finish its batch
+// (a Lua handler that loops is interrupted after ConsumerGrace).
 const stopGrace = 5 * time.Second
 
-// launch runs h as one consumer of its group until it is stopped. The
-// consumer is named after the worker unless opts names it.
-func (p *pool) launch(name, kind string, h streams.Handler, opts streams.WorkerOptions, logging bool) (*background, error) {
+// launch runs a worker (run) as one consumer of group until it is
+// stopped. The consumer is named after the worker unless opts names it.
+func (p *pool) launch(name, kind, group string, run func(context.Context, streams.WorkerOptions) error, opts streams.WorkerOptions, logging bool) (*background, error) {
 	if opts.Consumer == "" {
 		opts.Consumer = fmt.Sprintf("%s-%d", name, len(p.workers)+1)
 	}
@@ -54,11 +53,11 @@ func (p *pool) launch(name, kind string, h streams.Handler, opts streams.WorkerO
 	// Untraced: trace(true) is about the commands the student's own calls
 	// send; a worker's XREADGROUP every second would drown them.
 	ctx, cancel := context.WithCancel(streams.Untraced(context.Background()))
-	b := &background{name: name, group: h.Group(), consumer: opts.Consumer, kind: kind, cancel: cancel, abort: func() {}, done: make(chan struct{})}
+	b := &background{name: name, group: group, consumer: opts.Consumer, kind: kind, cancel: cancel, done: make(chan struct{})}
 	p.workers = append(p.workers, b)
 	go func() {
 		defer close(b.done)
-		b.err = p.store.RunWorker(ctx, h, opts)
+		b.err = run(ctx, opts)
 	}()
 	return b, nil
 }
@@ -120,22 +119,13 @@ func (p *pool) runningIn(group string) *background {
 	return nil
 }
 
-// halt stops the worker: it finishes its batch; a Lua handler still
-// running after stopGrace is interrupted. It gives up waiting when ctx
+// halt stops the worker: it finishes its batch (a Lua handler still
+// running after ConsumerGrace is interrupted). It gives up waiting when ctx
 // ends, and then leaves the worker (and its Lua state) alone.
 func (b *background) halt(ctx context.Context) error {
 	b.cancel()
-	grace := time.NewTimer(stopGrace)
-	defer grace.Stop()
 	select {
 	case <-b.done:
-	case <-grace.C:
-		b.abort()
-		select {
-		case <-b.done:
-		case <-ctx.Done():
-			return fmt.Errorf("stop %s: still finishing its batch", b.name)
-		}
 	case <-ctx.Done():
 		return fmt.Errorf("stop %s: still finishing its batch", b.name)
 	}

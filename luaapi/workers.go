@@ -175,7 +175,8 @@ func (m *workersModule) start(L *lua.LState) int {
 		return raise(L, fmt.Errorf("start: %w", err))
 	}
 	opts, logging := workerOptions(o)
-	b, err := m.pool.launch(name, "built-in", h, opts, logging)
+	run := func(ctx context.Context, opts streams.WorkerOptions) error { return m.store.RunWorker(ctx, h, opts) }
+	b, err := m.pool.launch(name, "built-in", h.Group(), run, opts, logging)
 	if err != nil {
 		return raise(L, err)
 	}
@@ -195,15 +196,12 @@ func (m *workersModule) spawn(L *lua.LState) int {
 		return raise(L, fmt.Errorf("spawn %s: %w", file, err))
 	}
 	name := strings.TrimSuffix(filepath.Base(file), ".lua")
-	abortCtx, abort := context.WithCancel(context.Background())
-	h.(*luaConsumer).abort = abortCtx
-	b, err := m.pool.launch(name, file, h, opts, logging)
+	b, err := m.pool.launch(name, file, h.Group(), h.Run, opts, logging)
 	if err != nil {
-		abort()
 		child.Close()
 		return raise(L, err)
 	}
-	b.abort, b.release = abort, child.Close
+	b.release = child.Close
 	return m.started(L, b)
 }
 
