@@ -26,6 +26,9 @@ type Config struct {
 	TTY bool
 	// Color allows ANSI colour in dashboard() (a terminal, NO_COLOR unset).
 	Color bool
+	// Sandbox, if set, confines the scripts (see Sandbox): how claimsctl
+	// check runs a hand-in.
+	Sandbox *Sandbox
 }
 
 // Runtime is one Lua state bound to a store. Like an LState, it is not
@@ -38,6 +41,7 @@ type Runtime struct {
 	echo    *echo
 	exp     *expectations
 	pool    *pool
+	jail    *jail             // nil: not sandboxed
 	sources map[string]string // chunk name -> source, for error hints
 }
 
@@ -67,6 +71,12 @@ func openStandardLibs(L *lua.LState) {
 // New opens a Lua state with an explicit list of standard libraries and
 // the claims API.
 func New(cfg Config) *Runtime {
+	return openRuntime(cfg, newJail(cfg.Sandbox, cfg.Store))
+}
+
+// openRuntime is New in the sandbox j (nil: none), which a spawned
+// consumer shares with its parent.
+func openRuntime(cfg Config, j *jail) *Runtime {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
@@ -81,6 +91,7 @@ func New(cfg Config) *Runtime {
 		echo:    &echo{on: cfg.Echo, out: out},
 		exp:     &expectations{},
 		pool:    &pool{store: cfg.Store, out: &syncWriter{w: out}},
+		jail:    j,
 		sources: map[string]string{},
 	}
 	L.SetGlobal("print", L.NewFunction(printTo(out)))
@@ -98,6 +109,9 @@ func New(cfg Config) *Runtime {
 	}
 	L.SetGlobal("arg", args)
 	r.openModules()
+	if r.jail != nil {
+		r.jail.lock(L)
+	}
 	return r
 }
 
@@ -115,7 +129,8 @@ func (r *Runtime) SetBackgroundOutput(w io.Writer) {
 }
 
 // newConsumerRuntime opens the Lua state a spawned consumer runs on: its
-// own, since an LState is not goroutine-safe, logging where workers log.
+// own, since an LState is not goroutine-safe, logging where workers log,
+// in its parent's sandbox (whose record of escapes it shares).
 func (r *Runtime) newConsumerRuntime() *Runtime {
-	return New(Config{Store: r.store, Out: r.pool.out, Backend: r.cfg.Backend, TTY: r.cfg.TTY})
+	return openRuntime(Config{Store: r.store, Out: r.pool.out, Backend: r.cfg.Backend, TTY: r.cfg.TTY, Sandbox: r.cfg.Sandbox}, r.jail)
 }

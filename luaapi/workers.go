@@ -20,6 +20,7 @@ type workersModule struct {
 	store *streams.Store
 	pool  *pool
 	echo  *echo
+	jail  *jail // which files spawn() may load
 	// newConsumerRuntime opens the Lua state a spawned consumer runs on.
 	newConsumerRuntime func() *Runtime
 }
@@ -189,8 +190,12 @@ func (m *workersModule) spawn(L *lua.LState) int {
 	file := L.CheckString(1)
 	o := optionsAt(L, 2, "spawn", workerOptionKeys...)
 	opts, logging := workerOptions(o)
+	path, err := m.jail.code(L, "spawn", file)
+	if err != nil {
+		return raise(L, err)
+	}
 	child := m.newConsumerRuntime()
-	h, err := LoadConsumer(context.WithoutCancel(ctxOf(L)), child, file)
+	h, err := LoadConsumer(context.WithoutCancel(ctxOf(L)), child, path)
 	if err != nil {
 		child.Close()
 		return raise(L, fmt.Errorf("spawn %s: %w", file, err))
