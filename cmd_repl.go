@@ -34,7 +34,7 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 	}
 	defer backend.Close()
 	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.color()})
+		TTY: c.env.stdoutTTY, Color: c.env.color(), Launcher: c.launcher(backend)})
 	defer rt.Close()
 	banner.WriteString("Lua REPL on the claims event store. help() lists the API; Ctrl-D leaves.\n")
 

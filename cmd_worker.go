@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,9 +79,23 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	if strings.HasSuffix(name, ".lua") {
 		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Backend: backend.Description})
 		defer rt.Close()
+		if c.env.ready != nil {
+			// Spawned by another claimsctl: it goes when its parent goes.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			go func() {
+				_, _ = io.Copy(io.Discard, c.env.stdin)
+				cancel()
+			}()
+		}
 		consumer, err := luaapi.LoadConsumer(ctx, rt, name)
 		if err != nil {
 			return err
+		}
+		if c.env.ready != nil {
+			fmt.Fprintln(c.env.ready, consumer.Group())
+			c.env.ready.Close()
 		}
 		return consumer.Run(ctx, c.opts)
 	}

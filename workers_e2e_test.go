@@ -306,3 +306,75 @@ func TestWorkerSignalInterruptsALoopingHandler(t *testing.T) {
 		})
 	}
 }
+
+// TestSpawnedConsumerHasAMemoryCeiling: a spawned consumer that allocates
+// without bound runs in a child process and is stopped there, with a clear
+// error in workers(); the host and the other workers live on. On the
+// embedded server too: the child reaches it on its loopback port.
+func TestSpawnedConsumerHasAMemoryCeiling(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	hog := filepath.Join(dir, "hog.lua")
+	require.NoError(t, os.WriteFile(hog, []byte(`group = "hog"
+local kept = {}
+function handle(ev)
+  for i = 1, 1e9 do kept[#kept + 1] = string.rep("x", 1e7) .. i end
+end
+`), 0o644))
+	bad := filepath.Join(dir, "bad.lua")
+	require.NoError(t, os.WriteFile(bad, []byte(`function handle(ev) end`), 0o644))
+	script := `
+		local claim = {customer="C", policy="P", amount=50000, type="auto", incident_date="2026-01-01", description="d"}
+		start("audit", {log = false})
+		spawn("` + hog + `", {log = false})
+		spawn("scripts/consumers/high_value.lua", {log = false})
+		local ok, err = pcall(spawn, "` + bad + `")
+		print("bad: " .. tostring(err))
+		submit(claim)
+		local function worker(name)
+		  for _, w in ipairs(workers()) do if w.name == name then return w end end
+		end
+		local deadline = os.time() + 120
+		while worker("hog").running and os.time() < deadline do sleep(20) end
+		print("hog: " .. tostring(worker("hog").error))
+		submit(claim)
+		wait_idle({"audit", "high-value"})
+		print("audit running: " .. tostring(worker("audit").running))
+		print("high_value running: " .. tostring(worker("high_value").running))
+		print("hog pending: " .. pending("hog").count)`
+	for name, conn := range backendArgs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := claimsctl(t, "", nil, append(conn, "-e", script)...)
+			require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			assert.Regexp(t, `bad: .*spawn .*bad\.lua: .*bad\.lua must set group`, r.stdout)
+			assert.Contains(t, r.stdout, "hog: stopped: it used more than 512 MB\n")
+			assert.Contains(t, r.stdout, "audit running: true\n")
+			assert.Contains(t, r.stdout, "high_value running: true\n")
+			assert.Contains(t, r.stdout, "hog pending: 1\n", "the entry it died on stays pending")
+			assert.NotContains(t, r.stdout+r.stderr, "goroutine", "no stack dump")
+		})
+	}
+}
+
+// TestStopEndsASpawnedChild: stop() ends a spawned consumer's child process
+// even when its handler never returns, and its log lines reach the parent.
+func TestStopEndsASpawnedChild(t *testing.T) {
+	t.Parallel()
+	loop := filepath.Join(t.TempDir(), "loop.lua")
+	require.NoError(t, os.WriteFile(loop, []byte("group = \"loop\"\nfunction handle(ev) while true do end end\n"), 0o644))
+	r := claimsctl(t, "", nil, "--embedded", "-e", `
+		spawn("`+loop+`", {consumer = "l1"})
+		submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"}
+		while pending("loop").count == 0 do sleep(20) end
+		print("stopped " .. stop("all"))
+		local w = workers()[1]
+		print("running: " .. tostring(w.running) .. ", error: " .. tostring(w.error))
+		print("pending: " .. pending("loop").count)`)
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "  [loop l1  started: group loop", "the child's log, relayed")
+	assert.Contains(t, r.stdout, "interrupted: handle() was still running")
+	assert.Contains(t, r.stdout, "stopped 1\n")
+	assert.Contains(t, r.stdout, "running: false, error: nil\n")
+	assert.Contains(t, r.stdout, "pending: 1\n")
+}

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	"claimsctl/streams"
 )
 
 // pool is the background workers of one Runtime, started by start() and
 // spawn(). Only the Runtime's goroutine touches the pool; each worker runs
-// in a goroutine of its own.
+// in a goroutine of its own (a spawned consumer's in a child process).
 type pool struct {
 	store   *streams.Store
 	out     *syncWriter // where workers log
@@ -19,8 +18,9 @@ type pool struct {
 }
 
 // background is one worker running in its own goroutine: a built-in Go
-// worker or a Lua consumer on its own LState (an LState is not
-// goroutine-safe, so a Lua consumer never shares the caller's).
+// worker, a Lua consumer on its own LState (an LState is not
+// goroutine-safe, so a Lua consumer never shares the caller's), or the
+// goroutine that watches a spawned consumer's child process.
 type background struct {
 	name, group, consumer, kind string
 	cancel                      context.CancelFunc // stop after the current batch
@@ -30,36 +30,49 @@ type background struct {
 }
 
 // stopGrace bounds how long Close waits for a worker to finish its batch
-// (a Lua handler that loops is interrupted after ConsumerGrace).
-const stopGrace = 5 * time.Second
+// (a Lua handler that loops is interrupted after ConsumerGrace, a child
+// process killed after KillGrace).
+const stopGrace = 2 * KillGrace
 
-// launch runs a worker (run) as one consumer of group until it is
-// stopped. The consumer is named after the worker unless opts names it.
-func (p *pool) launch(name, kind, group string, run func(context.Context, streams.WorkerOptions) error, opts streams.WorkerOptions, logging bool) (*background, error) {
-	if opts.Consumer == "" {
-		opts.Consumer = fmt.Sprintf("%s-%d", name, len(p.workers)+1)
+// consumerFor names a new worker's consumer: name-<n> unless consumer is
+// given. A consumer of that worker already running is refused.
+func (p *pool) consumerFor(name, consumer string) (string, error) {
+	if consumer == "" {
+		consumer = fmt.Sprintf("%s-%d", name, len(p.workers)+1)
 	}
 	for _, b := range p.workers {
-		if b.name == name && b.consumer == opts.Consumer && !b.stopped() {
-			return nil, fmt.Errorf("start %s: consumer %s is already running (stop(%q) first, or give another consumer=)", name, opts.Consumer, name)
+		if b.name == name && b.consumer == consumer && !b.stopped() {
+			return "", fmt.Errorf("start %s: consumer %s is already running (stop(%q) first, or give another consumer=)", name, consumer, name)
 		}
 	}
-	if logging {
-		out := p.out
-		opts.Log = func(line string) { fmt.Fprintln(out, "  ["+line+"]") }
-	}
+	return consumer, nil
+}
+
+// logger is a worker's Log: its lines among the script's output, marked.
+func (p *pool) logger() func(string) {
+	out := p.out
+	return func(line string) { fmt.Fprintln(out, "  ["+line+"]") }
+}
+
+// launch runs a worker until it is stopped (run returns when its context
+// is cancelled). A worker that ends on its own with an error says so.
+func (p *pool) launch(name, kind, group, consumer string, run func(context.Context) error) *background {
 	// The worker outlives the chunk that started it: its context is not the
 	// chunk's (Ctrl-C at the REPL stops the chunk, not the workers).
 	// Untraced: trace(true) is about the commands the student's own calls
 	// send; a worker's XREADGROUP every second would drown them.
 	ctx, cancel := context.WithCancel(streams.Untraced(context.Background()))
-	b := &background{name: name, group: group, consumer: opts.Consumer, kind: kind, cancel: cancel, done: make(chan struct{})}
+	b := &background{name: name, group: group, consumer: consumer, kind: kind, cancel: cancel, done: make(chan struct{})}
 	p.workers = append(p.workers, b)
+	out := p.out
 	go func() {
 		defer close(b.done)
-		b.err = run(ctx, opts)
+		b.err = run(ctx)
+		if b.err != nil && ctx.Err() == nil {
+			fmt.Fprintf(out, "  [%s %s: %v]\n", name, consumer, b.err)
+		}
 	}()
-	return b, nil
+	return b
 }
 
 // stop stops the workers that which names (a worker, a consumer or "all")
@@ -93,7 +106,7 @@ func (p *pool) stopAll() {
 	for _, b := range p.workers {
 		b.cancel()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*stopGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
 	defer cancel()
 	for _, b := range p.workers {
 		if err := b.halt(ctx); err != nil {

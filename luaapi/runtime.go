@@ -29,6 +29,11 @@ type Config struct {
 	// Sandbox, if set, confines the scripts (see Sandbox): how claimsctl
 	// check runs a hand-in.
 	Sandbox *Sandbox
+	// Launcher, if set, runs each spawn()ed consumer in a child process
+	// with ConsumerMemory bytes at most (default DefaultMemory). Without
+	// it, or in a Sandbox, consumers run in this process.
+	Launcher       *Launcher
+	ConsumerMemory int64
 }
 
 // Runtime is one Lua state bound to a store. Like an LState, it is not
@@ -79,6 +84,9 @@ func New(cfg Config) *Runtime {
 func openRuntime(cfg Config, j *jail) *Runtime {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
+	}
+	if cfg.ConsumerMemory <= 0 {
+		cfg.ConsumerMemory = DefaultMemory
 	}
 	L := lua.NewState(lua.Options{SkipOpenLibs: true})
 	openStandardLibs(L)
