@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"claimsctl/luaapi"
+	"claimsctl/luaapi/grade"
 	"claimsctl/repl"
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
@@ -210,6 +211,9 @@ func dispatch(args []string, env environment) error {
 		cmd = &runCmd{base: b, code: *code}
 	case len(rest) > 0 && rest[0] == "help":
 		return b.help(rest[1:], cmds)
+	case len(rest) > 0 && rest[0] == grade.ChildCommand:
+		cmd, rest = &gradeFileCmd{base: b}, rest[1:] // check's child; not in the list
+
 	case len(rest) > 0:
 		i := slices.IndexFunc(cmds, func(c subcommand) bool { return c.doc().name == rest[0] })
 		if i < 0 {

@@ -26,7 +26,9 @@ type Sandbox struct {
 	// Dir is the script's folder: dofile, loadfile, require and spawn load
 	// Lua from it and its subfolders; a relative name is looked up there.
 	Dir string
-	// Lib are more folders of Lua modules for require (the exercise's lib/).
+	// Lib are more folders of Lua modules for require (the exercise's
+	// lib/), searched first: a hand-in's own file of a module's name does
+	// not replace the exercise's checks.
 	Lib []string
 	// TempDir is the one folder scripts write to (report{out=},
 	// trim{archive=}, os.remove, os.rename, os.tmpname); a relative path
@@ -84,7 +86,7 @@ func within(p, root string) bool {
 // refuse records an attempt to leave the sandbox, at the script's line,
 // and returns it as the error to raise.
 func (j *jail) refuse(L *lua.LState, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...) + " (the sandbox of claimsctl check and --sandbox)"
+	msg := fmt.Sprintf(format, args...)
 	j.mu.Lock()
 	j.escapes = append(j.escapes, scriptLine(L)+" "+msg)
 	j.mu.Unlock()
@@ -130,7 +132,7 @@ func (j *jail) code(L *lua.LState, fn, name string) (string, error) {
 	if within(p, j.dir) || slices.ContainsFunc(j.lib, func(l string) bool { return within(p, l) }) {
 		return p, nil
 	}
-	return "", j.refuse(L, "%s: %s is outside the exercise's folder and its lib/: Lua loads only from there", fn, name)
+	return "", j.refuse(L, "%s: %s is outside the sandbox: Lua loads only from the exercise's folder and its lib/", fn, name)
 }
 
 // write is the file a script may write: inside TempDir, where a relative
@@ -146,7 +148,7 @@ func (j *jail) write(L *lua.LState, fn, name string) (string, error) {
 	if p = realPath(p); within(p, j.temp) {
 		return p, nil
 	}
-	return "", j.refuse(L, "%s: %s is outside the sandbox's temp folder: files are written only there (give a relative path)", fn, name)
+	return "", j.refuse(L, "%s: %s is outside the sandbox: files are written only in its temp folder (give a relative path)", fn, name)
 }
 
 // read is the data file a script may read: a relative name in TempDir if
@@ -175,7 +177,7 @@ func (j *jail) read(L *lua.LState, fn, name string) (string, error) {
 func (j *jail) lock(L *lua.LState) {
 	refused := func(name string) *lua.LFunction {
 		return L.NewFunction(func(L *lua.LState) int {
-			return raise(L, j.refuse(L, "%s is not available", name))
+			return raise(L, j.refuse(L, "%s is not available in the sandbox", name))
 		})
 	}
 	if osLib, ok := L.GetGlobal("os").(*lua.LTable); ok {
@@ -209,10 +211,10 @@ func (j *jail) lock(L *lua.LState) {
 	}
 }
 
-// moduleDirs are where require looks: Dir, Dir/lib, then Lib.
+// moduleDirs are where require looks: Lib, then Dir and Dir/lib.
 func (j *jail) moduleDirs() []string {
 	var out []string
-	for _, d := range append([]string{j.dir, filepath.Join(j.dir, "lib")}, j.lib...) {
+	for _, d := range append(slices.Clone(j.lib), j.dir, filepath.Join(j.dir, "lib")) {
 		if !slices.Contains(out, d) {
 			out = append(out, d)
 		}
@@ -364,14 +366,14 @@ func (j *jail) redisCommand(L *lua.LState, args []string) error {
 	name := strings.ToUpper(args[0])
 	spec, ok := sandboxCommands[name]
 	if !ok {
-		return j.refuse(L, "redis %s is not available: only data commands on the script's own keys", name)
+		return j.refuse(L, "redis %s is not available in the sandbox: only data commands on the script's own keys", name)
 	}
 	if spec.first == 0 {
 		return nil
 	}
 	for i := spec.first; i < len(args); i += spec.step {
 		if !strings.HasPrefix(args[i], j.prefix) {
-			return j.refuse(L, "redis %s: %s is not one of the script's own keys: name them with key(%q)", name, args[i], args[i])
+			return j.refuse(L, "redis %s: %s is not one of the script's own keys in the sandbox: name them with key(%q)", name, args[i], args[i])
 		}
 		if spec.step == 0 {
 			break

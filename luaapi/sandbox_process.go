@@ -221,9 +221,19 @@ type ChildError struct {
 	Reason string
 	// ExitCode is the child's (-1 when a signal ended it).
 	ExitCode int
-	// Limit is true when a limit stopped it (memory, CPU or wall-clock).
-	Limit bool
+	// Limit is the limit that stopped it, if one did.
+	Limit Limit
 }
+
+// Limit names one of a child's limits.
+type Limit string
+
+// The limits a child may be stopped at.
+const (
+	LimitMemory Limit = "memory"
+	LimitCPU    Limit = "cpu"
+	LimitTime   Limit = "time"
+)
 
 func (e *ChildError) Error() string { return e.Reason }
 
@@ -242,11 +252,11 @@ func (c *Child) verdict(waitErr error) error {
 	killed := ws.Signaled() && (ws.Signal() == syscall.SIGKILL || ws.Signal() == syscall.SIGXCPU)
 	switch {
 	case c.stderr.outOfMemory():
-		return &ChildError{Reason: "stopped: it used more than " + MB(c.limits.Memory), ExitCode: code, Limit: true}
+		return &ChildError{Reason: "stopped: it used more than " + MB(c.limits.Memory), ExitCode: code, Limit: LimitMemory}
 	case killed && c.limits.CPU > 0 && cpu >= c.limits.CPU-time.Second:
-		return &ChildError{Reason: fmt.Sprintf("stopped: it used more than %s of CPU time", c.limits.CPU), ExitCode: code, Limit: true}
+		return &ChildError{Reason: fmt.Sprintf("stopped: it used more than %s of CPU time", c.limits.CPU), ExitCode: code, Limit: LimitCPU}
 	case c.timedOut:
-		return &ChildError{Reason: fmt.Sprintf("stopped: it ran longer than %s", c.wall), ExitCode: code, Limit: true}
+		return &ChildError{Reason: fmt.Sprintf("stopped: it ran longer than %s", c.wall), ExitCode: code, Limit: LimitTime}
 	case code == 0, c.stopping && ws.Signaled():
 		return nil
 	}

@@ -43,17 +43,17 @@ func TestSandboxRefusesEscapes(t *testing.T) {
 	cases := map[string]struct{ code, want string }{
 		"os.execute":         {`os.execute("touch ` + outside + `")`, "os.execute is not available"},
 		"os.setenv":          {`os.setenv("X", "1")`, "os.setenv is not available"},
-		"dofile outside":     {`dofile("` + secret + `")`, "is outside the exercise's folder"},
-		"loadfile outside":   {`loadfile("/etc/passwd")`, "is outside the exercise's folder"},
-		"dofile upwards":     {`dofile("../../../../etc/passwd")`, "is outside the exercise's folder"},
+		"dofile outside":     {`dofile("` + secret + `")`, "is outside the sandbox: Lua loads only from"},
+		"loadfile outside":   {`loadfile("/etc/passwd")`, "is outside the sandbox: Lua loads only from"},
+		"dofile upwards":     {`dofile("../../../../etc/passwd")`, "is outside the sandbox: Lua loads only from"},
 		"require via path":   {`package.path = "` + filepath.Dir(secret) + `/?.lua"; require("secret")`, "module secret not found: no file secret.lua in"},
 		"require upwards":    {`require("..")`, `no module may be called ".."`},
-		"report outside":     {`report{out = "` + outside + `"}`, "is outside the sandbox's temp folder"},
-		"trim archive":       {`submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"}; trim{maxlen=0, archive="` + outside + `", confirm=true}`, "is outside the sandbox's temp folder"},
+		"report outside":     {`report{out = "` + outside + `"}`, "is outside the sandbox: files are written only in its temp folder"},
+		"trim archive":       {`submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"}; trim{maxlen=0, archive="` + outside + `", confirm=true}`, "is outside the sandbox: files are written only in its temp folder"},
 		"import outside":     {`import("/etc/passwd")`, "is outside the sandbox"},
-		"os.remove outside":  {`os.remove("` + secret + `")`, "is outside the sandbox's temp folder"},
-		"os.rename outside":  {`os.rename("a", "` + outside + `")`, "is outside the sandbox's temp folder"},
-		"spawn outside":      {`spawn("` + secret + `")`, "is outside the exercise's folder"},
+		"os.remove outside":  {`os.remove("` + secret + `")`, "is outside the sandbox: files are written only in its temp folder"},
+		"os.rename outside":  {`os.rename("a", "` + outside + `")`, "is outside the sandbox: files are written only in its temp folder"},
+		"spawn outside":      {`spawn("` + secret + `")`, "is outside the sandbox: Lua loads only from"},
 		"redis server cmd":   {`redis("CONFIG", "SET", "dir", "/tmp")`, "redis CONFIG is not available"},
 		"redis flushall":     {`redis("FLUSHALL")`, "redis FLUSHALL is not available"},
 		"redis another key":  {`redis("DEL", "claims:events")`, "claims:events is not one of the script's own keys"},
@@ -129,5 +129,5 @@ func TestSandboxRefusesSymlinksOut(t *testing.T) {
 	require.NoError(t, os.Symlink(secret, filepath.Join(dir, "lib", "linked.lua")))
 	err := rt.DoString(context.Background(), `require("linked")`, "link.lua")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "is outside the exercise's folder")
+	assert.Contains(t, err.Error(), "is outside the sandbox: Lua loads only from")
 }
