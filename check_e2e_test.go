@@ -158,3 +158,49 @@ func TestCheckFindsTheExercisesLib(t *testing.T) {
 	assert.Equal(t, 2, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "is not a folder")
 }
+
+// TestRunSandbox: run and the REPL are open by default; --sandbox gives
+// them check's limits, and the exit codes still say what happened.
+func TestRunSandbox(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "ran")
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	execute := write("execute.lua", `os.execute("touch `+marker+`")`)
+	hog := write("hog.lua", `local t = {} for i = 1, 1000 do t[i] = string.rep("x", 1e7) .. i end`)
+	fine := write("fine.lua", `print("hello " .. arg[1]); report{out = "data/report.json"}`)
+	failing := write("failing.lua", `expect(false, "the claim should be approved")`)
+
+	r := claimsctl(t, "", nil, "--embedded", "run", "--sandbox", execute)
+	assert.Equal(t, 1, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stderr, "os.execute is not available in the sandbox")
+	assert.NoFileExists(t, marker)
+
+	r = claimsctl(t, "", nil, "--embedded", "run", "--sandbox", hog)
+	assert.Equal(t, 1, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stderr, "claimsctl: stopped: it used more than 512 MB\n")
+	assert.NotContains(t, r.stderr, "goroutine", "no stack dump")
+
+	r = claimsctl(t, "", nil, "--embedded", "run", "--sandbox", fine, "world")
+	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Equal(t, "hello world\n", r.stdout)
+	assert.NoFileExists(t, filepath.Join("data", "report.json"), "written in the sandbox's temp folder")
+
+	r = claimsctl(t, "", nil, "--embedded", "run", "--sandbox", failing)
+	assert.Equal(t, 3, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stdout, "the claim should be approved")
+
+	r = claimsctl(t, "print(1 + 1)\nos.execute('touch "+marker+"')\n", nil, "--embedded", "repl", "--sandbox")
+	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stdout, "\n2\n")
+	assert.Contains(t, r.stdout, "error: stdin:1: os.execute is not available in the sandbox")
+	assert.NoFileExists(t, marker)
+
+	r = claimsctl(t, "", nil, "--embedded", "run", execute)
+	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.FileExists(t, marker, "without --sandbox, run is a local tool")
+}

@@ -16,8 +16,10 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"claimsctl/luaapi"
 	"claimsctl/luaapi/grade"
@@ -137,10 +139,17 @@ func (e *expectationsFailed) Error() string {
 	return fmt.Sprintf("%d %ss failed", e.n, what)
 }
 
+// childExit is the exit code of a sandboxed child (run --sandbox), which
+// becomes this process's: the child has said what went wrong itself.
+type childExit int
+
+func (e childExit) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 func run(args []string, env environment) int {
 	err := dispatch(args, env)
 	code := exitCode(err)
-	if err != nil && code != exitOK {
+	var ce childExit
+	if err != nil && code != exitOK && !errors.As(err, &ce) {
 		fmt.Fprintf(env.stderr, "claimsctl: %v\n", err)
 		var ue *usageError
 		if errors.As(err, &ue) && ue.hint != "" {
@@ -155,10 +164,13 @@ func exitCode(err error) int {
 		ue   *usageError
 		ef   *expectationsFailed
 		lerr *luaapi.Error
+		ce   childExit
 	)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.As(err, &ce):
+		return int(ce)
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.As(err, &ef):
@@ -361,4 +373,89 @@ func (b *base) launcher(backend *streams.Backend) *luaapi.Launcher {
 		env = append(env, "REDIS_URL="+u.String())
 	}
 	return &luaapi.Launcher{Path: b.env.executable, Env: env}
+}
+
+// sandboxFlags are run's and the REPL's --sandbox and --memory.
+type sandboxFlags struct {
+	on       bool
+	memoryMB int64
+	wall     time.Duration // how long a sandboxed session may last (0: no limit)
+}
+
+// sandboxCPU is the CPU time a --sandbox session may use, as check allows
+// a hand-in.
+const sandboxCPU = luaapi.DefaultCPU
+
+func (s *sandboxFlags) register(fs *flag.FlagSet) {
+	limits := "at most --memory and " + sandboxCPU.String() + " of CPU time"
+	if s.wall > 0 {
+		limits += ",\nstopped after " + s.wall.String()
+	}
+	fs.BoolVar(&s.on, "sandbox", false, "run as claimsctl check grades a hand-in: in a process\n"+
+		"of its own, with no os.execute, files written only in a\n"+
+		"temp folder, Lua loaded only from the script's folder,\n"+limits)
+	fs.Int64Var(&s.memoryMB, "memory", luaapi.DefaultMemory>>20, "stop a spawn()ed consumer (with --sandbox, the whole\n"+
+		"session) that uses more than `MB` megabytes")
+}
+
+func (s *sandboxFlags) check(hint string) error {
+	if s.memoryMB <= 0 {
+		return &usageError{msg: fmt.Sprintf("--memory must be above 0, got %d", s.memoryMB), hint: hint}
+	}
+	return nil
+}
+
+// limits are the sandbox's, for its child process.
+func (s *sandboxFlags) limits() luaapi.Limits {
+	return luaapi.Limits{Memory: s.memoryMB << 20, CPU: sandboxCPU}
+}
+
+// insideSandbox reports whether this process is the child that sandboxed
+// started: it runs under the limits, in the Lua sandbox.
+func (b *base) insideSandbox() bool { return b.env.getenv(luaapi.LimitsEnv) != "" }
+
+// sandboxed runs the subcommand cmd with --sandbox and its positional
+// arguments again in a child process under limits, on this terminal,
+// connected where this process connects, and waits for it. Its temp
+// folder is removed afterwards, whatever became of it.
+func (b *base) sandboxed(ctx context.Context, cmd string, positional []string, limits luaapi.Limits, wall time.Duration) error {
+	backend, _, err := b.connect(ctx, io.Discard) // the child says where it is connected
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	launcher := b.launcher(backend)
+	if launcher == nil {
+		return errors.New("--sandbox starts claimsctl again, and cannot find its executable")
+	}
+	tmp, err := os.MkdirTemp("", "claimsctl-sandbox-")
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	// The terminal's Ctrl-C reaches the child too, which decides what it
+	// means; this process waits for it.
+	ctrlC := make(chan os.Signal, 1)
+	signal.Notify(ctrlC, os.Interrupt)
+	defer signal.Stop(ctrlC)
+	child, err := launcher.Start(luaapi.ChildOptions{
+		Args:   append([]string{cmd, "--sandbox", "--memory", strconv.FormatInt(limits.Memory>>20, 10), "--prefix", b.conn.prefix, "--"}, positional...),
+		Limits: limits, Wall: wall, Env: []string{"TMPDIR=" + tmp},
+		Stdin: b.env.stdin, Stdout: b.env.stdout, Stderr: b.env.stderr,
+	})
+	if err != nil {
+		return err
+	}
+	select {
+	case <-child.Done():
+	case <-ctx.Done():
+		child.Stop()
+	}
+	var ce *luaapi.ChildError
+	if err := child.Err(); errors.As(err, &ce) && ce.Limit == "" && ce.ExitCode > 0 {
+		return childExit(ce.ExitCode)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
