@@ -13,18 +13,21 @@ return function(status_at)
   settle(c.id)
 
   check("matches the store's temporal query at every event", function()
-    for _, ev in ipairs(history(c.id)) do
+    for i, ev in ipairs(history(c.id)) do
       local want = claim(c.id, {at = ev.occurred_at}).status
       local got = status_at(c.id, ev.occurred_at)
-      expect(got == want, ("at %s (after %s): want %s, got %s"):format(ev.occurred_at, ev.type, want, tostring(got)))
+      expect(got == want, ("at event %d (%s): want %s, got %s"):format(i, ev.type, want, tostring(got)))
     end
   end)
 
-  check("nil before the claim existed", function()
+  check("nil before the claim existed, a status from its first event on", function()
     expect(status_at(c.id, "2000-01-01T00:00:00.000Z") == nil, "no status before the first event")
+    local first = history(c.id)[1]
+    expect(status_at(c.id, first.occurred_at) ~= nil, "a status from the time of the first event (claim.submitted) on")
   end)
 
   check("the latest status far in the future", function()
-    expect(status_at(c.id, "2999-01-01T00:00:00.000Z") == "paid", "the claim ends paid")
+    local got = status_at(c.id, "2999-01-01T00:00:00.000Z")
+    expect(got == "paid", ("the claim ends paid, got %s"):format(tostring(got)))
   end)
 end
