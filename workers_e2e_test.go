@@ -378,3 +378,22 @@ func TestStopEndsASpawnedChild(t *testing.T) {
 	assert.Contains(t, r.stdout, "running: false, error: nil\n")
 	assert.Contains(t, r.stdout, "pending: 1\n")
 }
+
+// TestSpawnedConsumerReachesAPasswordServer: the child gets the connection,
+// password included, through its environment, and nothing prints it.
+func TestSpawnedConsumerReachesAPasswordServer(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	require.NoError(t, admin.ConfigSet(context.Background(), "requirepass", "sp4wn-pw").Err())
+	admin.Close()
+	r := claimsctl(t, "", []string{"REDIS_URL=redis://:sp4wn-pw@" + srv.Addr()}, "-e", `
+		spawn("scripts/consumers/high_value.lua")
+		submit{customer="C", policy="P", amount=50000, type="auto", incident_date="2026-01-01", description="d"}
+		wait_idle("high-value")
+		print("running: " .. tostring(workers()[1].running))`)
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "batch of 1: 1 handled", "it reached the server")
+	assert.Contains(t, r.stdout, "running: true")
+	assert.NotContains(t, r.stdout+r.stderr, "sp4wn-pw")
+}
