@@ -12,6 +12,7 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/luaapi/grade"
+	"claimsctl/streams"
 )
 
 // checkCmd grades exercise scripts (luaapi/grade), each in a child
@@ -70,7 +71,7 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return &usageError{msg: err.Error(), hint: hint}
 	}
-	backend, store, err := c.connect(ctx, c.env.stderr)
+	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func (c *gradeFileCmd) Run(ctx context.Context, args []string) error {
 		_, _ = io.Copy(io.Discard, c.env.stdin)
 		cancel()
 	}()
-	backend, store, err := c.connect(ctx, io.Discard)
+	backend, store, err := c.connect(ctx, io.Discard, streams.Brief)
 	if err != nil {
 		return err
 	}

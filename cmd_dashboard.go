@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"claimsctl/luaapi/dashboard"
+	"claimsctl/streams"
 )
 
 // dashboardCmd draws the analytics dashboard until Ctrl-C, which ends it
@@ -27,20 +28,31 @@ func (c *dashboardCmd) doc() doc {
 func (c *dashboardCmd) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.once, "once", false, "draw one frame and exit")
 	fs.Float64Var(&c.refresh, "refresh", dashboard.DefaultRefresh.Seconds(), "redraw every `S` seconds")
-	fs.IntVar(&c.width, "width", dashboard.DefaultWidth, fmt.Sprintf("draw `N` columns wide (at least %d)", dashboard.MinWidth))
+	fs.IntVar(&c.width, "width", 0, fmt.Sprintf("draw `N` columns wide, at least %d (default: the\nterminal's width, or %d when not a terminal)", dashboard.MinWidth, dashboard.DefaultWidth))
 }
 
 func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
-	if _, err := c.parse(c, args); err != nil {
+	fs, err := c.parse(c, args)
+	if err != nil {
 		return err
 	}
 	if c.refresh <= 0 {
 		return &usageError{msg: fmt.Sprintf("--refresh must be above 0 seconds, got %v", c.refresh), hint: "claimsctl dashboard --refresh 2"}
 	}
-	if c.width < dashboard.MinWidth {
+	widthSet := false
+	fs.Visit(func(f *flag.Flag) { widthSet = widthSet || f.Name == "width" })
+	switch {
+	case widthSet && c.width < dashboard.MinWidth:
 		return &usageError{msg: fmt.Sprintf("--width must be at least %d columns, got %d", dashboard.MinWidth, c.width), hint: "claimsctl dashboard --width 80"}
+	case !widthSet:
+		// 0 when stdout is not a terminal: the dashboard's default.
+		c.width = c.env.terminalWidth()
 	}
-	backend, store, err := c.connect(ctx, c.env.stderr)
+	life := streams.Session
+	if c.once {
+		life = streams.Brief
+	}
+	backend, store, err := c.connect(ctx, c.env.stderr, life)
 	if err != nil {
 		return err
 	}

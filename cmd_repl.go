@@ -9,6 +9,7 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/repl"
+	"claimsctl/streams"
 )
 
 // replCmd is the interactive REPL.
@@ -37,16 +38,28 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.sandbox.on && !c.insideSandbox() {
-		return c.sandboxed(ctx, "repl", nil, c.sandbox.limits(), 0)
+		return c.sandboxed(ctx, "repl", nil, c.sandbox.limits(), 0, streams.Session)
 	}
+	return c.session(ctx, func(o repl.Options) error {
+		ctrlC, stopCtrlC := interrupts()
+		defer stopCtrlC()
+		o.Interrupts = ctrlC
+		return repl.Run(ctx, o)
+	})
+}
+
+// session connects, opens the Lua runtime and hands run the REPL's
+// options wired to them; both are closed when run returns.
+func (c *replCmd) session(ctx context.Context, run func(repl.Options) error) error {
 	var banner strings.Builder
-	backend, store, err := c.connect(ctx, &banner)
+	backend, store, err := c.connect(ctx, &banner, streams.Session)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
 	cfg := luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.color(), Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20}
+		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth,
+		Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20}
 	if c.sandbox.on && c.insideSandbox() {
 		// The sandboxed child: Lua loads from the current folder.
 		tmp, err := os.MkdirTemp("", "repl-")
@@ -61,16 +74,14 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 	defer rt.Close()
 	banner.WriteString("Lua REPL on the claims event store. help() lists the API; Ctrl-D leaves.\n")
 
-	ctrlC, stopCtrlC := interrupts()
-	defer stopCtrlC()
 	history := ""
 	if c.env.stdinTTY {
 		history = c.env.historyFile
 	}
-	return repl.Run(ctx, repl.Options{
+	return run(repl.Options{
 		In: c.env.stdin, Out: c.env.stdout, Err: c.env.stderr,
 		Interactive: c.env.stdinTTY, Color: c.env.color(), HistoryFile: history,
-		Eval: rt, State: store.State, Banner: banner.String(), Interrupts: ctrlC,
+		Eval: rt, State: store.State, Banner: banner.String(),
 		Background: rt.SetBackgroundOutput,
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"claimsctl/streams"
 )
 
 // reportCmd prints or writes the analytics report.
@@ -27,7 +29,7 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 	if _, err := c.parse(c, args); err != nil {
 		return err
 	}
-	backend, store, err := c.connect(ctx, c.env.stderr)
+	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/luaapi/grade"
+	"claimsctl/streams"
 )
 
 // runCmd runs a Lua file, or with code set the line of -e CODE.
@@ -52,7 +53,7 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.sandbox.on && !c.insideSandbox() {
-		return c.sandboxed(ctx, "run", fs.Args(), c.sandbox.limits(), c.sandbox.wall)
+		return c.sandboxed(ctx, "run", fs.Args(), c.sandbox.limits(), c.sandbox.wall, streams.Brief)
 	}
 	return c.with(ctx, fs.Args()[1:], func(rt *luaapi.Runtime) error {
 		if err := rt.DoFile(ctx, file); err != nil {
@@ -83,13 +84,14 @@ func (c *runCmd) runCode(ctx context.Context, args []string) error {
 // sandboxed child (the script's folder, its lib/ and its parent's lib/, as
 // check has it).
 func (c *runCmd) with(ctx context.Context, args []string, body func(*luaapi.Runtime) error) error {
-	backend, store, err := c.connect(ctx, c.env.stderr)
+	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
 	cfg := luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.color(), Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20}
+		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth,
+		Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20}
 	if c.sandbox.on && c.insideSandbox() {
 		dir := filepath.Dir(c.file)
 		tmp, err := os.MkdirTemp("", "run-")

@@ -62,7 +62,7 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	case c.opts.MaxDeliveries < 1:
 		return &usageError{msg: fmt.Sprintf("--max-deliveries must be at least 1, got %d", c.opts.MaxDeliveries), hint: hint}
 	}
-	backend, store, err := c.connect(ctx, c.env.stderr)
+	backend, store, err := c.connect(ctx, c.env.stderr, streams.Session)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -58,6 +59,13 @@ func main() {
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		stdoutWidth: func() int {
+			w, _, err := term.GetSize(int(os.Stdout.Fd()))
+			if err != nil {
+				return 0
+			}
+			return w
+		},
 	}
 	if exe, err := os.Executable(); err == nil {
 		env.executable = exe
@@ -65,9 +73,14 @@ func main() {
 	if os.Getenv(luaapi.ReadyEnv) == "3" {
 		env.ready = os.NewFile(3, "ready")
 	}
-	if dir, err := os.UserConfigDir(); err == nil {
-		env.historyFile = filepath.Join(dir, "claimsctl", "history")
-		_ = os.MkdirAll(filepath.Dir(env.historyFile), 0o755)
+	// Only a terminal's REPL keeps history.
+	if dir, err := os.UserConfigDir(); err == nil && env.stdinTTY {
+		path := filepath.Join(dir, "claimsctl", "history")
+		if err := preparePrivate(path); err != nil {
+			fmt.Fprintf(env.stderr, "claimsctl: no REPL history: %v\n", err)
+		} else {
+			env.historyFile = path
+		}
 	}
 	os.Exit(run(os.Args[1:], env))
 }
@@ -96,6 +109,31 @@ func applyLimits(spec string) error {
 	return nil
 }
 
+// preparePrivate makes path a file that only its owner may read, in a
+// folder only its owner may enter: the REPL history holds whatever was
+// typed, passwords included (redis("AUTH", …)). readline would create the
+// file 0644, and replace it by a 0644 copy when it trims it: the folder's
+// 0700 covers that copy. Both are set again if an older claimsctl made them
+// readable.
+func preparePrivate(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // environment is everything the CLI takes from the process, so tests can
 // run it in-process with their own streams.
 type environment struct {
@@ -104,6 +142,7 @@ type environment struct {
 	stdin               io.Reader
 	stdout, stderr      io.Writer
 	stdinTTY, stdoutTTY bool
+	stdoutWidth         func() int // the terminal's columns now (it can be resized)
 	historyFile         string
 	// executable is this binary, which spawn() and check start again as
 	// child processes ("": they run in this process).
@@ -111,6 +150,15 @@ type environment struct {
 	// ready, for a worker spawned by another claimsctl, is where it says
 	// its group once its file is loaded (luaapi.ReadyEnv).
 	ready io.WriteCloser
+}
+
+// terminalWidth is the width of the terminal on stdout, or 0 when stdout
+// is not a terminal: piped output keeps the 80 columns tests compare.
+func (e environment) terminalWidth() int {
+	if !e.stdoutTTY || e.stdoutWidth == nil {
+		return 0
+	}
+	return e.stdoutWidth()
 }
 
 // color is decided once: only on a terminal, and never with NO_COLOR set.
@@ -294,8 +342,8 @@ func (b *base) help(args []string, cmds []subcommand) error {
 // connFlags are the connection flags every subcommand that talks to Redis
 // accepts.
 type connFlags struct {
-	url, prefix string
-	embedded    bool
+	url, prefix, tlsCA    string
+	embedded, tlsInsecure bool
 }
 
 // register binds the flags to c, with c's values as defaults: flags given
@@ -305,6 +353,41 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 		"(rediss:// for TLS); default REDIS_URL, or the lab's\nREDIS_HOST, REDIS_PORT and REDIS_PASSWORD")
 	fs.BoolVar(&c.embedded, "embedded", c.embedded, "use an in-process Redis even if localhost:6379 answers")
 	fs.StringVar(&c.prefix, "prefix", c.prefix, "prefix every key with `P` (several students on one server)")
+	fs.StringVar(&c.tlsCA, "tls-ca", c.tlsCA, "trust the CA certificates of the PEM `FILE` for rediss://,\n"+
+		"besides the system's")
+	fs.BoolVar(&c.tlsInsecure, "tls-insecure", c.tlsInsecure, "do not verify the rediss:// server's certificate\n"+
+		"(the start-up line says so)")
+}
+
+// tlsFlags are the TLS flags given, as typed: a URL that is not rediss://
+// makes them a usage error.
+func (c *connFlags) tlsFlags() []string {
+	var given []string
+	if c.tlsCA != "" {
+		given = append(given, "--tls-ca "+c.tlsCA)
+	}
+	if c.tlsInsecure {
+		given = append(given, "--tls-insecure")
+	}
+	return given
+}
+
+// trustedCAs are the system's certificate authorities and those of the PEM
+// bundle file (--tls-ca).
+func trustedCAs(file string) (*x509.CertPool, error) {
+	const hint = "claimsctl --redis rediss://HOST:PORT --tls-ca ca.pem   (a file of -----BEGIN CERTIFICATE----- blocks)"
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("--tls-ca: cannot read %s: %v", file, errors.Unwrap(err)), hint: hint}
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil { // no system roots here: the file's only
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, &usageError{msg: fmt.Sprintf("--tls-ca %s holds no PEM certificate", file), hint: hint}
+	}
+	return pool, nil
 }
 
 // parse parses a subcommand's flags and the connection flags; --help
@@ -320,10 +403,11 @@ func (b *base) parse(cmd subcommand, args []string) (*flag.FlagSet, error) {
 }
 
 // connect resolves the connection from flags and environment and prints
-// the one start-up line (never a password).
-func (b *base) connect(ctx context.Context, banner io.Writer) (*streams.Backend, *streams.Store, error) {
+// the one start-up line (never a password). life is how long the command
+// runs: an embedded server's line suggests watching it only in a Session.
+func (b *base) connect(ctx context.Context, banner io.Writer, life streams.Lifetime) (*streams.Backend, *streams.Store, error) {
 	opts := streams.ConnectOptions{
-		URL: b.conn.url, Embedded: b.conn.embedded,
+		URL: b.conn.url, Embedded: b.conn.embedded, Lifetime: life,
 		Host: b.env.getenv("REDIS_HOST"), Port: b.env.getenv("REDIS_PORT"), Password: b.env.getenv("REDIS_PASSWORD"),
 	}
 	if opts.URL == "" {
@@ -331,6 +415,18 @@ func (b *base) connect(ctx context.Context, banner io.Writer) (*streams.Backend,
 	}
 	if opts.URL != "" && !strings.HasPrefix(opts.URL, "redis://") && !strings.HasPrefix(opts.URL, "rediss://") {
 		return nil, nil, &usageError{msg: "the Redis URL must start with redis:// or rediss://", hint: "claimsctl --redis redis://localhost:6379"}
+	}
+	if given := b.conn.tlsFlags(); len(given) > 0 && !strings.HasPrefix(opts.URL, "rediss://") {
+		return nil, nil, &usageError{msg: "TLS flags (" + strings.Join(given, ", ") + ") need a rediss:// URL",
+			hint: "claimsctl --redis rediss://HOST:PORT " + strings.Join(given, " ")}
+	}
+	opts.InsecureSkipVerify = b.conn.tlsInsecure
+	if b.conn.tlsCA != "" {
+		pool, err := trustedCAs(b.conn.tlsCA)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.RootCAs = pool
 	}
 	backend, err := streams.Connect(ctx, opts)
 	if err != nil {
@@ -372,7 +468,19 @@ func (b *base) launcher(backend *streams.Backend) *luaapi.Launcher {
 		}
 		env = append(env, "REDIS_URL="+u.String())
 	}
-	return &luaapi.Launcher{Path: b.env.executable, Env: env}
+	// The TLS settings are no secret: they go as flags.
+	var args []string
+	if b.conn.tlsCA != "" {
+		ca, err := filepath.Abs(b.conn.tlsCA)
+		if err != nil {
+			ca = b.conn.tlsCA
+		}
+		args = append(args, "--tls-ca", ca)
+	}
+	if b.conn.tlsInsecure {
+		args = append(args, "--tls-insecure")
+	}
+	return &luaapi.Launcher{Path: b.env.executable, Args: args, Env: env}
 }
 
 // sandboxFlags are run's and the REPL's --sandbox and --memory.
@@ -418,8 +526,8 @@ func (b *base) insideSandbox() bool { return b.env.getenv(luaapi.LimitsEnv) != "
 // arguments again in a child process under limits, on this terminal,
 // connected where this process connects, and waits for it. Its temp
 // folder is removed afterwards, whatever became of it.
-func (b *base) sandboxed(ctx context.Context, cmd string, positional []string, limits luaapi.Limits, wall time.Duration) error {
-	backend, _, err := b.connect(ctx, io.Discard) // the child says where it is connected
+func (b *base) sandboxed(ctx context.Context, cmd string, positional []string, limits luaapi.Limits, wall time.Duration, life streams.Lifetime) error {
+	backend, _, err := b.connect(ctx, io.Discard, life) // the child says where it is connected
 	if err != nil {
 		return err
 	}

@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"claimsctl/streams/redistest"
 
@@ -192,26 +194,102 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// TestPasswordIsNeverPrinted goes through every output a password could
+// reach: the start-up line, info() and server(), the state view, the
+// check table, a worker's log, and the errors of a malformed URL, a
+// refused password and a missing one.
 func TestPasswordIsNeverPrinted(t *testing.T) {
 	t.Parallel()
+	const pw = "s3cret-pw"
 	srv := redistest.Start(t)
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	require.NoError(t, admin.ConfigSet(context.Background(), "requirepass", "s3cret-pw").Err())
+	require.NoError(t, admin.ConfigSet(context.Background(), "requirepass", pw).Err())
 	admin.Close()
-	url := fmt.Sprintf("redis://:s3cret-pw@%s", srv.Addr())
-	r := claimsctl(t, "", []string{"REDIS_URL=" + url}, "-e", "print(info().events.length)")
-	require.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stderr, "connected to Redis at "+srv.Addr())
-	assert.NotContains(t, r.stdout+r.stderr, "s3cret-pw")
-
+	url := fmt.Sprintf("redis://:%s@%s", pw, srv.Addr())
 	host, port, _ := strings.Cut(srv.Addr(), ":")
-	r = claimsctl(t, "", []string{"REDIS_HOST=" + host, "REDIS_PORT=" + port, "REDIS_PASSWORD=s3cret-pw"}, "-e", "print(info().events.length)")
-	require.Equal(t, 0, r.code, r.stderr)
-	assert.NotContains(t, r.stdout+r.stderr, "s3cret-pw")
+	hostEnv := []string{"REDIS_HOST=" + host, "REDIS_PORT=" + port}
+	const show = "print(info().backend); print(server().backend); print(info().events.length)"
+	cases := []struct {
+		name   string
+		stdin  string
+		env    []string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"REDIS_URL", "", []string{"REDIS_URL=" + url}, []string{"-e", show}, 0, "connected to Redis at " + srv.Addr() + "\n"},
+		{"--redis", "", nil, []string{"--redis", url, "-e", show}, 0, "connected to Redis at " + srv.Addr() + "\n"},
+		{"REDIS_PASSWORD", "", append(hostEnv, "REDIS_PASSWORD="+pw), []string{"-e", show}, 0, "(REDIS_HOST/REDIS_PORT)"},
+		{"the REPL", "submit{customer='C', policy='P', amount=5, type='auto', incident_date='2026-01-01', description='d'}\ninfo()\n",
+			[]string{"REDIS_URL=" + url}, nil, 0, ""},
+		{"the check table", "", nil, []string{"check", "--redis", url, "scripts/exercises/solutions"}, 0, ""},
+		{"wrong password", "", []string{"REDIS_URL=redis://:wrong-" + pw + "@" + srv.Addr()}, []string{"-e", show}, 4,
+			"claimsctl: Redis at " + srv.Addr() + " refused the password (WRONGPASS"},
+		{"wrong REDIS_PASSWORD", "", append(hostEnv, "REDIS_PASSWORD=wrong-"+pw), []string{"-e", show}, 4,
+			"(REDIS_HOST/REDIS_PORT) refused the password (WRONGPASS"},
+		{"no password", "", nil, []string{"--redis", srv.URL(), "-e", show}, 4,
+			"claimsctl: Redis at " + srv.Addr() + " needs a password (NOAUTH)"},
+		{"?password=", "", nil, []string{"--redis", srv.URL() + "/0?password=" + pw, "-e", show}, 1,
+			"the password goes before the host, redis://[user]:PASSWORD@host:port, not in ?password="},
+		{"percent-encoded, in a URL that does not parse", "", nil, []string{"--redis", "redis://:s3cr%65t-pw@" + host + ":bad port", "-e", show}, 1,
+			`redis URL "redis://<redacted>@` + host + `:bad port"`},
+		{"split by an unescaped '/'", "", nil, []string{"--redis", "redis://:12/" + pw + "@" + srv.Addr(), "-e", show}, 1,
+			"an '@' after the host"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := claimsctl(t, c.stdin, c.env, c.args...)
+			require.Equal(t, c.code, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			assert.Contains(t, r.stderr, c.stderr)
+			assert.NotContains(t, r.stdout+r.stderr, "s3cret")
+			assert.NotContains(t, r.stdout+r.stderr, "s3cr%65t")
+		})
+	}
 
-	r = claimsctl(t, "", []string{"REDIS_URL=redis://:wrong-pw@" + srv.Addr()}, "-e", "print(1)")
-	assert.Equal(t, 4, r.code)
-	assert.NotContains(t, r.stdout+r.stderr, "wrong-pw")
+	t.Run("a worker's log", func(t *testing.T) {
+		t.Parallel()
+		conn := []string{"--redis", url, "--prefix", "worker:"}
+		setup := claimsctl(t, "", nil, append(conn, "-e", "submit{customer='C', policy='P', amount=5, type='auto', incident_date='2026-01-01', description='d'}")...)
+		require.Equal(t, 0, setup.code, setup.stderr)
+		cmd := exec.Command(binary, append([]string{"worker", "processor", "-v"}, conn...)...)
+		cmd.Env = cleanEnv()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		lines := make(chan string)
+		go func() {
+			scan := bufio.NewScanner(stdout)
+			for scan.Scan() {
+				lines <- scan.Text()
+			}
+			close(lines)
+		}()
+		var log strings.Builder
+		deadline := time.After(30 * time.Second) // turns a hang into a failure
+	read:
+		for !strings.Contains(log.String(), "claim.submitted") { // the claim's event was handled
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					break read
+				}
+				log.WriteString(line + "\n")
+			case <-deadline:
+				break read
+			}
+		}
+		require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+		for line := range lines {
+			log.WriteString(line + "\n")
+		}
+		require.NoError(t, cmd.Wait())
+		assert.Contains(t, log.String(), "claim.submitted", "stderr:\n%s", stderr.String())
+		assert.Contains(t, stderr.String(), "connected to Redis at "+srv.Addr())
+		assert.NotContains(t, log.String()+stderr.String(), "s3cret")
+	})
 }
 
 func TestREPLThroughStdin(t *testing.T) {
@@ -360,6 +438,7 @@ func TestTraceNeverPrintsThePassword(t *testing.T) {
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	require.NoError(t, admin.ConfigSet(context.Background(), "requirepass", "tr4ce-pw").Err())
 	admin.Close()
+	_, port, _ := strings.Cut(srv.Addr(), ":")
 	// Trace on, then enough concurrent work that the pool dials new
 	// connections (each sends AUTH) while tracing.
 	r := claimsctl(t, "", []string{"REDIS_URL=redis://:tr4ce-pw@" + srv.Addr()}, "-e", `
@@ -370,4 +449,112 @@ func TestTraceNeverPrintsThePassword(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "redis> EVALSHA", "the trace is on")
 	assert.NotContains(t, r.stdout+r.stderr, "tr4ce-pw")
+
+	// What a student may type to play with passwords, traced.
+	r = claimsctl(t, "", []string{"REDIS_URL=redis://:tr4ce-pw@" + srv.Addr()}, "-e", fmt.Sprintf(`
+		trace(true)
+		redis("CONFIG", "SET", "requirepass", "tr4ce-pw")
+		redis("ACL", "SETUSER", "student", "on", ">stud3nt-pw", "~*", "+@all")
+		redis("AUTH", "student", "stud3nt-pw")
+		redis("MIGRATE", "127.0.0.1", "%s", "", "0", "1000", "AUTH2", "student", "stud3nt-pw", "KEYS", "no-such-key")
+		redis("CONFIG", "SET", "maxmemory-policy", "noeviction")
+		print(pcall(redis, "AUTH", "student", "wrong-stud3nt-pw"))`, port))
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, line := range []string{
+		"redis> CONFIG SET (credentials hidden)\n",
+		"redis> ACL SETUSER (credentials hidden)\n",
+		"redis> AUTH (credentials hidden)\n",
+		"redis> MIGRATE (credentials hidden)\n",
+		"redis> CONFIG SET maxmemory-policy noeviction\n",
+		"redis< (error) WRONGPASS",
+	} {
+		assert.Contains(t, r.stdout, line)
+	}
+	assert.NotContains(t, r.stdout+r.stderr, "tr4ce-pw")
+	assert.NotContains(t, r.stdout+r.stderr, "stud3nt-pw")
+}
+
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.WithTLS())
+	plain := redistest.Start(t)
+	junk := filepath.Join(t.TempDir(), "not-a-ca.pem")
+	require.NoError(t, os.WriteFile(junk, []byte("-----BEGIN NOTHING-----\n"), 0o600))
+	const show = "print(server().backend); print(info().events.length)"
+	cases := []struct {
+		name   string
+		env    []string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"verified with --tls-ca", nil, []string{"--redis", srv.URL(), "--tls-ca", srv.CAFile(), "-e", show}, 0,
+			"Redis at " + srv.Addr() + " (TLS)\n0\n", "connected to Redis at " + srv.Addr() + " (TLS)\n"},
+		{"REDIS_URL and --tls-ca after the command", []string{"REDIS_URL=" + srv.URL()}, []string{"run", "--tls-ca", srv.CAFile(), "scripts/step01.lua"}, 0,
+			"", "connected to Redis at " + srv.Addr() + " (TLS)\n"},
+		{"refused without --tls-ca", nil, []string{"--redis", srv.URL(), "-e", show}, 4,
+			"", `TLS handshake failed: the server's certificate is signed by "CN=redistest throwaway CA" that this machine does not trust: name its CA with --tls-ca FILE`},
+		{"not verified with --tls-insecure", nil, []string{"--redis", srv.URL(), "--tls-insecure", "-e", show}, 0,
+			"Redis at " + srv.Addr() + " (TLS, certificate not verified)\n", "connected to Redis at " + srv.Addr() + " (TLS, certificate not verified)\n"},
+		{"not verified with ?skip_verify=true", nil, []string{"--redis", srv.URL() + "?skip_verify=true", "-e", show}, 0,
+			"(TLS, certificate not verified)", "connected to Redis at " + srv.Addr() + " (TLS, certificate not verified)\n"},
+		{"rediss:// to a plain port", nil, []string{"--redis", "rediss://" + plain.Addr(), "-e", show}, 4,
+			"", "TLS handshake failed: the server at " + plain.Addr() + " does not speak TLS (try redis:// instead)"},
+		{"redis:// to a TLS port", nil, []string{"--redis", "redis://" + srv.Addr(), "-e", show}, 4,
+			"", "the server at " + srv.Addr() + " speaks TLS only (try rediss:// instead)"},
+		{"a CA file with no certificate", nil, []string{"--redis", srv.URL(), "--tls-ca", junk, "-e", show}, 2,
+			"", "--tls-ca " + junk + " holds no PEM certificate"},
+		{"a CA file that is not there", nil, []string{"--redis", srv.URL(), "--tls-ca", junk + ".gone", "-e", show}, 2,
+			"", "--tls-ca: cannot read " + junk + ".gone: no such file or directory"},
+		{"TLS flags without rediss://", nil, []string{"--redis", plain.URL(), "--tls-insecure", "-e", show}, 2,
+			"", "TLS flags (--tls-insecure) need a rediss:// URL"},
+		{"TLS flags with the embedded server", nil, []string{"--embedded", "--tls-ca", srv.CAFile(), "-e", show}, 2,
+			"", "TLS flags (--tls-ca " + srv.CAFile() + ") need a rediss:// URL"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := claimsctl(t, "", c.env, c.args...)
+			assert.Equal(t, c.code, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			assert.Contains(t, r.stdout, c.stdout)
+			assert.Contains(t, r.stderr, c.stderr)
+		})
+	}
+}
+
+// TestEmbeddedBanner: a command that ends by itself takes its embedded
+// server along milliseconds later, so its start-up line points to
+// `claimsctl serve` instead of to redis-cli.
+func TestEmbeddedBanner(t *testing.T) {
+	t.Parallel()
+	const brief = ": its data is gone when this command ends; start `claimsctl serve` in another terminal to keep it and watch it with redis-cli\n"
+	cases := []struct {
+		name     string
+		stdin    string
+		args     []string
+		lasting  bool
+		exitCode int
+	}{
+		{"-e", "", []string{"--embedded", "-e", "print(1)"}, false, 0},
+		{"run", "", []string{"--embedded", "run", "scripts/step01.lua"}, false, 0},
+		{"report", "", []string{"report", "--embedded"}, false, 0},
+		{"check", "", []string{"check", "--embedded", "scripts/exercises/solutions"}, false, 0},
+		{"dashboard --once", "", []string{"dashboard", "--embedded", "--once"}, false, 0},
+		{"repl", "print(1)\n", []string{"--embedded"}, true, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := claimsctl(t, c.stdin, nil, c.args...)
+			require.Equal(t, c.exitCode, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			out := r.stdout + r.stderr
+			if c.lasting {
+				assert.Regexp(t, `connected to embedded Redis \(in memory, gone on exit\) at 127\.0\.0\.1:(\d+): watch it with redis-cli -p \d+\n`, out)
+				return
+			}
+			assert.Regexp(t, `connected to embedded Redis \(in memory\) at 127\.0\.0\.1:\d+`+regexp.QuoteMeta(brief), out)
+			assert.NotContains(t, out, "redis-cli -p")
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"claimsctl/streams"
@@ -41,11 +42,13 @@ func (m *consumeModule) consume(L *lua.LState) int {
 	o := optionsAt(L, optArg, "consume", "count", "block", "pending")
 	opts := streams.ConsumeOptions{
 		Count:   int64(o.num("count", 10)),
-		Block:   time.Duration(o.num("block", 0)) * time.Millisecond,
 		Pending: o.boolean("pending", false),
 	}
 	if opts.Count < 1 {
 		argError(L, optArg, "consume", "count must be at least 1")
+	}
+	if o.has("block") {
+		opts.Block = blockFor(L, optArg, o.num("block", 0))
 	}
 	ds, err := m.store.Consume(ctxOf(L), group, consumer, opts)
 	if err != nil {
@@ -84,6 +87,24 @@ func (m *consumeModule) consume(L *lua.LState) int {
 	L.Push(lua.LNumber(handled))
 	L.Push(lua.LNumber(failed))
 	return 2
+}
+
+// blockForever stands for Redis's BLOCK 0 in streams.ConsumeOptions, where
+// a Block of 0 means "return at once". A century is forever for a student
+// at a prompt, and leaves room for the store's own arithmetic on it; the
+// store waits in short slices, so Ctrl-C still ends it.
+const blockForever = 100 * 365 * 24 * time.Hour
+
+// blockFor reads block= in milliseconds: 0 waits until an entry arrives,
+// as BLOCK 0 does in redis-cli.
+func blockFor(L *lua.LState, optArg int, ms float64) time.Duration {
+	switch {
+	case math.IsNaN(ms) || ms < 0:
+		argError(L, optArg, "consume", fmt.Sprintf("block must be 0 (wait until an event arrives) or a number of milliseconds above 0, got %v", ms))
+	case ms == 0 || ms >= float64(blockForever/time.Millisecond):
+		return blockForever
+	}
+	return time.Duration(ms * float64(time.Millisecond))
 }
 
 func (m *consumeModule) ack(L *lua.LState) int {

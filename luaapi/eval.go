@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -64,9 +63,12 @@ func (r *Runtime) Eval(ctx context.Context, chunk string) (string, error) {
 
 // EvalNamed is Eval with the chunk name used in error positions.
 func (r *Runtime) EvalNamed(ctx context.Context, chunk, name string) (string, error) {
-	r.sources[name] = chunk
-	fn, err := r.L.Load(strings.NewReader("return "+chunk), name)
+	// What ran is kept for the hint on an error (both forms have the
+	// same line numbers).
+	r.sources[name] = "return " + chunk
+	fn, err := r.L.Load(strings.NewReader(r.sources[name]), name)
 	if err != nil {
+		r.sources[name] = chunk
 		if fn, err = r.L.Load(strings.NewReader(chunk), name); err != nil {
 			if incomplete(err) {
 				return "", &incompleteError{msg: syntaxMessage(err)}
@@ -143,40 +145,6 @@ func (r *Runtime) callN(ctx context.Context, fn *lua.LFunction, nret int) error 
 		return &Error{msg: "interrupted", cancelled: true}
 	}
 	return &Error{msg: r.undefinedHint(runtimeMessage(err))}
-}
-
-var (
-	callError  = regexp.MustCompile(`^(.*?):(\d+): attempt to call a non-function object`)
-	calledName = regexp.MustCompile(`(^|[^.:\w"'])([A-Za-z_]\w*)\s*[({"']`)
-)
-
-// undefinedHint names the undefined function behind gopher-lua's "attempt
-// to call a non-function object" and suggests the API name a typo was
-// probably meant to be (sumbit -> submit).
-func (r *Runtime) undefinedHint(msg string) string {
-	m := callError.FindStringSubmatch(msg)
-	if m == nil {
-		return msg
-	}
-	line, _ := strconv.Atoi(m[2])
-	lines := strings.Split(r.sources[m[1]], "\n")
-	if line < 1 || line > len(lines) {
-		return msg
-	}
-	for _, c := range calledName.FindAllStringSubmatch(lines[line-1], -1) {
-		name := c[2]
-		if luaKeywords[name] || r.L.GetGlobal(name) != lua.LNil {
-			continue
-		}
-		return fmt.Sprintf("%s: %s is not defined. %s", msg, name, suggestion(name))
-	}
-	return msg
-}
-
-var luaKeywords = map[string]bool{
-	"and": true, "break": true, "do": true, "else": true, "elseif": true, "end": true, "false": true,
-	"for": true, "function": true, "if": true, "in": true, "local": true, "nil": true, "not": true,
-	"or": true, "repeat": true, "return": true, "then": true, "true": true, "until": true, "while": true,
 }
 
 func syntaxMessage(err error) string {

@@ -11,8 +11,16 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
+// Bounds of what formatValue shows, so one print of a huge or deep table
+// does not flood the terminal.
+const (
+	maxShownDepth   = 16  // tables nested deeper show as {...}
+	maxShownEntries = 100 // of one table, or of a list of events; then "… and N more"
+)
+
 // formatValue renders a value for the REPL: an event as one line, a list
 // of events as a count and one line each, other tables as sorted fields.
+// A table met again inside itself shows as {...}.
 func formatValue(v lua.LValue) string {
 	var b strings.Builder
 	writeValue(&b, v, 0, map[*lua.LTable]bool{})
@@ -40,7 +48,9 @@ func eventLine(t *lua.LTable) string {
 	if actor, ok := t.RawGetString("actor").(lua.LString); ok && actor != "" {
 		line += "  by " + string(actor)
 	}
-	if d, ok := t.RawGetString("deliveries").(lua.LNumber); ok {
+	// A redelivery is worth a mention (recover, a handler that failed);
+	// the first delivery of each event is not.
+	if d, ok := t.RawGetString("deliveries").(lua.LNumber); ok && d > 1 {
 		line += fmt.Sprintf("  (delivered %d times)", int(d))
 	}
 	return line
@@ -73,12 +83,15 @@ func writeValue(b *strings.Builder, v lua.LValue, depth int, seen map[*lua.LTabl
 			word = "event"
 		}
 		fmt.Fprintf(b, "%d %s", n, word)
-		for i := 1; i <= n; i++ {
+		for i := 1; i <= min(n, maxShownEntries); i++ {
 			b.WriteString("\n  " + eventLine(t.RawGetInt(i).(*lua.LTable)))
+		}
+		if n > maxShownEntries {
+			fmt.Fprintf(b, "\n  … and %d more", n-maxShownEntries)
 		}
 		return
 	}
-	if depth > 3 {
+	if depth > maxShownDepth {
 		b.WriteString("{...}")
 		return
 	}
@@ -99,18 +112,29 @@ func writeValue(b *strings.Builder, v lua.LValue, depth int, seen map[*lua.LTabl
 		}
 		return keys[i].String() < keys[j].String()
 	})
+	more := len(keys) - maxShownEntries
+	if more > 0 {
+		keys = keys[:maxShownEntries]
+	}
 	indent := strings.Repeat("  ", depth+1)
-	b.WriteString("{")
-	for i, k := range keys {
+	sep := func(i int) {
 		if depth == 0 {
 			b.WriteString("\n" + indent)
 		} else if i > 0 {
 			b.WriteString(", ")
 		}
+	}
+	b.WriteString("{")
+	for i, k := range keys {
+		sep(i)
 		if _, isNum := k.(lua.LNumber); !isNum {
 			b.WriteString(k.String() + " = ")
 		}
 		writeValue(b, t.RawGet(k), depth+1, seen)
+	}
+	if more > 0 {
+		sep(len(keys))
+		fmt.Fprintf(b, "… and %d more", more)
 	}
 	if depth == 0 {
 		b.WriteString("\n")

@@ -3,6 +3,7 @@ package luaapi
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -41,8 +42,9 @@ var submitAliases = map[string]string{
 
 // produceModule is claims.produce: every command appends one event.
 type produceModule struct {
-	store *streams.Store
-	echo  *echo
+	store    *streams.Store
+	echo     *echo
+	progress progress
 }
 
 func (m *produceModule) Loader(L *lua.LState) int {
@@ -53,6 +55,7 @@ func (m *produceModule) Loader(L *lua.LState) int {
 	for _, c := range commands {
 		funcs[c.name] = m.command(c)
 	}
+	maps.Copy(funcs, m.bulkFuncs())
 	L.Push(L.SetFuncs(L.NewTable(), funcs))
 	return 1
 }

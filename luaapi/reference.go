@@ -2,8 +2,11 @@ package luaapi
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // The API reference (docs.go) as help() shows it, as docs/lua-api.md, as
@@ -83,50 +86,140 @@ This file is generated from luaapi/docs.go: edit there, then run ` + "`go test .
 	return b.String()
 }
 
-// Completions are the names offered on Tab in the REPL.
+// What Completions lists is bounded: enough for the API, Lua's libraries
+// and a session's own tables, and no more however big a global table
+// grows; one big table does not push the libraries out.
+const (
+	maxCompletions = 1000
+	maxFields      = 200 // of one table
+)
+
+// Completions are what Tab offers in the REPL, as the expressions a
+// student would type: every global name ("submit", "c"), the string keys
+// of each global table ("string.format", "c.status"), and the methods of
+// each global string ("s:upper"). A string literal's methods are the
+// functions listed under "string.".
+// The REPL calls it between chunks, on the goroutine that owns the Lua
+// state, and completes from the list while the student types.
 func (r *Runtime) Completions() []string {
 	names := []string{"exit"}
+	add := func(name string) bool {
+		if len(names) >= maxCompletions {
+			return false
+		}
+		names = append(names, name)
+		return true
+	}
+	globals := r.L.G.Global
+	var keys []string
+	globals.ForEach(func(k, _ lua.LValue) {
+		if s, ok := k.(lua.LString); ok && isName(string(s)) {
+			keys = append(keys, string(s))
+		}
+	})
+	sort.Strings(keys)
+	for _, k := range keys {
+		add(k)
+	}
+	methods := functionKeys(r.stringMethods())
+	sort.Strings(methods)
+	for _, k := range keys {
+		switch v := globals.RawGetString(k).(type) {
+		case lua.LString:
+			for _, m := range methods {
+				add(k + ":" + m)
+			}
+		case *lua.LTable:
+			if v == globals {
+				continue // _G: its fields are the globals themselves
+			}
+			var fields []string
+			v.ForEach(func(fk, fv lua.LValue) {
+				if s, ok := fk.(lua.LString); ok && isName(string(s)) {
+					fields = append(fields, string(s))
+				}
+			})
+			sort.Strings(fields)
+			for _, f := range fields[:min(len(fields), maxFields)] {
+				add(k + "." + f)
+			}
+		}
+	}
+	return names
+}
+
+// isName is a Lua name, which is what can follow a dot or a colon.
+func isName(s string) bool {
+	for i, c := range s {
+		letter := c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// suggestion names the closest API function for a typo.
+func suggestion(name string) string {
+	var names []string
 	for _, m := range reference {
 		for _, d := range m.Funcs {
 			names = append(names, d.Name)
 		}
 	}
-	sort.Strings(names)
-	return names
-}
-
-// suggestion names the closest API function for a typo.
-func suggestion(name string) string {
-	best, bestDist := "", 3 // at most two edits away
-	for _, m := range reference {
-		for _, d := range m.Funcs {
-			if dist := levenshtein(name, d.Name); dist < bestDist {
-				best, bestDist = d.Name, dist
-			}
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("Did you mean %s?", best)
+	if best := closest(name, names); len(best) > 0 {
+		return fmt.Sprintf("Did you mean %s?", strings.Join(best, " or "))
 	}
 	return "help() lists everything."
 }
 
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+// closest are the candidates nearest to name, sorted, if any is near
+// enough to be a typo of it: one edit for a name of up to four letters
+// (so "d" is not taken for "dlq"), two for longer ones. A swap of two
+// neighbouring letters counts as one edit (fromat, sumbit).
+func closest(name string, candidates []string) []string {
+	limit := 2
+	if len(name) <= 4 {
+		limit = 1
+	}
+	var best []string
+	bestDist := limit + 1
+	for _, c := range candidates {
+		switch d := editDistance(name, c); {
+		case d == 0 || d > limit:
+		case d < bestDist:
+			best, bestDist = []string{c}, d
+		case d == bestDist && !slices.Contains(best, c):
+			best = append(best, c)
+		}
+	}
+	slices.Sort(best)
+	return best
+}
+
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and swaps of adjacent letters.
+func editDistance(a, b string) int {
+	rows := make([][]int, len(a)+1)
+	for i := range rows {
+		rows[i] = make([]int, len(b)+1)
+		rows[i][0] = i
+	}
+	for j := range rows[0] {
+		rows[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d := min(rows[i-1][j]+1, rows[i][j-1]+1, rows[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d = min(d, rows[i-2][j-2]+1)
+			}
+			rows[i][j] = d
 		}
-		prev = cur
 	}
-	return prev[len(b)]
+	return rows[len(a)][len(b)]
 }

@@ -24,6 +24,7 @@ type reportModule struct {
 	jail  *jail // where report{out=} may write
 	tty   bool  // clear the screen between dashboard frames
 	color bool
+	width func() int // the default width (Config.Width)
 }
 
 func (m *reportModule) Loader(L *lua.LState) int {
@@ -72,9 +73,15 @@ func (m *reportModule) dashboard(L *lua.LState) int {
 	if refresh <= 0 || math.IsInf(refresh, 0) || math.IsNaN(refresh) {
 		argError(L, 1, fn, fmt.Sprintf("refresh must be a number of seconds above 0, got %v", refresh))
 	}
-	width := o.num("width", dashboard.DefaultWidth)
-	if width < dashboard.MinWidth || width > 1000 {
-		argError(L, 1, fn, fmt.Sprintf("width must be between %d and 1000 columns, got %v", dashboard.MinWidth, width))
+	width := 0.0 // the dashboard's default
+	if m.width != nil {
+		width = float64(m.width())
+	}
+	if o.has("width") {
+		width = o.num("width", 0)
+		if width < dashboard.MinWidth || width > 1000 {
+			argError(L, 1, fn, fmt.Sprintf("width must be between %d and 1000 columns, got %v", dashboard.MinWidth, width))
+		}
 	}
 	once := o.boolean("once", false)
 	ctx := ctxOf(L)

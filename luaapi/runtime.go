@@ -26,6 +26,10 @@ type Config struct {
 	TTY bool
 	// Color allows ANSI colour in dashboard() (a terminal, NO_COLOR unset).
 	Color bool
+	// Width is how wide dashboard() draws without width=: asked each
+	// time it starts, as a terminal can be resized. nil, or 0 (Out is not
+	// a terminal), means dashboard.DefaultWidth.
+	Width func() int
 	// Sandbox, if set, confines the scripts (see Sandbox): how claimsctl
 	// check runs a hand-in.
 	Sandbox *Sandbox

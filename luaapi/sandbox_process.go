@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +89,9 @@ func MB(bytes int64) string { return fmt.Sprintf("%d MB", bytes>>20) }
 type Launcher struct {
 	// Path is the claimsctl executable.
 	Path string
+	// Args come before every child's own: the connection flags that are
+	// no secret (--tls-ca FILE).
+	Args []string
 	// Env is the child's environment, the connection included (REDIS_URL
 	// or the lab's variables): never on the command line, which ps shows
 	// to every user of the machine.
@@ -130,7 +134,7 @@ type Child struct {
 
 // Start starts claimsctl with o.Args in a child process.
 func (l *Launcher) Start(o ChildOptions) (*Child, error) {
-	cmd := exec.Command(l.Path, o.Args...)
+	cmd := exec.Command(l.Path, append(slices.Clone(l.Args), o.Args...)...)
 	cmd.Env = append(append(filterEnv(l.Env, LimitsEnv), o.Env...), LimitsEnv+"="+o.Limits.String())
 	cmd.Stdin, cmd.Stdout, cmd.ExtraFiles = o.Stdin, o.Stdout, o.ExtraFiles
 	c := &Child{cmd: cmd, limits: o.Limits, wall: o.Wall, done: make(chan struct{}), stderr: stderrTail{relay: o.Stderr}}

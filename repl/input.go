@@ -68,6 +68,9 @@ func (s *scannerSource) readLine(ctx context.Context, _ string) (string, error) 
 
 func (s *scannerSource) close() { close(s.done) }
 
+// A pipe keeps no history.
+func (s *scannerSource) remember([]string) {}
+
 // readlineSource reads lines from a terminal with chzyer/readline.
 type readlineSource struct {
 	rl    *readline.Instance
@@ -113,10 +116,12 @@ func newReadlineSource(ctx context.Context, o Options, ac readline.AutoCompleter
 		Prompt:            prompt,
 		HistoryFile:       o.HistoryFile,
 		HistorySearchFold: true,
-		AutoComplete:      ac,
-		Stdin:             stdin,
-		Stdout:            o.Out,
-		Stderr:            o.Err,
+		// The session saves a chunk as one entry (remember), not each line.
+		DisableAutoSaveHistory: true,
+		AutoComplete:           ac,
+		Stdin:                  stdin,
+		Stdout:                 o.Out,
+		Stderr:                 o.Err,
 		// The caller decided this is a terminal; readline's own check
 		// looks at the process's fds 0 and 1, which are not ours to judge.
 		FuncIsTerminal: func() bool { return true },
@@ -152,7 +157,44 @@ func (r *readlineSource) readLine(_ context.Context, prompt string) (string, err
 		// given up, not entered.
 		return "", errLineDropped
 	}
+	if err == nil && line != "" {
+		// With auto-save off, readline's history cursor stays on an
+		// entry recalled with Up, and its next SaveHistory would store
+		// that entry's edited text instead of the chunk (readline
+		// v1.5.1, opHistory.New). Saving "" moves the cursor back to the
+		// end and writes nothing; it needs the entry that typing the
+		// line made, hence only after a line that is not empty.
+		_ = r.rl.SaveHistory("")
+	}
 	return line, err
+}
+
+// remember saves an entered chunk as one history entry, so Up brings the
+// whole chunk back, on one line. Lines are joined with a space, which
+// means the same to Lua, unless a line may hold a comment or a long
+// string (there a newline ends or is part of something): such a chunk
+// is saved line by line, as typed. An IO error only loses the entry.
+func (r *readlineSource) remember(lines []string) {
+	for _, entry := range historyEntries(lines) {
+		_ = r.rl.SaveHistory(entry)
+	}
+}
+
+func historyEntries(lines []string) []string {
+	var kept []string
+	for _, l := range lines {
+		if strings.Contains(l, "--") || strings.Contains(l, "[[") || strings.Contains(l, "[=") ||
+			strings.HasSuffix(l, "\\") {
+			return lines
+		}
+		if l = strings.TrimSpace(l); l != "" {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return []string{strings.Join(kept, " ")}
 }
 
 func (r *readlineSource) close() {

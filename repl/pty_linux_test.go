@@ -162,6 +162,13 @@ func TestRunOnPty(t *testing.T) {
 	term.expect("loop of 2 lines\r\n")
 	term.expect("claims> ")
 
+	// Up brings the whole chunk back, on one line, and it runs as one.
+	term.typeIn(keyUp)
+	term.expect("for i = 1, 2 do end")
+	term.typeIn("\r")
+	term.expect("loop of 1 lines\r\n")
+	term.expect("claims> ")
+
 	// Ctrl-C at the prompt gives the line up.
 	term.typeIn("fail")
 	term.expect("fail")
@@ -169,15 +176,32 @@ func TestRunOnPty(t *testing.T) {
 	term.expect("^C")
 	term.expect("claims> ")
 
-	// Ctrl-C in a continuation gives the whole chunk up.
+	// Ctrl-C in a continuation gives the whole chunk up; what was
+	// entered of it can be brought back with Up and finished.
 	term.typeIn("while x do\r")
 	term.expect(">> ")
 	term.typeIn("\x03")
 	term.expect("claims> ")
+	term.typeIn(keyUp)
+	term.expect("while x do")
+	term.typeIn("\r")
+	term.expect(">> ")
+	term.typeIn("end\r")
+	term.expect("loop of 2 lines\r\n")
+	term.expect("claims> ")
 
-	// Tab completes the one API name that fits.
+	// Tab completes the one API name that fits, a module's function and
+	// a string literal's method.
 	term.typeIn("subm\t")
 	term.expect("submit")
+	term.typeIn("\x03")
+	term.expect("claims> ")
+	term.typeIn("string.fo\t")
+	term.expect("string.format")
+	term.typeIn("\x03")
+	term.expect("claims> ")
+	term.typeIn(`("%d"):up` + "\t")
+	term.expect(`("%d"):upper`)
 	term.typeIn("\x03")
 	term.expect("claims> ")
 
@@ -190,6 +214,12 @@ func TestRunOnPty(t *testing.T) {
 	term.typeIn("add\r")
 	term.expect("added\r\n")
 	term.expect("claims:events   len 1")
+	term.expect("claims> ")
+
+	// What a chunk defined completes from the next prompt on.
+	term.typeIn("added_c\t")
+	term.expect("added_claim")
+	term.typeIn("\x03")
 	term.expect("claims> ")
 
 	// Ctrl-D leaves.
@@ -207,15 +237,22 @@ func TestRunOnPty(t *testing.T) {
 	assert.Equal(t, []string{
 		"1+1",
 		"for i = 1, 2 do", "for i = 1, 2 do\nend",
+		"for i = 1, 2 do end",
 		"while x do",
+		"while x do", "while x do\nend",
 		"block",
 		"add",
 	}, ev.seen(), "given-up lines are never evaluated")
 
+	// One entry a chunk: the one recalled and run again is not repeated,
+	// and the one finished after Up is saved whole, not as its last line.
 	saved, err := os.ReadFile(history)
 	require.NoError(t, err)
-	assert.Equal(t, "1+1\nfor i = 1, 2 do\nend\nwhile x do\nblock\nadd\n", string(saved))
+	assert.Equal(t, "1+1\nfor i = 1, 2 do end\nwhile x do\nwhile x do end\nblock\nadd\n", string(saved))
 }
+
+// keyUp is the Up arrow as a terminal sends it.
+const keyUp = "\x1b[A"
 
 func TestRunOnPtyCancelled(t *testing.T) {
 	term, tty := newTerminal(t)

@@ -35,7 +35,12 @@ type Evaluator interface {
 	Eval(ctx context.Context, chunk string) (string, error)
 	// Incomplete reports whether err means the chunk is unfinished (continue on the next line).
 	Incomplete(err error) bool
-	// Completions lists the global names to offer on Tab (API functions, help topics).
+	// Completions lists what Tab offers, as typed: global names
+	// ("submit", "c"), fields of global tables ("string.format",
+	// "c.status") and methods of global strings ("s:upper"); a string
+	// literal's methods are the names under "string.". Called between
+	// chunks, never while one runs, so it may read the evaluator's state;
+	// keep it bounded (a few hundred names), it is kept until the next.
 	Completions() []string
 }
 
@@ -65,7 +70,8 @@ type Options struct {
 	Eval Evaluator
 
 	// State is the source of the state view, read after every chunk; nil
-	// means no view.
+	// means no view. It is called with a streams.Untraced context: the
+	// view is not the student's command, so trace(true) does not show it.
 	State func(ctx context.Context) (*streams.State, error)
 
 	// Banner is printed once at start (connection line + "type help() ...").
@@ -165,6 +171,8 @@ var errLineDropped = errors.New("line given up")
 // the user gave up the line (Ctrl-C).
 type lineSource interface {
 	readLine(ctx context.Context, prompt string) (string, error)
+	// remember keeps the lines of an entered chunk in the history.
+	remember(lines []string)
 	close()
 }
 
@@ -199,6 +207,11 @@ func (s *session) loop(ctx context.Context, src lineSource) error {
 		}
 		switch {
 		case errors.Is(err, errLineDropped):
+			// The lines entered before Ctrl-C stay in the history, so the
+			// chunk can be brought back and finished.
+			if len(pending) > 0 {
+				src.remember(pending)
+			}
 			pending, lastErr = nil, nil
 			continue
 		case errors.Is(err, io.EOF):
@@ -218,6 +231,7 @@ func (s *session) loop(ctx context.Context, src lineSource) error {
 			case "":
 				continue
 			case "exit", "quit", "exit()", "quit()":
+				src.remember([]string{line})
 				return nil
 			}
 		} else if strings.TrimSpace(line) == "" {
@@ -236,6 +250,7 @@ func (s *session) loop(ctx context.Context, src lineSource) error {
 			lastErr = err
 			continue
 		}
+		src.remember(pending)
 		pending, lastErr = nil, nil
 		s.report(val, err)
 		s.refreshCompletions()
@@ -277,7 +292,7 @@ func (s *session) view(ctx context.Context) {
 		st  *streams.State
 		err error
 	)
-	s.interruptible(ctx, func(ctx context.Context) { st, err = s.o.State(ctx) })
+	s.interruptible(ctx, func(ctx context.Context) { st, err = s.o.State(streams.Untraced(ctx)) })
 	if err != nil {
 		if ctx.Err() == nil {
 			s.printError(fmt.Errorf("state view: %w", err))
@@ -323,6 +338,6 @@ func (s *session) interruptible(ctx context.Context, fn func(context.Context)) {
 // the REPL's own goroutine: readline calls the completer from its own
 // goroutine, and an evaluator (one Lua state) is not safe to call from two.
 func (s *session) refreshCompletions() {
-	names := s.o.Eval.Completions()
+	names := sortedUnique(s.o.Eval.Completions())
 	s.names.Store(&names)
 }

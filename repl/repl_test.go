@@ -34,7 +34,7 @@ func (f *fakeEval) Eval(ctx context.Context, chunk string) (string, error) {
 	switch {
 	case strings.Contains(chunk, "do") && !strings.Contains(chunk, "end"):
 		return "", errIncomplete
-	case strings.HasPrefix(chunk, "for"):
+	case strings.HasPrefix(chunk, "for"), strings.HasPrefix(chunk, "while"):
 		return fmt.Sprintf("loop of %d lines", strings.Count(chunk, "\n")+1), nil
 	case chunk == "1+1":
 		return "2", nil
@@ -57,8 +57,16 @@ func (f *fakeEval) Eval(ctx context.Context, chunk string) (string, error) {
 
 func (f *fakeEval) Incomplete(err error) bool { return errors.Is(err, errIncomplete) }
 
+// Completions has a name that "add" defines, as a chunk that sets a
+// global does.
 func (f *fakeEval) Completions() []string {
-	return []string{"submit", "start", "stop", "consume", "claim", "claim", "help"}
+	names := []string{"submit", "start", "stop", "consume", "claim", "claim", "help",
+		"c", "c.id", "c.status", "c.stream", "s", "s:format", "s:upper",
+		"string", "string.format", "string.upper", "table", "table.insert"}
+	if f.store != nil && f.store.len() > 0 {
+		names = append(names, "added_claim")
+	}
+	return names
 }
 
 func (f *fakeEval) seen() []string {
@@ -77,6 +85,12 @@ func (s *fakeStore) add() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.length++
+}
+
+func (s *fakeStore) len() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.length
 }
 
 func (s *fakeStore) state(context.Context) (*streams.State, error) {
@@ -266,19 +280,36 @@ func TestRunPipedInterrupt(t *testing.T) {
 
 func TestCompleter(t *testing.T) {
 	t.Parallel()
-	c := completer{names: func() []string { return (&fakeEval{}).Completions() }}
+	c := completer{names: func() []string { return sortedUnique((&fakeEval{}).Completions()) }}
 	tests := []struct {
 		line       string
 		pos        int
 		want       []string
 		wantLength int
 	}{
-		{line: "st", pos: 2, want: []string{"art", "op"}, wantLength: 2},
+		{line: "st", pos: 2, want: []string{"art", "op", "ring"}, wantLength: 2},
 		{line: "x = cl", pos: 6, want: []string{"aim"}, wantLength: 2},
 		{line: "consume(", pos: 8, want: nil, wantLength: 0},
 		{line: "sub + 1", pos: 3, want: []string{"mit"}, wantLength: 3},
-		{line: "", pos: 0, want: []string{"claim", "consume", "help", "start", "stop", "submit"}, wantLength: 0},
+		{line: "", pos: 0, want: []string{"c", "claim", "consume", "help", "s", "start", "stop", "string", "submit", "table"}, wantLength: 0},
 		{line: "zz", pos: 2, want: nil, wantLength: 2},
+		// fields of a global table
+		{line: "c.st", pos: 4, want: []string{"atus", "ream"}, wantLength: 2},
+		{line: "print(c.", pos: 8, want: []string{"id", "status", "stream"}, wantLength: 0},
+		{line: "string.fo", pos: 9, want: []string{"rmat"}, wantLength: 2},
+		{line: "table.ins", pos: 9, want: []string{"ert"}, wantLength: 3},
+		// methods of a global string, and of a string literal
+		{line: "s:up", pos: 4, want: []string{"per"}, wantLength: 2},
+		{line: `("%d"):fo`, pos: 9, want: []string{"rmat"}, wantLength: 2},
+		{line: `x = 'a':up`, pos: 10, want: []string{"per"}, wantLength: 2},
+		// what the names do not cover gets nothing rather than a wrong name
+		{line: "c:st", pos: 4, want: nil, wantLength: 2},
+		{line: "s.fo", pos: 4, want: nil, wantLength: 2},
+		{line: "x.c.st", pos: 6, want: nil, wantLength: 0},
+		{line: "f().st", pos: 6, want: nil, wantLength: 0},
+		{line: "1.5", pos: 3, want: nil, wantLength: 0},
+		// the cursor inside the line completes what is before it
+		{line: "c.st = 1", pos: 4, want: []string{"atus", "ream"}, wantLength: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -290,6 +321,29 @@ func TestCompleter(t *testing.T) {
 			}
 			assert.Equal(t, tt.want, gotS)
 			assert.Equal(t, tt.wantLength, length)
+		})
+	}
+}
+
+func TestHistoryEntries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		lines []string
+		want  []string
+	}{
+		{"one line", []string{"1+1"}, []string{"1+1"}},
+		{"a chunk is one entry", []string{"for i = 1, 2 do", "  print(i)", "", "end"}, []string{"for i = 1, 2 do print(i) end"}},
+		{"a comment would swallow the lines after it", []string{"for i = 1, 2 do -- twice", "end"}, []string{"for i = 1, 2 do -- twice", "end"}},
+		{"a long string keeps its newline", []string{"s = [[a", "b]]"}, []string{"s = [[a", "b]]"}},
+		{"a level long string too", []string{"s = [==[a", "b]==]"}, []string{"s = [==[a", "b]==]"}},
+		{"a string continued after a backslash", []string{`s = "a\`, `b"`}, []string{`s = "a\`, `b"`}},
+		{"blank", []string{"  "}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, historyEntries(tt.lines))
 		})
 	}
 }

@@ -116,7 +116,7 @@ func (s *Store) submit(ctx context.Context, claimID string, data map[string]any,
 	case opts.EventID != "":
 		claimID = uuid.NewSHA1(derivedClaims, []byte(opts.EventID)).String()
 	default:
-		claimID = uuid.NewString()
+		claimID = newClaimID()
 	}
 	if opts.EventID != "" {
 		prev, ok, err := s.usedEventID(ctx, claimID, claims.ClaimSubmitted, opts)
@@ -182,10 +182,10 @@ func (s *Store) prepare(claim *claims.Claim, t claims.EventType, data map[string
 	if ev.Actor == "" {
 		ev.Actor = s.opts.Actor
 	}
-	// JSON round trip so the payload holds exactly what a reader decodes
-	// (float64 numbers), whichever Go types the caller used.
+	// The payload as a reader decodes it (float64 numbers), whichever Go
+	// types the caller used.
 	var err error
-	if ev.Data, err = claims.RoundTrip(data); err != nil {
+	if ev.Data, err = claims.Normalize(data); err != nil {
 		return claims.Event{}, nil, err
 	}
 	next := *claim
@@ -203,11 +203,19 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 	if err != nil {
 		return "", err
 	}
-	reply, err := s.run(ctx, appendCall{
+	keys, args := appendCall{
 		Stream: s.keys.Events(), Aggregate: s.keys.Aggregate(ev.ClaimID), EventIDs: s.keys.EventIDs(),
 		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record,
 		State: aggregateState(next), Fields: fields,
-	}.effect())
+	}.keysAndArgs()
+	var reply Reply
+	err = s.retry(ctx, func() error {
+		v, err := s.evalSha(ctx, appendScript, keys, args...)
+		if err == nil {
+			reply, err = parseReply("append", v)
+		}
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("append to %s: %w", s.keys.Events(), err)
 	}
@@ -302,3 +310,6 @@ func (sub Submission) Data() map[string]any {
 func (s *Store) Submit(ctx context.Context, sub Submission, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	return s.Emit(ctx, sub.ClaimID, claims.ClaimSubmitted, sub.Data(), opts)
 }
+
+// newClaimID names a new claim.
+func newClaimID() string { return uuid.NewString() }

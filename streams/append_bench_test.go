@@ -94,3 +94,78 @@ func reportEventsPerSecond(b *testing.B) {
 		b.ReportMetric(float64(b.N)/secs, "events/s")
 	}
 }
+
+// BenchmarkSubmitMany measures bulk submission: every claim validated,
+// then appended in chunks of 100, one script call per chunk.
+func BenchmarkSubmitMany(b *testing.B) {
+	ctx := context.Background()
+	s := newRedisStore(b, Options{})
+	subs := make([]NewClaim, 10000)
+	for i := range subs {
+		subs[i] = testSubmission().NewClaim()
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		res, err := s.SubmitMany(ctx, subs, BulkOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += res.Submitted
+	}
+	if secs := b.Elapsed().Seconds(); secs > 0 {
+		b.ReportMetric(float64(n)/secs, "events/s")
+	}
+}
+
+// BenchmarkReport measures report() over a stream of submitted claims
+// (each page of XRANGE vetted against its claims' aggregates), beside
+// BenchmarkXRangeDump, the same stream read page by page with nothing
+// done: its ceiling.
+func BenchmarkReport(b *testing.B) {
+	ctx := context.Background()
+	s := reportStore(b, 20000)
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := s.Report(ctx)
+		if err != nil || r.Claims != 20000 {
+			b.Fatal(err, r.Claims)
+		}
+	}
+	b.ReportMetric(float64(20000*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func BenchmarkXRangeDump(b *testing.B) {
+	ctx := context.Background()
+	s := reportStore(b, 20000)
+	b.ResetTimer()
+	for b.Loop() {
+		start, n := "-", 0
+		for {
+			msgs, err := s.Client().XRangeN(ctx, s.Keys().Events(), start, "+", defaultReplayPage).Result()
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(msgs)
+			if len(msgs) < defaultReplayPage {
+				break
+			}
+			start = "(" + msgs[len(msgs)-1].ID
+		}
+		if n != 20000 {
+			b.Fatal(n)
+		}
+	}
+	b.ReportMetric(float64(20000*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func reportStore(b *testing.B, n int) *Store {
+	s := newRedisStore(b, Options{})
+	subs := make([]NewClaim, n)
+	for i := range subs {
+		subs[i] = testSubmission().NewClaim()
+	}
+	_, err := s.SubmitMany(context.Background(), subs, BulkOptions{})
+	require.NoError(b, err)
+	return s
+}

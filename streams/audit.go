@@ -26,14 +26,14 @@ func (a *Auditor) Label() string { return "audit" }
 // Needs nothing: audit.lua reads the trail it appends to.
 func (a *Auditor) Needs([]Delivery) []Read { return nil }
 
-// Decide appends each event to its claim's trail, once per event_id (an
-// event re-appended from the DLQ is the same event under a new entry id).
+// Decide appends each event to its claim's trail in version order, once (an
+// event put back from the DLQ is the same version under a new entry id).
 func (a *Auditor) Decide(_ context.Context, batch []Delivery, _ *Snapshot) []Decision {
 	out := make([]Decision, len(batch))
 	recorded := a.s.now().Format(claims.TimeLayout)
 	for i, d := range batch {
 		e := d.Event
-		eff := auditCall{Trail: a.s.keys.Audit(e.ClaimID), EventID: e.EventID, Fields: []any{
+		eff := auditCall{Trail: a.s.keys.Audit(e.ClaimID), Version: e.Version, Fields: []any{
 			"at", e.OccurredAt.UTC().Format(claims.TimeLayout),
 			"actor", e.Actor,
 			"type", string(e.Type),
@@ -44,8 +44,11 @@ func (a *Auditor) Decide(_ context.Context, batch []Delivery, _ *Snapshot) []Dec
 			"recorded_at", recorded,
 		}}.effect()
 		out[i] = Decision{Effects: []Effect{eff}, Explain: func(r []Reply) (string, error) {
-			if r[0].Status == "duplicate" {
-				return "already in the trail as " + r[0].Detail, nil
+			switch r[0].Status {
+			case "skip":
+				return "already in the trail (recorded up to v" + r[0].Detail + ")", nil
+			case "gap":
+				return "", fmt.Errorf("audit %s v%d of %s: recorded up to v%s: %w", e.Type, e.Version, claims.Short(e.ClaimID), r[0].Detail, claims.ErrOutOfOrder)
 			}
 			return fmt.Sprintf("recorded v%d by %s as %s", e.Version, e.Actor, r[0].Detail), nil
 		}}

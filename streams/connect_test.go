@@ -2,7 +2,9 @@ package streams
 
 import (
 	"context"
+	"crypto/x509"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,26 +87,45 @@ func TestConnectUnreachable(t *testing.T) {
 	}
 }
 
+// encodedSecret is secret percent-encoded ('3' as %33): a message must not
+// hold it in that form either.
+const encodedSecret = "s%33cret-Pa55"
+
 func TestConnectBadURL(t *testing.T) {
 	t.Parallel()
-	tests := []string{
-		"http://u:" + secret + "@127.0.0.1:6379",
-		"redis://u:" + secret + "@",
-		"127.0.0.1:6379",
-		"redis://u:" + secret + "@127.0.0.1:notaport",
-		"redis://u:" + secret + "@127.0.0.1:6379/notadb",
-		"redis://u:" + secret + "@127.0.0.1:6379/0?dial_timeout=soon",
-		"redis://u:" + secret + "@[::1",
+	tests := []struct{ url, says string }{
+		{"http://u:" + secret + "@127.0.0.1:6379", "want redis://"},
+		{"redis://u:" + secret + "@", "want redis://"},
+		{"127.0.0.1:6379", "want redis://"},
+		{"redis://u:" + secret + "@127.0.0.1:notaport", "want redis://"},
+		{"redis://u:" + secret + "@[::1", "want redis://"},
+		{"redis://u:" + encodedSecret + "@127.0.0.1:bad port", "want redis://"},
+		{"redis://u:" + secret + "@127.0.0.1:6379/notadb", "invalid database number"},
+		{"redis://u:" + secret + "@127.0.0.1:6379/0?dial_timeout=soon", `invalid dial_timeout duration: time: invalid duration "soon"`},
+		{"redis://u:" + encodedSecret + "@127.0.0.1:6379/0?nosuch=1", "unexpected option: nosuch"},
+		{"redis://127.0.0.1:6379/0?password=" + secret, "not in ?password="},
+		{"redis://127.0.0.1:6379?db=1&password=" + encodedSecret, "not in ?password="},
+		{"redis://127.0.0.1:6379?pass%77ord=" + secret, "not in ?password="},
+		{"redis://u@127.0.0.1:6379?requirepass=" + secret, "not in ?requirepass="},
+		// A password with an unescaped '/', '?' or '#' splits the URL there.
+		{"redis://:12/" + secret + "@127.0.0.1:6379", "an '@' after the host"},
+		{"redis://:12?" + secret + "@127.0.0.1:6379", "an '@' after the host"},
+		{"redis://:12#" + secret + "@127.0.0.1:6379", "an '@' after the host"},
+		{"redis://:" + secret + "@127.0.0.1:6379#" + secret, "no #fragment"},
+		{"redis://127.0.0.1:6379/0#" + secret, "no #fragment"},
 	}
-	for _, raw := range tests {
-		t.Run(raw, func(t *testing.T) {
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
 			t.Parallel()
-			b, err := connect(t, ConnectOptions{URL: raw, Timeout: connectTimeout})
+			b, err := connect(t, ConnectOptions{URL: tt.url, Timeout: connectTimeout})
 			require.Error(t, err)
 			assert.Nil(t, b)
 			assert.NotErrorIs(t, err, claims.ErrUnreachable, "a malformed URL is a usage problem")
 			assert.Contains(t, err.Error(), "redis URL")
+			assert.Contains(t, err.Error(), tt.says)
 			assert.NotContains(t, err.Error(), secret)
+			assert.NotContains(t, err.Error(), encodedSecret)
+			assert.NotContains(t, err.Error(), "Pa55", "not even a part of it")
 		})
 	}
 }
@@ -114,9 +135,22 @@ func TestRedact(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"redis://alice:" + secret + "@host:6379/0", "redis://alice:xxxxx@host:6379/0"},
 		{"redis://:" + secret + "@host:6379", "redis://:xxxxx@host:6379"},
+		{"redis://:" + encodedSecret + "@host:6379", "redis://:xxxxx@host:6379"},
 		{"redis://alice@host:6379", "redis://alice@host:6379"},
 		{"redis://host:6379", "redis://host:6379"},
-		{"redis://u:" + secret + "@host:bad port", "<redacted>@host:bad port"},
+		{"redis://host:6379/0?password=" + secret, "redis://host:6379/0?password=xxxxx"},
+		{"redis://host:6379/0?dial_timeout=1s&pass%77ord=" + encodedSecret + "&db=2", "redis://host:6379/0?dial_timeout=1s&pass%77ord=xxxxx&db=2"},
+		{"redis://host:6379/0?nosuch=" + secret + "&flag", "redis://host:6379/0?nosuch=xxxxx&flag"},
+		{"redis://host:6379/0#" + secret, "redis://host:6379/0#xxxxx"},
+		// Unparsable, or split by an unescaped character: all up to the
+		// last '@', the query and the fragment go.
+		{"redis://u:" + secret + "@host:bad port", "redis://<redacted>@host:bad port"},
+		{"redis://u:" + secret + "@host:bad port/0?password=" + secret, "redis://<redacted>@host:bad port/0?<redacted>"},
+		{"redis://host:bad port?password=" + secret, "redis://host:bad port?<redacted>"},
+		{"redis://:a@b?c#d" + secret + "@host:6379", "redis://<redacted>@host:6379"},
+		{"redis://:12/" + secret + "@host:6379/0", "redis://<redacted>@host:6379/0"},
+		{"u:" + secret + "@host:6379", "<redacted>@host:6379"},
+		{"u:" + secret + "://x@host", "<redacted>@host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -161,21 +195,46 @@ func TestConnectReal(t *testing.T) {
 	}
 }
 
-func TestConnectWrongPassword(t *testing.T) {
+// TestConnectRefused: a Redis that answers but refuses the credentials is
+// exit 4 like an unreachable one, with a message that says what is wrong.
+func TestConnectRefused(t *testing.T) {
 	t.Parallel()
 	locked := startLocked(t)
 	const wrong = "not-the-Pa55word"
-	for _, o := range []ConnectOptions{
-		{URL: "redis://:" + wrong + "@" + locked.Addr()},
-		{Host: "127.0.0.1", Port: strconv.Itoa(locked.Port()), Password: wrong},
-		{Host: "127.0.0.1", Port: strconv.Itoa(locked.Port())},
-	} {
-		o.Timeout = connectTimeout
-		_, err := connect(t, o)
-		require.Error(t, err)
-		assert.ErrorIs(t, err, claims.ErrUnreachable)
-		assert.NotContains(t, err.Error(), wrong)
-		assert.NotContains(t, err.Error(), secret)
+	port := strconv.Itoa(locked.Port())
+	tests := []struct {
+		name string
+		opts ConnectOptions
+		says string
+	}{
+		{"url, wrong password", ConnectOptions{URL: "redis://:" + wrong + "@" + locked.Addr()},
+			"Redis at " + locked.Addr() + " refused the password (WRONGPASS invalid username-password pair"},
+		{"url, unknown user", ConnectOptions{URL: "redis://alice:" + secret + "@" + locked.Addr()},
+			"Redis at " + locked.Addr() + " as alice refused the password (WRONGPASS"},
+		{"url, no password", ConnectOptions{URL: locked.URL()},
+			"Redis at " + locked.Addr() + " needs a password (NOAUTH): give it as redis://[user]:PASSWORD@host:port or in REDIS_PASSWORD"},
+		{"host and port, wrong password", ConnectOptions{Host: "127.0.0.1", Port: port, Password: wrong},
+			"Redis at " + locked.Addr() + " (REDIS_HOST/REDIS_PORT) refused the password (WRONGPASS"},
+		{"host and port, no password", ConnectOptions{Host: "127.0.0.1", Port: port},
+			"Redis at " + locked.Addr() + " (REDIS_HOST/REDIS_PORT) needs a password (NOAUTH)"},
+		{"default address, no password", ConnectOptions{DefaultAddr: locked.Addr()},
+			"Redis at " + locked.Addr() + " needs a password (NOAUTH)"},
+		{"default address, wrong password", ConnectOptions{DefaultAddr: locked.Addr(), Password: wrong},
+			"(or --embedded for an in-memory server)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Timeout = connectTimeout
+			b, err := connect(t, tt.opts)
+			require.Error(t, err)
+			assert.Nil(t, b, "never a silent fall back to the embedded server")
+			assert.ErrorIs(t, err, claims.ErrUnreachable, "exit 4")
+			assert.Contains(t, err.Error(), tt.says)
+			assert.NotContains(t, err.Error(), "cannot reach", "it was reached")
+			assert.NotContains(t, err.Error(), wrong)
+			assert.NotContains(t, err.Error(), secret)
+		})
 	}
 }
 
@@ -198,12 +257,26 @@ func TestConnectEmbedded(t *testing.T) {
 			require.NoError(t, err)
 			require.NotNil(t, b.Embedded)
 			assert.Contains(t, b.Description, "in memory")
-			assert.Contains(t, b.Description, b.Embedded.Addr(), "the banner says where to watch it")
-			assert.Contains(t, b.Description, "redis-cli -p "+strconv.Itoa(b.Embedded.Port()))
+			assert.Contains(t, b.Description, b.Embedded.Addr())
 			assert.True(t, strings.HasPrefix(b.Embedded.Addr(), "127.0.0.1:"), "loopback only")
 			requireWorks(t, b)
 		})
 	}
+}
+
+// TestConnectEmbeddedBanner: the start-up line suggests watching the
+// embedded server only if the command lasts long enough to do it.
+func TestConnectEmbeddedBanner(t *testing.T) {
+	t.Parallel()
+	brief, err := connect(t, ConnectOptions{Embedded: true})
+	require.NoError(t, err)
+	assert.Equal(t, "embedded Redis (in memory) at "+brief.Embedded.Addr()+": its data is gone when this command ends; "+
+		"start `claimsctl serve` in another terminal to keep it and watch it with redis-cli", brief.Description)
+
+	session, err := connect(t, ConnectOptions{Embedded: true, Lifetime: Session})
+	require.NoError(t, err)
+	assert.Equal(t, "embedded Redis (in memory, gone on exit) at "+session.Embedded.Addr()+
+		": watch it with redis-cli -p "+strconv.Itoa(session.Embedded.Port()), session.Description)
 }
 
 func TestConnectEmbeddedPortAndClose(t *testing.T) {
@@ -228,4 +301,76 @@ func TestConnectEmbeddedPortAndClose(t *testing.T) {
 	_, err = Connect(context.Background(), ConnectOptions{Embedded: true, EmbeddedPort: srv.Port()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "start embedded server on "+srv.Addr())
+}
+
+// trust is what --tls-ca makes of a CA file: the system's roots and it.
+func trust(t *testing.T, caFile string) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	require.NoError(t, err)
+	pool, err := x509.SystemCertPool()
+	require.NoError(t, err)
+	require.True(t, pool.AppendCertsFromPEM(pem))
+	return pool
+}
+
+func TestConnectTLS(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.WithTLS())
+	ca := trust(t, srv.CAFile())
+	tests := []struct {
+		name string
+		opts ConnectOptions
+		desc string
+	}{
+		{"verified", ConnectOptions{URL: srv.URL(), RootCAs: ca}, "Redis at " + srv.Addr() + " (TLS)"},
+		{"verified by name", ConnectOptions{URL: "rediss://localhost:" + strconv.Itoa(srv.Port()), RootCAs: ca}, "Redis at localhost:" + strconv.Itoa(srv.Port()) + " (TLS)"},
+		{"not verified", ConnectOptions{URL: srv.URL(), InsecureSkipVerify: true}, "Redis at " + srv.Addr() + " (TLS, certificate not verified)"},
+		{"not verified by the URL", ConnectOptions{URL: srv.URL() + "?skip_verify=true"}, "Redis at " + srv.Addr() + " (TLS, certificate not verified)"},
+		{"not verified though it could be", ConnectOptions{URL: srv.URL(), RootCAs: ca, InsecureSkipVerify: true}, "Redis at " + srv.Addr() + " (TLS, certificate not verified)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Timeout = connectTimeout
+			b, err := connect(t, tt.opts)
+			require.NoError(t, err)
+			assert.Equal(t, tt.desc, b.Description)
+			requireWorks(t, b)
+		})
+	}
+}
+
+func TestConnectTLSRefused(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.WithTLS())
+	other := redistest.Start(t, redistest.WithTLS()) // another throwaway CA
+	plain := redistest.Start(t)
+	untrusted := `TLS handshake failed: the server's certificate is signed by "CN=redistest throwaway CA" that this machine does not trust: ` +
+		"name its CA with --tls-ca FILE, or skip the check with --tls-insecure"
+	tests := []struct {
+		name string
+		opts ConnectOptions
+		says string
+	}{
+		{"unknown CA", ConnectOptions{URL: srv.URL()}, "Redis at " + srv.Addr() + " (TLS): " + untrusted},
+		{"another CA", ConnectOptions{URL: srv.URL(), RootCAs: trust(t, other.CAFile())}, untrusted},
+		{"no TLS there", ConnectOptions{URL: "rediss://" + plain.Addr()},
+			"TLS handshake failed: the server at " + plain.Addr() + " does not speak TLS (try redis:// instead)"},
+		{"no TLS there, not verified", ConnectOptions{URL: "rediss://" + plain.Addr(), InsecureSkipVerify: true},
+			"does not speak TLS (try redis:// instead)"},
+		{"TLS only", ConnectOptions{URL: "redis://" + srv.Addr()},
+			"Redis at " + srv.Addr() + ": the server at " + srv.Addr() + " speaks TLS only (try rediss:// instead)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Timeout = connectTimeout
+			b, err := connect(t, tt.opts)
+			require.Error(t, err)
+			assert.Nil(t, b)
+			assert.ErrorIs(t, err, claims.ErrUnreachable)
+			assert.Contains(t, err.Error(), tt.says)
+		})
+	}
 }

@@ -289,6 +289,15 @@ func deadLetterSummary(r Reply, err error) string {
 func (x *executor) log(outcomes []outcome) {
 	var handled, retried, pending int
 	for _, oc := range outcomes {
+		if !x.o.Verbose && (oc.disp == toAck || oc.disp == toRetrySoon) {
+			// Counted for the batch line; no line of its own.
+			if oc.disp == toAck {
+				handled++
+			} else {
+				retried++
+			}
+			continue
+		}
 		line := x.prefix(oc.d)
 		switch oc.disp {
 		case toAck:
@@ -353,9 +362,10 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read) (
 		return snap, nil
 	}
 	pipe := s.rdb.Pipeline()
-	aggs := make([]*redis.MapStringStringCmd, len(claimIDs))
+	// Only what the integrity rule reads, not the whole aggregate.
+	aggs := make([]*redis.SliceCmd, len(claimIDs))
 	for i, id := range claimIDs {
-		aggs[i] = pipe.HGetAll(ctx, s.keys.Aggregate(id))
+		aggs[i] = pipe.HMGet(ctx, s.keys.Aggregate(id), "version", "entries", "retried")
 	}
 	cmds := make([]redis.Cmder, len(reads))
 	for i, r := range reads {
@@ -372,7 +382,13 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read) (
 		return nil, fmt.Errorf("read for the batch: %w", err)
 	}
 	for i, id := range claimIDs {
-		snap.aggregates[id] = parseAggregateFields(aggs[i].Val())
+		fields := map[string]string{}
+		for j, name := range []string{"version", "entries", "retried"} {
+			if v, ok := aggs[i].Val()[j].(string); ok {
+				fields[name] = v
+			}
+		}
+		snap.aggregates[id] = parseAggregateFields(fields)
 	}
 	for i, r := range reads {
 		switch c := cmds[i].(type) {

@@ -63,8 +63,9 @@ func (k Keys) Stats() string { return k.Prefix + "claims:stats" }
 // submission time, adjuster): what it needs to move counters idempotently.
 func (k Keys) StatsClaims() string { return k.Prefix + "claims:stats:claims" }
 
-// Notified remembers that the event with this event_id was notified.
-func (k Keys) Notified(eventID string) string { return k.Prefix + "claims:notified:" + eventID }
+// NotifySeen is the notifications worker's progress: claim id -> the last
+// version of the claim it has taken (one hash, no key per event).
+func (k Keys) NotifySeen() string { return k.Prefix + "claims:notifications:seen" }
 
 // Audit is the append-only compliance trail of one claim (a stream).
 func (k Keys) Audit(claimID string) string { return k.Prefix + "claims:audit:" + claimID }

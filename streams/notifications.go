@@ -3,7 +3,6 @@ package streams
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"claimsctl/streams/claims"
 )
@@ -13,9 +12,6 @@ type NotifyOptions struct {
 	// HighValue: a submitted claim above this amount raises a high_value
 	// alert (default 10000).
 	HighValue float64
-	// Remember is how long an event is remembered as notified (default 7
-	// days); a redelivery after that would notify again.
-	Remember time.Duration
 }
 
 // Notifier is the notifications group's worker: it appends alerts to
@@ -30,9 +26,6 @@ func (s *Store) NewNotifier(o NotifyOptions) *Notifier {
 	if o.HighValue <= 0 {
 		o.HighValue = 10000
 	}
-	if o.Remember <= 0 {
-		o.Remember = 7 * 24 * time.Hour
-	}
 	return &Notifier{s: s, o: o}
 }
 
@@ -45,35 +38,37 @@ func (n *Notifier) Label() string { return "notifications" }
 // Needs nothing: notify.lua checks its own marker.
 func (n *Notifier) Needs([]Delivery) []Read { return nil }
 
-// Decide appends each event's notification, if it has one.
+// Decide takes each event of a claim in version order and appends its
+// notification, if it has one.
 //
-// Notifications are deduplicated on the event's event_id rather than its
-// entry id: an event re-appended from the DLQ has a new entry id but is
-// the same event, and must not alert twice.
+// Notifications are deduplicated on the claim's version rather than the
+// entry id: an event put back from the DLQ has a new entry id but is the
+// same event, and must not alert twice.
 func (n *Notifier) Decide(_ context.Context, batch []Delivery, _ *Snapshot) []Decision {
 	out := make([]Decision, len(batch))
 	at := n.s.now().Format(claims.TimeLayout)
 	for i, d := range batch {
 		e := d.Event
+		call := notifyCall{Notifications: n.s.keys.Notifications(), Seen: n.s.keys.NotifySeen(), ClaimID: e.ClaimID, Version: e.Version}
 		kind, msg := claims.Notification(e, n.o.HighValue)
-		if kind == "" {
-			out[i] = Decision{Summary: "no notification"}
-			continue
-		}
-		eff := notifyCall{
-			Notifications: n.s.keys.Notifications(), Marker: n.s.keys.Notified(e.EventID), Remember: n.o.Remember,
-			Fields: []any{
+		if kind != "" {
+			call.Fields = []any{
 				"kind", kind,
 				"claim_id", e.ClaimID,
 				"message", msg,
 				"event_type", string(e.Type),
 				"source_id", d.ID,
 				"at", at,
-			},
-		}.effect()
-		out[i] = Decision{Effects: []Effect{eff}, Explain: func(r []Reply) (string, error) {
-			if r[0].Status == "duplicate" {
-				return fmt.Sprintf("already notified (%s)", r[0].Detail), nil
+			}
+		}
+		out[i] = Decision{Effects: []Effect{call.effect()}, Explain: func(r []Reply) (string, error) {
+			switch {
+			case r[0].Status == "skip":
+				return fmt.Sprintf("already taken (claim seen up to v%s)", r[0].Detail), nil
+			case r[0].Status == "gap":
+				return "", fmt.Errorf("notify %s v%d of %s: seen up to v%s: %w", e.Type, e.Version, claims.Short(e.ClaimID), r[0].Detail, claims.ErrOutOfOrder)
+			case kind == "":
+				return "no notification", nil
 			}
 			return fmt.Sprintf("%s: %s", kind, msg), nil
 		}}

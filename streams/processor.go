@@ -196,7 +196,7 @@ func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *Sn
 		EventID: uuid.NewSHA1(processorNamespace, []byte("decide:"+e.EventID)).String(),
 	}
 	var err error
-	if decision.Data, err = claims.RoundTrip(data); err != nil {
+	if decision.Data, err = claims.Normalize(data); err != nil {
 		return Decision{Err: Permanent(err)}
 	}
 	folded, err := claims.Fold([]claims.Event{e, decision})

@@ -105,6 +105,17 @@ func missing(err error) bool {
 	return k == errNil || k == errMissing
 }
 
+// replyCode is the error code of a Redis reply, its first word (WRONGPASS,
+// NOAUTH, NOPERM …); "" for an error that is no reply.
+func replyCode(err error) string {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return ""
+	}
+	code, _, _ := strings.Cut(rerr.Error(), " ")
+	return code
+}
+
 // streamTopError reports XSETID's refusal to go below the stream's newest
 // entry.
 func streamTopError(err error) bool {

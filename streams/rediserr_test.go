@@ -60,3 +60,12 @@ func TestClassify(t *testing.T) {
 	assert.True(t, missing(redis.Nil))
 	assert.True(t, streamTopError(replyError("ERR The ID specified in XSETID is smaller than the target stream top item")))
 }
+
+func TestReplyCode(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "WRONGPASS", replyCode(fmt.Errorf("ping: %w", replyError("WRONGPASS invalid username-password pair or user is disabled."))))
+	assert.Equal(t, "NOAUTH", replyCode(replyError("NOAUTH Authentication required.")))
+	assert.Equal(t, "PONG", replyCode(replyError("PONG")))
+	assert.Equal(t, "", replyCode(io.EOF), "no reply")
+	assert.Equal(t, "", replyCode(nil))
+}

@@ -17,8 +17,12 @@ type ReplayOptions struct {
 	FromTime, ToTime time.Time        // business time (occurred_at); zero means open
 	Type             claims.EventType // only this type, if set
 	ClaimID          string           // only this claim, if set
-	PageSize         int64            // XRANGE COUNT per round trip (default 500)
+	PageSize         int64            // XRANGE COUNT per round trip (default 2000)
 }
+
+// defaultReplayPage is how many entries one XRANGE of a replay reads:
+// large pages keep a long replay close to the speed of the stream itself.
+const defaultReplayPage = 2000
 
 // Replay calls fn for each matching entry in stream order, reading the
 // stream in pages with XRANGE. It applies the integrity rule as workers
@@ -33,9 +37,9 @@ func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery
 	if opts.ClaimID != "" {
 		return s.replayClaim(ctx, opts, fn)
 	}
-	page := opts.PageSize
-	if page <= 0 {
-		page = 500
+	size := opts.PageSize
+	if size <= 0 {
+		size = defaultReplayPage
 	}
 	start, end := opts.FromID, opts.ToID
 	if start == "" {
@@ -44,19 +48,47 @@ func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery
 	if end == "" {
 		end = "+"
 	}
-	for {
-		msgs, err := s.rdb.XRangeN(ctx, s.keys.Events(), start, end, page).Result()
-		if err != nil {
-			return fmt.Errorf("replay %s: %w", s.keys.Events(), err)
+	// A reader goroutine reads, decodes and vets the next pages while fn
+	// takes this one: the stream's round trips and the work on it overlap.
+	type page struct {
+		ds  []Delivery
+		err error
+	}
+	pages := make(chan page, 2)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(pages)
+		for {
+			msgs, err := s.rdb.XRangeN(rctx, s.keys.Events(), start, end, size).Result()
+			if err != nil {
+				pages <- page{err: fmt.Errorf("replay %s: %w", s.keys.Events(), err)}
+				return
+			}
+			ds := make([]Delivery, len(msgs))
+			for i, m := range msgs {
+				ds[i] = decode(s.keys.Events(), m)
+			}
+			if err := s.vetAll(rctx, ds); err != nil {
+				pages <- page{err: fmt.Errorf("replay %s: %w", s.keys.Events(), err)}
+				return
+			}
+			select {
+			case pages <- page{ds: ds}:
+			case <-rctx.Done():
+				return
+			}
+			if int64(len(msgs)) < size {
+				return
+			}
+			start = "(" + msgs[len(msgs)-1].ID
 		}
-		ds := make([]Delivery, len(msgs))
-		for i, m := range msgs {
-			ds[i] = decode(s.keys.Events(), m)
+	}()
+	for p := range pages {
+		if p.err != nil {
+			return p.err
 		}
-		if err := s.vetAll(ctx, ds); err != nil {
-			return fmt.Errorf("replay %s: %w", s.keys.Events(), err)
-		}
-		for _, d := range ds {
+		for _, d := range p.ds {
 			if !opts.match(d) {
 				continue
 			}
@@ -64,14 +96,11 @@ func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery
 				return err
 			}
 		}
-		if int64(len(msgs)) < page {
-			return nil
-		}
-		start = "(" + msgs[len(msgs)-1].ID
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
 	}
+	return ctx.Err()
 }
 
 func (o ReplayOptions) match(d Delivery) bool {

@@ -11,7 +11,7 @@ import (
 // what workers count: only the events the store wrote, each once; what it
 // skipped, and why, is in the report.
 func (s *Store) Report(ctx context.Context) (claims.Report, error) {
-	var events []claims.Event
+	r := claims.NewReport(s.now())
 	var malformed, notWritten, superseded int
 	err := s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
 		switch {
@@ -22,14 +22,14 @@ func (s *Store) Report(ctx context.Context) (claims.Report, error) {
 		case d.Err != nil:
 			malformed++
 		default:
-			events = append(events, d.Event)
+			r.Add(d.Event)
 		}
 		return nil
 	})
 	if err != nil {
 		return claims.Report{}, err
 	}
-	r := claims.BuildReport(events, s.now())
-	r.Malformed, r.NotWritten, r.Superseded = malformed, notWritten, superseded
-	return r, nil
+	rep := r.Finish()
+	rep.Malformed, rep.NotWritten, rep.Superseded = malformed, notWritten, superseded
+	return rep, nil
 }

@@ -7,34 +7,26 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"claimsctl/streams/claims"
 )
 
-// The server-side scripts, one .lua file each. Each file starts with a
-// comment naming its KEYS and ARGV; the call types below (one per script)
-// are the only Go code that knows their positions.
+// The server-side scripts. append.lua is a command's one call; every
+// other write is an operation (one .lua file each under ops/, with its
+// keys and arguments in a header comment), and batch.lua carries out any
+// number of them in one call, in order: a worker's batch is one EVALSHA.
+// lib.lua holds what they share. The call types below (one per script or
+// operation) are the only Go code that knows argument positions.
 //
-//go:embed scripts/*.lua
+//go:embed scripts/*.lua scripts/ops/*.lua
 var scriptFiles embed.FS
 
 // Script is one server-side Lua script, run by its SHA1 (EVALSHA).
 type Script struct {
 	name string
 	*redis.Script
-}
-
-// newScript reads an embedded script; withLib puts lib.lua (the shared
-// append and projection functions) in front of it.
-func newScript(file string, withLib bool) *Script {
-	src := scriptSource(file)
-	if withLib {
-		src = scriptSource("lib.lua") + "\n" + src
-	}
-	return &Script{name: strings.TrimSuffix(file, ".lua"), Script: redis.NewScript(src)}
 }
 
 func scriptSource(file string) string {
@@ -45,46 +37,67 @@ func scriptSource(file string) string {
 	return string(src)
 }
 
-// Name is the script's file name without .lua.
-func (sc *Script) Name() string { return sc.name }
-
 var (
-	appendScript     = newScript("append.lua", true)
-	projectScript    = newScript("project.lua", true)
-	decideScript     = newScript("decide.lua", true)
-	countScript      = newScript("count.lua", false)
-	notifyScript     = newScript("notify.lua", false)
-	auditScript      = newScript("audit.lua", false)
-	deadLetterScript = newScript("deadletter.lua", false)
-	retryScript      = newScript("retry.lua", false)
-	rebuildScript    = newScript("rebuild.lua", false)
-	allScripts       = []*Script{appendScript, projectScript, decideScript, countScript, notifyScript, auditScript, deadLetterScript, retryScript, rebuildScript}
+	appendScript = &Script{name: "append", Script: redis.NewScript(scriptSource("lib.lua") + scriptSource("append.lua"))}
+	batchScript  = &Script{name: "batch", Script: redis.NewScript(batchSource())}
+	allScripts   = []*Script{appendScript, batchScript}
 )
 
-// Effect is one write: a script with its keys and arguments. It is plain
-// data, so a handler's decisions can be table-tested without Redis, and
-// one executor carries them out.
-type Effect struct {
-	Script *Script
-	Keys   []string
-	Args   []any
+// batchSource is lib.lua, batchlib.lua, every operation, then the
+// dispatcher.
+func batchSource() string {
+	var b strings.Builder
+	b.WriteString(scriptSource("lib.lua"))
+	b.WriteString(scriptSource("batchlib.lua"))
+	b.WriteString("local ops = {}\n")
+	files, err := scriptFiles.ReadDir("scripts/ops")
+	if err != nil {
+		panic(fmt.Sprintf("streams: embedded scripts/ops: %v", err))
+	}
+	for _, f := range files {
+		b.WriteString(scriptSource("ops/" + f.Name()))
+	}
+	b.WriteString(scriptSource("batch.lua"))
+	return b.String()
 }
 
-// Reply is what every script answers: a status word ("ok", "skip", "gap",
-// "duplicate" …) and a detail (an entry id, a version, a status).
+// The operations batch.lua knows (scripts/ops/NAME.lua).
+const (
+	opAppend     = "append"
+	opProject    = "project"
+	opDecide     = "decide"
+	opCount      = "count"
+	opNotify     = "notify"
+	opAudit      = "audit"
+	opDeadLetter = "deadletter"
+	opRetry      = "retry"
+	opRebuild    = "rebuild"
+)
+
+// Effect is one write: an operation with its keys and arguments. It is
+// plain data, so a handler's decisions can be table-tested without Redis,
+// and one executor carries them out, a batch in one call.
+type Effect struct {
+	Op   string
+	Keys []string
+	Args []any
+}
+
+// Reply is what every operation answers: a status word ("ok", "skip",
+// "gap", "duplicate" …) and a detail (an entry id, a version, a status).
 type Reply struct {
 	Status, Detail string
 }
 
-func parseReply(sc *Script, v any) (Reply, error) {
+func parseReply(what string, v any) (Reply, error) {
 	parts, ok := v.([]any)
 	if !ok || len(parts) != 2 {
-		return Reply{}, fmt.Errorf("script %s: unexpected reply %v", sc.name, v)
+		return Reply{}, fmt.Errorf("script %s: unexpected reply %v", what, v)
 	}
 	status, _ := parts[0].(string)
 	detail, _ := parts[1].(string)
 	if status == "" {
-		return Reply{}, fmt.Errorf("script %s: unexpected reply %v", sc.name, v)
+		return Reply{}, fmt.Errorf("script %s: unexpected reply %v", what, v)
 	}
 	return Reply{Status: status, Detail: detail}, nil
 }
@@ -120,35 +133,50 @@ func (c *scriptCache) forget() {
 	c.mu.Unlock()
 }
 
+// evalSha runs a script, loading the scripts again once if the server lost
+// them (restarted, or SCRIPT FLUSH).
+func (s *Store) evalSha(ctx context.Context, sc *Script, keys []string, args ...any) (any, error) {
+	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+		return nil, err
+	}
+	v, err := sc.EvalSha(ctx, s.rdb, keys, args...).Result()
+	if classify(err) == errNoScript {
+		s.tracer.note(ctx, "the server lost its scripts (restarted?): loading them again")
+		s.scripts.forget()
+		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+			return nil, err
+		}
+		v, err = sc.EvalSha(ctx, s.rdb, keys, args...).Result()
+	}
+	return v, err
+}
+
 // run carries out one effect and reads its reply, retrying while Redis is
 // unavailable.
 func (s *Store) run(ctx context.Context, e Effect) (Reply, error) {
 	var reply Reply
 	err := s.retry(ctx, func() error {
-		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
-			return err
-		}
-		v, err := e.Script.EvalSha(ctx, s.rdb, e.Keys, e.Args...).Result()
-		if classify(err) == errNoScript {
-			s.tracer.note(ctx, "the server lost its scripts (restarted?): loading them again")
-			s.scripts.forget()
-			if err := s.scripts.ensure(ctx, s.rdb); err != nil {
-				return err
-			}
-			v, err = e.Script.EvalSha(ctx, s.rdb, e.Keys, e.Args...).Result()
-		}
+		replies, errs, err := s.runAll(ctx, nil, []Effect{e})
 		if err != nil {
 			return err
 		}
-		reply, err = parseReply(e.Script, v)
-		return err
+		reply = replies[0]
+		return errs[0]
 	})
 	return reply, err
 }
 
-// runAll carries out effects in one pipeline, in order, and returns each
-// one's reply or error. A server that lost its scripts gets them again and
-// the whole pipeline is sent again: every effect is idempotent.
+// maxBatchItems and maxBatchArgs bound one batch.lua call: a script
+// blocks the server while it runs.
+const (
+	maxBatchItems = 200
+	maxBatchArgs  = 20000
+)
+
+// runAll carries out effects in order: in as few batch.lua calls as their
+// number allows, all in one pipeline, and returns each one's reply or
+// error. A server that lost its scripts gets them again and the whole
+// pipeline is sent again: every effect is idempotent.
 //
 // first, if set, adds plain commands (XACK) in front of the effects; their
 // failures are reported as the pipeline's error.
@@ -156,8 +184,7 @@ func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects
 	if len(effects) == 0 && first == nil {
 		return nil, nil, nil
 	}
-	replies := make([]Reply, len(effects))
-	errs := make([]error, len(effects))
+	calls := batchCalls(effects)
 	for attempt := 0; ; attempt++ {
 		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
 			return nil, nil, err
@@ -166,24 +193,35 @@ func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects
 		if first != nil {
 			first(pipe)
 		}
-		cmds := make([]*redis.Cmd, len(effects))
-		for i, e := range effects {
-			cmds[i] = e.Script.EvalSha(ctx, pipe, e.Keys, e.Args...)
+		cmds := make([]*redis.Cmd, len(calls))
+		for i, c := range calls {
+			cmds[i] = batchScript.EvalSha(ctx, pipe, c.keys, c.args...)
 		}
 		_, err := pipe.Exec(ctx)
+		replies := make([]Reply, len(effects))
+		errs := make([]error, len(effects))
 		lost := false
-		for i, c := range cmds {
-			v, cerr := c.Result()
-			switch {
-			case classify(cerr) == errNoScript:
+		for i, c := range calls {
+			v, cerr := cmds[i].Result()
+			if classify(cerr) == errNoScript {
 				lost = true
-			case cerr != nil:
-				errs[i] = cerr
-			default:
-				replies[i], errs[i] = parseReply(effects[i].Script, v)
+				continue
+			}
+			items, _ := v.([]any)
+			for j := range c.n {
+				k := c.first + j
+				switch {
+				case cerr != nil:
+					errs[k] = cerr
+				case j >= len(items):
+					errs[k] = fmt.Errorf("script batch: %d replies for %d operations", len(items), c.n)
+				default:
+					replies[k], errs[k] = parseReply(effects[k].Op, items[j])
+				}
 			}
 		}
 		if lost && attempt == 0 {
+			s.tracer.note(ctx, "the server lost its scripts (restarted?): loading them again")
 			s.scripts.forget()
 			continue
 		}
@@ -194,10 +232,46 @@ func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects
 	}
 }
 
+// batchCall is one batch.lua call: effects[first:first+n].
+type batchCall struct {
+	first, n int
+	keys     []string
+	args     []any
+}
+
+// batchCalls packs effects, in order, into batch.lua calls.
+func batchCalls(effects []Effect) []batchCall {
+	var calls []batchCall
+	var cur *batchCall
+	index := map[string]int{}
+	for i, e := range effects {
+		if cur == nil || cur.n >= maxBatchItems || len(cur.args)+len(e.Args)+len(e.Keys)+3 > maxBatchArgs {
+			calls = append(calls, batchCall{first: i, args: []any{0}})
+			cur = &calls[len(calls)-1]
+			clear(index)
+		}
+		cur.args = append(cur.args, e.Op, len(e.Keys))
+		for _, k := range e.Keys {
+			at, ok := index[k]
+			if !ok {
+				cur.keys = append(cur.keys, k)
+				at = len(cur.keys)
+				index[k] = at
+			}
+			cur.args = append(cur.args, at)
+		}
+		cur.args = append(cur.args, len(e.Args))
+		cur.args = append(cur.args, e.Args...)
+		cur.n++
+		cur.args[0] = cur.n
+	}
+	return calls
+}
+
 // Script calls: one type per script, the only code that knows the
 // positions of its KEYS and ARGV.
 
-// appendCall appends one event through append.lua.
+// appendCall appends one event through append.lua, a command's one call.
 type appendCall struct {
 	Stream, Aggregate, EventIDs string
 	ClaimID                     string
@@ -208,7 +282,7 @@ type appendCall struct {
 	Fields                      []any // the event's field/value pairs
 }
 
-func (c appendCall) effect() Effect {
+func (c appendCall) keysAndArgs() ([]string, []any) {
 	record := "0"
 	if c.Record {
 		record = "1"
@@ -216,10 +290,10 @@ func (c appendCall) effect() Effect {
 	args := []any{c.ClaimID, c.Expected, c.EventID, record, len(c.State)}
 	args = append(args, c.State...)
 	args = append(args, c.Fields...)
-	return Effect{Script: appendScript, Keys: []string{c.Stream, c.Aggregate, c.EventIDs}, Args: args}
+	return []string{c.Stream, c.Aggregate, c.EventIDs}, args
 }
 
-// projectCall applies one event to the read model through project.lua.
+// projectCall applies one event to the read model through ops/project.lua.
 type projectCall struct {
 	ReadModel, AdjusterLoad string
 	Version                 int64
@@ -231,10 +305,10 @@ type projectCall struct {
 
 func (c projectCall) effect() Effect {
 	args := append([]any{c.Version, c.Allowed, c.Op, c.Adjuster}, c.Fields...)
-	return Effect{Script: projectScript, Keys: []string{c.ReadModel, c.AdjusterLoad}, Args: args}
+	return Effect{Op: opProject, Keys: []string{c.ReadModel, c.AdjusterLoad}, Args: args}
 }
 
-// countCall counts one event into the analytics through count.lua.
+// countCall counts one event into the analytics through ops/count.lua.
 type countCall struct {
 	Stats, StatsClaims string
 	ClaimID            string
@@ -259,33 +333,35 @@ func (c countCall) effect() Effect {
 			args = append(args, "i", ct.Field, int64(ct.By))
 		}
 	}
-	return Effect{Script: countScript, Keys: []string{c.Stats, c.StatsClaims}, Args: args}
+	return Effect{Op: opCount, Keys: []string{c.Stats, c.StatsClaims}, Args: args}
 }
 
-// notifyCall appends a notification once through notify.lua.
+// notifyCall takes one event of a claim through ops/notify.lua, appending
+// its notification if it has one (Fields empty: none).
 type notifyCall struct {
-	Notifications, Marker string
-	Remember              time.Duration
-	Fields                []any
+	Notifications, Seen string
+	ClaimID             string
+	Version             int64
+	Fields              []any
 }
 
 func (c notifyCall) effect() Effect {
-	args := append([]any{int64(c.Remember / time.Second)}, c.Fields...)
-	return Effect{Script: notifyScript, Keys: []string{c.Notifications, c.Marker}, Args: args}
+	args := append([]any{c.ClaimID, c.Version}, c.Fields...)
+	return Effect{Op: opNotify, Keys: []string{c.Notifications, c.Seen}, Args: args}
 }
 
-// auditCall appends one audit line once through audit.lua.
+// auditCall appends one audit line in version order through ops/audit.lua.
 type auditCall struct {
 	Trail   string
-	EventID string
+	Version int64
 	Fields  []any
 }
 
 func (c auditCall) effect() Effect {
-	return Effect{Script: auditScript, Keys: []string{c.Trail}, Args: append([]any{c.EventID}, c.Fields...)}
+	return Effect{Op: opAudit, Keys: []string{c.Trail}, Args: append([]any{c.Version}, c.Fields...)}
 }
 
-// deadLetterCall moves a pending entry to the DLQ through deadletter.lua.
+// deadLetterCall moves a pending entry to the DLQ through ops/deadletter.lua.
 type deadLetterCall struct {
 	Source, DLQ string
 	Group, ID   string
@@ -293,11 +369,11 @@ type deadLetterCall struct {
 }
 
 func (c deadLetterCall) effect() Effect {
-	return Effect{Script: deadLetterScript, Keys: []string{c.Source, c.DLQ}, Args: append([]any{c.Group, c.ID}, c.Fields...)}
+	return Effect{Op: opDeadLetter, Keys: []string{c.Source, c.DLQ}, Args: append([]any{c.Group, c.ID}, c.Fields...)}
 }
 
 // retryCall puts a dead letter's event back on its stream through
-// retry.lua.
+// ops/retry.lua.
 type retryCall struct {
 	DLQ, Source, Aggregate string
 	Version                int64
@@ -311,11 +387,11 @@ func (c retryCall) effect() Effect {
 	for _, id := range c.Letters {
 		args = append(args, id)
 	}
-	return Effect{Script: retryScript, Keys: []string{c.DLQ, c.Source, c.Aggregate}, Args: append(args, c.Fields...)}
+	return Effect{Op: opRetry, Keys: []string{c.DLQ, c.Source, c.Aggregate}, Args: append(args, c.Fields...)}
 }
 
 // decideCall is the processor's decision on a claim.submitted, through
-// decide.lua: project the submission, append the decision, project it.
+// ops/decide.lua: project the submission, append the decision, project it.
 type decideCall struct {
 	Stream, Aggregate, ReadModel, AdjusterLoad string
 	ClaimID, EventID                           string // of the decision
@@ -332,10 +408,10 @@ func (c decideCall) effect() Effect {
 		args = append(args, group...)
 	}
 	args = append(args, c.DecisionFields...)
-	return Effect{Script: decideScript, Keys: []string{c.Stream, c.Aggregate, c.ReadModel, c.AdjusterLoad}, Args: args}
+	return Effect{Op: opDecide, Keys: []string{c.Stream, c.Aggregate, c.ReadModel, c.AdjusterLoad}, Args: args}
 }
 
-// rebuildCall writes one rebuilt aggregate through rebuild.lua.
+// rebuildCall writes one rebuilt aggregate through ops/rebuild.lua.
 type rebuildCall struct {
 	Aggregate string
 	Version   int64
@@ -346,5 +422,5 @@ type rebuildCall struct {
 
 func (c rebuildCall) effect() Effect {
 	args := append([]any{c.Version, c.LastEvent, c.Entries}, c.State...)
-	return Effect{Script: rebuildScript, Keys: []string{c.Aggregate}, Args: args}
+	return Effect{Op: opRebuild, Keys: []string{c.Aggregate}, Args: args}
 }

@@ -6,6 +6,7 @@ import (
 
 	"claimsctl/streams/claims"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -34,6 +35,12 @@ type Store struct {
 	cache   *stateCache
 	scripts *scriptCache
 	recent  *claimCache
+}
+
+func init() {
+	// Every event gets a uuid: take them from a pool refilled in batches
+	// rather than read the system's random source once each.
+	uuid.EnableRandPool()
 }
 
 // New wraps a connected client. The caller keeps ownership of rdb.

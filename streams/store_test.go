@@ -1029,3 +1029,56 @@ func TestStateLagAfterAOFRewriteAndRestart(t *testing.T) {
 	assert.Zero(t, g.Lag, "the group was handed the last entry")
 	assert.Zero(t, g.Pending)
 }
+
+// TestSubmitMany: every submission is checked before anything is written;
+// the rest are appended as Submit appends them, a chunk per call.
+func TestSubmitMany(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		subs := make([]NewClaim, 250)
+		for i := range subs {
+			sub := testSubmission()
+			sub.Amount = float64(100 + i)
+			subs[i] = sub.NewClaim()
+		}
+		bad := append([]NewClaim(nil), subs...)
+		bad[137] = NewClaim{Data: withField(subs[137].Data, "amount", -5.0)}
+		_, err := s.SubmitMany(ctx, bad, BulkOptions{Chunk: 40})
+		var be *BulkError
+		require.ErrorAs(t, err, &be)
+		assert.Equal(t, 138, be.Index, "1-based, as Lua counts")
+		assert.ErrorIs(t, err, claims.ErrInvalid)
+		assert.Contains(t, err.Error(), "submission 138: claim.submitted: amount must be greater than 0")
+		assert.Zero(t, xlen(t, s), "nothing written")
+
+		var progress []int
+		res, err := s.SubmitMany(ctx, subs, BulkOptions{Chunk: 40, Progress: func(done, total int) {
+			assert.Equal(t, 250, total)
+			progress = append(progress, done)
+		}})
+		require.NoError(t, err)
+		assert.Equal(t, 250, res.Submitted)
+		assert.Equal(t, int64(250), xlen(t, s))
+		require.Len(t, progress, 7)
+		assert.Equal(t, 250, progress[len(progress)-1])
+		for i, id := range res.ClaimIDs {
+			c, err := s.Claim(ctx, id)
+			require.NoError(t, err)
+			assert.Equal(t, int64(1), c.Version)
+			assert.Equal(t, float64(100+i), c.Amount)
+			assert.Equal(t, []string{res.EntryIDs[i]}, c.Entries)
+		}
+		// A claim id that exists is refused by the script; the others go in.
+		again := []NewClaim{testSubmission().NewClaim(), testSubmission().NewClaim()}
+		again[0].ClaimID = res.ClaimIDs[0]
+		res2, err := s.SubmitMany(ctx, again, BulkOptions{})
+		assert.ErrorIs(t, err, claims.ErrConflict)
+		assert.Contains(t, err.Error(), "submission 1: claim "+res.ClaimIDs[0]+" exists already")
+		assert.Equal(t, 1, res2.Submitted)
+		dup := []NewClaim{testSubmission().NewClaim(), testSubmission().NewClaim()}
+		dup[0].ClaimID, dup[1].ClaimID = "same-id", "same-id"
+		_, err = s.SubmitMany(ctx, dup, BulkOptions{})
+		assert.ErrorContains(t, err, "submission 2: claim id same-id is also submission 1's")
+	})
+}

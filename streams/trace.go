@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 
@@ -100,18 +101,18 @@ func (t *tracer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 }
 
 // formatCommand renders args the way redis-cli would accept them, with long
-// values (a JSON payload, a script) shortened.
+// values (a JSON payload, a script) shortened, and a command that carries a
+// password reduced to its name.
 func formatCommand(args []any) string {
-	if len(args) > 0 {
-		// Connection set-up carries the password: never print it.
-		switch strings.ToLower(fmt.Sprint(args[0])) {
-		case "auth", "hello":
-			return strings.ToUpper(fmt.Sprint(args[0])) + " (credentials hidden)"
-		}
-	}
-	parts := make([]string, 0, len(args))
+	words := make([]string, len(args))
 	for i, a := range args {
-		s := fmt.Sprint(a)
+		words[i] = fmt.Sprint(a)
+	}
+	if name, secret := carriesCredentials(words); secret {
+		return name + " (credentials hidden)"
+	}
+	parts := make([]string, 0, len(words))
+	for i, s := range words {
 		if i == 0 {
 			s = strings.ToUpper(s)
 		}
@@ -124,4 +125,44 @@ func formatCommand(args []any) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, " ")
+}
+
+// carriesCredentials reports a command with a password among its
+// arguments, and its name (with the subcommand) to print instead. A
+// student's redis("CONFIG", "SET", "requirepass", …) is traced too, and the
+// connection set-up sends AUTH or HELLO … AUTH on every new connection.
+func carriesCredentials(words []string) (name string, secret bool) {
+	if len(words) == 0 {
+		return "", false
+	}
+	cmd := strings.ToUpper(words[0])
+	sub := ""
+	if len(words) > 1 {
+		sub = strings.ToUpper(words[1])
+	}
+	switch {
+	case cmd == "AUTH":
+		return cmd, true
+	case cmd == "HELLO", cmd == "MIGRATE":
+		// HELLO [protover [AUTH user pass]]; MIGRATE … [AUTH pass | AUTH2 user pass]
+		return cmd, slices.ContainsFunc(words[1:], func(w string) bool {
+			return strings.EqualFold(w, "AUTH") || strings.EqualFold(w, "AUTH2")
+		})
+	case cmd == "CONFIG" && sub == "SET":
+		// CONFIG SET name value [name value …]
+		for i := 2; i < len(words); i += 2 {
+			if p := strings.ToLower(words[i]); p == "requirepass" || p == "masterauth" {
+				return cmd + " " + sub, true
+			}
+		}
+	case cmd == "ACL" && sub == "SETUSER":
+		// ACL SETUSER user [rule …]: >pass and <pass give one in clear,
+		// #hash and !hash its SHA-256.
+		for _, rule := range words[min(3, len(words)):] {
+			if rule != "" && strings.ContainsRune("><#!", rune(rule[0])) {
+				return cmd + " " + sub, true
+			}
+		}
+	}
+	return "", false
 }

@@ -218,3 +218,31 @@ function TestOsExitIsRefused()
   local ok, err = pcall(os.exit, 0)
   expect(not ok and tostring(err):find("os.exit is not available", 1, true), "os.exit raises: " .. tostring(err))
 end
+
+-- Many claims at once: checked first, then appended a chunk per call.
+function TestSubmitManyAndSampleClaims()
+  local before = info().events.length
+  local items = {}
+  for i = 1, 25 do
+    items[i] = {customer = "CUST-0001", policy = "POL-0001", amount = 100 + i, type = "auto",
+                incident_date = "2026-11-20", description = "bulk " .. i}
+  end
+  items[13].amount = -1
+  local ok, err = pcall(submit_many, items, {chunk = 10})
+  expect(not ok and tostring(err):find("submission 13: claim.submitted: amount", 1, true), "names the 13th: " .. tostring(err))
+  expect(info().events.length == before, "nothing written")
+  items[13].amount = 113
+  local r = submit_many(items, {chunk = 10})
+  expect(r.submitted == 25 and #r.claims == 25, "all 25 appended")
+  expect(claim(r.claims[13]).amount == 113, "in order")
+  expect(info().events.length == before + 25, "25 entries")
+  local ok2, err2 = pcall(submit_many, {{customer = "C", polcy = "P"}})
+  expect(not ok2 and tostring(err2):find('"polcy" is not a field', 1, true), tostring(err2))
+
+  sample_data{}
+  local s = sample_claims{count = 200, seed = 3}
+  expect(s.submitted == 200, "200 sample claims")
+  local again = sample_claims{count = 200, seed = 3}
+  expect(again.submitted == 200 and again.claims[1] ~= s.claims[1], "new ids every time")
+  expect(claim(s.claims[1]).description == claim(again.claims[1]).description, "the same seed, the same claims")
+end

@@ -95,7 +95,7 @@ func (e Event) Fields() ([]any, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
-	raw, err := json.Marshal(data)
+	raw, err := encodeData(data)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s data: %w", e.Type, err)
 	}
@@ -104,7 +104,7 @@ func (e Event) Fields() ([]any, error) {
 		FieldClaimID, e.ClaimID,
 		FieldVersion, strconv.FormatInt(e.Version, 10),
 		FieldEventID, e.EventID,
-		FieldOccurredAt, e.OccurredAt.UTC().Format(TimeLayout),
+		FieldOccurredAt, formatTime(e.OccurredAt),
 		FieldActor, e.Actor,
 		FieldData, string(raw),
 		FieldSchema, SchemaVersion,
@@ -162,7 +162,7 @@ func DecodeEvent(id string, values map[string]any) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	if err := json.Unmarshal([]byte(raw), &ev.Data); err != nil || ev.Data == nil {
+	if ev.Data, err = decodeData(raw); err != nil || ev.Data == nil {
 		return Event{}, &MalformedError{ID: id, Reason: "data is not a JSON object"}
 	}
 	if s, _ := values[FieldSchema].(string); s != SchemaVersion {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -29,8 +30,20 @@ type Report struct {
 	AvgResolutionSec float64        `json:"avg_resolution_seconds"`
 	AdjusterWorkload []AdjusterLoad `json:"adjuster_workload"`
 	OutOfOrderEvents int            `json:"out_of_order_events"`
-	claims           map[string]*Claim
+	claims           map[string]*reportClaim
 	waiting          map[string][]Event // claim -> events that came before their predecessor
+	words            map[string]string  // one copy of each claim type and adjuster name
+}
+
+// reportClaim is what the report keeps of a claim: the fold's state
+// without the free texts, so a report of a million events stays small.
+type reportClaim struct {
+	version                    int64
+	status                     Status
+	claimType, adjuster        string
+	paymentID                  string
+	amount, approved, paid     float64
+	submitted, decided, paidAt int64 // unix ms; 0 when not yet
 }
 
 // HourCount is the number of claims submitted in one UTC hour.
@@ -58,17 +71,22 @@ type AdjusterLoad struct {
 // them. Events that do not follow their claim (a gap, a bad transition)
 // are counted in OutOfOrderEvents and otherwise ignored.
 func BuildReport(events []Event, now time.Time) Report {
-	r := Report{
-		GeneratedAt: now.UTC(), ByStatus: map[string]int{}, ByClaimType: map[string]int{},
-		ByEventType: map[string]int{}, claims: map[string]*Claim{},
-		// Empty lists, not null, in the JSON of a report with no claims.
-		ClaimsPerHour: []HourCount{}, AdjusterWorkload: []AdjusterLoad{},
-	}
+	r := NewReport(now)
 	for _, e := range events {
 		r.Add(e)
 	}
-	r.finish()
-	return r
+	return r.Finish()
+}
+
+// NewReport starts a report to fold events into one at a time (Add), for
+// streams too long to hold in memory; Finish computes the figures.
+func NewReport(now time.Time) *Report {
+	return &Report{
+		GeneratedAt: now.UTC(), ByStatus: map[string]int{}, ByClaimType: map[string]int{},
+		ByEventType: map[string]int{}, claims: map[string]*reportClaim{}, words: map[string]string{},
+		// Empty lists, not null, in the JSON of a report with no claims.
+		ClaimsPerHour: []HourCount{}, AdjusterWorkload: []AdjusterLoad{},
+	}
 }
 
 // Add folds one event into the report's claims. An event put back from
@@ -81,24 +99,23 @@ func (r *Report) Add(e Event) {
 }
 
 func (r *Report) apply(e Event) {
-	c := r.claims[e.ClaimID]
-	if c == nil {
-		c = &Claim{ID: e.ClaimID}
+	rc := r.claims[e.ClaimID]
+	if rc == nil {
+		rc = &reportClaim{}
 	}
-	if e.Version > c.Version+1 {
+	if e.Version > rc.version+1 {
 		if r.waiting == nil {
 			r.waiting = map[string][]Event{}
 		}
 		r.waiting[e.ClaimID] = append(r.waiting[e.ClaimID], e)
 		return
 	}
-	next := *c
-	next.Entries = nil
-	if err := next.Apply(e); err != nil {
+	c := rc.claim(e.ClaimID)
+	if err := c.Apply(e); err != nil {
 		r.OutOfOrderEvents++
 		return
 	}
-	r.claims[e.ClaimID] = &next
+	r.claims[e.ClaimID] = r.compact(&c)
 	if w := r.waiting[e.ClaimID]; len(w) > 0 {
 		delete(r.waiting, e.ClaimID)
 		for _, later := range w {
@@ -107,7 +124,45 @@ func (r *Report) apply(e Event) {
 	}
 }
 
-func (r *Report) finish() {
+func (rc *reportClaim) claim(id string) Claim {
+	c := Claim{ID: id, Version: rc.version, Status: rc.status, ClaimType: rc.claimType, Adjuster: rc.adjuster,
+		PaymentID: rc.paymentID, Amount: rc.amount, ApprovedAmount: rc.approved, PaidAmount: rc.paid}
+	at := func(ms int64) time.Time {
+		if ms == 0 {
+			return time.Time{}
+		}
+		return time.UnixMilli(ms).UTC()
+	}
+	c.SubmittedAt, c.DecidedAt, c.PaidAt = at(rc.submitted), at(rc.decided), at(rc.paidAt)
+	return c
+}
+
+func (r *Report) compact(c *Claim) *reportClaim {
+	ms := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixMilli()
+	}
+	return &reportClaim{
+		version: c.Version, status: c.Status, claimType: r.word(c.ClaimType), adjuster: r.word(c.Adjuster),
+		paymentID: c.PaymentID, amount: c.Amount, approved: c.ApprovedAmount, paid: c.PaidAmount,
+		submitted: ms(c.SubmittedAt), decided: ms(c.DecidedAt), paidAt: ms(c.PaidAt),
+	}
+}
+
+// word keeps one copy of a repeated string.
+func (r *Report) word(s string) string {
+	if w, ok := r.words[s]; ok {
+		return w
+	}
+	s = strings.Clone(s)
+	r.words[s] = s
+	return s
+}
+
+// Finish computes the report's figures from the claims folded so far.
+func (r *Report) Finish() Report {
 	for _, w := range r.waiting {
 		r.OutOfOrderEvents += len(w)
 	}
@@ -118,35 +173,35 @@ func (r *Report) finish() {
 	var resolved int
 	for _, c := range r.claims {
 		r.Claims++
-		r.ByStatus[string(c.Status)]++
-		r.ByClaimType[c.ClaimType]++
-		hours[c.SubmittedAt.UTC().Truncate(time.Hour).Format("2006-01-02T15:04Z")]++
-		r.Claimed.add(c.Amount)
-		if c.ApprovedAmount > 0 {
-			r.Approved.add(c.ApprovedAmount)
+		r.ByStatus[string(c.status)]++
+		r.ByClaimType[c.claimType]++
+		hours[time.UnixMilli(c.submitted).UTC().Truncate(time.Hour).Format("2006-01-02T15:04Z")]++
+		r.Claimed.add(c.amount)
+		if c.approved > 0 {
+			r.Approved.add(c.approved)
 		}
-		if c.PaidAmount > 0 {
-			r.Paid.add(c.PaidAmount)
+		if c.paid > 0 {
+			r.Paid.add(c.paid)
 		}
-		if c.Status.Decided() {
+		if c.status.Decided() {
 			decided++
-			if c.Status != StatusRejected {
+			if c.status != StatusRejected {
 				approved++
 			}
-			processing += c.DecidedAt.Sub(c.SubmittedAt)
+			processing += time.Duration(c.decided-c.submitted) * time.Millisecond
 		}
-		if c.Status == StatusPaid {
+		if c.status == StatusPaid {
 			resolved++
-			resolution += c.PaidAt.Sub(c.SubmittedAt)
+			resolution += time.Duration(c.paidAt-c.submitted) * time.Millisecond
 		}
-		if c.Adjuster != "" {
-			a := adjusters[c.Adjuster]
+		if c.adjuster != "" {
+			a := adjusters[c.adjuster]
 			if a == nil {
-				a = &AdjusterLoad{Adjuster: c.Adjuster}
-				adjusters[c.Adjuster] = a
+				a = &AdjusterLoad{Adjuster: c.adjuster}
+				adjusters[c.adjuster] = a
 			}
 			a.Assigned++
-			if c.Status.Final() {
+			if c.status.Final() {
 				a.Resolved++
 			} else {
 				a.Open++
@@ -180,6 +235,9 @@ func (r *Report) finish() {
 		}
 		a.Total = Round2(a.Total)
 	}
+	out := *r
+	out.claims, out.waiting, out.words = nil, nil, nil
+	return out
 }
 
 func (a *AmountStats) add(v float64) {

@@ -3,11 +3,13 @@
 // Each Server runs on its own free loopback port with its data directory in
 // t.TempDir(), and is stopped in t.Cleanup. A missing redis-server binary is a
 // test failure, never a skip: the store tests are only meaningful against the
-// real server.
+// real server. WithTLS serves rediss:// only, with a certificate signed by a
+// throwaway CA made for the server.
 package redistest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +46,7 @@ type Option func(*config)
 
 type config struct {
 	aof  bool
+	tls  bool
 	args []string
 }
 
@@ -51,6 +54,13 @@ type config struct {
 // survives Stop followed by Restart.
 func WithAOF() Option {
 	return func(c *config) { c.aof = true }
+}
+
+// WithTLS makes the server speak TLS only (rediss://), with a certificate
+// for 127.0.0.1 and localhost signed by a throwaway CA of its own (CAFile).
+// Clients are not asked for a certificate.
+func WithTLS() Option {
+	return func(c *config) { c.tls = true }
 }
 
 // WithArgs appends raw redis-server arguments, e.g. WithArgs("--maxmemory", "10mb").
@@ -65,6 +75,11 @@ type Server struct {
 	dir     string
 	logPath string
 	cfg     config
+
+	// caFile is the PEM certificate of the CA that signed the server's
+	// certificate, and trusted its pool ("" and nil without TLS).
+	caFile  string
+	trusted *tls.Config
 
 	mu   sync.Mutex
 	port int
@@ -96,6 +111,11 @@ func Start(t testing.TB, opts ...Option) *Server {
 	s.dir = t.TempDir()
 	s.logPath = filepath.Join(s.dir, "redis.log")
 	t.Cleanup(s.Stop)
+	if s.cfg.tls {
+		if err := s.writeCertificates(); err != nil {
+			t.Fatalf("redistest: make a TLS certificate: %v", err)
+		}
+	}
 
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
@@ -126,8 +146,18 @@ func (s *Server) Port() int {
 	return s.port
 }
 
-// URL returns "redis://127.0.0.1:PORT", for redis.ParseURL.
-func (s *Server) URL() string { return "redis://" + s.Addr() }
+// URL returns "redis://127.0.0.1:PORT", for redis.ParseURL; with WithTLS,
+// "rediss://127.0.0.1:PORT".
+func (s *Server) URL() string {
+	if s.cfg.tls {
+		return "rediss://" + s.Addr()
+	}
+	return "redis://" + s.Addr()
+}
+
+// CAFile returns the path of the PEM certificate of the CA that signed the
+// server's certificate, for a client to trust; "" without WithTLS.
+func (s *Server) CAFile() string { return s.caFile }
 
 // Kill stops the server abruptly with SIGKILL, as a crash would, and waits
 // for it to exit. It does nothing if the server is not running.
@@ -215,7 +245,7 @@ func (s *Server) run(port int) error {
 	s.proc = p
 	s.mu.Unlock()
 
-	if err := waitReady(p, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err != nil {
+	if err := waitReady(p, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), s.trusted); err != nil {
 		s.Kill()
 		return err
 	}
@@ -227,8 +257,18 @@ func (s *Server) args(port int) []string {
 	if s.cfg.aof {
 		appendonly = "yes"
 	}
-	args := []string{
-		"--port", strconv.Itoa(port),
+	listen := []string{"--port", strconv.Itoa(port)}
+	if s.cfg.tls {
+		dir := filepath.Dir(s.caFile)
+		listen = []string{
+			"--port", "0", "--tls-port", strconv.Itoa(port),
+			"--tls-cert-file", filepath.Join(dir, "server.crt"),
+			"--tls-key-file", filepath.Join(dir, "server.key"),
+			"--tls-ca-cert-file", s.caFile,
+			"--tls-auth-clients", "no",
+		}
+	}
+	args := append(listen,
 		"--bind", "127.0.0.1",
 		"--dir", s.dir,
 		"--save", "",
@@ -237,22 +277,23 @@ func (s *Server) args(port int) []string {
 		"--protected-mode", "yes",
 		"--loglevel", "warning",
 		"--logfile", s.logPath,
-	}
+	)
 	if s.cfg.aof {
 		args = append(args, "--appendfsync", "everysec")
 	}
 	return append(args, s.cfg.args...)
 }
 
-// waitReady polls addr until the redis-server of p answers PING. A server
-// still loading its AOF answers -LOADING, which counts as not ready yet.
-func waitReady(p *process, addr string) error {
+// waitReady polls addr until the redis-server of p answers PING (over TLS
+// with tlsConfig, unless nil). A server still loading its AOF answers
+// -LOADING, which counts as not ready yet.
+func waitReady(p *process, addr string, tlsConfig *tls.Config) error {
 	deadline := time.Now().Add(readyTimeout)
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	var last error
 	for {
-		if last = ping(addr, p.cmd.Process.Pid); last == nil {
+		if last = ping(addr, p.cmd.Process.Pid, tlsConfig); last == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -270,10 +311,14 @@ func waitReady(p *process, addr string) error {
 // checks that the answering server is process pid: if redis-server lost the
 // port to another test's server, that server would answer PONG too. Plain
 // RESP keeps the helper free of a client library.
-func ping(addr string, pid int) error {
+func ping(addr string, pid int, tlsConfig *tls.Config) error {
+	var conn net.Conn
 	conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
 	if err != nil {
 		return err
+	}
+	if tlsConfig != nil {
+		conn = tls.Client(conn, tlsConfig) // the handshake comes with the first write
 	}
 	defer conn.Close()
 	if err := conn.SetDeadline(time.Now().Add(time.Second)); err != nil {

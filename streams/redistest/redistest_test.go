@@ -2,8 +2,10 @@ package redistest_test
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +42,7 @@ func TestStart(t *testing.T) {
 
 	assert.Equal(t, fmt.Sprintf("127.0.0.1:%d", srv.Port()), srv.Addr())
 	assert.Equal(t, "redis://"+srv.Addr(), srv.URL())
+	assert.Empty(t, srv.CAFile(), "no TLS unless asked for")
 
 	rdb := client(t, srv)
 	require.NoError(t, rdb.Ping(ctx).Err())
@@ -127,4 +130,36 @@ func TestLog(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.WithArgs("--loglevel", "notice"))
 	assert.True(t, strings.Contains(srv.Log(), "Ready to accept connections"), srv.Log())
+}
+
+func TestWithTLS(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := redistest.Start(t, redistest.WithTLS())
+	assert.Equal(t, "rediss://"+srv.Addr(), srv.URL())
+
+	pem, err := os.ReadFile(srv.CAFile())
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pem), "CAFile is a PEM certificate")
+	opts, err := redis.ParseURL(srv.URL())
+	require.NoError(t, err)
+	opts.TLSConfig.RootCAs = pool
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	require.NoError(t, rdb.Set(ctx, "k", "v", 0).Err(), "the certificate is valid for 127.0.0.1, signed by CAFile")
+
+	// It speaks TLS only: a plain client gets no answer.
+	conn, err := net.DialTimeout("tcp", srv.Addr(), time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(time.Second)))
+	_, err = conn.Write([]byte("*1\r\n$4\r\nPING\r\n"))
+	require.NoError(t, err)
+	reply := make([]byte, 5)
+	n, _ := conn.Read(reply)
+	assert.NotEqual(t, "+PONG", string(reply[:n]))
+
+	srv.Restart(t)
+	require.NoError(t, rdb.Ping(ctx).Err(), "a restart keeps TLS and its certificate")
 }

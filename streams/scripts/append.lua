@@ -15,6 +15,5 @@
 local n = tonumber(ARGV[5])
 local index = ''
 if ARGV[4] == '1' then index = KEYS[3] end
-local status, detail = append_event(KEYS[1], KEYS[2], index, ARGV[1], ARGV[2], ARGV[3],
-  slice(ARGV, 6, 5 + n), slice(ARGV, 6 + n, #ARGV))
+local status, detail = append_event(KEYS[1], KEYS[2], index, ARGV[1], ARGV[2], ARGV[3], 6, 5 + n, 6 + n, #ARGV)
 return {status, detail}

@@ -4,10 +4,12 @@
 -- group cannot apply a claim's events out of order. The adjuster workload
 -- moves in the same step, hence exactly once per assignment.
 --
--- KEYS[1] read model hash, KEYS[2] adjuster load sorted set
--- ARGV[1] version, ARGV[2] statuses the event may follow ("|a|b|"; "" is
---         a new claim), ARGV[3] op (assign | final | document | ""),
---         ARGV[4] adjuster, ARGV[5..] field/value pairs
+-- keys: [1] read model hash, [2] adjuster load sorted set
+-- args: [1] version, [2] statuses the event may follow ("|a|b|"; "" is a
+--       new claim), [3] op (assign | final | document | ""), [4] adjuster,
+--       [5..] field/value pairs
 -- Reply: {'ok'|'skip'|'gap', stored version} | {'invalid', stored status}
-local status, detail = project_event(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], slice(ARGV, 5, #ARGV))
-return {status, detail}
+ops.project = function(k, from, to)
+  local status, detail = project_event(k[1], k[2], ARGV[from], ARGV[from + 1], ARGV[from + 2], ARGV[from + 3], from + 4, to)
+  return {status, detail}
+end

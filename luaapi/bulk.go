@@ -1,0 +1,145 @@
+package luaapi
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"claimsctl/streams"
+	"claimsctl/streams/claims"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// The bulk commands of claims.produce: many claims checked first, then
+// appended a chunk per call.
+
+func (m *produceModule) bulkFuncs() map[string]lua.LGFunction {
+	return map[string]lua.LGFunction{
+		"submit_many":   m.submitMany,
+		"sample_claims": m.sampleClaims,
+	}
+}
+
+func (m *produceModule) submitMany(L *lua.LState) int {
+	const fn = "submit_many"
+	list := L.CheckTable(1)
+	o := optionsAt(L, 2, fn, "chunk", "actor")
+	chunk := o.num("chunk", streams.DefaultChunk)
+	if chunk < 1 || chunk > 10000 || chunk != float64(int(chunk)) {
+		argError(L, 2, fn, fmt.Sprintf("chunk must be a whole number from 1 to 10000, got %v", chunk))
+	}
+	n := list.Len()
+	subs := make([]streams.NewClaim, 0, n)
+	for i := 1; i <= n; i++ {
+		t, ok := list.RawGetInt(i).(*lua.LTable)
+		if !ok {
+			argError(L, 1, fn, fmt.Sprintf("item %d is a %s; want a claim table like submit{} takes", i, list.RawGetInt(i).Type()))
+		}
+		sub, err := newClaimOf(t)
+		if err != nil {
+			argError(L, 1, fn, fmt.Sprintf("item %d: %v", i, err))
+		}
+		subs = append(subs, sub)
+	}
+	return m.pushBulk(L, subs, streams.BulkOptions{Chunk: int(chunk), Actor: o.str("actor", "")}, "submitted")
+}
+
+func (m *produceModule) sampleClaims(L *lua.LState) int {
+	const fn = "sample_claims"
+	o := optionsAt(L, 1, fn, "count", "seed", "chunk")
+	count := o.num("count", 100)
+	if count < 1 || count > 10_000_000 || count != float64(int(count)) {
+		argError(L, 1, fn, fmt.Sprintf("count must be a whole number from 1 to 10000000, got %v", count))
+	}
+	seed := o.num("seed", 1)
+	if seed != float64(int64(seed)) {
+		argError(L, 1, fn, fmt.Sprintf("seed must be a whole number, got %v", seed))
+	}
+	chunk := o.num("chunk", streams.DefaultChunk)
+	if chunk < 1 || chunk > 10000 || chunk != float64(int(chunk)) {
+		argError(L, 1, fn, fmt.Sprintf("chunk must be a whole number from 1 to 10000, got %v", chunk))
+	}
+	samples := claims.SampleClaims(int(count), int64(seed), time.Now())
+	subs := make([]streams.NewClaim, len(samples))
+	for i, c := range samples {
+		subs[i] = streams.Submission{CustomerID: c.CustomerID, PolicyID: c.PolicyID, Amount: c.Amount,
+			ClaimType: c.ClaimType, IncidentDate: c.IncidentDate, Description: c.Description}.NewClaim()
+	}
+	return m.pushBulk(L, subs, streams.BulkOptions{Chunk: int(chunk)}, "sample claims submitted")
+}
+
+func (m *produceModule) pushBulk(L *lua.LState, subs []streams.NewClaim, o streams.BulkOptions, what string) int {
+	update, finish := m.progress.start(len(subs), "submitting")
+	o.Progress = func(done, _ int) { update(done) }
+	start := time.Now()
+	res, err := m.store.SubmitMany(ctxOf(L), subs, o)
+	finish()
+	if err != nil && res.Submitted == 0 {
+		return raise(L, err)
+	}
+	t := L.NewTable()
+	t.RawSetString("submitted", lua.LNumber(res.Submitted))
+	t.RawSetString("claims", toLua(L, res.ClaimIDs))
+	if err != nil {
+		// Some went in: say which did not, and return what did.
+		t.RawSetString("error", lua.LString(err.Error()))
+	}
+	secs := time.Since(start).Seconds()
+	rate := ""
+	if secs > 0 && res.Submitted > 0 {
+		rate = fmt.Sprintf(" (%.0f claims/s)", float64(res.Submitted)/secs)
+	}
+	m.echo.summary(t, "%d %s in %s%s", res.Submitted, what, time.Since(start).Round(time.Millisecond), rate)
+	if err != nil {
+		m.echo.summary(t, "not all of them: %s", strings.TrimPrefix(err.Error(), "submit many: "))
+	}
+	L.Push(t)
+	return 1
+}
+
+// newClaimOf reads one claim table of submit_many: submit{}'s fields under
+// their Lua names, and id; actor is one for the whole call.
+func newClaimOf(t *lua.LTable) (streams.NewClaim, error) {
+	raw, err := fromLua(t, "claim")
+	if err != nil {
+		return streams.NewClaim{}, err
+	}
+	fields, ok := raw.(map[string]any)
+	if !ok {
+		return streams.NewClaim{}, fmt.Errorf("want a table like {customer=, policy=, amount=, type=, incident_date=, description=}")
+	}
+	allowed := []string{"customer", "policy", "amount", "type", "incident_date", "description", "id"}
+	var nc streams.NewClaim
+	nc.Data = map[string]any{}
+	for k, v := range fields {
+		switch {
+		case k == "id":
+			id, ok := v.(string)
+			if !ok {
+				return nc, fmt.Errorf("id must be a string, got %s", describeValue(v))
+			}
+			nc.ClaimID = id
+		case submitAliases[k] != "":
+			nc.Data[submitAliases[k]] = v
+		case k == "amount" || k == "incident_date" || k == "description":
+			nc.Data[k] = v
+		default:
+			return nc, fmt.Errorf("%q is not a field of a claim (fields: %s)", k, strings.Join(allowed, ", "))
+		}
+	}
+	return nc, nil
+}
+
+// describeValue names a converted Lua value's type for a message.
+func describeValue(v any) string {
+	switch v.(type) {
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case map[string]any, []any:
+		return "a table"
+	}
+	return fmt.Sprintf("%T", v)
+}
