@@ -4,28 +4,46 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+// TestCheckGradesExercises: the reference solutions pass every check, the
+// stubs handed out fail every one, and both tables match
+// testdata/check/*.txt (go test . -update rewrites them).
 func TestCheckGradesExercises(t *testing.T) {
 	t.Parallel()
+	cases := []struct {
+		dir, golden, result string
+		code                int
+	}{
+		{"scripts/exercises/solutions", "solutions.txt", "pass", 0},
+		{"scripts/exercises", "exercises.txt", "FAIL", 3},
+	}
 	for name, conn := range backendArgs(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			r := claimsctl(t, "", nil, append(conn, "check", "scripts/exercises/solutions")...)
-			require.Equal(t, 0, r.code, "reference solutions pass:\n%s\n%s", r.stdout, r.stderr)
-			assert.Regexp(t, `(?m)^01_high_value_consumer\.lua\s+flags exactly the claims over the limit\s+pass$`, r.stdout)
-			assert.Regexp(t, `(?m)^\d+ passed, 0 failed$`, r.stdout)
-
-			r = claimsctl(t, "", nil, append(conn, "check", "scripts/exercises")...)
-			assert.Equal(t, 3, r.code, "the unsolved exercises fail:\n%s\n%s", r.stdout, r.stderr)
-			assert.Regexp(t, `flags exactly the claims over the limit\s+FAIL\s+two claims are over 10000, got 0`, r.stdout)
-			assert.Regexp(t, `(?m)^\d+ passed, [1-9]\d* failed$`, r.stdout)
-			assert.Contains(t, r.stderr, "checks failed")
-		})
+		for _, c := range cases {
+			t.Run(name+"/"+c.golden, func(t *testing.T) {
+				t.Parallel()
+				r := claimsctl(t, "", nil, append(conn, "check", c.dir)...)
+				require.Equal(t, c.code, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+				rows := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+				require.Greater(t, len(rows), 2)
+				for _, row := range rows[1 : len(rows)-1] {
+					assert.Regexp(t, `\s`+c.result+`(\s|$)`, row)
+				}
+				golden := filepath.Join("testdata", "check", c.golden)
+				if *update && name == "redis" {
+					require.NoError(t, os.MkdirAll(filepath.Dir(golden), 0o755))
+					require.NoError(t, os.WriteFile(golden, []byte(r.stdout), 0o644))
+				}
+				want, err := os.ReadFile(golden)
+				require.NoError(t, err, "go test . -update writes it")
+				assert.Equal(t, string(want), r.stdout, "the same table, run after run, on either server")
+			})
+		}
 	}
 }
 
@@ -69,4 +87,137 @@ func TestCheckLeavesNoKeysBehind(t *testing.T) {
 	r = claimsctl(t, "", nil, append(conn, "-e", `print(info().events.exists)`)...)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "false\n", r.stdout, "each exercise ran under its own prefix, deleted afterwards")
+}
+
+// TestCheckSandboxesHandIns grades hand-ins that try to break out: each is
+// an ERROR with a one-line reason, nothing they tried happened, and the
+// files after them are still graded.
+func TestCheckSandboxesHandIns(t *testing.T) {
+	t.Parallel()
+	dir, outside := t.TempDir(), t.TempDir()
+	written, ran := filepath.Join(outside, "x"), filepath.Join(outside, "ran")
+	files := map[string]string{
+		"a_execute.lua": `check("runs a command", function() os.execute("touch ` + ran + `") end)`,
+		"b_writes.lua":  `check("writes a file", function() report{out = "` + written + `"} end)`,
+		"c_reads.lua":   `check("reads a file", function() dofile("/etc/passwd") end)`,
+		"d_allocates.lua": `local t = {}
+			check("allocates 10 GB", function() for i = 1, 1000 do t[i] = string.rep("x", 1e7) .. i end end)`,
+		"e_spins.lua":   `check("loops forever", function() while true do end end)`,
+		"f_waits.lua":   `check("waits forever", function() while true do sleep(100) end end)`,
+		"g_exits.lua":   `os.exit(0)`,
+		"h_catches.lua": "pcall(os.execute, \"touch " + ran + "\")\ncheck(\"looks fine\", function() expect(true) end)",
+		"i_passes.lua":  `check("one is one", function() expect(1 == 1, "math") end)`,
+	}
+	for name, body := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+	}
+	r := claimsctl(t, "", nil, "--embedded", "check", "--timeout", "4s", "--cpu", "2s", dir)
+	assert.Equal(t, 3, r.code, r.stdout+r.stderr)
+	for _, want := range []string{
+		`a_execute\.lua\s+runs a command\s+ERROR\s+\S*a_execute\.lua:1: os\.execute is not available in the sandbox`,
+		`b_writes\.lua\s+writes a file\s+ERROR\s+\S*b_writes\.lua:1: report: \S+ is outside the sandbox: files are written only in its temp folder`,
+		`c_reads\.lua\s+reads a file\s+ERROR\s+\S*c_reads\.lua:1: dofile: /etc/passwd is outside the sandbox`,
+		`d_allocates\.lua\s+\(script\)\s+ERROR\s+stopped: it used more than 512 MB`,
+		`e_spins\.lua\s+\(script\)\s+ERROR\s+stopped: it used more than 2s of CPU time`,
+		`f_waits\.lua\s+\(script\)\s+ERROR\s+stopped after 4s: an endless loop\?`,
+		`g_exits\.lua\s+\(script\)\s+ERROR\s+\S*g_exits\.lua:1: os\.exit is not available`,
+		`h_catches\.lua\s+looks fine\s+pass\n\s+\(sandbox\)\s+ERROR\s+\S*h_catches\.lua:1: os\.execute is not available`,
+		`i_passes\.lua\s+one is one\s+pass`,
+		`(?m)^2 passed, 8 failed$`,
+	} {
+		assert.Regexp(t, regexp.MustCompile(want), r.stdout)
+	}
+	assert.NoFileExists(t, written)
+	assert.NoFileExists(t, ran)
+	assert.NotContains(t, r.stdout+r.stderr, "goroutine", "no stack dump")
+	assertOneLineRows(t, r.stdout)
+}
+
+// assertOneLineRows: every line of a check table is a row or the total.
+func assertOneLineRows(t *testing.T, table string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(table, "\n"), "\n")
+	require.NotEmpty(t, lines)
+	assert.Regexp(t, `^exercise\s+check\s+result$`, lines[0])
+	assert.Regexp(t, `^\d+ passed, \d+ failed$`, lines[len(lines)-1])
+	for _, line := range lines[1 : len(lines)-1] {
+		assert.Regexp(t, `\s(pass|FAIL|ERROR)(\s|$)`, line, "a row, not a fragment of one")
+	}
+}
+
+// TestCheckFindsTheExercisesLib grades hand-in folders away from the
+// exercises: a file named like an exercise finds its lib/, any other
+// needs --lib, and the error saying so is one line.
+func TestCheckFindsTheExercisesLib(t *testing.T) {
+	t.Parallel()
+	alice, bob := filepath.Join(t.TempDir(), "alice"), filepath.Join(t.TempDir(), "bob")
+	solution, err := os.ReadFile("scripts/exercises/solutions/01_high_value_consumer.lua")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(alice, 0o755))
+	require.NoError(t, os.MkdirAll(bob, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(alice, "01_high_value_consumer.lua"), solution, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(bob, "my_answer.lua"), solution, 0o644))
+
+	r := claimsctl(t, "", nil, "--embedded", "check", alice)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Regexp(t, `(?m)^3 passed, 0 failed$`, r.stdout)
+
+	r = claimsctl(t, "", nil, "--embedded", "check", bob)
+	assert.Equal(t, 3, r.code, r.stdout+r.stderr)
+	assert.Regexp(t, `my_answer\.lua\s+\(script\)\s+ERROR\s+\S*my_answer\.lua:\d+: module checks_01 not found: no file checks_01\.lua in .* \(claimsctl check --lib DIR adds a folder of modules\)`, r.stdout)
+	assertOneLineRows(t, r.stdout)
+
+	r = claimsctl(t, "", nil, "--embedded", "check", "--lib", "scripts/exercises/lib", bob)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Regexp(t, `(?m)^3 passed, 0 failed$`, r.stdout)
+
+	r = claimsctl(t, "", nil, "--embedded", "check", "--lib", filepath.Join(bob, "nothing"), bob)
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "is not a folder")
+}
+
+// TestRunSandbox: run and the REPL are open by default; --sandbox gives
+// them check's limits, and the exit codes still say what happened.
+func TestRunSandbox(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "ran")
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	execute := write("execute.lua", `os.execute("touch `+marker+`")`)
+	hog := write("hog.lua", `local t = {} for i = 1, 1000 do t[i] = string.rep("x", 1e7) .. i end`)
+	fine := write("fine.lua", `print("hello " .. arg[1]); report{out = "data/report.json"}`)
+	failing := write("failing.lua", `expect(false, "the claim should be approved")`)
+
+	r := claimsctl(t, "", nil, "--embedded", "run", "--sandbox", execute)
+	assert.Equal(t, 1, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stderr, "os.execute is not available in the sandbox")
+	assert.NoFileExists(t, marker)
+
+	r = claimsctl(t, "", nil, "--embedded", "run", "--sandbox", hog)
+	assert.Equal(t, 1, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stderr, "claimsctl: stopped: it used more than 512 MB\n")
+	assert.NotContains(t, r.stderr, "goroutine", "no stack dump")
+
+	r = claimsctl(t, "", nil, "--embedded", "run", "--sandbox", fine, "world")
+	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Equal(t, "hello world\n", r.stdout)
+	assert.NoFileExists(t, filepath.Join("data", "report.json"), "written in the sandbox's temp folder")
+
+	r = claimsctl(t, "", nil, "--embedded", "run", "--sandbox", failing)
+	assert.Equal(t, 3, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stdout, "the claim should be approved")
+
+	r = claimsctl(t, "print(1 + 1)\nos.execute('touch "+marker+"')\n", nil, "--embedded", "repl", "--sandbox")
+	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stdout, "\n2\n")
+	assert.Contains(t, r.stdout, "error: stdin:1: os.execute is not available in the sandbox")
+	assert.NoFileExists(t, marker)
+
+	r = claimsctl(t, "", nil, "--embedded", "run", execute)
+	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.FileExists(t, marker, "without --sandbox, run is a local tool")
 }

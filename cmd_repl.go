@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"os"
 	"strings"
 
 	"claimsctl/luaapi"
@@ -11,15 +13,19 @@ import (
 )
 
 // replCmd is the interactive REPL.
-type replCmd struct{ *base }
+type replCmd struct {
+	*base
+	sandbox sandboxFlags
+}
 
 func (c *replCmd) doc() doc {
 	return doc{name: "repl", args: "[flags]", summary: "the interactive Lua REPL (the default)",
 		about: "Starts the interactive Lua REPL on the claims event store, which shows what\n" +
-			"each command did to the streams (Ctrl-C stops a command, Ctrl-D leaves)."}
+			"each command did to the streams (Ctrl-C stops a command, Ctrl-D leaves).\n" +
+			"--sandbox confines it as claimsctl check confines a hand-in."}
 }
 
-func (c *replCmd) flags(*flag.FlagSet) {}
+func (c *replCmd) flags(fs *flag.FlagSet) { c.sandbox.register(fs) }
 
 // Run gets a ctx that SIGTERM cancels (ending the session, so workers
 // finish their batch); Ctrl-C arrives through Interrupts instead and
@@ -27,6 +33,12 @@ func (c *replCmd) flags(*flag.FlagSet) {}
 func (c *replCmd) Run(ctx context.Context, args []string) error {
 	if _, err := c.parse(c, args); err != nil {
 		return err
+	}
+	if err := c.sandbox.check("claimsctl repl --sandbox"); err != nil {
+		return err
+	}
+	if c.sandbox.on && !c.insideSandbox() {
+		return c.sandboxed(ctx, "repl", nil, c.sandbox.limits(), 0, streams.Session)
 	}
 	return c.session(ctx, func(o repl.Options) error {
 		ctrlC, stopCtrlC := interrupts()
@@ -45,8 +57,20 @@ func (c *replCmd) session(ctx context.Context, run func(repl.Options) error) err
 		return err
 	}
 	defer backend.Close()
-	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth})
+	cfg := luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description,
+		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth,
+		Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20}
+	if c.sandbox.on && c.insideSandbox() {
+		// The sandboxed child: Lua loads from the current folder.
+		tmp, err := os.MkdirTemp("", "repl-")
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		cfg.Sandbox = &luaapi.Sandbox{Dir: ".", Lib: []string{"lib"}, TempDir: tmp}
+		banner.WriteString("In the sandbox: no os.execute, files written only in " + tmp + ".\n")
+	}
+	rt := luaapi.New(cfg)
 	defer rt.Close()
 	banner.WriteString("Lua REPL on the claims event store. help() lists the API; Ctrl-D leaves.\n")
 

@@ -6,24 +6,32 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"claimsctl/luaapi"
+	"claimsctl/luaapi/grade"
 	"claimsctl/streams"
 )
 
 // runCmd runs a Lua file, or with code set the line of -e CODE.
 type runCmd struct {
 	*base
-	code string
+	code    string
+	file    string // the script run
+	sandbox sandboxFlags
 }
 
 func (c *runCmd) doc() doc {
 	return doc{name: "run", args: "[flags] FILE.lua [ARGS]", summary: "run a lab step or any Lua script",
 		about: "Runs a Lua script (a lab step, an exercise, your own) with ARGS as arg[1]...,\n" +
-			"and exits 3 if one of its expect() or check() calls failed."}
+			"and exits 3 if one of its expect() or check() calls failed. It may do anything\n" +
+			"you may: --sandbox runs it with the limits claimsctl check grades hand-ins with."}
 }
 
-func (c *runCmd) flags(*flag.FlagSet) {}
+func (c *runCmd) flags(fs *flag.FlagSet) {
+	c.sandbox.wall = grade.DefaultTimeout
+	c.sandbox.register(fs)
+}
 
 func (c *runCmd) Run(ctx context.Context, args []string) error {
 	if c.code != "" {
@@ -37,10 +45,25 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 		return &usageError{msg: "run needs a Lua file", hint: "claimsctl run scripts/step07.lua"}
 	}
 	file := fs.Arg(0)
+	c.file = file
 	if _, err := os.Stat(file); err != nil {
 		return &usageError{msg: fmt.Sprintf("cannot read %s: %v", file, errors.Unwrap(err)), hint: "ls scripts/"}
 	}
-	return c.with(ctx, fs.Args()[1:], func(rt *luaapi.Runtime) error { return rt.DoFile(ctx, file) })
+	if err := c.sandbox.check("claimsctl run --sandbox " + file); err != nil {
+		return err
+	}
+	if c.sandbox.on && !c.insideSandbox() {
+		return c.sandboxed(ctx, "run", fs.Args(), c.sandbox.limits(), c.sandbox.wall, streams.Brief)
+	}
+	return c.with(ctx, fs.Args()[1:], func(rt *luaapi.Runtime) error {
+		if err := rt.DoFile(ctx, file); err != nil {
+			return err
+		}
+		if escapes := rt.Escapes(); len(escapes) > 0 {
+			return fmt.Errorf("the script tried to leave the sandbox: %s", escapes[0])
+		}
+		return nil
+	})
 }
 
 // runCode runs -e CODE: its value is printed, as in the REPL.
@@ -57,14 +80,28 @@ func (c *runCmd) runCode(ctx context.Context, args []string) error {
 	})
 }
 
+// with runs body on a Runtime: in the Lua sandbox when this is the
+// sandboxed child (the script's folder, its lib/ and its parent's lib/, as
+// check has it).
 func (c *runCmd) with(ctx context.Context, args []string, body func(*luaapi.Runtime) error) error {
 	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
-	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth})
+	cfg := luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description,
+		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth,
+		Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20}
+	if c.sandbox.on && c.insideSandbox() {
+		dir := filepath.Dir(c.file)
+		tmp, err := os.MkdirTemp("", "run-")
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		cfg.Sandbox = &luaapi.Sandbox{Dir: dir, Lib: []string{filepath.Join(dir, "..", "lib")}, TempDir: tmp}
+	}
+	rt := luaapi.New(cfg)
 	defer rt.Close()
 	if err := body(rt); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,7 +15,8 @@ import (
 )
 
 // workerCmd runs one worker in the foreground, as the lab's separate
-// terminals do. SIGINT/SIGTERM stop it after its current batch.
+// terminals do. SIGINT/SIGTERM stop it after its current batch; a Lua
+// handler still running luaapi.ConsumerGrace later is interrupted.
 type workerCmd struct {
 	*base
 	opts streams.WorkerOptions
@@ -23,7 +25,8 @@ type workerCmd struct {
 func (c *workerCmd) doc() doc {
 	return doc{name: "worker", args: "NAME|FILE.lua [flags]", summary: "run a worker in the foreground until Ctrl-C",
 		about: "Runs a worker in the foreground (" + strings.Join(streams.WorkerNames, ", ") + ",\n" +
-			"or a Lua consumer file) until Ctrl-C, which stops it after its batch."}
+			"or a Lua consumer file) until Ctrl-C, which stops it after its batch\n" +
+			"(a Lua handle() still running " + luaapi.ConsumerGrace.String() + " later is interrupted)."}
 }
 
 func (c *workerCmd) flags(fs *flag.FlagSet) {
@@ -68,20 +71,37 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.env.stderr, "warning: this worker runs on a private in-memory server of its own and will see no claims")
 		fmt.Fprintln(c.env.stderr, "         from other terminals. Start `claimsctl serve` first, or point --redis at your Redis.")
 	}
-	var handler streams.Handler
-	if strings.HasSuffix(name, ".lua") {
-		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Backend: backend.Description})
-		defer rt.Close()
-		if handler, err = luaapi.LoadConsumer(ctx, rt, name); err != nil {
-			return err
-		}
-	} else if handler, err = store.NewWorker(name); err != nil {
-		return err
-	}
 	if c.opts.Consumer == "" {
 		c.opts.Consumer = fmt.Sprintf("%s-%d", strings.TrimSuffix(filepath.Base(name), ".lua"), os.Getpid())
 	}
 	out := c.env.stdout
 	c.opts.Log = func(line string) { fmt.Fprintln(out, line) }
+	if strings.HasSuffix(name, ".lua") {
+		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Backend: backend.Description})
+		defer rt.Close()
+		if c.env.ready != nil {
+			// Spawned by another claimsctl: it goes when its parent goes.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			go func() {
+				_, _ = io.Copy(io.Discard, c.env.stdin)
+				cancel()
+			}()
+		}
+		consumer, err := luaapi.LoadConsumer(ctx, rt, name)
+		if err != nil {
+			return err
+		}
+		if c.env.ready != nil {
+			fmt.Fprintln(c.env.ready, consumer.Group())
+			c.env.ready.Close()
+		}
+		return consumer.Run(ctx, c.opts)
+	}
+	handler, err := store.NewWorker(name)
+	if err != nil {
+		return err
+	}
 	return store.RunWorker(ctx, handler, c.opts)
 }

@@ -10,18 +10,25 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"claimsctl/luaapi"
+	"claimsctl/luaapi/grade"
 	"claimsctl/repl"
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -39,9 +46,17 @@ const (
 )
 
 func main() {
+	// A child claimsctl (a spawned consumer, a graded exercise) limits
+	// itself before anything else runs.
+	if spec := os.Getenv(luaapi.LimitsEnv); spec != "" {
+		if err := applyLimits(spec); err != nil {
+			fmt.Fprintf(os.Stderr, "claimsctl: %v\n", err)
+			os.Exit(exitError)
+		}
+	}
 	env := environment{
-		getenv: os.Getenv,
-		stdin:  os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		getenv: os.Getenv, environ: os.Environ(),
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 		stdoutWidth: func() int {
@@ -51,6 +66,12 @@ func main() {
 			}
 			return w
 		},
+	}
+	if exe, err := os.Executable(); err == nil {
+		env.executable = exe
+	}
+	if os.Getenv(luaapi.ReadyEnv) == "3" {
+		env.ready = os.NewFile(3, "ready")
 	}
 	// Only a terminal's REPL keeps history.
 	if dir, err := os.UserConfigDir(); err == nil && env.stdinTTY {
@@ -62,6 +83,30 @@ func main() {
 		}
 	}
 	os.Exit(run(os.Args[1:], env))
+}
+
+// applyLimits sets the limits of luaapi.LimitsEnv on this process. The Go
+// runtime does not know RLIMIT_DATA: a soft memory limit below it makes
+// the collector work before the ceiling instead of growing the heap to
+// twice what is live.
+func applyLimits(spec string) error {
+	l, err := luaapi.ParseLimits(spec)
+	if err != nil {
+		return err
+	}
+	if l.Memory > 0 {
+		if err := unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: uint64(l.Memory), Max: uint64(l.Memory)}); err != nil {
+			return fmt.Errorf("limit memory to %s: %w", luaapi.MB(l.Memory), err)
+		}
+		debug.SetMemoryLimit(l.Memory / 2)
+	}
+	if l.CPU > 0 {
+		secs := uint64(math.Ceil(l.CPU.Seconds()))
+		if err := unix.Setrlimit(unix.RLIMIT_CPU, &unix.Rlimit{Cur: secs, Max: secs}); err != nil {
+			return fmt.Errorf("limit CPU time to %s: %w", l.CPU, err)
+		}
+	}
+	return nil
 }
 
 // preparePrivate makes path a file that only its owner may read, in a
@@ -93,11 +138,18 @@ func preparePrivate(path string) error {
 // run it in-process with their own streams.
 type environment struct {
 	getenv              func(string) string
+	environ             []string // for child processes
 	stdin               io.Reader
 	stdout, stderr      io.Writer
 	stdinTTY, stdoutTTY bool
 	stdoutWidth         func() int // the terminal's columns now (it can be resized)
 	historyFile         string
+	// executable is this binary, which spawn() and check start again as
+	// child processes ("": they run in this process).
+	executable string
+	// ready, for a worker spawned by another claimsctl, is where it says
+	// its group once its file is loaded (luaapi.ReadyEnv).
+	ready io.WriteCloser
 }
 
 // terminalWidth is the width of the terminal on stdout, or 0 when stdout
@@ -135,10 +187,17 @@ func (e *expectationsFailed) Error() string {
 	return fmt.Sprintf("%d %ss failed", e.n, what)
 }
 
+// childExit is the exit code of a sandboxed child (run --sandbox), which
+// becomes this process's: the child has said what went wrong itself.
+type childExit int
+
+func (e childExit) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 func run(args []string, env environment) int {
 	err := dispatch(args, env)
 	code := exitCode(err)
-	if err != nil && code != exitOK {
+	var ce childExit
+	if err != nil && code != exitOK && !errors.As(err, &ce) {
 		fmt.Fprintf(env.stderr, "claimsctl: %v\n", err)
 		var ue *usageError
 		if errors.As(err, &ue) && ue.hint != "" {
@@ -153,10 +212,13 @@ func exitCode(err error) int {
 		ue   *usageError
 		ef   *expectationsFailed
 		lerr *luaapi.Error
+		ce   childExit
 	)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.As(err, &ce):
+		return int(ce)
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.As(err, &ef):
@@ -183,6 +245,8 @@ type subcommand interface {
 type base struct {
 	env  environment
 	conn connFlags
+	// connected is how connect reached Redis, for child processes.
+	connected streams.ConnectOptions
 }
 
 // subcommands in the order claimsctl --help lists them.
@@ -207,6 +271,9 @@ func dispatch(args []string, env environment) error {
 		cmd = &runCmd{base: b, code: *code}
 	case len(rest) > 0 && rest[0] == "help":
 		return b.help(rest[1:], cmds)
+	case len(rest) > 0 && rest[0] == grade.ChildCommand:
+		cmd, rest = &gradeFileCmd{base: b}, rest[1:] // check's child; not in the list
+
 	case len(rest) > 0:
 		i := slices.IndexFunc(cmds, func(c subcommand) bool { return c.doc().name == rest[0] })
 		if i < 0 {
@@ -365,7 +432,138 @@ func (b *base) connect(ctx context.Context, banner io.Writer, life streams.Lifet
 	if err != nil {
 		return nil, nil, err
 	}
+	b.connected = opts
 	fmt.Fprintf(banner, "connected to %s\n", backend.Description)
 	store := streams.New(backend.Client, streams.Options{Prefix: b.conn.prefix, CountLag: backend.Miniredis})
 	return backend, store, nil
+}
+
+// launcher starts this binary again as a child process (spawn, check),
+// connected where this process is: the connection goes in the child's
+// environment, never on its command line, which ps shows to everyone. The
+// embedded server is reached on its loopback port. Without a known
+// executable (tests in-process) it is nil.
+func (b *base) launcher(backend *streams.Backend) *luaapi.Launcher {
+	if b.env.executable == "" {
+		return nil
+	}
+	var env []string
+	for _, kv := range b.env.environ {
+		if !strings.HasPrefix(kv, "REDIS_") && !strings.HasPrefix(kv, luaapi.ReadyEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	o := b.connected
+	switch {
+	case backend.Embedded != nil:
+		env = append(env, "REDIS_URL=redis://"+backend.Embedded.Addr())
+	case o.URL != "":
+		env = append(env, "REDIS_URL="+o.URL)
+	case o.Host != "" || o.Port != "":
+		env = append(env, "REDIS_HOST="+o.Host, "REDIS_PORT="+o.Port, "REDIS_PASSWORD="+o.Password)
+	default:
+		u := url.URL{Scheme: "redis", Host: "localhost:6379"}
+		if o.Password != "" {
+			u.User = url.UserPassword("", o.Password)
+		}
+		env = append(env, "REDIS_URL="+u.String())
+	}
+	// The TLS settings are no secret: they go as flags.
+	var args []string
+	if b.conn.tlsCA != "" {
+		ca, err := filepath.Abs(b.conn.tlsCA)
+		if err != nil {
+			ca = b.conn.tlsCA
+		}
+		args = append(args, "--tls-ca", ca)
+	}
+	if b.conn.tlsInsecure {
+		args = append(args, "--tls-insecure")
+	}
+	return &luaapi.Launcher{Path: b.env.executable, Args: args, Env: env}
+}
+
+// sandboxFlags are run's and the REPL's --sandbox and --memory.
+type sandboxFlags struct {
+	on       bool
+	memoryMB int64
+	wall     time.Duration // how long a sandboxed session may last (0: no limit)
+}
+
+// sandboxCPU is the CPU time a --sandbox session may use, as check allows
+// a hand-in.
+const sandboxCPU = luaapi.DefaultCPU
+
+func (s *sandboxFlags) register(fs *flag.FlagSet) {
+	limits := "at most --memory and " + sandboxCPU.String() + " of CPU time"
+	if s.wall > 0 {
+		limits += ",\nstopped after " + s.wall.String()
+	}
+	fs.BoolVar(&s.on, "sandbox", false, "run as claimsctl check grades a hand-in: in a process\n"+
+		"of its own, with no os.execute, files written only in a\n"+
+		"temp folder, Lua loaded only from the script's folder,\n"+limits)
+	fs.Int64Var(&s.memoryMB, "memory", luaapi.DefaultMemory>>20, "stop a spawn()ed consumer (with --sandbox, the whole\n"+
+		"session) that uses more than `MB` megabytes")
+}
+
+func (s *sandboxFlags) check(hint string) error {
+	if s.memoryMB <= 0 {
+		return &usageError{msg: fmt.Sprintf("--memory must be above 0, got %d", s.memoryMB), hint: hint}
+	}
+	return nil
+}
+
+// limits are the sandbox's, for its child process.
+func (s *sandboxFlags) limits() luaapi.Limits {
+	return luaapi.Limits{Memory: s.memoryMB << 20, CPU: sandboxCPU}
+}
+
+// insideSandbox reports whether this process is the child that sandboxed
+// started: it runs under the limits, in the Lua sandbox.
+func (b *base) insideSandbox() bool { return b.env.getenv(luaapi.LimitsEnv) != "" }
+
+// sandboxed runs the subcommand cmd with --sandbox and its positional
+// arguments again in a child process under limits, on this terminal,
+// connected where this process connects, and waits for it. Its temp
+// folder is removed afterwards, whatever became of it.
+func (b *base) sandboxed(ctx context.Context, cmd string, positional []string, limits luaapi.Limits, wall time.Duration, life streams.Lifetime) error {
+	backend, _, err := b.connect(ctx, io.Discard, life) // the child says where it is connected
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	launcher := b.launcher(backend)
+	if launcher == nil {
+		return errors.New("--sandbox starts claimsctl again, and cannot find its executable")
+	}
+	tmp, err := os.MkdirTemp("", "claimsctl-sandbox-")
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	// The terminal's Ctrl-C reaches the child too, which decides what it
+	// means; this process waits for it.
+	ctrlC := make(chan os.Signal, 1)
+	signal.Notify(ctrlC, os.Interrupt)
+	defer signal.Stop(ctrlC)
+	child, err := launcher.Start(luaapi.ChildOptions{
+		Args:   append([]string{cmd, "--sandbox", "--memory", strconv.FormatInt(limits.Memory>>20, 10), "--prefix", b.conn.prefix, "--"}, positional...),
+		Limits: limits, Wall: wall, Env: []string{"TMPDIR=" + tmp},
+		Stdin: b.env.stdin, Stdout: b.env.stdout, Stderr: b.env.stderr,
+	})
+	if err != nil {
+		return err
+	}
+	select {
+	case <-child.Done():
+	case <-ctx.Done():
+		child.Stop()
+	}
+	var ce *luaapi.ChildError
+	if err := child.Err(); errors.As(err, &ce) && ce.Limit == "" && ce.ExitCode > 0 {
+		return childExit(ce.ExitCode)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

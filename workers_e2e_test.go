@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -252,4 +254,146 @@ func TestWorkerMaxDeliveries(t *testing.T) {
 		letters, err := store.DLQ(context.Background())
 		return err == nil && len(letters) == 1
 	})
+}
+
+// TestWorkerSignalInterruptsALoopingHandler: a Lua consumer whose handle()
+// never returns still stops on the first SIGINT or SIGTERM: the handler is
+// interrupted after the grace, and its entry stays pending (not acked).
+func TestWorkerSignalInterruptsALoopingHandler(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	loop := filepath.Join(t.TempDir(), "loop.lua")
+	require.NoError(t, os.WriteFile(loop, []byte("group = \"loop\"\nfunction handle(ev) while true do end end\n"), 0o644))
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			prefix := "sig" + strconv.Itoa(int(sig)) + ":"
+			store := streams.New(rdb, streams.Options{Prefix: prefix})
+			r := claimsctl(t, "", nil, "--redis", srv.URL(), "--prefix", prefix, "-e",
+				`submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"}`)
+			require.Equal(t, 0, r.code, r.stderr)
+
+			cmd := exec.Command(binary, "--redis", srv.URL(), "--prefix", prefix, "worker", loop, "--consumer", "l1")
+			cmd.Env = cleanEnv()
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			require.NoError(t, cmd.Start())
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				<-exited
+			})
+			eventually(t, 30*time.Second, "the handler to hold the entry", func() bool {
+				sum, _, err := store.Pending(ctx, "loop")
+				return err == nil && sum.Count == 1
+			})
+			require.NoError(t, cmd.Process.Signal(sig))
+			select {
+			case err := <-exited:
+				exited <- err // for the clean-up
+				require.NoError(t, err, "exit 0 on %s:\n%s", sig, out.String())
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the worker ignored %s:\n%s", sig, out.String())
+			}
+			assert.Contains(t, out.String(), "interrupted: handle() was still running")
+			assert.Contains(t, out.String(), "stopped")
+			sum, _, err := store.Pending(ctx, "loop")
+			require.NoError(t, err)
+			assert.EqualValues(t, 1, sum.Count, "the interrupted entry stays pending")
+		})
+	}
+}
+
+// TestSpawnedConsumerHasAMemoryCeiling: a spawned consumer that allocates
+// without bound runs in a child process and is stopped there, with a clear
+// error in workers(); the host and the other workers live on. On the
+// embedded server too: the child reaches it on its loopback port.
+func TestSpawnedConsumerHasAMemoryCeiling(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	hog := filepath.Join(dir, "hog.lua")
+	require.NoError(t, os.WriteFile(hog, []byte(`group = "hog"
+local kept = {}
+function handle(ev)
+  for i = 1, 1e9 do kept[#kept + 1] = string.rep("x", 1e7) .. i end
+end
+`), 0o644))
+	bad := filepath.Join(dir, "bad.lua")
+	require.NoError(t, os.WriteFile(bad, []byte(`function handle(ev) end`), 0o644))
+	script := `
+		local claim = {customer="C", policy="P", amount=50000, type="auto", incident_date="2026-01-01", description="d"}
+		start("audit", {log = false})
+		spawn("` + hog + `", {log = false})
+		spawn("scripts/consumers/high_value.lua", {log = false})
+		local ok, err = pcall(spawn, "` + bad + `")
+		print("bad: " .. tostring(err))
+		submit(claim)
+		local function worker(name)
+		  for _, w in ipairs(workers()) do if w.name == name then return w end end
+		end
+		local deadline = os.time() + 120
+		while worker("hog").running and os.time() < deadline do sleep(20) end
+		print("hog: " .. tostring(worker("hog").error))
+		submit(claim)
+		wait_idle({"audit", "high-value"})
+		print("audit running: " .. tostring(worker("audit").running))
+		print("high_value running: " .. tostring(worker("high_value").running))
+		print("hog pending: " .. pending("hog").count)`
+	for name, conn := range backendArgs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := claimsctl(t, "", nil, append(conn, "-e", script)...)
+			require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			assert.Regexp(t, `bad: .*spawn .*bad\.lua: .*bad\.lua must set group`, r.stdout)
+			assert.Contains(t, r.stdout, "hog: stopped: it used more than 512 MB\n")
+			assert.Contains(t, r.stdout, "audit running: true\n")
+			assert.Contains(t, r.stdout, "high_value running: true\n")
+			assert.Contains(t, r.stdout, "hog pending: 1\n", "the entry it died on stays pending")
+			assert.NotContains(t, r.stdout+r.stderr, "goroutine", "no stack dump")
+		})
+	}
+}
+
+// TestStopEndsASpawnedChild: stop() ends a spawned consumer's child process
+// even when its handler never returns, and its log lines reach the parent.
+func TestStopEndsASpawnedChild(t *testing.T) {
+	t.Parallel()
+	loop := filepath.Join(t.TempDir(), "loop.lua")
+	require.NoError(t, os.WriteFile(loop, []byte("group = \"loop\"\nfunction handle(ev) while true do end end\n"), 0o644))
+	r := claimsctl(t, "", nil, "--embedded", "-e", `
+		spawn("`+loop+`", {consumer = "l1"})
+		submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"}
+		while pending("loop").count == 0 do sleep(20) end
+		print("stopped " .. stop("all"))
+		local w = workers()[1]
+		print("running: " .. tostring(w.running) .. ", error: " .. tostring(w.error))
+		print("pending: " .. pending("loop").count)`)
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "  [loop l1  started: group loop", "the child's log, relayed")
+	assert.Contains(t, r.stdout, "interrupted: handle() was still running")
+	assert.Contains(t, r.stdout, "stopped 1\n")
+	assert.Contains(t, r.stdout, "running: false, error: nil\n")
+	assert.Contains(t, r.stdout, "pending: 1\n")
+}
+
+// TestSpawnedConsumerReachesAPasswordServer: the child gets the connection,
+// password included, through its environment, and nothing prints it.
+func TestSpawnedConsumerReachesAPasswordServer(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	require.NoError(t, admin.ConfigSet(context.Background(), "requirepass", "sp4wn-pw").Err())
+	admin.Close()
+	r := claimsctl(t, "", []string{"REDIS_URL=redis://:sp4wn-pw@" + srv.Addr()}, "-e", `
+		spawn("scripts/consumers/high_value.lua")
+		submit{customer="C", policy="P", amount=50000, type="auto", incident_date="2026-01-01", description="d"}
+		wait_idle("high-value")
+		print("running: " .. tostring(workers()[1].running))`)
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "batch of 1: 1 handled", "it reached the server")
+	assert.Contains(t, r.stdout, "running: true")
+	assert.NotContains(t, r.stdout+r.stderr, "sp4wn-pw")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
@@ -12,7 +11,7 @@ import (
 
 // pool is the background workers of one Runtime, started by start() and
 // spawn(). Only the Runtime's goroutine touches the pool; each worker runs
-// in a goroutine of its own.
+// in a goroutine of its own (a spawned consumer's in a child process).
 type pool struct {
 	store   *streams.Store
 	out     *syncWriter // where workers log
@@ -20,56 +19,66 @@ type pool struct {
 }
 
 // background is one worker running in its own goroutine: a built-in Go
-// worker or a Lua consumer on its own LState (an LState is not
-// goroutine-safe, so a Lua consumer never shares the caller's).
+// worker, a Lua consumer on its own LState (an LState is not
+// goroutine-safe, so a Lua consumer never shares the caller's), or the
+// goroutine that watches a spawned consumer's child process.
 type background struct {
 	name, group, consumer, kind string
 	cancel                      context.CancelFunc // stop after the current batch
-	abort                       context.CancelFunc // interrupt a Lua handler that does not return
 	release                     func()             // closes a Lua consumer's own state
 	done                        chan struct{}
 	err                         error
 }
 
-// stopGrace is how long a worker may take to finish its batch before a Lua
-// handler that loops is interrupted.
-const stopGrace = 5 * time.Second
+// stopGrace bounds how long Close waits for a worker to finish its batch
+// (a Lua handler that loops is interrupted after ConsumerGrace, a child
+// process killed after KillGrace).
+const stopGrace = 2 * KillGrace
 
-// launch runs h as one consumer of its group until it is stopped. The
-// consumer is named after the worker unless opts names it.
-func (p *pool) launch(name, kind string, h streams.Handler, opts streams.WorkerOptions, logging bool) (*background, error) {
-	if opts.Consumer == "" {
-		opts.Consumer = fmt.Sprintf("%s-%d", name, len(p.workers)+1)
+// consumerFor names a new worker's consumer: name-<n> unless consumer is
+// given. A consumer of that worker already running is refused.
+func (p *pool) consumerFor(name, consumer string) (string, error) {
+	if consumer == "" {
+		consumer = fmt.Sprintf("%s-%d", name, len(p.workers)+1)
 	}
 	// RunWorker checks the names too, but in the worker's goroutine: a
 	// worker that ends at once would look started.
-	if err := claims.ValidName("group", h.Group()); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	if err := claims.ValidName("consumer", opts.Consumer); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
+	if err := claims.ValidName("consumer", consumer); err != nil {
+		return "", fmt.Errorf("start %s: %w", name, err)
 	}
 	for _, b := range p.workers {
-		if b.name == name && b.consumer == opts.Consumer && !b.stopped() {
-			return nil, fmt.Errorf("start %s: consumer %s is already running (stop(%q) first, or give another consumer=)", name, opts.Consumer, name)
+		if b.name == name && b.consumer == consumer && !b.stopped() {
+			return "", fmt.Errorf("start %s: consumer %s is already running (stop(%q) first, or give another consumer=)", name, consumer, name)
 		}
 	}
-	if logging {
-		out := p.out
-		opts.Log = func(line string) { fmt.Fprintln(out, "  ["+line+"]") }
-	}
+	return consumer, nil
+}
+
+// logger is a worker's Log: its lines among the script's output, marked.
+func (p *pool) logger() func(string) {
+	out := p.out
+	return func(line string) { fmt.Fprintln(out, "  ["+line+"]") }
+}
+
+// launch runs a worker until it is stopped (run returns when its context
+// is cancelled). A worker that ends on its own with an error says so.
+func (p *pool) launch(name, kind, group, consumer string, run func(context.Context) error) *background {
 	// The worker outlives the chunk that started it: its context is not the
 	// chunk's (Ctrl-C at the REPL stops the chunk, not the workers).
 	// Untraced: trace(true) is about the commands the student's own calls
 	// send; a worker's XREADGROUP every second would drown them.
 	ctx, cancel := context.WithCancel(streams.Untraced(context.Background()))
-	b := &background{name: name, group: h.Group(), consumer: opts.Consumer, kind: kind, cancel: cancel, abort: func() {}, done: make(chan struct{})}
+	b := &background{name: name, group: group, consumer: consumer, kind: kind, cancel: cancel, done: make(chan struct{})}
 	p.workers = append(p.workers, b)
+	out := p.out
 	go func() {
 		defer close(b.done)
-		b.err = p.store.RunWorker(ctx, h, opts)
+		b.err = run(ctx)
+		if b.err != nil && ctx.Err() == nil {
+			fmt.Fprintf(out, "  [%s %s: %v]\n", name, consumer, b.err)
+		}
 	}()
-	return b, nil
+	return b
 }
 
 // stop stops the workers that which names (a worker, a consumer or "all")
@@ -103,7 +112,7 @@ func (p *pool) stopAll() {
 	for _, b := range p.workers {
 		b.cancel()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*stopGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
 	defer cancel()
 	for _, b := range p.workers {
 		if err := b.halt(ctx); err != nil {
@@ -129,22 +138,13 @@ func (p *pool) runningIn(group string) *background {
 	return nil
 }
 
-// halt stops the worker: it finishes its batch; a Lua handler still
-// running after stopGrace is interrupted. It gives up waiting when ctx
+// halt stops the worker: it finishes its batch (a Lua handler still
+// running after ConsumerGrace is interrupted). It gives up waiting when ctx
 // ends, and then leaves the worker (and its Lua state) alone.
 func (b *background) halt(ctx context.Context) error {
 	b.cancel()
-	grace := time.NewTimer(stopGrace)
-	defer grace.Stop()
 	select {
 	case <-b.done:
-	case <-grace.C:
-		b.abort()
-		select {
-		case <-b.done:
-		case <-ctx.Done():
-			return fmt.Errorf("stop %s: still finishing its batch", b.name)
-		}
 	case <-ctx.Done():
 		return fmt.Errorf("stop %s: still finishing its batch", b.name)
 	}

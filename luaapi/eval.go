@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -165,13 +166,43 @@ func syntaxMessage(err error) string {
 func runtimeMessage(err error) string {
 	var apiErr *lua.ApiError
 	if errors.As(err, &apiErr) && apiErr.Object != nil {
-		return strings.TrimSpace(apiErr.Object.String())
+		return moduleNotFoundLine(strings.TrimSpace(apiErr.Object.String()))
 	}
 	msg := err.Error()
 	if i := strings.Index(msg, "\nstack traceback:"); i >= 0 {
 		msg = msg[:i]
 	}
-	return strings.TrimSpace(msg)
+	return moduleNotFoundLine(strings.TrimSpace(msg))
+}
+
+var (
+	moduleNotFound = regexp.MustCompile(`(?s)^(.*module \S+ not found):(.*)$`)
+	statFailed     = regexp.MustCompile(`^stat (.+): `)
+)
+
+// moduleNotFoundLine says require's "module X not found" in one line:
+// gopher-lua lists every place it looked on a line of its own, which
+// breaks a table row (claimsctl check) and buries the point.
+func moduleNotFoundLine(msg string) string {
+	m := moduleNotFound.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	var files, other []string
+	for _, line := range strings.Split(m[2], "\n") {
+		line = strings.TrimSuffix(strings.TrimSpace(line), ",")
+		switch s := statFailed.FindStringSubmatch(line); {
+		case line == "", strings.HasPrefix(line, "no field package.preload"):
+		case s != nil:
+			files = append(files, s[1])
+		default:
+			other = append(other, line)
+		}
+	}
+	if len(files) > 0 {
+		other = append(other, "no file "+strings.Join(files, ", "))
+	}
+	return m[1] + ": " + strings.Join(other, "; ")
 }
 
 func ctxOf(L *lua.LState) context.Context {

@@ -104,7 +104,7 @@ function handle(ev) end`), 0o644))
 		{"consumer with a space", `start("processor", {consumer = "a b"})`, `start: bad argument #2: option consumer name "a b" may hold only letters, digits, '-', '_', '.' and ':'; got ' '`},
 		{"consumer of 65 characters", `start("processor", {consumer = string.rep("w", 65)})`, "consumer name " + `"` + strings.Repeat("w", 40) + `"… (65 bytes) must be at most 64 characters, got 65`},
 		{"consumer a number", `start("processor", {consumer = 5})`, "option consumer must be a string, got number"},
-		{"spawned consumer's group", `spawn("` + badGroup + `")`, `start bad: group name "high value" may hold only letters, digits`},
+		{"spawned consumer's group", `spawn("` + badGroup + `")`, "spawn " + badGroup + `: group name "high value" may hold only letters, digits`},
 		{"spawned consumer named by a bad file", `spawn("` + badGroup + `", {consumer = "x\ny"})`, `option consumer name "x\ny" may hold only`},
 		{"worker count a fraction", `start("processor", {count = 1.5})`, "option count must be a whole number, got 1.5"},
 		{"worker min_idle 0", `start("processor", {min_idle = 0})`, "option min_idle must be a whole number of at least 1, got 0"},

@@ -19,6 +19,7 @@ import (
 type labModule struct {
 	store   *streams.Store
 	out     io.Writer // monitor() prints here
+	jail    *jail     // which commands redis() may send
 	backend string    // the start-up line, in server()
 }
 
@@ -165,16 +166,23 @@ func (m *labModule) redisCommand(L *lua.LState) int {
 	if n == 0 {
 		argError(L, 1, "redis", "want a command, e.g. redis(\"XLEN\", \"claims:events\")")
 	}
-	args := make([]any, 0, n)
+	words := make([]string, 0, n)
 	for i := 1; i <= n; i++ {
 		switch v := L.Get(i).(type) {
 		case lua.LString:
-			args = append(args, string(v))
+			words = append(words, string(v))
 		case lua.LNumber:
-			args = append(args, v.String())
+			words = append(words, v.String())
 		default:
 			argError(L, i, "redis", fmt.Sprintf("want strings or numbers, got %s", v.Type()))
 		}
+	}
+	if err := m.jail.redisCommand(L, words); err != nil {
+		return raise(L, err)
+	}
+	args := make([]any, len(words))
+	for i, w := range words {
+		args[i] = w
 	}
 	v, err := m.store.Do(ctxOf(L), args...)
 	if err != nil {

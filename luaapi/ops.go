@@ -19,6 +19,7 @@ type opsModule struct {
 	store   *streams.Store
 	out     io.Writer // trim prints its plan here
 	echo    *echo
+	jail    *jail  // where trim{archive=} writes and import() reads
 	backend string // the start-up line, in info()
 }
 
@@ -111,7 +112,11 @@ func (m *opsModule) trim(L *lua.LState) int {
 	}
 	exec := streams.TrimExec{Force: force}
 	if archive != "" {
-		exec.Archive = func(entries []claims.ArchiveEntry) error { return appendArchive(archive, entries) }
+		path, err := m.jail.write(L, fn, archive)
+		if err != nil {
+			return raise(L, err)
+		}
+		exec.Archive = func(entries []claims.ArchiveEntry) error { return appendArchive(path, entries) }
 	}
 	removed, err := m.store.Trim(ctx, plan, exec)
 	if err != nil {
@@ -137,7 +142,11 @@ func (m *opsModule) importArchive(L *lua.LState) int {
 	o := optionsAt(L, 2, fn, "stream")
 	name := o.str("stream", "")
 	key := streamArg(m.store.Keys(), name)
-	entries, err := readArchiveFile(path)
+	file, err := m.jail.read(L, fn, path)
+	if err != nil {
+		return raise(L, err)
+	}
+	entries, err := readArchiveFile(file)
 	if err != nil {
 		var lineErr *claims.ArchiveLineError
 		if errors.As(err, &lineErr) {

@@ -21,7 +21,8 @@ type reportModule struct {
 	store *streams.Store
 	out   io.Writer // where the dashboard is drawn
 	echo  *echo
-	tty   bool // clear the screen between dashboard frames
+	jail  *jail // where report{out=} may write
+	tty   bool  // clear the screen between dashboard frames
 	color bool
 	width func() int // the default width (Config.Width)
 }
@@ -41,14 +42,18 @@ func (m *reportModule) report(L *lua.LState) int {
 		return raise(L, err)
 	}
 	if out := o.str("out", ""); out != "" {
+		path, err := m.jail.write(L, "report", out)
+		if err != nil {
+			return raise(L, err)
+		}
 		raw, err := rep.JSON()
 		if err != nil {
 			return raise(L, fmt.Errorf("report: encode: %w", err))
 		}
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return raise(L, fmt.Errorf("report: %w", err))
 		}
-		if err := os.WriteFile(out, raw, 0o644); err != nil {
+		if err := os.WriteFile(path, raw, 0o644); err != nil {
 			return raise(L, fmt.Errorf("report: %w", err))
 		}
 	}

@@ -30,6 +30,14 @@ type Config struct {
 	// time it starts, as a terminal can be resized. nil, or 0 (Out is not
 	// a terminal), means dashboard.DefaultWidth.
 	Width func() int
+	// Sandbox, if set, confines the scripts (see Sandbox): how claimsctl
+	// check runs a hand-in.
+	Sandbox *Sandbox
+	// Launcher, if set, runs each spawn()ed consumer in a child process
+	// with ConsumerMemory bytes at most (default DefaultMemory). Without
+	// it, or in a Sandbox, consumers run in this process.
+	Launcher       *Launcher
+	ConsumerMemory int64
 }
 
 // Runtime is one Lua state bound to a store. Like an LState, it is not
@@ -42,6 +50,7 @@ type Runtime struct {
 	echo    *echo
 	exp     *expectations
 	pool    *pool
+	jail    *jail             // nil: not sandboxed
 	sources map[string]string // chunk name -> source, for error hints
 }
 
@@ -71,8 +80,17 @@ func openStandardLibs(L *lua.LState) {
 // New opens a Lua state with an explicit list of standard libraries and
 // the claims API.
 func New(cfg Config) *Runtime {
+	return openRuntime(cfg, newJail(cfg.Sandbox, cfg.Store))
+}
+
+// openRuntime is New in the sandbox j (nil: none), which a spawned
+// consumer shares with its parent.
+func openRuntime(cfg Config, j *jail) *Runtime {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
+	}
+	if cfg.ConsumerMemory <= 0 {
+		cfg.ConsumerMemory = DefaultMemory
 	}
 	L := lua.NewState(lua.Options{SkipOpenLibs: true})
 	openStandardLibs(L)
@@ -85,6 +103,7 @@ func New(cfg Config) *Runtime {
 		echo:    &echo{on: cfg.Echo, out: out},
 		exp:     &expectations{},
 		pool:    &pool{store: cfg.Store, out: &syncWriter{w: out}},
+		jail:    j,
 		sources: map[string]string{},
 	}
 	L.SetGlobal("print", L.NewFunction(printTo(out)))
@@ -102,6 +121,9 @@ func New(cfg Config) *Runtime {
 	}
 	L.SetGlobal("arg", args)
 	r.openModules()
+	if r.jail != nil {
+		r.jail.lock(L)
+	}
 	return r
 }
 
@@ -119,7 +141,8 @@ func (r *Runtime) SetBackgroundOutput(w io.Writer) {
 }
 
 // newConsumerRuntime opens the Lua state a spawned consumer runs on: its
-// own, since an LState is not goroutine-safe, logging where workers log.
+// own, since an LState is not goroutine-safe, logging where workers log,
+// in its parent's sandbox (whose record of escapes it shares).
 func (r *Runtime) newConsumerRuntime() *Runtime {
-	return New(Config{Store: r.store, Out: r.pool.out, Backend: r.cfg.Backend, TTY: r.cfg.TTY})
+	return openRuntime(Config{Store: r.store, Out: r.pool.out, Backend: r.cfg.Backend, TTY: r.cfg.TTY, Sandbox: r.cfg.Sandbox}, r.jail)
 }

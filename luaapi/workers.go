@@ -1,10 +1,16 @@
 package luaapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +27,13 @@ type workersModule struct {
 	store *streams.Store
 	pool  *pool
 	echo  *echo
-	// newConsumerRuntime opens the Lua state a spawned consumer runs on.
+	jail  *jail // which files spawn() may load
+	// launcher, if set, starts spawned consumers as child processes with
+	// memory bytes at most.
+	launcher *Launcher
+	memory   int64
+	// newConsumerRuntime opens the Lua state a spawned consumer runs on
+	// in this process.
 	newConsumerRuntime func() *Runtime
 }
 
@@ -186,36 +198,145 @@ func (m *workersModule) start(L *lua.LState) int {
 		return raise(L, fmt.Errorf("start: %w", err))
 	}
 	opts, logging := workerOptions(o)
-	b, err := m.pool.launch(name, "built-in", h, opts, logging)
-	if err != nil {
+	if opts.Consumer, err = m.pool.consumerFor(name, opts.Consumer); err != nil {
 		return raise(L, err)
 	}
+	if logging {
+		opts.Log = m.pool.logger()
+	}
+	b := m.pool.launch(name, "built-in", h.Group(), opts.Consumer, func(ctx context.Context) error { return m.store.RunWorker(ctx, h, opts) })
 	return m.started(L, b)
 }
 
-// spawn loads the consumer on a Runtime of its own: the worker runs in its
-// own goroutine, and an LState is not goroutine-safe.
+// spawn runs a Lua consumer in the background. With a Launcher it runs in
+// a child claimsctl (claimsctl worker FILE) under a memory ceiling, so a
+// consumer that allocates without bound stops alone. In a sandbox, or
+// without a Launcher, it runs in this process on a Runtime of its own (an
+// LState is not goroutine-safe): the sandboxed process is the limited one.
 func (m *workersModule) spawn(L *lua.LState) int {
 	file := L.CheckString(1)
 	o := optionsAt(L, 2, "spawn", workerOptionKeys...)
 	opts, logging := workerOptions(o)
-	child := m.newConsumerRuntime()
-	h, err := LoadConsumer(context.WithoutCancel(ctxOf(L)), child, file)
+	path, err := m.jail.code(L, "spawn", file)
 	if err != nil {
-		child.Close()
-		return raise(L, fmt.Errorf("spawn %s: %w", file, err))
-	}
-	name := strings.TrimSuffix(filepath.Base(file), ".lua")
-	abortCtx, abort := context.WithCancel(context.Background())
-	h.(*luaConsumer).abort = abortCtx
-	b, err := m.pool.launch(name, file, h, opts, logging)
-	if err != nil {
-		abort()
-		child.Close()
 		return raise(L, err)
 	}
-	b.abort, b.release = abort, child.Close
+	name := strings.TrimSuffix(filepath.Base(file), ".lua")
+	if opts.Consumer, err = m.pool.consumerFor(name, opts.Consumer); err != nil {
+		return raise(L, err)
+	}
+	var b *background
+	if m.launcher != nil && m.jail == nil {
+		b, err = m.spawnChild(ctxOf(L), name, file, opts, logging)
+	} else {
+		b, err = m.spawnHere(ctxOf(L), name, file, path, opts, logging)
+	}
+	if err != nil {
+		return raise(L, fmt.Errorf("spawn %s: %w", file, err))
+	}
 	return m.started(L, b)
+}
+
+func (m *workersModule) spawnHere(ctx context.Context, name, file, path string, opts streams.WorkerOptions, logging bool) (*background, error) {
+	child := m.newConsumerRuntime()
+	h, err := LoadConsumer(context.WithoutCancel(ctx), child, path)
+	if err == nil {
+		err = claims.ValidName("group", h.Group())
+	}
+	if err != nil {
+		child.Close()
+		return nil, err
+	}
+	if logging {
+		opts.Log = m.pool.logger()
+	}
+	b := m.pool.launch(name, file, h.Group(), opts.Consumer, func(ctx context.Context) error { return h.Run(ctx, opts) })
+	b.release = child.Close
+	return b, nil
+}
+
+// ReadyEnv tells a spawned `claimsctl worker` that descriptor 3 is where
+// it writes its group once its file is loaded (and that its stdin closing
+// means its parent is gone).
+const ReadyEnv = "CLAIMSCTL_READY_FD"
+
+// spawnChild starts `claimsctl worker FILE` under the memory ceiling and
+// waits until it has loaded the file and said its group, or has failed
+// to (its error is spawn's). Its log lines join the workers' output.
+func (m *workersModule) spawnChild(ctx context.Context, name, file string, opts streams.WorkerOptions, logging bool) (*background, error) {
+	args := []string{"worker", file, "--consumer", opts.Consumer, "--prefix", m.store.Keys().Prefix}
+	if opts.Count > 0 {
+		args = append(args, "--count", strconv.FormatInt(opts.Count, 10))
+	}
+	if opts.MinIdle > 0 {
+		args = append(args, "--min-idle", opts.MinIdle.String())
+	}
+	if opts.RecoverEvery > 0 {
+		args = append(args, "--recover-every", opts.RecoverEvery.String())
+	}
+	if opts.MaxDeliveries > 0 {
+		args = append(args, "--max-deliveries", strconv.FormatInt(opts.MaxDeliveries, 10))
+	}
+	logs := io.Discard
+	if logging {
+		logs = &lineWriter{line: m.pool.logger()}
+	}
+	ready, readyW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer ready.Close()
+	child, err := m.launcher.Start(ChildOptions{
+		Args: args, Limits: Limits{Memory: m.memory}, Env: []string{ReadyEnv + "=3"},
+		Stdout: logs, ExtraFiles: []*os.File{readyW},
+	})
+	readyW.Close() // the child holds it now: it closes when the child ends
+	if err != nil {
+		return nil, err
+	}
+	said := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(ready).ReadString('\n')
+		said <- strings.TrimSpace(line)
+	}()
+	var group string
+	select {
+	case group = <-said:
+	case <-ctx.Done():
+	}
+	if group == "" {
+		child.Stop()
+		if err := child.Err(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("interrupted before it started")
+	}
+	return m.pool.launch(name, file, group, opts.Consumer, func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			child.Stop()
+		case <-child.Done():
+		}
+		return child.Err()
+	}), nil
+}
+
+// lineWriter calls line for each line written to it.
+type lineWriter struct {
+	line    func(string)
+	partial []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.line(string(w.partial[:i]))
+		w.partial = w.partial[i+1:]
+	}
 }
 
 func (m *workersModule) started(L *lua.LState, b *background) int {

@@ -1,17 +1,22 @@
 // Package grade runs exercise files and grades their check() calls: each
-// file runs on a clean keyspace of its own, and the results are printed as
-// one pass/fail table (claimsctl check).
+// file runs on a clean keyspace of its own, in a child process with CPU,
+// memory and wall-clock limits, in the Lua sandbox (luaapi.Sandbox), and
+// the results are printed as one pass/fail table (claimsctl check).
 package grade
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"claimsctl/luaapi"
 	"claimsctl/streams"
@@ -20,6 +25,12 @@ import (
 // DefaultTimeout is how long one exercise may run before it is stopped as
 // an endless loop.
 const DefaultTimeout = time.Minute
+
+// ChildCommand is the hidden claimsctl subcommand that grades one file in
+// a child process and prints its Outcome as JSON (main wires it to Grade):
+//
+//	claimsctl grade-one-file --prefix P --timeout D --temp DIR [--lib DIR ...] FILE
+const ChildCommand = "grade-one-file"
 
 // Options say what to grade and where.
 type Options struct {
@@ -38,6 +49,18 @@ type Options struct {
 	Timeout time.Duration
 	// Files are the exercises in the order graded (see Files).
 	Files []string
+	// Lib are folders of the exercises' modules (claimsctl check --lib).
+	// require looks in them before the hand-in's own folder, so a file
+	// handed in under a module's name does not replace the checks.
+	Lib []string
+	// Exercises is the folder of the exercises: a hand-in named like one
+	// of them (alice/01_high_value_consumer.lua) uses its lib/.
+	Exercises string
+	// Launcher, if set, grades each file in a child claimsctl under
+	// Limits. nil grades in this process: in the Lua sandbox still, but
+	// without CPU and memory limits (tests).
+	Launcher *luaapi.Launcher
+	Limits   luaapi.Limits
 }
 
 // Row is one line of the table.
@@ -45,7 +68,7 @@ type Row struct {
 	File   string // the exercise's base name
 	Check  string // the check() name, or "(script)", "(outside any check)" …
 	Result string // "pass", "FAIL" or "ERROR"
-	Detail string // the first failed expectation or the error
+	Detail string // the first failed expectation or the error, in one line
 }
 
 // Result is the whole table.
@@ -68,7 +91,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	for i, file := range o.Files {
 		// The pid keeps two graders on one server apart.
 		prefix := fmt.Sprintf("%scheck:%d:%d:", o.Store.Keys().Prefix, os.Getpid(), i)
-		rows = append(rows, runFile(ctx, o, o.Store.WithPrefix(prefix), file)...)
+		rows = append(rows, runFile(ctx, o, prefix, file)...)
 		if ctx.Err() != nil {
 			return printTable(o.Out, rows), ctx.Err()
 		}
@@ -76,58 +99,229 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	return printTable(o.Out, rows), nil
 }
 
-// runFile runs one exercise on its own keyspace and deletes the keyspace.
-func runFile(ctx context.Context, o Options, exercise *streams.Store, file string) []Row {
-	var out bytes.Buffer
-	rt := luaapi.New(luaapi.Config{Store: exercise, Out: &out, Backend: o.Backend})
-	fileCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-	runErr := rt.DoFile(fileCtx, file)
-	if fileCtx.Err() == context.DeadlineExceeded {
-		runErr = fmt.Errorf("stopped after %s: an endless loop? (claimsctl check --timeout sets the limit)", o.Timeout)
+// runFile grades one exercise on its own keyspace and temp folder, and
+// deletes both.
+func runFile(ctx context.Context, o Options, prefix, file string) []Row {
+	exercise := o.Store.WithPrefix(prefix)
+	var res Outcome
+	if tmp, err := os.MkdirTemp("", "claimsctl-check-"); err != nil {
+		res.Error = fmt.Sprintf("create a temp folder: %v", err)
+	} else {
+		job := Job{Store: exercise, Backend: o.Backend, File: file, Lib: libs(file, o), TempDir: tmp, Timeout: o.Timeout}
+		if o.Launcher != nil {
+			res = inChild(ctx, o, job)
+		} else {
+			res = Grade(ctx, job)
+		}
+		if err := os.RemoveAll(tmp); err != nil {
+			fmt.Fprintf(o.Err, "claimsctl: clean up after %s: %v\n", file, err)
+		}
 	}
-	cancel()
-	checks := rt.Checks()
-	outside, firstOutside := rt.FailedOutsideChecks()
-	rt.Close()
 	// Clean up even after Ctrl-C: the keys would otherwise stay behind.
 	if _, err := exercise.DeleteAll(context.WithoutCancel(ctx)); err != nil {
 		fmt.Fprintf(o.Err, "claimsctl: clean up after %s: %v\n", file, err)
 	}
 	if o.Verbose {
-		fmt.Fprintf(o.Out, "== %s\n%s", file, out.String())
+		fmt.Fprintf(o.Out, "== %s\n%s", file, res.Output)
 	}
-	return fileRows(file, checks, outside, firstOutside, runErr)
+	return fileRows(file, res)
+}
+
+// libs are the module folders of file: --lib, the lib/ of the exercise it
+// is named after, and its parent's lib/ (solutions/ shares exercises/lib).
+func libs(file string, o Options) []string {
+	var out []string
+	add := func(dir string) {
+		abs, err := filepath.Abs(dir)
+		if info, statErr := os.Stat(abs); err == nil && statErr == nil && info.IsDir() && !slices.Contains(out, abs) {
+			out = append(out, abs)
+		}
+	}
+	for _, l := range o.Lib {
+		add(l)
+	}
+	if o.Exercises != "" {
+		if _, err := os.Stat(filepath.Join(o.Exercises, filepath.Base(file))); err == nil {
+			add(filepath.Join(o.Exercises, "lib"))
+		}
+	}
+	add(filepath.Join(filepath.Dir(file), "..", "lib"))
+	return out
+}
+
+// Job is one file to grade in one process.
+type Job struct {
+	Store   *streams.Store // the file's own keyspace
+	Backend string
+	File    string
+	Lib     []string // luaapi.Sandbox.Lib
+	TempDir string   // luaapi.Sandbox.TempDir
+	Timeout time.Duration
+}
+
+// Outcome is what grading one file found; a child process reports it as
+// JSON.
+type Outcome struct {
+	Checks       []luaapi.CheckResult
+	Outside      int    // failed expectations outside any check
+	FirstOutside string // the first of them
+	Escapes      []string
+	Error        string // the script's error, or why it was stopped
+	Output       string // what it printed, cut at maxOutput
+}
+
+// maxOutput is how much of an exercise's output is kept (-v shows it).
+const maxOutput = 64 << 10
+
+// Grade runs one file in this process, in the Lua sandbox: what the child
+// process of ChildCommand does.
+func Grade(ctx context.Context, j Job) Outcome {
+	out := &capped{max: maxOutput}
+	rt := luaapi.New(luaapi.Config{Store: j.Store, Out: out, Backend: j.Backend,
+		Sandbox: &luaapi.Sandbox{Dir: filepath.Dir(j.File), Lib: j.Lib, TempDir: j.TempDir}})
+	fileCtx, cancel := context.WithTimeout(ctx, j.Timeout)
+	runErr := rt.DoFile(fileCtx, j.File)
+	if fileCtx.Err() == context.DeadlineExceeded {
+		runErr = errors.New(timeoutMessage(j.Timeout))
+	}
+	cancel()
+	res := Outcome{Checks: rt.Checks(), Escapes: rt.Escapes()}
+	res.Outside, res.FirstOutside = rt.FailedOutsideChecks()
+	rt.Close()
+	if runErr != nil {
+		res.Error = runErr.Error()
+	}
+	res.Output = out.String()
+	return res
+}
+
+func timeoutMessage(d time.Duration) string {
+	return fmt.Sprintf("stopped after %s: an endless loop? (claimsctl check --timeout sets the limit)", d)
+}
+
+// inChild grades the job in a child claimsctl under the limits, in this
+// process's folder (the file's name reads as given in messages). The child
+// stops itself at the timeout; KillGrace later it is stopped.
+func inChild(ctx context.Context, o Options, j Job) Outcome {
+	args := []string{ChildCommand, "--prefix", j.Store.Keys().Prefix, "--timeout", j.Timeout.String(), "--temp", j.TempDir}
+	for _, l := range j.Lib {
+		args = append(args, "--lib", l)
+	}
+	report := &capped{max: 4 * maxOutput}
+	child, err := o.Launcher.Start(luaapi.ChildOptions{
+		Args: append(args, j.File), Limits: o.Limits, Wall: j.Timeout + luaapi.KillGrace,
+		Env: []string{"TMPDIR=" + j.TempDir}, Stdout: report,
+	})
+	if err != nil {
+		return Outcome{Error: err.Error()}
+	}
+	select {
+	case <-child.Done():
+	case <-ctx.Done():
+		child.Stop()
+	}
+	var res Outcome
+	decodeErr := json.Unmarshal([]byte(report.String()), &res)
+	var stopped *luaapi.ChildError
+	switch err := child.Err(); {
+	case errors.As(err, &stopped) && stopped.Limit == luaapi.LimitTime:
+		res.Error = timeoutMessage(j.Timeout)
+	case err != nil:
+		res.Error = err.Error()
+	case decodeErr != nil:
+		res.Error = fmt.Sprintf("its grader stopped without a report: %v", decodeErr)
+	}
+	return res
+}
+
+// capped keeps the first max bytes written to it.
+type capped struct {
+	buf bytes.Buffer
+	max int
+	cut bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.buf.Len(); room < len(p) {
+		c.buf.Write(p[:max(room, 0)])
+		c.cut = true
+		return len(p), nil
+	}
+	return c.buf.Write(p)
+}
+
+func (c *capped) String() string {
+	if c.cut {
+		return c.buf.String() + fmt.Sprintf("\n... (cut at %d KB)\n", c.max>>10)
+	}
+	return c.buf.String()
 }
 
 // fileRows turns one exercise run into table rows: one per check(), plus a
-// row for failures outside any check and for a script error.
-func fileRows(file string, checks []luaapi.CheckResult, outside int, firstOutside string, runErr error) []Row {
+// row for failures outside any check, for attempts to leave the sandbox and
+// for a script error.
+func fileRows(file string, res Outcome) []Row {
 	name := filepath.Base(file)
 	var rows []Row
-	for _, ch := range checks {
-		row := Row{File: name, Check: ch.Name, Result: "pass"}
+	add := func(check, result, detail string) {
+		rows = append(rows, Row{File: name, Check: oneLine(check), Result: result, Detail: oneLine(detail)})
+	}
+	for _, ch := range res.Checks {
 		switch {
 		case ch.Errored:
-			row.Result, row.Detail = "ERROR", ch.Message
+			add(ch.Name, "ERROR", ch.Message)
 		case !ch.Passed:
-			row.Result, row.Detail = "FAIL", ch.Message
+			add(ch.Name, "FAIL", ch.Message)
+		default:
+			add(ch.Name, "pass", "")
 		}
-		rows = append(rows, row)
 	}
-	if outside > 0 {
-		detail := firstOutside
-		if outside > 1 {
-			detail = fmt.Sprintf("%s (and %d more)", firstOutside, outside-1)
+	if res.Outside > 0 {
+		detail := res.FirstOutside
+		if res.Outside > 1 {
+			detail = fmt.Sprintf("%s (and %d more)", res.FirstOutside, res.Outside-1)
 		}
-		rows = append(rows, Row{File: name, Check: "(outside any check)", Result: "FAIL", Detail: detail})
+		add("(outside any check)", "FAIL", detail)
 	}
-	if runErr != nil {
-		rows = append(rows, Row{File: name, Check: "(script)", Result: "ERROR", Detail: runErr.Error()})
+	// An escape the script did not catch is already its check's error or
+	// the script's; one it caught would otherwise go unseen.
+	var caught []string
+	for _, e := range res.Escapes {
+		if e != res.Error && !slices.ContainsFunc(res.Checks, func(ch luaapi.CheckResult) bool { return ch.Message == e }) {
+			caught = append(caught, e)
+		}
+	}
+	if n := len(caught); n > 0 {
+		detail := caught[0]
+		if n > 1 {
+			detail = fmt.Sprintf("%s (and %d more)", detail, n-1)
+		}
+		add("(sandbox)", "ERROR", detail)
+	}
+	if res.Error != "" {
+		detail := res.Error
+		if strings.Contains(detail, " not found: no file ") {
+			detail += " (claimsctl check --lib DIR adds a folder of modules)"
+		}
+		add("(script)", "ERROR", detail)
 	}
 	if len(rows) == 0 {
-		rows = append(rows, Row{File: name, Check: "(no check() in this file)", Result: "FAIL"})
+		add("(no check() in this file)", "FAIL", "")
 	}
 	return rows
+}
+
+// maxDetail is the most runes of a message a row shows.
+const maxDetail = 300
+
+// oneLine keeps a row on its line whatever a script wrote: line breaks,
+// tabs and other control characters become spaces, long messages are cut.
+func oneLine(s string) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+	if r := []rune(s); len(r) > maxDetail {
+		s = string(r[:maxDetail]) + "…"
+	}
+	return s
 }
 
 // printTable writes the rows in columns, each file's name once, and a

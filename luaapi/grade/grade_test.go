@@ -3,7 +3,6 @@ package grade
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,35 +17,47 @@ import (
 func TestFileRows(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name         string
-		checks       []luaapi.CheckResult
-		outside      int
-		firstOutside string
-		runErr       error
-		want         []Row
+		name string
+		res  Outcome
+		want []Row
 	}{
-		{"no check", nil, 0, "", nil, []Row{{"ex.lua", "(no check() in this file)", "FAIL", ""}}},
+		{"no check", Outcome{}, []Row{{"ex.lua", "(no check() in this file)", "FAIL", ""}}},
 		{
 			"pass, fail and error",
-			[]luaapi.CheckResult{
+			Outcome{Checks: []luaapi.CheckResult{
 				{Name: "a", Passed: true},
 				{Name: "b", Message: "got 0"},
 				{Name: "c", Errored: true, Message: "boom"},
-			}, 0, "", nil,
+			}},
 			[]Row{{"ex.lua", "a", "pass", ""}, {"ex.lua", "b", "FAIL", "got 0"}, {"ex.lua", "c", "ERROR", "boom"}},
 		},
-		{"outside, once", nil, 1, "ex.lua:3: late", nil, []Row{{"ex.lua", "(outside any check)", "FAIL", "ex.lua:3: late"}}},
-		{"outside, thrice", nil, 3, "ex.lua:3: late", nil, []Row{{"ex.lua", "(outside any check)", "FAIL", "ex.lua:3: late (and 2 more)"}}},
+		{"outside, once", Outcome{Outside: 1, FirstOutside: "ex.lua:3: late"}, []Row{{"ex.lua", "(outside any check)", "FAIL", "ex.lua:3: late"}}},
+		{"outside, thrice", Outcome{Outside: 3, FirstOutside: "ex.lua:3: late"}, []Row{{"ex.lua", "(outside any check)", "FAIL", "ex.lua:3: late (and 2 more)"}}},
 		{
 			"script error after a check",
-			[]luaapi.CheckResult{{Name: "a", Passed: true}}, 0, "", errors.New("ex.lua:9: syntax error"),
+			Outcome{Checks: []luaapi.CheckResult{{Name: "a", Passed: true}}, Error: "ex.lua:9: syntax error"},
 			[]Row{{"ex.lua", "a", "pass", ""}, {"ex.lua", "(script)", "ERROR", "ex.lua:9: syntax error"}},
+		},
+		{
+			"a caught escape still counts",
+			Outcome{Checks: []luaapi.CheckResult{{Name: "a", Passed: true}}, Escapes: []string{"ex.lua:2: os.execute is not available", "ex.lua:5: x"}},
+			[]Row{{"ex.lua", "a", "pass", ""}, {"ex.lua", "(sandbox)", "ERROR", "ex.lua:2: os.execute is not available (and 1 more)"}},
+		},
+		{
+			"one line whatever the script wrote",
+			Outcome{Checks: []luaapi.CheckResult{{Name: "two\nlines", Message: "a\n\tb\x1b[31m c"}}},
+			[]Row{{"ex.lua", "two lines", "FAIL", "a b [31m c"}},
+		},
+		{
+			"a missing module names --lib",
+			Outcome{Error: "ex.lua:20: module checks_04 not found: no file checks_04.lua in /a, /b"},
+			[]Row{{"ex.lua", "(script)", "ERROR", "ex.lua:20: module checks_04 not found: no file checks_04.lua in /a, /b (claimsctl check --lib DIR adds a folder of modules)"}},
 		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, c.want, fileRows("dir/ex.lua", c.checks, c.outside, c.firstOutside, c.runErr))
+			assert.Equal(t, c.want, fileRows("dir/ex.lua", c.res))
 		})
 	}
 }

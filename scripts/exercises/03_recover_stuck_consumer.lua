@@ -2,7 +2,8 @@
 --
 -- A consumer of the group "payments" read some events and crashed before
 -- acking them: they sit in the group's pending list (XPENDING) and no other
--- consumer will ever get them by reading new entries.
+-- consumer will ever get them by reading new entries. Another consumer is
+-- only slow: its entries are pending too, but not idle for long.
 --
 -- Write rescue(group, me, min_idle) that takes over the entries that have
 -- been pending for at least min_idle milliseconds, handles them (here:
