@@ -285,12 +285,15 @@ func (s *Store) entryEvent(ctx context.Context, claimID, id string) (claims.Even
 }
 
 // retry runs op again while Redis is unavailable (connection lost, timeout,
-// server loading), with exponential backoff; replies are not retried.
+// server loading, a failover) for up to Options.RetryFor, with backoff;
+// replies are not retried.
 func (s *Store) retry(ctx context.Context, op func() error) error {
+	const maxBackoff = time.Second
 	backoff := 50 * time.Millisecond
-	var err error
-	for attempt := 0; attempt <= s.opts.Retries; attempt++ {
-		if err = op(); err == nil || !unavailable(err) {
+	deadline := time.Now().Add(s.opts.RetryFor)
+	for {
+		err := op()
+		if err == nil || !unavailable(err) || time.Now().Add(backoff).After(deadline) {
 			return err
 		}
 		select {
@@ -298,9 +301,8 @@ func (s *Store) retry(ctx context.Context, op func() error) error {
 			return errors.Join(err, ctx.Err())
 		case <-time.After(backoff):
 		}
-		backoff *= 2
+		backoff = min(2*backoff, maxBackoff)
 	}
-	return err
 }
 
 // Submission is a new claim as a customer files it.

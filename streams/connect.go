@@ -21,7 +21,10 @@ import (
 
 // ConnectOptions say where Redis is, in the order Connect tries them.
 type ConnectOptions struct {
-	URL      string // --redis / REDIS_URL: redis://[user:pass@]host:port[/db], rediss:// for TLS
+	URL string // --redis / REDIS_URL: redis://[user:pass@]host:port[/db], rediss:// for TLS
+	// Cluster is --cluster / REDIS_CLUSTER: a Redis Cluster's seed nodes,
+	// host:port[,host:port…], the first possibly a redis:// URL.
+	Cluster  string
 	Host     string // REDIS_HOST (the lab's variables)
 	Port     string // REDIS_PORT
 	Password string // REDIS_PASSWORD
@@ -90,6 +93,12 @@ func Connect(ctx context.Context, o ConnectOptions) (*Backend, error) {
 	switch {
 	case o.Embedded:
 		return startEmbedded(ctx, o)
+	case o.Cluster != "":
+		opts, desc, err := parseCluster(o)
+		if err != nil {
+			return nil, err
+		}
+		return dialCluster(ctx, opts, desc)
 	case o.URL != "":
 		opts, where, err := parseURL(o)
 		if err != nil {
@@ -289,6 +298,13 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 			err = fmt.Errorf("the server at %s speaks TLS only (try rediss:// instead)", opts.Addrs[0])
 		}
 		return nil, fmt.Errorf("%w: %s: %v", claims.ErrUnreachable, desc, err)
+	}
+	if clusterEnabled(pingCtx, client) {
+		// A node of a cluster answers only for its own slots: reach the
+		// whole cluster through it, as --cluster would.
+		client.Close()
+		opts.IsClusterMode = true
+		return dialCluster(ctx, opts, "Redis Cluster via "+strings.TrimPrefix(desc, "Redis at "))
 	}
 	b := &Backend{Client: client, Description: desc}
 	// `claimsctl serve` elsewhere is the embedded server behind a plain

@@ -3,6 +3,8 @@ package streams
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"claimsctl/streams/claims"
@@ -113,21 +115,63 @@ func (s *Store) consumePartitions(ctx context.Context, streams []string, r group
 	return out, nil
 }
 
-// Ack acknowledges entries for a group and returns how many were pending.
-// An id is acked on every partition's stream: it is pending in one.
+// EntryRef names one entry of one stream. Stream "" is "the event stream
+// it is pending in": with partitions two streams may hold the same id.
+type EntryRef struct{ Stream, ID string }
+
+// Ref is where a delivery came from.
+func (d Delivery) Ref() EntryRef { return EntryRef{Stream: d.Stream, ID: d.ID} }
+
+// Ack acknowledges entries of the event streams by id and returns how many
+// were pending; see AckEntries.
 func (s *Store) Ack(ctx context.Context, group string, ids ...string) (int64, error) {
-	if len(ids) == 0 {
+	refs := make([]EntryRef, len(ids))
+	for i, id := range ids {
+		refs[i] = EntryRef{ID: id}
+	}
+	return s.AckEntries(ctx, group, refs)
+}
+
+// AckEntries acknowledges entries for a group and returns how many were
+// pending. An entry without its stream is looked up among the partitions'
+// pending entries; one pending in two partitions under the same id is
+// refused, acking nothing: only its stream says which was meant.
+func (s *Store) AckEntries(ctx context.Context, group string, refs []EntryRef) (int64, error) {
+	if len(refs) == 0 {
 		return 0, nil
 	}
-	for _, id := range ids {
-		if !claims.ValidStreamID(id) {
-			return 0, fmt.Errorf("ack %s: %q is not a stream id like 1795597353284-0: %w", group, id, claims.ErrInvalid)
+	events := s.keys.EventStreams()
+	var unplaced []int
+	for i, r := range refs {
+		switch {
+		case !claims.ValidStreamID(r.ID):
+			return 0, fmt.Errorf("ack %s: %q is not a stream id like 1795597353284-0: %w", group, r.ID, claims.ErrInvalid)
+		case r.Stream == "" && len(events) == 1:
+			refs[i].Stream = events[0]
+		case r.Stream == "":
+			unplaced = append(unplaced, i)
+		case !slices.Contains(events, r.Stream):
+			return 0, fmt.Errorf("ack %s: %s is not an event stream of this keyspace: %w", group, r.Stream, claims.ErrInvalid)
+		}
+	}
+	if err := s.placePending(ctx, group, refs, unplaced); err != nil {
+		return 0, err
+	}
+	byStream := map[string][]string{}
+	for _, r := range refs {
+		if r.Stream != "" {
+			byStream[r.Stream] = append(byStream[r.Stream], r.ID)
 		}
 	}
 	pipe := s.rdb.Pipeline()
 	var cmds []*redis.IntCmd
-	for _, stream := range s.keys.EventStreams() {
-		cmds = append(cmds, pipe.XAck(ctx, stream, group, ids...))
+	for _, stream := range events {
+		if ids := byStream[stream]; len(ids) > 0 {
+			cmds = append(cmds, pipe.XAck(ctx, stream, group, ids...))
+		}
+	}
+	if len(cmds) == 0 {
+		return 0, nil
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
 		return 0, fmt.Errorf("ack %s: %w", group, err)
@@ -137,4 +181,40 @@ func (s *Store) Ack(ctx context.Context, group string, ids ...string) (int64, er
 		n += c.Val()
 	}
 	return n, nil
+}
+
+// placePending finds the stream of each refs[i], i in which, among the
+// partitions where the group has it pending (XPENDING of that one id).
+// One pending nowhere stays unplaced: acking it would do nothing.
+func (s *Store) placePending(ctx context.Context, group string, refs []EntryRef, which []int) error {
+	if len(which) == 0 {
+		return nil
+	}
+	events := s.keys.EventStreams()
+	pipe := s.rdb.Pipeline()
+	cmds := make([][]*redis.XPendingExtCmd, len(which))
+	for j, i := range which {
+		for _, stream := range events {
+			cmds[j] = append(cmds[j], pipe.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: stream, Group: group, Start: refs[i].ID, End: refs[i].ID, Count: 1}))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+		return fmt.Errorf("ack %s: find the partitions: %w", group, err)
+	}
+	for j, i := range which {
+		var in []string
+		for p, c := range cmds[j] {
+			if len(c.Val()) > 0 {
+				in = append(in, events[p])
+			}
+		}
+		if len(in) > 1 {
+			return fmt.Errorf("ack %s: %s is pending in %d partitions (%s): give the delivery itself (it names its stream), nothing acked: %w",
+				group, refs[i].ID, len(in), strings.Join(in, ", "), claims.ErrInvalid)
+		}
+		if len(in) == 1 {
+			refs[i].Stream = in[0]
+		}
+	}
+	return nil
 }

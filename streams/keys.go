@@ -1,6 +1,8 @@
 package streams
 
 import (
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"strings"
 )
@@ -199,4 +201,55 @@ func (pk PartitionKeys) StatsClaims() string { return pk.prefix + pk.space + "st
 // Audit is the append-only compliance trail of one claim.
 func (pk PartitionKeys) Audit(claimID string) string {
 	return pk.prefix + pk.space + "audit:" + claimID
+}
+
+// partitionNames are the keys every partition has one of, by their
+// unpartitioned names; claimNames the keys of one claim, by prefix.
+var (
+	partitionNames = map[string]func(PartitionKeys) string{
+		"claims:events": PartitionKeys.Events, "claims:dlq": PartitionKeys.DLQ,
+		"claims:notifications": PartitionKeys.Notifications, "claims:notifications:seen": PartitionKeys.NotifySeen,
+		"claims:event-ids": PartitionKeys.EventIDs, "claims:adjuster-load": PartitionKeys.AdjusterLoad,
+		"claims:stats": PartitionKeys.Stats, "claims:stats:claims": PartitionKeys.StatsClaims,
+	}
+	claimNames = []struct {
+		prefix string
+		key    func(PartitionKeys, string) string
+	}{
+		{"claims:aggregate:", PartitionKeys.Aggregate},
+		{"claims:audit:", PartitionKeys.Audit},
+		{"claim:", PartitionKeys.ReadModel},
+	}
+)
+
+// ErrWhichPartition is a partition's key asked for by its lab name when
+// there are several partitions.
+var ErrWhichPartition = errors.New("say which partition")
+
+// Lab is the key that a lab name (claims:events, claim:<id>,
+// claims:aggregate:<id> …) means in this layout. A claim's keys go to its
+// partition by themselves; a key every partition has (claims:events,
+// claims:dlq …) is partition's, and with several partitions one must be
+// named (partition < 0: none named). Any other name is global: the prefix
+// and the name.
+func (k Keys) Lab(name string, partition int) (string, error) {
+	if partition >= k.Partitions() {
+		return "", fmt.Errorf("partition %d: this keyspace has partitions 0 to %d", partition, k.Partitions()-1)
+	}
+	if key, ok := partitionNames[name]; ok {
+		switch {
+		case partition >= 0:
+			return key(k.Partition(partition)), nil
+		case k.Partitions() == 1:
+			return key(k.Partition(0)), nil
+		}
+		return "", fmt.Errorf("%s is split over %d partitions (%s … %s): %w, 0 to %d, or give a claim id for that claim's",
+			name, k.Partitions(), key(k.Partition(0)), key(k.Partition(k.Partitions()-1)), ErrWhichPartition, k.Partitions()-1)
+	}
+	for _, c := range claimNames {
+		if id, ok := strings.CutPrefix(name, c.prefix); ok && id != "" {
+			return c.key(k.ForClaim(id), id), nil
+		}
+	}
+	return k.Named(name), nil
 }

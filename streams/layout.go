@@ -19,6 +19,9 @@ import (
 // ErrLayout is a process whose partitions differ from the keyspace's.
 var ErrLayout = errors.New("partitions differ from the keyspace's")
 
+// MaxPartitions bounds --partitions: every worker reads each partition.
+const MaxPartitions = 1024
+
 // clusterSlots is how many hash slots Redis Cluster has.
 const clusterSlots = 16384
 

@@ -74,6 +74,9 @@ func (s *Store) NewTailCursor(ctx context.Context, from string) (*TailCursor, er
 	c := &TailCursor{after: map[string]string{}}
 	streams := s.keys.EventStreams()
 	if from != "$" {
+		if !claims.ValidStreamID(from) {
+			return nil, fmt.Errorf("tail: from %q is not a stream id like 1795597353284-0 (or $ for the end)", from)
+		}
 		for _, st := range streams {
 			c.after[st] = from
 		}
@@ -92,6 +95,24 @@ func (s *Store) NewTailCursor(ctx context.Context, from string) (*TailCursor, er
 		if last := cmds[i].Val(); len(last) > 0 {
 			c.after[st] = last[0].ID
 		}
+	}
+	return c, nil
+}
+
+// TailCursorAfter starts a tail after one entry id per event stream, in
+// partition order (as XREAD takes one id per stream): with partitions an
+// entry id orders only its own stream's entries.
+func (s *Store) TailCursorAfter(ids []string) (*TailCursor, error) {
+	streams := s.keys.EventStreams()
+	if len(ids) != len(streams) {
+		return nil, fmt.Errorf("tail: %d ids for %d event streams: give one per partition", len(ids), len(streams))
+	}
+	c := &TailCursor{after: map[string]string{}}
+	for i, st := range streams {
+		if !claims.ValidStreamID(ids[i]) {
+			return nil, fmt.Errorf("tail: %q is not a stream id like 1795597353284-0", ids[i])
+		}
+		c.after[st] = ids[i]
 	}
 	return c, nil
 }

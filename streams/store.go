@@ -16,8 +16,9 @@ type Options struct {
 	Prefix string
 	// Now is the clock for occurred_at (default time.Now).
 	Now func() time.Time
-	// Retries is how often a transient Redis failure is retried (default 3).
-	Retries int
+	// RetryFor is how long a transient Redis failure (a restart, a
+	// cluster failover) is retried before it is the caller's (default 10s).
+	RetryFor time.Duration
 	// Actor is written to events whose command names none (default "claimsctl").
 	Actor string
 	// CountLag counts each group's lag from the stream instead of trusting
@@ -59,8 +60,8 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Retries <= 0 {
-		opts.Retries = 3
+	if opts.RetryFor <= 0 {
+		opts.RetryFor = 10 * time.Second
 	}
 	if opts.Actor == "" {
 		opts.Actor = claims.DefaultActor

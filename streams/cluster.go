@@ -1,0 +1,158 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"claimsctl/streams/claims"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A Redis Cluster is reached through its seed nodes (--cluster or
+// REDIS_CLUSTER): go-redis's ClusterClient learns the rest and follows
+// MOVED and failovers by itself, behind the same UniversalClient as one
+// node.
+
+// parseCluster reads a seed list, host:port[,host:port…]. The first seed
+// may be a redis:// or rediss:// URL: its user, password and TLS apply to
+// every node (a cluster shares its credentials). o.Password
+// (REDIS_PASSWORD) applies when the URL gives none.
+func parseCluster(o ConnectOptions) (*redis.UniversalOptions, string, error) {
+	const want = "want host:port[,host:port…] (the first may be redis://[user:password@]host:port or rediss://)"
+	seeds := strings.Split(o.Cluster, ",")
+	opts := &redis.UniversalOptions{Password: o.Password, DialTimeout: o.Timeout, IsClusterMode: true}
+	where := ""
+	for i, raw := range seeds {
+		raw = strings.TrimSpace(raw)
+		if strings.Contains(raw, "://") {
+			if i > 0 {
+				return nil, "", fmt.Errorf("--cluster %s: only the first seed may be a URL (the others are host:port): %s", redact(o.Cluster), want)
+			}
+			one, w, err := parseURL(ConnectOptions{URL: raw, Timeout: o.Timeout, RootCAs: o.RootCAs, InsecureSkipVerify: o.InsecureSkipVerify})
+			if err != nil {
+				return nil, "", fmt.Errorf("--cluster: %w", err)
+			}
+			if one.DB != 0 {
+				return nil, "", fmt.Errorf("--cluster %s: a Redis Cluster has only database 0", redact(o.Cluster))
+			}
+			opts.Username, opts.TLSConfig = one.Username, one.TLSConfig
+			if one.Password != "" {
+				opts.Password = one.Password
+			}
+			raw, where = one.Addrs[0], strings.TrimPrefix(w, one.Addrs[0])
+		}
+		host, port, err := net.SplitHostPort(raw)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return nil, "", fmt.Errorf("--cluster %s: seed %q is not host:port: %s", redact(o.Cluster), redact(raw), want)
+		}
+		opts.Addrs = append(opts.Addrs, raw)
+	}
+	desc := "Redis Cluster via " + opts.Addrs[0]
+	if n := len(opts.Addrs) - 1; n > 0 {
+		desc += " and " + claims.Plural(int64(n), "other seed", "other seeds")
+	}
+	return opts, desc + where, nil
+}
+
+// dialCluster connects to a cluster through the seeds that answer (one is
+// enough) and describes what it found.
+func dialCluster(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Backend, error) {
+	opts.Protocol = 2
+	var reachable []string
+	var firstErr error
+	for _, addr := range opts.Addrs {
+		if err := probe(ctx, addr, opts); err != nil {
+			firstErr = fmt.Errorf("%s: %v", addr, err)
+			continue
+		}
+		reachable = append(reachable, addr)
+	}
+	if len(reachable) == 0 {
+		return nil, fmt.Errorf("%w: %s: no seed answers (%v)", claims.ErrUnreachable, desc, firstErr)
+	}
+	opts.Addrs = reachable
+	client := redis.NewClusterClient(opts.Cluster())
+	pingCtx, cancel := context.WithTimeout(ctx, opts.DialTimeout+time.Second)
+	defer cancel()
+	topo, err := readTopology(pingCtx, client)
+	if err != nil {
+		client.Close()
+		if classify(err) == errAuth {
+			return nil, refusal(desc, err)
+		}
+		return nil, fmt.Errorf("%w: %s: %v", claims.ErrUnreachable, desc, err)
+	}
+	return &Backend{Client: client, Description: desc + ": " + topo.String()}, nil
+}
+
+// topology is what CLUSTER SHARDS-era clients call the cluster's layout:
+// masters, their replicas, and how many of the 16384 slots are served.
+type topology struct {
+	masters  []string
+	replicas int
+	covered  int
+}
+
+func (t topology) String() string {
+	s := fmt.Sprintf("%s (%s), %s, %d of %d slots served",
+		claims.Plural(int64(len(t.masters)), "master", "masters"), strings.Join(t.masters, ", "),
+		claims.Plural(int64(t.replicas), "replica", "replicas"), t.covered, clusterSlots)
+	if t.covered < clusterSlots {
+		s += " (the cluster is not ready: writes to the other slots fail)"
+	}
+	return s
+}
+
+// readTopology asks the cluster (CLUSTER SLOTS) what it serves.
+func readTopology(ctx context.Context, rdb *redis.ClusterClient) (topology, error) {
+	slots, err := rdb.ClusterSlots(ctx).Result()
+	if err != nil {
+		return topology{}, err
+	}
+	var t topology
+	masters := map[string]bool{}
+	replicas := map[string]bool{}
+	for _, s := range slots {
+		if len(s.Nodes) == 0 {
+			continue
+		}
+		t.covered += int(s.End-s.Start) + 1
+		masters[s.Nodes[0].Addr] = true
+		for _, n := range s.Nodes[1:] {
+			replicas[n.Addr] = true
+		}
+	}
+	for m := range masters {
+		t.masters = append(t.masters, m)
+	}
+	sort.Strings(t.masters)
+	t.replicas = len(replicas)
+	return t, nil
+}
+
+// clusterEnabled reports whether a node is part of a Redis Cluster (INFO
+// cluster: cluster_enabled:1): then one-node commands would be answered
+// with MOVED, and the cluster client must be used instead.
+func clusterEnabled(ctx context.Context, rdb redis.UniversalClient) bool {
+	info, err := rdb.Info(ctx, "cluster").Result()
+	return err == nil && strings.Contains(info, "cluster_enabled:1")
+}
+
+// nodeOf is the address of the master serving a key ("" on one node).
+func (s *Store) nodeOf(ctx context.Context, key string) string {
+	c, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return ""
+	}
+	n, err := c.MasterForKey(ctx, key)
+	if err != nil {
+		return ""
+	}
+	return n.Options().Addr
+}
