@@ -245,8 +245,10 @@ type subcommand interface {
 type base struct {
 	env  environment
 	conn connFlags
-	// connected is how connect reached Redis, for child processes.
-	connected streams.ConnectOptions
+	// connected is how connect reached Redis, and partitions the
+	// keyspace's count, for child processes.
+	connected  streams.ConnectOptions
+	partitions int
 }
 
 // subcommands in the order claimsctl --help lists them.
@@ -342,8 +344,9 @@ func (b *base) help(args []string, cmds []subcommand) error {
 // connFlags are the connection flags every subcommand that talks to Redis
 // accepts.
 type connFlags struct {
-	url, prefix, tlsCA    string
-	embedded, tlsInsecure bool
+	url, cluster, prefix, tlsCA    string
+	embedded, tlsInsecure, durable bool
+	partitions                     int
 }
 
 // register binds the flags to c, with c's values as defaults: flags given
@@ -351,6 +354,13 @@ type connFlags struct {
 func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.url, "redis", c.url, "connect to `URL`, redis://[user:password@]host:port[/db]\n"+
 		"(rediss:// for TLS); default REDIS_URL, or the lab's\nREDIS_HOST, REDIS_PORT and REDIS_PASSWORD")
+	fs.StringVar(&c.cluster, "cluster", c.cluster, "connect to the Redis Cluster of seed nodes `ADDRS`,\n"+
+		"host:port,host:port... (the first may be a redis://\n"+
+		"URL with a password); default REDIS_CLUSTER")
+	fs.IntVar(&c.partitions, "partitions", c.partitions, "spread claims over `N` event streams by a hash of\n"+
+		"the claim id (default: the keyspace's count, else 1)")
+	fs.BoolVar(&c.durable, "durable", c.durable, "an append counts only once a replica has it (WAIT 1):\n"+
+		"a failover then cannot lose it")
 	fs.BoolVar(&c.embedded, "embedded", c.embedded, "use an in-process Redis even if localhost:6379 answers")
 	fs.StringVar(&c.prefix, "prefix", c.prefix, "prefix every key with `P` (several students on one server)")
 	fs.StringVar(&c.tlsCA, "tls-ca", c.tlsCA, "trust the CA certificates of the PEM `FILE` for rediss://,\n"+
@@ -410,13 +420,26 @@ func (b *base) connect(ctx context.Context, banner io.Writer, life streams.Lifet
 		URL: b.conn.url, Embedded: b.conn.embedded, Lifetime: life,
 		Host: b.env.getenv("REDIS_HOST"), Port: b.env.getenv("REDIS_PORT"), Password: b.env.getenv("REDIS_PASSWORD"),
 	}
-	if opts.URL == "" {
-		opts.URL = b.env.getenv("REDIS_URL")
+	opts.Cluster = b.conn.cluster
+	switch {
+	case opts.URL != "" && opts.Cluster != "":
+		return nil, nil, &usageError{msg: "give --redis or --cluster, not both", hint: "claimsctl --cluster 127.0.0.1:7000,127.0.0.1:7001"}
+	case opts.URL == "" && opts.Cluster == "":
+		opts.URL, opts.Cluster = b.env.getenv("REDIS_URL"), b.env.getenv("REDIS_CLUSTER")
+		if opts.URL != "" && opts.Cluster != "" {
+			opts.URL = "" // a cluster is asked for by name: REDIS_URL may be a default of the shell
+		}
 	}
 	if opts.URL != "" && !strings.HasPrefix(opts.URL, "redis://") && !strings.HasPrefix(opts.URL, "rediss://") {
 		return nil, nil, &usageError{msg: "the Redis URL must start with redis:// or rediss://", hint: "claimsctl --redis redis://localhost:6379"}
 	}
-	if given := b.conn.tlsFlags(); len(given) > 0 && !strings.HasPrefix(opts.URL, "rediss://") {
+	if b.conn.partitions < 0 || b.conn.partitions > streams.MaxPartitions {
+		return nil, nil, &usageError{msg: fmt.Sprintf("--partitions must be from 1 to %d, got %d", streams.MaxPartitions, b.conn.partitions), hint: "claimsctl --partitions 6"}
+	}
+	if b.conn.embedded && opts.Cluster != "" {
+		return nil, nil, &usageError{msg: "--embedded and --cluster exclude each other: the embedded server is one node", hint: "claimsctl serve --cluster 3"}
+	}
+	if given := b.conn.tlsFlags(); len(given) > 0 && !strings.HasPrefix(opts.URL, "rediss://") && !strings.HasPrefix(opts.Cluster, "rediss://") {
 		return nil, nil, &usageError{msg: "TLS flags (" + strings.Join(given, ", ") + ") need a rediss:// URL",
 			hint: "claimsctl --redis rediss://HOST:PORT " + strings.Join(given, " ")}
 	}
@@ -433,8 +456,28 @@ func (b *base) connect(ctx context.Context, banner io.Writer, life streams.Lifet
 		return nil, nil, err
 	}
 	b.connected = opts
-	fmt.Fprintf(banner, "connected to %s\n", backend.Description)
-	store := streams.New(backend.Client, streams.Options{Prefix: b.conn.prefix, CountLag: backend.Miniredis})
+	so := streams.Options{Prefix: b.conn.prefix, CountLag: backend.Miniredis, Partitions: b.conn.partitions}
+	if b.conn.durable {
+		so.Durable = 1
+	}
+	store, err := streams.Open(ctx, backend.Client, so)
+	if err != nil {
+		backend.Close()
+		if errors.Is(err, streams.ErrLayout) {
+			return nil, nil, &usageError{msg: err.Error(), hint: "claimsctl --partitions N (or leave it out)"}
+		}
+		return nil, nil, err
+	}
+	b.partitions = store.Keys().Partitions()
+	line := backend.Description
+	if k := store.Keys(); k.Partitioned() {
+		line += fmt.Sprintf("; %s (%s", claims.Plural(int64(k.Partitions()), "partition", "partitions"), k.Partition(0).Events())
+		if k.Partitions() > 1 {
+			line += " …"
+		}
+		line += ")"
+	}
+	fmt.Fprintf(banner, "connected to %s\n", line)
 	return backend, store, nil
 }
 
@@ -457,6 +500,11 @@ func (b *base) launcher(backend *streams.Backend) *luaapi.Launcher {
 	switch {
 	case backend.Embedded != nil:
 		env = append(env, "REDIS_URL=redis://"+backend.Embedded.Addr())
+	case o.Cluster != "":
+		env = append(env, "REDIS_CLUSTER="+o.Cluster)
+		if o.Password != "" {
+			env = append(env, "REDIS_PASSWORD="+o.Password)
+		}
 	case o.URL != "":
 		env = append(env, "REDIS_URL="+o.URL)
 	case o.Host != "" || o.Port != "":
@@ -479,6 +527,12 @@ func (b *base) launcher(backend *streams.Backend) *luaapi.Launcher {
 	}
 	if b.conn.tlsInsecure {
 		args = append(args, "--tls-insecure")
+	}
+	if b.partitions > 1 {
+		args = append(args, "--partitions", strconv.Itoa(b.partitions))
+	}
+	if b.conn.durable {
+		args = append(args, "--durable")
 	}
 	return &luaapi.Launcher{Path: b.env.executable, Args: args, Env: env}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
 
 	lua "github.com/yuin/gopher-lua"
@@ -49,6 +50,14 @@ func optionsAt(L *lua.LState, n int, fn string, allowed ...string) options {
 		argError(L, n, fn, fmt.Sprintf("unknown option %q (options: %s)", bad[0], strings.Join(allowed, ", ")))
 	}
 	return o
+}
+
+// get is an option's raw value (LNil when not given).
+func (o options) get(key string) lua.LValue {
+	if o.table == nil {
+		return lua.LNil
+	}
+	return o.table.RawGetString(key)
 }
 
 func (o options) has(key string) bool {
@@ -191,34 +200,43 @@ func checkClaimID(L *lua.LState, n int, fn, what, id string) {
 	argError(L, n, fn, err.Error())
 }
 
-// idsOf accepts an event, a list of events, a stream id or a list of ids.
-func idsOf(L *lua.LState, n int, fn string) []string {
-	switch v := L.Get(n).(type) {
-	case lua.LString:
-		return []string{string(v)}
-	case *lua.LTable:
-		if id, ok := v.RawGetString("id").(lua.LString); ok {
-			return []string{string(id)}
-		}
-		var ids []string
-		for i := 1; i <= v.Len(); i++ {
-			switch x := v.RawGetInt(i).(type) {
-			case lua.LString:
-				ids = append(ids, string(x))
-			case *lua.LTable:
-				id, ok := x.RawGetString("id").(lua.LString)
-				if !ok {
-					argError(L, n, fn, fmt.Sprintf("item %d has no id", i))
-				}
-				ids = append(ids, string(id))
-			default:
-				argError(L, n, fn, fmt.Sprintf("item %d is a %s, want an event or a stream id", i, x.Type()))
+// refsOf reads entries to ack: an event from consume (it names its
+// stream), a stream id, or a list of those.
+func refsOf(L *lua.LState, n int, fn string) []streams.EntryRef {
+	one := func(v lua.LValue, item string) (streams.EntryRef, bool) {
+		switch x := v.(type) {
+		case lua.LString:
+			return streams.EntryRef{ID: string(x)}, true
+		case *lua.LTable:
+			id, ok := x.RawGetString("id").(lua.LString)
+			if !ok {
+				return streams.EntryRef{}, false
 			}
+			stream, _ := x.RawGetString("stream").(lua.LString)
+			return streams.EntryRef{Stream: string(stream), ID: string(id)}, true
 		}
-		return ids
+		argError(L, n, fn, fmt.Sprintf("%s is a %s, want an event or a stream id", item, v.Type()))
+		return streams.EntryRef{}, false
 	}
-	argError(L, n, fn, fmt.Sprintf("want events (from consume) or stream ids, got %s", L.Get(n).Type()))
-	return nil
+	v := L.Get(n)
+	if t, ok := v.(*lua.LTable); ok && t.RawGetString("id") == lua.LNil {
+		var refs []streams.EntryRef
+		for i := 1; i <= t.Len(); i++ {
+			r, ok := one(t.RawGetInt(i), fmt.Sprintf("item %d", i))
+			if !ok {
+				argError(L, n, fn, fmt.Sprintf("item %d has no id", i))
+			}
+			refs = append(refs, r)
+		}
+		return refs
+	}
+	if _, ok := v.(lua.LString); !ok {
+		if _, ok := v.(*lua.LTable); !ok {
+			argError(L, n, fn, fmt.Sprintf("want events (from consume) or stream ids, got %s", v.Type()))
+		}
+	}
+	r, _ := one(v, "the argument")
+	return []streams.EntryRef{r}
 }
 
 // timeArg reads a bound that is a stream id or a time.

@@ -61,13 +61,13 @@ func (m *consumeModule) consume(L *lua.LState) int {
 		return 1
 	}
 	handled, failed := 0, 0
-	var done []string
+	var done []streams.EntryRef
 	for _, d := range ds {
 		err := L.CallByParam(lua.P{Fn: handler, NRet: 0, Protect: true}, deliveryTable(L, d))
 		if err != nil {
 			if ctxOf(L).Err() != nil {
 				// What was handled is acked, so it does not run again.
-				_, _ = m.store.Ack(context.WithoutCancel(ctxOf(L)), group, done...)
+				_, _ = m.store.AckEntries(context.WithoutCancel(ctxOf(L)), group, done)
 				return raise(L, fmt.Errorf("consume: interrupted (%d handled events acked)", len(done)))
 			}
 			failed++
@@ -75,9 +75,9 @@ func (m *consumeModule) consume(L *lua.LState) int {
 			continue
 		}
 		handled++
-		done = append(done, d.ID)
+		done = append(done, d.Ref())
 	}
-	if _, err := m.store.Ack(ctxOf(L), group, done...); err != nil {
+	if _, err := m.store.AckEntries(ctxOf(L), group, done); err != nil {
 		return raise(L, err)
 	}
 	m.echo.summary(lua.LNumber(handled), "%d handled and acked, %d left pending", handled, failed)
@@ -106,8 +106,7 @@ func blockFor(L *lua.LState, optArg int, ms float64) time.Duration {
 
 func (m *consumeModule) ack(L *lua.LState) int {
 	group := L.CheckString(1)
-	ids := idsOf(L, 2, "ack")
-	n, err := m.store.Ack(ctxOf(L), group, ids...)
+	n, err := m.store.AckEntries(ctxOf(L), group, refsOf(L, 2, "ack"))
 	if err != nil {
 		return raise(L, err)
 	}

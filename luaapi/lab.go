@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,7 @@ func (m *labModule) server(L *lua.LState) int {
 	t.RawSetString("mode", lua.LString(info.Mode))
 	t.RawSetString("aof", lua.LBool(info.AOF))
 	t.RawSetString("persistence", lua.LString(info.Persistence))
+	t.RawSetString("partitions", lua.LNumber(m.store.Keys().Partitions()))
 	L.Push(t)
 	return 1
 }
@@ -104,10 +106,25 @@ func (m *labModule) monitor(L *lua.LState) int {
 	if o.has("seconds") {
 		deadline = time.Now().Add(o.seconds("seconds", 0))
 	}
-	fmt.Fprintln(m.out, "monitoring claims:events (XREAD BLOCK); Ctrl-C stops")
-	cursor, err := m.store.NewTailCursor(ctx, o.str("from", "$"))
+	var cursor *streams.TailCursor
+	var err error
+	if from, ok := o.get("from").(*lua.LTable); ok {
+		// One id per partition, as info().events.last_ids gives them.
+		ids := make([]string, from.Len())
+		for i := range ids {
+			ids[i] = lua.LVAsString(from.RawGetInt(i + 1))
+		}
+		cursor, err = m.store.TailCursorAfter(ids)
+	} else {
+		cursor, err = m.store.NewTailCursor(ctx, o.str("from", "$"))
+	}
 	if err != nil {
-		return raise(L, err)
+		argError(L, 1, "monitor", err.Error())
+	}
+	if n := m.store.Keys().Partitions(); n > 1 {
+		fmt.Fprintf(m.out, "monitoring the %d partitions of claims:events (XREAD BLOCK over %d streams); Ctrl-C stops\n", n, n)
+	} else {
+		fmt.Fprintln(m.out, "monitoring claims:events (XREAD BLOCK); Ctrl-C stops")
 	}
 	seen, lastProgress := int64(0), ""
 	for {
@@ -236,7 +253,33 @@ func (m *labModule) sleep(L *lua.LState) int {
 	return 0
 }
 
+// key is a lab name's key in this session: the prefix, and with
+// partitions the partition a claim's key or a named partition lives in.
 func (m *labModule) key(L *lua.LState) int {
-	L.Push(lua.LString(m.store.Keys().Prefix + L.CheckString(1)))
+	const fn = "key"
+	name := L.CheckString(1)
+	keys := m.store.Keys()
+	partition := -1
+	switch v := L.Get(2).(type) {
+	case *lua.LNilType:
+	case lua.LNumber:
+		n, problem := wholeNumber(float64(v), 0, int64(keys.Partitions()-1))
+		if problem != "" {
+			argError(L, 2, fn, "partition "+problem)
+		}
+		partition = int(n)
+	case lua.LString:
+		if err := claims.ValidClaimID(string(v)); err != nil {
+			argError(L, 2, fn, err.Error())
+		}
+		partition = keys.PartitionOf(string(v))
+	default:
+		argError(L, 2, fn, "give a partition number (0 to "+strconv.Itoa(keys.Partitions()-1)+") or a claim id, got a "+v.Type().String())
+	}
+	k, err := keys.Lab(name, partition)
+	if err != nil {
+		argError(L, 1, fn, err.Error())
+	}
+	L.Push(lua.LString(k))
 	return 1
 }

@@ -209,6 +209,17 @@ func stateTable(L *lua.LState, st *streams.State, keys streams.Keys, backend str
 			ss = &streams.StreamState{Key: strings.Join(kind, " ")}
 		}
 		s := streamTable(L, *ss)
+		// Where each of the kind's streams ends now, one id per partition:
+		// monitor{from=} and XREAD take one id per stream.
+		lastIDs := L.NewTable()
+		for _, key := range kind {
+			id := "0-0"
+			if p := st.Stream(key); p != nil && p.LastID != "" {
+				id = p.LastID
+			}
+			lastIDs.Append(lua.LString(id))
+		}
+		s.RawSetString("last_ids", lastIDs)
 		if keys.Partitioned() {
 			parts := L.NewTable()
 			for _, key := range kind {

@@ -33,8 +33,9 @@ func (m *replayModule) Loader(L *lua.LState) int {
 // replay reads the whole range before it runs any Lua, so a handler or
 // loop body that appends events does not see them.
 func (m *replayModule) replay(L *lua.LState) int {
-	o := optionsAt(L, 1, "replay", "from", "to", "type", "claim")
+	o := optionsAt(L, 1, "replay", "from", "to", "type", "claim", "all")
 	opts := streams.ReplayOptions{Type: claims.EventType(o.str("type", "")), ClaimID: o.str("claim", "")}
+	all := o.boolean("all", false)
 	if o.has("from") {
 		opts.FromID, opts.FromTime = timeArg(L, 1, "replay", "from", o.str("from", ""))
 	}
@@ -42,12 +43,24 @@ func (m *replayModule) replay(L *lua.LState) int {
 		opts.ToID, opts.ToTime = timeArg(L, 1, "replay", "to", o.str("to", ""))
 	}
 	var ds []streams.Delivery
+	var skipped []streams.Delivery
 	err := m.store.Replay(ctxOf(L), opts, func(d streams.Delivery) error {
+		if d.Err != nil && !all {
+			// Not an event of this store (another tool's entry, a forgery, a
+			// superseded copy): a fold over the events must not see it.
+			skipped = append(skipped, d)
+			return nil
+		}
 		ds = append(ds, d)
 		return nil
 	})
 	if err != nil {
 		return raise(L, err)
+	}
+	if n := len(skipped); n > 0 {
+		fmt.Fprintf(m.out, "replay: skipped %s that %s no event of this store (the first: %s); replay{all=true} yields %s too, with .error\n",
+			claims.Plural(int64(n), "entry", "entries"), map[bool]string{true: "is", false: "are"}[n == 1],
+			claims.Printable(skipped[0].Err.Error()), map[bool]string{true: "it", false: "them"}[n == 1])
 	}
 	if fn, ok := L.Get(2).(*lua.LFunction); ok {
 		for _, d := range ds {

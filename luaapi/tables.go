@@ -60,5 +60,8 @@ func deliveryTable(L *lua.LState, d streams.Delivery) *lua.LTable {
 	if d.Deliveries > 0 {
 		t.RawSetString("deliveries", lua.LNumber(d.Deliveries))
 	}
+	if d.Stream != "" {
+		t.RawSetString("stream", lua.LString(d.Stream))
+	}
 	return t
 }

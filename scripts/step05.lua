@@ -44,7 +44,7 @@ expect(assigned + rejected == #claims, "every claim was decided by the processor
 expect(rejected == 2, "claims on POL-0005 and POL-0010 (lapsed) are rejected")
 
 -- The read model (CQRS): one hash per claim, kept by the processor.
-local view = redis("HGETALL", key("claim:") .. claims[1].id)
+local view = redis("HGETALL", key("claim:" .. claims[1].id))
 print("read model claim:" .. claims[1].id:sub(1, 8) .. "...:")
 for i = 1, #view, 2 do
   if view[i] == "status" or view[i] == "adjuster" or view[i] == "version" then

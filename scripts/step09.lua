@@ -31,8 +31,15 @@ local since = claims[4].event.occurred_at
 local by_time = replay({from = since}, function(ev) end)
 print(("replay{from=%q} (its time) sees %d: events in the same millisecond count too"):format(since, by_time))
 expect(per_type["claim.submitted"] >= 6, "at least this step's six submissions replayed")
-expect(later == 6, "claims 4 to 6 and three assignments happened since claim 4")
-expect(by_time >= later, "a time bound includes the whole millisecond")
+if server().partitions == 1 then
+  expect(later == 6, "claims 4 to 6 and three assignments happened since claim 4")
+  expect(by_time >= later, "a time bound includes the whole millisecond")
+else
+  -- Each partition numbers its own entries: an id from one says nothing
+  -- about the others, whose clocks and counters run apart. Across
+  -- partitions only time orders events, to the millisecond.
+  print(("with %d partitions an entry id bounds only its own partition: from a time is the bound that holds"):format(server().partitions))
+end
 
 -- 2. A consumer crashes with entries pending; another recovers them.
 print("\n-- 2. consumer recovery --")
@@ -55,7 +62,7 @@ expect(#rescued == 3 and pending("recovery-demo").count == 0, "the rescuer finis
 print("\n-- 3. dead letters --")
 local dead_before = #dlq() -- earlier runs may have left some
 redis("DEL", key("demo:fixed")) -- the flaky consumer's bug is not fixed yet
-redis("XADD", key("claims:events"), "*", "foo", "bar") -- what a buggy tool might write
+redis("XADD", key("claims:events", 0), "*", "foo", "bar") -- what a buggy tool might write (0: the first partition)
 local poisoned = submit{customer = "CUST-0001", policy = "POL-0001", amount = 900, type = "auto",
                         incident_date = "2026-11-20", description = "poison: this one breaks the flaky consumer"}
 spawn("scripts/consumers/flaky.lua", {min_idle = 50, recover_every = 50, max_deliveries = 3, log = false})
