@@ -45,9 +45,10 @@ var errExited = errors.New("redis-server exited before answering PING")
 type Option func(*config)
 
 type config struct {
-	aof  bool
-	tls  bool
-	args []string
+	aof         bool
+	tls         bool
+	args        []string
+	nodeTimeout time.Duration // StartCluster only
 }
 
 // WithAOF turns on the append-only file (appendfsync everysec), so data
@@ -105,6 +106,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 	s := &Server{bin: bin}
 	for _, o := range opts {
 		o(&s.cfg)
+	}
+	if s.cfg.nodeTimeout != 0 {
+		t.Fatalf("redistest: WithNodeTimeout is for StartCluster; Start runs a single server")
 	}
 	// TempDir first: cleanups run last-registered-first, so the server is
 	// stopped before its directory is removed.
