@@ -46,6 +46,10 @@ const (
 // ErrNoRedisServer is returned by Start when redis-server is not on PATH.
 var ErrNoRedisServer = errors.New("redis-server not found on PATH; install it with `apt-get install redis-server`")
 
+// ErrPortInUse is returned by Start when a port of Options.BasePort's
+// range is taken; free ports are picked again instead.
+var ErrPortInUse = errors.New("already in use")
+
 // Options configure Start. Masters and Dir are required.
 type Options struct {
 	// Masters is the number of masters, which split the slots evenly. One
@@ -100,6 +104,7 @@ func (r SlotRange) String() string {
 type Node struct {
 	Index int
 	Addr  string // 127.0.0.1:PORT; the same across restarts
+	Port  int
 	PID   int    // 0 while the node is not running
 	ID    string // the cluster node id; the same across restarts
 	Role  Role
@@ -273,7 +278,7 @@ func (c *Cluster) Node(i int) Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.nodes[i]
-	d := Node{Index: i, Addr: n.addr(), ID: n.id, Role: n.role, Master: n.master,
+	d := Node{Index: i, Addr: n.addr(), Port: n.port, ID: n.id, Role: n.role, Master: n.master,
 		Slots: append([]SlotRange(nil), n.slots...)}
 	if n.proc != nil {
 		d.PID = n.proc.pid()

@@ -2,8 +2,13 @@ package localcluster
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -166,4 +171,63 @@ func TestWaitHealthyReportsANodeThatDied(t *testing.T) {
 	assert.Equal(t, 1, exited.index)
 	assert.ErrorContains(t, err, "exited by itself (signal: killed)")
 	assert.NoError(t, ctx.Err(), "the wait ended before its deadline")
+}
+
+func TestStartOnATakenBasePort(t *testing.T) {
+	t.Parallel()
+	var taken net.Listener
+	for taken == nil {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		if l.Addr().(*net.TCPAddr).Port+10002 <= 65535 { // room for the bus ports
+			taken = l
+			continue
+		}
+		l.Close()
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	_, err := Start(context.Background(), Options{Masters: 3, Dir: t.TempDir(), BasePort: port})
+	assert.ErrorIs(t, err, ErrPortInUse)
+	assert.ErrorContains(t, err, fmt.Sprintf("start node 0: 127.0.0.1:%d or its cluster bus port %d: already in use", port, port+10000))
+}
+
+// cancelAfter is a Log that records the pids of the nodes started and
+// cancels once n have started.
+type cancelAfter struct {
+	mu     sync.Mutex
+	n      int
+	pids   []int
+	cancel context.CancelFunc
+}
+
+var startedLine = regexp.MustCompile(`^localcluster: node \d+: \S+ \(bus \d+\), pid (\d+)\n$`)
+
+func (c *cancelAfter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m := startedLine.FindSubmatch(p); m != nil {
+		pid, _ := strconv.Atoi(string(m[1]))
+		c.pids = append(c.pids, pid)
+		if len(c.pids) == c.n {
+			c.cancel()
+		}
+	}
+	return len(p), nil
+}
+
+// TestStartStopsItsNodesWhenInterrupted: a Start cancelled half-way (all
+// nodes up, the cluster not formed: that takes 2 s) leaves no process.
+func TestStartStopsItsNodesWhenInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := &cancelAfter{n: 6, cancel: cancel}
+	c, err := Start(ctx, Options{Masters: 3, Replicas: 1, Dir: t.TempDir(), Log: log})
+	assert.Nil(t, c)
+	assert.ErrorIs(t, err, context.Canceled)
+	require.Len(t, log.pids, 6)
+	for _, pid := range log.pids {
+		assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "pid %d is gone", pid)
+	}
 }

@@ -163,8 +163,11 @@ func (c *Cluster) start(ctx context.Context, n *node) error {
 			c.logf("node %d: 127.0.0.1:%d (bus %d), pid %d", n.index, n.port, n.busPort, p.pid())
 			return nil
 		}
-		lostRace := errors.Is(err, errExited) && strings.Contains(readFrom(c.logPath(n.port), logStart), "Address already in use")
-		if !lostRace || c.opts.BasePort != 0 || attempt == startAttempts {
+		inUse := errors.Is(err, errExited) && strings.Contains(readFrom(c.logPath(n.port), logStart), "Address already in use")
+		if inUse && c.opts.BasePort != 0 {
+			return fmt.Errorf("start node %d: 127.0.0.1:%d or its cluster bus port %d: %w", n.index, n.port, n.busPort, ErrPortInUse)
+		}
+		if !inUse || attempt == startAttempts {
 			return fmt.Errorf("start node %d on 127.0.0.1:%d (bus %d, attempt %d): %w\n--- %s ---\n%s",
 				n.index, n.port, n.busPort, attempt, err, c.logPath(n.port), tail(c.logPath(n.port), logTail))
 		}
