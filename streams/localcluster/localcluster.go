@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -144,6 +145,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, ErrNoRedisServer
 		}
 	}
+	if err := checkVersion(bin); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("local cluster directory: %w", err)
 	}
@@ -231,6 +235,23 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// checkVersion refuses a redis-server older than 7.0, which lacks CLUSTER
+// ADDSLOTSRANGE and cluster-port (Debian 11's is 6.0).
+func checkVersion(bin string) error {
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("%s --version: %w", bin, err)
+	}
+	// "Redis server v=7.0.15 sha=…"
+	_, v, _ := strings.Cut(string(out), " v=")
+	v, _, _ = strings.Cut(v, " ")
+	major, _, _ := strings.Cut(v, ".")
+	if n, err := strconv.Atoi(major); err != nil || n < 7 {
+		return fmt.Errorf("%s is Redis %q; a local cluster needs Redis 7.0 or newer", bin, v)
+	}
+	return nil
 }
 
 // Addrs returns every node's address, in index order.

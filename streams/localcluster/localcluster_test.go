@@ -231,3 +231,12 @@ func TestStartStopsItsNodesWhenInterrupted(t *testing.T) {
 		assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "pid %d is gone", pid)
 	}
 }
+
+// Not parallel: exec of a file just written can fail with "text file
+// busy" while another test forks (golang/go#22315).
+func TestStartRefusesAnOldRedis(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "redis-server")
+	require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\necho 'Redis server v=6.0.16 sha=00000000:0 malloc=jemalloc-5.2.1 bits=64 build=6d95e1af3a2c082a'\n"), 0o755))
+	_, err := Start(context.Background(), Options{Masters: 3, Dir: t.TempDir(), Bin: bin})
+	assert.ErrorContains(t, err, `is Redis "6.0.16"; a local cluster needs Redis 7.0 or newer`)
+}

@@ -179,7 +179,9 @@ func (c *Cluster) start(ctx context.Context, n *node) error {
 			return fmt.Errorf("pick free ports: %w", err)
 		}
 		c.logf("node %d: port %d or %d was taken meanwhile; retrying on %d", n.index, n.port, n.busPort, ports[0])
+		c.mu.Lock()
 		n.port, n.busPort = ports[0], ports[1]
+		c.mu.Unlock()
 	}
 }
 

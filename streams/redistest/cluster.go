@@ -19,6 +19,10 @@ const (
 	clusterStartTimeout = 60 * time.Second
 	// clusterLogLines is how much of each node's log a failed test shows.
 	clusterLogLines = 40
+	// sharedNodeTimeout is a shared cluster's default node timeout: its
+	// tests kill no node, so a long one only guards against a node starved
+	// of CPU on a busy machine being taken for dead.
+	sharedNodeTimeout = 5 * time.Second
 )
 
 // Cluster is a local Redis Cluster of real redis-server processes
@@ -75,7 +79,8 @@ func StartCluster(t testing.TB, masters, replicas int, opts ...Option) *Cluster 
 //		...
 //	}
 //
-// Tests that share it must not kill, restart or flush it.
+// Tests that share it must not kill, restart or flush it; its node timeout
+// is 5 s unless WithNodeTimeout says otherwise.
 type SharedCluster struct {
 	masters, replicas int
 	opts              []Option
@@ -88,6 +93,7 @@ type SharedCluster struct {
 
 // NewSharedCluster describes a cluster that Get starts on first use.
 func NewSharedCluster(masters, replicas int, opts ...Option) *SharedCluster {
+	opts = append([]Option{WithNodeTimeout(sharedNodeTimeout)}, opts...)
 	return &SharedCluster{masters: masters, replicas: replicas, opts: opts}
 }
 

@@ -98,6 +98,9 @@ func TestClusterServesEverySlot(t *testing.T) {
 			}
 		}
 		requireClusterOK(t, ctx, n.Addr)
+		timeout, err := nodeClient(t, n.Addr).ConfigGet(ctx, "cluster-node-timeout").Result()
+		require.NoError(t, err)
+		assert.Equal(t, "5000", timeout["cluster-node-timeout"], "a shared cluster's default")
 	}
 	for s, times := range served {
 		require.Equal(t, 1, times, "slot %d is served by %d masters", s, times)

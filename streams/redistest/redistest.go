@@ -5,6 +5,10 @@
 // test failure, never a skip: the store tests are only meaningful against the
 // real server. WithTLS serves rediss:// only, with a certificate signed by a
 // throwaway CA made for the server.
+//
+// StartCluster starts a Redis Cluster of such servers (package
+// localcluster) for one test; SharedCluster starts one for a whole test
+// package, for tests that only read and write under prefixes of their own.
 package redistest
 
 import (
