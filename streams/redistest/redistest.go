@@ -5,6 +5,10 @@
 // test failure, never a skip: the store tests are only meaningful against the
 // real server. WithTLS serves rediss:// only, with a certificate signed by a
 // throwaway CA made for the server.
+//
+// StartCluster starts a Redis Cluster of such servers (package
+// localcluster) for one test; SharedCluster starts one for a whole test
+// package, for tests that only read and write under prefixes of their own.
 package redistest
 
 import (
@@ -45,9 +49,10 @@ var errExited = errors.New("redis-server exited before answering PING")
 type Option func(*config)
 
 type config struct {
-	aof  bool
-	tls  bool
-	args []string
+	aof         bool
+	tls         bool
+	args        []string
+	nodeTimeout time.Duration // StartCluster only
 }
 
 // WithAOF turns on the append-only file (appendfsync everysec), so data
@@ -105,6 +110,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 	s := &Server{bin: bin}
 	for _, o := range opts {
 		o(&s.cfg)
+	}
+	if s.cfg.nodeTimeout != 0 {
+		t.Fatalf("redistest: WithNodeTimeout is for StartCluster; Start runs a single server")
 	}
 	// TempDir first: cleanups run last-registered-first, so the server is
 	// stopped before its directory is removed.
