@@ -119,9 +119,10 @@ func (c *serveCmd) serveCluster(ctx context.Context, basePort int) error {
 		fmt.Fprintf(out, "slots %s\n", strings.Join(slots, ","))
 	}
 	seeds := strings.Join(cl.Seeds(), ",")
-	fmt.Fprintf(out, "Redis Cluster ok: %s. Connect with --cluster %s, e.g.\n", shape, seeds)
-	fmt.Fprintf(out, "  claimsctl --cluster %s --partitions 6 run scripts/step05.lua\n", seeds)
-	fmt.Fprintf(out, "redis-cli -c -p %d watches it.", cl.Node(0).Port)
+	fmt.Fprintf(out, "Redis Cluster ok: %s. In other terminals:\n", shape)
+	fmt.Fprintf(out, "  export REDIS_CLUSTER=%s\n", seeds)
+	fmt.Fprintf(out, "  claimsctl --partitions 6 run scripts/step05.lua\n")
+	fmt.Fprintf(out, "(or --cluster %s on each command). redis-cli -c -p %d watches it.", seeds, cl.Node(0).Port)
 	if c.replicas > 0 {
 		fmt.Fprint(out, " kill -9 a master's pid, and its replica takes over.")
 	}

@@ -48,7 +48,7 @@ func TestServeCluster(t *testing.T) {
 		seeds    []string
 		dirRe    = regexp.MustCompile(`^starting a local Redis Cluster \(3 masters, no replicas\) in (\S+) …$`)
 		nodeRe   = regexp.MustCompile(`^  master +(127\.0\.0\.1:\d+) +pid (\d+) +slots \d+-\d+$`)
-		copyRe   = regexp.MustCompile(`^  claimsctl --cluster (\S+) --partitions 6 run scripts/step05\.lua$`)
+		copyRe   = regexp.MustCompile(`^  export REDIS_CLUSTER=(\S+)$`)
 		printed  strings.Builder
 		masters  []string
 		finished bool
@@ -74,7 +74,7 @@ func TestServeCluster(t *testing.T) {
 	require.NotEmpty(t, dir, printed.String())
 	require.Len(t, pids, 3, printed.String())
 	assert.Equal(t, masters, seeds, "the line to copy names the masters")
-	assert.Contains(t, printed.String(), "Connect with --cluster "+strings.Join(seeds, ",")+", e.g.\n")
+	assert.Contains(t, printed.String(), "  claimsctl --partitions 6 run scripts/step05.lua\n(or --cluster "+strings.Join(seeds, ",")+" on each command)")
 	for _, pid := range pids {
 		require.False(t, processGone(pid), "pid %d runs", pid)
 	}
@@ -98,6 +98,25 @@ func TestServeCluster(t *testing.T) {
 		node.Close()
 		require.NoError(t, err)
 		assert.NotZero(t, size, "the keys spread over every master, %s too", addr)
+	}
+
+	// The lab on it, as the printed lines say, twice: the second run
+	// takes the keyspace's 6 partitions by itself.
+	for _, args := range [][]string{{"--partitions", "6", "run", "scripts/step05.lua"}, {"run", "scripts/step07.lua"}} {
+		step := exec.Command(binary, args...)
+		step.Env = append(cleanEnv(), "REDIS_CLUSTER="+strings.Join(seeds, ","))
+		got, err := step.CombinedOutput()
+		require.NoError(t, err, "%v:\n%s", args, got)
+		assert.Contains(t, string(got), "connected to Redis Cluster via "+seeds[0])
+		assert.Contains(t, string(got), "3 masters")
+		assert.Contains(t, string(got), "6 partitions")
+	}
+	for _, addr := range masters {
+		node := redis.NewClient(&redis.Options{Addr: addr})
+		streams, err := node.Keys(ctx, "claims:{*}:events").Result()
+		node.Close()
+		require.NoError(t, err)
+		assert.Len(t, streams, 2, "master %s holds two of the six partitions", addr)
 	}
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))

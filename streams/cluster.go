@@ -30,6 +30,9 @@ func parseCluster(o ConnectOptions) (*redis.UniversalOptions, string, error) {
 	where := ""
 	for i, raw := range seeds {
 		raw = strings.TrimSpace(raw)
+		if raw == "" && len(seeds) > 1 {
+			continue // a trailing comma, as copied from a sentence
+		}
 		if strings.Contains(raw, "://") {
 			if i > 0 {
 				return nil, "", fmt.Errorf("--cluster %s: only the first seed may be a URL (the others are host:port): %s", redact(o.Cluster), want)
