@@ -240,7 +240,12 @@ func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects
 	if len(effects) == 0 && first == nil {
 		return nil, nil, nil
 	}
-	calls := batchCalls(effects)
+	var slotOf func(Effect) int
+	if s.cluster() {
+		// One script call must stay in one slot: a call per partition.
+		slotOf = func(e Effect) int { return Slot(e.Keys[0]) }
+	}
+	calls := batchCalls(effects, slotOf)
 	for attempt := 0; ; attempt++ {
 		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
 			return nil, nil, err
@@ -264,13 +269,12 @@ func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects
 				continue
 			}
 			items, _ := v.([]any)
-			for j := range c.n {
-				k := c.first + j
+			for j, k := range c.items {
 				switch {
 				case cerr != nil:
 					errs[k] = cerr
 				case j >= len(items):
-					errs[k] = fmt.Errorf("script batch: %d replies for %d operations", len(items), c.n)
+					errs[k] = fmt.Errorf("script batch: %d replies for %d operations", len(items), len(c.items))
 				default:
 					replies[k], errs[k] = parseReply(effects[k].Op, items[j])
 				}
@@ -288,38 +292,54 @@ func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects
 	}
 }
 
-// batchCall is one batch.lua call: effects[first:first+n].
+// batchCall is one batch.lua call: the effects at items, in order.
 type batchCall struct {
-	first, n int
-	keys     []string
-	args     []any
+	items []int
+	keys  []string
+	args  []any
 }
 
-// batchCalls packs effects, in order, into batch.lua calls.
-func batchCalls(effects []Effect) []batchCall {
+// batchCalls packs effects into batch.lua calls, keeping their order. With
+// slotOf (a cluster) a call holds effects of one slot only; effects of
+// different slots touch different claims, so only each slot's order
+// matters.
+func batchCalls(effects []Effect, slotOf func(Effect) int) []batchCall {
 	var calls []batchCall
-	var cur *batchCall
-	index := map[string]int{}
+	open := map[int]int{} // slot -> its call being filled, in calls
+	index := map[int]map[string]int{}
 	for i, e := range effects {
-		if cur == nil || cur.n >= maxBatchItems || len(cur.args)+len(e.Args)+len(e.Keys)+3 > maxBatchArgs {
-			calls = append(calls, batchCall{first: i, args: []any{0}})
-			cur = &calls[len(calls)-1]
-			clear(index)
+		slot := 0
+		if slotOf != nil {
+			slot = slotOf(e)
 		}
-		cur.args = append(cur.args, e.Op, len(e.Keys))
-		for _, k := range e.Keys {
-			at, ok := index[k]
-			if !ok {
-				cur.keys = append(cur.keys, k)
-				at = len(cur.keys)
-				index[k] = at
+		at, ok := open[slot]
+		if ok {
+			c := &calls[at]
+			if len(c.items) >= maxBatchItems || len(c.args)+len(e.Args)+len(e.Keys)+3 > maxBatchArgs {
+				ok = false
 			}
-			cur.args = append(cur.args, at)
 		}
-		cur.args = append(cur.args, len(e.Args))
-		cur.args = append(cur.args, e.Args...)
-		cur.n++
-		cur.args[0] = cur.n
+		if !ok {
+			calls = append(calls, batchCall{args: []any{0}})
+			at = len(calls) - 1
+			open[slot] = at
+			index[slot] = map[string]int{}
+		}
+		c := &calls[at]
+		c.args = append(c.args, e.Op, len(e.Keys))
+		for _, k := range e.Keys {
+			pos, ok := index[slot][k]
+			if !ok {
+				c.keys = append(c.keys, k)
+				pos = len(c.keys)
+				index[slot][k] = pos
+			}
+			c.args = append(c.args, pos)
+		}
+		c.args = append(c.args, len(e.Args))
+		c.args = append(c.args, e.Args...)
+		c.items = append(c.items, i)
+		c.args[0] = len(c.items)
 	}
 	return calls
 }
