@@ -3,6 +3,7 @@ package luaapi
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -151,8 +152,12 @@ func TestImportIntoAFreshPrefix(t *testing.T) {
 		// The destination stream holds exactly what was archived.
 		msgs, err := to.Client().XRange(ctx, to.Keys().Events(), "-", "+").Result()
 		require.NoError(t, err)
-		archived, err := claims.ReadArchive(strings.NewReader(string(want)))
-		require.NoError(t, err)
+		var archived []claims.ArchiveEntry
+		r := claims.NewArchiveReader(strings.NewReader(string(want)))
+		for e, err := r.Next(); !errors.Is(err, io.EOF); e, err = r.Next() {
+			require.NoError(t, err)
+			archived = append(archived, e)
+		}
 		require.Len(t, msgs, len(archived))
 		for i, m := range msgs {
 			assert.Equal(t, archived[i].ID, m.ID)

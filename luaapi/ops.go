@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
+	"time"
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
@@ -16,11 +18,12 @@ import (
 // opsModule is claims.ops: the streams themselves (info, groups) and their
 // maintenance (trim, import).
 type opsModule struct {
-	store   *streams.Store
-	out     io.Writer // trim prints its plan here
-	echo    *echo
-	jail    *jail  // where trim{archive=} writes and import() reads
-	backend string // the start-up line, in info()
+	store    *streams.Store
+	out      io.Writer // trim prints its plan here
+	echo     *echo
+	jail     *jail    // where trim{archive=} writes and import() reads
+	progress progress // trim's archiving and import's writing, on a terminal
+	backend  string   // the start-up line, in info()
 }
 
 func (m *opsModule) Loader(L *lua.LState) int {
@@ -66,7 +69,10 @@ func (m *opsModule) trim(L *lua.LState) int {
 		argError(L, 1, fn, "give the options as a table: trim{maxlen=1000} or trim{before=\"2026-11-25T10:00:00Z\"}")
 	}
 	o := optionsAt(L, 1, fn, "maxlen", "before", "archive", "confirm", "force", "stream")
-	opts := claims.TrimOptions{Stream: streamArg(m.store.Keys(), o.str("stream", ""))}
+	var opts claims.TrimOptions
+	if name := o.str("stream", ""); !eventsName(name) {
+		opts.Stream = streamArg(m.store.Keys(), name)
+	}
 	switch {
 	case o.has("maxlen") && o.has("before"):
 		argError(L, 1, fn, "give maxlen or before, not both")
@@ -111,66 +117,116 @@ func (m *opsModule) trim(L *lua.LState) int {
 		return 1
 	}
 	exec := streams.TrimExec{Force: force}
+	finish := func() {}
 	if archive != "" {
 		path, err := m.jail.write(L, fn, archive)
 		if err != nil {
 			return raise(L, err)
 		}
-		exec.Archive = func(entries []claims.ArchiveEntry) error { return appendArchive(path, entries) }
+		exec.Archive = func(firsts map[string]string) (streams.Archiver, error) { return openArchive(path, firsts) }
+		var update func(int)
+		update, finish = m.progress.start(int(plan.Count()), "archiving")
+		exec.Progress = func(done, _ int64) { update(int(done)) }
 	}
-	removed, err := m.store.Trim(ctx, plan, exec)
+	res, err := m.store.Trim(ctx, plan, exec)
+	finish()
 	if err != nil {
 		return raise(L, err)
 	}
 	if archive != "" {
-		fmt.Fprintf(m.out, "archived %d entries to %s\n", plan.Count(), archive)
+		fmt.Fprintf(m.out, "archived %d entries to %s\n", res.Archived, archive)
 		t.RawSetString("archive", lua.LString(archive))
 	}
-	fmt.Fprintf(m.out, "removed %d entries from %s\n", removed, plan.Stream)
+	from := plan.Name()
+	if parts, ok := t.RawGetString("partitions").(*lua.LTable); ok {
+		from = fmt.Sprintf("%d partitions", len(plan.Streams))
+		for i, removed := range res.Removed {
+			parts.RawGetInt(i+1).(*lua.LTable).RawSetString("removed", lua.LNumber(removed))
+		}
+	}
+	fmt.Fprintf(m.out, "removed %d entries from %s\n", res.Total(), from)
 	t.RawSetString("dry_run", lua.LFalse)
-	t.RawSetString("removed", lua.LNumber(removed))
+	t.RawSetString("removed", lua.LNumber(res.Total()))
 	m.echo.quiet(t)
 	L.Push(t)
 	return 1
 }
 
-// importArchive is import() (a Go keyword). The whole file is read and
-// checked before anything is written.
+// importArchive is import() (a Go keyword). The file is read twice: once
+// to check every line before anything is written, once to write.
 func (m *opsModule) importArchive(L *lua.LState) int {
 	const fn = "import"
 	path := L.CheckString(1)
 	o := optionsAt(L, 2, fn, "stream")
-	name := o.str("stream", "")
-	key := streamArg(m.store.Keys(), name)
+	keys := m.store.Keys()
+	var opts streams.ImportOptions
+	if name := o.str("stream", ""); !eventsName(name) {
+		opts.Stream = streamArg(keys, name)
+	}
 	file, err := m.jail.read(L, fn, path)
 	if err != nil {
 		return raise(L, err)
 	}
-	entries, err := readArchiveFile(file)
+	f, err := os.Open(file)
 	if err != nil {
-		var lineErr *claims.ArchiveLineError
-		if errors.As(err, &lineErr) {
-			return raise(L, fmt.Errorf("import %s: %v (nothing written)", path, lineErr))
-		}
 		return raise(L, fmt.Errorf("import: %w", err))
 	}
-	n, err := m.store.Import(ctxOf(L), key, entries)
+	defer f.Close()
+	var update func(int)
+	finish := func() {}
+	opts.Progress = func(done, total int64) {
+		if update == nil {
+			update, finish = m.progress.start(int(total), "importing")
+		}
+		update(int(done))
+	}
+	res, err := m.store.Import(ctxOf(L), f, opts)
+	finish()
 	if err != nil {
+		var lineErr *claims.ArchiveLineError
 		var conflict *claims.ImportConflictError
-		if errors.As(err, &conflict) {
+		switch {
+		case errors.As(err, &lineErr):
+			return raise(L, fmt.Errorf("import %s: %v (nothing written)", path, lineErr))
+		case errors.As(err, &conflict):
 			return raise(L, fmt.Errorf("import %s: %v. Import it into another stream instead: import(%q, {stream=\"claims:restored\"}) (nothing written)", path, conflict, path))
 		}
 		return raise(L, fmt.Errorf("import %s: %w", path, err))
 	}
-	v := lua.LNumber(n)
+	n := lua.LNumber(res.Imported)
+	targets := L.NewTable()
+	for _, t := range res.Targets {
+		targets.Append(lua.LString(strings.TrimPrefix(t.Stream, keys.Prefix)))
+	}
 	hint := ""
-	if key == m.store.Keys().Events() && n > 0 {
+	if opts.Stream == "" && res.Imported > 0 {
 		hint = "; rebuild() brings back their claims"
 	}
-	m.echo.summary(v, "imported %d entries into %s%s", n, key, hint)
-	L.Push(v)
-	return 1
+	switch last := len(res.Targets) - 1; {
+	case res.PerSource:
+		m.echo.summary(n, "imported %d entries into %s .. %s: one stream per partition of the archive, as their ids interleave and may repeat",
+			res.Imported, res.Targets[0].Stream, res.Targets[last].Stream)
+	case len(res.Targets) > 1:
+		m.echo.summary(n, "imported %d entries into %d partitions, each to its claim's%s", res.Imported, len(res.Targets), hint)
+	default:
+		target := keys.Events()
+		switch {
+		case last == 0:
+			target = res.Targets[0].Stream
+		case opts.Stream != "":
+			target = opts.Stream
+		}
+		m.echo.summary(n, "imported %d entries into %s%s", res.Imported, target, hint)
+	}
+	m.echo.quiet(targets)
+	L.Push(n)
+	L.Push(targets)
+	return 2
 }
+
+// eventsName reports whether a stream= option means the event streams:
+// every partition's, by its claim.
+func eventsName(name string) bool { return name == "" || name == "events" || name == "claims:events" }
 
 // streamArg turns a stream name given in Lua into its key: the short names
 // info() uses (events, analytics, notifications, dlq) or any stream name,
@@ -285,43 +341,74 @@ func groupTable(L *lua.LState, g streams.GroupState, consumersByName bool) *lua.
 	return gt
 }
 
+// planTable is a trim's plan as Lua sees it. With several streams
+// (partitions) the figures are totals, and each stream's are in
+// .partitions.
 func planTable(L *lua.LState, p *claims.TrimPlan) *lua.LTable {
 	t := L.NewTable()
-	t.RawSetString("stream", lua.LString(p.Stream))
-	t.RawSetString("length", lua.LNumber(p.Length))
-	t.RawSetString("count", lua.LNumber(p.Count()))
-	t.RawSetString("remaining", lua.LNumber(p.Length-int64(p.Count())))
+	if len(p.Streams) == 1 {
+		setStreamTrim(L, t, p.Streams[0])
+	} else {
+		t.RawSetString("length", lua.LNumber(p.Length()))
+		t.RawSetString("count", lua.LNumber(p.Count()))
+		t.RawSetString("remaining", lua.LNumber(p.Remaining()))
+		first, last := p.Span()
+		setTime(t, "first_occurred_at", first)
+		setTime(t, "last_occurred_at", last)
+		t.RawSetString("groups", groupRisksTable(L, p.Groups()))
+		parts := L.NewTable()
+		for _, st := range p.Streams {
+			pt := L.NewTable()
+			setStreamTrim(L, pt, st)
+			parts.Append(pt)
+		}
+		t.RawSetString("partitions", parts)
+	}
 	if p.Options.MaxLen != nil {
 		t.RawSetString("maxlen", lua.LNumber(*p.Options.MaxLen))
 	} else {
 		t.RawSetString("before", lua.LString(p.Options.Before))
 	}
-	if p.Count() > 0 {
-		t.RawSetString("first_id", lua.LString(p.FirstID()))
-		t.RawSetString("last_id", lua.LString(p.LastID()))
-		t.RawSetString("min_id", lua.LString(p.MinID()))
-	}
-	if !p.FirstAt.IsZero() {
-		t.RawSetString("first_occurred_at", lua.LString(p.FirstAt.Format(timeOut)))
-	}
-	if !p.LastAt.IsZero() {
-		t.RawSetString("last_occurred_at", lua.LString(p.LastAt.Format(timeOut)))
-	}
-	groups := L.NewTable()
-	for _, g := range p.Groups {
-		gt := L.NewTable()
-		gt.RawSetString("name", lua.LString(g.Group))
-		gt.RawSetString("pending", lua.LNumber(g.Pending))
-		gt.RawSetString("unread", lua.LNumber(g.Unread))
-		groups.Append(gt)
-	}
-	t.RawSetString("groups", groups)
 	warnings := L.NewTable()
 	for _, w := range p.Warnings() {
 		warnings.Append(lua.LString(w))
 	}
 	t.RawSetString("warnings", warnings)
 	return t
+}
+
+// setStreamTrim sets what a plan takes from one stream.
+func setStreamTrim(L *lua.LState, t *lua.LTable, st *claims.StreamTrim) {
+	t.RawSetString("stream", lua.LString(st.Stream))
+	t.RawSetString("length", lua.LNumber(st.Length))
+	t.RawSetString("count", lua.LNumber(st.Count))
+	t.RawSetString("remaining", lua.LNumber(st.Remaining()))
+	if st.Count > 0 {
+		t.RawSetString("first_id", lua.LString(st.FirstID))
+		t.RawSetString("last_id", lua.LString(st.LastID))
+		t.RawSetString("min_id", lua.LString(st.MinID()))
+	}
+	setTime(t, "first_occurred_at", st.FirstAt)
+	setTime(t, "last_occurred_at", st.LastAt)
+	t.RawSetString("groups", groupRisksTable(L, st.Groups))
+}
+
+func setTime(t *lua.LTable, key string, at time.Time) {
+	if !at.IsZero() {
+		t.RawSetString(key, lua.LString(at.Format(timeOut)))
+	}
+}
+
+func groupRisksTable(L *lua.LState, groups []claims.GroupRisk) *lua.LTable {
+	out := L.NewTable()
+	for _, g := range groups {
+		gt := L.NewTable()
+		gt.RawSetString("name", lua.LString(g.Group))
+		gt.RawSetString("pending", lua.LNumber(g.Pending))
+		gt.RawSetString("unread", lua.LNumber(g.Unread))
+		out.Append(gt)
+	}
+	return out
 }
 
 // detailsTable is info(): the state view's table (stateTable, whose shape

@@ -26,15 +26,24 @@ func TestTrimRemovesOnlyWhatWasPlanned(t *testing.T) {
 		keep := int64(1)
 		plan, err := s.PlanTrim(ctx, claims.TrimOptions{Stream: key, MaxLen: &keep})
 		require.NoError(t, err)
-		require.Equal(t, 3, plan.Count())
+		require.EqualValues(t, 3, plan.Count())
+		planned, err := s.Client().XRange(ctx, key, "-", "+").Result()
+		require.NoError(t, err)
 		late, err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []any{"n", "late"}}).Result()
 		require.NoError(t, err)
 
-		var archived []claims.ArchiveEntry
-		n, err := s.Trim(ctx, plan, TrimExec{Archive: func(e []claims.ArchiveEntry) error { archived = e; return nil }})
+		var archive memArchive
+		res, err := s.Trim(ctx, plan, TrimExec{Archive: archive.open})
 		require.NoError(t, err)
-		assert.EqualValues(t, 3, n)
-		assert.Equal(t, plan.Entries, archived)
+		assert.EqualValues(t, 3, res.Total())
+		assert.EqualValues(t, 3, res.Archived)
+		got := archive.entries(t)
+		require.Len(t, got, 3)
+		for i, e := range got {
+			assert.Equal(t, planned[i].ID, e.ID)
+			assert.Equal(t, "trim-race", e.Stream, "the archive names the stream without the prefix")
+		}
+		assert.True(t, archive.committed)
 		left, err := s.Client().XRange(ctx, key, "-", "+").Result()
 		require.NoError(t, err)
 		require.Len(t, left, 2, "MAXLEN 1 now would have removed an entry nobody archived")
@@ -52,9 +61,13 @@ func TestTrimArchiveFailureRemovesNothing(t *testing.T) {
 		}
 		plan, err := s.PlanTrim(ctx, claims.TrimOptions{Stream: key, Before: "99999999999999"})
 		require.NoError(t, err)
-		require.Equal(t, 3, plan.Count())
-		_, err = s.Trim(ctx, plan, TrimExec{Archive: func([]claims.ArchiveEntry) error { return errors.New("disk full") }})
+		require.EqualValues(t, 3, plan.Count())
+		archive := memArchive{fail: errors.New("disk full")}
+		_, err = s.Trim(ctx, plan, TrimExec{Archive: archive.open})
 		require.ErrorContains(t, err, "archive failed, nothing removed: disk full")
+		assert.True(t, archive.aborted, "what was appended is undone")
+		_, err = s.Trim(ctx, plan, TrimExec{Archive: func(map[string]string) (Archiver, error) { return nil, errors.New("no such folder") }})
+		require.ErrorContains(t, err, "archive failed, nothing removed: no such folder")
 		n, err := s.Client().XLen(ctx, key).Result()
 		require.NoError(t, err)
 		assert.EqualValues(t, 3, n)

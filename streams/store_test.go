@@ -967,8 +967,8 @@ func TestStateLagIsExactAfterTrimAndImport(t *testing.T) {
 		keep := int64(2)
 		plan, err := s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &keep})
 		require.NoError(t, err)
-		var archived []claims.ArchiveEntry
-		_, err = s.Trim(ctx, plan, TrimExec{Force: true, Archive: func(es []claims.ArchiveEntry) error { archived = es; return nil }})
+		var archive memArchive
+		_, err = s.Trim(ctx, plan, TrimExec{Force: true, Archive: archive.open})
 		require.NoError(t, err)
 		p, a = lag()
 		assert.Equal(t, int64(2), p, "trimmed past the position: what is left is unread")
@@ -981,10 +981,9 @@ func TestStateLagIsExactAfterTrimAndImport(t *testing.T) {
 		none := int64(0)
 		plan, err = s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &none})
 		require.NoError(t, err)
-		var rest []claims.ArchiveEntry
-		_, err = s.Trim(ctx, plan, TrimExec{Force: true, Archive: func(es []claims.ArchiveEntry) error { rest = es; return nil }})
+		_, err = s.Trim(ctx, plan, TrimExec{Force: true, Archive: archive.open})
 		require.NoError(t, err)
-		_, err = s.Import(ctx, "", append(archived, rest...))
+		_, err = s.Import(ctx, archive.reader(), ImportOptions{})
 		require.NoError(t, err)
 		p, a = lag()
 		assert.Zero(t, p, "imported entries behind the group are not lag")

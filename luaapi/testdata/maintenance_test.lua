@@ -68,7 +68,8 @@ function TestTrimMaxlenRemovesExactlyTheOldestAndArchivesThem()
   local got = lines(read_file(archive))
   expect(#got == 3, "three archived lines, got " .. #got)
   for i = 1, 3 do
-    expect(has(got[i], '{"id":"' .. c[i].event_id .. '","fields":{"type":"claim.submitted"'), "line " .. i .. " is entry " .. i .. ": " .. tostring(got[i]))
+    expect(has(got[i], '{"id":"' .. c[i].event_id .. '","stream":"claims:events","fields":{"type":"claim.submitted"'),
+      "line " .. i .. " is entry " .. i .. ", with its stream (without the prefix): " .. tostring(got[i]))
     expect(has(got[i], '"claim_id":"' .. c[i].id .. '"'), "line " .. i .. " keeps the stream fields")
   end
   -- A second trim into the same archive appends to it.
@@ -253,4 +254,20 @@ function TestGroupsAndInfo()
   expect(ev.last_generated_id == ev.last_id, "last generated id")
   local dlq = info().dlq
   expect(dlq.exists == false and dlq.memory_bytes == 0, "a missing stream costs nothing")
+end
+
+function TestTrimRefusesAnArchiveThatWouldNotImport()
+  new_claim(); new_claim()
+  local archive = tmp .. "/twice.jsonl"
+  trim{maxlen = 0, archive = archive, confirm = true}
+  import(archive)
+  -- The same entries again would repeat their ids in the archive.
+  local err = refused(trim, {maxlen = 0, archive = archive, confirm = true})
+  expect(has(err, "already holds entries up to") and has(err, "choose another file") and has(err, "nothing removed"), err)
+  expect(info().events.length == 2, "nothing removed")
+  expect(#lines(read_file(archive)) == 2, "the archive is as it was")
+  write_file(tmp .. "/notes.txt", "some notes\n")
+  err = refused(trim, {maxlen = 0, archive = tmp .. "/notes.txt", confirm = true})
+  expect(has(err, "exists and is not an archive") and has(err, "nothing removed"), err)
+  expect(read_file(tmp .. "/notes.txt") == "some notes\n", "a file that is not an archive is left alone")
 end

@@ -11,10 +11,14 @@ import (
 )
 
 // The archive format of trim and import: JSON lines, one stream entry per
-// line, {"id":"1795597353284-0","fields":{"type":"claim.submitted",...}},
-// fields in the order the stream stored them and always strings, so that
-// jq, a node script or this tool read it and import puts back exactly what
-// was there.
+// line, {"id":"1795597353284-0","stream":"claims:events","fields":{"type":
+// "claim.submitted",...}}, fields in the order the stream stored them and
+// always strings, so that jq, a node script or this tool read it and
+// import puts back exactly what was there. "stream" is the key the entry
+// came from, without the store's prefix (claims:{a}:events with
+// partitions); archives written before it was recorded have none. Ids
+// ascend per stream: a trim of several partitions writes one stream after
+// the other.
 
 // maxArchiveLine bounds one line of an archive (an entry with a large
 // payload); bufio.Scanner's default of 64 KiB is too small for some.
@@ -47,6 +51,11 @@ func (e ArchiveEntry) MarshalJSON() ([]byte, error) {
 	id, _ := json.Marshal(e.ID)
 	b.WriteString(`{"id":`)
 	b.Write(id)
+	if e.Stream != "" {
+		stream, _ := json.Marshal(e.Stream)
+		b.WriteString(`,"stream":`)
+		b.Write(stream)
+	}
 	b.WriteString(`,"fields":{`)
 	for i := 0; i < len(e.Fields); i += 2 {
 		if i > 0 {
@@ -62,37 +71,123 @@ func (e ArchiveEntry) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// ReadArchive reads a whole archive and checks every line before returning
-// anything, so an import of a damaged file writes nothing. Blank lines are
-// skipped; ids must ascend, as they did in the stream.
-func ReadArchive(r io.Reader) ([]ArchiveEntry, error) {
+// ArchiveReader reads an archive an entry at a time, checking each line:
+// an import reads the file once to check all of it and count, and once
+// more to write, so its memory does not grow with the archive.
+type ArchiveReader struct {
+	sc   *bufio.Scanner
+	line int
+	last map[string]string // each stream's last id so far
+}
+
+// NewArchiveReader reads the archive r.
+func NewArchiveReader(r io.Reader) *ArchiveReader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxArchiveLine)
-	var out []ArchiveEntry
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
+	return &ArchiveReader{sc: sc, last: map[string]string{}}
+}
+
+// Next returns the next entry, or io.EOF after the last. Blank lines are
+// skipped. A line that is not an entry, or whose id does not come after
+// the previous one of the same stream, is an *ArchiveLineError.
+func (a *ArchiveReader) Next() (ArchiveEntry, error) {
+	for a.sc.Scan() {
+		a.line++
+		text := strings.TrimSpace(a.sc.Text())
 		if text == "" {
 			continue
 		}
 		e, err := parseArchiveLine(text)
 		if err != nil {
-			return nil, &ArchiveLineError{Line: line, Reason: err.Error()}
+			return e, &ArchiveLineError{Line: a.line, Reason: err.Error()}
 		}
-		if n := len(out); n > 0 && CompareIDs(out[n-1].ID, e.ID) >= 0 {
-			return nil, &ArchiveLineError{Line: line, Reason: fmt.Sprintf("id %s does not come after the previous line's %s (ids must ascend)", e.ID, out[n-1].ID)}
+		if prev, ok := a.last[e.Stream]; ok && CompareIDs(prev, e.ID) >= 0 {
+			return e, &ArchiveLineError{Line: a.line, Reason: fmt.Sprintf("id %s does not come after %s, the previous entry%s (ids must ascend)", e.ID, prev, streamWords(e.Stream))}
 		}
-		out = append(out, e)
+		a.last[e.Stream] = e.ID
+		return e, nil
 	}
-	if err := sc.Err(); err != nil {
+	if err := a.sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &ArchiveLineError{Line: line + 1, Reason: fmt.Sprintf("longer than %d bytes", maxArchiveLine)}
+			return ArchiveEntry{}, &ArchiveLineError{Line: a.line + 1, Reason: fmt.Sprintf("longer than %d bytes", maxArchiveLine)}
 		}
-		return nil, fmt.Errorf("read archive: %w", err)
+		return ArchiveEntry{}, fmt.Errorf("read archive: %w", err)
 	}
-	return out, nil
+	return ArchiveEntry{}, io.EOF
 }
+
+// Line is the number of the line Next read last.
+func (a *ArchiveReader) Line() int { return a.line }
+
+func streamWords(stream string) string {
+	if stream == "" {
+		return ""
+	}
+	return " of " + stream
+}
+
+// LastArchiveEntry reads the last entry of an archive of size bytes from
+// its end, without reading the rest: ok is false when it holds no entry.
+// A last line that is not an entry is an *ArchiveLineError without a line
+// number (that would take reading the whole file).
+func LastArchiveEntry(r io.ReaderAt, size int64) (e ArchiveEntry, ok bool, err error) {
+	const block = 64 << 10
+	var tail []byte // the end of the file, read backwards a block at a time
+	for end := size; ; {
+		text := bytes.TrimRight(tail, " \t\r\n")
+		if i := bytes.LastIndexByte(text, '\n'); i >= 0 || end == 0 {
+			line := strings.TrimSpace(string(text[i+1:]))
+			if line == "" {
+				return ArchiveEntry{}, false, nil
+			}
+			e, err := parseArchiveLine(line)
+			if err != nil {
+				return e, false, &ArchiveLineError{Reason: "the last line: " + err.Error()}
+			}
+			return e, true, nil
+		}
+		if int64(len(tail)) > maxArchiveLine {
+			return ArchiveEntry{}, false, &ArchiveLineError{Reason: fmt.Sprintf("the last line is longer than %d bytes", maxArchiveLine)}
+		}
+		start := max(end-block, 0)
+		buf := make([]byte, end-start)
+		if _, err := r.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+			return ArchiveEntry{}, false, fmt.Errorf("read archive: %w", err)
+		}
+		tail, end = append(buf, tail...), start
+	}
+}
+
+// CheckArchiveAppend checks that entries starting at firsts (stream ->
+// the id of its first entry to append) may follow last, the archive's last
+// entry: ids must ascend per stream, or the archive would no longer
+// import. An entry of an old archive names no stream, so it is compared
+// with every stream's.
+func CheckArchiveAppend(last ArchiveEntry, firsts map[string]string) error {
+	for stream, first := range firsts {
+		if last.Stream != "" && stream != "" && last.Stream != stream {
+			continue
+		}
+		if CompareIDs(last.ID, first) >= 0 {
+			return &ArchiveAppendError{Last: last, First: first}
+		}
+	}
+	return nil
+}
+
+// ArchiveAppendError is a trim whose entries cannot follow an archive's
+// last one.
+type ArchiveAppendError struct {
+	Last  ArchiveEntry
+	First string // the first id that would follow it
+}
+
+func (e *ArchiveAppendError) Error() string {
+	return fmt.Sprintf("already holds entries up to %s%s, not older than %s (choose another file)", e.Last.ID, streamWords(e.Last.Stream), e.First)
+}
+
+// Unwrap makes the refusal an ErrInvalid.
+func (e *ArchiveAppendError) Unwrap() error { return ErrInvalid }
 
 // parseArchiveLine decodes one line token by token to keep field order.
 func parseArchiveLine(text string) (ArchiveEntry, error) {
@@ -114,6 +209,10 @@ func parseArchiveLine(text string) (ArchiveEntry, error) {
 				return e, fmt.Errorf("id must be a string like \"1795597353284-0\"")
 			}
 			seenID = true
+		case "stream":
+			if e.Stream, err = stringToken(dec); err != nil || e.Stream == "" {
+				return e, fmt.Errorf("stream must be the name of a stream, like \"claims:events\"")
+			}
 		case "fields":
 			if err := expectDelim(dec, '{'); err != nil {
 				return e, fmt.Errorf("fields must be an object of strings")
@@ -134,7 +233,7 @@ func parseArchiveLine(text string) (ArchiveEntry, error) {
 			}
 			seenFields = true
 		default:
-			return e, fmt.Errorf("unknown key %q (an entry has id and fields)", key)
+			return e, fmt.Errorf("unknown key %q (an entry has id, stream and fields)", key)
 		}
 	}
 	if err := expectDelim(dec, '}'); err != nil {
@@ -181,8 +280,22 @@ func stringToken(dec *json.Decoder) (string, error) {
 // field/value pairs in their original order (an entry may repeat a field
 // name, and go-redis's map would lose both the order and the repeat).
 type ArchiveEntry struct {
-	ID     string
+	ID string
+	// Stream is the key the entry came from, without the store's prefix
+	// ("" in archives written before it was recorded).
+	Stream string
 	Fields []string // name, value, name, value ...
+}
+
+// Field is the value of a field (the last one when it repeats, as
+// Values).
+func (e ArchiveEntry) Field(name string) (string, bool) {
+	for i := len(e.Fields) - 2; i >= 0; i -= 2 {
+		if e.Fields[i] == name {
+			return e.Fields[i+1], true
+		}
+	}
+	return "", false
 }
 
 // Values is the entry as go-redis hands entries out (later repeats win).

@@ -125,20 +125,30 @@ func (e *MalformedError) Unwrap() error {
 	return nil
 }
 
-// TrimRefusedError names the groups that would lose work.
+// TrimRefusedError names, per stream, the groups that would lose work.
 type TrimRefusedError struct {
-	Stream string
-	Count  int
-	Groups []GroupRisk
+	Streams []*StreamTrim // the streams some group would lose entries of
 }
 
 func (e *TrimRefusedError) Error() string {
-	parts := make([]string, len(e.Groups))
-	for i, g := range e.Groups {
-		parts[i] = fmt.Sprintf("group %s still has %s", g.Group, riskWords(g))
+	var parts []string
+	for _, st := range e.Streams {
+		groups := st.AtRisk()
+		words := make([]string, len(groups))
+		for i, g := range groups {
+			words[i] = fmt.Sprintf("group %s still has %s", g.Group, riskWords(g))
+		}
+		part := fmt.Sprintf("%s of the %d entries to remove", strings.Join(words, "; "), st.Count)
+		if len(e.Streams) > 1 {
+			part = "in " + st.Stream + ", " + part
+		}
+		parts = append(parts, part)
 	}
-	return fmt.Sprintf("trim %s refused: %s of the %d entries to remove; consume and ack them first, or trim with force=true (nothing removed)",
-		e.Stream, strings.Join(parts, "; "), e.Count)
+	what := "trim"
+	if len(e.Streams) == 1 {
+		what += " " + e.Streams[0].Stream
+	}
+	return fmt.Sprintf("%s refused: %s; consume and ack them first, or trim with force=true (nothing removed)", what, strings.Join(parts, "; "))
 }
 
 // Unwrap makes the refusal an ErrTrimRefused.
@@ -163,11 +173,16 @@ func (e *ImportConflictError) Error() string {
 
 // ArchiveLineError is a line of an archive that is not an entry.
 type ArchiveLineError struct {
-	Line   int
+	Line   int // 0 when not known
 	Reason string
 }
 
-func (e *ArchiveLineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
+func (e *ArchiveLineError) Error() string {
+	if e.Line == 0 { // the last line, read from the end of the file
+		return e.Reason
+	}
+	return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
+}
 
 // Unwrap makes a bad line an ErrInvalid.
 func (e *ArchiveLineError) Unwrap() error { return ErrInvalid }

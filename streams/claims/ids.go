@@ -57,12 +57,12 @@ func CompareIDs(a, b string) int {
 	return cmp.Compare(as, bs)
 }
 
+// splitID parses an id's two numbers (0 for what is not a number). It is
+// on the path of every entry a trim or an import counts, hence strconv.
 func splitID(id string) (ms, seq uint64) {
 	m, s, _ := strings.Cut(id, "-")
-	fmt.Sscan(m, &ms)
-	if s != "" {
-		fmt.Sscan(s, &seq)
-	}
+	ms, _ = strconv.ParseUint(m, 10, 64)
+	seq, _ = strconv.ParseUint(s, 10, 64)
 	return ms, seq
 }
 

@@ -1,9 +1,6 @@
 package claims
 
 import (
-	"bytes"
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +8,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestAssessGroup(t *testing.T) {
+// planOf counts ids (ascending) as a planner reads them, with groups at
+// these positions and pending ids.
+func planOf(stream string, length int64, ids []string, groups []GroupPosition, pending map[string][]string) *StreamTrim {
+	st := NewStreamTrim(stream, length, groups)
+	for _, id := range ids {
+		st.Add(id, time.Time{})
+	}
+	for g, p := range pending {
+		st.AddPending(g, ids, p)
+	}
+	return st
+}
+
+func TestStreamTrimCountsGroupRisks(t *testing.T) {
 	t.Parallel()
 	ids := []string{"10-0", "11-0", "12-0", "12-1"}
 	cases := []struct {
@@ -22,20 +32,49 @@ func TestAssessGroup(t *testing.T) {
 	}{
 		{"caught up and acked", "99-0", nil, GroupRisk{Group: "g"}},
 		{"never read", "0-0", nil, GroupRisk{Group: "g", Unread: 4}},
+		{"no position at all", "", nil, GroupRisk{Group: "g", Unread: 4}},
 		{"read to the middle", "11-0", nil, GroupRisk{Group: "g", Unread: 2}},
 		{"same millisecond, next sequence", "12-0", nil, GroupRisk{Group: "g", Unread: 1}},
 		{"pending in the range", "99-0", []string{"11-0", "12-1"}, GroupRisk{Group: "g", Pending: 2}},
-		{"pending already trimmed earlier is not counted", "99-0", []string{"9-0", "11-5"}, GroupRisk{Group: "g"}},
+		{"pending already trimmed or deleted is not counted", "99-0", []string{"9-0", "11-5", "13-0"}, GroupRisk{Group: "g"}},
 		{"both", "11-0", []string{"10-0"}, GroupRisk{Group: "g", Pending: 1, Unread: 2}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			got := AssessGroup("g", c.lastDelivered, ids, c.pending)
-			assert.Equal(t, c.want, got)
-			assert.Equal(t, c.want.Pending > 0 || c.want.Unread > 0, got.AtRisk())
+			st := planOf("s", 6, ids, []GroupPosition{{Name: "g", LastDelivered: c.lastDelivered}}, map[string][]string{"g": c.pending})
+			require.Len(t, st.Groups, 1)
+			assert.Equal(t, c.want, st.Groups[0])
+			assert.Equal(t, c.want.Pending > 0 || c.want.Unread > 0, st.Groups[0].AtRisk())
+			assert.EqualValues(t, 4, st.Count)
+			assert.EqualValues(t, 2, st.Remaining())
+			assert.Equal(t, "10-0", st.FirstID)
+			assert.Equal(t, "12-1", st.LastID)
+			assert.Equal(t, "12-2", st.MinID())
 		})
 	}
+}
+
+func TestStreamTrimPagesAddUp(t *testing.T) {
+	t.Parallel()
+	// The planner reads a page at a time and asks for pending per page:
+	// the figures are those of one pass over everything.
+	ids := []string{"1-0", "2-0", "3-0", "4-0", "5-0", "6-0"}
+	pending := []string{"2-0", "3-0", "5-0"}
+	at := func(i int) time.Time { return time.Date(2026, 11, 20, 10, i, 0, 0, time.UTC) }
+	st := NewStreamTrim("s", 10, []GroupPosition{{Name: "b", LastDelivered: "4-0"}, {Name: "a", LastDelivered: "6-0"}})
+	for _, page := range [][]string{ids[:2], ids[2:5], ids[5:]} {
+		for _, id := range page {
+			n := int(id[0] - '0')
+			st.Add(id, at(n))
+		}
+		st.AddPending("b", page, pending)
+	}
+	st.AddPending("unknown", ids, pending)
+	assert.Equal(t, []GroupRisk{{Group: "a"}, {Group: "b", Pending: 3, Unread: 2}}, st.Groups, "groups by name")
+	assert.Equal(t, at(1), st.FirstAt)
+	assert.Equal(t, at(6), st.LastAt)
+	assert.Equal(t, []GroupRisk{{Group: "b", Pending: 3, Unread: 2}}, st.AtRisk())
 }
 
 func TestNeighbourIDs(t *testing.T) {
@@ -52,76 +91,66 @@ func TestNeighbourIDs(t *testing.T) {
 func TestPlanWords(t *testing.T) {
 	t.Parallel()
 	keep := int64(1)
-	p := &TrimPlan{
-		Stream: "claims:events", Options: TrimOptions{MaxLen: &keep}, Length: 3,
-		Entries: []ArchiveEntry{{ID: "10-0"}, {ID: "11-3"}},
-		FirstAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), LastAt: time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC),
-		Groups: []GroupRisk{{Group: "audit"}, {Group: "processors", Pending: 1, Unread: 1}},
-	}
-	assert.Equal(t, "11-4", p.MinID(), "MINID removes exactly up to the last planned entry")
-	assert.Equal(t, []GroupRisk{{Group: "processors", Pending: 1, Unread: 1}}, p.AtRisk())
+	st := planOf("claims:events", 3, []string{"10-0", "11-3"},
+		[]GroupPosition{{Name: "processors", LastDelivered: "10-0"}, {Name: "audit", LastDelivered: "11-3"}},
+		map[string][]string{"processors": {"10-0"}})
+	st.FirstAt, st.LastAt = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)
+	p := &TrimPlan{Options: TrimOptions{MaxLen: &keep}, Streams: []*StreamTrim{st}}
+	assert.Equal(t, "11-4", st.MinID(), "MINID removes exactly up to the last planned entry")
+	assert.Equal(t, []*StreamTrim{st}, p.AtRisk())
+	assert.Equal(t, []GroupRisk{{Group: "audit"}, {Group: "processors", Pending: 1, Unread: 1}}, p.Groups())
 	assert.Equal(t, "trim claims:events (all but the newest entry): 2 of 3 entries would go, 1 stay\n"+
 		"  ids 10-0 .. 11-3, occurred 2026-11-20T10:00:00.000Z .. 2026-11-20T11:00:00.000Z\n"+
 		"  warning: group processors still has 1 pending (delivered, not acked) and 1 unread of the 2 entries to remove\n", p.Describe())
-	err := (&TrimRefusedError{Stream: p.Stream, Count: 2, Groups: p.AtRisk()})
+	err := &TrimRefusedError{Streams: p.AtRisk()}
 	assert.ErrorIs(t, err, ErrTrimRefused)
-	assert.Contains(t, err.Error(), "force=true")
-	assert.Contains(t, err.Error(), "nothing removed")
+	assert.Equal(t, "trim claims:events refused: group processors still has 1 pending (delivered, not acked) and 1 unread of the 2 entries to remove; "+
+		"consume and ack them first, or trim with force=true (nothing removed)", err.Error())
 
-	empty := &TrimPlan{Stream: "s", Options: TrimOptions{Before: "5-0"}, Length: 2}
+	empty := &TrimPlan{Options: TrimOptions{Before: "5-0"}, Streams: []*StreamTrim{NewStreamTrim("s", 2, nil)}}
 	assert.Equal(t, "trim s (entries below 5-0): nothing to remove (2 entries)\n", empty.Describe())
-	assert.Empty(t, empty.MinID())
+	assert.Empty(t, empty.Streams[0].MinID())
+	assert.Zero(t, empty.Count())
 }
 
-func TestArchiveRoundTrip(t *testing.T) {
+// TestPartitionedPlanWords: a plan of several partitions says that maxlen
+// counts per partition, gives a line per partition and the total.
+func TestPartitionedPlanWords(t *testing.T) {
 	t.Parallel()
-	entries := []ArchiveEntry{
-		{ID: "10-0", Fields: []string{"type", "claim.submitted", "data", `{"a":"b\n"}`, "actor", "ünïcode"}},
-		{ID: "10-1", Fields: []string{"x", "1", "x", "2"}}, // a repeated field, as XADD allows
-	}
-	var buf bytes.Buffer
-	require.NoError(t, WriteArchive(&buf, entries))
-	assert.Equal(t, `{"id":"10-0","fields":{"type":"claim.submitted","data":"{\"a\":\"b\\n\"}","actor":"ünïcode"}}`+"\n"+
-		`{"id":"10-1","fields":{"x":"1","x":"2"}}`+"\n", buf.String(), "fields keep their stored order")
-	got, err := ReadArchive(&buf)
-	require.NoError(t, err)
-	assert.Equal(t, entries, got)
-}
+	keep := int64(5)
+	groups := []GroupPosition{{Name: "processors", LastDelivered: "20-0"}}
+	a := planOf("claims:{a}:events", 8, []string{"10-0", "11-0", "12-0"}, groups, nil)
+	a.FirstAt, a.LastAt = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Date(2026, 11, 20, 10, 5, 0, 0, time.UTC)
+	b := planOf("claims:{b}:events", 4, nil, groups, nil)
+	c := planOf("claims:{c}:events", 7, []string{"9-0", "21-0"}, groups, map[string][]string{"processors": {"9-0"}})
+	c.FirstAt, c.LastAt = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 20, 10, 1, 0, 0, time.UTC)
+	p := &TrimPlan{Options: TrimOptions{MaxLen: &keep}, Streams: []*StreamTrim{a, b, c}}
+	assert.EqualValues(t, 5, p.Count())
+	assert.EqualValues(t, 19, p.Length())
+	assert.EqualValues(t, 14, p.Remaining())
+	assert.Equal(t, "trim every partition (keeps the newest 5 of each of the 3 partitions): 5 of 19 entries would go, 14 stay\n"+
+		"  claims:{a}:events: 3 of 8 go, 5 stay, ids 10-0 .. 12-0\n"+
+		"  claims:{b}:events: nothing to remove (4 entries)\n"+
+		"  claims:{c}:events: 2 of 7 go, 5 stay, ids 9-0 .. 21-0\n"+
+		"  occurred 2026-11-20T09:00:00.000Z .. 2026-11-20T10:05:00.000Z\n"+
+		"  warning: claims:{c}:events: group processors still has 1 pending (delivered, not acked) and 1 unread of the 2 entries to remove\n", p.Describe())
+	assert.Equal(t, []GroupRisk{{Group: "processors", Pending: 1, Unread: 1}}, p.Groups(), "summed over the partitions")
 
-func TestReadArchiveNamesTheBadLine(t *testing.T) {
-	t.Parallel()
-	good := `{"id":"10-0","fields":{"a":"b"}}`
-	cases := []struct {
-		name, text string
-		line       int
-		reason     string
+	a2 := planOf("claims:{a}:events", 8, []string{"10-0"}, []GroupPosition{{Name: "audit", LastDelivered: "0-0"}}, nil)
+	err := &TrimRefusedError{Streams: []*StreamTrim{a2, c}}
+	assert.Equal(t, "trim refused: in claims:{a}:events, group audit still has 1 unread of the 1 entries to remove; "+
+		"in claims:{c}:events, group processors still has 1 pending (delivered, not acked) and 1 unread of the 2 entries to remove; "+
+		"consume and ack them first, or trim with force=true (nothing removed)", err.Error())
+
+	for _, c := range []struct {
+		opts TrimOptions
+		want string
 	}{
-		{"not JSON", good + "\nnope\n", 2, "not a JSON object"},
-		{"truncated", good + "\n" + `{"id":"11-0","fields":{"a":"b"}` + "\n", 2, "not valid JSON"},
-		{"number value", `{"id":"10-0","fields":{"a":1}}`, 1, `field "a" must be a string`},
-		{"no id", `{"fields":{"a":"b"}}`, 1, "has no id"},
-		{"bad id", `{"id":"ten","fields":{"a":"b"}}`, 1, "not a stream id"},
-		{"zero id", `{"id":"0-0","fields":{"a":"b"}}`, 1, "not a stream id"},
-		{"bare millisecond id", `{"id":"10","fields":{"a":"b"}}`, 1, "not a stream id"},
-		{"no fields", `{"id":"10-0"}`, 1, "has no fields"},
-		{"empty fields", `{"id":"10-0","fields":{}}`, 1, "has no fields"},
-		{"unknown key", `{"id":"10-0","fields":{"a":"b"},"at":"x"}`, 1, `unknown key "at"`},
-		{"trailing data", good + ` {}`, 1, "after the entry"},
-		{"descending", good + "\n\n" + `{"id":"9-0","fields":{"a":"b"}}`, 3, "ascend"},
-		{"duplicate", good + "\n" + good, 2, "ascend"},
+		{TrimOptions{MaxLen: new(int64)}, "trim every partition (every entry of each of the 3 partitions): nothing to remove (0 entries)\n"},
+		{TrimOptions{MaxLen: func() *int64 { one := int64(1); return &one }()}, "trim every partition (keeps the newest entry of each of the 3 partitions): nothing to remove (0 entries)\n"},
+		{TrimOptions{Before: "7-0"}, "trim every partition (entries below 7-0, in each of the 3 partitions): nothing to remove (0 entries)\n"},
+	} {
+		empty := &TrimPlan{Options: c.opts, Streams: []*StreamTrim{NewStreamTrim("x", 0, nil), NewStreamTrim("y", 0, nil), NewStreamTrim("z", 0, nil)}}
+		assert.Equal(t, c.want, empty.Describe())
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := ReadArchive(strings.NewReader(c.text))
-			var lineErr *ArchiveLineError
-			require.True(t, errors.As(err, &lineErr), "got %v", err)
-			assert.Equal(t, c.line, lineErr.Line)
-			assert.Contains(t, lineErr.Reason, c.reason)
-			assert.ErrorIs(t, err, ErrInvalid)
-		})
-	}
-	got, err := ReadArchive(strings.NewReader("\n" + good + "\n\n"))
-	require.NoError(t, err, "blank lines are skipped")
-	assert.Len(t, got, 1)
 }

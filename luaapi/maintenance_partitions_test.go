@@ -1,0 +1,102 @@
+package luaapi
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"claimsctl/streams"
+	"claimsctl/streams/embedded"
+	"claimsctl/streams/redistest"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// partitionedBackends are a real redis-server and the embedded server,
+// each giving stores of six partitions under fresh prefixes.
+func partitionedBackends(t *testing.T) map[string]func() *streams.Store {
+	srv := redistest.Start(t)
+	real := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
+	t.Cleanup(func() { real.Close() })
+	emb, err := embedded.Start(0)
+	require.NoError(t, err)
+	t.Cleanup(emb.Close)
+	mem := redis.NewClient(&redis.Options{Addr: emb.Addr(), Protocol: 2})
+	t.Cleanup(func() { mem.Close() })
+	return map[string]func() *streams.Store{
+		"redis": func() *streams.Store {
+			return streams.New(real, streams.Options{Prefix: fmt.Sprintf("t%d:", prefixes.Add(1)), Partitions: 6})
+		},
+		"embedded": func() *streams.Store {
+			return streams.New(mem, streams.Options{Prefix: fmt.Sprintf("t%d:", prefixes.Add(1)), Partitions: 6, CountLag: true})
+		},
+	}
+}
+
+// TestMaintenancePartitionedLuaSuite runs every Test* function of
+// testdata/maintenance_partitions_test.lua on stores of six partitions.
+func TestMaintenancePartitionedLuaSuite(t *testing.T) {
+	t.Parallel()
+	const file = "testdata/maintenance_partitions_test.lua"
+	src, err := os.ReadFile(file)
+	require.NoError(t, err)
+	names := regexp.MustCompile(`(?m)^function (Test\w+)\(`).FindAllStringSubmatch(string(src), -1)
+	require.NotEmpty(t, names)
+	for backend, newStore := range partitionedBackends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			for _, m := range names {
+				name := m[1]
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					store := newStore()
+					rt, out := newRuntime(t, store, false)
+					installTestHelpers(t, rt, store, backend)
+					ctx := context.Background()
+					require.NoError(t, rt.DoFile(ctx, file))
+					require.NoError(t, rt.DoString(ctx, name+"()", name), "output:\n%s", out.String())
+					assert.Zero(t, rt.Failed(), "failed expectations:\n%s", out.String())
+				})
+			}
+		})
+	}
+}
+
+// TestStep11OnPartitions runs the lab's maintenance step on one stream
+// and on six partitions, on both backends. The step writes its archive
+// under data/, relative to where it runs, hence the change of directory
+// (and no t.Parallel).
+func TestStep11OnPartitions(t *testing.T) {
+	step, err := filepath.Abs("../scripts/step11.lua")
+	require.NoError(t, err)
+	t.Chdir(t.TempDir())
+	for backend, newStore := range partitionedBackends(t) {
+		for _, partitions := range []int{1, 6} {
+			t.Run(fmt.Sprintf("%s/partitions=%d", backend, partitions), func(t *testing.T) {
+				store := newStore()
+				if partitions == 1 {
+					store = streams.New(store.Client(), streams.Options{Prefix: store.Keys().Prefix, CountLag: backend == "embedded"})
+				}
+				rt, out := newRuntime(t, store, false)
+				require.NoError(t, rt.DoFile(context.Background(), step), "output:\n%s", out.String())
+				assert.Zero(t, rt.Failed(), "failed expectations:\n%s", out.String())
+				text := out.String()
+				assert.Contains(t, text, "Now you should see")
+				if partitions == 1 {
+					assert.Contains(t, text, "claims:events (all but the newest 5 entries): 25 of 30 entries would go")
+					assert.Regexp(t, `imported \d+ entries into claims:restored, with their original ids`, text)
+					return
+				}
+				assert.Contains(t, text, "keeps the newest entry of each of the 6 partitions")
+				assert.Contains(t, text, "refused: in ")
+				assert.Contains(t, text, "into claims:restored:p0, claims:restored:p1")
+				assert.Len(t, regexp.MustCompile(`(?m)^  \S+:\{\w+\}:events: \d+ entries$`).FindAllString(text, -1), 6, "a line per partition from info()")
+			})
+		}
+	}
+}
