@@ -8,6 +8,7 @@
 --     events. Each event type may only follow certain statuses (the state
 --     machine), which is how bad histories are refused before they exist.
 
+local lab = require("lab")
 print("== Step 2: the claim's events ==")
 print()
 for _, s in ipairs(schema()) do
@@ -23,7 +24,7 @@ expect(#schema() == 8, "the lab names eight event types")
 print()
 print("A claim's life, event by event, with the state folded after each one:")
 local c = submit{customer = "CUST-0001", policy = "POL-0001", amount = 1800, type = "home",
-                 incident_date = "2026-11-15", description = "Storm damaged the garage roof"}
+                 incident_date = lab.days_ago(16), description = "Storm damaged the garage roof"}
 assign(c.id, "ADJ-001")
 upload(c.id, {type = "photo", file = "roof.jpg"})
 investigate(c.id, {phase = "started"})

@@ -12,6 +12,7 @@
 --   * Later events must follow the claim state machine: you cannot approve
 --     a claim nobody has investigated.
 
+local lab = require("lab")
 print("== Step 4: producing claim events ==")
 local before = info().events.length
 
@@ -23,7 +24,7 @@ local before = info().events.length
 trace(true)
 local c = submit{
   customer = "CUST-0001", policy = "POL-0001", amount = 2500, type = "auto",
-  incident_date = "2026-11-20", description = "Rear-ended at a traffic light",
+  incident_date = lab.days_ago(11), description = "Rear-ended at a traffic light",
 }
 trace(false)
 print(("claim %s submitted: version %d, stream entry %s"):format(c.id, c.version, c.event_id))
@@ -33,15 +34,15 @@ expect(info().events.length == before + 1, "one submit appends exactly one entry
 -- 2. Invalid claims: each is refused by name, and the stream does not grow.
 local invalid = {
   { why = "negative amount", claim = { customer = "CUST-0002", policy = "POL-0002", amount = -100,
-      type = "home", incident_date = "2026-11-01", description = "burst pipe" } },
+      type = "home", incident_date = lab.days_ago(30), description = "burst pipe" } },
   { why = "unknown claim type", claim = { customer = "CUST-0002", policy = "POL-0002", amount = 900,
-      type = "spaceship", incident_date = "2026-11-01", description = "meteor" } },
+      type = "spaceship", incident_date = lab.days_ago(30), description = "meteor" } },
   { why = "incident in the future", claim = { customer = "CUST-0002", policy = "POL-0002", amount = 900,
-      type = "home", incident_date = "2999-01-01", description = "not yet" } },
+      type = "home", incident_date = lab.days_ago(-7), description = "not yet" } },
   { why = "missing description", claim = { customer = "CUST-0002", policy = "POL-0002", amount = 900,
-      type = "home", incident_date = "2026-11-01" } },
+      type = "home", incident_date = lab.days_ago(30) } },
   { why = "a typo in a field name", claim = { customer = "CUST-0002", polcy = "POL-0002", amount = 900,
-      type = "home", incident_date = "2026-11-01", description = "typo" } },
+      type = "home", incident_date = lab.days_ago(30), description = "typo" } },
 }
 local length = info().events.length
 for _, case in ipairs(invalid) do

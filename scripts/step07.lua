@@ -10,6 +10,7 @@
 --
 -- Run it twice and it still works: every run adds new claims.
 
+local lab = require("lab")
 print("== Step 7: submit test claims, then process them with a consumer group ==")
 
 local claims = {}
@@ -21,7 +22,7 @@ for i = 1, 10 do
     policy = ("POL-%04d"):format(i),
     amount = 500 * i,
     type = types[(i - 1) % #types + 1],
-    incident_date = "2026-11-" .. string.format("%02d", 10 + i),
+    incident_date = lab.days_ago(21 - i),
     description = "test claim " .. i,
   }
 end

@@ -57,7 +57,7 @@ local dead_before = #dlq() -- earlier runs may have left some
 redis("DEL", key("demo:fixed")) -- the flaky consumer's bug is not fixed yet
 redis("XADD", key("claims:events"), "*", "foo", "bar") -- what a buggy tool might write
 local poisoned = submit{customer = "CUST-0001", policy = "POL-0001", amount = 900, type = "auto",
-                        incident_date = "2026-11-20", description = "poison: this one breaks the flaky consumer"}
+                        incident_date = lab.days_ago(11), description = "poison: this one breaks the flaky consumer"}
 spawn("scripts/consumers/flaky.lua", {min_idle = 50, recover_every = 50, max_deliveries = 3, log = false})
 local deadline = 200
 while #dlq() < dead_before + 2 and deadline > 0 do sleep(50); deadline = deadline - 1 end

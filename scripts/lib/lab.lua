@@ -4,6 +4,13 @@
 
 local lab = {}
 
+-- The date n days before today (UTC), as incident_date wants it: claims in
+-- the lab happened recently, whatever day the lab runs. lab.days_ago(-7)
+-- is a week from now.
+function lab.days_ago(n)
+  return os.date("!%Y-%m-%d", os.time() - n * 86400)
+end
+
 -- The sample customers and policies of step 3 (idempotent: same seed, same data).
 function lab.sample_data()
   return sample_data{customers = 10, policies = 20, seed = 1}
@@ -30,7 +37,7 @@ function lab.submit_claims(n, first)
       policy = ("POL-%04d"):format(p),
       amount = 250 * ((i * 7) % 40 + 1),
       type = t,
-      incident_date = ("2026-11-%02d"):format((i % 20) + 1),
+      incident_date = lab.days_ago(i % 20 + 1),
       description = stories[t],
     }
   end

@@ -3,7 +3,7 @@
 -- require("checks_02")(status_at).
 return function(status_at)
   local c = submit{customer = "CUST-0002", policy = "POL-0002", amount = 4000, type = "auto",
-                   incident_date = "2026-11-02", description = "hail damage"}
+                   incident_date = os.date("!%Y-%m-%d", os.time() - 29 * 86400), description = "hail damage"}
   assign(c.id, "ADJ-002")
   upload(c.id, {type = "photo", file = "roof.jpg"})
   investigate(c.id, {phase = "started"})
