@@ -46,7 +46,7 @@ func (c *replCmd) session(ctx context.Context, run func(repl.Options) error) err
 	}
 	defer backend.Close()
 	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth})
+		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth, Host: c.env.hostname})
 	defer rt.Close()
 	banner.WriteString("Lua REPL on the claims event store. help() lists the API; Ctrl-D leaves.\n")
 

@@ -64,7 +64,7 @@ func (c *runCmd) with(ctx context.Context, args []string, body func(*luaapi.Runt
 	}
 	defer backend.Close()
 	rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description,
-		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth})
+		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth, Host: c.env.hostname})
 	defer rt.Close()
 	if err := body(rt); err != nil {
 		return err

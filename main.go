@@ -39,9 +39,10 @@ const (
 )
 
 func main() {
+	host, _ := os.Hostname() // "" leaves default consumer names without a host
 	env := environment{
-		getenv: os.Getenv,
-		stdin:  os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		getenv: os.Getenv, hostname: host,
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 		stdoutWidth: func() int {
@@ -98,6 +99,7 @@ type environment struct {
 	stdinTTY, stdoutTTY bool
 	stdoutWidth         func() int // the terminal's columns now (it can be resized)
 	historyFile         string
+	hostname            string // this machine's, for workers' default consumer names
 }
 
 // terminalWidth is the width of the terminal on stdout, or 0 when stdout

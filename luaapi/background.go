@@ -34,12 +34,9 @@ type background struct {
 // handler that loops is interrupted.
 const stopGrace = 5 * time.Second
 
-// launch runs h as one consumer of its group until it is stopped. The
-// consumer is named after the worker unless opts names it.
+// launch runs h as consumer opts.Consumer of its group until it is
+// stopped.
 func (p *pool) launch(name, kind string, h streams.Handler, opts streams.WorkerOptions, logging bool) (*background, error) {
-	if opts.Consumer == "" {
-		opts.Consumer = fmt.Sprintf("%s-%d", name, len(p.workers)+1)
-	}
 	for _, b := range p.workers {
 		if b.name == name && b.consumer == opts.Consumer && !b.stopped() {
 			return nil, fmt.Errorf("start %s: consumer %s is already running (stop(%q) first, or give another consumer=)", name, opts.Consumer, name)
@@ -56,8 +53,12 @@ func (p *pool) launch(name, kind string, h streams.Handler, opts streams.WorkerO
 	ctx, cancel := context.WithCancel(streams.Untraced(context.Background()))
 	b := &background{name: name, group: h.Group(), consumer: opts.Consumer, kind: kind, cancel: cancel, abort: func() {}, done: make(chan struct{})}
 	p.workers = append(p.workers, b)
+	// Marked running (streams.Store.KeepAlive) until it returns, so other
+	// sessions and terminals can tell it from a dead consumer.
+	stopAlive := p.store.KeepAlive(ctx, b.group, b.consumer)
 	go func() {
 		defer close(b.done)
+		defer stopAlive()
 		b.err = p.store.RunWorker(ctx, h, opts)
 	}()
 	return b, nil
@@ -108,6 +109,16 @@ func (p *pool) byName() []*background {
 	list := append([]*background(nil), p.workers...)
 	sort.SliceStable(list, func(i, j int) bool { return list[i].name < list[j].name })
 	return list
+}
+
+// running reports whether a worker of the pool runs as that consumer.
+func (p *pool) running(consumer string) bool {
+	for _, b := range p.workers {
+		if b.consumer == consumer && !b.stopped() {
+			return true
+		}
+	}
+	return false
 }
 
 // runningIn returns a running worker of the group, or nil.

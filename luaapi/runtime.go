@@ -30,6 +30,9 @@ type Config struct {
 	// time it starts, as a terminal can be resized. nil, or 0 (Out is not
 	// a terminal), means dashboard.DefaultWidth.
 	Width func() int
+	// Host is this machine's name: background workers are consumers named
+	// <worker>@<Host> unless told otherwise, the same on every run.
+	Host string
 }
 
 // Runtime is one Lua state bound to a store. Like an LState, it is not
@@ -121,5 +124,5 @@ func (r *Runtime) SetBackgroundOutput(w io.Writer) {
 // newConsumerRuntime opens the Lua state a spawned consumer runs on: its
 // own, since an LState is not goroutine-safe, logging where workers log.
 func (r *Runtime) newConsumerRuntime() *Runtime {
-	return New(Config{Store: r.store, Out: r.pool.out, Backend: r.cfg.Backend, TTY: r.cfg.TTY})
+	return New(Config{Store: r.store, Out: r.pool.out, Backend: r.cfg.Backend, TTY: r.cfg.TTY, Host: r.cfg.Host})
 }

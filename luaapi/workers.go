@@ -20,6 +20,7 @@ type workersModule struct {
 	store *streams.Store
 	pool  *pool
 	echo  *echo
+	host  string // default consumer names are <worker>@<host>
 	// newConsumerRuntime opens the Lua state a spawned consumer runs on.
 	newConsumerRuntime func() *Runtime
 }
@@ -29,6 +30,7 @@ func (m *workersModule) Loader(L *lua.LState) int {
 		"sample_data":        m.sampleData,
 		"pending":            m.pending,
 		"recover":            m.recoverIdle,
+		"forget_consumers":   m.forgetConsumers,
 		"dlq":                m.dlq,
 		"retry_dlq":          m.retryDLQ,
 		"start":              m.start,
@@ -109,6 +111,48 @@ func (m *workersModule) recoverIdle(L *lua.LState) int {
 	return 2
 }
 
+func (m *workersModule) forgetConsumers(L *lua.LState) int {
+	const fn = "forget_consumers"
+	group := L.CheckString(1)
+	o := optionsAt(L, 2, fn, "idle", "to")
+	idle := o.num("idle", float64(streams.LongIdle.Milliseconds()))
+	if idle <= 0 {
+		argError(L, 2, fn, fmt.Sprintf("idle must be a number of milliseconds above 0, got %v", idle))
+	}
+	res, err := m.store.DeleteIdleConsumers(ctxOf(L), group, streams.ForgetOptions{
+		Idle: time.Duration(idle) * time.Millisecond, To: o.str("to", ""),
+	})
+	if err != nil {
+		return raise(L, err)
+	}
+	t := L.NewTable()
+	t.RawSetString("deleted", toLua(L, res.Deleted))
+	t.RawSetString("handed_over", lua.LNumber(res.HandedOver))
+	kept := L.NewTable()
+	var why []string
+	for _, k := range res.Kept {
+		kt := L.NewTable()
+		kt.RawSetString("name", lua.LString(k.Name))
+		kt.RawSetString("reason", lua.LString(k.Reason))
+		kept.Append(kt)
+		why = append(why, k.Name+": "+k.Reason)
+	}
+	t.RawSetString("kept", kept)
+	summary := fmt.Sprintf("removed %d consumers of %s", len(res.Deleted), group)
+	if len(res.Deleted) > 0 {
+		summary += " (" + strings.Join(res.Deleted, ", ") + ")"
+	}
+	if res.HandedOver > 0 {
+		summary += fmt.Sprintf(", after handing %d pending entries to %s", res.HandedOver, o.str("to", ""))
+	}
+	if len(why) > 0 {
+		summary += "; kept " + strings.Join(why, "; ")
+	}
+	m.echo.summary(t, "%s", summary)
+	L.Push(t)
+	return 1
+}
+
 func deletedNote(ids []string) string {
 	if len(ids) == 0 {
 		return ""
@@ -167,6 +211,27 @@ func workerOptions(o options) (streams.WorkerOptions, bool) {
 	}, o.boolean("log", true)
 }
 
+// DefaultConsumer is the consumer name a worker gets unless told otherwise:
+// worker@host, the same every time it runs on this machine, so a
+// restarted worker resumes its own pending entries at once instead of
+// leaving them to recovery, and restarts leave no trail of dead consumers.
+func DefaultConsumer(worker, host string) string {
+	if host = strings.Join(strings.Fields(host), "-"); host == "" {
+		return worker
+	}
+	return worker + "@" + host
+}
+
+// defaultConsumer is DefaultConsumer, or worker-2@host (-3 ...) when
+// this session already runs a worker under that name.
+func (m *workersModule) defaultConsumer(worker string) string {
+	name := DefaultConsumer(worker, m.host)
+	for n := 2; m.pool.running(name); n++ {
+		name = DefaultConsumer(fmt.Sprintf("%s-%d", worker, n), m.host)
+	}
+	return name
+}
+
 func (m *workersModule) start(L *lua.LState) int {
 	name := L.CheckString(1)
 	o := optionsAt(L, 2, "start", workerOptionKeys...)
@@ -175,6 +240,9 @@ func (m *workersModule) start(L *lua.LState) int {
 		return raise(L, fmt.Errorf("start: %w", err))
 	}
 	opts, logging := workerOptions(o)
+	if opts.Consumer == "" {
+		opts.Consumer = m.defaultConsumer(name)
+	}
 	b, err := m.pool.launch(name, "built-in", h, opts, logging)
 	if err != nil {
 		return raise(L, err)
@@ -195,6 +263,9 @@ func (m *workersModule) spawn(L *lua.LState) int {
 		return raise(L, fmt.Errorf("spawn %s: %w", file, err))
 	}
 	name := strings.TrimSuffix(filepath.Base(file), ".lua")
+	if opts.Consumer == "" {
+		opts.Consumer = m.defaultConsumer(name)
+	}
 	abortCtx, abort := context.WithCancel(context.Background())
 	h.(*luaConsumer).abort = abortCtx
 	b, err := m.pool.launch(name, file, h, opts, logging)
