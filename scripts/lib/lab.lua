@@ -44,6 +44,20 @@ function lab.submit_claims(n, first)
   return claims
 end
 
+-- Every status in lifecycle order, as the dashboard lists them.
+lab.statuses = {"submitted", "assigned", "investigating", "investigated", "approved", "rejected",
+                "payment_initiated", "paid"}
+
+-- "submitted 2, assigned 5, investigating 0, ..." for a by_status table
+-- (report() or stats()), every status in the dashboard's order.
+function lab.status_counts(by_status)
+  local parts = {}
+  for _, s in ipairs(lab.statuses) do
+    parts[#parts + 1] = ("%s %d"):format(s, by_status[s] or 0)
+  end
+  return table.concat(parts, ", ")
+end
+
 -- Prints a group table of claims:events: pending, lag and consumers.
 function lab.show_groups()
   local groups = info().events.groups
