@@ -27,6 +27,19 @@ local raw = redis("HGETALL", key("policy:POL-0001"))
 print("policy:POL-0001")
 for i = 1, #raw, 2 do print(("  %-15s %s"):format(raw[i], raw[i + 1])) end
 
+-- Policies are dated from today: an active one covers today, a lapsed one
+-- ended long ago. The processor rejects claims outside a policy's period.
+local today = lab.days_ago(0)
+local active, lapsed = {}, {}
+for _, f in ipairs({"status", "start_date", "end_date"}) do
+  active[f] = redis("HGET", key("policy:POL-0001"), f)
+  lapsed[f] = redis("HGET", key("policy:POL-0005"), f)
+end
+print(("today is %s: POL-0001 is %s from %s to %s, POL-0005 is %s since %s"):format(
+  today, active.status, active.start_date, active.end_date, lapsed.status, lapsed.end_date))
+expect(active.start_date < today and today < active.end_date, "an active policy covers today")
+expect(lapsed.status == "lapsed" and lapsed.end_date < today, "a lapsed policy ended before today")
+
 -- Running it again writes the same values: nothing changes.
 local again = lab.sample_data()
 expect(#keys("policy:*") == 20, "loading twice leaves 20 policies")
