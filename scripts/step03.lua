@@ -16,6 +16,7 @@ print("== Step 3: sample data ==")
 local loaded = lab.sample_data()
 print(("loaded %d customers, %d policies, %d adjusters"):format(#loaded.customers, #loaded.policies, #loaded.adjusters))
 print("lapsed policies (their claims will be rejected): " .. table.concat(loaded.lapsed, ", "))
+print("(each customer:* and policy:* hash is replaced whole: the same values on the same day)")
 
 -- Verify, as the lab does, by looking at the keys themselves.
 local customers, policies = keys("customer:*"), keys("policy:*")
