@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,7 +29,7 @@ func (c *workerCmd) doc() doc {
 }
 
 func (c *workerCmd) flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.opts.Consumer, "consumer", "", "name the worker `C` in its consumer group\n(default: the worker's name and the pid)")
+	fs.StringVar(&c.opts.Consumer, "consumer", "", "name the worker `C` in its consumer group\n(default: NAME@HOST, the same on every start, so a\nrestarted worker resumes its own pending entries)")
 	fs.Int64Var(&c.opts.Count, "count", streams.DefaultCount, "read up to `N` entries at a time")
 	fs.DurationVar(&c.opts.MinIdle, "min-idle", streams.DefaultMinIdle, "take over the entries that a dead consumer left\npending longer than `D`")
 	fs.DurationVar(&c.opts.RecoverEvery, "recover-every", streams.DefaultRecoverEvery, "look for such idle entries every `D`")
@@ -72,12 +71,12 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.env.stderr, "         from other terminals. Start `claimsctl serve` first, or point --redis at your Redis.")
 	}
 	if c.opts.Consumer == "" {
-		c.opts.Consumer = fmt.Sprintf("%s-%d", strings.TrimSuffix(filepath.Base(name), ".lua"), os.Getpid())
+		c.opts.Consumer = luaapi.DefaultConsumer(strings.TrimSuffix(filepath.Base(name), ".lua"), c.env.hostname)
 	}
 	out := c.env.stdout
 	c.opts.Log = func(line string) { fmt.Fprintln(out, line) }
 	if strings.HasSuffix(name, ".lua") {
-		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Backend: backend.Description})
+		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Backend: backend.Description, Host: c.env.hostname})
 		defer rt.Close()
 		if c.env.ready != nil {
 			// Spawned by another claimsctl: it goes when its parent goes.
@@ -97,11 +96,15 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 			fmt.Fprintln(c.env.ready, consumer.Group())
 			c.env.ready.Close()
 		}
+		// Marked running while it runs, so a lab step in another terminal
+		// uses this worker instead of starting its own.
+		defer store.KeepAlive(ctx, consumer.Group(), c.opts.Consumer)()
 		return consumer.Run(ctx, c.opts)
 	}
 	handler, err := store.NewWorker(name)
 	if err != nil {
 		return err
 	}
+	defer store.KeepAlive(ctx, handler.Group(), c.opts.Consumer)()
 	return store.RunWorker(ctx, handler, c.opts)
 }

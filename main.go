@@ -54,8 +54,9 @@ func main() {
 			os.Exit(exitError)
 		}
 	}
+	host, _ := os.Hostname() // "" leaves default consumer names without a host
 	env := environment{
-		getenv: os.Getenv, environ: os.Environ(),
+		getenv: os.Getenv, environ: os.Environ(), hostname: host,
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
@@ -149,7 +150,8 @@ type environment struct {
 	executable string
 	// ready, for a worker spawned by another claimsctl, is where it says
 	// its group once its file is loaded (luaapi.ReadyEnv).
-	ready io.WriteCloser
+	ready    io.WriteCloser
+	hostname string // this machine's, for workers' default consumer names
 }
 
 // terminalWidth is the width of the terminal on stdout, or 0 when stdout

@@ -97,37 +97,6 @@ func backendArgs(t *testing.T) map[string][]string {
 	}
 }
 
-// TestLabStepsInOrder runs step01..step11 in sequence on one fresh server,
-// as a student does: a real redis-server, and the embedded server shared
-// through `claimsctl serve`.
-func TestLabStepsInOrder(t *testing.T) {
-	t.Parallel()
-	steps, err := filepath.Glob("scripts/step*.lua")
-	require.NoError(t, err)
-	require.Len(t, steps, 11, "one script per lab step")
-	servers := map[string]string{
-		"redis":    redistest.Start(t).URL(),
-		"embedded": startServe(t),
-	}
-	repo, err := os.Getwd()
-	require.NoError(t, err)
-	for name, url := range servers {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			// A folder of its own, as a student's checkout: the steps write
-			// data/ (report, archive) relative to where they run.
-			dir := t.TempDir()
-			require.NoError(t, os.Symlink(filepath.Join(repo, "scripts"), filepath.Join(dir, "scripts")))
-			for _, step := range steps {
-				r := claimsctlIn(t, dir, "", nil, "--redis", url, "run", step)
-				require.Equal(t, 0, r.code, "%s\nstdout:\n%s\nstderr:\n%s", step, r.stdout, r.stderr)
-				assert.NotContains(t, r.stdout, "FAIL", step)
-				assert.Contains(t, r.stdout, "Now you should see", step)
-			}
-		})
-	}
-}
-
 // startServe runs `claimsctl serve` on a free loopback port until the test
 // ends, and returns its URL.
 func startServe(t *testing.T) string {

@@ -35,12 +35,9 @@ type background struct {
 // process killed after KillGrace).
 const stopGrace = 2 * KillGrace
 
-// consumerFor names a new worker's consumer: name-<n> unless consumer is
-// given. A consumer of that worker already running is refused.
+// consumerFor checks a new worker's consumer name: a consumer of that
+// worker already running is refused.
 func (p *pool) consumerFor(name, consumer string) (string, error) {
-	if consumer == "" {
-		consumer = fmt.Sprintf("%s-%d", name, len(p.workers)+1)
-	}
 	// RunWorker checks the names too, but in the worker's goroutine: a
 	// worker that ends at once would look started.
 	if err := claims.ValidName("consumer", consumer); err != nil {
@@ -71,8 +68,12 @@ func (p *pool) launch(name, kind, group, consumer string, run func(context.Conte
 	b := &background{name: name, group: group, consumer: consumer, kind: kind, cancel: cancel, done: make(chan struct{})}
 	p.workers = append(p.workers, b)
 	out := p.out
+	// Marked running (streams.Store.KeepAlive) until it returns, so other
+	// sessions and terminals can tell it from a dead consumer.
+	stopAlive := p.store.KeepAlive(ctx, group, consumer)
 	go func() {
 		defer close(b.done)
+		defer stopAlive()
 		b.err = run(ctx)
 		if b.err != nil && ctx.Err() == nil {
 			fmt.Fprintf(out, "  [%s %s: %v]\n", name, consumer, b.err)
@@ -126,6 +127,16 @@ func (p *pool) byName() []*background {
 	list := append([]*background(nil), p.workers...)
 	sort.SliceStable(list, func(i, j int) bool { return list[i].name < list[j].name })
 	return list
+}
+
+// running reports whether a worker of the pool runs as that consumer.
+func (p *pool) running(consumer string) bool {
+	for _, b := range p.workers {
+		if b.consumer == consumer && !b.stopped() {
+			return true
+		}
+	}
+	return false
 }
 
 // runningIn returns a running worker of the group, or nil.

@@ -74,7 +74,7 @@ function handle(ev) end`), 0o644))
 		{"file name ANSI", `upload(c.id, {type = "photo", file = "a\27[31m.jpg"})`, "file must not hold control characters"},
 		{"reason newline", `reject(c.id, "lapsed\n  [audit forged]")`, `reason must not hold control characters, got '\n'`},
 		{"adjuster ANSI", `assign(c.id, "ADJ\27[31m")`, "adjuster must not hold control characters"},
-		{"customer id with a space", `submit(with("customer", "CUST 1"))`, "customer may hold only letters, digits, '-', '_', '.' and ':'; got ' '"},
+		{"customer id with a space", `submit(with("customer", "CUST 1"))`, "customer may hold only letters, digits, '-', '_', '.', ':' and '@'; got ' '"},
 		// claim ids and actors
 		{"id forging a log line", `submit(with("id", "x\naudit a1  1-0  claim.approved"))`, `submit: bad argument #1: id may hold only letters, digits, '-', '_' and '.'; got '\n'`},
 		{"id of 1 MB", `submit(with("id", string.rep("a", 1048576)))`, "id must be at most 64 characters, got 1048576"},
@@ -101,7 +101,7 @@ function handle(ev) end`), 0o644))
 		{"emit expected_version a fraction", `emit(c.id, "claim.assigned", {adjuster = "ADJ-1"}, {expected_version = 1.5})`, "emit: bad argument #4: option expected_version must be a whole number, got 1.5"},
 		{"emit expected_version 1e300", `emit(c.id, "claim.assigned", {adjuster = "ADJ-1"}, {expected_version = 1e300})`, "got 1e+300"},
 		// workers
-		{"consumer with a space", `start("processor", {consumer = "a b"})`, `start: bad argument #2: option consumer name "a b" may hold only letters, digits, '-', '_', '.' and ':'; got ' '`},
+		{"consumer with a space", `start("processor", {consumer = "a b"})`, `start: bad argument #2: option consumer name "a b" may hold only letters, digits, '-', '_', '.', ':' and '@'; got ' '`},
 		{"consumer of 65 characters", `start("processor", {consumer = string.rep("w", 65)})`, "consumer name " + `"` + strings.Repeat("w", 40) + `"… (65 bytes) must be at most 64 characters, got 65`},
 		{"consumer a number", `start("processor", {consumer = 5})`, "option consumer must be a string, got number"},
 		{"spawned consumer's group", `spawn("` + badGroup + `")`, "spawn " + badGroup + `: group name "high value" may hold only letters, digits`},

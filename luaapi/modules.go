@@ -15,7 +15,7 @@ func (r *Runtime) modules() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
 		"claims.produce": (&produceModule{store: r.store, echo: r.echo, progress: progress{out: r.out, on: r.cfg.Color}}).Loader,
 		"claims.consume": (&consumeModule{store: r.store, out: r.out, echo: r.echo}).Loader,
-		"claims.workers": (&workersModule{store: r.store, pool: r.pool, echo: r.echo, jail: r.jail, launcher: r.cfg.Launcher, memory: r.cfg.ConsumerMemory, newConsumerRuntime: r.newConsumerRuntime}).Loader,
+		"claims.workers": (&workersModule{store: r.store, pool: r.pool, echo: r.echo, jail: r.jail, launcher: r.cfg.Launcher, memory: r.cfg.ConsumerMemory, host: r.cfg.Host, newConsumerRuntime: r.newConsumerRuntime}).Loader,
 		"claims.replay":  (&replayModule{store: r.store, out: r.out, echo: r.echo}).Loader,
 		"claims.report":  (&reportModule{store: r.store, out: r.out, echo: r.echo, jail: r.jail, tty: r.cfg.TTY, color: r.cfg.Color, width: r.cfg.Width}).Loader,
 		"claims.ops":     (&opsModule{store: r.store, out: r.out, echo: r.echo, jail: r.jail, progress: progress{out: r.out, on: r.cfg.Color}, backend: r.cfg.Backend}).Loader,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,11 +55,30 @@ func (m *opsModule) groups(L *lua.LState) int {
 	if ss := st.Events(); ss != nil {
 		for _, g := range ss.Groups {
 			gt := groupTable(L, g, false)
+			if err := m.markRunning(L, g, gt); err != nil {
+				return raise(L, err)
+			}
 			t.Append(gt)
 		}
 	}
 	L.Push(t)
 	return 1
+}
+
+// markRunning lists the consumers live workers run now, in this session
+// or another process (streams.Store.KeepAlive), as running= of the group,
+// and sets running=true on those of its consumers.
+func (m *opsModule) markRunning(L *lua.LState, g streams.GroupState, gt *lua.LTable) error {
+	running, err := m.store.Running(ctxOf(L), g.Name)
+	if err != nil {
+		return err
+	}
+	gt.RawSetString("running", toLua(L, running))
+	cons := gt.RawGetString("consumers").(*lua.LTable)
+	for i, c := range g.Consumers {
+		cons.RawGetInt(i+1).(*lua.LTable).RawSetString("running", lua.LBool(slices.Contains(running, c.Name)))
+	}
+	return nil
 }
 
 // trim plans first and carries the plan out only when confirmed: the plan
@@ -331,6 +351,7 @@ func groupTable(L *lua.LState, g streams.GroupState, consumersByName bool) *lua.
 		ct.RawSetString("name", lua.LString(c.Name))
 		ct.RawSetString("pending", lua.LNumber(c.Pending))
 		ct.RawSetString("idle_ms", lua.LNumber(max(c.Idle.Milliseconds(), 0)))
+		ct.RawSetString("idle", lua.LBool(c.LongIdle()))
 		if consumersByName {
 			cons.RawSetString(c.Name, ct)
 		} else {

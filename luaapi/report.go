@@ -58,6 +58,11 @@ func (m *reportModule) report(L *lua.LState) int {
 		}
 	}
 	t := structToLua(L, rep)
+	if tt, ok := t.(*lua.LTable); ok {
+		// The averages as the dashboard words them (70ms, 2m 5s), for printing.
+		tt.RawSetString("avg_processing", lua.LString(dashboard.HumanSeconds(rep.AvgProcessingSec)))
+		tt.RawSetString("avg_resolution", lua.LString(dashboard.HumanSeconds(rep.AvgResolutionSec)))
+	}
 	if out := o.str("out", ""); out != "" {
 		m.echo.summary(t, "report of %d claims written to %s", rep.Claims, out)
 	}

@@ -38,6 +38,9 @@ type Config struct {
 	// it, or in a Sandbox, consumers run in this process.
 	Launcher       *Launcher
 	ConsumerMemory int64
+	// Host is this machine's name: background workers are consumers named
+	// <worker>@<Host> unless told otherwise, the same on every run.
+	Host string
 }
 
 // Runtime is one Lua state bound to a store. Like an LState, it is not
@@ -144,5 +147,5 @@ func (r *Runtime) SetBackgroundOutput(w io.Writer) {
 // own, since an LState is not goroutine-safe, logging where workers log,
 // in its parent's sandbox (whose record of escapes it shares).
 func (r *Runtime) newConsumerRuntime() *Runtime {
-	return openRuntime(Config{Store: r.store, Out: r.pool.out, Backend: r.cfg.Backend, TTY: r.cfg.TTY, Sandbox: r.cfg.Sandbox}, r.jail)
+	return openRuntime(Config{Store: r.store, Out: r.pool.out, Backend: r.cfg.Backend, TTY: r.cfg.TTY, Sandbox: r.cfg.Sandbox, Host: r.cfg.Host}, r.jail)
 }

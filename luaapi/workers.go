@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
@@ -27,7 +28,8 @@ type workersModule struct {
 	store *streams.Store
 	pool  *pool
 	echo  *echo
-	jail  *jail // which files spawn() may load
+	jail  *jail  // which files spawn() may load
+	host  string // default consumer names are <worker>@<host>
 	// launcher, if set, starts spawned consumers as child processes with
 	// memory bytes at most.
 	launcher *Launcher
@@ -42,6 +44,7 @@ func (m *workersModule) Loader(L *lua.LState) int {
 		"sample_data":        m.sampleData,
 		"pending":            m.pending,
 		"recover":            m.recoverIdle,
+		"forget_consumers":   m.forgetConsumers,
 		"dlq":                m.dlq,
 		"retry_dlq":          m.retryDLQ,
 		"start":              m.start,
@@ -124,6 +127,48 @@ func (m *workersModule) recoverIdle(L *lua.LState) int {
 	return 2
 }
 
+func (m *workersModule) forgetConsumers(L *lua.LState) int {
+	const fn = "forget_consumers"
+	group := L.CheckString(1)
+	o := optionsAt(L, 2, fn, "idle", "to")
+	idle := o.num("idle", float64(streams.LongIdle.Milliseconds()))
+	if idle <= 0 {
+		argError(L, 2, fn, fmt.Sprintf("idle must be a number of milliseconds above 0, got %v", idle))
+	}
+	res, err := m.store.DeleteIdleConsumers(ctxOf(L), group, streams.ForgetOptions{
+		Idle: time.Duration(idle) * time.Millisecond, To: o.str("to", ""),
+	})
+	if err != nil {
+		return raise(L, err)
+	}
+	t := L.NewTable()
+	t.RawSetString("deleted", toLua(L, res.Deleted))
+	t.RawSetString("handed_over", lua.LNumber(res.HandedOver))
+	kept := L.NewTable()
+	var why []string
+	for _, k := range res.Kept {
+		kt := L.NewTable()
+		kt.RawSetString("name", lua.LString(k.Name))
+		kt.RawSetString("reason", lua.LString(k.Reason))
+		kept.Append(kt)
+		why = append(why, k.Name+": "+k.Reason)
+	}
+	t.RawSetString("kept", kept)
+	summary := fmt.Sprintf("removed %d consumers of %s", len(res.Deleted), group)
+	if len(res.Deleted) > 0 {
+		summary += " (" + strings.Join(res.Deleted, ", ") + ")"
+	}
+	if res.HandedOver > 0 {
+		summary += fmt.Sprintf(", after handing %d pending entries to %s", res.HandedOver, o.str("to", ""))
+	}
+	if len(why) > 0 {
+		summary += "; kept " + strings.Join(why, "; ")
+	}
+	m.echo.summary(t, "%s", summary)
+	L.Push(t)
+	return 1
+}
+
 func deletedNote(ids []string) string {
 	if len(ids) == 0 {
 		return ""
@@ -190,6 +235,42 @@ func workerOptions(o options) (streams.WorkerOptions, bool) {
 	return opts, o.boolean("log", true)
 }
 
+// DefaultConsumer is the consumer name a worker gets unless told otherwise:
+// worker@host, the same every time it runs on this machine, so a
+// restarted worker resumes its own pending entries at once instead of
+// leaving them to recovery, and restarts leave no trail of dead consumers.
+func DefaultConsumer(worker, host string) string {
+	// A host name may hold what a consumer name may not (or be long):
+	// keep what is allowed, so the name always passes claims.ValidName.
+	var b strings.Builder
+	for _, r := range host {
+		switch {
+		case r < utf8.RuneSelf && (r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'):
+			b.WriteRune(r)
+		case b.Len() > 0:
+			b.WriteByte('-')
+		}
+	}
+	host = strings.Trim(b.String(), "-")
+	if room := claims.MaxNameLength - len(worker) - 1; len(host) > room {
+		host = host[:max(room, 0)]
+	}
+	if host == "" {
+		return worker
+	}
+	return worker + "@" + host
+}
+
+// defaultConsumer is DefaultConsumer, or worker-2@host (-3 ...) when
+// this session already runs a worker under that name.
+func (m *workersModule) defaultConsumer(worker string) string {
+	name := DefaultConsumer(worker, m.host)
+	for n := 2; m.pool.running(name); n++ {
+		name = DefaultConsumer(fmt.Sprintf("%s-%d", worker, n), m.host)
+	}
+	return name
+}
+
 func (m *workersModule) start(L *lua.LState) int {
 	name := L.CheckString(1)
 	o := optionsAt(L, 2, "start", workerOptionKeys...)
@@ -198,6 +279,9 @@ func (m *workersModule) start(L *lua.LState) int {
 		return raise(L, fmt.Errorf("start: %w", err))
 	}
 	opts, logging := workerOptions(o)
+	if opts.Consumer == "" {
+		opts.Consumer = m.defaultConsumer(name)
+	}
 	if opts.Consumer, err = m.pool.consumerFor(name, opts.Consumer); err != nil {
 		return raise(L, err)
 	}
@@ -222,6 +306,9 @@ func (m *workersModule) spawn(L *lua.LState) int {
 		return raise(L, err)
 	}
 	name := strings.TrimSuffix(filepath.Base(file), ".lua")
+	if opts.Consumer == "" {
+		opts.Consumer = m.defaultConsumer(name)
+	}
 	if opts.Consumer, err = m.pool.consumerFor(name, opts.Consumer); err != nil {
 		return raise(L, err)
 	}

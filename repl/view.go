@@ -199,8 +199,9 @@ func lagText(g *streams.GroupState) string {
 	return s
 }
 
-// consumersText is "w1(2) w2(0)": each consumer with its pending count,
-// which is what a student looks at after consume, ack and recover.
+// consumersText is "w1(2) w2(0, idle)": each consumer with its pending
+// count, which is what a student looks at after consume, ack and recover,
+// and "idle" when it has been idle for streams.LongIdle.
 func consumersText(cs []streams.ConsumerState) string {
 	if len(cs) == 0 {
 		return "-"
@@ -208,6 +209,9 @@ func consumersText(cs []streams.ConsumerState) string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {
 		parts[i] = fmt.Sprintf("%s(%d)", c.Name, c.Pending)
+		if c.LongIdle() {
+			parts[i] = fmt.Sprintf("%s(%d, idle)", c.Name, c.Pending) // gone? forget_consumers removes it
+		}
 	}
 	return strings.Join(parts, " ")
 }

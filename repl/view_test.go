@@ -75,6 +75,15 @@ func TestRenderState(t *testing.T) {
 			),
 		},
 		{
+			name: "a consumer idle for long says so",
+			cur: snapshot(events(12, "1795597353284-2", group("processors", 0, 0,
+				streams.ConsumerState{Name: "processor@old", Idle: streams.LongIdle}, consumer("processor@host", 0)))),
+			want: lines(
+				"  claims:events   len 12  last 1795597353284-2",
+				"    processors    pending 0  lag 0  consumers processor@old(0, idle) processor@host(0)",
+			),
+		},
+		{
 			name: "nothing changed",
 			prev: snapshot(events(12, "1795597353284-2", group("processors", 2, 0, consumer("w1", 2)))),
 			cur:  snapshot(events(12, "1795597353284-2", group("processors", 2, 0, consumer("w1", 2)))),

@@ -8,6 +8,7 @@
 --     events. Each event type may only follow certain statuses (the state
 --     machine), which is how bad histories are refused before they exist.
 
+local lab = require("lab")
 print("== Step 2: the claim's events ==")
 print()
 for _, s in ipairs(schema()) do
@@ -22,9 +23,14 @@ expect(#schema() == 8, "the lab names eight event types")
 
 print()
 print("A claim's life, event by event, with the state folded after each one:")
-local c = submit{customer = "CUST-0001", policy = "POL-0001", amount = 1800, type = "home",
-                 incident_date = "2026-11-15", description = "Storm damaged the garage roof"}
-assign(c.id, "ADJ-001")
+if lab.running("processors") then
+  -- A processor in another terminal checks each new claim's policy.
+  lab.sample_data()
+  print("  (a processor runs: the sample policies of step 3 are loaded, so it can check this claim's)")
+end
+local c = submit{customer = "CUST-0002", policy = "POL-0002", amount = 1800, type = "home",
+                 incident_date = lab.days_ago(16), description = "Storm damaged the garage roof"}
+lab.assign(c, "ADJ-001")
 upload(c.id, {type = "photo", file = "roof.jpg"})
 investigate(c.id, {phase = "started"})
 investigate(c.id, {findings = "Storm damage confirmed by the weather report", fraud_risk = "low"})

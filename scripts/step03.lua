@@ -16,6 +16,7 @@ print("== Step 3: sample data ==")
 local loaded = lab.sample_data()
 print(("loaded %d customers, %d policies, %d adjusters"):format(#loaded.customers, #loaded.policies, #loaded.adjusters))
 print("lapsed policies (their claims will be rejected): " .. table.concat(loaded.lapsed, ", "))
+print("(each customer:* and policy:* hash is replaced whole: the same values on the same day)")
 
 -- Verify, as the lab does, by looking at the keys themselves.
 local customers, policies = keys("customer:*"), keys("policy:*")
@@ -26,6 +27,19 @@ expect(#customers == 10 and #policies == 20, "10 customers and 20 policies")
 local raw = redis("HGETALL", key("policy:POL-0001"))
 print("policy:POL-0001")
 for i = 1, #raw, 2 do print(("  %-15s %s"):format(raw[i], raw[i + 1])) end
+
+-- Policies are dated from today: an active one covers today, a lapsed one
+-- ended long ago. The processor rejects claims outside a policy's period.
+local today = lab.days_ago(0)
+local active, lapsed = {}, {}
+for _, f in ipairs({"status", "start_date", "end_date"}) do
+  active[f] = redis("HGET", key("policy:POL-0001"), f)
+  lapsed[f] = redis("HGET", key("policy:POL-0005"), f)
+end
+print(("today is %s: POL-0001 is %s from %s to %s, POL-0005 is %s since %s"):format(
+  today, active.status, active.start_date, active.end_date, lapsed.status, lapsed.end_date))
+expect(active.start_date < today and today < active.end_date, "an active policy covers today")
+expect(lapsed.status == "lapsed" and lapsed.end_date < today, "a lapsed policy ended before today")
 
 -- Running it again writes the same values: nothing changes.
 local again = lab.sample_data()

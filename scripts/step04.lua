@@ -11,8 +11,21 @@
 --     NOTHING is written: the stream length does not change.
 --   * Later events must follow the claim state machine: you cannot approve
 --     a claim nobody has investigated.
+--   * Optimistic concurrency: a command can say which version of the claim
+--     it expects; if someone else changed the claim first, it is refused.
 
+local lab = require("lab")
 print("== Step 4: producing claim events ==")
+-- A processor in another terminal (claimsctl worker processor) decides
+-- every new claim, appending claim.assigned or claim.rejected: count its
+-- decision too, and give it the sample policies to check claims against.
+local processor = lab.running("processors")
+if processor then
+  lab.sample_data()
+  print("(a processor runs as " .. table.concat(processor, ", ") .. ": it will decide the claim below,")
+  print(" so the sample policies of step 3 are loaded for it)")
+  wait_idle("processors") -- done with earlier claims: what it appends now is about ours
+end
 local before = info().events.length
 
 -- 1. A valid claim. trace(true) shows the Redis commands submit sends:
@@ -23,25 +36,31 @@ local before = info().events.length
 trace(true)
 local c = submit{
   customer = "CUST-0001", policy = "POL-0001", amount = 2500, type = "auto",
-  incident_date = "2026-11-20", description = "Rear-ended at a traffic light",
+  incident_date = lab.days_ago(11), description = "Rear-ended at a traffic light",
 }
 trace(false)
 print(("claim %s submitted: version %d, stream entry %s"):format(c.id, c.version, c.event_id))
 expect(c.status == "submitted", "a new claim is submitted")
-expect(info().events.length == before + 1, "one submit appends exactly one entry")
+if processor then
+  local decided = lab.decided({c})[1]
+  print(("the processor decided it at once: %s, version %d"):format(decided.status, decided.version))
+  expect(info().events.length == before + 2, "one entry for the submission, one for the processor's decision")
+else
+  expect(info().events.length == before + 1, "one submit appends exactly one entry")
+end
 
 -- 2. Invalid claims: each is refused by name, and the stream does not grow.
 local invalid = {
   { why = "negative amount", claim = { customer = "CUST-0002", policy = "POL-0002", amount = -100,
-      type = "home", incident_date = "2026-11-01", description = "burst pipe" } },
+      type = "home", incident_date = lab.days_ago(30), description = "burst pipe" } },
   { why = "unknown claim type", claim = { customer = "CUST-0002", policy = "POL-0002", amount = 900,
-      type = "spaceship", incident_date = "2026-11-01", description = "meteor" } },
+      type = "spaceship", incident_date = lab.days_ago(30), description = "meteor" } },
   { why = "incident in the future", claim = { customer = "CUST-0002", policy = "POL-0002", amount = 900,
-      type = "home", incident_date = "2999-01-01", description = "not yet" } },
+      type = "home", incident_date = lab.days_ago(-7), description = "not yet" } },
   { why = "missing description", claim = { customer = "CUST-0002", policy = "POL-0002", amount = 900,
-      type = "home", incident_date = "2026-11-01" } },
+      type = "home", incident_date = lab.days_ago(30) } },
   { why = "a typo in a field name", claim = { customer = "CUST-0002", polcy = "POL-0002", amount = 900,
-      type = "home", incident_date = "2026-11-01", description = "typo" } },
+      type = "home", incident_date = lab.days_ago(30), description = "typo" } },
 }
 local length = info().events.length
 for _, case in ipairs(invalid) do
@@ -57,12 +76,22 @@ expect(not ok, "approving a submitted claim must fail")
 print("refused (approve too early):\n    " .. tostring(err))
 
 -- 4. Optimistic concurrency: a command may say which version it expects.
---    The claim is at version 1; claiming it is at 0 loses the race.
-ok, err = pcall(assign, c.id, { adjuster = "ADJ-001", expected_version = 0 })
-expect(not ok, "a stale expected_version must fail")
-print("refused (stale version):\n    " .. tostring(err))
-local assigned = assign(c.id, { adjuster = "ADJ-001", expected_version = 1 })
-expect(assigned.version == 2, "the claim moved to version 2")
+if processor then
+  -- The processor assigned the claim (version 2) before we could: an
+  -- assign that expects version 1 loses the race, as a second adjuster's
+  -- would.
+  ok, err = pcall(assign, c.id, { adjuster = "ADJ-001", expected_version = 1 })
+  expect(not ok, "an assign expecting version 1 loses to the processor's")
+  print("refused (the processor was first):\n    " .. tostring(err))
+else
+  -- The claim is at version 1; claiming it is at 0 loses the race.
+  ok, err = pcall(assign, c.id, { adjuster = "ADJ-001", expected_version = 0 })
+  expect(not ok, "a stale expected_version must fail")
+  print("refused (stale version):\n    " .. tostring(err))
+  assign(c.id, { adjuster = "ADJ-001", expected_version = 1 })
+end
+local assigned = claim(c.id)
+expect(assigned.version == 2 and assigned.status == "assigned", "the claim is assigned, at version 2")
 
 print()
 print("The claim's history, one stream entry per event:")

@@ -11,21 +11,17 @@
 --   * Each worker acks an event only after its effect is stored, and every
 --     effect is idempotent: a redelivered event never counts twice.
 --
--- In the lab these are separate terminals; here they run in the background.
--- To run one in a terminal of its own (with claimsctl serve in another):
---     claimsctl worker processor --consumer p1
+-- In the lab these are separate terminals; here they run in the background,
+-- unless they already run in terminals of their own (with claimsctl serve
+-- in another):
+--     claimsctl worker processor
+-- Then this step uses those.
 
 local lab = require("lab")
 print("== Step 5: four consumer groups on claims:events ==")
 lab.sample_data()
 
-start("processor", {log = false})
-start("analytics", {log = false})
-start("notifications", {log = false})
-start("audit", {log = false})
-for _, w in ipairs(workers()) do
-  print(("started %-13s as %-16s in group %s"):format(w.name, w.consumer, w.group))
-end
+local workers = lab.workers{"processor", "analytics", "notifications", "audit"}
 
 local claims = lab.submit_claims(10)
 print(("submitted %d claims; the workers pick them up..."):format(#claims))
@@ -42,6 +38,12 @@ end
 print(("the processor assigned %d claims and rejected %d (lapsed policies)"):format(assigned, rejected))
 expect(assigned + rejected == #claims, "every claim was decided by the processor")
 expect(rejected == 2, "claims on POL-0005 and POL-0010 (lapsed) are rejected")
+for _, c in ipairs(claims) do
+  local now = claim(c.id)
+  if now.status == "rejected" then
+    print(("  claim %s on %s: %s"):format(c.id:sub(1, 8), now.policy_id, now.rejection_reason))
+  end
+end
 
 -- The read model (CQRS): one hash per claim, kept by the processor.
 local view = redis("HGETALL", key("claim:" .. claims[1].id))
@@ -53,9 +55,10 @@ for i = 1, #view, 2 do
 end
 -- Notifications go out for decisions, payments and high-value claims: here
 -- the rejections. Analytics appends a snapshot every 10 events it counts.
-print(("notifications written: %d (one per rejection), analytics snapshots: %d (one per 10 events)"):format(
+print(("claims:notifications holds %d alerts (decisions, payments, high-value claims), claims:analytics %d snapshots"):format(
   info().notifications.length, info().analytics.length))
-stop("all")
+print("(the analytics worker appends a snapshot every 10 events it counts)")
+workers.stop()
 
 print()
 print("Now you should see: four groups at pending 0 / lag 0, claims assigned or rejected")

@@ -1,77 +1,108 @@
 -- Step 7: submit claims and observe events
 --
 -- What you learn here:
---   * A batch of claims becomes a batch of stream entries (XADD).
---   * A consumer group (XGROUP CREATE) keeps its own position in the stream;
---     XREADGROUP hands each entry to ONE consumer of the group and records
---     it as *pending* until the consumer acknowledges it with XACK.
---   * Pending goes back to zero only when every delivered entry is acked:
---     that is how Redis knows nothing was lost.
+--   * The lab's processing workflow, with every worker at once:
+--       1. a claim is submitted     -> one entry in claims:events (XADD);
+--       2. the processor            -> checks its policy, appends claim.assigned
+--                                      or claim.rejected to the same stream;
+--       3. analytics                -> counts every event (claims:stats) and
+--                                      appends snapshots to claims:analytics;
+--       4. notifications            -> alerts on decisions, payments and
+--                                      high-value claims, in claims:notifications.
+--   * The three groups read the SAME entries, each at its own pace: each
+--     XREADGROUP hands an entry to one consumer of the group, which acks it
+--     (XACK) once its work is stored. monitor() watches them do it.
+--   * Adjusters move claims on (documents, investigation, approval, payment)
+--     only once the processor has decided them: a command that races the
+--     processor loses with a version conflict (step 4).
 --
--- Run it twice and it still works: every run adds new claims.
+-- Run it with the workers in terminals of their own (see the README) and
+-- claims flow through them; without, this step starts them here.
 
-print("== Step 7: submit test claims, then process them with a consumer group ==")
+local lab = require("lab")
+print("== Step 7: submit test claims and watch them being processed ==")
+lab.sample_data()
+print("the workers (processors, analytics and notifications work together):")
+local workers = lab.workers{"processor", "analytics", "notifications"}
+local watched = {"processors", "analytics", "notifications"}
+wait_idle(watched) -- earlier claims first, so the figures below are this step's
 
-local claims = {}
-local customers = { "CUST-0001", "CUST-0002", "CUST-0003", "CUST-0004", "CUST-0005" }
-local types = { "auto", "home", "health", "property", "travel" }
-for i = 1, 10 do
-  claims[i] = submit{
-    customer = customers[(i - 1) % #customers + 1],
-    policy = ("POL-%04d"):format(i),
-    amount = 500 * i,
-    type = types[(i - 1) % #types + 1],
-    incident_date = "2026-11-" .. string.format("%02d", 10 + i),
-    description = "test claim " .. i,
-  }
+local stats_before = stats()
+local alerts_before = info().notifications
+local from = info().events.last_id
+if from == "" then from = "0-0" end
+
+-- 1. A batch of test claims: realistic ones on the sample policies, some of
+--    them on lapsed or unknown policies, or for more than the policy covers.
+local batch = sample_claims{count = 12, seed = 3}
+print(("\nsubmitted %d test claims (submit_many: one XADD per claim, in one server-side script)"):format(batch.submitted))
+expect(batch.submitted == 12, "all 12 test claims went in")
+
+-- 2. Watch them: each submission, then the processor's decision on it, with
+--    the groups' pending (delivered, not yet acked) and lag (not yet read).
+print("monitoring claims:events: every submission, then the processor's decision for it")
+local seen = monitor{from = from, events = 2 * batch.submitted, seconds = 20}
+expect(seen == 2 * batch.submitted, ("12 submissions and 12 decisions arrived, saw %d events"):format(seen))
+
+-- 3. Adjusters take the claims the processor assigned, once it is done.
+local decided = lab.decided(batch.claims)
+local assigned, rejected_by = {}, {}
+for _, c in ipairs(decided) do
+  if c.status == "assigned" then assigned[#assigned + 1] = c end
+  if c.status == "rejected" then rejected_by[c.rejection_code] = (rejected_by[c.rejection_code] or 0) + 1 end
 end
-print(("submitted %d claims"):format(#claims))
+local codes = {}
+for code, n in pairs(rejected_by) do codes[#codes + 1] = ("%s %d"):format(code, n) end
+table.sort(codes)
+print(("\nthe processor assigned %d claims and rejected %d (%s)"):format(#assigned, #decided - #assigned,
+  #codes > 0 and table.concat(codes, ", ") or "none"))
+expect(#assigned >= 4, "at least four claims to work on")
 
--- Move some of them through the lifecycle, as adjusters would.
-for i = 1, 6 do
-  assign(claims[i].id, ("ADJ-%03d"):format((i - 1) % 3 + 1))
-end
-for i = 1, 4 do
-  upload(claims[i].id, { type = "photo", file = ("claim-%d.jpg"):format(i) })
-  investigate(claims[i].id, { findings = "damage consistent with the report", fraud_risk = "low" })
-end
-approve(claims[1].id, { amount = claims[1].amount })
-approve(claims[2].id, { amount = claims[2].amount * 0.8 })
-reject(claims[3].id, { reason = "damage predates the policy", code = "not_covered" })
-pay(claims[1].id)
-settle(claims[1].id)
-print("moved claims 1-6 along: assigned, documents, investigations, 2 approvals, 1 rejection, 1 payment")
-
--- Consume everything with a group of our own, 10 entries at a time.
-local group, consumer = "step07-readers", "reader-1"
-local seen, byType = 0, {}
-while true do
-  local events = consume(group, consumer, { count = 10 })
-  if #events == 0 then break end
-  for _, ev in ipairs(events) do
-    byType[ev.type] = (byType[ev.type] or 0) + 1
-    seen = seen + 1
+local moved = {}
+for i = 1, math.min(4, #assigned) do
+  local c = assigned[i]
+  upload(c.id, {type = "photo", file = ("claim-%s.jpg"):format(c.id:sub(1, 8))})
+  investigate(c.id, {phase = "started"})
+  if i <= 3 then investigate(c.id, {findings = "damage consistent with the report", fraud_risk = "low"}) end
+  if i == 1 then
+    approve(c.id, c.amount)
+    pay(c.id)
+    settle(c.id)
+    moved[#moved + 1] = c.id:sub(1, 8) .. " approved and paid"
+  elseif i == 2 then
+    approve(c.id, c.amount * 0.8)
+    moved[#moved + 1] = c.id:sub(1, 8) .. " approved at 80%"
+  elseif i == 3 then
+    reject(c.id, {reason = "damage predates the policy", code = "not_covered"})
+    moved[#moved + 1] = c.id:sub(1, 8) .. " rejected after investigation"
+  else
+    moved[#moved + 1] = c.id:sub(1, 8) .. " under investigation"
   end
-  local g = info().events.groups[group]
-  print(("read %2d events, pending now %d"):format(#events, g.pending))
-  ack(group, events)
+end
+print("adjusters moved four of them on: " .. table.concat(moved, "; "))
+wait_idle(watched)
+
+-- 4. What each group did with the same events.
+print("\n-- what each group did --")
+lab.show_groups(watched)
+local stats_after = stats()
+print(("analytics:     counted %d more claims and %d more events (claims:stats); claims:analytics has %d snapshots"):format(
+  stats_after.claims - stats_before.claims, stats_after.events - stats_before.events, info().analytics.length))
+local alerts = lab.entries_after("claims:notifications", alerts_before.last_ids)
+print(("notifications: %d new alerts in claims:notifications:"):format(#alerts))
+for _, entry in ipairs(alerts) do
+  local f = {}
+  for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
+  print(("  %-10s %s"):format(f.kind, f.message))
 end
 
-local g = info().events.groups[group]
-print(("after acking: pending %d, lag %d"):format(g.pending, g.lag))
-for _, t in ipairs({ "claim.submitted", "claim.assigned", "claim.document.uploaded", "claim.investigated",
-                     "claim.approved", "claim.rejected", "claim.payment.initiated", "claim.payment.completed" }) do
-  print(("  %-26s %d"):format(t, byType[t] or 0))
-end
-
-expect(g.pending == 0, "every delivered event was acked")
-expect(g.lag == 0, "the group has read the whole stream")
-expect(seen >= 29, "this run appended 29 events, and the group read them all")
-expect(claim(claims[1].id).status == "paid", "claim 1 went all the way to paid")
-expect(claim(claims[3].id).status == "rejected", "claim 3 was rejected")
+expect(stats_after.claims - stats_before.claims == batch.submitted, "analytics counted each new claim once")
+expect(#alerts >= (#decided - #assigned) + 3, "an alert per rejection, approval and payment at least")
+expect(claim(assigned[1].id).status == "paid", "the first assigned claim went all the way to paid")
+workers.stop()
 
 print()
-print("Now you should see: each batch pending until acked, and pending back to 0 after XACK.")
-print("(The group starts at the beginning of the stream: on a server shared with earlier")
-print("steps it also reads their events, so the counts above can be larger than this step's.)")
+print("Now you should see: each submission followed by the processor's decision, pending")
+print("and lag of all three groups rising and falling back to 0, and what each group made")
+print("of the same events: decisions, counts and alerts.")
 print("Try it in the REPL: evs = consume('mine', 'me', {count=3}) then ack('mine', evs).")

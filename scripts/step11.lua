@@ -7,18 +7,37 @@
 --     an event store deletes history, so: look first (a dry run), make sure
 --     no group still needs the entries (pending or unread), archive them,
 --     and only then trim. The archive can be imported back.
+--   * This step REMOVES all but the newest 5 entries of claims:events. They
+--     go to a new archive first (data/claims-archive-N.jsonl, a number per
+--     run: earlier archives are kept), and are imported back into a new
+--     stream claims:restored-N. Replays and report() afterwards see only
+--     what is left; the workers' projections (stats(), the read model)
+--     keep what they counted.
 --   * With partitions (--partitions N) the events are N streams, and XTRIM
---     works on one stream at a time: trim{maxlen=5} keeps 5 of each.
+--     works on one stream at a time: trim{maxlen=...} keeps that many of each.
 
 local lab = require("lab")
 print("== Step 11: maintenance ==")
 lab.sample_data()
 -- A group of this step's own, so that earlier steps' groups do not matter.
 local group = "maintenance-demo"
-consume(group, "m1", {count = 1000}, function(ev) end) -- catch up with what exists
+repeat -- catch up with what exists
+  local n = consume(group, "m1", {count = 1000}, function(ev) end)
+until n == 0
 local claims = lab.submit_claims(30)
+-- Workers running in other terminals decide these claims: let them finish,
+-- so the stream holds still while it is measured and trimmed.
+local busy = {}
+for _, g in ipairs(groups()) do
+  if #g.running > 0 then busy[#busy + 1] = g.name end
+end
+if #busy > 0 then
+  if lab.running("processors") then lab.decided(claims) end
+  wait_idle(busy)
+  print("(workers run in other terminals: " .. table.concat(busy, ", ") .. "; they have handled everything)")
+end
 local handled = consume(group, "m1", {count = 20}, function(ev) end)
-print(("30 claims submitted; the %s group handled %d of them"):format(group, handled))
+print(("30 claims submitted; the %s group handled %d entries"):format(group, handled))
 
 local ev = info().events
 print(("\nclaims:events: %d entries, %s bytes, first %s, last %s"):format(
@@ -32,6 +51,19 @@ for _, g in ipairs(groups()) do
   print(("group %s: pending %d, lag %d, last delivered %s"):format(g.name, g.pending, g.lag, g.last_delivered_id))
 end
 
+-- Where this run's archive and restored copy go: the first number not used
+-- by an earlier run, so nothing of an earlier run is overwritten.
+local n = 1
+while lab.exists(("data/claims-archive-%d.jsonl"):format(n)) or #keys(("claims:restored-%d*"):format(n)) > 0 do
+  n = n + 1
+end
+local archive, restored = ("data/claims-archive-%d.jsonl"):format(n), ("claims:restored-%d"):format(n)
+if n == 2 then
+  print("\nan earlier run left data/claims-archive-1.jsonl and claims:restored-1: they are kept; this run's number is 2")
+elseif n > 2 then
+  print(("\nearlier runs left data/claims-archive-1.jsonl .. -%d.jsonl and claims:restored-1 .. -%d: they are kept; this run's number is %d"):format(n - 1, n - 1, n))
+end
+
 -- Trim everything but the newest 5 entries. XTRIM works on one stream at a
 -- time, so with partitions maxlen counts in each of them: keep 1 of each.
 local maxlen = #partitions > 1 and 1 or 5
@@ -43,40 +75,45 @@ local plan = trim{maxlen = maxlen}
 expect(plan.dry_run and plan.count == length - keep, "a dry run plans the removals and writes nothing")
 expect(info().events.length == length, "nothing removed by the dry run")
 
-print("\n-- confirm: refused, because " .. group .. " has not read them all --")
-local archive = "data/claims-archive.jsonl"
-os.remove(archive) -- trim appends to an archive; start a fresh one for this demo
+print("\n-- confirm: refused, because groups (" .. group .. " among them) have not read them all --")
 local ok, err = pcall(trim, {maxlen = maxlen, confirm = true, archive = archive})
 print(ok and "removed?!" or ("refused: " .. tostring(err)))
 expect(not ok, "a trim that would lose unread entries is refused")
+expect(not lab.exists(archive), "a refused trim writes no archive")
 
-print("\n-- let the group finish, then trim for real, archiving first --")
-consume(group, "m1", {count = 100}, function(ev) end)
+print(("\n-- let the group finish, then trim for real: %d entries of claims:events go, archived first to %s --"):format(
+  length - keep, archive))
+repeat
+  local more = consume(group, "m1", {count = 100}, function(ev) end)
+until more == 0
 local done
 ok, err = pcall(trim, {maxlen = maxlen, confirm = true, archive = archive})
 if ok then
   done = err
 else
   -- On a server shared with earlier steps, their demo groups have unread
-  -- entries too. In production you would stop here and let them catch up;
-  -- these groups are finished demos, so we decide to drop their backlog.
-  print("still refused, by groups of earlier steps (finished demos that never read to the end).")
-  print("In production you would stop here. This is a lab: we drop their backlog with force=true.")
+  -- entries too, and so have the workers' groups while no worker runs. In
+  -- production you would stop here and let them catch up; this is a lab,
+  -- so we decide to drop their backlog.
+  print("still refused, by other groups: demo groups of earlier steps that never read to the end, and")
+  print("workers' groups, which catch up only while their worker runs. In production you would stop")
+  print("here and let them catch up. This is a lab: force=true drops their backlog.")
   done = trim{maxlen = maxlen, confirm = true, archive = archive, force = true}
 end
 expect(done.removed == length - keep and info().events.length == keep, "archived and removed all but the newest")
+print(("removed %d entries; claims:events keeps the newest %d, %s holds the rest"):format(done.removed, keep, archive))
 
-print("\n-- the archive loads back (into another stream: the ids are older than claims:events') --")
-for _, name in ipairs(keys("claims:restored*")) do redis("DEL", key(name)) end -- a fresh target, if you run this step twice
+print(("\n-- the archive loads back into a new stream, %s (its ids are older than claims:events') --"):format(restored))
 -- An archive of several partitions goes to one stream per partition
--- (claims:restored:p0 ...): their ids interleave, and may even repeat.
-local n, targets = import(archive, {stream = "claims:restored"})
-print(("imported %d entries into %s, with their original ids"):format(n, table.concat(targets, ", ")))
-expect(n == done.removed, "every archived entry came back")
+-- (claims:restored-N:p0 ...): their ids interleave, and may even repeat.
+local imported, targets = import(archive, {stream = restored})
+print(("imported %d entries into %s, with their original ids"):format(imported, table.concat(targets, ", ")))
+expect(imported == done.removed, "every archived entry came back")
 for _, name in ipairs(targets) do
   print(("XLEN %s = %d"):format(name, redis("XLEN", key(name))))
 end
 
 print()
 print("Now you should see: XINFO figures, a dry run, a refused trim that would have lost")
-print("unread events, a real trim with its archive, and the archive imported back.")
+print("unread events, a real trim with its numbered archive, and the archive imported back")
+print("into a stream of its own. Run it again and the next number is used; nothing is deleted.")

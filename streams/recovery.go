@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"claimsctl/streams/claims"
@@ -225,4 +227,213 @@ func (s *Store) readOwnPending(ctx context.Context, stream, group, consumer, aft
 		return nil, fmt.Errorf("read pending %s/%s: %w", group, consumer, err)
 	}
 	return out, nil
+}
+
+// Consumers: who runs, who is gone, and removing the gone ones.
+const (
+	// LongIdle is when a consumer counts as idle for long: ten times the
+	// default min-idle, long after recovery would have taken its entries.
+	// Redis 7.0 counts idle from a consumer's last read that got entries
+	// (or take-over), so a worker on a quiet stream grows idle too: idle
+	// says nobody has been handed anything, not that nobody runs (Running
+	// says that).
+	LongIdle = 10 * DefaultMinIdle
+	// aliveEvery is how often a running worker renews its presence key,
+	// which expires after aliveTTL: a worker killed without stopping counts
+	// as gone within a few seconds.
+	aliveEvery = time.Second
+	aliveTTL   = 3 * time.Second
+)
+
+// LongIdle reports whether the consumer has been idle for LongIdle or
+// more. The embedded server does not track idle time for a consumer that
+// only ever read (it reports -1): such a consumer is never long idle.
+func (c ConsumerState) LongIdle() bool { return c.Idle >= LongIdle }
+
+// aliveKey is the hash of a group's running workers: consumer -> until
+// when (Unix ms) it counts as running.
+func (k Keys) aliveKey(group string) string { return k.Named("claims:alive:" + group) }
+
+// KeepAlive marks consumer of group as running, on any backend and
+// whichever process runs it, until stop is called: a field of the hash
+// claims:alive:<group>, renewed every second to say "running for three
+// more seconds", removed by stop. XINFO CONSUMERS cannot say this: a
+// worker that has not been handed an entry yet is not even listed, and
+// idle grows while it waits (see LongIdle). It runs on its own context,
+// so a worker that finishes its batch after being cancelled still counts
+// as running meanwhile. Expiry times are the workers' clocks: the lab's
+// processes share one machine.
+func (s *Store) KeepAlive(ctx context.Context, group, consumer string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	key := s.keys.aliveKey(group)
+	// A failed mark is tried again at the next tick: the worker itself
+	// reports Redis's trouble. The first one is made before KeepAlive
+	// returns, so the worker counts as running from its start. The hash
+	// expires with its last worker.
+	mark := func() {
+		pipe := s.rdb.Pipeline()
+		pipe.HSet(ctx, key, consumer, time.Now().Add(aliveTTL).UnixMilli())
+		pipe.PExpire(ctx, key, aliveTTL)
+		_, _ = pipe.Exec(ctx)
+	}
+	mark()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(aliveEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				mark()
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		dctx, cancelDel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancelDel()
+		_ = s.rdb.HDel(dctx, key, consumer).Err() // else it expires by itself
+	}
+}
+
+// Running lists the consumers of a group that live workers run now (see
+// KeepAlive), sorted: in any process, whether or not XINFO CONSUMERS
+// lists them yet.
+func (s *Store) Running(ctx context.Context, group string) ([]string, error) {
+	marks, err := s.rdb.HGetAll(ctx, s.keys.aliveKey(group)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("running consumers of %s: %w", group, err)
+	}
+	now := time.Now().UnixMilli()
+	var out []string
+	for consumer, until := range marks {
+		if ms, err := strconv.ParseInt(until, 10, 64); err == nil && ms > now {
+			out = append(out, consumer)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+var forgetScript = redis.NewScript(scriptSource("forget_consumer.lua"))
+
+// ForgetOptions choose the consumers DeleteIdleConsumers removes.
+type ForgetOptions struct {
+	// Idle: only consumers idle at least this long (default LongIdle).
+	// Where the server does not track idle time (the embedded server, for
+	// a consumer that only ever read), a consumer counts as idle.
+	Idle time.Duration
+	// To, if set, first takes over the pending entries of the consumers to
+	// remove (XCLAIM), so they can go too; the entries then wait for To,
+	// which handles them when it starts (or by its recovery if it runs).
+	// Without To, a consumer holding entries is kept.
+	To string
+}
+
+// ForgetResult says what DeleteIdleConsumers did, consumer by consumer.
+type ForgetResult struct {
+	Deleted    []string
+	HandedOver int64 // pending entries taken over by To
+	Kept       []KeptConsumer
+}
+
+// KeptConsumer is a consumer DeleteIdleConsumers left, and why.
+type KeptConsumer struct {
+	Name, Reason string
+}
+
+// DeleteIdleConsumers removes the consumers of a group that are idle (see
+// ForgetOptions), run by no live worker (Running) and hold no pending
+// entries (XGROUP DELCONSUMER, checked atomically: a consumer's pending
+// entries would be lost with it). Restarts under new names leave such
+// consumers behind; they clutter XINFO and the state view, and an idle
+// one's entries are easy to overlook.
+func (s *Store) DeleteIdleConsumers(ctx context.Context, group string, o ForgetOptions) (ForgetResult, error) {
+	fail := func(err error) (ForgetResult, error) {
+		return ForgetResult{}, fmt.Errorf("forget consumers of %s: %w", group, err)
+	}
+	if o.Idle <= 0 {
+		o.Idle = LongIdle
+	}
+	if o.To != "" {
+		if err := claims.ValidName("consumer", o.To); err != nil {
+			return fail(err)
+		}
+	}
+	stream := s.keys.Events()
+	cons, err := s.rdb.XInfoConsumers(ctx, stream, group).Result()
+	if err != nil {
+		return fail(err)
+	}
+	running, err := s.Running(ctx, group)
+	if err != nil {
+		return fail(err)
+	}
+	var res ForgetResult
+	for _, c := range consumerStates(cons) {
+		switch {
+		case c.Name == o.To:
+			continue
+		case slices.Contains(running, c.Name):
+			res.Kept = append(res.Kept, KeptConsumer{c.Name, "a worker runs as it"})
+			continue
+		case c.Idle >= 0 && c.Idle < o.Idle:
+			res.Kept = append(res.Kept, KeptConsumer{c.Name, fmt.Sprintf("idle for %s only", c.Idle.Round(time.Second))})
+			continue
+		}
+		if c.Pending > 0 && o.To != "" {
+			n, err := s.handOver(ctx, group, c.Name, o.To)
+			if err != nil {
+				return fail(err)
+			}
+			res.HandedOver += n
+		}
+		removed, err := forgetScript.Run(ctx, s.rdb, []string{stream}, group, c.Name).Int()
+		if err != nil {
+			return fail(err)
+		}
+		if removed == 0 {
+			res.Kept = append(res.Kept, KeptConsumer{c.Name, "it holds pending entries (give to= to hand them over)"})
+			continue
+		}
+		res.Deleted = append(res.Deleted, c.Name)
+	}
+	return res, nil
+}
+
+// handOver moves every pending entry of from to to (XCLAIM, which counts
+// as a delivery, so the DLQ limit still applies), a page at a time.
+func (s *Store) handOver(ctx context.Context, group, from, to string) (int64, error) {
+	stream := s.keys.Events()
+	var moved int64
+	previous := ""
+	for {
+		entries, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+			Stream: stream, Group: group, Consumer: from, Start: "-", End: "+", Count: defaultRecoverCount,
+		}).Result()
+		if err != nil {
+			return moved, fmt.Errorf("hand over the entries of %s: %w", from, err)
+		}
+		if len(entries) == 0 {
+			return moved, nil
+		}
+		if entries[0].ID == previous {
+			return moved, fmt.Errorf("hand over the entries of %s to %s: entry %s stays with %s", from, to, previous, from)
+		}
+		previous = entries[0].ID
+		ids := make([]string, len(entries))
+		for i, e := range entries {
+			ids[i] = e.ID
+		}
+		// Entries deleted from the stream meanwhile are not returned; Redis
+		// drops them from the group.
+		if err := s.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: stream, Group: group, Consumer: to, Messages: ids}).Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return moved, fmt.Errorf("hand over the entries of %s to %s: %w", from, to, err)
+		}
+		moved += int64(len(ids))
+	}
 }

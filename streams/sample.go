@@ -17,20 +17,22 @@ type SampleResult struct {
 	Adjusters []string
 }
 
-var ()
-
 // LoadSampleData writes customers, policies and the adjusters set, as the
 // lab's load-sample-data.js does. The same options always write the same
-// keys with the same values (each hash is replaced whole), so running it
-// twice is harmless. What students can rely on whatever the seed:
+// keys with the same values on the same day (each hash is replaced whole),
+// so running it twice is harmless. Dates are relative to today (the
+// store's clock): policies are valid now, lapsed ones ended long ago. What
+// students can rely on whatever the seed:
 //   - policy n covers ClaimTypes[(n-1) % 7]: POL-0001 is auto, POL-0002 home …
 //   - policy n belongs to customer ((n-1) % Customers) + 1;
 //   - every fifth policy (POL-0005, POL-0010 …) is lapsed, all others active;
+//   - an active policy started at least 120 days ago and ends at least 35
+//     days from now;
 //   - POL-0001 covers at least 25000.
 //
 // The seed varies names, coverage limits, deductibles and premiums.
 func (s *Store) LoadSampleData(ctx context.Context, o claims.SampleOptions) (SampleResult, error) {
-	set := claims.GenerateSample(o)
+	set := claims.GenerateSample(o, s.now())
 	pipe := s.rdb.Pipeline()
 	for _, c := range set.Customers {
 		key := s.keys.Customer(c.ID)

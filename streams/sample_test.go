@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"testing"
+	"time"
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
@@ -77,5 +78,24 @@ func TestLoadSampleData(t *testing.T) {
 		otherPol := dump(t, other)[other.Keys().Policy("POL-0001")].(map[string]string)
 		assert.Equal(t, pol["type"], otherPol["type"])
 		assert.NotEqual(t, pol, otherPol)
+	})
+}
+
+// TestSampleDataIsDatedByTheStoresClock: policies are in force on the day
+// they are loaded, lapsed ones ended before it, whatever that day is.
+func TestSampleDataIsDatedByTheStoresClock(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		day := time.Date(2031, 2, 14, 15, 0, 0, 0, time.UTC)
+		dated := streams.New(s.Client(), streams.Options{Prefix: "dated:", Now: func() time.Time { return day }})
+		_, err := dated.LoadSampleData(ctx, claims.SampleOptions{Seed: 1})
+		require.NoError(t, err)
+		keys := dump(t, dated)
+		active := keys[dated.Keys().Policy("POL-0001")].(map[string]string)
+		assert.Less(t, active["start_date"], "2031-02-14")
+		assert.Greater(t, active["end_date"], "2031-02-14")
+		lapsed := keys[dated.Keys().Policy("POL-0005")].(map[string]string)
+		assert.Equal(t, "lapsed", lapsed["status"])
+		assert.Less(t, lapsed["end_date"], "2031-02-14")
 	})
 }

@@ -79,7 +79,7 @@ func Render(r claims.Report, width int, color bool) string {
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "  approval rate %s\n", approvalRate(r))
-	fmt.Fprintf(&b, "  avg processing %s   avg resolution %s\n", humanSeconds(r.AvgProcessingSec), humanSeconds(r.AvgResolutionSec))
+	fmt.Fprintf(&b, "  avg processing %s   avg resolution %s\n", HumanSeconds(r.AvgProcessingSec), HumanSeconds(r.AvgResolutionSec))
 
 	var rows []barRow
 	for _, s := range statusOrder(r.ByStatus) {

@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// humanSeconds reads a duration the way a claims team says it: 45s,
+// HumanSeconds reads a duration the way a claims team says it: 45s,
 // 40m 20s, 2h 5m, 3d 4h; "-" when there is nothing to average. Under ten
 // seconds it keeps more precision, because in the lab a claim goes from
 // submitted to decided within a second.
-func humanSeconds(sec float64) string {
+func HumanSeconds(sec float64) string {
 	if sec <= 0 || math.IsNaN(sec) || math.IsInf(sec, 0) {
 		return "-"
 	}

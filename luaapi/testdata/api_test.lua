@@ -154,6 +154,9 @@ function TestReport()
   expect(r.by_status.submitted == 1 and r.by_status.rejected == 1, "by status")
   expect(r.claimed.total == 4000 and r.claimed.average == 2000, "amounts")
   expect(r.by_event_type["claim.rejected"] == 1, "by event type")
+  local p = r.avg_processing
+  expect(p:match("^%d+ms$") or p == "<1ms" or p == "-", "processing time in the dashboard's units: " .. p)
+  expect(r.avg_resolution == "-", "nothing resolved yet, as the dashboard says it")
 end
 
 function TestRequireModules()

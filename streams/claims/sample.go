@@ -41,10 +41,17 @@ var (
 	sampleLastNames = []string{"Almeida", "Brooks", "Chen", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ivanova", "Johnson", "Kowalski", "Lopez", "Mensah", "Novak", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber"}
 
 	sampleCities = []string{"Lisbon", "Austin", "Lyon", "Oslo", "Munich", "Madrid", "Toronto", "Osaka", "Nairobi", "Krakow"}
+)
 
-	// sampleEpoch anchors every sample date, so that the data does not
-	// depend on the day it is loaded (loading twice writes the same values).
-	sampleEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+// The sample policies' periods, in days before the day they are loaded:
+// an active policy started 120 to 329 days ago and runs a year, so it
+// covers today and the 90 days SampleClaims dates its claims in; a lapsed
+// one started 400 to 609 days ago and ran three months, so it ended long
+// before today.
+const (
+	activeStartDays = 120
+	lapsedStartDays = 400
+	startSpreadDays = 210
 )
 
 // SampleCustomerID names the n-th (1-based) sample customer.
@@ -66,15 +73,17 @@ type SampleSet struct {
 	Lapsed              []string // the policies whose status is lapsed
 }
 
-// GenerateSample makes the sample customers and policies: the same options
-// always give the same values.
-func GenerateSample(o SampleOptions) SampleSet {
+// GenerateSample makes the sample customers and policies, dated relative
+// to the day of now (UTC): the same options on the same day always give
+// the same values.
+func GenerateSample(o SampleOptions, now time.Time) SampleSet {
 	if o.Customers <= 0 {
 		o.Customers = DefaultSampleCustomers
 	}
 	if o.Policies <= 0 {
 		o.Policies = DefaultSamplePolicies
 	}
+	today := now.UTC().Truncate(24 * time.Hour)
 	rng := rand.New(rand.NewPCG(uint64(o.Seed), uint64(o.Seed)^0x9e3779b97f4a7c15))
 	pick := func(list []string) string { return list[rng.IntN(len(list))] }
 
@@ -90,7 +99,7 @@ func GenerateSample(o SampleOptions) SampleSet {
 			"email", fmt.Sprintf("%s.%s%d@example.com", strings.ToLower(first), strings.ToLower(last), i),
 			"phone", fmt.Sprintf("+1-555-%04d", rng.IntN(10000)),
 			"city", pick(sampleCities),
-			"member_since", sampleEpoch.AddDate(-rng.IntN(10), 0, -rng.IntN(365)).Format(DateLayout),
+			"member_since", today.AddDate(-rng.IntN(10), 0, -rng.IntN(365)).Format(DateLayout),
 		}})
 	}
 	for i := 1; i <= o.Policies; i++ {
@@ -99,11 +108,13 @@ func GenerateSample(o SampleOptions) SampleSet {
 		holder := (i-1)%o.Customers + 1
 		lo, hi := coverageRange[typ][0], coverageRange[typ][1]
 		coverage := (lo + rng.IntN(hi-lo+1)) * 1000
-		start := sampleEpoch.AddDate(0, 0, rng.IntN(365))
+		spread := rng.IntN(startSpreadDays)
+		start := today.AddDate(0, 0, -activeStartDays-spread)
 		end := start.AddDate(1, 0, 0)
 		status := "active"
 		if i%5 == 0 {
 			status = "lapsed"
+			start = today.AddDate(0, 0, -lapsedStartDays-spread)
 			end = start.AddDate(0, 3, 0)
 			set.Lapsed = append(set.Lapsed, id)
 		}

@@ -31,7 +31,7 @@ var sampleStories = map[string][]string{
 // type it does not cover, so the processor rejects them too.
 func SampleClaims(n int, seed int64, now time.Time) []SampleClaim {
 	rng := rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x5bd1e995))
-	set := GenerateSample(SampleOptions{Seed: 1})
+	set := GenerateSample(SampleOptions{Seed: 1}, now)
 	out := make([]SampleClaim, n)
 	for i := range out {
 		p := rng.IntN(len(set.Policies)) + 1

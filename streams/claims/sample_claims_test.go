@@ -18,7 +18,7 @@ func TestSampleClaims(t *testing.T) {
 	assert.NotEqual(t, a, SampleClaims(2000, 8, now))
 
 	policies := map[string]map[string]string{}
-	for _, p := range GenerateSample(SampleOptions{Seed: 1}).Policies {
+	for _, p := range GenerateSample(SampleOptions{Seed: 1}, now).Policies {
 		m := map[string]string{}
 		for i := 0; i < len(p.Fields); i += 2 {
 			m[p.Fields[i]] = p.Fields[i+1]
@@ -41,4 +41,5 @@ func TestSampleClaims(t *testing.T) {
 	for _, code := range []string{"policy_not_found", "policy_inactive", "exceeds_coverage", "not_covered"} {
 		assert.Greater(t, outcomes[code], 20, "some are rejected as %s: %v", code, outcomes)
 	}
+	assert.Zero(t, outcomes["outside_policy_period"], "the active policies cover the 90 days the claims are dated in")
 }

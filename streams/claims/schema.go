@@ -47,7 +47,7 @@ var DocumentTypes = []string{"photo", "police_report", "estimate", "invoice", "r
 var PaymentMethods = []string{"bank_transfer", "check", "card"}
 
 // RejectionCodes classify why a claim was rejected.
-var RejectionCodes = []string{"policy_not_found", "policy_inactive", "exceeds_coverage", "not_covered", "fraud", "duplicate", "other"}
+var RejectionCodes = []string{"policy_not_found", "policy_inactive", "exceeds_coverage", "not_covered", "outside_policy_period", "fraud", "duplicate", "other"}
 
 var schemas = map[EventType][]fieldRule{
 	ClaimSubmitted: {

@@ -178,7 +178,7 @@ func TestValidateDataRules(t *testing.T) {
 		{"filename ANSI", DocumentUploaded, withField(p[DocumentUploaded], "filename", "a\x1b.jpg"), "filename", "must not hold control characters"},
 		{"adjuster ANSI", ClaimAssigned, withField(p[ClaimAssigned], "adjuster", "ADJ\x1b[31m"), "adjuster", "must not hold control characters"},
 		// ids: a safe character set and a length limit
-		{"customer with space", ClaimSubmitted, withField(sub, "customer_id", "CUST 1"), "customer_id", "may hold only letters, digits, '-', '_', '.' and ':'; got ' '"},
+		{"customer with space", ClaimSubmitted, withField(sub, "customer_id", "CUST 1"), "customer_id", "may hold only letters, digits, '-', '_', '.', ':' and '@'; got ' '"},
 		{"customer padded", ClaimSubmitted, withField(sub, "customer_id", " CUST-1"), "customer_id", "got ' '"},
 		{"customer not ASCII", ClaimSubmitted, withField(sub, "customer_id", "CÜST"), "customer_id", "got 'Ü'"},
 		{"policy too long", ClaimSubmitted, withField(sub, "policy_id", strings.Repeat("P", 65)), "policy_id", "must be at most 64 characters, got 65"},
@@ -307,7 +307,7 @@ func TestFieldRulesDescribeEveryField(t *testing.T) {
 	assert.Equal(t, "a number above 0 in whole cents (at most two decimals), at most 10000000", byName(ClaimSubmitted, "amount"))
 	assert.Equal(t, "a calendar date like 2026-11-20, from 1900-01-01 on, not in the future", byName(ClaimSubmitted, "incident_date"))
 	assert.Equal(t, "text of at most 2000 characters (Unicode code points), without control characters", byName(ClaimSubmitted, "description"))
-	assert.Equal(t, "an id of 1 to 64 characters: letters, digits, '-', '_', '.' and ':'; pay() makes a new one, PAY-XXXXXXXX", byName(PaymentInitiated, "payment_id"))
+	assert.Equal(t, "an id of 1 to 64 characters: letters, digits, '-', '_', '.', ':' and '@'; pay() makes a new one, PAY-XXXXXXXX", byName(PaymentInitiated, "payment_id"))
 	assert.Contains(t, byName(ClaimApproved, "approved_amount"), "at most the claimed amount")
 	assert.Contains(t, byName(ClaimInvestigated, "findings"), "required when phase is completed")
 	assert.Equal(t, "one of low, medium, high", byName(ClaimInvestigated, "fraud_risk"))

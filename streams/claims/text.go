@@ -113,7 +113,7 @@ const MaxNameLength = 64
 // The characters of names, besides ASCII letters and digits. Claim ids do
 // without ':' so that one never reads as a key separator.
 const (
-	nameSymbols    = "-_.:"
+	nameSymbols    = "-_.:@"
 	claimIDSymbols = "-_."
 )
 

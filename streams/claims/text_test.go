@@ -106,8 +106,8 @@ func TestValidName(t *testing.T) {
 	}
 	tests := []struct{ name, in, want string }{
 		{"empty", "", `consumer name "" must not be empty`},
-		{"space", "a b", `consumer name "a b" may hold only letters, digits, '-', '_', '.' and ':'; got ' '`},
-		{"newline", "w\n1", `consumer name "w\n1" may hold only letters, digits, '-', '_', '.' and ':'; got '\n'`},
+		{"space", "a b", `consumer name "a b" may hold only letters, digits, '-', '_', '.', ':' and '@'; got ' '`},
+		{"newline", "w\n1", `consumer name "w\n1" may hold only letters, digits, '-', '_', '.', ':' and '@'; got '\n'`},
 		{"too long", strings.Repeat("n", 65), "must be at most 64 characters, got 65"},
 		{"slash", "a/b", "got '/'"},
 		{"ANSI", "\x1b[31m", `got '\x1b'`},

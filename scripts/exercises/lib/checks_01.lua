@@ -4,7 +4,7 @@
 return function(flag_high_value)
   local function claim_of(amount)
     return submit{customer = "CUST-0001", policy = "POL-0001", amount = amount, type = "home",
-                  incident_date = "2026-11-01", description = "exercise claim"}
+                  incident_date = os.date("!%Y-%m-%d", os.time() - 30 * 86400), description = "exercise claim"}
   end
   local small, big, huge = claim_of(500), claim_of(12000), claim_of(30000)
   assign(small.id, "ADJ-001")

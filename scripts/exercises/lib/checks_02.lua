@@ -5,7 +5,7 @@ return function(status_at)
   -- A few ms between the events: each gets an occurred_at of its own
   -- (times have ms precision), so the status at each is one answer.
   local c = submit{customer = "CUST-0002", policy = "POL-0002", amount = 4000, type = "auto",
-                   incident_date = "2026-11-02", description = "hail damage"}
+                   incident_date = os.date("!%Y-%m-%d", os.time() - 29 * 86400), description = "hail damage"}
   for _, step in ipairs{
     function() assign(c.id, "ADJ-002") end,
     function() upload(c.id, {type = "photo", file = "roof.jpg"}) end,

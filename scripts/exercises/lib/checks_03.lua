@@ -4,7 +4,7 @@
 return function(rescue)
   for i = 1, 5 do
     submit{customer = "CUST-0003", policy = "POL-0003", amount = 100 * i, type = "health",
-           incident_date = "2026-11-03", description = "exercise claim " .. i}
+           incident_date = os.date("!%Y-%m-%d", os.time() - 28 * 86400), description = "exercise claim " .. i}
   end
   -- Well apart: 1 s of idleness tells a dead consumer from a slow one even
   -- on a busy machine.
