@@ -430,11 +430,11 @@ func (c notifyCall) effect() Effect {
 type auditCall struct {
 	Trail   string
 	Version int64
-	Fields  []any
+	Line    string
 }
 
 func (c auditCall) effect() Effect {
-	return Effect{Op: opAudit, Keys: []string{c.Trail}, Args: append([]any{c.Version}, c.Fields...)}
+	return Effect{Op: opAudit, Keys: []string{c.Trail}, Args: []any{c.Version, c.Line}}
 }
 
 // deadLetterCall moves a pending entry to the DLQ through ops/deadletter.lua.

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+		"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"claimsctl/streams"
+
+	"github.com/google/uuid"
+)
+
+// benchCmd runs the standard workload and prints each path's events/s
+// beside this Redis's own ceiling, measured by the same process.
+type benchCmd struct {
+	*base
+	claims int
+	json   bool
+}
+
+func (c *benchCmd) doc() doc {
+	return doc{name: "bench", args: "[flags]", summary: "measure every path beside this Redis's own XADD and XRANGE",
+		about: "Runs the standard workload on the Redis it is connected to: a submit loop,\n" +
+			"submit_many, each worker draining, report() and rebuild(). Each is printed\n" +
+			"beside what this Redis does for the same process without claimsctl (a plain\n" +
+			"XADD loop one at a time and pipelined, a raw XRANGE read), as a ratio. It\n" +
+			"works under a key prefix of its own and deletes it afterwards."}
+}
+
+func (c *benchCmd) flags(fs *flag.FlagSet) {
+	fs.IntVar(&c.claims, "claims", 10000, "file `N` claims one at a time, and N more with\nsubmit_many")
+	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
+}
+
+func (c *benchCmd) Run(ctx context.Context, args []string) error {
+	fs, err := c.parse(c, args)
+	if err != nil {
+		return err
+	}
+	const hint = "claimsctl bench --claims 10000"
+	if c.claims < 100 || c.claims > 10_000_000 {
+		return &usageError{msg: fmt.Sprintf("--claims must be from 100 to 10000000, got %d", c.claims), hint: hint}
+	}
+	prefixGiven := false
+	fs.Visit(func(f *flag.Flag) { prefixGiven = prefixGiven || f.Name == "prefix" })
+	prefixGiven = prefixGiven || c.conn.prefix != ""
+	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	if !prefixGiven {
+		// A Redis in use gets no extra load unless asked.
+		if n, err := eventsIn(ctx, store); err != nil {
+			return err
+		} else if n > 0 {
+			return &usageError{msg: fmt.Sprintf("this Redis holds %d claim events already: bench adds %d claims of load beside them; give --prefix to do it anyway", n, 2*c.claims),
+				hint: "claimsctl bench --prefix bench:"}
+		}
+	}
+	// Its own keys under a prefix of their own, deleted afterwards: the
+	// keyspace it runs beside is never touched.
+	store = store.WithPrefix(store.Keys().Prefix + "claimsctl-bench-" + uuid.NewString()[:8] + ":")
+	out := c.env.stdout
+	if !c.json {
+		fmt.Fprintf(out, "%d claims one at a time, %d with submit_many, then each worker drains them:\n\n", c.claims, c.claims)
+		fmt.Fprintf(out, "  %-26s %10s %12s   %s\n", "path", "events", "events/s", "ratio")
+	}
+	rep, err := store.Bench(ctx, streams.BenchOptions{Claims: c.claims, Step: func(st streams.BenchStep) {
+		if !c.json {
+			printBenchStep(out, st)
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	if c.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	if m := rep.Memory; m.Ratio > 0 {
+		fmt.Fprintf(out, "\nmemory: Redis used %.0f B more per claim (events, aggregate, read model, stats, audit);\n"+
+			"        the event streams alone hold %.0f B of it: %.2f× the streams' own size\n", m.UsedPerClaim, m.StreamPerClaim, m.Ratio)
+	}
+	return nil
+}
+
+// printBenchStep is one line of the table: a ceiling, or a path beside it.
+func printBenchStep(w io.Writer, st streams.BenchStep) {
+	ratio := "(this Redis's ceiling)"
+	if st.Baseline != "" {
+		ratio = fmt.Sprintf("%.2f× %s", st.Ratio, st.Baseline)
+	}
+	fmt.Fprintf(w, "  %-26s %10d %12s   %s\n", st.Name, st.Events, thousands(int64(st.PerSec)), ratio)
+}
+
+// thousands writes n with a comma every three digits.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// eventsIn is how many entries the store's event streams hold.
+func eventsIn(ctx context.Context, store *streams.Store) (int64, error) {
+	st, err := store.State(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, key := range store.Keys().EventStreams() {
+		if ss := st.Stream(key); ss != nil {
+			n += ss.Length
+		}
+	}
+	return n, nil
+}
