@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-		"flag"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -19,6 +19,7 @@ type benchCmd struct {
 	*base
 	claims int
 	json   bool
+	keep   bool
 }
 
 func (c *benchCmd) doc() doc {
@@ -33,6 +34,7 @@ func (c *benchCmd) doc() doc {
 func (c *benchCmd) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.claims, "claims", 10000, "file `N` claims one at a time, and N more with\nsubmit_many")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
+	fs.BoolVar(&c.keep, "keep", false, "leave the workload's keys (their prefix is printed), to\ncompare other tools on the same streams")
 }
 
 func (c *benchCmd) Run(ctx context.Context, args []string) error {
@@ -69,7 +71,10 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(out, "%d claims one at a time, %d with submit_many, then each worker drains them:\n\n", c.claims, c.claims)
 		fmt.Fprintf(out, "  %-26s %10s %12s   %s\n", "path", "events", "events/s", "ratio")
 	}
-	rep, err := store.Bench(ctx, streams.BenchOptions{Claims: c.claims, Step: func(st streams.BenchStep) {
+	if c.keep {
+		fmt.Fprintf(c.env.stderr, "the workload's keys stay under the prefix %s\n", store.Keys().Prefix)
+	}
+	rep, err := store.Bench(ctx, streams.BenchOptions{Claims: c.claims, Keep: c.keep, Step: func(st streams.BenchStep) {
 		if !c.json {
 			printBenchStep(out, st)
 		}

@@ -81,7 +81,7 @@ func (c *replCmd) session(ctx context.Context, run func(repl.Options) error) err
 	return run(repl.Options{
 		In: c.env.stdin, Out: c.env.stdout, Err: c.env.stderr,
 		Interactive: c.env.stdinTTY, Color: c.env.color(), HistoryFile: history,
-		Eval: rt, State: store.State, Banner: banner.String(),
+		Eval: rt, State: rt.State, Banner: banner.String(),
 		Background: rt.SetBackgroundOutput,
 	})
 }

@@ -28,7 +28,7 @@ func labSteps(t *testing.T) []string {
 	t.Helper()
 	steps, err := filepath.Glob("scripts/step*.lua")
 	require.NoError(t, err)
-	require.Len(t, steps, 11, "one script per lab step")
+	require.Len(t, steps, 12, "one script per lab step (12: partitions)")
 	return steps
 }
 
@@ -58,7 +58,7 @@ func runLab(t *testing.T, dir, url string) map[string]string {
 	return out
 }
 
-// TestLabStepsTwice runs step01..step11 in order twice on one server, as
+// TestLabStepsTwice runs step01..step12 in order twice on one server, as
 // a student who does the lab again (or a class sharing a server): a real
 // redis-server, and the embedded server shared through `claimsctl serve`.
 // Step 11 trims the stream, and the second run's steps must still hold.

@@ -102,7 +102,7 @@ func TestServeCluster(t *testing.T) {
 
 	// The lab on it, as the printed lines say, twice: the second run
 	// takes the keyspace's 6 partitions by itself.
-	for _, args := range [][]string{{"--partitions", "6", "run", "scripts/step05.lua"}, {"run", "scripts/step07.lua"}} {
+	for _, args := range [][]string{{"--partitions", "6", "run", "scripts/step05.lua"}, {"run", "scripts/step07.lua"}, {"run", "scripts/step09.lua"}, {"run", "scripts/step12.lua"}} {
 		step := exec.Command(binary, args...)
 		step.Env = append(cleanEnv(), "REDIS_CLUSTER="+strings.Join(seeds, ","))
 		got, err := step.CombinedOutput()

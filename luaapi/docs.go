@@ -195,6 +195,12 @@ redis("HGETALL", key("policy:POL-0001"))`},
 			`redis("HGETALL", key("claim:" .. c.id))
 redis("XLEN", key("claims:events", 0))
 redis("XRANGE", key("claims:events", c.id), "-", "+")`},
+		{"slot", "slot(key)", "number",
+			"The Redis Cluster hash slot (0 to 16383) of a key, as CLUSTER KEYSLOT computes it: CRC16 of its hash tag, the part between { and }, if it has one, else of the whole key. Keys with the same tag share a slot, which is what lets one script or MULTI touch them all on a cluster.",
+			`slot(key("claim:" .. c.id)) == slot(key("claims:events", c.id))`},
+		{"keyspace", "keyspace([{prefix=, partitions=}])", "{prefix=, partitions=}",
+			"Moves this session to a keyspace of its own under prefix (after the session's --prefix), laid out in that many partitions: every function works there from now on, and the state view shows it. keyspace() comes back. A keyspace remembers its partitions: asking another count of one that has events is refused. Workers started before stay where they were. Not in a sandbox.",
+			`keyspace{prefix="step12:", partitions=4}; sample_data{}; keyspace()`},
 		{"keys", "keys(pattern)", "sorted names",
 			"The keys matching a pattern under this session's --prefix (SCAN MATCH, which unlike KEYS does not block the server), sorted and without the prefix.",
 			`#keys("customer:*")`},

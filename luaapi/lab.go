@@ -22,17 +22,23 @@ type labModule struct {
 	out     io.Writer // monitor() prints here
 	jail    *jail     // which commands redis() may send
 	backend string    // the start-up line, in server()
+	// switchTo moves the session to another keyspace (nil store: back to
+	// its own) and reloads every module on it.
+	switchTo func(*streams.Store)
+	home     *streams.Store // the session's own keyspace
 }
 
 func (m *labModule) Loader(L *lua.LState) int {
 	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"server":  m.server,
-		"schema":  m.schema,
-		"monitor": m.monitor,
-		"redis":   m.redisCommand,
-		"keys":    m.keys,
-		"sleep":   m.sleep,
-		"key":     m.key,
+		"server":   m.server,
+		"schema":   m.schema,
+		"monitor":  m.monitor,
+		"redis":    m.redisCommand,
+		"keys":     m.keys,
+		"sleep":    m.sleep,
+		"key":      m.key,
+		"slot":     m.slot,
+		"keyspace": m.keyspace,
 	}))
 	return 1
 }
@@ -281,5 +287,44 @@ func (m *labModule) key(L *lua.LState) int {
 		argError(L, 1, fn, err.Error())
 	}
 	L.Push(lua.LString(k))
+	return 1
+}
+
+// slot is the Redis Cluster hash slot of a key, as CLUSTER KEYSLOT says.
+func (m *labModule) slot(L *lua.LState) int {
+	L.Push(lua.LNumber(streams.Slot(L.CheckString(1))))
+	return 1
+}
+
+// keyspace moves the session to a keyspace of its own under a prefix,
+// laid out in partitions, so a lab step can show partitions to a session
+// started without them; keyspace() goes back.
+func (m *labModule) keyspace(L *lua.LState) int {
+	const fn = "keyspace"
+	if m.jail != nil {
+		return raise(L, fmt.Errorf("%s: not in a sandbox, whose keyspace is the exercise's", fn))
+	}
+	next := m.home
+	if L.GetTop() > 0 {
+		o := optionsAt(L, 1, fn, "prefix", "partitions")
+		prefix := o.text("prefix", "")
+		if prefix == "" {
+			argError(L, 1, fn, `give a prefix of its own, like keyspace{prefix="step12:", partitions=4}`)
+		}
+		if err := claims.ValidName("prefix", strings.TrimSuffix(prefix, ":")); err != nil {
+			argError(L, 1, fn, err.Error())
+		}
+		var err error
+		next, err = m.home.Reopen(ctxOf(L), prefix, int(o.whole("partitions", 0, 1, streams.MaxPartitions)))
+		if err != nil {
+			return raise(L, fmt.Errorf("%s: %w", fn, err))
+		}
+	}
+	m.switchTo(next)
+	k := next.Keys()
+	t := L.NewTable()
+	t.RawSetString("prefix", lua.LString(k.Prefix))
+	t.RawSetString("partitions", lua.LNumber(k.Partitions()))
+	L.Push(t)
 	return 1
 }

@@ -1,6 +1,8 @@
 package luaapi
 
 import (
+	"claimsctl/streams"
+	"context"
 	"maps"
 	"slices"
 
@@ -20,9 +22,28 @@ func (r *Runtime) modules() map[string]lua.LGFunction {
 		"claims.report":  (&reportModule{store: r.store, out: r.out, echo: r.echo, jail: r.jail, tty: r.cfg.TTY, color: r.cfg.Color, width: r.cfg.Width}).Loader,
 		"claims.ops":     (&opsModule{store: r.store, out: r.out, echo: r.echo, jail: r.jail, progress: progress{out: r.out, on: r.cfg.Color}, backend: r.cfg.Backend}).Loader,
 		"claims.teach":   (&teachModule{store: r.store, out: r.out, exp: r.exp}).Loader,
-		"claims.lab":     (&labModule{store: r.store, out: r.out, jail: r.jail, backend: r.cfg.Backend}).Loader,
+		"claims.lab":     (&labModule{store: r.store, out: r.out, jail: r.jail, backend: r.cfg.Backend, switchTo: r.switchStore, home: r.cfg.Store}).Loader,
 	}
 }
+
+// switchStore moves the session to another store (nil: its own) and loads
+// every module again on it, so that every global uses it from now on.
+// Workers started before keep theirs.
+func (r *Runtime) switchStore(s *streams.Store) {
+	if s == nil {
+		s = r.cfg.Store
+	}
+	r.store, r.pool.store = s, s
+	if loaded, ok := r.L.GetField(r.L.GetGlobal("package"), "loaded").(*lua.LTable); ok {
+		for name := range r.modules() {
+			loaded.RawSetString(name, lua.LNil)
+		}
+	}
+	r.openModules()
+}
+
+// State is the state view of the keyspace the session is in now.
+func (r *Runtime) State(ctx context.Context) (*streams.State, error) { return r.store.State(ctx) }
 
 // openModules makes every module loadable with require and loads it, so
 // that its functions are also globals: a student types submit{...} with no

@@ -323,6 +323,7 @@ func streamKinds(keys streams.Keys) map[string][]string {
 func streamTable(L *lua.LState, ss streams.StreamState) *lua.LTable {
 	s := L.NewTable()
 	s.RawSetString("key", lua.LString(ss.Key))
+	s.RawSetString("node", lua.LString(ss.Node))
 	s.RawSetString("exists", lua.LBool(ss.Exists))
 	s.RawSetString("length", lua.LNumber(ss.Length))
 	s.RawSetString("first_id", lua.LString(ss.FirstID))

@@ -39,7 +39,13 @@ expect(per_type["claim.submitted"] >= 6, "at least this step's six submissions r
 expect(later == since_4, ("from= starts at claim 4's entry: %d events, counted %d in the full replay"):format(later, since_4))
 if server().partitions == 1 then
   expect(later >= 6, "claims 4 to 6 and three assignments at least since claim 4")
-  expect(by_time >= later, "a time bound includes the whole millisecond")
+  if lab.running("processors") then
+    -- Another process appends too: its event can be stamped (occurred_at)
+    -- before claim 4 and still land after it in the stream.
+    print("(a processor in another terminal stamps its events itself: time and stream order may differ)")
+  else
+    expect(by_time >= later, "a time bound includes the whole millisecond")
+  end
 else
   -- Each partition numbers its own entries: an id from one says nothing
   -- about the others, whose clocks and counters run apart. Across

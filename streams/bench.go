@@ -27,6 +27,9 @@ type BenchOptions struct {
 	Claims int
 	// Step, if set, is called as each measurement is done.
 	Step func(BenchStep)
+	// Keep leaves the workload's keys in place (for comparisons with other
+	// tools on the same data) instead of deleting them.
+	Keep bool
 }
 
 // BenchStep is one measured path.
@@ -70,8 +73,8 @@ const (
 var ErrNotEmpty = errors.New("the keyspace holds claims already")
 
 // Bench runs the standard workload on an empty keyspace (refusing one
-// that holds events) and deletes what it wrote. It needs a key prefix,
-// which it deletes everything under at the end.
+// that holds events) and deletes what it wrote unless o.Keep. It needs a
+// key prefix, which it deletes everything under at the end.
 func (s *Store) Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
 	if o.Claims <= 0 {
 		o.Claims = 10000
@@ -86,7 +89,9 @@ func (s *Store) Bench(ctx context.Context, o BenchOptions) (BenchReport, error) 
 	if n > 0 {
 		return BenchReport{}, fmt.Errorf("bench: %s%s holds %d events: %w; choose another --prefix", s.keys.Prefix, "claims:events", n, ErrNotEmpty)
 	}
-	defer func() { _, _ = s.DeleteAll(context.WithoutCancel(ctx)) }()
+	if !o.Keep {
+		defer func() { _, _ = s.DeleteAll(context.WithoutCancel(ctx)) }()
+	}
 
 	r := BenchReport{Claims: o.Claims}
 	ceilings := map[string]float64{}

@@ -57,6 +57,15 @@ func Open(ctx context.Context, rdb redis.UniversalClient, opts Options) (*Store,
 	return New(rdb, opts), nil
 }
 
+// Reopen is a store like this one on another keyspace of the same Redis:
+// under prefix (after this store's own), with partitions partitions (0:
+// the keyspace's own count, or 1), as Open opens one.
+func (s *Store) Reopen(ctx context.Context, prefix string, partitions int) (*Store, error) {
+	o := s.opts
+	o.Prefix, o.Partitions, o.Tags = s.keys.Prefix+prefix, partitions, nil
+	return Open(ctx, s.rdb, o)
+}
+
 func layoutError(prefix string, stored, asked int) error {
 	return fmt.Errorf("this keyspace has %d partition(s) (%sclaims:meta), not the %d asked for: start with --partitions %d, or leave it out to take the keyspace's: %w",
 		stored, prefix, asked, stored, ErrLayout)

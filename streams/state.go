@@ -88,7 +88,10 @@ func (st *State) Combined(keys []string) *StreamState {
 
 // StreamState is one stream in the state view.
 type StreamState struct {
-	Key     string
+	Key string
+	// Node is the address of the cluster master that serves the stream
+	// ("" on a single server).
+	Node    string
 	Exists  bool
 	Length  int64
 	FirstID string
@@ -188,7 +191,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	var lagCounts []lagCount
 	newCons := map[[2]int]*redis.XInfoConsumersCmd{}
 	for i, key := range keys {
-		ss := StreamState{Key: key}
+		ss := StreamState{Key: key, Node: s.nodeOf(ctx, key)}
 		info, err := cmds[i].info.Result()
 		if err != nil {
 			if !missing(err) {
