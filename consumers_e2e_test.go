@@ -28,7 +28,7 @@ func TestRestartedWorkerResumesItsOwnEntries(t *testing.T) {
 	host, err := os.Hostname()
 	require.NoError(t, err)
 	srv := redistest.Start(t)
-	submitClaims(t, srv.URL(), 3, 1)
+	submitClaims(t, redisAt(srv.URL()), 3, 1)
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer rdb.Close()

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,11 +26,11 @@ import (
 
 // workerProcess runs `claimsctl worker` as a separate process, logging to a
 // file the test prints when it fails.
-func workerProcess(t *testing.T, url, name, consumer string, extra ...string) *exec.Cmd {
+func workerProcess(t *testing.T, conn []string, name, consumer string, extra ...string) *exec.Cmd {
 	t.Helper()
 	log, err := os.Create(filepath.Join(t.TempDir(), consumer+".log"))
 	require.NoError(t, err)
-	args := append([]string{"--redis", url, "worker", name, "--consumer", consumer}, extra...)
+	args := append(append(append([]string(nil), conn...), "worker", name, "--consumer", consumer), extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = cleanEnv()
 	cmd.Stdout, cmd.Stderr = log, log
@@ -57,15 +58,18 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
-func submitClaims(t *testing.T, url string, n, first int) {
+// redisAt is the connection flags of a server's URL.
+func redisAt(url string) []string { return []string{"--redis", url} }
+
+func submitClaims(t *testing.T, conn []string, n, first int) {
 	t.Helper()
-	r := claimsctl(t, "", nil, "--redis", url, "-e", fmt.Sprintf(`
+	r := claimsctl(t, "", nil, append(append([]string(nil), conn...), "-e", fmt.Sprintf(`
 		sample_data{}
 		for i = %d, %d do
 		  submit{customer = "CUST-0001", policy = ("POL-%%04d"):format((i - 1) %% 20 + 1), amount = 100 + i,
 		         type = ({"auto", "home", "health", "life", "property", "travel", "liability"})[((i - 1) %% 20) %% 7 + 1],
 		         incident_date = "2026-11-01", description = "claim " .. i}
-		end`, first, first+n-1))
+		end`, first, first+n-1))...)
 	require.Equal(t, 0, r.code, r.stderr)
 }
 
@@ -74,7 +78,7 @@ func groupDone(ctx context.Context, store *streams.Store, groups ...string) bool
 	if err != nil {
 		return false
 	}
-	events := st.Stream(store.Keys().Events())
+	events := st.Combined(store.Keys().EventStreams())
 	if events == nil {
 		return false
 	}
@@ -128,29 +132,52 @@ func assertExactlyOnce(t *testing.T, ctx context.Context, store *streams.Store, 
 
 // TestKilledWorkerLosesNothing kills -9 a processor and an analytics worker
 // in the middle of their work, starts others, and checks every effect is
-// applied exactly once.
+// applied exactly once: on one redis-server (AOF), and on a Redis Cluster
+// with 6 partitions, where each worker reads every partition.
 func TestKilledWorkerLosesNothing(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t, redistest.WithAOF())
+	for _, where := range []string{"redis", "cluster"} {
+		t.Run(where, func(t *testing.T) {
+			t.Parallel()
+			var (
+				conn []string
+				rdb  redis.UniversalClient
+			)
+			if where == "redis" {
+				srv := redistest.Start(t, redistest.WithAOF())
+				conn, rdb = redisAt(srv.URL()), redis.NewClient(&redis.Options{Addr: srv.Addr()})
+			} else {
+				c := redistest.StartCluster(t, 3, 0)
+				conn = []string{"--cluster", strings.Join(c.Seeds(), ","), "--partitions", "6"}
+				rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Seeds()})
+			}
+			defer rdb.Close()
+			killedMidBatch(t, conn, rdb)
+		})
+	}
+}
+
+func killedMidBatch(t *testing.T, conn []string, rdb redis.UniversalClient) {
 	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	defer rdb.Close()
-	store := streams.New(rdb, streams.Options{})
 	const claims = 2000
-	submitClaims(t, srv.URL(), claims, 1)
+	submitClaims(t, conn, claims, 1)
+	store, err := streams.Open(ctx, rdb, streams.Options{})
+	require.NoError(t, err)
 
 	fast := []string{"--count", "20", "--min-idle", "300ms", "--recover-every", "100ms"}
-	p1 := workerProcess(t, srv.URL(), "processor", "p1", fast...)
-	a1 := workerProcess(t, srv.URL(), "analytics", "a1", fast...)
+	p1 := workerProcess(t, conn, "processor", "p1", fast...)
+	a1 := workerProcess(t, conn, "analytics", "a1", fast...)
 	// Frozen (SIGSTOP) while it holds a batch it has not acked, then
 	// killed: the state seen is the state it dies in, however fast it is.
 	killMidBatch := func(p *exec.Cmd, group string) {
 		eventually(t, 60*time.Second, group+"'s worker frozen mid-batch", func() bool {
 			require.NoError(t, p.Process.Signal(syscall.SIGSTOP))
 			st, err := store.State(ctx)
-			if err == nil && st.Stream(store.Keys().Events()) != nil {
-				if g := st.Stream(store.Keys().Events()).Group(group); g != nil && g.Pending > 0 && g.Lag > 0 {
-					return true
+			if err == nil {
+				if ev := st.Combined(store.Keys().EventStreams()); ev != nil {
+					if g := ev.Group(group); g != nil && g.Pending > 0 && g.Lag > 0 {
+						return true
+					}
 				}
 			}
 			require.NoError(t, p.Process.Signal(syscall.SIGCONT))
@@ -162,8 +189,8 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	killMidBatch(p1, streams.GroupProcessors)
 	killMidBatch(a1, streams.GroupAnalytics)
 
-	workerProcess(t, srv.URL(), "processor", "p2", fast...)
-	workerProcess(t, srv.URL(), "analytics", "a2", fast...)
+	workerProcess(t, conn, "processor", "p2", fast...)
+	workerProcess(t, conn, "analytics", "a2", fast...)
 	eventually(t, 60*time.Second, "the new workers to finish everything", func() bool {
 		return groupDone(ctx, store, streams.GroupProcessors, streams.GroupAnalytics)
 	})
@@ -183,9 +210,9 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	defer rdb.Close()
 	store := streams.New(rdb, streams.Options{})
 
-	submitClaims(t, srv.URL(), 100, 1)
-	workerProcess(t, srv.URL(), "processor", "p1")
-	workerProcess(t, srv.URL(), "analytics", "a1")
+	submitClaims(t, redisAt(srv.URL()), 100, 1)
+	workerProcess(t, redisAt(srv.URL()), "processor", "p1")
+	workerProcess(t, redisAt(srv.URL()), "analytics", "a1")
 	eventually(t, 30*time.Second, "the first 100 claims", func() bool {
 		return groupDone(ctx, store, streams.GroupProcessors, streams.GroupAnalytics)
 	})
@@ -194,7 +221,7 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	srv.Restart(t)
 	// After a restart Redis reports no lag (entries-read is null) until a
 	// consumer reaches the end; the state view counts it instead.
-	submitClaims(t, srv.URL(), 100, 101)
+	submitClaims(t, redisAt(srv.URL()), 100, 101)
 	eventually(t, 60*time.Second, "the workers to reconnect and handle the rest", func() bool {
 		return groupDone(ctx, store, streams.GroupProcessors, streams.GroupAnalytics)
 	})
@@ -226,7 +253,7 @@ func TestWorkerStopsCleanlyOnSignal(t *testing.T) {
 func TestReportCommand(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	submitClaims(t, srv.URL(), 3, 1)
+	submitClaims(t, redisAt(srv.URL()), 3, 1)
 	r := claimsctl(t, "", nil, "--redis", srv.URL(), "report")
 	require.Equal(t, 0, r.code, r.stderr)
 	var rep map[string]any
@@ -250,7 +277,7 @@ func TestWorkerMaxDeliveries(t *testing.T) {
 	r := claimsctl(t, "", nil, "--redis", srv.URL(), "-e",
 		`submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="poison"}`)
 	require.Equal(t, 0, r.code, r.stderr)
-	workerProcess(t, srv.URL(), "scripts/consumers/flaky.lua", "f1", "--max-deliveries", "1")
+	workerProcess(t, redisAt(srv.URL()), "scripts/consumers/flaky.lua", "f1", "--max-deliveries", "1")
 
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer rdb.Close()

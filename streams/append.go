@@ -240,12 +240,18 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 // conflict), lets the append go ahead.
 func (s *Store) usedEventID(ctx context.Context, claimID string, t claims.EventType, opts EmitOptions) (claims.Event, bool, error) {
 	// Every partition's index: an id is one event, whichever claim.
-	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, s.keys.Partitions())
-	for p, pk := range s.keys.All() {
-		cmds[p] = pipe.HGet(ctx, pk.EventIDs(), opts.EventID)
-	}
-	if _, err := pipe.Exec(ctx); err != nil && classify(err) != errNil {
+	err := s.retry(ctx, func() error {
+		pipe := s.rdb.Pipeline()
+		for p, pk := range s.keys.All() {
+			cmds[p] = pipe.HGet(ctx, pk.EventIDs(), opts.EventID)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && classify(err) != errNil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		return claims.Event{}, false, fmt.Errorf("look up event_id %s: %w", opts.EventID, err)
 	}
 	raw := ""
@@ -274,7 +280,11 @@ func (s *Store) usedEventID(ctx context.Context, claimID string, t claims.EventT
 // entryEvent reads back one event of a claim by its entry id.
 func (s *Store) entryEvent(ctx context.Context, claimID, id string) (claims.Event, error) {
 	stream := s.keys.ForClaim(claimID).Events()
-	msgs, err := s.rdb.XRange(ctx, stream, id, id).Result()
+	var msgs []redis.XMessage
+	err := s.retry(ctx, func() (err error) {
+		msgs, err = s.rdb.XRange(ctx, stream, id, id).Result()
+		return err
+	})
 	if err != nil {
 		return claims.Event{}, err
 	}

@@ -43,7 +43,9 @@ const (
 )
 
 // unavailablePrefixes are the replies of a server that cannot answer now.
-var unavailablePrefixes = []string{"LOADING", "BUSY ", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN", "READONLY"}
+// MOVED and ASK reach the store only from a pipeline sent to one node (a
+// durable append's EVALSHA+WAIT): a slot moving in a failover.
+var unavailablePrefixes = []string{"LOADING", "BUSY ", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN", "READONLY", "MOVED ", "ASK "}
 
 // classify says what err means. Context cancellation is errOther: the
 // caller stopped, not Redis.

@@ -172,26 +172,40 @@ func (s *Store) evalDurable(ctx context.Context, sc *Script, keys []string, args
 	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
 		return nil, err
 	}
-	var node redis.Cmdable = s.rdb
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		master, err := cc.MasterForKey(ctx, keys[0])
-		if err != nil {
-			return nil, err
+	cc, clustered := s.rdb.(*redis.ClusterClient)
+	reloaded := false
+	for {
+		var node redis.Cmdable = s.rdb
+		if clustered {
+			master, err := cc.MasterForKey(ctx, keys[0])
+			if err != nil {
+				return nil, err
+			}
+			node = master
 		}
-		node = master
-	}
-	for attempt := 0; ; attempt++ {
 		pipe := node.Pipeline()
 		cmd := sc.EvalSha(ctx, pipe, keys, args...)
 		wait := pipe.Do(ctx, "WAIT", s.opts.Durable, durableTimeout.Milliseconds())
 		_, _ = pipe.Exec(ctx)
 		v, err := cmd.Result()
-		if classify(err) == errNoScript && attempt == 0 {
+		switch code := replyCode(err); {
+		case classify(err) == errNoScript && !reloaded:
+			// A restarted server, or a replica promoted in a failover:
+			// the script cache is not replicated.
+			reloaded = true
 			s.scripts.forget()
 			if err := s.scripts.ensure(ctx, s.rdb); err != nil {
 				return nil, err
 			}
 			continue
+		case clustered && (code == "MOVED" || code == "ASK"):
+			// This pipeline goes to one node, not through the cluster
+			// client, which would follow the redirect itself: the slot
+			// moved (a failover). The client learns the new layout in the
+			// background; the caller's retry goes there (a redirect is
+			// unavailable, to classify).
+			cc.ReloadState(ctx)
+			return nil, err
 		}
 		if err != nil {
 			return nil, err
