@@ -87,9 +87,10 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	if m := rep.Memory; m.Ratio > 0 {
-		fmt.Fprintf(out, "\nmemory: Redis used %.0f B more per claim (events, aggregate, read model, stats, audit);\n"+
-			"        the event streams alone hold %.0f B of it: %.2f× the streams' own size\n", m.UsedPerClaim, m.StreamPerClaim, m.Ratio)
+	if m, sub := rep.Memory, rep.Submitted; m.Ratio > 0 {
+		fmt.Fprintf(out, "\nmemory: submitted, Redis used %.0f B more per claim (events, aggregate): %.2f× the streams' %.0f B;\n"+
+			"        processed by the four workers, %.0f B (+ read model, stats, notifications, audit): %.2f× the streams' %.0f B\n",
+			sub.UsedPerClaim, sub.Ratio, sub.StreamPerClaim, m.UsedPerClaim, m.Ratio, m.StreamPerClaim)
 	}
 	return nil
 }

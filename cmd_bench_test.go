@@ -21,7 +21,7 @@ func TestBenchCommand(t *testing.T) {
 	r := claimsctl(t, "", nil, "--redis", srv.URL(), "bench", "--claims", "200")
 	require.Equal(t, 0, r.code, r.stderr)
 	for _, line := range []string{"XADD one at a time", "(this Redis's ceiling)", "submit loop", "× XADD one at a time",
-		"processor draining", "800", "report()", "× XRANGE read of the events", "memory: Redis used"} {
+		"processor draining", "800", "report()", "× XRANGE read of the events", "memory: submitted, Redis used", "processed by the four workers"} {
 		assert.Contains(t, r.stdout, line)
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})

@@ -50,8 +50,10 @@ type BenchReport struct {
 	Steps  []BenchStep `json:"steps"`
 	// Memory is Redis's used_memory added per processed claim against the
 	// event streams' own size (MEMORY USAGE); zero where the server does
-	// not say (the embedded server).
-	Memory BenchMemory `json:"memory"`
+	// not say (the embedded server). Submitted is the same once the claims
+	// are submitted, before any worker ran.
+	Memory    BenchMemory `json:"memory"`
+	Submitted BenchMemory `json:"memory_submitted"`
 }
 
 // BenchMemory is where the memory of the keyspace goes.
@@ -137,6 +139,7 @@ func (s *Store) Bench(ctx context.Context, o BenchOptions) (BenchReport, error) 
 		return r, fmt.Errorf("bench: %w", err)
 	}
 	record("submit_many", int64(o.Claims), time.Since(start), benchXAddPipeline)
+	r.Submitted = s.memoryPerClaim(ctx, usedBefore, 2*o.Claims)
 
 	for _, name := range WorkerNames {
 		h, err := s.NewWorker(name)
@@ -170,15 +173,23 @@ func (s *Store) Bench(ctx context.Context, o BenchOptions) (BenchReport, error) 
 	}
 	record("rebuild()", total, time.Since(start), benchXRange)
 
-	if used := s.usedMemory(ctx); used > 0 && usedBefore > 0 {
-		streamBytes := s.streamMemory(ctx)
-		claimsN := float64(2 * o.Claims)
-		r.Memory = BenchMemory{UsedPerClaim: float64(used-usedBefore) / claimsN, StreamPerClaim: float64(streamBytes) / claimsN}
-		if streamBytes > 0 {
-			r.Memory.Ratio = float64(used-usedBefore) / float64(streamBytes)
-		}
-	}
+	r.Memory = s.memoryPerClaim(ctx, usedBefore, 2*o.Claims)
 	return r, nil
+}
+
+// memoryPerClaim is used_memory added since before, per claim, beside the
+// event streams' MEMORY USAGE.
+func (s *Store) memoryPerClaim(ctx context.Context, before int64, claimsN int) BenchMemory {
+	used := s.usedMemory(ctx)
+	if used <= 0 || before <= 0 {
+		return BenchMemory{}
+	}
+	streamBytes := s.streamMemory(ctx)
+	m := BenchMemory{UsedPerClaim: float64(used-before) / float64(claimsN), StreamPerClaim: float64(streamBytes) / float64(claimsN)}
+	if streamBytes > 0 {
+		m.Ratio = float64(used-before) / float64(streamBytes)
+	}
+	return m
 }
 
 // benchXAdd measures the ceilings: n claim-shaped entries XADDed one at a
