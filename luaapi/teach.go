@@ -16,6 +16,7 @@ type teachModule struct {
 	store *streams.Store // whose commands trace() shows
 	out   io.Writer
 	exp   *expectations
+	echo  *echo
 }
 
 func (m *teachModule) Loader(L *lua.LState) int {
@@ -71,12 +72,17 @@ func (m *teachModule) check(L *lua.LState) int {
 
 func (m *teachModule) trace(L *lua.LState) int {
 	was := m.store.Tracing()
+	v := lua.LBool(was)
 	if L.GetTop() == 0 || lua.LVAsBool(L.Get(1)) {
 		m.store.SetTrace(m.out)
+		// At the REPL the returned previous setting alone ("false") reads
+		// like a failure: say what changed instead.
+		m.echo.summary(v, "trace on: every call prints the Redis commands it sends")
 	} else {
 		m.store.SetTrace(nil)
+		m.echo.summary(v, "trace off")
 	}
-	L.Push(lua.LBool(was))
+	L.Push(v)
 	return 1
 }
 
