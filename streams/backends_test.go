@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"maps"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -19,11 +20,21 @@ import (
 // not depend on the lab's bare key names.
 const testPrefix = "test:"
 
-// forEachBackend runs fn as two parallel subtests: "redis" on a real
-// redis-server of its own, and "embedded" on the in-process server, wired
-// as Connect and main.go wire them (RESP2, CountLag on embedded).
-// partitions_test.go runs the store with partitions. Each
-// subtest gets a fresh server, so no test sees another's keys or groups.
+// sharedCluster is the package's Redis Cluster (3 masters), formed once.
+var sharedCluster = redistest.NewSharedCluster(3, 0)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	sharedCluster.Stop()
+	os.Exit(code)
+}
+
+// forEachBackend runs fn as three parallel subtests: "redis" on a real
+// redis-server of its own, "embedded" on the in-process server, wired as
+// Connect and main.go wire them (RESP2, CountLag on embedded), and
+// "cluster" with 6 partitions on the package's Redis Cluster under a
+// prefix of its own. Each redis and embedded subtest gets a fresh server,
+// so no test sees another's keys or groups.
 func forEachBackend(t *testing.T, fn func(t *testing.T, s *Store)) {
 	t.Helper()
 	forEachBackendWith(t, Options{}, func(t *testing.T, s *Store, _ *fakeClock) { fn(t, s) })
@@ -37,7 +48,7 @@ func forEachBackendWith(t *testing.T, opts Options, fn func(t *testing.T, s *Sto
 	for _, b := range []struct {
 		name  string
 		store func(testing.TB, Options) *Store
-	}{{"redis", newRedisStore}, {"embedded", newEmbeddedStore}} {
+	}{{"redis", newRedisStore}, {"embedded", newEmbeddedStore}, {"cluster", newClusterStore}} {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			clock := newFakeClock(storeT0)
@@ -64,6 +75,22 @@ func newEmbeddedStore(t testing.TB, opts Options) *Store {
 	t.Cleanup(srv.Close)
 	opts.CountLag = true
 	return newTestStore(t, srv.Addr(), opts)
+}
+
+// newClusterStore is a store with 6 partitions (two per master) on the
+// package's cluster, its keys under the test's name.
+func newClusterStore(t testing.TB, opts Options) *Store {
+	t.Helper()
+	c := sharedCluster.Get(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Seeds(), Protocol: 2})
+	t.Cleanup(func() { _ = rdb.Close() })
+	opts.Prefix = t.Name() + ":"
+	if opts.Partitions == 0 {
+		opts.Partitions = 6
+	}
+	s, err := Open(context.Background(), rdb, opts)
+	require.NoError(t, err)
+	return s
 }
 
 func newTestStore(t testing.TB, addr string, opts Options) *Store {
