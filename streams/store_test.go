@@ -417,37 +417,48 @@ func TestStoreConsumeAck(t *testing.T) {
 	})
 }
 
-// readGroupSeen is a go-redis hook that closes seen when the first
-// blocking XREADGROUP is on its way to the server: the moment to cancel a
-// blocked consumer, or to append what it waits for.
-type readGroupSeen struct {
+// blockingReadSeen is a go-redis hook that closes seen when the first
+// blocking read is on its way to the server: the moment to cancel a
+// blocked consumer, or to append what it waits for. One stream waits in
+// XREADGROUP; several (partitions) wait in XREAD, which takes nothing
+// from the group.
+type blockingReadSeen struct {
 	once sync.Once
 	seen chan struct{}
 }
 
-func watchBlockingReads(s *Store) *readGroupSeen {
-	h := &readGroupSeen{seen: make(chan struct{})}
+func watchBlockingReads(s *Store) *blockingReadSeen {
+	h := &blockingReadSeen{seen: make(chan struct{})}
 	s.Client().AddHook(h)
 	return h
 }
 
-func (h *readGroupSeen) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *blockingReadSeen) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-func (h *readGroupSeen) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (h *blockingReadSeen) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "xreadgroup" {
-			for _, a := range cmd.Args() {
-				if s, ok := a.(string); ok && strings.EqualFold(s, "block") {
-					h.once.Do(func() { close(h.seen) })
-				}
-			}
+		if isBlockingRead(cmd) {
+			h.once.Do(func() { close(h.seen) })
 		}
 		return next(ctx, cmd)
 	}
 }
 
-func (h *readGroupSeen) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (h *blockingReadSeen) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
+}
+
+// isBlockingRead is an XREADGROUP or XREAD with BLOCK.
+func isBlockingRead(cmd redis.Cmder) bool {
+	if cmd.Name() != "xreadgroup" && cmd.Name() != "xread" {
+		return false
+	}
+	for _, a := range cmd.Args() {
+		if s, ok := a.(string); ok && strings.EqualFold(s, "block") {
+			return true
+		}
+	}
+	return false
 }
 
 // hangGuard bounds a wait that must end; it is a deadlock detector, not a
@@ -524,6 +535,106 @@ func TestStoreConsumeBlock(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestConsumeOverPartitionsWakesAtOnce: a consume over several partitions
+// waits with an XREAD of every stream (one per stream on a cluster). An
+// append made while that read is on its way must end the wait, and so
+// must a cancel, without waiting for the reads of the streams that got
+// nothing: a hook holds those until Consume has returned, as a read that
+// stays blocked for the rest of its slice.
+func TestConsumeOverPartitionsWakesAtOnce(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{Partitions: 6}, func(t *testing.T, s *Store, _ *fakeClock) {
+		ctx := context.Background()
+		require.NoError(t, s.EnsureGroup(ctx, GroupProcessors))
+
+		t.Run("woken by an append", func(t *testing.T) {
+			h := holdIdleWaits(t, s)
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			done := make(chan consumeResult, 1)
+			go func() {
+				got, err := s.Consume(cctx, GroupProcessors, "waiter", ConsumeOptions{Block: time.Hour})
+				done <- consumeResult{got, err}
+			}()
+			awaitSignal(t, h.sent, "the consumer never started a blocking read")
+			c := submitAndRun(t, s)
+			close(h.appended) // the waiting reads reach the server after the entry
+			select {
+			case res := <-done:
+				require.NoError(t, res.err)
+				require.Len(t, res.got, 1)
+				assert.Equal(t, c.ID, res.got[0].Event.ClaimID)
+			case <-time.After(hangGuard):
+				t.Fatal("Consume did not return the event appended while it was about to wait")
+			}
+		})
+
+		t.Run("cancelled", func(t *testing.T) {
+			if !s.cluster() {
+				// One server waits in one XREAD, which go-redis cannot
+				// interrupt: TestStoreConsumeBlock has it end with its slice.
+				t.Skip("one XREAD for every partition: nothing to stop waiting for")
+			}
+			h := holdIdleWaits(t, s)
+			cctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.Consume(cctx, GroupProcessors, "cancelled", ConsumeOptions{Block: time.Hour})
+				done <- err
+			}()
+			awaitSignal(t, h.sent, "the consumer never started a blocking read")
+			cancel()
+			close(h.appended)
+			select {
+			case err := <-done:
+				assert.ErrorIs(t, err, context.Canceled)
+			case <-time.After(hangGuard):
+				t.Fatal("Consume did not return after its context was cancelled")
+			}
+		})
+	})
+}
+
+// idleWaits is a go-redis hook on blocking XREADs: each waits for
+// appended before it is sent, and one that comes back empty is held until
+// the test ends.
+type idleWaits struct {
+	once              sync.Once
+	sent              chan struct{} // closed when the first is on its way
+	appended, release chan struct{}
+}
+
+func holdIdleWaits(t *testing.T, s *Store) *idleWaits {
+	h := &idleWaits{sent: make(chan struct{}), appended: make(chan struct{}), release: make(chan struct{})}
+	s.Client().AddHook(h)
+	t.Cleanup(func() { close(h.release) })
+	return h
+}
+
+func (h *idleWaits) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *idleWaits) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() != "xread" || !isBlockingRead(cmd) {
+			return next(ctx, cmd)
+		}
+		h.once.Do(func() { close(h.sent) })
+		select {
+		case <-h.appended:
+		case <-h.release:
+		}
+		err := next(ctx, cmd)
+		if errors.Is(err, redis.Nil) {
+			<-h.release
+		}
+		return err
+	}
+}
+
+func (h *idleWaits) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
 
 // replayFixture writes six events at known minutes past storeT0:
