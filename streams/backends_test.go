@@ -1,9 +1,11 @@
 package streams
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"claimsctl/streams/embedded"
 	"claimsctl/streams/redistest"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
@@ -186,6 +189,77 @@ func xlen(t testing.TB, s *Store) int64 {
 		total += n
 	}
 	return total
+}
+
+// With partitions, entry ids number each stream apart (two partitions
+// often hold the same id) and order entries of different streams only by
+// millisecond, so the suite names an entry by its stream and id (an
+// EntryRef) and states orders as the store defines them over partitions.
+// On one stream each of these is that stream's order.
+
+// refsOf is where each delivery came from.
+func refsOf(ds []Delivery) []EntryRef {
+	var refs []EntryRef
+	for _, d := range ds {
+		refs = append(refs, d.Ref())
+	}
+	return refs
+}
+
+// entryOf is version v (1-based) of a claim: the entry the store wrote.
+func entryOf(s *Store, c *claims.Claim, v int) EntryRef {
+	return EntryRef{Stream: s.Keys().ForClaim(c.ID).Events(), ID: c.Entries[v-1]}
+}
+
+// inConsumeOrder is the order in which a consume hands entries out: the
+// partitions in turn, each in id order.
+func inConsumeOrder(s *Store, refs []EntryRef) []EntryRef {
+	return sortedRefs(s, refs, func(a, b EntryRef, pa, pb int) int {
+		return cmp.Or(cmp.Compare(pa, pb), claims.CompareIDs(a.ID, b.ID))
+	})
+}
+
+// inReplayOrder is the order of a replay: the partitions merged by entry
+// id, a tie going to the lower partition.
+func inReplayOrder(s *Store, refs []EntryRef) []EntryRef {
+	return sortedRefs(s, refs, func(a, b EntryRef, pa, pb int) int {
+		return cmp.Or(claims.CompareIDs(a.ID, b.ID), cmp.Compare(pa, pb))
+	})
+}
+
+func sortedRefs(s *Store, refs []EntryRef, compare func(a, b EntryRef, pa, pb int) int) []EntryRef {
+	streams := s.Keys().EventStreams()
+	out := slices.Clone(refs)
+	slices.SortStableFunc(out, func(a, b EntryRef) int {
+		return compare(a, b, slices.Index(streams, a.Stream), slices.Index(streams, b.Stream))
+	})
+	return out
+}
+
+// idSpan is the lowest and the highest id of refs: the first and last id
+// the state view gives for the event streams together.
+func idSpan(refs []EntryRef) (first, last string) {
+	for _, r := range refs {
+		if first == "" || claims.CompareIDs(r.ID, first) < 0 {
+			first = r.ID
+		}
+		if last == "" || claims.CompareIDs(r.ID, last) > 0 {
+			last = r.ID
+		}
+	}
+	return first, last
+}
+
+// claimIDsIn are n new claim ids whose events go to partition p: for a
+// test whose figures need its claims in one stream.
+func claimIDsIn(s *Store, p, n int) []string {
+	var ids []string
+	for len(ids) < n {
+		if id := uuid.NewString(); s.Keys().PartitionOf(id) == p {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // validPayloads is one valid payload per event type.

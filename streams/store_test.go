@@ -18,11 +18,28 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// keysOf lists every key of the store's prefix, sorted.
+// keysOf lists every key of the store's prefix, sorted: on a cluster,
+// those of every master (KEYS on the cluster client asks one node).
 func keysOf(t *testing.T, s *Store) []string {
 	t.Helper()
-	keys, err := s.Client().Keys(context.Background(), s.Keys().Prefix+"*").Result()
-	require.NoError(t, err)
+	ctx := context.Background()
+	pattern := globEscape(s.Keys().Prefix) + "*"
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	collect := func(ctx context.Context, c redis.Cmdable) error {
+		found, err := c.Keys(ctx, pattern).Result()
+		mu.Lock()
+		keys = append(keys, found...)
+		mu.Unlock()
+		return err
+	}
+	if cc, ok := s.Client().(*redis.ClusterClient); ok {
+		require.NoError(t, cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return collect(ctx, node) }))
+	} else {
+		require.NoError(t, collect(ctx, s.Client()))
+	}
 	sort.Strings(keys)
 	return keys
 }
@@ -81,7 +98,7 @@ func TestStoreLifecycle(t *testing.T) {
 		assert.Equal(t, c, stored, "the aggregate holds what Emit returned")
 
 		// The wire format is readable without this tool.
-		msgs, err := s.Client().XRange(ctx, s.Keys().Events(), ids[5], ids[5]).Result()
+		msgs, err := s.Client().XRange(ctx, s.Keys().ForClaim(c.ID).Events(), ids[5], ids[5]).Result()
 		require.NoError(t, err)
 		require.Len(t, msgs, 1)
 		assert.Equal(t, "claim.approved", msgs[0].Values["type"])
@@ -351,11 +368,11 @@ func TestStoreConsumeAck(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		var ids []string
+		var entries []EntryRef
 		for range 3 {
-			c := submitAndRun(t, s)
-			ids = append(ids, c.Entries[0])
+			entries = append(entries, entryOf(s, submitAndRun(t, s), 1))
 		}
+		entries = inConsumeOrder(s, entries)
 		group := func() *GroupState {
 			st, err := s.State(ctx)
 			require.NoError(t, err)
@@ -366,7 +383,7 @@ func TestStoreConsumeAck(t *testing.T) {
 
 		got, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 2})
 		require.NoError(t, err)
-		assert.Equal(t, ids[:2], deliveryIDs(got))
+		assert.Equal(t, entries[:2], refsOf(got))
 		for _, d := range got {
 			require.NoError(t, d.Err)
 			assert.Equal(t, claims.ClaimSubmitted, d.Event.Type)
@@ -378,10 +395,11 @@ func TestStoreConsumeAck(t *testing.T) {
 		assert.Equal(t, int64(1), g.Lag)
 		assert.Equal(t, []ConsumerState{{Name: "w1", Pending: 2, Idle: g.Consumers[0].Idle}}, g.Consumers)
 
-		n, err := s.Ack(ctx, GroupProcessors, ids[0])
+		// By (stream, id): with partitions a bare id may be pending in two.
+		n, err := s.AckEntries(ctx, GroupProcessors, entries[:1])
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), n)
-		n, err = s.Ack(ctx, GroupProcessors, ids[0])
+		n, err = s.AckEntries(ctx, GroupProcessors, entries[:1])
 		require.NoError(t, err)
 		assert.Zero(t, n, "acking twice is harmless")
 		assert.Equal(t, int64(1), group().Pending)
@@ -389,10 +407,10 @@ func TestStoreConsumeAck(t *testing.T) {
 		// Another consumer gets the rest; w1's own pending entry is re-read with Pending.
 		got, err = s.Consume(ctx, GroupProcessors, "w2", ConsumeOptions{})
 		require.NoError(t, err)
-		assert.Equal(t, ids[2:], deliveryIDs(got))
+		assert.Equal(t, entries[2:], refsOf(got))
 		got, err = s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Pending: true})
 		require.NoError(t, err)
-		assert.Equal(t, ids[1:2], deliveryIDs(got))
+		assert.Equal(t, entries[1:2], refsOf(got))
 		got, err = s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{})
 		require.NoError(t, err)
 		assert.Empty(t, got, "nothing new: a non-blocking read returns at once")
@@ -400,7 +418,7 @@ func TestStoreConsumeAck(t *testing.T) {
 		g = group()
 		assert.Equal(t, int64(2), g.Pending)
 		assert.Zero(t, g.Lag)
-		n, err = s.Ack(ctx, GroupProcessors, ids[1], ids[2])
+		n, err = s.AckEntries(ctx, GroupProcessors, entries[1:])
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), n)
 		assert.Zero(t, group().Pending)
@@ -841,20 +859,22 @@ func TestStoreState(t *testing.T) {
 
 		st, err := s.State(ctx)
 		require.NoError(t, err)
-		require.Len(t, st.Streams, 4)
+		require.Len(t, st.Streams, 3*k.Partitions()+1, "events, notifications and DLQ of each partition, and analytics")
 		for i, key := range k.Streams() {
 			assert.Equal(t, StreamState{Key: key}, st.Streams[i], "nothing exists yet")
 		}
 
-		var ids []string
+		var entries []EntryRef
 		for range 3 {
-			ids = append(ids, submitAndRun(t, s).Entries[0])
+			entries = append(entries, entryOf(s, submitAndRun(t, s), 1))
 		}
+		first, last := idSpan(entries)
 		require.NoError(t, s.EnsureGroup(ctx, GroupAnalytics))
 		require.NoError(t, s.EnsureGroup(ctx, GroupAnalytics), "EnsureGroup is idempotent")
 		got, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 2})
 		require.NoError(t, err)
 		require.Len(t, got, 2)
+		_, delivered := idSpan(refsOf(got))
 
 		// Twice: the second call takes the consumers from its one pipeline.
 		for round := range 2 {
@@ -864,8 +884,8 @@ func TestStoreState(t *testing.T) {
 			require.NotNil(t, ev)
 			assert.True(t, ev.Exists)
 			assert.Equal(t, int64(3), ev.Length)
-			assert.Equal(t, ids[0], ev.FirstID)
-			assert.Equal(t, ids[2], ev.LastID)
+			assert.Equal(t, first, ev.FirstID)
+			assert.Equal(t, last, ev.LastID)
 			require.Len(t, ev.Groups, 2, "round %d", round)
 			assert.Equal(t, []string{GroupAnalytics, GroupProcessors}, []string{ev.Groups[0].Name, ev.Groups[1].Name}, "sorted by name")
 
@@ -876,7 +896,7 @@ func TestStoreState(t *testing.T) {
 			pr := ev.Group(GroupProcessors)
 			assert.Equal(t, int64(2), pr.Pending)
 			assert.Equal(t, int64(1), pr.Lag, "round %d: lag after reading 2 of 3", round)
-			assert.Equal(t, ids[1], pr.LastDeliveredID)
+			assert.Equal(t, delivered, pr.LastDeliveredID, "the furthest any partition's position got")
 			require.Len(t, pr.Consumers, 1)
 			assert.Equal(t, "w1", pr.Consumers[0].Name)
 			assert.Equal(t, int64(2), pr.Consumers[0].Pending)
@@ -885,8 +905,8 @@ func TestStoreState(t *testing.T) {
 				assert.False(t, g.LagCapped)
 			}
 			assert.Nil(t, ev.Group("nope"))
-			for _, key := range []string{k.Analytics(), k.Notifications(), k.DLQ()} {
-				assert.False(t, st.Stream(key).Exists, key)
+			for _, key := range k.Streams()[k.Partitions():] {
+				assert.False(t, st.Stream(key).Exists, "%s: only the event streams exist", key)
 			}
 		}
 		assert.Nil(t, st.Stream("nope"))
