@@ -658,14 +658,14 @@ func (h *idleWaits) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // replayFixture writes six events at known minutes past storeT0:
 //
 //	0 A submitted, 1 A assigned, 2 A uploaded, 3 B submitted, 4 B rejected, 5 A investigating
-func replayFixture(t *testing.T, s *Store, clock *fakeClock) (a, b string, ids []string) {
+func replayFixture(t *testing.T, s *Store, clock *fakeClock) (a, b string, entries []EntryRef) {
 	t.Helper()
 	ctx := context.Background()
 	emit := func(minute int, claimID string, typ claims.EventType, data map[string]any) string {
 		clock.Set(storeT0.Add(time.Duration(minute) * time.Minute))
 		ev, _, err := s.Emit(ctx, claimID, typ, data, EmitOptions{})
 		require.NoError(t, err)
-		ids = append(ids, ev.ID)
+		entries = append(entries, EntryRef{Stream: s.Keys().ForClaim(ev.ClaimID).Events(), ID: ev.ID})
 		return ev.ClaimID
 	}
 	sub := validPayloads()[claims.ClaimSubmitted]
@@ -675,46 +675,57 @@ func replayFixture(t *testing.T, s *Store, clock *fakeClock) (a, b string, ids [
 	b = emit(3, "", claims.ClaimSubmitted, sub)
 	emit(4, b, claims.ClaimRejected, map[string]any{"reason": "policy not found"})
 	emit(5, a, claims.ClaimInvestigated, map[string]any{"phase": "started"})
-	return a, b, ids
+	return a, b, entries
 }
 
 func TestStoreReplay(t *testing.T) {
 	t.Parallel()
 	forEachBackendWith(t, Options{}, func(t *testing.T, s *Store, clock *fakeClock) {
-		a, b, ids := replayFixture(t, s, clock)
+		a, b, entries := replayFixture(t, s, clock)
 		at := func(minute int) time.Time { return storeT0.Add(time.Duration(minute) * time.Minute) }
-		pick := func(i ...int) []string {
-			out := make([]string, len(i))
-			for k, n := range i {
-				out[k] = ids[n]
+		every, ofA := []int{0, 1, 2, 3, 4, 5}, []int{0, 1, 2, 5}
+		// An id bound applies to every partition, and ids of two streams
+		// order only by millisecond: the entries between two ids are those
+		// whose ids lie between (on one stream, those written between).
+		between := func(from, to int, of []int) []int {
+			var out []int
+			for _, i := range of {
+				id := entries[i].ID
+				if claims.CompareIDs(id, entries[from].ID) >= 0 && claims.CompareIDs(id, entries[to].ID) <= 0 {
+					out = append(out, i)
+				}
 			}
 			return out
 		}
 		tests := []struct {
 			name string
 			opts ReplayOptions
-			want []string
+			want []int // of the fixture's entries, in any order
 		}{
-			{"all", ReplayOptions{}, ids},
-			{"all in pages of 2", ReplayOptions{PageSize: 2}, ids},
-			{"pages of 4", ReplayOptions{PageSize: 4}, ids},
-			{"page of 1", ReplayOptions{PageSize: 1}, ids},
-			{"type", ReplayOptions{Type: claims.ClaimSubmitted, PageSize: 2}, pick(0, 3)},
-			{"claim A", ReplayOptions{ClaimID: a}, pick(0, 1, 2, 5)},
-			{"claim B", ReplayOptions{ClaimID: b, PageSize: 2}, pick(3, 4)},
-			{"claim and type", ReplayOptions{ClaimID: a, Type: claims.ClaimAssigned}, pick(1)},
-			{"time window inclusive", ReplayOptions{FromTime: at(2), ToTime: at(4), PageSize: 2}, pick(2, 3, 4)},
-			{"from time", ReplayOptions{FromTime: at(4).Add(time.Millisecond)}, pick(5)},
-			{"to time", ReplayOptions{ToTime: at(1), PageSize: 2}, pick(0, 1)},
-			{"claim and time", ReplayOptions{ClaimID: a, FromTime: at(1), ToTime: at(2)}, pick(1, 2)},
-			{"id range", ReplayOptions{FromID: ids[1], ToID: ids[4], PageSize: 2}, pick(1, 2, 3, 4)},
-			{"id range of a claim", ReplayOptions{ClaimID: a, FromID: ids[1], ToID: ids[4]}, pick(1, 2)},
-			{"open id bounds", ReplayOptions{FromID: "-", ToID: "+", PageSize: 2}, ids},
+			{"all", ReplayOptions{}, every},
+			{"all in pages of 2", ReplayOptions{PageSize: 2}, every},
+			{"pages of 4", ReplayOptions{PageSize: 4}, every},
+			{"page of 1", ReplayOptions{PageSize: 1}, every},
+			{"type", ReplayOptions{Type: claims.ClaimSubmitted, PageSize: 2}, []int{0, 3}},
+			{"claim A", ReplayOptions{ClaimID: a}, ofA},
+			{"claim B", ReplayOptions{ClaimID: b, PageSize: 2}, []int{3, 4}},
+			{"claim and type", ReplayOptions{ClaimID: a, Type: claims.ClaimAssigned}, []int{1}},
+			{"time window inclusive", ReplayOptions{FromTime: at(2), ToTime: at(4), PageSize: 2}, []int{2, 3, 4}},
+			{"from time", ReplayOptions{FromTime: at(4).Add(time.Millisecond)}, []int{5}},
+			{"to time", ReplayOptions{ToTime: at(1), PageSize: 2}, []int{0, 1}},
+			{"claim and time", ReplayOptions{ClaimID: a, FromTime: at(1), ToTime: at(2)}, []int{1, 2}},
+			{"id range", ReplayOptions{FromID: entries[1].ID, ToID: entries[4].ID, PageSize: 2}, between(1, 4, every)},
+			{"id range of a claim", ReplayOptions{ClaimID: a, FromID: entries[1].ID, ToID: entries[4].ID}, between(1, 4, ofA)},
+			{"open id bounds", ReplayOptions{FromID: "-", ToID: "+", PageSize: 2}, every},
 			{"nothing", ReplayOptions{FromTime: at(6)}, nil},
 		}
 		for _, tt := range tests {
+			var want []EntryRef
+			for _, i := range tt.want {
+				want = append(want, entries[i])
+			}
 			got := replayAll(t, s, tt.opts)
-			assert.Equal(t, tt.want, deliveryIDs(got), tt.name)
+			assert.Equal(t, inReplayOrder(s, want), refsOf(got), tt.name)
 			for _, d := range got {
 				assert.NoError(t, d.Err, tt.name)
 				assert.Equal(t, d.ID, d.Event.ID, tt.name)
