@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -1029,30 +1030,33 @@ func TestStoreMalformedEntries(t *testing.T) {
 			{"type", "claim.assigned", "claim_id", c.ID, "version", "2", "event_id", "x", "occurred_at", "2026-11-25T10:00:00Z", "actor", "me", "data", "{not json", "schema", "1"},
 			good, // well-formed, but the store wrote no v2 of this claim
 		}
-		var rawIDs []string
+		// By hand into the claim's own stream, after its first event.
+		stream := s.Keys().ForClaim(c.ID).Events()
+		var rawRefs []EntryRef
 		for _, values := range raw {
-			id, err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: s.Keys().Events(), Values: values}).Result()
+			id, err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: values}).Result()
 			require.NoError(t, err)
-			rawIDs = append(rawIDs, id)
+			rawRefs = append(rawRefs, EntryRef{Stream: stream, ID: id})
 		}
 		after := submitAndRun(t, s, lifecycleSteps()[0])
+		every := append(append([]EntryRef{entryOf(s, c, 1)}, rawRefs...), entryOf(s, after, 1), entryOf(s, after, 2))
 
 		all := replayAll(t, s, ReplayOptions{PageSize: 2})
-		require.Len(t, all, 7)
-		reasons := map[string]string{}
+		assert.Equal(t, inReplayOrder(s, every), refsOf(all))
+		reasons := map[EntryRef]string{}
 		for _, d := range all {
 			var me *claims.MalformedError
 			if errors.As(d.Err, &me) {
 				assert.Equal(t, d.ID, me.ID)
-				reasons[d.ID] = me.Reason
+				reasons[d.Ref()] = me.Reason
 				assert.NotEmpty(t, d.Fields)
 			}
 		}
-		assert.Equal(t, map[string]string{
-			rawIDs[0]: `field "type" is missing`,
-			rawIDs[1]: `unknown event type "claim.exploded"`,
-			rawIDs[2]: "data is not a JSON object",
-			rawIDs[3]: "it claims to be v2 of claim " + claims.Short(c.ID) + ", but the store wrote that claim only up to v1",
+		assert.Equal(t, map[EntryRef]string{
+			rawRefs[0]: `field "type" is missing`,
+			rawRefs[1]: `unknown event type "claim.exploded"`,
+			rawRefs[2]: "data is not a JSON object",
+			rawRefs[3]: "it claims to be v2 of claim " + claims.Short(c.ID) + ", but the store wrote that claim only up to v1",
 		}, reasons)
 		assert.Len(t, replayAll(t, s, ReplayOptions{Type: claims.ClaimSubmitted}), 2, "filters skip malformed entries")
 
@@ -1067,11 +1071,12 @@ func TestStoreMalformedEntries(t *testing.T) {
 
 		got, err := s.Consume(ctx, GroupAudit, "a1", ConsumeOptions{Count: 100})
 		require.NoError(t, err)
-		require.Len(t, got, 7)
-		assert.Error(t, got[1].Err)
-		assert.Equal(t, rawIDs[0], got[1].Event.ID)
-		assert.Equal(t, "hello from redis-cli", got[1].Fields["note"])
-		n, err := s.Ack(ctx, GroupAudit, deliveryIDs(got)...)
+		require.Equal(t, inConsumeOrder(s, every), refsOf(got))
+		note := got[slices.Index(refsOf(got), rawRefs[0])]
+		assert.Error(t, note.Err)
+		assert.Equal(t, rawRefs[0].ID, note.Event.ID)
+		assert.Equal(t, "hello from redis-cli", note.Fields["note"])
+		n, err := s.AckEntries(ctx, GroupAudit, refsOf(got))
 		require.NoError(t, err)
 		assert.Equal(t, int64(7), n)
 
