@@ -1086,6 +1086,48 @@ func TestStoreMalformedEntries(t *testing.T) {
 	})
 }
 
+// TestACopyInAnotherPartitionIsNotWritten: with partitions two streams
+// can hold the same entry id, so an exact copy of a claim's entry, under
+// its id, in a partition that is not the claim's, is an entry the store
+// did not write: the integrity rule goes by stream and id.
+func TestACopyInAnotherPartitionIsNotWritten(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{Partitions: 6}, func(t *testing.T, s *Store, _ *fakeClock) {
+		ctx := context.Background()
+		c := submitAndRun(t, s)
+		real := entryOf(s, c, 1)
+		msgs, err := s.Client().XRange(ctx, real.Stream, real.ID, real.ID).Result()
+		require.NoError(t, err)
+		require.Len(t, msgs, 1)
+		// Another partition, empty: an explicit id is accepted there.
+		other := s.Keys().Partition((s.Keys().PartitionOf(c.ID) + 1) % s.Keys().Partitions()).Events()
+		require.NoError(t, s.Client().XAdd(ctx, &redis.XAddArgs{Stream: other, ID: real.ID, Values: msgs[0].Values}).Err())
+		copied := EntryRef{Stream: other, ID: real.ID}
+
+		all := replayAll(t, s, ReplayOptions{})
+		require.Equal(t, inReplayOrder(s, []EntryRef{real, copied}), refsOf(all))
+		for _, d := range all {
+			if d.Ref() == real {
+				assert.NoError(t, d.Err)
+				continue
+			}
+			assert.ErrorIs(t, d.Err, claims.ErrNotWritten)
+			assert.ErrorContains(t, d.Err, "claim "+claims.Short(c.ID)+"'s events are in "+real.Stream+", not "+other)
+		}
+		r, err := s.Report(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, r.Events, "the claim's submission counts once")
+		assert.Equal(t, 1, r.NotWritten)
+
+		got, err := s.Consume(ctx, GroupAudit, "a1", ConsumeOptions{Count: 10})
+		require.NoError(t, err)
+		require.Equal(t, inConsumeOrder(s, []EntryRef{real, copied}), refsOf(got))
+		for _, d := range got {
+			assert.Equal(t, d.Ref() != real, errors.Is(d.Err, claims.ErrNotWritten), "%v", d.Ref())
+		}
+	})
+}
+
 // TestStateLagIsExactAfterTrimAndImport: a group's lag is the number of
 // entries after its position, whatever the server's entries-read says
 // after XTRIM, and an import behind the group's position is not lag.
