@@ -3,10 +3,12 @@ package streams
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,14 +82,20 @@ func newEmbeddedStore(t testing.TB, opts Options) *Store {
 	return newTestStore(t, srv.Addr(), opts)
 }
 
+// clusterStores numbers the stores made on the package's cluster: with
+// -count=N a test runs again on the same cluster, and must not find its
+// first run's keys.
+var clusterStores atomic.Int64
+
 // newClusterStore is a store with 6 partitions (two per master) on the
-// package's cluster, its keys under the test's name.
+// package's cluster, its keys under the test's name and a number of its
+// own.
 func newClusterStore(t testing.TB, opts Options) *Store {
 	t.Helper()
 	c := sharedCluster.Get(t)
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Seeds(), Protocol: 2})
 	t.Cleanup(func() { _ = rdb.Close() })
-	opts.Prefix = t.Name() + ":"
+	opts.Prefix = fmt.Sprintf("%s#%d:", t.Name(), clusterStores.Add(1))
 	if opts.Partitions == 0 {
 		opts.Partitions = 6
 	}
