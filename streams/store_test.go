@@ -1344,3 +1344,35 @@ func TestDeleteIdleConsumersCoversEveryPartition(t *testing.T) {
 			"the heir holds every entry, and the holder is gone from every partition")
 	})
 }
+
+// TestAShortIDFindsItsClaimInAnyPartition: a prefix of a claim id does
+// not hash to its claim's partition, so another process (no claim of its
+// own in memory) looks for it in every one, on every master.
+func TestAShortIDFindsItsClaimInAnyPartition(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{Partitions: 6}, func(t *testing.T, s *Store, _ *fakeClock) {
+		ctx := context.Background()
+		var ids []string
+		for p := range s.Keys().Partitions() {
+			ids = append(ids, claimIDsIn(s, p, 1)...)
+		}
+		ids = append(ids, "abcdefgh-1", "abcdefgh-2")
+		for _, id := range ids {
+			sub := testSubmission()
+			sub.ClaimID = id
+			_, _, err := s.Submit(ctx, sub, EmitOptions{})
+			require.NoError(t, err)
+		}
+		other := s.WithPrefix(s.Keys().Prefix)
+		for _, id := range ids[:len(ids)-2] {
+			got, err := other.Claim(ctx, id[:8])
+			require.NoError(t, err, "claim %s in partition %d", id[:8], s.Keys().PartitionOf(id))
+			assert.Equal(t, id, got.ID)
+		}
+		_, err := other.Claim(ctx, "abcdefgh")
+		assert.ErrorIs(t, err, claims.ErrInvalid)
+		assert.ErrorContains(t, err, "claim id abcdefgh is ambiguous, it starts abcdefgh-1, abcdefgh-2")
+		_, err = other.Claim(ctx, "zzzzzzzz")
+		assert.ErrorIs(t, err, claims.ErrNotFound)
+	})
+}
