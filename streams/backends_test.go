@@ -89,19 +89,34 @@ var clusterStores atomic.Int64
 
 // newClusterStore is a store with 6 partitions (two per master) on the
 // package's cluster, its keys under the test's name and a number of its
-// own.
+// own. A command the cluster refuses for spanning two slots fails the
+// test, even one whose error the store handles (cluster_test.go).
 func newClusterStore(t testing.TB, opts Options) *Store {
+	t.Helper()
+	s, watch := newWatchedClusterStore(t, opts)
+	t.Cleanup(func() {
+		if refused := watch.seen(); len(refused) > 0 {
+			t.Errorf("the cluster refused %d command(s) for spanning two slots (CROSSSLOT), the first: %s", len(refused), refused[0])
+		}
+	})
+	return s
+}
+
+// newWatchedClusterStore is newClusterStore that leaves the CROSSSLOT
+// watch to the caller.
+func newWatchedClusterStore(t testing.TB, opts Options) (*Store, *crossSlotWatch) {
 	t.Helper()
 	c := sharedCluster.Get(t)
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Seeds(), Protocol: 2})
 	t.Cleanup(func() { _ = rdb.Close() })
+	watch := watchCrossSlot(rdb)
 	opts.Prefix = fmt.Sprintf("%s#%d:", t.Name(), clusterStores.Add(1))
 	if opts.Partitions == 0 {
 		opts.Partitions = 6
 	}
 	s, err := Open(context.Background(), rdb, opts)
 	require.NoError(t, err)
-	return s
+	return s, watch
 }
 
 func newTestStore(t testing.TB, addr string, opts Options) *Store {
