@@ -120,19 +120,15 @@ func (s *Store) ResolveClaimID(ctx context.Context, id string) (string, error) {
 	}
 	matches := s.recent.withPrefix(id)
 	if len(matches) == 0 {
-		pattern := globEscape(s.keys.Aggregate(id)) + "*"
-		prefix := s.keys.Aggregate("")
-		var cursor uint64
-		for {
-			keys, next, err := s.rdb.Scan(ctx, cursor, pattern, 1000).Result()
-			if err != nil {
-				return "", fmt.Errorf("look up claim %s: %w", id, err)
-			}
-			for _, k := range keys {
-				matches = append(matches, strings.TrimPrefix(k, prefix))
-			}
-			if cursor = next; cursor == 0 || len(matches) > 1 {
-				break
+		keys, err := s.scan(ctx, s.aggregatePattern(id))
+		if err != nil {
+			return "", fmt.Errorf("look up claim %s: %w", id, err)
+		}
+		for _, k := range keys {
+			for _, pk := range s.keys.All() {
+				if full, ok := strings.CutPrefix(k, pk.Aggregate("")); ok && strings.HasPrefix(full, id) {
+					matches = append(matches, full)
+				}
 			}
 		}
 	}
@@ -144,6 +140,18 @@ func (s *Store) ResolveClaimID(ctx context.Context, id string) (string, error) {
 	}
 	sort.Strings(matches)
 	return "", fmt.Errorf("claim id %s is ambiguous, it starts %s: give more of it: %w", id, strings.Join(matches, ", "), claims.ErrInvalid)
+}
+
+// aggregatePattern is a SCAN pattern for the aggregates of the claims
+// whose id starts with idPrefix: in every partition, since a prefix does
+// not hash to its claim's.
+func (s *Store) aggregatePattern(idPrefix string) string {
+	key := strings.TrimPrefix(s.keys.Partition(0).Aggregate(idPrefix), s.keys.Prefix)
+	if s.keys.Partitioned() {
+		before, after, _ := strings.Cut(key, "{"+s.keys.tags[0]+"}")
+		return globEscape(s.keys.Prefix+before) + "{*}" + globEscape(after) + "*"
+	}
+	return globEscape(s.keys.Prefix+key) + "*"
 }
 
 // Claim returns a claim's current state, folded from its events, or

@@ -1,9 +1,14 @@
 package streams
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"maps"
+	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +16,7 @@ import (
 	"claimsctl/streams/embedded"
 	"claimsctl/streams/redistest"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
@@ -19,11 +25,21 @@ import (
 // not depend on the lab's bare key names.
 const testPrefix = "test:"
 
-// forEachBackend runs fn as two parallel subtests: "redis" on a real
-// redis-server of its own, and "embedded" on the in-process server, wired
-// as Connect and main.go wire them (RESP2, CountLag on embedded).
-// partitions_test.go runs the store with partitions. Each
-// subtest gets a fresh server, so no test sees another's keys or groups.
+// sharedCluster is the package's Redis Cluster (3 masters), formed once.
+var sharedCluster = redistest.NewSharedCluster(3, 0)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	sharedCluster.Stop()
+	os.Exit(code)
+}
+
+// forEachBackend runs fn as three parallel subtests: "redis" on a real
+// redis-server of its own, "embedded" on the in-process server, wired as
+// Connect and main.go wire them (RESP2, CountLag on embedded), and
+// "cluster" with 6 partitions on the package's Redis Cluster under a
+// prefix of its own. Each redis and embedded subtest gets a fresh server,
+// so no test sees another's keys or groups.
 func forEachBackend(t *testing.T, fn func(t *testing.T, s *Store)) {
 	t.Helper()
 	forEachBackendWith(t, Options{}, func(t *testing.T, s *Store, _ *fakeClock) { fn(t, s) })
@@ -37,7 +53,7 @@ func forEachBackendWith(t *testing.T, opts Options, fn func(t *testing.T, s *Sto
 	for _, b := range []struct {
 		name  string
 		store func(testing.TB, Options) *Store
-	}{{"redis", newRedisStore}, {"embedded", newEmbeddedStore}} {
+	}{{"redis", newRedisStore}, {"embedded", newEmbeddedStore}, {"cluster", newClusterStore}} {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			clock := newFakeClock(storeT0)
@@ -64,6 +80,43 @@ func newEmbeddedStore(t testing.TB, opts Options) *Store {
 	t.Cleanup(srv.Close)
 	opts.CountLag = true
 	return newTestStore(t, srv.Addr(), opts)
+}
+
+// clusterStores numbers the stores made on the package's cluster: with
+// -count=N a test runs again on the same cluster, and must not find its
+// first run's keys.
+var clusterStores atomic.Int64
+
+// newClusterStore is a store with 6 partitions (two per master) on the
+// package's cluster, its keys under the test's name and a number of its
+// own. A command the cluster refuses for spanning two slots fails the
+// test, even one whose error the store handles (cluster_test.go).
+func newClusterStore(t testing.TB, opts Options) *Store {
+	t.Helper()
+	s, watch := newWatchedClusterStore(t, opts)
+	t.Cleanup(func() {
+		if refused := watch.seen(); len(refused) > 0 {
+			t.Errorf("the cluster refused %d command(s) for spanning two slots (CROSSSLOT), the first: %s", len(refused), refused[0])
+		}
+	})
+	return s
+}
+
+// newWatchedClusterStore is newClusterStore that leaves the CROSSSLOT
+// watch to the caller.
+func newWatchedClusterStore(t testing.TB, opts Options) (*Store, *crossSlotWatch) {
+	t.Helper()
+	c := sharedCluster.Get(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Seeds(), Protocol: 2})
+	t.Cleanup(func() { _ = rdb.Close() })
+	watch := watchCrossSlot(rdb)
+	opts.Prefix = fmt.Sprintf("%s#%d:", t.Name(), clusterStores.Add(1))
+	if opts.Partitions == 0 {
+		opts.Partitions = 6
+	}
+	s, err := Open(context.Background(), rdb, opts)
+	require.NoError(t, err)
+	return s, watch
 }
 
 func newTestStore(t testing.TB, addr string, opts Options) *Store {
@@ -159,6 +212,77 @@ func xlen(t testing.TB, s *Store) int64 {
 		total += n
 	}
 	return total
+}
+
+// With partitions, entry ids number each stream apart (two partitions
+// often hold the same id) and order entries of different streams only by
+// millisecond, so the suite names an entry by its stream and id (an
+// EntryRef) and states orders as the store defines them over partitions.
+// On one stream each of these is that stream's order.
+
+// refsOf is where each delivery came from.
+func refsOf(ds []Delivery) []EntryRef {
+	var refs []EntryRef
+	for _, d := range ds {
+		refs = append(refs, d.Ref())
+	}
+	return refs
+}
+
+// entryOf is version v (1-based) of a claim: the entry the store wrote.
+func entryOf(s *Store, c *claims.Claim, v int) EntryRef {
+	return EntryRef{Stream: s.Keys().ForClaim(c.ID).Events(), ID: c.Entries[v-1]}
+}
+
+// inConsumeOrder is the order in which a consume hands entries out: the
+// partitions in turn, each in id order.
+func inConsumeOrder(s *Store, refs []EntryRef) []EntryRef {
+	return sortedRefs(s, refs, func(a, b EntryRef, pa, pb int) int {
+		return cmp.Or(cmp.Compare(pa, pb), claims.CompareIDs(a.ID, b.ID))
+	})
+}
+
+// inReplayOrder is the order of a replay: the partitions merged by entry
+// id, a tie going to the lower partition.
+func inReplayOrder(s *Store, refs []EntryRef) []EntryRef {
+	return sortedRefs(s, refs, func(a, b EntryRef, pa, pb int) int {
+		return cmp.Or(claims.CompareIDs(a.ID, b.ID), cmp.Compare(pa, pb))
+	})
+}
+
+func sortedRefs(s *Store, refs []EntryRef, compare func(a, b EntryRef, pa, pb int) int) []EntryRef {
+	streams := s.Keys().EventStreams()
+	out := slices.Clone(refs)
+	slices.SortStableFunc(out, func(a, b EntryRef) int {
+		return compare(a, b, slices.Index(streams, a.Stream), slices.Index(streams, b.Stream))
+	})
+	return out
+}
+
+// idSpan is the lowest and the highest id of refs: the first and last id
+// the state view gives for the event streams together.
+func idSpan(refs []EntryRef) (first, last string) {
+	for _, r := range refs {
+		if first == "" || claims.CompareIDs(r.ID, first) < 0 {
+			first = r.ID
+		}
+		if last == "" || claims.CompareIDs(r.ID, last) > 0 {
+			last = r.ID
+		}
+	}
+	return first, last
+}
+
+// claimIDsIn are n new claim ids whose events go to partition p: for a
+// test whose figures need its claims in one stream.
+func claimIDsIn(s *Store, p, n int) []string {
+	var ids []string
+	for len(ids) < n {
+		if id := uuid.NewString(); s.Keys().PartitionOf(id) == p {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // validPayloads is one valid payload per event type.

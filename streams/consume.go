@@ -87,6 +87,17 @@ func (s *Store) Consume(ctx context.Context, group, consumer string, opts Consum
 func (s *Store) consumePartitions(ctx context.Context, streams []string, r groupRead, block time.Duration) ([]Delivery, error) {
 	var out []Delivery
 	err := waitInSlices(ctx, block, func(slice time.Duration) (bool, error) {
+		wait := slice >= 0 && r.Start == ">"
+		var ends *TailCursor
+		if wait {
+			// Where the streams end before the group is read: the XREAD then
+			// waits for entries after these, so one appended while it is on
+			// its way wakes it ("$" would be read at its arrival, too late).
+			var err error
+			if ends, err = s.NewTailCursor(ctx, "$"); err != nil {
+				return true, err
+			}
+		}
 		for _, stream := range streams {
 			if int64(len(out)) >= r.Count {
 				break
@@ -99,14 +110,10 @@ func (s *Store) consumePartitions(ctx context.Context, streams []string, r group
 			}
 			out = append(out, ds...)
 		}
-		if len(out) > 0 || slice < 0 || r.Start != ">" {
+		if len(out) > 0 || !wait {
 			return true, nil
 		}
-		cur := &TailCursor{after: map[string]string{}}
-		for _, st := range streams {
-			cur.after[st] = "$"
-		}
-		_, err := s.xread(ctx, streams, cur, 1, slice)
+		_, err := s.xread(ctx, streams, ends, 1, slice)
 		return false, err
 	})
 	if err != nil {

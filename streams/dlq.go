@@ -185,6 +185,13 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 			skipped = append(skipped, fmt.Errorf("retry dlq %s: not retried: %w; only events the store wrote are put back (fix the producer): %w", first.ID, err, claims.ErrInvalid))
 			continue
 		}
+		if home := s.keys.ForClaim(ev.ClaimID); src.stream != home.Events() || src.dlq != home.DLQ() {
+			// Not from its claim's partition: the store never wrote it there,
+			// and the retry would touch two partitions (two slots).
+			skipped = append(skipped, fmt.Errorf("retry dlq %s: not retried: entry %s of %s is not an event the store wrote (claim %s's events are in %s); fix the producer: %w",
+				first.ID, first.SourceID, src.stream, claims.Short(ev.ClaimID), home.Events(), claims.ErrInvalid))
+			continue
+		}
 		ids := make([]string, len(letters))
 		for i, dl := range letters {
 			ids[i] = dl.ID

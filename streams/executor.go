@@ -444,10 +444,14 @@ var errSuperseded = errors.New("superseded")
 // one the claim's aggregate recorded for its version. Another tool's XADD
 // (a claim, a version or an entry the store has no record of) is refused
 // with the reason and goes to the DLQ; it is never projected, counted,
-// notified or audited.
+// notified or audited. With partitions the entry must also be in its
+// claim's stream: another partition may hold an entry under the same id.
 func (s *Store) vet(d Delivery, agg aggregate) error {
 	e := d.Event
+	home := s.keys.ForClaim(e.ClaimID).Events()
 	switch rec := agg.recorded(e.Version); {
+	case d.Stream != "" && d.Stream != home:
+		return &claims.MalformedError{ID: d.ID, NotWritten: true, Reason: fmt.Sprintf("claim %s's events are in %s, not %s", claims.Short(e.ClaimID), home, d.Stream)}
 	case rec == d.ID:
 		return nil
 	case agg.superseded[d.ID] != "":

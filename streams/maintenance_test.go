@@ -132,6 +132,40 @@ func TestRebuildWritesWhatTheAppendScriptWrites(t *testing.T) {
 	})
 }
 
+// TestRebuildAfterARetriedDeadLetter: a retried dead letter is appended
+// again after the claim's later events, so the stream holds v1 after v2;
+// the rebuild folds each claim in version order and gives back the
+// aggregate the retry left, superseded entry and all.
+func TestRebuildAfterARetriedDeadLetter(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		c := submitAndRun(t, s, lifecycleSteps()[0])
+		ds, err := s.Consume(ctx, "by-hand", "c1", ConsumeOptions{Count: 1})
+		require.NoError(t, err)
+		require.Equal(t, []EntryRef{entryOf(s, c, 1)}, refsOf(ds))
+		require.NoError(t, s.DeadLetter(ctx, "by-hand", ds[0], errors.New("tried by hand"), 1))
+		n, err := s.RetryDLQ(ctx, "all")
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		retried, err := s.Claim(ctx, c.ID)
+		require.NoError(t, err)
+		require.NotEqual(t, c.Entries[0], retried.Entries[0], "precondition: v1 is a new entry, after v2")
+		want, err := s.Client().HGetAll(ctx, s.Keys().Aggregate(c.ID)).Result()
+		require.NoError(t, err)
+
+		res, err := s.Rebuild(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, RebuildResult{Claims: 1, Events: 2, NotWritten: 1}, res, "the first v1 is superseded")
+		got, err := s.Client().HGetAll(ctx, s.Keys().Aggregate(c.ID)).Result()
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+		all := replayAll(t, s, ReplayOptions{})
+		require.Len(t, all, 3)
+		assert.ErrorIs(t, all[0].Err, errSuperseded, "the old entry is still known as superseded")
+	})
+}
+
 // TestRebuildLeavesANewerAggregateAlone stands in for a command that
 // appended while the rebuild was folding: its newer version must win.
 func TestRebuildLeavesANewerAggregateAlone(t *testing.T) {

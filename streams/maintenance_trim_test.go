@@ -132,7 +132,7 @@ func TestTrimMaxlenKeepsThatManyOfEachPartition(t *testing.T) {
 		if parts > 1 {
 			assert.Contains(t, plan.Describe(), "keeps the newest 3 of each of the 6 partitions")
 		} else {
-			assert.Contains(t, plan.Describe(), "trim test:claims:events (all but the newest 3 entries): 57 of 60 entries would go, 3 stay")
+			assert.Contains(t, plan.Describe(), "trim "+s.Keys().Events()+" (all but the newest 3 entries): 57 of 60 entries would go, 3 stay")
 		}
 
 		var archive memArchive

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -48,6 +50,21 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 		broken error
 		order  int
 		last   string // event_id of the last event folded
+		// ahead holds events read before an earlier version of their claim:
+		// a retried dead letter is appended again after the claim's later
+		// events. Each claim is folded in version order.
+		ahead map[int64]claims.Event
+	}
+	apply := func(f *fold, e claims.Event) bool {
+		if err := f.claim.Apply(e); err != nil {
+			f.broken = fmt.Errorf("event %s (v%d, %s): %w", e.ID, e.Version, e.Type, err)
+			res.Skipped += 1 + len(f.ahead)
+			f.ahead = nil
+			return false
+		}
+		f.last = e.EventID
+		res.Events++
+		return true
 	}
 	folds := map[string]*fold{}
 	err := s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
@@ -72,17 +89,33 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 			res.Skipped++
 			return nil
 		}
-		if err := f.claim.Apply(e); err != nil {
-			f.broken = fmt.Errorf("event %s (v%d, %s): %w", e.ID, e.Version, e.Type, err)
-			res.Skipped++
+		if _, twice := f.ahead[e.Version]; e.Version > f.claim.Version+1 && !twice {
+			if f.ahead == nil {
+				f.ahead = map[int64]claims.Event{}
+			}
+			f.ahead[e.Version] = e
 			return nil
 		}
-		f.last = e.EventID
-		res.Events++
+		for ok := apply(f, e); ok; {
+			next, held := f.ahead[f.claim.Version+1]
+			if !held {
+				break
+			}
+			delete(f.ahead, next.Version)
+			ok = apply(f, next)
+		}
 		return nil
 	})
 	if err != nil {
 		return res, fmt.Errorf("rebuild: %w", err)
+	}
+	for _, f := range folds {
+		if f.broken == nil && len(f.ahead) > 0 {
+			// A version never came: the first event after the gap says so.
+			first := f.ahead[slices.Min(slices.Collect(maps.Keys(f.ahead)))]
+			delete(f.ahead, first.Version)
+			apply(f, first)
+		}
 	}
 	ids := make([]string, 0, len(folds))
 	for id := range folds {

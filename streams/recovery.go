@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -364,8 +365,8 @@ func (s *Store) DeleteIdleConsumers(ctx context.Context, group string, o ForgetO
 			return fail(err)
 		}
 	}
-	stream := s.keys.Events()
-	cons, err := s.rdb.XInfoConsumers(ctx, stream, group).Result()
+	streams := s.keys.EventStreams()
+	byStream, err := s.consumersOn(ctx, group, streams)
 	if err != nil {
 		return fail(err)
 	}
@@ -374,7 +375,7 @@ func (s *Store) DeleteIdleConsumers(ctx context.Context, group string, o ForgetO
 		return fail(err)
 	}
 	var res ForgetResult
-	for _, c := range consumerStates(cons) {
+	for _, c := range mergeConsumers(byStream) {
 		switch {
 		case c.Name == o.To:
 			continue
@@ -385,18 +386,28 @@ func (s *Store) DeleteIdleConsumers(ctx context.Context, group string, o ForgetO
 			res.Kept = append(res.Kept, KeptConsumer{c.Name, fmt.Sprintf("idle for %s only", c.Idle.Round(time.Second))})
 			continue
 		}
-		if c.Pending > 0 && o.To != "" {
-			n, err := s.handOver(ctx, group, c.Name, o.To)
+		// Stream by stream: the consumer is one name in each partition's
+		// group, and a script (one slot) checks one stream's entries.
+		kept := false
+		for i, stream := range streams {
+			mine, ok := byStream[i][c.Name]
+			if !ok {
+				continue
+			}
+			if mine.Pending > 0 && o.To != "" {
+				n, err := s.handOver(ctx, stream, group, c.Name, o.To)
+				if err != nil {
+					return fail(err)
+				}
+				res.HandedOver += n
+			}
+			removed, err := forgetScript.Run(ctx, s.rdb, []string{stream}, group, c.Name).Int()
 			if err != nil {
 				return fail(err)
 			}
-			res.HandedOver += n
+			kept = kept || removed == 0
 		}
-		removed, err := forgetScript.Run(ctx, s.rdb, []string{stream}, group, c.Name).Int()
-		if err != nil {
-			return fail(err)
-		}
-		if removed == 0 {
+		if kept {
 			res.Kept = append(res.Kept, KeptConsumer{c.Name, "it holds pending entries (give to= to hand them over)"})
 			continue
 		}
@@ -405,10 +416,61 @@ func (s *Store) DeleteIdleConsumers(ctx context.Context, group string, o ForgetO
 	return res, nil
 }
 
-// handOver moves every pending entry of from to to (XCLAIM, which counts
-// as a delivery, so the DLQ limit still applies), a page at a time.
-func (s *Store) handOver(ctx context.Context, group, from, to string) (int64, error) {
-	stream := s.keys.Events()
+// consumersOn reads a group's consumers on each stream, by name. A stream
+// without the group has none; a group on none of them is an error.
+func (s *Store) consumersOn(ctx context.Context, group string, streams []string) ([]map[string]ConsumerState, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.XInfoConsumersCmd, len(streams))
+	for i, stream := range streams {
+		cmds[i] = pipe.XInfoConsumers(ctx, stream, group)
+	}
+	_, _ = pipe.Exec(ctx)
+	out := make([]map[string]ConsumerState, len(streams))
+	var lastMissing error
+	found := false
+	for i, c := range cmds {
+		out[i] = map[string]ConsumerState{}
+		cons, err := c.Result()
+		switch {
+		case missing(err):
+			lastMissing = err
+			continue
+		case err != nil:
+			return nil, err
+		}
+		found = true
+		for _, cs := range consumerStates(cons) {
+			out[i][cs.Name] = cs
+		}
+	}
+	if !found {
+		return nil, lastMissing
+	}
+	return out, nil
+}
+
+// mergeConsumers is each consumer once over the streams, as the state
+// view shows it: its pending entries summed, its least idle time.
+func mergeConsumers(byStream []map[string]ConsumerState) []ConsumerState {
+	merged := map[string]ConsumerState{}
+	for _, cons := range byStream {
+		for name, c := range cons {
+			if m, ok := merged[name]; ok {
+				c.Pending += m.Pending
+				c.Idle = min(c.Idle, m.Idle)
+			}
+			merged[name] = c
+		}
+	}
+	out := slices.Collect(maps.Values(merged))
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// handOver moves every pending entry of from in stream to to (XCLAIM,
+// which counts as a delivery, so the DLQ limit still applies), a page at a
+// time.
+func (s *Store) handOver(ctx context.Context, stream, group, from, to string) (int64, error) {
 	var moved int64
 	previous := ""
 	for {

@@ -187,7 +187,7 @@ func (s *Store) replayClaim(ctx context.Context, opts ReplayOptions, fn func(Del
 		if opts.ToID != "" && opts.ToID != "+" && claims.CompareIDs(e.ID, opts.ToID) > 0 {
 			continue
 		}
-		d := Delivery{ID: e.ID, Event: e}
+		d := Delivery{Stream: s.keys.ForClaim(e.ClaimID).Events(), ID: e.ID, Event: e}
 		if !opts.match(d) {
 			continue
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -144,40 +143,59 @@ func (s *Store) Tail(ctx context.Context, cur *TailCursor, count int64, block ti
 	return out, nil
 }
 
-// xread is one XREAD of several streams, one per stream at the same time
-// on a cluster (as xreadgroup).
+// xread is one XREAD of several streams after the cursor. On a cluster,
+// whose streams live on several nodes, it is one XREAD per stream at the
+// same time, and a blocking one ends as soon as one stream has entries or
+// ctx is cancelled: the reads still blocked are left to end with their
+// block, their replies dropped. That loses nothing: XREAD takes nothing
+// from anyone, and the cursor moves only by what is returned.
 func (s *Store) xread(ctx context.Context, streams []string, cur *TailCursor, count int64, block time.Duration) ([]redis.XStream, error) {
-	read := func(streams []string) ([]redis.XStream, error) {
-		args := append([]string(nil), streams...)
-		for _, st := range streams {
-			args = append(args, cur.after[st])
-		}
+	read := func(streams, after []string) ([]redis.XStream, error) {
+		args := append(append([]string(nil), streams...), after...)
 		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: count, Block: block}).Result()
 		if classify(err) == errNil {
 			err = nil
 		}
 		return res, err
 	}
-	if !s.cluster() || len(streams) == 1 {
-		return read(streams)
-	}
-	results := make([][]redis.XStream, len(streams))
-	errs := make([]error, len(streams))
-	var wg sync.WaitGroup
+	after := make([]string, len(streams))
 	for i, st := range streams {
-		wg.Add(1)
+		after[i] = cur.after[st]
+	}
+	if !s.cluster() || len(streams) == 1 {
+		return read(streams, after)
+	}
+	type reply struct {
+		i   int
+		res []redis.XStream
+		err error
+	}
+	replies := make(chan reply, len(streams)) // a dropped read never blocks
+	for i, st := range streams {
 		go func() {
-			defer wg.Done()
-			results[i], errs[i] = read([]string{st})
+			res, err := read([]string{st}, after[i:i+1])
+			replies <- reply{i, res, err}
 		}()
 	}
-	wg.Wait()
-	var out []redis.XStream
-	for i := range streams {
-		if errs[i] != nil {
-			return out, errs[i]
+	results := make([][]redis.XStream, len(streams))
+wait:
+	for range streams {
+		select {
+		case r := <-replies:
+			if r.err != nil {
+				return nil, r.err
+			}
+			results[r.i] = r.res
+			if len(r.res) > 0 && block >= 0 {
+				break wait
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		out = append(out, results[i]...)
+	}
+	var out []redis.XStream
+	for _, res := range results {
+		out = append(out, res...)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,11 +19,28 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// keysOf lists every key of the store's prefix, sorted.
+// keysOf lists every key of the store's prefix, sorted: on a cluster,
+// those of every master (KEYS on the cluster client asks one node).
 func keysOf(t *testing.T, s *Store) []string {
 	t.Helper()
-	keys, err := s.Client().Keys(context.Background(), s.Keys().Prefix+"*").Result()
-	require.NoError(t, err)
+	ctx := context.Background()
+	pattern := globEscape(s.Keys().Prefix) + "*"
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	collect := func(ctx context.Context, c redis.Cmdable) error {
+		found, err := c.Keys(ctx, pattern).Result()
+		mu.Lock()
+		keys = append(keys, found...)
+		mu.Unlock()
+		return err
+	}
+	if cc, ok := s.Client().(*redis.ClusterClient); ok {
+		require.NoError(t, cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return collect(ctx, node) }))
+	} else {
+		require.NoError(t, collect(ctx, s.Client()))
+	}
 	sort.Strings(keys)
 	return keys
 }
@@ -81,7 +99,7 @@ func TestStoreLifecycle(t *testing.T) {
 		assert.Equal(t, c, stored, "the aggregate holds what Emit returned")
 
 		// The wire format is readable without this tool.
-		msgs, err := s.Client().XRange(ctx, s.Keys().Events(), ids[5], ids[5]).Result()
+		msgs, err := s.Client().XRange(ctx, s.Keys().ForClaim(c.ID).Events(), ids[5], ids[5]).Result()
 		require.NoError(t, err)
 		require.Len(t, msgs, 1)
 		assert.Equal(t, "claim.approved", msgs[0].Values["type"])
@@ -351,11 +369,11 @@ func TestStoreConsumeAck(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		var ids []string
+		var entries []EntryRef
 		for range 3 {
-			c := submitAndRun(t, s)
-			ids = append(ids, c.Entries[0])
+			entries = append(entries, entryOf(s, submitAndRun(t, s), 1))
 		}
+		entries = inConsumeOrder(s, entries)
 		group := func() *GroupState {
 			st, err := s.State(ctx)
 			require.NoError(t, err)
@@ -366,7 +384,7 @@ func TestStoreConsumeAck(t *testing.T) {
 
 		got, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 2})
 		require.NoError(t, err)
-		assert.Equal(t, ids[:2], deliveryIDs(got))
+		assert.Equal(t, entries[:2], refsOf(got))
 		for _, d := range got {
 			require.NoError(t, d.Err)
 			assert.Equal(t, claims.ClaimSubmitted, d.Event.Type)
@@ -378,10 +396,11 @@ func TestStoreConsumeAck(t *testing.T) {
 		assert.Equal(t, int64(1), g.Lag)
 		assert.Equal(t, []ConsumerState{{Name: "w1", Pending: 2, Idle: g.Consumers[0].Idle}}, g.Consumers)
 
-		n, err := s.Ack(ctx, GroupProcessors, ids[0])
+		// By (stream, id): with partitions a bare id may be pending in two.
+		n, err := s.AckEntries(ctx, GroupProcessors, entries[:1])
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), n)
-		n, err = s.Ack(ctx, GroupProcessors, ids[0])
+		n, err = s.AckEntries(ctx, GroupProcessors, entries[:1])
 		require.NoError(t, err)
 		assert.Zero(t, n, "acking twice is harmless")
 		assert.Equal(t, int64(1), group().Pending)
@@ -389,10 +408,10 @@ func TestStoreConsumeAck(t *testing.T) {
 		// Another consumer gets the rest; w1's own pending entry is re-read with Pending.
 		got, err = s.Consume(ctx, GroupProcessors, "w2", ConsumeOptions{})
 		require.NoError(t, err)
-		assert.Equal(t, ids[2:], deliveryIDs(got))
+		assert.Equal(t, entries[2:], refsOf(got))
 		got, err = s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Pending: true})
 		require.NoError(t, err)
-		assert.Equal(t, ids[1:2], deliveryIDs(got))
+		assert.Equal(t, entries[1:2], refsOf(got))
 		got, err = s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{})
 		require.NoError(t, err)
 		assert.Empty(t, got, "nothing new: a non-blocking read returns at once")
@@ -400,7 +419,7 @@ func TestStoreConsumeAck(t *testing.T) {
 		g = group()
 		assert.Equal(t, int64(2), g.Pending)
 		assert.Zero(t, g.Lag)
-		n, err = s.Ack(ctx, GroupProcessors, ids[1], ids[2])
+		n, err = s.AckEntries(ctx, GroupProcessors, entries[1:])
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), n)
 		assert.Zero(t, group().Pending)
@@ -417,37 +436,48 @@ func TestStoreConsumeAck(t *testing.T) {
 	})
 }
 
-// readGroupSeen is a go-redis hook that closes seen when the first
-// blocking XREADGROUP is on its way to the server: the moment to cancel a
-// blocked consumer, or to append what it waits for.
-type readGroupSeen struct {
+// blockingReadSeen is a go-redis hook that closes seen when the first
+// blocking read is on its way to the server: the moment to cancel a
+// blocked consumer, or to append what it waits for. One stream waits in
+// XREADGROUP; several (partitions) wait in XREAD, which takes nothing
+// from the group.
+type blockingReadSeen struct {
 	once sync.Once
 	seen chan struct{}
 }
 
-func watchBlockingReads(s *Store) *readGroupSeen {
-	h := &readGroupSeen{seen: make(chan struct{})}
+func watchBlockingReads(s *Store) *blockingReadSeen {
+	h := &blockingReadSeen{seen: make(chan struct{})}
 	s.Client().AddHook(h)
 	return h
 }
 
-func (h *readGroupSeen) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *blockingReadSeen) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-func (h *readGroupSeen) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (h *blockingReadSeen) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "xreadgroup" {
-			for _, a := range cmd.Args() {
-				if s, ok := a.(string); ok && strings.EqualFold(s, "block") {
-					h.once.Do(func() { close(h.seen) })
-				}
-			}
+		if isBlockingRead(cmd) {
+			h.once.Do(func() { close(h.seen) })
 		}
 		return next(ctx, cmd)
 	}
 }
 
-func (h *readGroupSeen) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (h *blockingReadSeen) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
+}
+
+// isBlockingRead is an XREADGROUP or XREAD with BLOCK.
+func isBlockingRead(cmd redis.Cmder) bool {
+	if cmd.Name() != "xreadgroup" && cmd.Name() != "xread" {
+		return false
+	}
+	for _, a := range cmd.Args() {
+		if s, ok := a.(string); ok && strings.EqualFold(s, "block") {
+			return true
+		}
+	}
+	return false
 }
 
 // hangGuard bounds a wait that must end; it is a deadlock detector, not a
@@ -526,17 +556,117 @@ func TestStoreConsumeBlock(t *testing.T) {
 	})
 }
 
+// TestConsumeOverPartitionsWakesAtOnce: a consume over several partitions
+// waits with an XREAD of every stream (one per stream on a cluster). An
+// append made while that read is on its way must end the wait, and so
+// must a cancel, without waiting for the reads of the streams that got
+// nothing: a hook holds those until Consume has returned, as a read that
+// stays blocked for the rest of its slice.
+func TestConsumeOverPartitionsWakesAtOnce(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{Partitions: 6}, func(t *testing.T, s *Store, _ *fakeClock) {
+		ctx := context.Background()
+		require.NoError(t, s.EnsureGroup(ctx, GroupProcessors))
+
+		t.Run("woken by an append", func(t *testing.T) {
+			h := holdIdleWaits(t, s)
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			done := make(chan consumeResult, 1)
+			go func() {
+				got, err := s.Consume(cctx, GroupProcessors, "waiter", ConsumeOptions{Block: time.Hour})
+				done <- consumeResult{got, err}
+			}()
+			awaitSignal(t, h.sent, "the consumer never started a blocking read")
+			c := submitAndRun(t, s)
+			close(h.appended) // the waiting reads reach the server after the entry
+			select {
+			case res := <-done:
+				require.NoError(t, res.err)
+				require.Len(t, res.got, 1)
+				assert.Equal(t, c.ID, res.got[0].Event.ClaimID)
+			case <-time.After(hangGuard):
+				t.Fatal("Consume did not return the event appended while it was about to wait")
+			}
+		})
+
+		t.Run("cancelled", func(t *testing.T) {
+			if !s.cluster() {
+				// One server waits in one XREAD, which go-redis cannot
+				// interrupt: TestStoreConsumeBlock has it end with its slice.
+				t.Skip("one XREAD for every partition: nothing to stop waiting for")
+			}
+			h := holdIdleWaits(t, s)
+			cctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.Consume(cctx, GroupProcessors, "cancelled", ConsumeOptions{Block: time.Hour})
+				done <- err
+			}()
+			awaitSignal(t, h.sent, "the consumer never started a blocking read")
+			cancel()
+			close(h.appended)
+			select {
+			case err := <-done:
+				assert.ErrorIs(t, err, context.Canceled)
+			case <-time.After(hangGuard):
+				t.Fatal("Consume did not return after its context was cancelled")
+			}
+		})
+	})
+}
+
+// idleWaits is a go-redis hook on blocking XREADs: each waits for
+// appended before it is sent, and one that comes back empty is held until
+// the test ends.
+type idleWaits struct {
+	once              sync.Once
+	sent              chan struct{} // closed when the first is on its way
+	appended, release chan struct{}
+}
+
+func holdIdleWaits(t *testing.T, s *Store) *idleWaits {
+	h := &idleWaits{sent: make(chan struct{}), appended: make(chan struct{}), release: make(chan struct{})}
+	s.Client().AddHook(h)
+	t.Cleanup(func() { close(h.release) })
+	return h
+}
+
+func (h *idleWaits) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *idleWaits) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() != "xread" || !isBlockingRead(cmd) {
+			return next(ctx, cmd)
+		}
+		h.once.Do(func() { close(h.sent) })
+		select {
+		case <-h.appended:
+		case <-h.release:
+		}
+		err := next(ctx, cmd)
+		if errors.Is(err, redis.Nil) {
+			<-h.release
+		}
+		return err
+	}
+}
+
+func (h *idleWaits) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
 // replayFixture writes six events at known minutes past storeT0:
 //
 //	0 A submitted, 1 A assigned, 2 A uploaded, 3 B submitted, 4 B rejected, 5 A investigating
-func replayFixture(t *testing.T, s *Store, clock *fakeClock) (a, b string, ids []string) {
+func replayFixture(t *testing.T, s *Store, clock *fakeClock) (a, b string, entries []EntryRef) {
 	t.Helper()
 	ctx := context.Background()
 	emit := func(minute int, claimID string, typ claims.EventType, data map[string]any) string {
 		clock.Set(storeT0.Add(time.Duration(minute) * time.Minute))
 		ev, _, err := s.Emit(ctx, claimID, typ, data, EmitOptions{})
 		require.NoError(t, err)
-		ids = append(ids, ev.ID)
+		entries = append(entries, EntryRef{Stream: s.Keys().ForClaim(ev.ClaimID).Events(), ID: ev.ID})
 		return ev.ClaimID
 	}
 	sub := validPayloads()[claims.ClaimSubmitted]
@@ -546,46 +676,57 @@ func replayFixture(t *testing.T, s *Store, clock *fakeClock) (a, b string, ids [
 	b = emit(3, "", claims.ClaimSubmitted, sub)
 	emit(4, b, claims.ClaimRejected, map[string]any{"reason": "policy not found"})
 	emit(5, a, claims.ClaimInvestigated, map[string]any{"phase": "started"})
-	return a, b, ids
+	return a, b, entries
 }
 
 func TestStoreReplay(t *testing.T) {
 	t.Parallel()
 	forEachBackendWith(t, Options{}, func(t *testing.T, s *Store, clock *fakeClock) {
-		a, b, ids := replayFixture(t, s, clock)
+		a, b, entries := replayFixture(t, s, clock)
 		at := func(minute int) time.Time { return storeT0.Add(time.Duration(minute) * time.Minute) }
-		pick := func(i ...int) []string {
-			out := make([]string, len(i))
-			for k, n := range i {
-				out[k] = ids[n]
+		every, ofA := []int{0, 1, 2, 3, 4, 5}, []int{0, 1, 2, 5}
+		// An id bound applies to every partition, and ids of two streams
+		// order only by millisecond: the entries between two ids are those
+		// whose ids lie between (on one stream, those written between).
+		between := func(from, to int, of []int) []int {
+			var out []int
+			for _, i := range of {
+				id := entries[i].ID
+				if claims.CompareIDs(id, entries[from].ID) >= 0 && claims.CompareIDs(id, entries[to].ID) <= 0 {
+					out = append(out, i)
+				}
 			}
 			return out
 		}
 		tests := []struct {
 			name string
 			opts ReplayOptions
-			want []string
+			want []int // of the fixture's entries, in any order
 		}{
-			{"all", ReplayOptions{}, ids},
-			{"all in pages of 2", ReplayOptions{PageSize: 2}, ids},
-			{"pages of 4", ReplayOptions{PageSize: 4}, ids},
-			{"page of 1", ReplayOptions{PageSize: 1}, ids},
-			{"type", ReplayOptions{Type: claims.ClaimSubmitted, PageSize: 2}, pick(0, 3)},
-			{"claim A", ReplayOptions{ClaimID: a}, pick(0, 1, 2, 5)},
-			{"claim B", ReplayOptions{ClaimID: b, PageSize: 2}, pick(3, 4)},
-			{"claim and type", ReplayOptions{ClaimID: a, Type: claims.ClaimAssigned}, pick(1)},
-			{"time window inclusive", ReplayOptions{FromTime: at(2), ToTime: at(4), PageSize: 2}, pick(2, 3, 4)},
-			{"from time", ReplayOptions{FromTime: at(4).Add(time.Millisecond)}, pick(5)},
-			{"to time", ReplayOptions{ToTime: at(1), PageSize: 2}, pick(0, 1)},
-			{"claim and time", ReplayOptions{ClaimID: a, FromTime: at(1), ToTime: at(2)}, pick(1, 2)},
-			{"id range", ReplayOptions{FromID: ids[1], ToID: ids[4], PageSize: 2}, pick(1, 2, 3, 4)},
-			{"id range of a claim", ReplayOptions{ClaimID: a, FromID: ids[1], ToID: ids[4]}, pick(1, 2)},
-			{"open id bounds", ReplayOptions{FromID: "-", ToID: "+", PageSize: 2}, ids},
+			{"all", ReplayOptions{}, every},
+			{"all in pages of 2", ReplayOptions{PageSize: 2}, every},
+			{"pages of 4", ReplayOptions{PageSize: 4}, every},
+			{"page of 1", ReplayOptions{PageSize: 1}, every},
+			{"type", ReplayOptions{Type: claims.ClaimSubmitted, PageSize: 2}, []int{0, 3}},
+			{"claim A", ReplayOptions{ClaimID: a}, ofA},
+			{"claim B", ReplayOptions{ClaimID: b, PageSize: 2}, []int{3, 4}},
+			{"claim and type", ReplayOptions{ClaimID: a, Type: claims.ClaimAssigned}, []int{1}},
+			{"time window inclusive", ReplayOptions{FromTime: at(2), ToTime: at(4), PageSize: 2}, []int{2, 3, 4}},
+			{"from time", ReplayOptions{FromTime: at(4).Add(time.Millisecond)}, []int{5}},
+			{"to time", ReplayOptions{ToTime: at(1), PageSize: 2}, []int{0, 1}},
+			{"claim and time", ReplayOptions{ClaimID: a, FromTime: at(1), ToTime: at(2)}, []int{1, 2}},
+			{"id range", ReplayOptions{FromID: entries[1].ID, ToID: entries[4].ID, PageSize: 2}, between(1, 4, every)},
+			{"id range of a claim", ReplayOptions{ClaimID: a, FromID: entries[1].ID, ToID: entries[4].ID}, between(1, 4, ofA)},
+			{"open id bounds", ReplayOptions{FromID: "-", ToID: "+", PageSize: 2}, every},
 			{"nothing", ReplayOptions{FromTime: at(6)}, nil},
 		}
 		for _, tt := range tests {
+			var want []EntryRef
+			for _, i := range tt.want {
+				want = append(want, entries[i])
+			}
 			got := replayAll(t, s, tt.opts)
-			assert.Equal(t, tt.want, deliveryIDs(got), tt.name)
+			assert.Equal(t, inReplayOrder(s, want), refsOf(got), tt.name)
 			for _, d := range got {
 				assert.NoError(t, d.Err, tt.name)
 				assert.Equal(t, d.ID, d.Event.ID, tt.name)
@@ -730,20 +871,22 @@ func TestStoreState(t *testing.T) {
 
 		st, err := s.State(ctx)
 		require.NoError(t, err)
-		require.Len(t, st.Streams, 4)
+		require.Len(t, st.Streams, 3*k.Partitions()+1, "events, notifications and DLQ of each partition, and analytics")
 		for i, key := range k.Streams() {
 			assert.Equal(t, StreamState{Key: key}, st.Streams[i], "nothing exists yet")
 		}
 
-		var ids []string
+		var entries []EntryRef
 		for range 3 {
-			ids = append(ids, submitAndRun(t, s).Entries[0])
+			entries = append(entries, entryOf(s, submitAndRun(t, s), 1))
 		}
+		first, last := idSpan(entries)
 		require.NoError(t, s.EnsureGroup(ctx, GroupAnalytics))
 		require.NoError(t, s.EnsureGroup(ctx, GroupAnalytics), "EnsureGroup is idempotent")
 		got, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 2})
 		require.NoError(t, err)
 		require.Len(t, got, 2)
+		_, delivered := idSpan(refsOf(got))
 
 		// Twice: the second call takes the consumers from its one pipeline.
 		for round := range 2 {
@@ -753,8 +896,8 @@ func TestStoreState(t *testing.T) {
 			require.NotNil(t, ev)
 			assert.True(t, ev.Exists)
 			assert.Equal(t, int64(3), ev.Length)
-			assert.Equal(t, ids[0], ev.FirstID)
-			assert.Equal(t, ids[2], ev.LastID)
+			assert.Equal(t, first, ev.FirstID)
+			assert.Equal(t, last, ev.LastID)
 			require.Len(t, ev.Groups, 2, "round %d", round)
 			assert.Equal(t, []string{GroupAnalytics, GroupProcessors}, []string{ev.Groups[0].Name, ev.Groups[1].Name}, "sorted by name")
 
@@ -765,7 +908,7 @@ func TestStoreState(t *testing.T) {
 			pr := ev.Group(GroupProcessors)
 			assert.Equal(t, int64(2), pr.Pending)
 			assert.Equal(t, int64(1), pr.Lag, "round %d: lag after reading 2 of 3", round)
-			assert.Equal(t, ids[1], pr.LastDeliveredID)
+			assert.Equal(t, delivered, pr.LastDeliveredID, "the furthest any partition's position got")
 			require.Len(t, pr.Consumers, 1)
 			assert.Equal(t, "w1", pr.Consumers[0].Name)
 			assert.Equal(t, int64(2), pr.Consumers[0].Pending)
@@ -774,8 +917,8 @@ func TestStoreState(t *testing.T) {
 				assert.False(t, g.LagCapped)
 			}
 			assert.Nil(t, ev.Group("nope"))
-			for _, key := range []string{k.Analytics(), k.Notifications(), k.DLQ()} {
-				assert.False(t, st.Stream(key).Exists, key)
+			for _, key := range k.Streams()[k.Partitions():] {
+				assert.False(t, st.Stream(key).Exists, "%s: only the event streams exist", key)
 			}
 		}
 		assert.Nil(t, st.Stream("nope"))
@@ -887,30 +1030,33 @@ func TestStoreMalformedEntries(t *testing.T) {
 			{"type", "claim.assigned", "claim_id", c.ID, "version", "2", "event_id", "x", "occurred_at", "2026-11-25T10:00:00Z", "actor", "me", "data", "{not json", "schema", "1"},
 			good, // well-formed, but the store wrote no v2 of this claim
 		}
-		var rawIDs []string
+		// By hand into the claim's own stream, after its first event.
+		stream := s.Keys().ForClaim(c.ID).Events()
+		var rawRefs []EntryRef
 		for _, values := range raw {
-			id, err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: s.Keys().Events(), Values: values}).Result()
+			id, err := s.Client().XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: values}).Result()
 			require.NoError(t, err)
-			rawIDs = append(rawIDs, id)
+			rawRefs = append(rawRefs, EntryRef{Stream: stream, ID: id})
 		}
 		after := submitAndRun(t, s, lifecycleSteps()[0])
+		every := append(append([]EntryRef{entryOf(s, c, 1)}, rawRefs...), entryOf(s, after, 1), entryOf(s, after, 2))
 
 		all := replayAll(t, s, ReplayOptions{PageSize: 2})
-		require.Len(t, all, 7)
-		reasons := map[string]string{}
+		assert.Equal(t, inReplayOrder(s, every), refsOf(all))
+		reasons := map[EntryRef]string{}
 		for _, d := range all {
 			var me *claims.MalformedError
 			if errors.As(d.Err, &me) {
 				assert.Equal(t, d.ID, me.ID)
-				reasons[d.ID] = me.Reason
+				reasons[d.Ref()] = me.Reason
 				assert.NotEmpty(t, d.Fields)
 			}
 		}
-		assert.Equal(t, map[string]string{
-			rawIDs[0]: `field "type" is missing`,
-			rawIDs[1]: `unknown event type "claim.exploded"`,
-			rawIDs[2]: "data is not a JSON object",
-			rawIDs[3]: "it claims to be v2 of claim " + claims.Short(c.ID) + ", but the store wrote that claim only up to v1",
+		assert.Equal(t, map[EntryRef]string{
+			rawRefs[0]: `field "type" is missing`,
+			rawRefs[1]: `unknown event type "claim.exploded"`,
+			rawRefs[2]: "data is not a JSON object",
+			rawRefs[3]: "it claims to be v2 of claim " + claims.Short(c.ID) + ", but the store wrote that claim only up to v1",
 		}, reasons)
 		assert.Len(t, replayAll(t, s, ReplayOptions{Type: claims.ClaimSubmitted}), 2, "filters skip malformed entries")
 
@@ -925,11 +1071,12 @@ func TestStoreMalformedEntries(t *testing.T) {
 
 		got, err := s.Consume(ctx, GroupAudit, "a1", ConsumeOptions{Count: 100})
 		require.NoError(t, err)
-		require.Len(t, got, 7)
-		assert.Error(t, got[1].Err)
-		assert.Equal(t, rawIDs[0], got[1].Event.ID)
-		assert.Equal(t, "hello from redis-cli", got[1].Fields["note"])
-		n, err := s.Ack(ctx, GroupAudit, deliveryIDs(got)...)
+		require.Equal(t, inConsumeOrder(s, every), refsOf(got))
+		note := got[slices.Index(refsOf(got), rawRefs[0])]
+		assert.Error(t, note.Err)
+		assert.Equal(t, rawRefs[0].ID, note.Event.ID)
+		assert.Equal(t, "hello from redis-cli", note.Fields["note"])
+		n, err := s.AckEntries(ctx, GroupAudit, refsOf(got))
 		require.NoError(t, err)
 		assert.Equal(t, int64(7), n)
 
@@ -939,15 +1086,80 @@ func TestStoreMalformedEntries(t *testing.T) {
 	})
 }
 
+// TestACopyInAnotherPartitionIsNotWritten: with partitions two streams
+// can hold the same entry id, so an exact copy of a claim's entry, under
+// its id, in a partition that is not the claim's, is an entry the store
+// did not write: the integrity rule goes by stream and id, and its dead
+// letter is not retried.
+func TestACopyInAnotherPartitionIsNotWritten(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{Partitions: 6}, func(t *testing.T, s *Store, _ *fakeClock) {
+		ctx := context.Background()
+		c := submitAndRun(t, s)
+		real := entryOf(s, c, 1)
+		msgs, err := s.Client().XRange(ctx, real.Stream, real.ID, real.ID).Result()
+		require.NoError(t, err)
+		require.Len(t, msgs, 1)
+		// Another partition, empty: an explicit id is accepted there.
+		other := s.Keys().Partition((s.Keys().PartitionOf(c.ID) + 1) % s.Keys().Partitions()).Events()
+		require.NoError(t, s.Client().XAdd(ctx, &redis.XAddArgs{Stream: other, ID: real.ID, Values: msgs[0].Values}).Err())
+		copied := EntryRef{Stream: other, ID: real.ID}
+
+		all := replayAll(t, s, ReplayOptions{})
+		require.Equal(t, inReplayOrder(s, []EntryRef{real, copied}), refsOf(all))
+		for _, d := range all {
+			if d.Ref() == real {
+				assert.NoError(t, d.Err)
+				continue
+			}
+			assert.ErrorIs(t, d.Err, claims.ErrNotWritten)
+			assert.ErrorContains(t, d.Err, "claim "+claims.Short(c.ID)+"'s events are in "+real.Stream+", not "+other)
+		}
+		r, err := s.Report(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, r.Events, "the claim's submission counts once")
+		assert.Equal(t, 1, r.NotWritten)
+
+		got, err := s.Consume(ctx, GroupAudit, "a1", ConsumeOptions{Count: 10})
+		require.NoError(t, err)
+		require.Equal(t, inConsumeOrder(s, []EntryRef{real, copied}), refsOf(got))
+		for _, d := range got {
+			assert.Equal(t, d.Ref() != real, errors.Is(d.Err, claims.ErrNotWritten), "%v", d.Ref())
+			if d.Ref() == copied {
+				require.NoError(t, s.DeadLetter(ctx, GroupAudit, d, d.Err, 1))
+			}
+		}
+
+		// Its dead letter is not put back: into its stream it would make the
+		// copy the claim's v1; on a cluster the retry would span two slots.
+		n, err := s.RetryDLQ(ctx, "all")
+		assert.ErrorIs(t, err, claims.ErrInvalid)
+		assert.ErrorContains(t, err, "claim "+claims.Short(c.ID)+"'s events are in "+real.Stream)
+		assert.Zero(t, n)
+		stored, err := s.Claim(ctx, c.ID)
+		require.NoError(t, err)
+		assert.Equal(t, c.Entries, stored.Entries)
+		assert.Equal(t, int64(2), xlen(t, s), "nothing appended")
+		dlq, err := s.DLQ(ctx)
+		require.NoError(t, err)
+		assert.Len(t, dlq, 1, "the dead letter stays")
+	})
+}
+
 // TestStateLagIsExactAfterTrimAndImport: a group's lag is the number of
 // entries after its position, whatever the server's entries-read says
 // after XTRIM, and an import behind the group's position is not lag.
+// The claims share the last partition, so a trim that keeps 2 of each
+// stream trims past a position; a consume walks past the empty ones.
 func TestStateLagIsExactAfterTrimAndImport(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		for range 5 {
-			submitAndRun(t, s)
+		for _, id := range claimIDsIn(s, s.Keys().Partitions()-1, 5) {
+			sub := testSubmission()
+			sub.ClaimID = id
+			_, _, err := s.Submit(ctx, sub, EmitOptions{})
+			require.NoError(t, err)
 		}
 		_, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 1})
 		require.NoError(t, err)
@@ -1079,5 +1291,88 @@ func TestSubmitMany(t *testing.T) {
 		dup[0].ClaimID, dup[1].ClaimID = "same-id", "same-id"
 		_, err = s.SubmitMany(ctx, dup, BulkOptions{})
 		assert.ErrorContains(t, err, "submission 2: claim id same-id is also submission 1's")
+	})
+}
+
+// TestDeleteIdleConsumersCoversEveryPartition: a consumer is one name
+// over the partitions, as the state view shows it. One whose pending
+// entries are all outside partition 0 is kept; handed over, its entries
+// leave every partition, and so does it.
+func TestDeleteIdleConsumersCoversEveryPartition(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{Partitions: 6}, func(t *testing.T, s *Store, _ *fakeClock) {
+		ctx := context.Background()
+		const group = "g"
+		for _, p := range []int{2, 4} {
+			for _, id := range claimIDsIn(s, p, 2) {
+				sub := testSubmission()
+				sub.ClaimID = id
+				_, _, err := s.Submit(ctx, sub, EmitOptions{})
+				require.NoError(t, err)
+			}
+		}
+		held, err := s.Consume(ctx, group, "holder", ConsumeOptions{Count: 10})
+		require.NoError(t, err)
+		require.Len(t, held, 4)
+		consumers := func() map[string]ConsumerState {
+			st, err := s.State(ctx)
+			require.NoError(t, err)
+			out := map[string]ConsumerState{}
+			for _, c := range st.Events().Group(group).Consumers {
+				out[c.Name] = c
+			}
+			return out
+		}
+		const idle = 30 * time.Millisecond
+		waitForCondition(t, "the consumer to be idle", func() bool {
+			c := consumers()["holder"]
+			return c.Idle < 0 || c.Idle >= idle
+		})
+
+		res, err := s.DeleteIdleConsumers(ctx, group, ForgetOptions{Idle: idle})
+		require.NoError(t, err)
+		assert.Empty(t, res.Deleted)
+		assert.Equal(t, []KeptConsumer{{Name: "holder", Reason: "it holds pending entries (give to= to hand them over)"}}, res.Kept)
+		assert.Equal(t, int64(4), consumers()["holder"].Pending)
+
+		res, err = s.DeleteIdleConsumers(ctx, group, ForgetOptions{Idle: idle, To: "heir"})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"holder"}, res.Deleted)
+		assert.Equal(t, int64(4), res.HandedOver)
+		after := consumers()
+		assert.Equal(t, map[string]ConsumerState{"heir": {Name: "heir", Pending: 4, Idle: after["heir"].Idle}}, after,
+			"the heir holds every entry, and the holder is gone from every partition")
+	})
+}
+
+// TestAShortIDFindsItsClaimInAnyPartition: a prefix of a claim id does
+// not hash to its claim's partition, so another process (no claim of its
+// own in memory) looks for it in every one, on every master.
+func TestAShortIDFindsItsClaimInAnyPartition(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{Partitions: 6}, func(t *testing.T, s *Store, _ *fakeClock) {
+		ctx := context.Background()
+		var ids []string
+		for p := range s.Keys().Partitions() {
+			ids = append(ids, claimIDsIn(s, p, 1)...)
+		}
+		ids = append(ids, "abcdefgh-1", "abcdefgh-2")
+		for _, id := range ids {
+			sub := testSubmission()
+			sub.ClaimID = id
+			_, _, err := s.Submit(ctx, sub, EmitOptions{})
+			require.NoError(t, err)
+		}
+		other := s.WithPrefix(s.Keys().Prefix)
+		for _, id := range ids[:len(ids)-2] {
+			got, err := other.Claim(ctx, id[:8])
+			require.NoError(t, err, "claim %s in partition %d", id[:8], s.Keys().PartitionOf(id))
+			assert.Equal(t, id, got.ID)
+		}
+		_, err := other.Claim(ctx, "abcdefgh")
+		assert.ErrorIs(t, err, claims.ErrInvalid)
+		assert.ErrorContains(t, err, "claim id abcdefgh is ambiguous, it starts abcdefgh-1, abcdefgh-2")
+		_, err = other.Claim(ctx, "zzzzzzzz")
+		assert.ErrorIs(t, err, claims.ErrNotFound)
 	})
 }
