@@ -112,30 +112,62 @@ func (t topology) String() string {
 	return s
 }
 
-// readTopology asks the cluster (CLUSTER SLOTS) what it serves.
+// shards is what CLUSTER SHARDS says: each master's address and slot
+// ranges, and how many replicas the masters have.
+type shards struct {
+	masters  []string // sorted
+	slots    map[string][][2]int
+	replicas int
+}
+
+func readShards(ctx context.Context, rdb *redis.ClusterClient) (shards, error) {
+	list, err := rdb.ClusterShards(ctx).Result()
+	if err != nil {
+		return shards{}, err
+	}
+	sh := shards{slots: map[string][][2]int{}}
+	for _, shard := range list {
+		var master string
+		for _, n := range shard.Nodes {
+			port := n.Port
+			if port == 0 {
+				port = n.TLSPort
+			}
+			host := n.IP
+			if host == "" {
+				host = n.Endpoint
+			}
+			switch {
+			case n.Role == "master" && len(shard.Slots) > 0:
+				master = net.JoinHostPort(host, strconv.FormatInt(port, 10))
+			case n.Role == "replica":
+				sh.replicas++
+			}
+		}
+		if master == "" {
+			continue
+		}
+		sh.masters = append(sh.masters, master)
+		for _, r := range shard.Slots {
+			sh.slots[master] = append(sh.slots[master], [2]int{int(r.Start), int(r.End)})
+		}
+	}
+	sort.Strings(sh.masters)
+	return sh, nil
+}
+
+// readTopology asks the cluster (CLUSTER SHARDS) what it serves.
 func readTopology(ctx context.Context, rdb *redis.ClusterClient) (topology, error) {
-	slots, err := rdb.ClusterSlots(ctx).Result()
+	sh, err := readShards(ctx, rdb)
 	if err != nil {
 		return topology{}, err
 	}
-	var t topology
-	masters := map[string]bool{}
-	replicas := map[string]bool{}
-	for _, s := range slots {
-		if len(s.Nodes) == 0 {
-			continue
-		}
-		t.covered += int(s.End-s.Start) + 1
-		masters[s.Nodes[0].Addr] = true
-		for _, n := range s.Nodes[1:] {
-			replicas[n.Addr] = true
+	t := topology{masters: sh.masters, replicas: sh.replicas}
+	for _, ranges := range sh.slots {
+		for _, r := range ranges {
+			t.covered += r[1] - r[0] + 1
 		}
 	}
-	for m := range masters {
-		t.masters = append(t.masters, m)
-	}
-	sort.Strings(t.masters)
-	t.replicas = len(replicas)
 	return t, nil
 }
 

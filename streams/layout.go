@@ -155,22 +155,11 @@ func evenTags(n int) []string {
 // clusterTags are n tags spread over the cluster's masters as they are:
 // partition i on master i mod m, at a slot that master serves.
 func clusterTags(ctx context.Context, rdb *redis.ClusterClient, n int) ([]string, error) {
-	slots, err := rdb.ClusterSlots(ctx).Result()
+	sh, err := readShards(ctx, rdb)
 	if err != nil {
 		return nil, fmt.Errorf("read the cluster's slots: %w", err)
 	}
-	byMaster := map[string][][2]int{}
-	var masters []string
-	for _, s := range slots {
-		if len(s.Nodes) == 0 {
-			continue
-		}
-		addr := s.Nodes[0].Addr
-		if _, ok := byMaster[addr]; !ok {
-			masters = append(masters, addr)
-		}
-		byMaster[addr] = append(byMaster[addr], [2]int{int(s.Start), int(s.End)})
-	}
+	masters, byMaster := sh.masters, sh.slots
 	if len(masters) == 0 {
 		return nil, fmt.Errorf("the cluster serves no slots yet")
 	}

@@ -873,7 +873,10 @@ func TestStoreState(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, st.Streams, 3*k.Partitions()+1, "events, notifications and DLQ of each partition, and analytics")
 		for i, key := range k.Streams() {
-			assert.Equal(t, StreamState{Key: key}, st.Streams[i], "nothing exists yet")
+			assert.Equal(t, StreamState{Key: key, Node: s.nodeOf(ctx, key)}, st.Streams[i], "nothing exists yet")
+			if s.cluster() {
+				assert.NotEmpty(t, st.Streams[i].Node, "on a cluster each stream names its master")
+			}
 		}
 
 		var entries []EntryRef
