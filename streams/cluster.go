@@ -123,6 +123,9 @@ type shards struct {
 func readShards(ctx context.Context, rdb *redis.ClusterClient) (shards, error) {
 	list, err := rdb.ClusterShards(ctx).Result()
 	if err != nil {
+		if classify(err) == errUnsupported {
+			return readSlots(ctx, rdb)
+		}
 		return shards{}, err
 	}
 	sh := shards{slots: map[string][][2]int{}}
@@ -151,6 +154,30 @@ func readShards(ctx context.Context, rdb *redis.ClusterClient) (shards, error) {
 		for _, r := range shard.Slots {
 			sh.slots[master] = append(sh.slots[master], [2]int{int(r.Start), int(r.End)})
 		}
+	}
+	sort.Strings(sh.masters)
+	return sh, nil
+}
+
+// readSlots is readShards for servers before Redis 7.0, which have no
+// CLUSTER SHARDS.
+func readSlots(ctx context.Context, rdb *redis.ClusterClient) (shards, error) {
+	//lint:ignore SA1019 CLUSTER SLOTS is what Redis 6 has; 7.0+ takes the SHARDS path.
+	list, err := rdb.ClusterSlots(ctx).Result()
+	if err != nil {
+		return shards{}, err
+	}
+	sh := shards{slots: map[string][][2]int{}}
+	for _, r := range list {
+		if len(r.Nodes) == 0 {
+			continue
+		}
+		master := r.Nodes[0].Addr
+		if _, seen := sh.slots[master]; !seen {
+			sh.masters = append(sh.masters, master)
+			sh.replicas += len(r.Nodes) - 1
+		}
+		sh.slots[master] = append(sh.slots[master], [2]int{r.Start, r.End})
 	}
 	sort.Strings(sh.masters)
 	return sh, nil

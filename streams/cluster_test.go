@@ -416,3 +416,21 @@ func TestEveryScriptRunsOnTheCluster(t *testing.T) {
 	assert.Equal(t, []string{"append.lua", "batch.lua", "batchlib.lua", "forget_consumer.lua", "lib.lua"}, names,
 		"the scripts are the three above and their two libraries: drive a new one here")
 }
+
+// Redis 6 has no CLUSTER SHARDS; its CLUSTER SLOTS must give the same map.
+func TestShardsAndSlotsAgree(t *testing.T) {
+	t.Parallel()
+	s, _ := newWatchedClusterStore(t, Options{})
+	ctx := context.Background()
+	rdb := s.rdb.(*redis.ClusterClient)
+	fromShards, err := readShards(ctx, rdb)
+	require.NoError(t, err)
+	fromSlots, err := readSlots(ctx, rdb)
+	require.NoError(t, err)
+	require.NotEmpty(t, fromShards.masters)
+	assert.Equal(t, fromShards.masters, fromSlots.masters)
+	assert.Equal(t, fromShards.replicas, fromSlots.replicas)
+	for _, m := range fromShards.masters {
+		assert.ElementsMatch(t, fromShards.slots[m], fromSlots.slots[m], "slots of %s", m)
+	}
+}

@@ -74,7 +74,7 @@ func classify(err error) errKind {
 			return errAuth
 		case strings.HasPrefix(msg, "CROSSSLOT"):
 			return errCrossSlot
-		case strings.Contains(upper, "UNKNOWN COMMAND"), strings.Contains(msg, "not supported"):
+		case strings.Contains(upper, "UNKNOWN COMMAND"), strings.Contains(upper, "UNKNOWN SUBCOMMAND"), strings.Contains(msg, "not supported"):
 			return errUnsupported
 		}
 		for _, p := range unavailablePrefixes {

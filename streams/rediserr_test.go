@@ -42,6 +42,7 @@ func TestClassify(t *testing.T) {
 		{replyError("NOAUTH Authentication required."), errAuth},
 		{replyError("CROSSSLOT Keys in request don't hash to the same slot"), errCrossSlot},
 		{replyError("ERR unknown command 'XSETID', with args beginning with: "), errUnsupported},
+		{replyError("ERR unknown subcommand 'SHARDS'. Try CLUSTER HELP."), errUnsupported},
 		{replyError("ERR section (server) is not supported"), errUnsupported},
 		{replyError("ERR wrong number of arguments for 'xadd' command"), errOther},
 		{io.EOF, errUnavailable},
