@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"claimsctl/streams"
+	"claimsctl/streams/streamstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,8 +14,8 @@ import (
 
 func TestCompletions(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		rt, _ := newRuntime(t, newStore(), false)
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		rt, _ := newRuntime(t, newStore(t, streams.Options{}), false)
 		ctx := context.Background()
 		_, err := rt.Eval(ctx, "c = "+submitChunk)
 		require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/streamstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,8 +75,8 @@ func await[T any](t *testing.T, ch <-chan T, what string) T {
 
 func TestConsumeBlockZeroWaitsForAnEvent(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		store := newStore()
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		store := newStore(t, streams.Options{})
 		rt, _ := newRuntime(t, store, false)
 		waiting := awaitSent(store, "XREADGROUP", 2)
 		done := runAsync(t, rt, context.Background(), `evs = consume("g", "w1", {block = 0})`)
@@ -94,8 +95,8 @@ func TestConsumeBlockZeroWaitsForAnEvent(t *testing.T) {
 
 func TestConsumeBlockZeroStopsWhenCancelled(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		store := newStore()
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		store := newStore(t, streams.Options{})
 		rt, _ := newRuntime(t, store, false)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -114,8 +115,8 @@ func TestConsumeBlockZeroStopsWhenCancelled(t *testing.T) {
 
 func TestConsumeWithoutBlockReturnsAtOnce(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		rt, _ := newRuntime(t, newStore(), false)
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		rt, _ := newRuntime(t, newStore(t, streams.Options{}), false)
 		ctx := context.Background()
 		require.NoError(t, rt.DoString(ctx, `evs = consume("g", "w1")`, "now.lua"))
 		assert.Equal(t, 0, rt.L.GetGlobal("evs").(*lua.LTable).Len())

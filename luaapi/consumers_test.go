@@ -9,6 +9,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/streamstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -32,13 +33,13 @@ func TestDefaultConsumer(t *testing.T) {
 // again resumes its own pending entries; a second one alongside is -2.
 func TestWorkersAreNamedAfterTheHost(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
 		dir := t.TempDir()
 		file := dir + "/counter.lua"
 		require.NoError(t, os.WriteFile(file, []byte(`group = "counter"
 function handle(ev) return "ok" end`), 0o644))
 		var out bytes.Buffer
-		rt := New(Config{Store: newStore(), Out: &out, Host: "lab-pc"})
+		rt := New(Config{Store: newStore(t, streams.Options{}), Out: &out, Host: "lab-pc"})
 		t.Cleanup(rt.Close)
 		ctx := context.Background()
 		steps := []struct{ code, want string }{
@@ -60,8 +61,8 @@ function handle(ev) return "ok" end`), 0o644))
 // (here, or in any other process) from one nobody runs any more.
 func TestGroupsMarkRunningConsumers(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		store := newStore()
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		store := newStore(t, streams.Options{})
 		rt, out := newRuntime(t, store, false)
 		other, _ := newRuntime(t, store, false) // another terminal's session
 		ctx := context.Background()
@@ -91,8 +92,8 @@ func TestGroupsMarkRunningConsumers(t *testing.T) {
 // and never drops a pending entry.
 func TestForgetConsumers(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		rt, out := newRuntime(t, newStore(), false)
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		rt, out := newRuntime(t, newStore(t, streams.Options{}), false)
 		ctx := context.Background()
 		require.NoError(t, rt.DoString(ctx, `
 			for i = 1, 3 do

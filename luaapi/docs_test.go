@@ -9,9 +9,8 @@ import (
 	"testing"
 
 	"claimsctl/streams"
-	"claimsctl/streams/embedded"
+	"claimsctl/streams/streamstest"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	lua "github.com/yuin/gopher-lua"
@@ -114,12 +113,7 @@ var optionProbes = map[string]string{
 // cannot drift from the code again.
 func TestSignaturesListEveryOption(t *testing.T) {
 	t.Parallel()
-	srv, err := embedded.Start(0)
-	require.NoError(t, err)
-	t.Cleanup(srv.Close)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
-	t.Cleanup(func() { rdb.Close() })
-	rt, _ := newRuntime(t, streams.New(rdb, streams.Options{}), false)
+	rt, _ := newRuntime(t, streamstest.Embedded(t)(t, streams.Options{}), false)
 
 	accepted := regexp.MustCompile(`\((?:options|fields): ([^)]*)\)`)
 	shown := regexp.MustCompile(`(\w+)=`)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
-	"claimsctl/streams/embedded"
+	"claimsctl/streams/streamstest"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -75,12 +75,7 @@ func TestFormatValueEscapesWhatCameFromRedis(t *testing.T) {
 // monitor(), dlq() and the worker log only escaped.
 func TestTerminalOutputEscapesForgedEntries(t *testing.T) {
 	t.Parallel()
-	srv, err := embedded.Start(0)
-	require.NoError(t, err)
-	t.Cleanup(srv.Close)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
-	t.Cleanup(func() { rdb.Close() })
-	store := streams.New(rdb, streams.Options{Prefix: "esc:"})
+	store := streamstest.Embedded(t)(t, streams.Options{})
 	var out lockedBuffer
 	rt := New(Config{Store: store, Out: &out})
 	t.Cleanup(rt.Close)
@@ -98,7 +93,7 @@ func TestTerminalOutputEscapesForgedEntries(t *testing.T) {
 		{"\x1b[31mnote": "hello\r\n[forged]"},
 	}
 	for _, values := range forged {
-		require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: store.Keys().Events(), Values: values}).Err())
+		require.NoError(t, store.Client().XAdd(ctx, &redis.XAddArgs{Stream: store.Keys().Events(), Values: values}).Err())
 	}
 
 	v, err := rt.Eval(ctx, `consume("peek", "w1", {count = 10})`)

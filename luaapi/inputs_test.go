@@ -9,9 +9,8 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
-	"claimsctl/streams/embedded"
+	"claimsctl/streams/streamstest"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -43,12 +42,8 @@ const inputSetup = `
 // wrote an event, or started a worker that died, or used another value).
 func TestInputRules(t *testing.T) {
 	t.Parallel()
-	srv, err := embedded.Start(0)
-	require.NoError(t, err)
-	t.Cleanup(srv.Close)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
-	t.Cleanup(func() { rdb.Close() })
-	store := streams.New(rdb, streams.Options{Prefix: "inputs:"})
+	store := streamstest.Embedded(t)(t, streams.Options{})
+	rdb := store.Client()
 	rt, out := newRuntime(t, store, false)
 	ctx := context.Background()
 	badGroup := filepath.Join(t.TempDir(), "bad.lua")
@@ -133,7 +128,7 @@ function handle(ev) end`), 0o644))
 	state := func() (int64, int) {
 		n, err := rdb.XLen(ctx, store.Keys().Events()).Result()
 		require.NoError(t, err)
-		keys, err := rdb.Keys(ctx, "inputs:*").Result()
+		keys, err := rdb.Keys(ctx, store.Keys().Prefix+"*").Result()
 		require.NoError(t, err)
 		return n, len(keys)
 	}
@@ -159,12 +154,7 @@ function handle(ev) end`), 0o644))
 // TestInputRulesAccept: the edges of each rule are accepted.
 func TestInputRulesAccept(t *testing.T) {
 	t.Parallel()
-	srv, err := embedded.Start(0)
-	require.NoError(t, err)
-	t.Cleanup(srv.Close)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
-	t.Cleanup(func() { rdb.Close() })
-	rt, out := newRuntime(t, streams.New(rdb, streams.Options{Prefix: "ok:"}), false)
+	rt, out := newRuntime(t, streamstest.Embedded(t)(t, streams.Options{}), false)
 	ctx := context.Background()
 	require.NoError(t, rt.DoString(ctx, inputSetup+`
 		local a = submit(with("amount", 0.01))

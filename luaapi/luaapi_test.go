@@ -5,48 +5,17 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"regexp"
-	"sync/atomic"
 	"testing"
 
 	"claimsctl/streams"
-	"claimsctl/streams/embedded"
-	"claimsctl/streams/redistest"
+	"claimsctl/streams/streamstest"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	lua "github.com/yuin/gopher-lua"
 )
-
-var prefixes atomic.Int64
-
-// forEachBackend runs fn on a real redis-server and on the embedded
-// server. newStore gives each caller a store with its own key prefix.
-func forEachBackend(t *testing.T, fn func(t *testing.T, newStore func() *streams.Store)) {
-	t.Run("redis", func(t *testing.T) {
-		t.Parallel()
-		srv := redistest.Start(t)
-		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
-		t.Cleanup(func() { rdb.Close() })
-		fn(t, func() *streams.Store {
-			return streams.New(rdb, streams.Options{Prefix: fmt.Sprintf("t%d:", prefixes.Add(1))})
-		})
-	})
-	t.Run("embedded", func(t *testing.T) {
-		t.Parallel()
-		srv, err := embedded.Start(0)
-		require.NoError(t, err)
-		t.Cleanup(srv.Close)
-		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
-		t.Cleanup(func() { rdb.Close() })
-		fn(t, func() *streams.Store {
-			return streams.New(rdb, streams.Options{Prefix: fmt.Sprintf("t%d:", prefixes.Add(1)), CountLag: true})
-		})
-	})
-}
 
 func newRuntime(t *testing.T, store *streams.Store, echo bool) (*Runtime, *bytes.Buffer) {
 	var out bytes.Buffer
@@ -63,12 +32,12 @@ func TestLuaSuite(t *testing.T) {
 	require.NoError(t, err)
 	names := regexp.MustCompile(`(?m)^function (Test\w+)\(`).FindAllStringSubmatch(string(src), -1)
 	require.NotEmpty(t, names)
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
 		for _, m := range names {
 			name := m[1]
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				rt, out := newRuntime(t, newStore(), false)
+				rt, out := newRuntime(t, newStore(t, streams.Options{}), false)
 				ctx := context.Background()
 				require.NoError(t, rt.DoFile(ctx, "testdata/api_test.lua"))
 				err := rt.DoString(ctx, name+"()", name)
@@ -81,8 +50,8 @@ func TestLuaSuite(t *testing.T) {
 
 func TestErrorsCarryFileAndLine(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		rt, _ := newRuntime(t, newStore(), false)
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		rt, _ := newRuntime(t, newStore(t, streams.Options{}), false)
 		ctx := context.Background()
 		err := rt.DoString(ctx, "local x = 1\napprove('nope', 10)", "scripts/mine.lua")
 		require.Error(t, err)
@@ -99,8 +68,8 @@ func TestErrorsCarryFileAndLine(t *testing.T) {
 
 func TestEvalShowsValuesAndContinuesChunks(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		rt, out := newRuntime(t, newStore(), true)
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		rt, out := newRuntime(t, newStore(t, streams.Options{}), true)
 		ctx := context.Background()
 
 		v, err := rt.Eval(ctx, "1 + 2")
@@ -134,8 +103,8 @@ func TestEvalShowsValuesAndContinuesChunks(t *testing.T) {
 
 func TestInterruptStopsABlockingConsume(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		rt, _ := newRuntime(t, newStore(), false)
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		rt, _ := newRuntime(t, newStore(t, streams.Options{}), false)
 		ctx, cancel := context.WithCancel(context.Background())
 		started := make(chan struct{})
 		rt.L.SetGlobal("started", rt.L.NewFunction(func(*lua.LState) int { close(started); return 0 }))
@@ -164,12 +133,12 @@ var update = flag.Bool("update", false, "rewrite golden files and docs/lua-api.m
 // is interrupted after the grace period, so stop() and Close() return.
 func TestStopInterruptsALoopingLuaConsumer(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
 		dir := t.TempDir()
 		file := dir + "/loop.lua"
 		require.NoError(t, os.WriteFile(file, []byte(`group = "loop"
 function handle(ev) while true do end end`), 0o644))
-		rt, out := newRuntime(t, newStore(), false)
+		rt, out := newRuntime(t, newStore(t, streams.Options{}), false)
 		ctx := context.Background()
 		require.NoError(t, rt.DoString(ctx, `
 			submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"}

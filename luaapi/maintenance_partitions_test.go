@@ -9,34 +9,11 @@ import (
 	"testing"
 
 	"claimsctl/streams"
-	"claimsctl/streams/embedded"
-	"claimsctl/streams/redistest"
+	"claimsctl/streams/streamstest"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// partitionedBackends are a real redis-server and the embedded server,
-// each giving stores of six partitions under fresh prefixes.
-func partitionedBackends(t *testing.T) map[string]func() *streams.Store {
-	srv := redistest.Start(t)
-	real := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
-	t.Cleanup(func() { real.Close() })
-	emb, err := embedded.Start(0)
-	require.NoError(t, err)
-	t.Cleanup(emb.Close)
-	mem := redis.NewClient(&redis.Options{Addr: emb.Addr(), Protocol: 2})
-	t.Cleanup(func() { mem.Close() })
-	return map[string]func() *streams.Store{
-		"redis": func() *streams.Store {
-			return streams.New(real, streams.Options{Prefix: fmt.Sprintf("t%d:", prefixes.Add(1)), Partitions: 6})
-		},
-		"embedded": func() *streams.Store {
-			return streams.New(mem, streams.Options{Prefix: fmt.Sprintf("t%d:", prefixes.Add(1)), Partitions: 6, CountLag: true})
-		},
-	}
-}
 
 // TestMaintenancePartitionedLuaSuite runs every Test* function of
 // testdata/maintenance_partitions_test.lua on stores of six partitions.
@@ -47,14 +24,14 @@ func TestMaintenancePartitionedLuaSuite(t *testing.T) {
 	require.NoError(t, err)
 	names := regexp.MustCompile(`(?m)^function (Test\w+)\(`).FindAllStringSubmatch(string(src), -1)
 	require.NotEmpty(t, names)
-	for backend, newStore := range partitionedBackends(t) {
+	for backend, newStore := range streamstest.Backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			for _, m := range names {
 				name := m[1]
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
-					store := newStore()
+					store := newStore(t, streams.Options{Partitions: 6})
 					rt, out := newRuntime(t, store, false)
 					installTestHelpers(t, rt, store, backend)
 					ctx := context.Background()
@@ -75,13 +52,10 @@ func TestStep11OnPartitions(t *testing.T) {
 	step, err := filepath.Abs("../scripts/step11.lua")
 	require.NoError(t, err)
 	t.Chdir(t.TempDir())
-	for backend, newStore := range partitionedBackends(t) {
+	for backend, newStore := range streamstest.Backends(t) {
 		for _, partitions := range []int{1, 6} {
 			t.Run(fmt.Sprintf("%s/partitions=%d", backend, partitions), func(t *testing.T) {
-				store := newStore()
-				if partitions == 1 {
-					store = streams.New(store.Client(), streams.Options{Prefix: store.Keys().Prefix, CountLag: backend == "embedded"})
-				}
+				store := newStore(t, streams.Options{Partitions: partitions})
 				rt, out := newRuntime(t, store, false)
 				require.NoError(t, rt.DoFile(context.Background(), step), "output:\n%s", out.String())
 				assert.Zero(t, rt.Failed(), "failed expectations:\n%s", out.String())

@@ -13,6 +13,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/streamstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,7 +29,7 @@ func TestMaintenanceLuaSuite(t *testing.T) {
 	require.NoError(t, err)
 	names := regexp.MustCompile(`(?m)^function (Test\w+)\(`).FindAllStringSubmatch(string(src), -1)
 	require.NotEmpty(t, names)
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
 		backend := "redis"
 		if strings.Contains(t.Name(), "/embedded") {
 			backend = "embedded"
@@ -37,7 +38,7 @@ func TestMaintenanceLuaSuite(t *testing.T) {
 			name := m[1]
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				store := newStore()
+				store := newStore(t, streams.Options{})
 				rt, out := newRuntime(t, store, false)
 				installTestHelpers(t, rt, store, backend)
 				ctx := context.Background()
@@ -122,10 +123,10 @@ func installTestHelpers(t *testing.T, rt *Runtime, store *streams.Store, backend
 // their ids, and rebuild() makes the claims usable there.
 func TestImportIntoAFreshPrefix(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
 		ctx := context.Background()
 		archive := filepath.Join(t.TempDir(), "archive", "events.jsonl")
-		from, to := newStore(), newStore()
+		from, to := newStore(t, streams.Options{}), newStore(t, streams.Options{})
 		src, srcOut := newRuntime(t, from, false)
 		src.L.SetGlobal("archive", lua.LString(archive))
 		require.NoError(t, src.DoString(ctx, `

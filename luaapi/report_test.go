@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"claimsctl/streams"
+	"claimsctl/streams/streamstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,9 +37,9 @@ func (w *signalWriter) String() string {
 
 func TestDashboardFromLua(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
 		ctx := context.Background()
-		store := newStore()
+		store := newStore(t, streams.Options{})
 
 		t.Run("once, piped", func(t *testing.T) {
 			rt, out := newRuntime(t, store, false)

@@ -8,9 +8,8 @@ import (
 	"testing"
 
 	"claimsctl/streams"
-	"claimsctl/streams/embedded"
+	"claimsctl/streams/streamstest"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -19,17 +18,12 @@ import (
 // lib/ and a module in it) and a fresh temp folder.
 func sandboxed(t *testing.T) (rt *Runtime, dir, temp string, out *bytes.Buffer) {
 	t.Helper()
-	srv, err := embedded.Start(0)
-	require.NoError(t, err)
-	t.Cleanup(srv.Close)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
-	t.Cleanup(func() { rdb.Close() })
 	dir, temp = t.TempDir(), t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "lib"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib", "helper.lua"), []byte(`return {answer = 42}`), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sibling.lua"), []byte(`sibling_loaded = true`), 0o644))
 	out = &bytes.Buffer{}
-	rt = New(Config{Store: streams.New(rdb, streams.Options{Prefix: "box:", CountLag: true}), Out: out,
+	rt = New(Config{Store: streamstest.Embedded(t)(t, streams.Options{}), Out: out,
 		Sandbox: &Sandbox{Dir: dir, TempDir: temp}})
 	t.Cleanup(rt.Close)
 	return rt, dir, temp, out

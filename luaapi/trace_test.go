@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"claimsctl/streams"
+	"claimsctl/streams/streamstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,8 +16,8 @@ import (
 // progress (state reads: XINFO).
 func TestTraceLeavesOutInternals(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, newStore func() *streams.Store) {
-		rt, out := newRuntime(t, newStore(), false)
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		rt, out := newRuntime(t, newStore(t, streams.Options{}), false)
 		ctx := context.Background()
 		require.NoError(t, rt.DoString(ctx, `consume("processors", "w1")`, "setup.lua"))
 		require.NoError(t, rt.DoString(ctx, `trace(true) wait_idle("processors") monitor{seconds = 0.1} trace(false)`, "trace.lua"))

@@ -147,6 +147,10 @@ func (k Keys) Adjusters() string { return k.Prefix + "claims:adjusters" }
 // written with the first event, so that every process agrees.
 func (k Keys) Meta() string { return k.Prefix + "claims:meta" }
 
+// aliveKey is the hash of a group's running workers: consumer -> until
+// when (Unix ms) it counts as running.
+func (k Keys) aliveKey(group string) string { return k.Named("claims:alive:" + group) }
+
 // Named is any key under the prefix, e.g. Named("claims:restored").
 func (k Keys) Named(name string) string { return k.Prefix + name }
 

@@ -251,10 +251,6 @@ const (
 // only ever read (it reports -1): such a consumer is never long idle.
 func (c ConsumerState) LongIdle() bool { return c.Idle >= LongIdle }
 
-// aliveKey is the hash of a group's running workers: consumer -> until
-// when (Unix ms) it counts as running.
-func (k Keys) aliveKey(group string) string { return k.Named("claims:alive:" + group) }
-
 // KeepAlive marks consumer of group as running, on any backend and
 // whichever process runs it, until stop is called: a field of the hash
 // claims:alive:<group>, renewed every second to say "running for three
