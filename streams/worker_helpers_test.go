@@ -12,35 +12,11 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/streamstest"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
-
-// backend is a Redis to run a test on: a real redis-server or the
-// embedded server. Each open starts a fresh server, so tests never share
-// data; the key prefix additionally exercises Keys.Prefix.
-type backend struct {
-	name string
-	open func(t *testing.T) *streams.Store
-}
-
-func backends(t *testing.T) []backend {
-	t.Helper()
-	prefix := "t:"
-	return []backend{
-		{name: "redis", open: func(t *testing.T) *streams.Store {
-			srv := redistest.Start(t)
-			return storeOn(t, srv, prefix)
-		}},
-		{name: "embedded", open: func(t *testing.T) *streams.Store {
-			b, err := streams.Connect(context.Background(), streams.ConnectOptions{Embedded: true})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = b.Close() })
-			return streams.New(b.Client, streams.Options{Prefix: prefix})
-		}},
-	}
-}
 
 // storeOn connects a store to a real server.
 func storeOn(t testing.TB, srv *redistest.Server, prefix string) *streams.Store {
@@ -49,15 +25,13 @@ func storeOn(t testing.TB, srv *redistest.Server, prefix string) *streams.Store 
 	return streams.New(rdb, streams.Options{Prefix: prefix})
 }
 
-// onBackends runs fn as a parallel subtest on each backend.
+// onBackends runs fn as a parallel subtest on each backend, with a store
+// connected as the CLI connects (streamstest).
 func onBackends(t *testing.T, fn func(t *testing.T, s *streams.Store)) {
 	t.Parallel()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b.open(t))
-		})
-	}
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		fn(t, newStore(t, streams.Options{}))
+	})
 }
 
 // waitFor polls cond until it holds or 10s pass: tests wait on conditions,
