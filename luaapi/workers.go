@@ -525,6 +525,13 @@ func (m *workersModule) busyGroups(ctx context.Context, names []string) ([]strin
 				check(&events.Groups[i], events.Groups[i].Name)
 			}
 		}
+		// A worker started just now creates its group in its own
+		// goroutine: until then its work is not in the state at all.
+		for _, b := range m.pool.workers {
+			if !b.stopped() && (events == nil || events.Group(b.group) == nil) {
+				busy = append(busy, fmt.Sprintf("%s (worker %s) does not exist yet", b.group, b.name))
+			}
+		}
 		return busy, nil
 	}
 	for _, n := range names {

@@ -249,3 +249,16 @@ function TestSubmitManyAndSampleClaims()
   expect(again.submitted == 200 and again.claims[1] ~= s.claims[1], "new ids every time")
   expect(claim(s.claims[1]).description == claim(again.claims[1]).description, "the same seed, the same claims")
 end
+
+-- wait_idle() right after start(): the worker's group does not exist yet,
+-- and its work must still be waited for.
+function TestWaitIdleWaitsForAWorkerJustStarted()
+  sample_data{}
+  local c = submit{customer = "CUST-0001", policy = "POL-0001", amount = 1000, type = "auto",
+                   incident_date = os.date("!%Y-%m-%d"), description = "just started"}
+  start("processor", {log = false})
+  wait_idle()
+  local got = claim(c.id).status
+  stop("processor")
+  expect(got == "assigned", "decided by the time wait_idle returned, got " .. tostring(got))
+end
