@@ -20,12 +20,20 @@ import (
 
 var callError = regexp.MustCompile(`^(.*?):(\d+): attempt to call a non-function object`)
 
+// indexError is indexing nil: most often a variable whose assignment
+// raised an error (c = submit{...} with a bad field leaves c nil).
+var indexError = regexp.MustCompile(`^(.*?):(\d+): attempt to index a non-table object\(nil\) with key '([^']*)'`)
+
 // undefinedHint adds to msg what was called and what was probably meant:
 // "sumbit is not defined. Did you mean submit?".
 func (r *Runtime) undefinedHint(msg string) string {
 	m := callError.FindStringSubmatch(msg)
+	index := false
 	if m == nil {
-		return msg
+		if m = indexError.FindStringSubmatch(msg); m == nil {
+			return msg
+		}
+		index = true
 	}
 	line, _ := strconv.Atoi(m[2])
 	src, ok := r.sources[m[1]]
@@ -38,19 +46,38 @@ func (r *Runtime) undefinedHint(msg string) string {
 	}
 	var w callWalker
 	w.stmts(stmts)
-	var hints []string
-	for _, c := range w.calls {
-		if c.Line() != line {
-			continue
+	hints := map[string]bool{}
+	if index {
+		for _, g := range w.gets {
+			if h := r.explainIndex(g, m[3], w.locals); g.Line() == line && h != "" {
+				hints[h] = true
+			}
 		}
-		if h := r.explainCall(c, w.locals); h != "" {
-			hints = append(hints, h)
+	} else {
+		for _, c := range w.calls {
+			if h := r.explainCall(c, w.locals); c.Line() == line && h != "" {
+				hints[h] = true
+			}
 		}
 	}
 	if len(hints) != 1 {
 		return msg
 	}
-	return msg + ": " + hints[0]
+	for h := range hints {
+		msg += ": " + h
+	}
+	return msg
+}
+
+// explainIndex names the nil global that g indexes with key, or "" when
+// g is not that (a local, a nested field, another key).
+func (r *Runtime) explainIndex(g *ast.AttrGetExpr, key string, locals map[string]bool) string {
+	id, ok := g.Object.(*ast.IdentExpr)
+	k, isName := g.Key.(*ast.StringExpr)
+	if !ok || !isName || k.Value != key || locals[id.Value] || r.L.GetGlobal(id.Value) != lua.LNil {
+		return ""
+	}
+	return fmt.Sprintf("%s is nil: it was never set, or the line that was to set it raised an error.", id.Value)
 }
 
 // explainCall says why call c cannot work with the globals as they are
@@ -173,11 +200,12 @@ func didYouMean(name string, candidates []string, prefix string) string {
 	return " Did you mean " + strings.Join(best, " or ") + "?"
 }
 
-// callWalker collects every call of a chunk and every name it declares
+// callWalker collects every call and field access of a chunk and every name it declares
 // local anywhere (a local shadows a global of that name, and its value
 // is not known after the error).
 type callWalker struct {
 	calls  []*ast.FuncCallExpr
+	gets   []*ast.AttrGetExpr
 	locals map[string]bool
 }
 
@@ -250,6 +278,7 @@ func (w *callWalker) expr(e ast.Expr) {
 		w.exprs(e.Func, e.Receiver)
 		w.exprs(e.Args...)
 	case *ast.AttrGetExpr:
+		w.gets = append(w.gets, e)
 		w.exprs(e.Object, e.Key)
 	case *ast.TableExpr:
 		for _, f := range e.Fields {

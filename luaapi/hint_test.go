@@ -13,6 +13,7 @@ import (
 func TestUndefinedHint(t *testing.T) {
 	t.Parallel()
 	const called = "stdin:1: attempt to call a non-function object"
+	const indexed = "stdin:1: attempt to index a non-table object(nil) with key "
 	cases := []struct{ setup, chunk, want string }{
 		{chunk: `("%d"):fromat(1)`, want: called + ": fromat is not a string method. Did you mean format?"},
 		{setup: `s = "abc"`, chunk: `s:uper()`, want: called + ": uper is not a string method. Did you mean upper?"},
@@ -35,6 +36,11 @@ func TestUndefinedHint(t *testing.T) {
 		{chunk: `foo(bar())`, want: called},
 		{setup: `t = setmetatable({}, {__index = {}})`, chunk: `t.x()`, want: called},
 		{chunk: `(nil)()`, want: called},
+		// indexing nil: a variable whose assignment failed
+		{chunk: `print(c.id)`, want: indexed + "'id': c is nil: it was never set, or the line that was to set it raised an error."},
+		{setup: `c = {}`, chunk: `print(c.event.type)`, want: indexed + "'type'"},
+		{chunk: `local d print(d.id)`, want: indexed + "'id'"},
+		{chunk: `print(a.id, b.id)`, want: indexed + "'id'"},
 	}
 	for _, c := range cases {
 		t.Run(c.chunk, func(t *testing.T) {
