@@ -1,6 +1,7 @@
 package luaapi
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -115,7 +116,7 @@ func newClaimOf(t *lua.LTable) (streams.NewClaim, error) {
 		case k == "amount" || k == "incident_date" || k == "description":
 			nc.Data[k] = v
 		default:
-			return nc, fmt.Errorf("%q is not a field of a claim (fields: %s)", k, strings.Join(allowed, ", "))
+			return nc, errors.New(notAClaimField(k, allowed))
 		}
 	}
 	return nc, nil

@@ -41,6 +41,18 @@ var submitAliases = map[string]string{
 	"customer": "customer_id", "policy": "policy_id", "type": "claim_type",
 }
 
+// notAClaimField is the error for an unknown field of submit{}. The lab's
+// own code names the fields as the event does (policy_id): say which
+// short name to write instead.
+func notAClaimField(k string, allowed []string) string {
+	for short, wire := range submitAliases {
+		if k == wire {
+			return fmt.Sprintf("%s is not a field of a claim: write %s (submit takes the short names; %s is the name in the event)", claims.Quote(k), short, wire)
+		}
+	}
+	return fmt.Sprintf("%s is not a field of a claim (fields: %s)", claims.Quote(k), strings.Join(allowed, ", "))
+}
+
 // produceModule is claims.produce: every command appends one event.
 type produceModule struct {
 	store    *streams.Store
@@ -74,7 +86,7 @@ func (m *produceModule) submit(L *lua.LState) int {
 	allowed := []string{"customer", "policy", "amount", "type", "incident_date", "description", "id", "actor"}
 	for k := range fields {
 		if !slices.Contains(allowed, k) {
-			argError(L, 1, "submit", fmt.Sprintf("%s is not a field of a claim (fields: %s)", claims.Quote(k), strings.Join(allowed, ", ")))
+			argError(L, 1, "submit", notAClaimField(k, allowed))
 		}
 	}
 	claimID := stringField(L, 1, "submit", fields, "id", "a claim id")

@@ -25,6 +25,8 @@ function TestInvalidSubmissionsWriteNothing()
   expect(err:find("type must be one of", 1, true), "aliased name in message: " .. err)
   err = refused(submit, {customer = "C", polcy = "P"})
   expect(err:find('"polcy" is not a field', 1, true), "typo named: " .. err)
+  err = refused(submit, {customer = "C", policy_id = "P"})
+  expect(err:find('"policy_id" is not a field of a claim: write policy', 1, true), "the event's name points to the short one: " .. err)
   err = refused(submit, {customer = "C", policy = "P", amount = "lots", type = "auto",
                          incident_date = "2026-11-20", description = "x"})
   expect(err:find("amount must be a number", 1, true), "type named: " .. err)
