@@ -276,6 +276,9 @@ func (m *workersModule) start(L *lua.LState) int {
 	o := optionsAt(L, 2, "start", workerOptionKeys...)
 	h, err := m.store.NewWorker(name)
 	if err != nil {
+		if hint := didYouMean(name, streams.WorkerNames, ""); hint != "" {
+			return raise(L, fmt.Errorf("start: no worker %q.%s (Lua consumers start with spawn(file))", name, hint))
+		}
 		return raise(L, fmt.Errorf("start: %w", err))
 	}
 	opts, logging := workerOptions(o)
