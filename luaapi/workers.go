@@ -523,9 +523,23 @@ func (m *workersModule) busyGroups(ctx context.Context, names []string) ([]strin
 		}
 	}
 	if len(names) == 0 {
+		// Only groups a worker runs now can become idle: a group nobody
+		// consumes (a demo group a lab step left) would be waited on
+		// until the timeout.
 		if events != nil {
 			for i := range events.Groups {
-				check(&events.Groups[i], events.Groups[i].Name)
+				g := &events.Groups[i]
+				running := m.pool.runningIn(g.Name) != nil
+				if !running {
+					consumers, err := m.store.Running(ctx, g.Name)
+					if err != nil {
+						return nil, err
+					}
+					running = len(consumers) > 0
+				}
+				if running {
+					check(g, g.Name)
+				}
 			}
 		}
 		// A worker started just now creates its group in its own

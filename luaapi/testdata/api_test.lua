@@ -264,3 +264,14 @@ function TestWaitIdleWaitsForAWorkerJustStarted()
   stop("processor")
   expect(got == "assigned", "decided by the time wait_idle returned, got " .. tostring(got))
 end
+
+-- A group nobody consumes never becomes idle: wait_idle() leaves it out,
+-- wait_idle(name) waits for it and says why it gave up.
+function TestWaitIdleLeavesOutGroupsNobodyRuns()
+  new_claim(100)
+  consume("forgotten", "once", {count = 1})
+  new_claim(200)
+  expect(wait_idle(nil, {timeout = 5}) == true, "no worker runs: nothing to wait for")
+  local ok, err = pcall(wait_idle, "forgotten", {timeout = 0.2})
+  expect(not ok and tostring(err):find("forgotten pending 1 lag 1", 1, true), "named, it is waited for: " .. tostring(err))
+end
