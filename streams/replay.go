@@ -99,31 +99,55 @@ type page struct {
 
 func (s *Store) readPages(ctx context.Context, stream, start, end string, size int64) *pageReader {
 	r := &pageReader{pages: make(chan page, 2)}
+	// Two stages, so that reading and parsing the next page (go-redis
+	// builds a map per entry) overlaps decoding and vetting this one (a
+	// round trip for the claims' aggregates). Only the second stage sends
+	// on r.pages, and closes it.
+	type fetched struct {
+		msgs []redis.XMessage
+		err  error
+	}
+	raw := make(chan fetched, 2)
 	go func() {
-		defer close(r.pages)
+		defer close(raw)
 		for {
 			msgs, err := s.rdb.XRangeN(ctx, stream, start, end, size).Result()
-			if err != nil && !missing(err) {
-				r.pages <- page{err: fmt.Errorf("replay %s: %w", stream, err)}
-				return
-			}
-			ds := make([]Delivery, len(msgs))
-			for i, m := range msgs {
-				ds[i] = decode(stream, m)
-			}
-			if err := s.vetAll(ctx, ds); err != nil {
-				r.pages <- page{err: fmt.Errorf("replay %s: %w", stream, err)}
-				return
+			if err != nil && missing(err) {
+				err = nil
 			}
 			select {
-			case r.pages <- page{ds: ds}:
+			case raw <- fetched{msgs, err}:
 			case <-ctx.Done():
 				return
 			}
-			if int64(len(msgs)) < size {
+			if err != nil || int64(len(msgs)) < size {
 				return
 			}
 			start = "(" + msgs[len(msgs)-1].ID
+		}
+	}()
+	go func() {
+		defer close(r.pages)
+		for f := range raw {
+			var p page
+			if f.err == nil {
+				p.ds = make([]Delivery, len(f.msgs))
+				for i, m := range f.msgs {
+					p.ds[i] = decode(stream, m)
+				}
+				f.err = s.vetAll(ctx, p.ds)
+			}
+			if f.err != nil {
+				p = page{err: fmt.Errorf("replay %s: %w", stream, f.err)}
+			}
+			select {
+			case r.pages <- p:
+			case <-ctx.Done():
+				return
+			}
+			if p.err != nil {
+				return
+			}
 		}
 	}()
 	return r
