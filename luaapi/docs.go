@@ -232,7 +232,8 @@ and nothing is written or started. `+"`schema()`"+` shows the rule of each paylo
 - **Ids in payloads** (`+"`customer_id`, `policy_id`, `payment_id`"+`) and **group and consumer
   names**: %s.
   A bad consumer name in `+"`start()`"+` or `+"`spawn()`"+` is an error at once, before
-  the worker starts.
+  the worker starts. A `+"`payment_id`"+` belongs to one claim: `+"`pay()`"+` with an id another
+  claim's payment has is refused (`+"`claims:payments`"+` records them, across partitions).
 - **Claim ids** (`+"`submit{id=}`"+` and the first argument of every command):
   %s. Where a claim is looked up, a unique prefix of at least 8 characters will do.
 - **Option types are exact**: `+"`expected_version=`"+` is a whole number, 0 or more (1.5 and 1e300

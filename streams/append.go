@@ -77,7 +77,16 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 		if err != nil {
 			return fail(err)
 		}
+		release := func() {}
+		if t == claims.PaymentInitiated {
+			if release, err = s.reservePayment(ctx, claimID, ev.String("payment_id")); err != nil {
+				return fail(err)
+			}
+		}
 		id, err := s.appendEvent(ctx, ev, next, opts.EventID != "")
+		if err != nil {
+			release()
+		}
 		var conflict *claims.ConflictError
 		if errors.As(err, &conflict) && opts.ExpectedVersion == nil && attempt == 0 {
 			// Someone else changed the claim since this process saw it:
@@ -97,6 +106,32 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 		s.recent.put(next)
 		return ev, next, nil
 	}
+}
+
+// reservePayment records paymentID as claimID's in claims:payments before
+// the payment is appended, and refuses an id another claim holds. The
+// index is one key (one slot on a cluster), so it cannot be written in the
+// claim's append script: HSETNX reserves first, and release undoes a
+// reservation this call made if the append then fails. A process killed
+// in between leaves the id reserved for this claim, which can still use it.
+func (s *Store) reservePayment(ctx context.Context, claimID, paymentID string) (release func(), err error) {
+	key := s.keys.Payments()
+	set, err := s.rdb.HSetNX(ctx, key, paymentID, claimID).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reserve payment id %s: %w", claims.Quote(paymentID), err)
+	}
+	if set {
+		return func() { _ = s.rdb.HDel(context.WithoutCancel(ctx), key, paymentID).Err() }, nil
+	}
+	owner, err := s.rdb.HGet(ctx, key, paymentID).Result()
+	if err != nil && classify(err) != errNil {
+		return nil, fmt.Errorf("read payment id %s: %w", claims.Quote(paymentID), err)
+	}
+	if owner != claimID {
+		return nil, &claims.ValidationError{Type: claims.PaymentInitiated, Field: "payment_id",
+			Rule: fmt.Sprintf("must be unique: %s is already the payment of claim %s", claims.Quote(paymentID), claims.Short(owner))}
+	}
+	return func() {}, nil
 }
 
 // submit appends claim.submitted for a new claim: one round trip, since a

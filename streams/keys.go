@@ -143,6 +143,10 @@ func (k Keys) Policy(id string) string { return k.Prefix + "policy:" + id }
 // Adjusters is the set of adjuster ids (ADJ-001 ...) the processor assigns.
 func (k Keys) Adjusters() string { return k.Prefix + "claims:adjusters" }
 
+// Payments maps each payment id to its claim (claims:payments): one hash
+// for the whole keyspace, so a payment id is unique across partitions.
+func (k Keys) Payments() string { return k.Prefix + "claims:payments" }
+
 // Meta says how the keyspace is laid out: the partition count and tags,
 // written with the first event, so that every process agrees.
 func (k Keys) Meta() string { return k.Prefix + "claims:meta" }

@@ -1379,3 +1379,35 @@ func TestAShortIDFindsItsClaimInAnyPartition(t *testing.T) {
 		assert.ErrorIs(t, err, claims.ErrNotFound)
 	})
 }
+
+// TestPaymentIDsAreUnique: a payment id belongs to one claim across the
+// keyspace (every partition); a refused or failed payment leaves the id
+// free and writes nothing.
+func TestPaymentIDsAreUnique(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		approved := lifecycleSteps()[:5]
+		a, b, c := submitAndRun(t, s, approved...), submitAndRun(t, s, approved...), submitAndRun(t, s, approved...)
+		pay := func(claim *claims.Claim, id string, opts EmitOptions) error {
+			_, _, err := s.Emit(ctx, claim.ID, claims.PaymentInitiated, map[string]any{"payment_id": id}, opts)
+			return err
+		}
+		require.NoError(t, pay(a, "PAY-1", EmitOptions{}))
+		before := xlen(t, s)
+		err := pay(b, "PAY-1", EmitOptions{})
+		assert.ErrorIs(t, err, claims.ErrInvalid)
+		assert.ErrorContains(t, err, `payment_id must be unique: "PAY-1" is already the payment of claim `+claims.Short(a.ID))
+		assert.Equal(t, before, xlen(t, s), "nothing written")
+
+		// A payment refused for its version gives its id back.
+		stale := int64(1)
+		require.Error(t, pay(b, "PAY-2", EmitOptions{ExpectedVersion: &stale}))
+		require.NoError(t, pay(c, "PAY-2", EmitOptions{}))
+		require.NoError(t, pay(b, "PAY-3", EmitOptions{}))
+
+		owners, err := s.Client().HGetAll(ctx, s.Keys().Payments()).Result()
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"PAY-1": a.ID, "PAY-2": c.ID, "PAY-3": b.ID}, owners)
+	})
+}
