@@ -239,11 +239,26 @@ func refsOf(L *lua.LState, n int, fn string) []streams.EntryRef {
 	return []streams.EntryRef{r}
 }
 
-// timeArg reads a bound that is a stream id or a time.
-func timeArg(L *lua.LState, n int, fn, key, s string) (string, time.Time) {
-	id, t, err := claims.ParseBound(s)
+// lastUnixSecond is the last second a time option can name (RFC 3339
+// writes years up to 9999).
+var lastUnixSecond = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+
+// bound reads an option that is a stream id or a time: a string as
+// claims.ParseBound reads it, or a number of seconds since 1970, as
+// os.time() gives (as a string of digits it would be an entry id, in
+// milliseconds: 1970).
+func (o options) bound(key string) (string, time.Time) {
+	if n, ok := o.table.RawGetString(key).(lua.LNumber); ok {
+		f := float64(n)
+		if math.IsNaN(f) || f < 0 || f > float64(lastUnixSecond) {
+			argError(o.L, o.arg, o.fn, fmt.Sprintf("option %s: %s is not a time: a number is seconds since 1970 (os.time()), up to the year 9999", key, claims.FormatNumber(f)))
+		}
+		sec, frac := math.Modf(f)
+		return "", time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	}
+	id, t, err := claims.ParseBound(o.str(key, ""))
 	if err != nil {
-		argError(L, n, fn, fmt.Sprintf("%s: %v", key, err))
+		argError(o.L, o.arg, o.fn, fmt.Sprintf("%s: %v", key, err))
 	}
 	return id, t
 }

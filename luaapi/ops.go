@@ -100,7 +100,7 @@ func (m *opsModule) trim(L *lua.LState) int {
 		maxLen := o.whole("maxlen", 0, 0, math.MaxInt64)
 		opts.MaxLen = &maxLen
 	case o.has("before"):
-		id, at := timeArg(L, 1, fn, "before", o.str("before", ""))
+		id, at := o.bound("before")
 		switch {
 		case !at.IsZero():
 			opts.Before = claims.IDAt(at)

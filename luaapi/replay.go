@@ -37,10 +37,10 @@ func (m *replayModule) replay(L *lua.LState) int {
 	opts := streams.ReplayOptions{Type: claims.EventType(o.str("type", "")), ClaimID: o.str("claim", "")}
 	all := o.boolean("all", false)
 	if o.has("from") {
-		opts.FromID, opts.FromTime = timeArg(L, 1, "replay", "from", o.str("from", ""))
+		opts.FromID, opts.FromTime = o.bound("from")
 	}
 	if o.has("to") {
-		opts.ToID, opts.ToTime = timeArg(L, 1, "replay", "to", o.str("to", ""))
+		opts.ToID, opts.ToTime = o.bound("to")
 	}
 	var ds []streams.Delivery
 	var skipped []streams.Delivery
@@ -92,9 +92,9 @@ func (m *replayModule) claim(L *lua.LState) int {
 		err error
 	)
 	if o.has("at") {
-		_, at := timeArg(L, 2, "claim", "at", o.str("at", ""))
+		_, at := o.bound("at")
 		if at.IsZero() {
-			argError(L, 2, "claim", "at must be a time like 2026-11-25T10:00:00Z")
+			argError(L, 2, "claim", "at must be a time like 2026-11-25T10:00:00Z or os.time(), not an entry id")
 		}
 		c, err = m.store.ClaimAt(ctxOf(L), id, at)
 	} else if o.has("version") {

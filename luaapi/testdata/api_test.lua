@@ -147,6 +147,23 @@ function TestClaimTemporalQuery()
   expect(missing == nil and why2:find("not found", 1, true), "unknown claim")
 end
 
+-- os.time() is seconds; read as an entry id it would be milliseconds of
+-- 1970, and every bound would hold.
+function TestTimesFromOsTime()
+  local c = new_claim()
+  local gone, why = claim(c.id, {at = os.time() - 3600})
+  expect(gone == nil and why:find("did not exist yet", 1, true), "an hour ago it did not exist: " .. tostring(why))
+  expect(claim(c.id, {at = os.time() + 60}).status == "submitted", "a minute from now it does")
+  local n = 0
+  for _ in replay{from = os.time() + 60} do n = n + 1 end
+  expect(n == 0, "nothing after a minute from now")
+  n = 0
+  for _ in replay{from = os.time() - 60, claim = c.id} do n = n + 1 end
+  expect(n == 1, "its submission in the last minute")
+  local err = refused(replay, {from = -1})
+  expect(err:find("option from: -1 is not a time: a number is seconds since 1970", 1, true), err)
+end
+
 function TestReport()
   local a = new_claim(1000)
   local b = new_claim(3000)
