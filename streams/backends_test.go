@@ -72,14 +72,15 @@ func newRedisStore(t testing.TB, opts Options) *Store {
 }
 
 // newEmbeddedStore starts an embedded server for t and returns a store on
-// it, with CountLag as main.go sets it for the embedded backend.
+// it; Connect recognises it and counts its lag, as for `claimsctl serve`.
 func newEmbeddedStore(t testing.TB, opts Options) *Store {
 	t.Helper()
 	srv, err := embedded.Start(0)
 	require.NoError(t, err, "start embedded server")
 	t.Cleanup(srv.Close)
-	opts.CountLag = true
-	return newTestStore(t, srv.Addr(), opts)
+	s := newTestStore(t, srv.Addr(), opts)
+	require.True(t, s.opts.CountLag, "Connect recognised the embedded server")
+	return s
 }
 
 // clusterStores numbers the stores made on the package's cluster: with
@@ -119,15 +120,19 @@ func newWatchedClusterStore(t testing.TB, opts Options) (*Store, *crossSlotWatch
 	return s, watch
 }
 
+// newTestStore connects to addr as the CLI connects (Connect: RESP2, the
+// embedded server recognised and its lag counted) and returns a store on
+// it under opts.Prefix (default testPrefix).
 func newTestStore(t testing.TB, addr string, opts Options) *Store {
 	t.Helper()
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, Protocol: 2})
-	t.Cleanup(func() { _ = rdb.Close() })
-	require.NoError(t, rdb.Ping(context.Background()).Err(), "ping %s", addr)
+	b, err := Connect(context.Background(), ConnectOptions{URL: "redis://" + addr})
+	require.NoError(t, err, "connect to %s", addr)
+	t.Cleanup(func() { _ = b.Close() })
 	if opts.Prefix == "" {
 		opts.Prefix = testPrefix
 	}
-	return New(rdb, opts)
+	opts.CountLag = opts.CountLag || b.Miniredis
+	return New(b.Client, opts)
 }
 
 // storeT0 is where the fake clock of every store test starts.
