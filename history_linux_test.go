@@ -12,38 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"claimsctl/repl/ptytest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
-
-// openPty opens a pseudo-terminal (as repl's pty test does): the master is
-// the user's side, the slave the terminal claimsctl runs on.
-func openPty(t *testing.T) (ptmx, tty *os.File) {
-	t.Helper()
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	require.NoError(t, err)
-	var n int
-	raw, err := ptmx.SyscallConn()
-	require.NoError(t, err)
-	require.NoError(t, raw.Control(func(fd uintptr) {
-		if err = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); err != nil {
-			return
-		}
-		if n, err = unix.IoctlGetInt(int(fd), unix.TIOCGPTN); err != nil {
-			return
-		}
-		err = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 100})
-	}))
-	require.NoError(t, err)
-	tty, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ptmx.Close()
-		tty.Close()
-	})
-	return ptmx, tty
-}
 
 // screen collects what the terminal shows.
 type screen struct {
@@ -111,7 +85,7 @@ func TestHistoryIsPrivate(t *testing.T) {
 				require.NoError(t, os.Chmod(dir, 0o755)) // whatever the umask
 				require.NoError(t, os.Chmod(history, 0o644))
 			}
-			ptmx, tty := openPty(t)
+			ptmx, tty := ptytest.Open(t)
 			cmd := exec.Command(binary, "--embedded")
 			cmd.Env = append(cleanEnv(), "XDG_CONFIG_HOME="+config, "NO_COLOR=1")
 			cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty

@@ -2,7 +2,6 @@ package repl
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,38 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"claimsctl/repl/ptytest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
-
-// openPty opens a pseudo-terminal: the master is the user's side, the
-// slave is the terminal the REPL runs on. (github.com/creack/pty does the
-// same; it is not in go.mod, and these three ioctls are all it would do on
-// Linux.)
-func openPty(t *testing.T) (ptmx, tty *os.File) {
-	t.Helper()
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	require.NoError(t, err)
-	var n int
-	// Control, not Fd: Fd would put the master in blocking mode, and
-	// closing it would then wait for the reader instead of ending it.
-	raw, err := ptmx.SyscallConn()
-	require.NoError(t, err)
-	require.NoError(t, raw.Control(func(fd uintptr) {
-		if err = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); err != nil {
-			return
-		}
-		if n, err = unix.IoctlGetInt(int(fd), unix.TIOCGPTN); err != nil {
-			return
-		}
-		err = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 100})
-	}))
-	require.NoError(t, err)
-	tty, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	require.NoError(t, err)
-	return ptmx, tty
-}
 
 // terminal is the user's side of a pty: what they type and what they see.
 type terminal struct {
@@ -56,7 +29,7 @@ type terminal struct {
 
 func newTerminal(t *testing.T) (*terminal, *os.File) {
 	t.Helper()
-	ptmx, tty := openPty(t)
+	ptmx, tty := ptytest.Open(t)
 	term := &terminal{t: t, ptmx: ptmx, more: make(chan struct{}, 1)}
 	go func() {
 		buf := make([]byte, 4096)
