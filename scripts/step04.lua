@@ -28,11 +28,12 @@ if processor then
 end
 local before = info().events.length
 
--- 1. A valid claim. trace(true) shows the Redis commands submit sends:
---    HGETALL reads the claim's current version (a new claim has none), then
---    EVALSHA runs the append script by its SHA1. The first time, Redis does
---    not know the script yet and answers NOSCRIPT; the client then sends it
---    whole with EVAL. Only ONE event is appended: the EVALSHA was refused.
+-- 1. A valid claim. trace(true) shows the one Redis command submit sends:
+--    EVALSHA runs the append script (streams/scripts/append.lua), which
+--    claimsctl loaded into Redis when it connected, by its SHA1. A new claim
+--    has nothing to read first, so this is one round trip. Inside the
+--    script, atomically: HMGET the claim's aggregate (no version yet: new),
+--    XADD the event to claims:events, HSET the aggregate to version 1.
 trace(true)
 local c = submit{
   customer = "CUST-0001", policy = "POL-0001", amount = 2500, type = "auto",
@@ -40,6 +41,15 @@ local c = submit{
 }
 trace(false)
 print(("claim %s submitted: version %d, stream entry %s"):format(c.id, c.version, c.event_id))
+print("That EVALSHA names 3 keys (the stream, the claim's aggregate hash, the event-id index), then")
+print("its arguments: the claim id, the version it expects (0: a new claim), the event_id, 0 (no")
+print("caller-chosen event_id to index), 4 and the aggregate's new state (status, amount), then")
+print("the eight fields the script XADDs. The entry, as")
+print(("redis-cli XRANGE %s %s %s shows it:"):format(key("claims:events", c.id), c.event_id, c.event_id))
+local entry = redis("XRANGE", key("claims:events", c.id), c.event_id, c.event_id)[1]
+for i = 1, #entry[2], 2 do
+  print(("  %-12s %s"):format(entry[2][i], entry[2][i + 1]))
+end
 expect(c.status == "submitted", "a new claim is submitted")
 if processor then
   local decided = lab.decided({c})[1]
