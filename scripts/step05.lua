@@ -55,8 +55,9 @@ for i = 1, #view, 2 do
 end
 -- Notifications go out for decisions, payments and high-value claims: here
 -- the rejections. Analytics appends a snapshot every 10 events it counts.
-print(("claims:notifications holds %d alerts (decisions, payments, high-value claims), claims:analytics %d snapshots"):format(
-  info().notifications.length, info().analytics.length))
+local function count(n, one, many) return ("%d %s"):format(n, n == 1 and one or many) end
+print(("claims:notifications holds %s (decisions, payments, high-value claims), claims:analytics %s"):format(
+  count(info().notifications.length, "alert", "alerts"), count(info().analytics.length, "snapshot", "snapshots")))
 print("(the analytics worker appends a snapshot every 10 events it counts)")
 workers.stop()
 
