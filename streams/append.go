@@ -84,10 +84,12 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 			}
 		}
 		id, err := s.appendEvent(ctx, ev, next, opts.EventID != "")
-		if err != nil {
+		var conflict *claims.ConflictError
+		if errors.As(err, &conflict) {
+			// Refused by the script: nothing was written. After any other
+			// failure the payment may have landed, so its id stays reserved.
 			release()
 		}
-		var conflict *claims.ConflictError
 		if errors.As(err, &conflict) && opts.ExpectedVersion == nil && attempt == 0 {
 			// Someone else changed the claim since this process saw it:
 			// read it again and check the command against what it is now.
@@ -112,8 +114,10 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 // the payment is appended, and refuses an id another claim holds. The
 // index is one key (one slot on a cluster), so it cannot be written in the
 // claim's append script: HSETNX reserves first, and release undoes a
-// reservation this call made if the append then fails. A process killed
-// in between leaves the id reserved for this claim, which can still use it.
+// reservation this call made if the script then refuses the append. A
+// process killed in between, or an append whose outcome is unknown (the
+// connection lost), leaves the id reserved for this claim, which can still
+// use it.
 func (s *Store) reservePayment(ctx context.Context, claimID, paymentID string) (release func(), err error) {
 	key := s.keys.Payments()
 	set, err := s.rdb.HSetNX(ctx, key, paymentID, claimID).Result()

@@ -1400,11 +1400,15 @@ func TestPaymentIDsAreUnique(t *testing.T) {
 		assert.ErrorContains(t, err, `payment_id must be unique: "PAY-1" is already the payment of claim `+claims.Short(a.ID))
 		assert.Equal(t, before, xlen(t, s), "nothing written")
 
-		// A payment refused for its version gives its id back.
-		stale := int64(1)
-		require.Error(t, pay(b, "PAY-2", EmitOptions{ExpectedVersion: &stale}))
+		// Another process pays b first; this one, working from the state it
+		// holds, reserves PAY-2, loses the race in the script and gives
+		// PAY-2 back.
+		other := s.WithPrefix(s.Keys().Prefix)
+		_, _, err = other.Emit(ctx, b.ID, claims.PaymentInitiated, map[string]any{"payment_id": "PAY-3"}, EmitOptions{})
+		require.NoError(t, err)
+		err = pay(b, "PAY-2", EmitOptions{})
+		assert.ErrorContains(t, err, "payment_initiated", "refused once the claim was read again")
 		require.NoError(t, pay(c, "PAY-2", EmitOptions{}))
-		require.NoError(t, pay(b, "PAY-3", EmitOptions{}))
 
 		owners, err := s.Client().HGetAll(ctx, s.Keys().Payments()).Result()
 		require.NoError(t, err)
