@@ -141,6 +141,8 @@ func (m *replayModule) rebuild(L *lua.LState) int {
 	t.RawSetString("broken", lua.LNumber(res.Broken))
 	t.RawSetString("skipped", lua.LNumber(res.Skipped))
 	t.RawSetString("newer", lua.LNumber(res.Newer))
+	t.RawSetString("payments", lua.LNumber(res.Payments))
+	t.RawSetString("shared_payments", lua.LNumber(res.SharedPayments))
 	problems := L.NewTable()
 	for _, p := range res.Problems {
 		problems.Append(lua.LString(p))
@@ -157,6 +159,9 @@ func (m *replayModule) rebuild(L *lua.LState) int {
 	}
 	if res.Newer > 0 {
 		notes = append(notes, fmt.Sprintf("%d changed meanwhile, left newer", res.Newer))
+	}
+	if res.SharedPayments > 0 {
+		notes = append(notes, fmt.Sprintf("%d payment ids held by another claim", res.SharedPayments))
 	}
 	summary := fmt.Sprintf("rebuilt %d claims from %d events", res.Claims, res.Events)
 	if len(notes) > 0 {

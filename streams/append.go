@@ -77,19 +77,13 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 		if err != nil {
 			return fail(err)
 		}
-		release := func() {}
 		if t == claims.PaymentInitiated {
-			if release, err = s.reservePayment(ctx, claimID, ev.String("payment_id")); err != nil {
+			if err := s.reservePayment(ctx, claimID, ev.String("payment_id")); err != nil {
 				return fail(err)
 			}
 		}
 		id, err := s.appendEvent(ctx, ev, next, opts.EventID != "")
 		var conflict *claims.ConflictError
-		if errors.As(err, &conflict) {
-			// Refused by the script: nothing was written. After any other
-			// failure the payment may have landed, so its id stays reserved.
-			release()
-		}
 		if errors.As(err, &conflict) && opts.ExpectedVersion == nil && attempt == 0 {
 			// Someone else changed the claim since this process saw it:
 			// read it again and check the command against what it is now.
@@ -113,29 +107,30 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 // reservePayment records paymentID as claimID's in claims:payments before
 // the payment is appended, and refuses an id another claim holds. The
 // index is one key (one slot on a cluster), so it cannot be written in the
-// claim's append script: HSETNX reserves first, and release undoes a
-// reservation this call made if the script then refuses the append. A
-// process killed in between, or an append whose outcome is unknown (the
-// connection lost), leaves the id reserved for this claim, which can still
-// use it.
-func (s *Store) reservePayment(ctx context.Context, claimID, paymentID string) (release func(), err error) {
+// claim's append script; HSETNX reserves first, and a reservation is never
+// given back: a payment refused by the script, lost with its connection or
+// cut short by a kill leaves the id reserved for this claim, which can
+// still use it, and no two claims can ever pay with one id.
+func (s *Store) reservePayment(ctx context.Context, claimID, paymentID string) error {
 	key := s.keys.Payments()
-	set, err := s.rdb.HSetNX(ctx, key, paymentID, claimID).Result()
-	if err != nil {
-		return nil, fmt.Errorf("reserve payment id %s: %w", claims.Quote(paymentID), err)
+	pipe := s.rdb.Pipeline()
+	pipe.HSetNX(ctx, key, paymentID, claimID)
+	owner := pipe.HGet(ctx, key, paymentID)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("reserve payment id %s: %w", claims.Quote(paymentID), err)
 	}
-	if set {
-		return func() { _ = s.rdb.HDel(context.WithoutCancel(ctx), key, paymentID).Err() }, nil
+	if owner.Val() == claimID {
+		return nil
 	}
-	owner, err := s.rdb.HGet(ctx, key, paymentID).Result()
+	rule := fmt.Sprintf("must be unique: %s is already the payment of claim %s", claims.Quote(paymentID), claims.Short(owner.Val()))
+	paid, err := s.rdb.HGet(ctx, s.keys.Aggregate(owner.Val()), "payment").Result()
 	if err != nil && classify(err) != errNil {
-		return nil, fmt.Errorf("read payment id %s: %w", claims.Quote(paymentID), err)
+		return fmt.Errorf("read claim %s's payment: %w", claims.Short(owner.Val()), err)
 	}
-	if owner != claimID {
-		return nil, &claims.ValidationError{Type: claims.PaymentInitiated, Field: "payment_id",
-			Rule: fmt.Sprintf("must be unique: %s is already the payment of claim %s", claims.Quote(paymentID), claims.Short(owner))}
+	if paid != paymentID {
+		rule = fmt.Sprintf("must be unique: %s is reserved by claim %s, whose payment with it did not go through; choose another", claims.Quote(paymentID), claims.Short(owner.Val()))
 	}
-	return func() {}, nil
+	return &claims.ValidationError{Type: claims.PaymentInitiated, Field: "payment_id", Rule: rule}
 }
 
 // submit appends claim.submitted for a new claim: one round trip, since a

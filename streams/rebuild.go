@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"claimsctl/streams/claims"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // rebuildChunk is how many aggregates one pipeline writes.
@@ -35,7 +37,12 @@ type RebuildResult struct {
 	// Newer counts claims a command changed while the rebuild ran; their
 	// aggregate, already newer, was left alone.
 	Newer int
-	// Problems names broken claims (at most 20) and why.
+	// Payments counts the payment ids recorded in claims:payments for the
+	// claims rebuilt (an import into an empty keyspace has none);
+	// SharedPayments those another claim already held, each a problem.
+	Payments, SharedPayments int
+	// Problems names broken claims and shared payment ids (at most 20)
+	// and why.
 	Problems []string
 }
 
@@ -168,6 +175,34 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 			default:
 				res.Newer++
 			}
+		}
+	}
+	var paid []string
+	for _, w := range writes {
+		if folds[w.id].claim.PaymentID != "" {
+			paid = append(paid, w.id)
+		}
+	}
+	for start := 0; start < len(paid); start += rebuildChunk {
+		chunk := paid[start:min(start+rebuildChunk, len(paid))]
+		owners := make([]*redis.StringCmd, len(chunk))
+		pipe := s.rdb.Pipeline()
+		for i, id := range chunk {
+			pipe.HSetNX(ctx, s.keys.Payments(), folds[id].claim.PaymentID, id)
+			owners[i] = pipe.HGet(ctx, s.keys.Payments(), folds[id].claim.PaymentID)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return res, fmt.Errorf("rebuild: record payment ids in %s: %w", s.keys.Payments(), err)
+		}
+		for i, id := range chunk {
+			if owner := owners[i].Val(); owner != id {
+				res.SharedPayments++
+				if len(res.Problems) < maxRebuildProblems {
+					res.Problems = append(res.Problems, fmt.Sprintf("claim %s paid with %s, which claim %s holds", claims.Short(id), claims.Quote(folds[id].claim.PaymentID), claims.Short(owner)))
+				}
+				continue
+			}
+			res.Payments++
 		}
 	}
 	return res, nil

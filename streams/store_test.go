@@ -1401,17 +1401,47 @@ func TestPaymentIDsAreUnique(t *testing.T) {
 		assert.Equal(t, before, xlen(t, s), "nothing written")
 
 		// Another process pays b first; this one, working from the state it
-		// holds, reserves PAY-2, loses the race in the script and gives
-		// PAY-2 back.
+		// holds, reserves PAY-2 and loses the race in the script. PAY-2
+		// stays b's: whether a payment whose reply was lost landed cannot
+		// be told, so a reservation is never given back.
 		other := s.WithPrefix(s.Keys().Prefix)
 		_, _, err = other.Emit(ctx, b.ID, claims.PaymentInitiated, map[string]any{"payment_id": "PAY-3"}, EmitOptions{})
 		require.NoError(t, err)
 		err = pay(b, "PAY-2", EmitOptions{})
 		assert.ErrorContains(t, err, "payment_initiated", "refused once the claim was read again")
-		require.NoError(t, pay(c, "PAY-2", EmitOptions{}))
+		err = pay(c, "PAY-2", EmitOptions{})
+		assert.ErrorIs(t, err, claims.ErrInvalid)
+		assert.ErrorContains(t, err, `"PAY-2" is reserved by claim `+claims.Short(b.ID)+", whose payment with it did not go through; choose another")
+		require.NoError(t, pay(c, "PAY-4", EmitOptions{}))
 
 		owners, err := s.Client().HGetAll(ctx, s.Keys().Payments()).Result()
 		require.NoError(t, err)
-		assert.Equal(t, map[string]string{"PAY-1": a.ID, "PAY-2": c.ID, "PAY-3": b.ID}, owners)
+		assert.Equal(t, map[string]string{"PAY-1": a.ID, "PAY-2": b.ID, "PAY-3": b.ID, "PAY-4": c.ID}, owners)
+	})
+}
+
+// TestRebuildRecordsPaymentIDs: rebuild() restores claims:payments from
+// the events (after an import into an empty keyspace, or for a keyspace
+// older than the index) and names an id two claims hold.
+func TestRebuildRecordsPaymentIDs(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		paid := lifecycleSteps()[:6]
+		x, y := submitAndRun(t, s, paid...), submitAndRun(t, s, paid...)
+		require.NoError(t, s.Client().Del(ctx, s.Keys().Payments()).Err())
+
+		res, err := s.Rebuild(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 2, res.Payments)
+		owners, err := s.Client().HGetAll(ctx, s.Keys().Payments()).Result()
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{x.PaymentID: x.ID, y.PaymentID: y.ID}, owners)
+
+		require.NoError(t, s.Client().HSet(ctx, s.Keys().Payments(), y.PaymentID, x.ID).Err())
+		res, err = s.Rebuild(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, res.SharedPayments)
+		assert.Contains(t, res.Problems, fmt.Sprintf("claim %s paid with %q, which claim %s holds", claims.Short(y.ID), y.PaymentID, claims.Short(x.ID)))
 	})
 }
