@@ -246,15 +246,21 @@ var lastUnixSecond = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
 // bound reads an option that is a stream id or a time: a string as
 // claims.ParseBound reads it, or a number of seconds since 1970, as
 // os.time() gives (as a string of digits it would be an entry id, in
-// milliseconds: 1970).
-func (o options) bound(key string) (string, time.Time) {
+// milliseconds: 1970). os.time() drops the fraction of the second, so for
+// an upper bound (upTo: at=, to=) a whole second means all of it: "at
+// os.time()" includes what happened earlier in this very second.
+func (o options) bound(key string, upTo bool) (string, time.Time) {
 	if n, ok := o.table.RawGetString(key).(lua.LNumber); ok {
 		f := float64(n)
 		if math.IsNaN(f) || f < 0 || f > float64(lastUnixSecond) {
 			argError(o.L, o.arg, o.fn, fmt.Sprintf("option %s: %s is not a time: a number is seconds since 1970 (os.time()), up to the year 9999", key, claims.FormatNumber(f)))
 		}
 		sec, frac := math.Modf(f)
-		return "", time.Unix(int64(sec), int64(frac*1e9)).UTC()
+		t := time.Unix(int64(sec), int64(frac*1e9)).UTC()
+		if upTo && frac == 0 {
+			t = t.Add(time.Second - time.Nanosecond)
+		}
+		return "", t
 	}
 	id, t, err := claims.ParseBound(o.str(key, ""))
 	if err != nil {

@@ -100,7 +100,7 @@ func (m *opsModule) trim(L *lua.LState) int {
 		maxLen := o.whole("maxlen", 0, 0, math.MaxInt64)
 		opts.MaxLen = &maxLen
 	case o.has("before"):
-		id, at := o.bound("before")
+		id, at := o.bound("before", false)
 		switch {
 		case !at.IsZero():
 			opts.Before = claims.IDAt(at)

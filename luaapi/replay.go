@@ -37,10 +37,10 @@ func (m *replayModule) replay(L *lua.LState) int {
 	opts := streams.ReplayOptions{Type: claims.EventType(o.str("type", "")), ClaimID: o.str("claim", "")}
 	all := o.boolean("all", false)
 	if o.has("from") {
-		opts.FromID, opts.FromTime = o.bound("from")
+		opts.FromID, opts.FromTime = o.bound("from", false)
 	}
 	if o.has("to") {
-		opts.ToID, opts.ToTime = o.bound("to")
+		opts.ToID, opts.ToTime = o.bound("to", true)
 	}
 	var ds []streams.Delivery
 	var skipped []streams.Delivery
@@ -92,7 +92,7 @@ func (m *replayModule) claim(L *lua.LState) int {
 		err error
 	)
 	if o.has("at") {
-		_, at := o.bound("at")
+		_, at := o.bound("at", true)
 		if at.IsZero() {
 			argError(L, 2, "claim", "at must be a time like 2026-11-25T10:00:00Z or os.time(), not an entry id")
 		}

@@ -151,10 +151,16 @@ end
 -- 1970, and every bound would hold.
 function TestTimesFromOsTime()
   local c = new_claim()
+  local n
   local gone, why = claim(c.id, {at = os.time() - 3600})
   expect(gone == nil and why:find("did not exist yet", 1, true), "an hour ago it did not exist: " .. tostring(why))
   expect(claim(c.id, {at = os.time() + 60}).status == "submitted", "a minute from now it does")
-  local n = 0
+  local now = claim(c.id, {at = os.time()})
+  expect(now and now.status == "submitted", "at os.time() it exists: the whole of this second counts")
+  n = 0
+  for _ in replay{to = os.time(), claim = c.id} do n = n + 1 end
+  expect(n == 1, "to = os.time() takes this second's events too")
+  n = 0
   for _ in replay{from = os.time() + 60} do n = n + 1 end
   expect(n == 0, "nothing after a minute from now")
   n = 0
