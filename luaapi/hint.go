@@ -48,8 +48,16 @@ func (r *Runtime) undefinedHint(msg string) string {
 	w.stmts(stmts)
 	hints := map[string]bool{}
 	if index {
+		// Only when the line indexes with that key once: with two such
+		// accesses (y and y.id, x.inner.id) the one that failed is not known.
+		var same []*ast.AttrGetExpr
 		for _, g := range w.gets {
-			if h := r.explainIndex(g, m[3], w.locals); g.Line() == line && h != "" {
+			if k, ok := g.Key.(*ast.StringExpr); ok && k.Value == m[3] && g.Line() == line {
+				same = append(same, g)
+			}
+		}
+		if len(same) == 1 {
+			if h := r.explainIndex(same[0], w.locals); h != "" {
 				hints[h] = true
 			}
 		}
@@ -69,12 +77,11 @@ func (r *Runtime) undefinedHint(msg string) string {
 	return msg
 }
 
-// explainIndex names the nil global that g indexes with key, or "" when
-// g is not that (a local, a nested field, another key).
-func (r *Runtime) explainIndex(g *ast.AttrGetExpr, key string, locals map[string]bool) string {
+// explainIndex names the nil global that g indexes, or "" when g indexes
+// something else (a local, a nested field).
+func (r *Runtime) explainIndex(g *ast.AttrGetExpr, locals map[string]bool) string {
 	id, ok := g.Object.(*ast.IdentExpr)
-	k, isName := g.Key.(*ast.StringExpr)
-	if !ok || !isName || k.Value != key || locals[id.Value] || r.L.GetGlobal(id.Value) != lua.LNil {
+	if !ok || locals[id.Value] || r.L.GetGlobal(id.Value) != lua.LNil {
 		return ""
 	}
 	return fmt.Sprintf("%s is nil: it was never set, or the line that was to set it raised an error.", id.Value)

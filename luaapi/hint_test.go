@@ -41,6 +41,7 @@ func TestUndefinedHint(t *testing.T) {
 		{setup: `c = {}`, chunk: `print(c.event.type)`, want: indexed + "'type'"},
 		{chunk: `local d print(d.id)`, want: indexed + "'id'"},
 		{chunk: `print(a.id, b.id)`, want: indexed + "'id'"},
+		{setup: `x = {}`, chunk: `print(y and y.id, x.inner.id)`, want: indexed + "'id'"},
 	}
 	for _, c := range cases {
 		t.Run(c.chunk, func(t *testing.T) {
