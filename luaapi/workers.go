@@ -545,8 +545,16 @@ func (m *workersModule) busyGroups(ctx context.Context, names []string) ([]strin
 		// A worker started just now creates its group in its own
 		// goroutine: until then its work is not in the state at all.
 		for _, b := range m.pool.workers {
-			if !b.stopped() && (events == nil || events.Group(b.group) == nil) {
-				busy = append(busy, fmt.Sprintf("%s (worker %s) does not exist yet", b.group, b.name))
+			if b.stopped() {
+				continue
+			}
+			// On every partition: the combined view has the group as soon
+			// as one partition does.
+			for _, key := range st.EventStreams {
+				if ss := st.Stream(key); ss == nil || ss.Group(b.group) == nil {
+					busy = append(busy, fmt.Sprintf("%s (worker %s) does not exist yet on %s", b.group, b.name, key))
+					break
+				}
 			}
 		}
 		return busy, nil

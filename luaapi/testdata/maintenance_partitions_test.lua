@@ -124,3 +124,21 @@ function TestImportOldArchiveByClaim()
   end
   expect(used > 1, "spread over the partitions, got " .. used)
 end
+
+-- wait_idle() right after start() waits until the worker's group exists on
+-- every partition, and its claims are decided.
+function TestWaitIdleAfterStartOnEveryPartition()
+  sample_data{}
+  local cs = {}
+  for i = 1, 12 do
+    cs[i] = submit{customer = "CUST-0001", policy = "POL-0001", amount = 100 + i, type = "auto",
+                   incident_date = os.date("!%Y-%m-%d"), description = "partition " .. i}
+  end
+  start("processor", {log = false})
+  wait_idle()
+  stop("processor")
+  for _, c in ipairs(cs) do
+    local got = claim(c.id).status
+    expect(got == "assigned", "claim " .. c.id .. " decided by the time wait_idle returned, got " .. tostring(got))
+  end
+end
