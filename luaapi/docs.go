@@ -30,12 +30,12 @@ type moduleDoc struct {
 // payload fields.
 const commandOptions = "expected_version=, actor="
 
-const claimReturned = "claim {id=, version=, status=, ..., event_id=, event=}"
+const claimReturned = "claim {id=, version=, status=, ..., entry_id=, event_id=, event=}"
 
 var reference = []moduleDoc{
 	{"claims.produce", "Produce events (each appends one event through the version-checking script)", []apiDoc{
 		{"submit", "submit{customer=, policy=, amount=, type=, incident_date=, description= [, id=, actor=]}",
-			"claim {id=, version=, status=, amount=, ..., event_id=, event=}",
+			"claim {id=, version=, status=, amount=, ..., entry_id=, event_id=, event=}",
 			"Files a new claim: appends claim.submitted. Invalid fields are refused and nothing is written. type is one of auto, home, health, life, property, travel, liability. id= files it under a chosen claim id instead of a new uuid; actor= is who filed it (default claimsctl).",
 			`c = submit{customer="CUST-0001", policy="POL-0001", amount=2500, type="auto", incident_date="2026-11-20", description="rear-ended at a light"}`},
 		{"assign", "assign(id, adjuster | {adjuster=, note=, " + commandOptions + "})", claimReturned,

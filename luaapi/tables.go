@@ -28,14 +28,15 @@ func claimTable(L *lua.LState, c *claims.Claim) *lua.LTable {
 	return t
 }
 
-// eventTable: {id, type, claim_id, version, uuid, occurred_at, actor, data}.
+// eventTable: {id, type, claim_id, version, event_id, occurred_at, actor, data}:
+// id is the stream entry id, event_id the uuid as on the wire.
 func eventTable(L *lua.LState, e claims.Event) *lua.LTable {
 	t := L.NewTable()
 	t.RawSetString("id", lua.LString(e.ID))
 	t.RawSetString("type", lua.LString(e.Type))
 	t.RawSetString("claim_id", lua.LString(e.ClaimID))
 	t.RawSetString("version", lua.LNumber(e.Version))
-	t.RawSetString("uuid", lua.LString(e.EventID))
+	t.RawSetString("event_id", lua.LString(e.EventID))
 	t.RawSetString("occurred_at", lua.LString(e.OccurredAt.UTC().Format(timeOut)))
 	t.RawSetString("actor", lua.LString(e.Actor))
 	t.RawSetString("data", toLua(L, e.Data))

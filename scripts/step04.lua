@@ -40,13 +40,13 @@ local c = submit{
   incident_date = lab.days_ago(11), description = "Rear-ended at a traffic light",
 }
 trace(false)
-print(("claim %s submitted: version %d, stream entry %s"):format(c.id, c.version, c.event_id))
+print(("claim %s submitted: version %d, stream entry %s"):format(c.id, c.version, c.entry_id))
 print("That EVALSHA names 3 keys (the stream, the claim's aggregate hash, the event-id index), then")
 print("its arguments: the claim id, the version it expects (0: a new claim), the event_id, 0 (no")
 print("caller-chosen event_id to index), 4 and the aggregate's new state (status, amount), then")
 print("the eight fields the script XADDs. The entry, as")
-print(("redis-cli XRANGE %s %s %s shows it:"):format(key("claims:events", c.id), c.event_id, c.event_id))
-local entry = redis("XRANGE", key("claims:events", c.id), c.event_id, c.event_id)[1]
+print(("redis-cli XRANGE %s %s %s shows it:"):format(key("claims:events", c.id), c.entry_id, c.entry_id))
+local entry = redis("XRANGE", key("claims:events", c.id), c.entry_id, c.entry_id)[1]
 for i = 1, #entry[2], 2 do
   print(("  %-12s %s"):format(entry[2][i], entry[2][i + 1]))
 end

@@ -33,7 +33,7 @@ wait_idle({"processors", "analytics", "notifications"}) -- earlier claims first
 -- as XREAD takes one id per stream.
 local mark = info().events.last_ids
 local claims = lab.submit_claims(5)
-print(("\n5 claims submitted, the first as stream entry %s."):format(claims[1].event_id))
+print(("\n5 claims submitted, the first as stream entry %s."):format(claims[1].entry_id))
 print("monitor() tails claims:events from before them: the submissions, then the processor's")
 print("decisions, one new entry each, while each group's pending and lag move as the workers")
 print("read and ack them:")

@@ -26,12 +26,12 @@ local per_type, total, since_4 = {}, 0, 0
 for ev in replay{} do
   per_type[ev.type] = (per_type[ev.type] or 0) + 1
   total = total + 1
-  if not lab.id_after(claims[4].event_id, ev.id) then since_4 = since_4 + 1 end
+  if not lab.id_after(claims[4].entry_id, ev.id) then since_4 = since_4 + 1 end
 end
 print(("replayed %d events from the start: %d submitted, %d assigned"):format(
   total, per_type["claim.submitted"] or 0, per_type["claim.assigned"] or 0))
-local later = replay({from = claims[4].event_id}, function(ev) end)
-print(("replay{from=%q} (claim 4's entry id) sees %d events: claim 4's and all after it"):format(claims[4].event_id, later))
+local later = replay({from = claims[4].entry_id}, function(ev) end)
+print(("replay{from=%q} (claim 4's entry id) sees %d events: claim 4's and all after it"):format(claims[4].entry_id, later))
 local since = claims[4].event.occurred_at
 local by_time = replay({from = since}, function(ev) end)
 print(("replay{from=%q} (its time) sees %d: events in the same millisecond count too"):format(since, by_time))

@@ -9,7 +9,9 @@ function TestSubmitReturnsTheClaim()
   expect(type(c.id) == "string" and #c.id == 36, "claim id is a uuid")
   expect(c.version == 1, "version 1")
   expect(c.status == "submitted", "status submitted")
-  expect(type(c.event_id) == "string" and c.event_id:match("^%d+%-%d+$"), "event_id is the stream entry id")
+  expect(type(c.entry_id) == "string" and c.entry_id:match("^%d+%-%d+$"), "entry_id is the stream entry id")
+  expect(c.event.id == c.entry_id, "the event's id is that entry id")
+  expect(type(c.event_id) == "string" and #c.event_id == 36 and c.event.event_id == c.event_id, "event_id is the uuid, as on the wire")
   expect(c.event.type == "claim.submitted", "event type")
   expect(c.event.data.amount == 2500, "payload amount")
   expect(c.amount == 2500, "claim amount")
@@ -123,7 +125,7 @@ function TestReplayFiltersAndFolds()
   local count = replay({type = "claim.submitted"}, function(ev) total = total + ev.data.amount end)
   expect(count == 2 and total == 300, "fold with a handler")
   n = 0
-  for ev in replay{from = b.event_id} do n = n + 1 end
+  for ev in replay{from = b.entry_id} do n = n + 1 end
   expect(n == 2, "from a stream id (inclusive), got " .. n)
   n = 0
   for ev in replay{from = "2999-01-01T00:00:00Z"} do n = n + 1 end

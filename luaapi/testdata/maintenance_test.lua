@@ -61,14 +61,14 @@ function TestTrimMaxlenRemovesExactlyTheOldestAndArchivesThem()
   local archive = tmp .. "/a/b/archive.jsonl"
   local p = trim{maxlen = 2, archive = archive, confirm = true}
   expect(p.dry_run == false and p.removed == 3, "three removed, got " .. tostring(p.removed))
-  expect(p.first_id == c[1].event_id and p.last_id == c[3].event_id, "the oldest three")
+  expect(p.first_id == c[1].entry_id and p.last_id == c[3].entry_id, "the oldest three")
   local ev = info().events
   expect(ev.length == 2, "two left, got " .. ev.length)
-  expect(ev.first_id == c[4].event_id, "the fourth is now first")
+  expect(ev.first_id == c[4].entry_id, "the fourth is now first")
   local got = lines(read_file(archive))
   expect(#got == 3, "three archived lines, got " .. #got)
   for i = 1, 3 do
-    expect(has(got[i], '{"id":"' .. c[i].event_id .. '","stream":"claims:events","fields":{"type":"claim.submitted"'),
+    expect(has(got[i], '{"id":"' .. c[i].entry_id .. '","stream":"claims:events","fields":{"type":"claim.submitted"'),
       "line " .. i .. " is entry " .. i .. ", with its stream (without the prefix): " .. tostring(got[i]))
     expect(has(got[i], '"claim_id":"' .. c[i].id .. '"'), "line " .. i .. " keeps the stream fields")
   end
@@ -76,7 +76,7 @@ function TestTrimMaxlenRemovesExactlyTheOldestAndArchivesThem()
   p = trim{maxlen = 1, archive = archive, confirm = true}
   expect(p.removed == 1, "one more removed")
   got = lines(read_file(archive))
-  expect(#got == 4 and has(got[4], c[4].event_id), "appended as line 4")
+  expect(#got == 4 and has(got[4], c[4].entry_id), "appended as line 4")
   p = trim{maxlen = 1, confirm = true}
   expect(p.count == 0 and p.removed == 0, "nothing left to trim")
 end
@@ -152,14 +152,14 @@ function TestImportBackWithOriginalIDs()
   expect(info().events.length == 0, "trimmed")
   expect(import(archive, {stream = "claims:restored"}) == 3, "three into another stream")
   local ids = stream_ids("claims:restored")
-  expect(#ids == 3 and ids[1] == c[1].event_id and ids[3] == c[3].event_id, "original ids in claims:restored")
+  expect(#ids == 3 and ids[1] == c[1].entry_id and ids[3] == c[3].entry_id, "original ids in claims:restored")
   -- And back into claims:events itself, which real Redis only allows after
   -- lowering the stream's last generated id (XSETID).
   expect(import(archive) == 3, "three back into claims:events")
   ids = stream_ids("claims:events")
-  expect(#ids == 3 and ids[1] == c[1].event_id and ids[2] == c[2].event_id, "original ids in claims:events")
+  expect(#ids == 3 and ids[1] == c[1].entry_id and ids[2] == c[2].entry_id, "original ids in claims:events")
   local later = new_claim(400)
-  expect(later.event_id > c[3].event_id, "new events still go after them")
+  expect(later.entry_id > c[3].entry_id, "new events still go after them")
 end
 
 function TestImportRefusesOverlap()
@@ -168,7 +168,7 @@ function TestImportRefusesOverlap()
   trim{maxlen = 0, archive = archive, confirm = true}
   local second = new_claim()
   local err = refused(import, archive)
-  expect(has(err, second.event_id) and has(err, first.event_id), "names both ids: " .. err)
+  expect(has(err, second.entry_id) and has(err, first.entry_id), "names both ids: " .. err)
   expect(has(err, 'stream="claims:restored"') and has(err, "nothing written"), err)
   expect(info().events.length == 1, "nothing written")
 end
