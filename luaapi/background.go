@@ -87,18 +87,20 @@ func (p *pool) launch(name, kind, group, consumer string, run func(context.Conte
 // so they finish their batches together.
 func (p *pool) stop(ctx context.Context, which string) (int, error) {
 	matches := func(b *background) bool { return which == "all" || which == b.name || which == b.consumer }
+	// Counted before they are told: a worker told to stop may have ended
+	// by the time the next one is looked at.
+	n := 0
 	for _, b := range p.workers {
 		if matches(b) {
+			if !b.stopped() {
+				n++
+			}
 			b.cancel()
 		}
 	}
-	n := 0
 	for _, b := range p.workers {
 		if !matches(b) {
 			continue
-		}
-		if !b.stopped() {
-			n++
 		}
 		if err := b.halt(ctx); err != nil {
 			return n, err

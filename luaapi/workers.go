@@ -444,7 +444,7 @@ func (m *workersModule) stop(L *lua.LState) int {
 	if n == 0 && which != "all" {
 		return raise(L, fmt.Errorf("stop: no running worker %q (workers() lists them)", which))
 	}
-	m.echo.summary(lua.LNumber(n), "stopped %d worker(s)", n)
+	m.echo.summary(lua.LNumber(n), "stopped %s", claims.Plural(int64(n), "worker", "workers"))
 	L.Push(lua.LNumber(n))
 	return 1
 }

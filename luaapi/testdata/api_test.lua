@@ -300,3 +300,14 @@ function TestWaitIdleLeavesOutGroupsNobodyRuns()
   local ok, err = pcall(wait_idle, "forgotten", {timeout = 0.2})
   expect(not ok and tostring(err):find("forgotten pending 1 lag 1", 1, true), "named, it is waited for: " .. tostring(err))
 end
+
+-- stop("all") counts every worker it stopped, however fast each one ends.
+function TestStopAllCountsEveryWorker()
+  for _, name in ipairs({"processor", "analytics", "notifications", "audit"}) do
+    start(name, {log = false})
+  end
+  start("processor", {consumer = "second", log = false})
+  local n = stop("all")
+  expect(n == 5, "five workers stopped, got " .. tostring(n))
+  expect(stop("all") == 0, "none left")
+end
