@@ -45,9 +45,17 @@ var submitAliases = map[string]string{
 // own code names the fields as the event does (policy_id): say which
 // short name to write instead.
 func notAClaimField(k string, allowed []string) string {
+	// policy_id, policyId, PolicyID, incidentDate: the same name written
+	// as the event, the lab's JavaScript or a typo of case would write it.
+	flat := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
 	for short, wire := range submitAliases {
-		if k == wire {
+		if flat(k) == flat(wire) {
 			return fmt.Sprintf("%s is not a field of a claim: write %s (submit takes the short names; %s is the name in the event)", claims.Quote(k), short, wire)
+		}
+	}
+	for _, name := range allowed {
+		if flat(k) == flat(name) {
+			return fmt.Sprintf("%s is not a field of a claim: write %s", claims.Quote(k), name)
 		}
 	}
 	return fmt.Sprintf("%s is not a field of a claim (fields: %s)", claims.Quote(k), strings.Join(allowed, ", "))
