@@ -60,11 +60,18 @@ func Render(r claims.Report, width int, color bool) string {
 		counts = append(counts, fmt.Sprintf("malformed %d", r.Malformed))
 	}
 	if r.OutOfOrderEvents > 0 {
-		counts = append(counts, fmt.Sprintf("out of order %d", r.OutOfOrderEvents))
+		counts = append(counts, fmt.Sprintf("not folded %d", r.OutOfOrderEvents))
 	}
 	b.WriteString(strings.Join(counts, "   ") + "\n")
+	if r.OutOfOrderEvents > 0 {
+		b.WriteString(st.paint(ansiDim, "(not folded: earlier events of their claims are gone)") + "\n")
+	}
 	if r.Claims == 0 {
-		b.WriteString("\nNo claims yet: submit{...} one (or run a lab step) and the charts appear here.\n")
+		if r.Events > 0 || r.OutOfOrderEvents > 0 {
+			b.WriteString("\nNo claim has all its events in the stream (trimmed?): submit one.\n")
+		} else {
+			b.WriteString("\nNo claims yet: submit{...} one (or run a lab step) and the charts appear here.\n")
+		}
 		return b.String()
 	}
 

@@ -97,7 +97,7 @@ func TestRender(t *testing.T) {
 		},
 		{
 			name: "totals in human units", report: fixedReport(), width: 80,
-			contains: []string{"claims 4   events 18   out of order 1", "14,500.00", "3,625.00", "approval rate 67%", "avg processing 40m 20s", "avg resolution 2h 0m"},
+			contains: []string{"claims 4   events 18   not folded 1", "(not folded: earlier events of their claims are gone)", "14,500.00", "3,625.00", "approval rate 67%", "avg processing 40m 20s", "avg resolution 2h 0m"},
 		},
 		{
 			name: "last 12 hours with claims only", report: busy, width: 100,
@@ -112,6 +112,16 @@ func TestRender(t *testing.T) {
 			name: "nothing yet", report: empty, width: 80,
 			contains: []string{"claims 0   events 0", "No claims yet"},
 			missing:  []string{"Status", "approval rate"},
+		},
+		{
+			// After a trim that kept only the last events of each claim.
+			name: "only claims' later events", report: func() claims.Report {
+				r := empty
+				r.OutOfOrderEvents = 5
+				return r
+			}(), width: 80,
+			contains: []string{"claims 0   events 0   not folded 5", "(not folded: earlier events of their claims are gone)", "No claim has all its events in the stream (trimmed?)"},
+			missing:  []string{"No claims yet", "Status"},
 		},
 		{
 			name: "nothing decided yet", report: func() claims.Report {
