@@ -30,7 +30,7 @@ func (s *Store) Server(ctx context.Context) (ServerInfo, error) {
 	_, _ = pipe.Exec(ctx)
 	if err := server.Err(); err != nil {
 		if classify(err) == errUnsupported {
-			return ServerInfo{Version: "embedded (miniredis)", Mode: "standalone", Persistence: "none: in memory, gone when claimsctl exits"}, nil
+			return ServerInfo{Version: "embedded (miniredis)", Mode: "standalone", Persistence: "none: in memory only, gone when the claimsctl serving it stops (this one, or `claimsctl serve`)"}, nil
 		}
 		return ServerInfo{}, fmt.Errorf("server info: %w", err)
 	}
