@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,6 +58,15 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 		return &usageError{msg: "worker needs a name", hint: hint}
 	case !strings.HasSuffix(name, ".lua") && !slices.Contains(streams.WorkerNames, name):
 		return &usageError{msg: fmt.Sprintf("no worker %q", name) + didYouMean(name, streams.WorkerNames), hint: hint}
+	case strings.HasSuffix(name, ".lua") && !isFile(name):
+		_, err := os.Stat(name)
+		msg := fmt.Sprintf("cannot read %s", name)
+		if err != nil {
+			msg += ": " + errors.Unwrap(err).Error()
+		} else {
+			msg += ": it is a directory"
+		}
+		return &usageError{msg: msg, hint: "claimsctl worker scripts/consumers/high_value.lua"}
 	case c.opts.Count < 1:
 		return &usageError{msg: fmt.Sprintf("--count must be at least 1, got %d", c.opts.Count), hint: hint}
 	case c.opts.MaxDeliveries < 1:
@@ -107,4 +118,10 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	}
 	defer store.KeepAlive(ctx, handler.Group(), c.opts.Consumer)()
 	return store.RunWorker(ctx, handler, c.opts)
+}
+
+// isFile reports whether path names a file that exists (not a directory).
+func isFile(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir()
 }

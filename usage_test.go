@@ -79,6 +79,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"worker", "processor", "--count"}, "claimsctl: flag needs an argument: --count\nTry: claimsctl worker --help\n"},
 		{[]string{"worker", "procesor"}, "claimsctl: no worker \"procesor\"; did you mean processor?\n" + workers},
 		{[]string{"worker", "nosuch"}, "claimsctl: no worker \"nosuch\"\n" + workers},
+		{[]string{"worker", "nofile.lua"}, "claimsctl: cannot read nofile.lua: no such file or directory\nTry: claimsctl worker scripts/consumers/high_value.lua\n"},
 		{[]string{"worker", "audit", "--max-deliveries", "0"}, "claimsctl: --max-deliveries must be at least 1, got 0\n" + workers},
 		{[]string{"dashboard", "--once=maybe"}, "claimsctl: invalid boolean value \"maybe\" for --once: parse error\nTry: claimsctl dashboard --help\n"},
 		{[]string{"report", "-x"}, "claimsctl: flag provided but not defined: -x\nTry: claimsctl report --help\n"},
