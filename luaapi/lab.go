@@ -189,6 +189,12 @@ func (m *labModule) redisCommand(L *lua.LState) int {
 	if n == 0 {
 		argError(L, 1, "redis", "want a command, e.g. redis(\"XLEN\", \"claims:events\")")
 	}
+	if s, ok := L.Get(1).(lua.LString); ok && n == 1 && strings.ContainsAny(strings.TrimSpace(string(s)), " \t") {
+		// redis-cli's way of typing it: Redis would take the whole line
+		// for the command's name.
+		fields := strings.Fields(string(s))
+		argError(L, 1, "redis", fmt.Sprintf("one argument per word, as redis(%q, %q%s)", fields[0], fields[1], map[bool]string{true: ", ...", false: ""}[len(fields) > 2]))
+	}
 	words := make([]string, 0, n)
 	for i := 1; i <= n; i++ {
 		switch v := L.Get(i).(type) {
