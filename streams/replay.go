@@ -229,8 +229,9 @@ func (s *Store) History(ctx context.Context, claimID string) ([]claims.Event, er
 	return events, err
 }
 
-// errTrimmed marks a history whose first events were trimmed.
-var errTrimmed = errors.New("trimmed")
+// errTrimmed marks a history whose first events were trimmed; its text
+// ends the message, so it says what to do.
+var errTrimmed = errors.New("a trim archive of it, if one was written (trim{archive=}), can be imported back")
 
 // history reads a claim's aggregate and its events. When some were
 // trimmed it returns the aggregate and an error wrapping errTrimmed.
@@ -255,7 +256,7 @@ func (s *Store) history(ctx context.Context, claimID string) (*claims.Claim, []c
 	for i, cmd := range cmds {
 		msgs := cmd.Val()
 		if len(msgs) == 0 {
-			return c, nil, fmt.Errorf("history of %s: entry %s (v%d) was trimmed from %s: %w", claimID, c.Entries[i], i+1, s.keys.ForClaim(claimID).Events(), errTrimmed)
+			return c, nil, fmt.Errorf("the events of claim %s: entry %s (v%d) was trimmed from %s: %w", claimID, c.Entries[i], i+1, s.keys.ForClaim(claimID).Events(), errTrimmed)
 		}
 		e, err := claims.DecodeEvent(msgs[0].ID, msgs[0].Values)
 		if err != nil {
