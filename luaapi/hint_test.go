@@ -86,3 +86,19 @@ func TestClosest(t *testing.T) {
 		assert.Equal(t, want, closest(typo, names), typo)
 	}
 }
+
+// help(submit), without quotes, is help("submit").
+func TestHelpOfAFunction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rt, out := newRuntime(t, nil, false)
+	require.NoError(t, rt.DoString(ctx, `help("submit")`, "help"))
+	byName := out.String()
+	require.Contains(t, byName, "submit{customer=")
+	out.Reset()
+	require.NoError(t, rt.DoString(ctx, `help(submit)`, "help"))
+	assert.Equal(t, byName, out.String())
+	out.Reset()
+	require.NoError(t, rt.DoString(ctx, `help(print)`, "help"))
+	assert.Equal(t, "no help for this function: help(\"name\") takes a name, help() lists them all\n", out.String())
+}

@@ -91,7 +91,26 @@ func (m *teachModule) help(L *lua.LState) int {
 		fmt.Fprint(m.out, helpIndex())
 		return 0
 	}
-	name := strings.TrimSuffix(L.CheckString(1), "()")
+	var name string
+	switch v := L.Get(1).(type) {
+	case *lua.LFunction:
+		// help(submit), without quotes: the global that holds it.
+		L.G.Global.ForEach(func(k, g lua.LValue) {
+			if g == v && name == "" {
+				if s, ok := k.(lua.LString); ok {
+					if _, documented := docByName(string(s)); documented {
+						name = string(s)
+					}
+				}
+			}
+		})
+		if name == "" {
+			fmt.Fprintln(m.out, `no help for this function: help("name") takes a name, help() lists them all`)
+			return 0
+		}
+	default:
+		name = strings.TrimSuffix(L.CheckString(1), "()")
+	}
 	d, ok := docByName(name)
 	if !ok {
 		fmt.Fprintf(m.out, "no help for %q. %s\n", name, suggestion(name))
