@@ -154,7 +154,7 @@ func (m *opsModule) trim(L *lua.LState) int {
 		return raise(L, err)
 	}
 	if archive != "" {
-		fmt.Fprintf(m.out, "archived %d entries to %s\n", res.Archived, archive)
+		fmt.Fprintf(m.out, "archived %s to %s\n", claims.Plural(int64(res.Archived), "entry", "entries"), archive)
 		t.RawSetString("archive", lua.LString(archive))
 	}
 	from := plan.Name()
@@ -164,7 +164,7 @@ func (m *opsModule) trim(L *lua.LState) int {
 			parts.RawGetInt(i+1).(*lua.LTable).RawSetString("removed", lua.LNumber(removed))
 		}
 	}
-	fmt.Fprintf(m.out, "removed %d entries from %s\n", res.Total(), from)
+	fmt.Fprintf(m.out, "removed %s from %s\n", claims.Plural(int64(res.Total()), "entry", "entries"), from)
 	t.RawSetString("dry_run", lua.LFalse)
 	t.RawSetString("removed", lua.LNumber(res.Total()))
 	m.echo.quiet(t)
@@ -224,10 +224,10 @@ func (m *opsModule) importArchive(L *lua.LState) int {
 	}
 	switch last := len(res.Targets) - 1; {
 	case res.PerSource:
-		m.echo.summary(n, "imported %d entries into %s .. %s: one stream per partition of the archive, as their ids interleave and may repeat",
-			res.Imported, res.Targets[0].Stream, res.Targets[last].Stream)
+		m.echo.summary(n, "imported %s into %s .. %s: one stream per partition of the archive, as their ids interleave and may repeat",
+			claims.Plural(int64(res.Imported), "entry", "entries"), res.Targets[0].Stream, res.Targets[last].Stream)
 	case len(res.Targets) > 1:
-		m.echo.summary(n, "imported %d entries into %d partitions, each to its claim's%s", res.Imported, len(res.Targets), hint)
+		m.echo.summary(n, "imported %s into %d partitions, each to its claim's%s", claims.Plural(int64(res.Imported), "entry", "entries"), len(res.Targets), hint)
 	default:
 		target := keys.Events()
 		switch {
@@ -236,7 +236,7 @@ func (m *opsModule) importArchive(L *lua.LState) int {
 		case opts.Stream != "":
 			target = opts.Stream
 		}
-		m.echo.summary(n, "imported %d entries into %s%s", res.Imported, target, hint)
+		m.echo.summary(n, "imported %s into %s%s", claims.Plural(int64(res.Imported), "entry", "entries"), target, hint)
 	}
 	m.echo.quiet(targets)
 	L.Push(n)

@@ -163,7 +163,7 @@ func (m *replayModule) rebuild(L *lua.LState) int {
 	if res.SharedPayments > 0 {
 		notes = append(notes, fmt.Sprintf("%d payment ids held by another claim", res.SharedPayments))
 	}
-	summary := fmt.Sprintf("rebuilt %d claims from %d events", res.Claims, res.Events)
+	summary := fmt.Sprintf("rebuilt %s from %s", claims.Plural(int64(res.Claims), "claim", "claims"), claims.Plural(int64(res.Events), "event", "events"))
 	if len(notes) > 0 {
 		summary += " (" + strings.Join(notes, ", ") + ")"
 	}

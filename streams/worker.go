@@ -245,7 +245,7 @@ func (w *worker) recover(ctx context.Context) bool {
 		if len(res.Claimed) == 0 {
 			return true
 		}
-		w.x.logf("took over %d entries idle for more than %s", len(res.Claimed), w.o.MinIdle)
+		w.x.logf("took over %s idle for more than %s", claims.Plural(int64(len(res.Claimed)), "entry", "entries"), w.o.MinIdle)
 		w.x.execute(ctx, res.Claimed)
 		if int64(len(res.Claimed)) < w.o.Count || ctx.Err() != nil {
 			return true
