@@ -73,6 +73,18 @@ func TestLabStepsTwice(t *testing.T) {
 			t.Parallel()
 			dir := studentDir(t)
 			first := runLab(t, dir, url)
+			// Between the runs another tool writes into the stream; every
+			// step still holds (step 9's flaky consumer meets these too).
+			opt, err := redis.ParseURL(url)
+			require.NoError(t, err)
+			rdb := redis.NewClient(opt)
+			defer rdb.Close()
+			for _, values := range [][]any{
+				{"note", "written by redis-cli"},
+				{"type", "claim.submitted", "claim_id", "11111111-2222-4333-8444-555555555555", "version", "1"},
+			} {
+				require.NoError(t, rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: "claims:events", Values: values}).Err())
+			}
 			second := runLab(t, dir, url)
 
 			// Step 10 words its figures as the dashboard does.
