@@ -91,7 +91,8 @@ func (c *runCmd) with(ctx context.Context, args []string, body func(*luaapi.Runt
 	defer backend.Close()
 	cfg := luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description,
 		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth,
-		Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20, Host: c.env.hostname}
+		Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20, Host: c.env.hostname,
+		Ephemeral: backend.Embedded != nil}
 	if c.sandbox.on && c.insideSandbox() {
 		dir := filepath.Dir(c.file)
 		tmp, err := os.MkdirTemp("", "run-")

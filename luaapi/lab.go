@@ -22,6 +22,8 @@ type labModule struct {
 	out     io.Writer // monitor() prints here
 	jail    *jail     // which commands redis() may send
 	backend string    // the start-up line, in server()
+	// ephemeral: the server goes with this command; no redis-cli line.
+	ephemeral bool
 	// switchTo moves the session to another keyspace (nil store: back to
 	// its own) and reloads every module on it.
 	switchTo func(*streams.Store)
@@ -55,6 +57,11 @@ func (m *labModule) server(L *lua.LState) int {
 	t.RawSetString("aof", lua.LBool(info.AOF))
 	t.RawSetString("persistence", lua.LString(info.Persistence))
 	t.RawSetString("partitions", lua.LNumber(m.store.Keys().Partitions()))
+	if !m.ephemeral {
+		t.RawSetString("redis_cli", lua.LString(m.store.RedisCLI()))
+	} else {
+		t.RawSetString("redis_cli", lua.LString(""))
+	}
 	L.Push(t)
 	return 1
 }

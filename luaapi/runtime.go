@@ -41,6 +41,10 @@ type Config struct {
 	// Host is this machine's name: background workers are consumers named
 	// <worker>@<Host> unless told otherwise, the same on every run.
 	Host string
+	// Ephemeral says the server is gone when this command ends (run or -e
+	// on the in-process embedded server): server().redis_cli is then "",
+	// as nothing could connect to it afterwards.
+	Ephemeral bool
 }
 
 // Runtime is one Lua state bound to a store. Like an LState, it is not

@@ -22,8 +22,12 @@ print("persistence:   " .. s.persistence)
 if not s.aof then
   print()
   print("Note: without AOF a restart loses events. The lab starts Redis with")
-  print("      redis-server --appendonly yes; with real Redis you can also run")
-  print("      redis-cli CONFIG SET appendonly yes")
+  if s.redis_cli ~= "" and not s.version:find("^embedded") then
+    print("      redis-server --appendonly yes; with real Redis you can also run")
+    print("      " .. s.redis_cli .. " CONFIG SET appendonly yes")
+  else
+    print("      redis-server --appendonly yes (a real Redis; the embedded one keeps nothing).")
+  end
 end
 
 -- A round trip proves the connection works: read the event stream's state.

@@ -48,4 +48,5 @@ expect(table.concat(again.lapsed, ",") == table.concat(loaded.lapsed, ","), "the
 
 print()
 print("Now you should see: 10 customers and 20 policies as hashes, every fifth policy")
-print("lapsed, and the same data after loading twice. Try: redis-cli HGETALL policy:POL-0002")
+print("lapsed, and the same data after loading twice.")
+if server().redis_cli ~= "" then print("Try: " .. server().redis_cli .. " HGETALL " .. key("policy:POL-0002")) end

@@ -45,7 +45,9 @@ print("That EVALSHA names 3 keys (the stream, the claim's aggregate hash, the ev
 print("its arguments: the claim id, the version it expects (0: a new claim), the event_id, 0 (no")
 print("caller-chosen event_id to index), 4 and the aggregate's new state (status, amount), then")
 print("the eight fields the script XADDs. The entry, as")
-print(("redis-cli XRANGE %s %s %s shows it:"):format(key("claims:events", c.id), c.entry_id, c.entry_id))
+local cli = server().redis_cli
+if cli == "" then cli = "redis-cli" end
+print(("%s XRANGE %s %s %s shows it:"):format(cli, key("claims:events", c.id), c.entry_id, c.entry_id))
 local entry = redis("XRANGE", key("claims:events", c.id), c.entry_id, c.entry_id)[1]
 for i = 1, #entry[2], 2 do
   print(("  %-12s %s"):format(entry[2][i], entry[2][i + 1]))

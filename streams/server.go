@@ -4,6 +4,7 @@ import (
 	"claimsctl/streams/claims"
 	"context"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -198,4 +199,31 @@ wait:
 		out = append(out, res...)
 	}
 	return out, nil
+}
+
+// RedisCLI is the redis-cli command line that reaches the server this
+// store uses ("redis-cli", "redis-cli -p 16399", "redis-cli -c -p 30001"
+// for a cluster), for hints a student can paste. It names no password.
+func (s *Store) RedisCLI() string {
+	var addr, flags string
+	switch c := s.rdb.(type) {
+	case *redis.Client:
+		addr = c.Options().Addr
+	case *redis.ClusterClient:
+		flags = " -c"
+		if seeds := c.Options().Addrs; len(seeds) > 0 {
+			addr = seeds[0]
+		}
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "redis-cli" + flags
+	}
+	if host != "127.0.0.1" && host != "localhost" && host != "::1" && host != "" {
+		flags += " -h " + host
+	}
+	if port != "6379" {
+		flags += " -p " + port
+	}
+	return "redis-cli" + flags
 }

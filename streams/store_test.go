@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -1443,5 +1444,24 @@ func TestRebuildRecordsPaymentIDs(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 1, res.SharedPayments)
 		assert.Contains(t, res.Problems, fmt.Sprintf("claim %s paid with %q, which claim %s holds", claims.Short(y.ID), y.PaymentID, claims.Short(x.ID)))
+	})
+}
+
+// TestRedisCLINamesTheServer: the redis-cli line a hint prints reaches
+// the server in use, a cluster with -c.
+func TestRedisCLINamesTheServer(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		var addr string
+		want := "redis-cli -p "
+		switch c := s.rdb.(type) {
+		case *redis.ClusterClient:
+			addr, want = c.Options().Addrs[0], "redis-cli -c -p "
+		case *redis.Client:
+			addr = c.Options().Addr
+		}
+		_, port, err := net.SplitHostPort(addr)
+		require.NoError(t, err)
+		assert.Equal(t, want+port, s.RedisCLI())
 	})
 }
