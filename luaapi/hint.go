@@ -20,6 +20,10 @@ import (
 
 var callError = regexp.MustCompile(`^(.*?):(\d+): attempt to call a non-function object`)
 
+// arithError is arithmetic on nil: customer=CUST-0001 without quotes is
+// CUST minus 1.
+var arithError = regexp.MustCompile(`^(.*?):(\d+): cannot perform sub operation between nil and number`)
+
 // indexError is indexing nil: most often a variable whose assignment
 // raised an error (c = submit{...} with a bad field leaves c nil).
 var indexError = regexp.MustCompile(`^(.*?):(\d+): attempt to index a non-table object\(nil\) with key '([^']*)'`)
@@ -28,12 +32,15 @@ var indexError = regexp.MustCompile(`^(.*?):(\d+): attempt to index a non-table 
 // "sumbit is not defined. Did you mean submit?".
 func (r *Runtime) undefinedHint(msg string) string {
 	m := callError.FindStringSubmatch(msg)
-	index := false
+	index, arith := false, false
 	if m == nil {
-		if m = indexError.FindStringSubmatch(msg); m == nil {
+		if m = indexError.FindStringSubmatch(msg); m != nil {
+			index = true
+		} else if m = arithError.FindStringSubmatch(msg); m != nil {
+			arith = true
+		} else {
 			return msg
 		}
-		index = true
 	}
 	line, _ := strconv.Atoi(m[2])
 	src, ok := r.sources[m[1]]
@@ -47,7 +54,17 @@ func (r *Runtime) undefinedHint(msg string) string {
 	var w callWalker
 	w.stmts(stmts)
 	hints := map[string]bool{}
-	if index {
+	if arith {
+		text := ""
+		if lines := strings.Split(src, "\n"); line >= 1 && line <= len(lines) {
+			text = lines[line-1]
+		}
+		for _, a := range w.ariths {
+			if h := r.explainUnquoted(a, text, w.locals); a.Line() == line && h != "" {
+				hints[h] = true
+			}
+		}
+	} else if index {
 		// Only when the line indexes with that key once: with two such
 		// accesses (y and y.id, x.inner.id) the one that failed is not known.
 		var same []*ast.AttrGetExpr
@@ -75,6 +92,22 @@ func (r *Runtime) undefinedHint(msg string) string {
 		msg += ": " + h
 	}
 	return msg
+}
+
+// explainUnquoted spots a text written without quotes (CUST-0001: a nil
+// global minus a number, with no space around the minus, as written on
+// the line), or says "".
+func (r *Runtime) explainUnquoted(a *ast.ArithmeticOpExpr, line string, locals map[string]bool) string {
+	id, ok := a.Lhs.(*ast.IdentExpr)
+	_, isNumber := a.Rhs.(*ast.NumberExpr)
+	if a.Operator != "-" || !ok || !isNumber || locals[id.Value] || r.L.GetGlobal(id.Value) != lua.LNil {
+		return ""
+	}
+	text := regexp.MustCompile(`\b` + regexp.QuoteMeta(id.Value) + `-[0-9][0-9A-Za-z_]*`).FindString(line)
+	if text == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s is nil: for the text %s write %q, in quotes.", id.Value, text, text)
 }
 
 // explainIndex names the nil global that g indexes, or "" when g indexes
@@ -213,6 +246,7 @@ func didYouMean(name string, candidates []string, prefix string) string {
 type callWalker struct {
 	calls  []*ast.FuncCallExpr
 	gets   []*ast.AttrGetExpr
+	ariths []*ast.ArithmeticOpExpr
 	locals map[string]bool
 }
 
@@ -298,6 +332,7 @@ func (w *callWalker) expr(e ast.Expr) {
 	case *ast.StringConcatOpExpr:
 		w.exprs(e.Lhs, e.Rhs)
 	case *ast.ArithmeticOpExpr:
+		w.ariths = append(w.ariths, e)
 		w.exprs(e.Lhs, e.Rhs)
 	case *ast.UnaryMinusOpExpr:
 		w.expr(e.Expr)

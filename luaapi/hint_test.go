@@ -14,6 +14,7 @@ func TestUndefinedHint(t *testing.T) {
 	t.Parallel()
 	const called = "stdin:1: attempt to call a non-function object"
 	const indexed = "stdin:1: attempt to index a non-table object(nil) with key "
+	const subtracted = "stdin:1: cannot perform sub operation between nil and number"
 	cases := []struct{ setup, chunk, want string }{
 		{chunk: `("%d"):fromat(1)`, want: called + ": fromat is not a string method. Did you mean format?"},
 		{setup: `s = "abc"`, chunk: `s:uper()`, want: called + ": uper is not a string method. Did you mean upper?"},
@@ -42,6 +43,10 @@ func TestUndefinedHint(t *testing.T) {
 		{chunk: `local d print(d.id)`, want: indexed + "'id'"},
 		{chunk: `print(a.id, b.id)`, want: indexed + "'id'"},
 		{setup: `x = {}`, chunk: `print(y and y.id, x.inner.id)`, want: indexed + "'id'"},
+		// a text without quotes: CUST minus 1
+		{chunk: `submit{customer=CUST-0001}`, want: subtracted + `: CUST is nil: for the text CUST-0001 write "CUST-0001", in quotes.`},
+		{chunk: `x = y - 1`, want: subtracted},
+		{chunk: `local P x = P-1`, want: subtracted},
 	}
 	for _, c := range cases {
 		t.Run(c.chunk, func(t *testing.T) {
