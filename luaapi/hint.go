@@ -24,6 +24,10 @@ var callError = regexp.MustCompile(`^(.*?):(\d+): attempt to call a non-function
 // CUST minus 1.
 var arithError = regexp.MustCompile(`^(.*?):(\d+): cannot perform sub operation between nil and number`)
 
+// requiredError is a field left out; written as type=auto (no quotes) it
+// was there, but nil, and a table drops nil values.
+var requiredError = regexp.MustCompile(`^(.*?):(\d+): .*?\b(\w+) is required`)
+
 // indexError is indexing nil: most often a variable whose assignment
 // raised an error (c = submit{...} with a bad field leaves c nil).
 var indexError = regexp.MustCompile(`^(.*?):(\d+): attempt to index a non-table object\(nil\) with key '([^']*)'`)
@@ -38,6 +42,8 @@ func (r *Runtime) undefinedHint(msg string) string {
 			index = true
 		} else if m = arithError.FindStringSubmatch(msg); m != nil {
 			arith = true
+		} else if m = requiredError.FindStringSubmatch(msg); m != nil {
+			return r.requiredHint(msg, m)
 		} else {
 			return msg
 		}
@@ -93,6 +99,25 @@ func (r *Runtime) undefinedHint(msg string) string {
 	}
 	return msg
 }
+
+// requiredHint explains a required field that the line gives as a bare
+// name (type=auto): a global that is nil, so the field never arrived.
+func (r *Runtime) requiredHint(msg string, m []string) string {
+	line, _ := strconv.Atoi(m[2])
+	src, ok := r.sources[m[1]]
+	lines := strings.Split(src, "\n")
+	if !ok || line < 1 || line > len(lines) {
+		return msg
+	}
+	got := regexp.MustCompile(`\b` + regexp.QuoteMeta(m[3]) + `\s*=\s*([A-Za-z_]\w*)`).FindStringSubmatch(lines[line-1])
+	if got == nil || luaKeywords[got[1]] || r.L.GetGlobal(got[1]) != lua.LNil {
+		return msg
+	}
+	return fmt.Sprintf("%s: %s=%s gives %s the value of the variable %s, which is nil: write %s=%q, in quotes.", msg, m[3], got[1], m[3], got[1], m[3], got[1])
+}
+
+// luaKeywords are the names a field's value may be that are no variable.
+var luaKeywords = map[string]bool{"nil": true, "true": true, "false": true, "function": true, "not": true}
 
 // explainUnquoted spots a text written without quotes (CUST-0001: a nil
 // global minus a number, with no space around the minus, as written on
