@@ -107,6 +107,7 @@ function handle(ev) end`), 0o644))
 		{"worker recover_every negative", `start("processor", {recover_every = -5})`, "option recover_every must be a whole number of at least 1, got -5"},
 		{"worker max_deliveries 0", `start("processor", {max_deliveries = 0})`, "option max_deliveries must be a whole number of at least 1, got 0"},
 		{"a value without quotes", `submit{customer = "C", policy = "P", amount = 10, type = auto, incident_date = "2026-11-20", description = "x"}`, `type is required (nothing written): type=auto gives type the value of the variable auto, which is nil: write type="auto", in quotes.`},
+		{"claim id second", `assign("ADJ-001", "3f9c1234-0000-4000-8000-000000000000")`, "the second argument looks like a claim id: assign(claim_id, adjuster) takes the claim first"},
 		{"redis as one string", `redis("XLEN claims:events")`, `redis: bad argument #1: one argument per word, as redis("XLEN", "claims:events")`},
 		{"worker misspelt", `start("procesor")`, `start: no worker "procesor". Did you mean processor? (Lua consumers start with spawn(file))`},
 		{"worker unknown", `start("zzz")`, `start: no worker "zzz" (want one of processor, analytics, notifications, audit)`},

@@ -11,6 +11,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 
+	"github.com/google/uuid"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -171,6 +172,14 @@ func (m *produceModule) command(c commandSpec) lua.LGFunction {
 		}
 		ev, claim, err := m.store.Emit(ctxOf(L), claimID, c.event, data, opts)
 		if err != nil {
+			if s, ok := L.Get(2).(lua.LString); ok && errors.Is(err, claims.ErrNotFound) && uuid.Validate(string(s)) == nil {
+				// assign("ADJ-001", c.id): the claim id came second.
+				second := c.scalar
+				if alias, ok := invert(c.aliases)[second]; ok {
+					second = alias
+				}
+				return raise(L, fmt.Errorf("%w; the second argument looks like a claim id: %s(claim_id, %s) takes the claim first", err, c.name, second))
+			}
 			return raise(L, renameFields(err, invert(c.aliases)))
 		}
 		return m.pushResult(L, ev, claim)
