@@ -35,13 +35,15 @@ func isEvent(t *lua.LTable) bool {
 	return id && ((typ && claim) || bad)
 }
 
-// eventLine is one event on one line. Its fields may come from another
-// tool's entry, so the line is escaped (claims.Printable).
-func eventLine(t *lua.LTable) string {
+// eventLine is one event on one line, its id padded to idWidth so that a
+// list's columns line up (ids in one millisecond grow a digit at -10).
+// Its fields may come from another tool's entry, so the line is escaped
+// (claims.Printable).
+func eventLine(t *lua.LTable, idWidth int) string {
 	if e, ok := t.RawGetString("error").(lua.LString); ok {
-		return claims.Printable(fmt.Sprintf("%s  MALFORMED: %s", t.RawGetString("id").String(), string(e)))
+		return claims.Printable(fmt.Sprintf("%-*s  MALFORMED: %s", idWidth, t.RawGetString("id").String(), string(e)))
 	}
-	line := fmt.Sprintf("%s  %-24s %s  v%s", t.RawGetString("id").String(), t.RawGetString("type").String(),
+	line := fmt.Sprintf("%-*s  %-24s %s  v%s", idWidth, t.RawGetString("id").String(), t.RawGetString("type").String(),
 		claims.Short(t.RawGetString("claim_id").String()), t.RawGetString("version").String())
 	// Who did it and when: what history() is read for.
 	if at, ok := t.RawGetString("occurred_at").(lua.LString); ok && len(at) >= 23 {
@@ -85,7 +87,7 @@ func writeValue(b *strings.Builder, v lua.LValue, depth int, seen map[*lua.LTabl
 	seen[t] = true
 	defer delete(seen, t)
 	if isEvent(t) {
-		b.WriteString(eventLine(t))
+		b.WriteString(eventLine(t, 0))
 		return
 	}
 	n := t.Len()
@@ -95,8 +97,12 @@ func writeValue(b *strings.Builder, v lua.LValue, depth int, seen map[*lua.LTabl
 			word = "event"
 		}
 		fmt.Fprintf(b, "%d %s", n, word)
+		width := 0
 		for i := 1; i <= min(n, maxShownEntries); i++ {
-			b.WriteString("\n  " + eventLine(t.RawGetInt(i).(*lua.LTable)))
+			width = max(width, len(t.RawGetInt(i).(*lua.LTable).RawGetString("id").String()))
+		}
+		for i := 1; i <= min(n, maxShownEntries); i++ {
+			b.WriteString("\n  " + eventLine(t.RawGetInt(i).(*lua.LTable), width))
 		}
 		if n > maxShownEntries {
 			fmt.Fprintf(b, "\n  … and %d more", n-maxShownEntries)

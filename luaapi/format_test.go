@@ -73,3 +73,11 @@ func TestFormatEventLine(t *testing.T) {
 	assert.Equal(t, "1-0  claim.submitted          0223e3cc  v1  2026-01-20 10:11:12.345  by me  (delivered 3 times)",
 		evalValue(t, "", fmt.Sprintf(ev, 3)))
 }
+
+// A list's ids are padded to the longest, so its columns line up when a
+// millisecond's sequence reaches two digits.
+func TestFormatEventListAlignsIDs(t *testing.T) {
+	t.Parallel()
+	v := evalValue(t, "", `{{id = "5-9", type = "claim.submitted", claim_id = "0123456789abcdef", version = "1"}, {id = "5-10", type = "claim.assigned", claim_id = "0123456789abcdef", version = "2"}}`)
+	assert.Equal(t, "2 events\n  5-9   claim.submitted          0123456789abcdef  v1\n  5-10  claim.assigned           0123456789abcdef  v2", v)
+}

@@ -111,6 +111,10 @@ func typeList() string {
 
 // monitor tails claims:events with XREAD, outside any group, so watching
 // takes no event away from a consumer.
+// monitorIDWidth pads the ids monitor() prints as they arrive: a
+// millisecond's ids (13 digits, a dash) up to sequence 99 line up.
+const monitorIDWidth = 17
+
 func (m *labModule) monitor(L *lua.LState) int {
 	o := optionsAt(L, 1, "monitor", "seconds", "events", "from")
 	limit := o.whole("events", 0, 1, math.MaxInt64)
@@ -157,7 +161,7 @@ func (m *labModule) monitor(L *lua.LState) int {
 			return raise(L, err)
 		}
 		for _, d := range ds {
-			fmt.Fprintln(m.out, "  "+eventLine(deliveryTable(L, d)))
+			fmt.Fprintln(m.out, "  "+eventLine(deliveryTable(L, d), monitorIDWidth))
 			seen++
 		}
 		if progress := m.groupProgress(L); progress != lastProgress {
