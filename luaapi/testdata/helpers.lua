@@ -13,4 +13,16 @@ function h.refused(fn, ...)
   return tostring(err)
 end
 
+-- has reports whether s contains part, as plain text.
+function h.has(s, part)
+  return s ~= nil and string.find(s, part, 1, true) ~= nil
+end
+
+-- lines splits text into its non-empty lines.
+function h.lines(text)
+  local out = {}
+  for line in string.gmatch(text or "", "[^\n]+") do out[#out + 1] = line end
+  return out
+end
+
 return h

@@ -4,17 +4,7 @@
 -- of maintenance_test.lua: tmp, write_file, read_file, stream_ids.
 
 local h = require("helpers")
-local new_claim, refused = h.new_claim, h.refused
-
-local function has(s, part)
-  return s ~= nil and string.find(s, part, 1, true) ~= nil
-end
-
-local function lines(text)
-  local out = {}
-  for line in string.gmatch(text or "", "[^\n]+") do out[#out + 1] = line end
-  return out
-end
+local new_claim, refused, has, lines = h.new_claim, h.refused, h.has, h.lines
 
 -- n claims; returns them and the event streams' lengths, by key.
 local function claims_in_partitions(n)

@@ -9,17 +9,7 @@
 --   xadd_raw(name, k, v ...) XADD * with raw fields, like redis-cli would
 
 local h = require("helpers")
-local new_claim, refused = h.new_claim, h.refused
-
-local function has(s, part)
-  return s ~= nil and string.find(s, part, 1, true) ~= nil
-end
-
-local function lines(text)
-  local out = {}
-  for line in string.gmatch(text or "", "[^\n]+") do out[#out + 1] = line end
-  return out
-end
+local new_claim, refused, has, lines = h.new_claim, h.refused, h.has, h.lines
 
 -- An archive line of a claim event at a fixed id, as trim writes them.
 local function event_line(id, claim_id, version, typ, at, data)
