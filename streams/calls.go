@@ -1,0 +1,164 @@
+package streams
+
+import (
+	"strconv"
+
+	"claimsctl/streams/claims"
+)
+
+// Script calls: one type per script, the only code that knows the
+// positions of its KEYS and ARGV.
+
+// appendCall appends one event through append.lua, a command's one call.
+type appendCall struct {
+	Stream, Aggregate, EventIDs string
+	ClaimID                     string
+	Expected                    int64 // the claim's version before this event
+	EventID                     string
+	Record                      bool  // keep EventID in the event-id index (caller-chosen)
+	State                       []any // the aggregate's state after the event
+	Fields                      []any // the event's field/value pairs
+}
+
+func (c appendCall) keysAndArgs() ([]string, []any) {
+	record := "0"
+	if c.Record {
+		record = "1"
+	}
+	args := []any{c.ClaimID, c.Expected, c.EventID, record, len(c.State)}
+	args = append(args, c.State...)
+	args = append(args, c.Fields...)
+	return []string{c.Stream, c.Aggregate, c.EventIDs}, args
+}
+
+// projectCall applies one event to the read model through ops/project.lua.
+type projectCall struct {
+	ReadModel, AdjusterLoad string
+	Version                 int64
+	Allowed                 string // "|submitted|assigned|": the statuses the event may follow
+	Op                      string // assign | final | document | ""
+	Adjuster                string
+	Fields                  []any
+}
+
+func (c projectCall) effect() Effect {
+	args := append([]any{c.Version, c.Allowed, c.Op, c.Adjuster}, c.Fields...)
+	return Effect{Op: opProject, Keys: []string{c.ReadModel, c.AdjusterLoad}, Args: args}
+}
+
+// countCall counts one event into the analytics through ops/count.lua.
+type countCall struct {
+	Stats, StatsClaims string
+	ClaimID            string
+	Version            int64
+	AtMillis           int64
+	Tally              claims.Tally
+}
+
+func (c countCall) effect() Effect {
+	flag := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
+	}
+	t := c.Tally
+	args := []any{c.ClaimID, c.Version, string(t.NewStatus), c.AtMillis, t.Adjuster, flag(t.Decides), flag(t.Pays), flag(t.Closes)}
+	for _, ct := range t.Counters {
+		if ct.Amount {
+			args = append(args, "f", ct.Field, strconv.FormatFloat(ct.By, 'f', -1, 64))
+		} else {
+			args = append(args, "i", ct.Field, int64(ct.By))
+		}
+	}
+	return Effect{Op: opCount, Keys: []string{c.Stats, c.StatsClaims}, Args: args}
+}
+
+// notifyCall takes one event of a claim through ops/notify.lua, appending
+// its notification if it has one (Fields empty: none).
+type notifyCall struct {
+	Notifications, Seen string
+	ClaimID             string
+	Version             int64
+	Fields              []any
+}
+
+func (c notifyCall) effect() Effect {
+	args := append([]any{c.ClaimID, c.Version}, c.Fields...)
+	return Effect{Op: opNotify, Keys: []string{c.Notifications, c.Seen}, Args: args}
+}
+
+// auditCall appends one audit line in version order through ops/audit.lua.
+type auditCall struct {
+	Trail   string
+	Version int64
+	Line    string
+}
+
+func (c auditCall) effect() Effect {
+	return Effect{Op: opAudit, Keys: []string{c.Trail}, Args: []any{c.Version, c.Line}}
+}
+
+// deadLetterCall moves a pending entry to the DLQ through ops/deadletter.lua.
+type deadLetterCall struct {
+	Source, DLQ string
+	Group, ID   string
+	Fields      []any
+}
+
+func (c deadLetterCall) effect() Effect {
+	return Effect{Op: opDeadLetter, Keys: []string{c.Source, c.DLQ}, Args: append([]any{c.Group, c.ID}, c.Fields...)}
+}
+
+// retryCall puts a dead letter's event back on its stream through
+// ops/retry.lua.
+type retryCall struct {
+	DLQ, Source, Aggregate string
+	Version                int64
+	Original               string   // the entry id the event had
+	Letters                []string // dead letter ids of that entry; the first decides
+	Fields                 []any
+}
+
+func (c retryCall) effect() Effect {
+	args := []any{c.Version, c.Original, len(c.Letters)}
+	for _, id := range c.Letters {
+		args = append(args, id)
+	}
+	return Effect{Op: opRetry, Keys: []string{c.DLQ, c.Source, c.Aggregate}, Args: append(args, c.Fields...)}
+}
+
+// decideCall is the processor's decision on a claim.submitted, through
+// ops/decide.lua: project the submission, append the decision, project it.
+type decideCall struct {
+	Stream, Aggregate, ReadModel, AdjusterLoad string
+	ClaimID, EventID                           string // of the decision
+	Op, Adjuster                               string // assign + adjuster, or final
+	State                                      []any  // the aggregate's state after the decision
+	Decision                                   []any  // the decision event's field/value pairs
+	SubmittedFields, DecisionFields            []any  // read-model fields of each
+}
+
+func (c decideCall) effect() Effect {
+	args := []any{c.ClaimID, c.EventID, c.Op, c.Adjuster}
+	for _, group := range [][]any{c.State, c.Decision, c.SubmittedFields} {
+		args = append(args, len(group))
+		args = append(args, group...)
+	}
+	args = append(args, c.DecisionFields...)
+	return Effect{Op: opDecide, Keys: []string{c.Stream, c.Aggregate, c.ReadModel, c.AdjusterLoad}, Args: args}
+}
+
+// rebuildCall writes one rebuilt aggregate through ops/rebuild.lua.
+type rebuildCall struct {
+	Aggregate string
+	Version   int64
+	LastEvent string // the event_id of its last event
+	Entries   string
+	State     []any
+}
+
+func (c rebuildCall) effect() Effect {
+	args := append([]any{c.Version, c.LastEvent, c.Entries}, c.State...)
+	return Effect{Op: opRebuild, Keys: []string{c.Aggregate}, Args: args}
+}

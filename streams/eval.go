@@ -1,0 +1,233 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// evalSha runs a script, loading the scripts again once if the server lost
+// them (restarted, or SCRIPT FLUSH).
+func (s *Store) evalSha(ctx context.Context, sc *Script, keys []string, args ...any) (any, error) {
+	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+		return nil, err
+	}
+	v, err := sc.EvalSha(ctx, s.rdb, keys, args...).Result()
+	if classify(err) == errNoScript {
+		s.tracer.note(ctx, "the server lost its scripts (restarted?): loading them again")
+		s.scripts.forget()
+		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+			return nil, err
+		}
+		v, err = sc.EvalSha(ctx, s.rdb, keys, args...).Result()
+	}
+	return v, err
+}
+
+// durableTimeout bounds how long an append waits for its replicas.
+const durableTimeout = 2 * time.Second
+
+// ErrNotDurable is an append that landed on its master but not on the
+// replicas Options.Durable asks for in time: a failover now could lose it.
+// Retrying with the same event id is safe (it is not written twice).
+var ErrNotDurable = errors.New("not copied to the replicas in time")
+
+// evalDurable is evalSha that, with Options.Durable, sends WAIT right after
+// the script on the same connection of the same master (WAIT counts the
+// writes of its own connection), so an append counts only once a replica
+// holds it.
+func (s *Store) evalDurable(ctx context.Context, sc *Script, keys []string, args ...any) (any, error) {
+	if s.opts.Durable <= 0 {
+		return s.evalSha(ctx, sc, keys, args...)
+	}
+	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+		return nil, err
+	}
+	cc, clustered := s.rdb.(*redis.ClusterClient)
+	reloaded := false
+	for {
+		var node redis.Cmdable = s.rdb
+		if clustered {
+			master, err := cc.MasterForKey(ctx, keys[0])
+			if err != nil {
+				return nil, err
+			}
+			node = master
+		}
+		pipe := node.Pipeline()
+		cmd := sc.EvalSha(ctx, pipe, keys, args...)
+		wait := pipe.Do(ctx, "WAIT", s.opts.Durable, durableTimeout.Milliseconds())
+		_, _ = pipe.Exec(ctx)
+		v, err := cmd.Result()
+		switch code := replyCode(err); {
+		case classify(err) == errNoScript && !reloaded:
+			// A restarted server, or a replica promoted in a failover:
+			// the script cache is not replicated.
+			reloaded = true
+			s.scripts.forget()
+			if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+				return nil, err
+			}
+			continue
+		case clustered && (code == "MOVED" || code == "ASK"):
+			// This pipeline goes to one node, not through the cluster
+			// client, which would follow the redirect itself: the slot
+			// moved (a failover). The client learns the new layout in the
+			// background; the caller's retry goes there (a redirect is
+			// unavailable, to classify).
+			cc.ReloadState(ctx)
+			return nil, err
+		}
+		if err != nil {
+			return nil, err
+		}
+		got, err := wait.Int64()
+		if err != nil {
+			return nil, fmt.Errorf("wait for %d replica(s): %w", s.opts.Durable, err)
+		}
+		if got < int64(s.opts.Durable) {
+			return nil, fmt.Errorf("%d of %d replica(s) acknowledged it within %s: %w", got, s.opts.Durable, durableTimeout, ErrNotDurable)
+		}
+		return v, nil
+	}
+}
+
+// run carries out one effect and reads its reply, retrying while Redis is
+// unavailable.
+func (s *Store) run(ctx context.Context, e Effect) (Reply, error) {
+	var reply Reply
+	err := s.retry(ctx, func() error {
+		replies, errs, err := s.runAll(ctx, nil, []Effect{e})
+		if err != nil {
+			return err
+		}
+		reply = replies[0]
+		return errs[0]
+	})
+	return reply, err
+}
+
+// maxBatchItems and maxBatchArgs bound one batch.lua call: a script
+// blocks the server while it runs.
+const (
+	maxBatchItems = 200
+	maxBatchArgs  = 20000
+)
+
+// runAll carries out effects in order: in as few batch.lua calls as their
+// number allows, all in one pipeline, and returns each one's reply or
+// error. A server that lost its scripts gets them again and the whole
+// pipeline is sent again: every effect is idempotent.
+//
+// first, if set, adds plain commands (XACK) in front of the effects; their
+// failures are reported as the pipeline's error.
+func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects []Effect) ([]Reply, []error, error) {
+	if len(effects) == 0 && first == nil {
+		return nil, nil, nil
+	}
+	var slotOf func(Effect) int
+	if s.cluster() {
+		// One script call must stay in one slot: a call per partition.
+		slotOf = func(e Effect) int { return Slot(e.Keys[0]) }
+	}
+	calls := batchCalls(effects, slotOf)
+	for attempt := 0; ; attempt++ {
+		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+			return nil, nil, err
+		}
+		pipe := s.rdb.Pipeline()
+		if first != nil {
+			first(pipe)
+		}
+		cmds := make([]*redis.Cmd, len(calls))
+		for i, c := range calls {
+			cmds[i] = batchScript.EvalSha(ctx, pipe, c.keys, c.args...)
+		}
+		_, err := pipe.Exec(ctx)
+		replies := make([]Reply, len(effects))
+		errs := make([]error, len(effects))
+		lost := false
+		for i, c := range calls {
+			v, cerr := cmds[i].Result()
+			if classify(cerr) == errNoScript {
+				lost = true
+				continue
+			}
+			items, _ := v.([]any)
+			for j, k := range c.items {
+				switch {
+				case cerr != nil:
+					errs[k] = cerr
+				case j >= len(items):
+					errs[k] = fmt.Errorf("script batch: %d replies for %d operations", len(items), len(c.items))
+				default:
+					replies[k], errs[k] = parseReply(effects[k].Op, items[j])
+				}
+			}
+		}
+		if lost && attempt == 0 {
+			s.tracer.note(ctx, "the server lost its scripts (restarted?): loading them again")
+			s.scripts.forget()
+			continue
+		}
+		if err != nil && (unavailable(err) || len(effects) == 0) {
+			return nil, nil, err
+		}
+		return replies, errs, nil
+	}
+}
+
+// batchCall is one batch.lua call: the effects at items, in order.
+type batchCall struct {
+	items []int
+	keys  []string
+	args  []any
+}
+
+// batchCalls packs effects into batch.lua calls, keeping their order. With
+// slotOf (a cluster) a call holds effects of one slot only; effects of
+// different slots touch different claims, so only each slot's order
+// matters.
+func batchCalls(effects []Effect, slotOf func(Effect) int) []batchCall {
+	var calls []batchCall
+	open := map[int]int{} // slot -> its call being filled, in calls
+	index := map[int]map[string]int{}
+	for i, e := range effects {
+		slot := 0
+		if slotOf != nil {
+			slot = slotOf(e)
+		}
+		at, ok := open[slot]
+		if ok {
+			c := &calls[at]
+			if len(c.items) >= maxBatchItems || len(c.args)+len(e.Args)+len(e.Keys)+3 > maxBatchArgs {
+				ok = false
+			}
+		}
+		if !ok {
+			calls = append(calls, batchCall{args: []any{0}})
+			at = len(calls) - 1
+			open[slot] = at
+			index[slot] = map[string]int{}
+		}
+		c := &calls[at]
+		c.args = append(c.args, e.Op, len(e.Keys))
+		for _, k := range e.Keys {
+			pos, ok := index[slot][k]
+			if !ok {
+				c.keys = append(c.keys, k)
+				pos = len(c.keys)
+				index[slot][k] = pos
+			}
+			c.args = append(c.args, pos)
+		}
+		c.args = append(c.args, len(e.Args))
+		c.args = append(c.args, e.Args...)
+		c.items = append(c.items, i)
+		c.args[0] = len(c.items)
+	}
+	return calls
+}
