@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"claimsctl/bench"
 	"claimsctl/streams"
 
 	"github.com/google/uuid"
@@ -28,7 +29,11 @@ func (c *benchCmd) doc() doc {
 			"submit_many, each worker draining, report() and rebuild(). Each is printed\n" +
 			"beside what this Redis does for the same process without claimsctl (a plain\n" +
 			"XADD loop one at a time and pipelined, a raw XRANGE read), as a ratio. It\n" +
-			"works under a key prefix of its own and deletes it afterwards."}
+			"works under a key prefix of its own and deletes it afterwards.\n\n" +
+			"Then the same through the Lua API, as a script calls it: a submit{} loop,\n" +
+			"submit_many, sample_claims, a replay{} loop and report(), each beside a Lua\n" +
+			"loop of bare redis() calls (XADD, XRANGE pages) in the same run, with the\n" +
+			"CPU this process used per event (getrusage)."}
 }
 
 func (c *benchCmd) flags(fs *flag.FlagSet) {
@@ -82,15 +87,34 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	if m, sub := rep.Memory, rep.Submitted; m.Ratio > 0 {
+	if m, sub := rep.Memory, rep.Submitted; !c.json && m.Ratio > 0 {
 		fmt.Fprintf(out, "\nmemory: submitted, Redis used %.0f B more per claim (events, aggregate): %.2f× the streams' %.0f B;\n"+
 			"        processed by the four workers, %.0f B (+ read model, stats, notifications, audit): %.2f× the streams' %.0f B\n",
 			sub.UsedPerClaim, sub.Ratio, sub.StreamPerClaim, m.UsedPerClaim, m.Ratio, m.StreamPerClaim)
+	}
+	if !c.json {
+		fmt.Fprintf(out, "\nthrough the Lua API as a script calls it, beside bare redis() loops (client CPU from getrusage):\n\n")
+		fmt.Fprintf(out, "  %-26s %10s %12s %12s   %s\n", "path", "events", "events/s", "CPU µs/event", "ratio")
+	}
+	luaStore := store.WithPrefix(store.Keys().Prefix + "lua:")
+	if !c.keep {
+		defer func() { _, _ = luaStore.DeleteAll(context.WithoutCancel(ctx)) }()
+	}
+	luaSteps, err := bench.Lua(ctx, luaStore, c.claims, func(st bench.LuaStep) {
+		if !c.json {
+			printLuaStep(out, st)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if c.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			streams.BenchReport
+			Lua []bench.LuaStep `json:"lua"`
+		}{rep, luaSteps})
 	}
 	return nil
 }
@@ -102,6 +126,16 @@ func printBenchStep(w io.Writer, st streams.BenchStep) {
 		ratio = fmt.Sprintf("%.2f× %s", st.Ratio, st.Baseline)
 	}
 	fmt.Fprintf(w, "  %-26s %10d %12s   %s\n", st.Name, st.Events, thousands(int64(st.PerSec)), ratio)
+}
+
+// printLuaStep is one line of the Lua table: a bare loop, or a command
+// beside it, with the client's CPU per call.
+func printLuaStep(w io.Writer, st bench.LuaStep) {
+	ratio := "(bare redis() calls)"
+	if st.Baseline != "" {
+		ratio = fmt.Sprintf("%.2f× %s", st.Ratio, st.Baseline)
+	}
+	fmt.Fprintf(w, "  %-26s %10d %12s %12.1f   %s\n", st.Name, st.Events, thousands(int64(st.PerSec)), st.CPUPerEvent, ratio)
 }
 
 // thousands writes n with a comma every three digits.

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"claimsctl/bench"
 	"claimsctl/streams"
 	"claimsctl/streams/redistest"
 )
@@ -21,7 +22,8 @@ func TestBenchCommand(t *testing.T) {
 	r := claimsctl(t, "", nil, "--redis", srv.URL(), "bench", "--claims", "200")
 	require.Equal(t, 0, r.code, r.stderr)
 	for _, line := range []string{"XADD one at a time", "(this Redis's ceiling)", "submit loop", "× XADD one at a time",
-		"processor draining", "800", "report()", "× XRANGE read of the events", "memory: submitted, Redis used", "processed by the four workers"} {
+		"processor draining", "800", "report()", "× XRANGE read of the events", "memory: submitted, Redis used", "processed by the four workers",
+		"through the Lua API", `Lua submit{} loop`, `× Lua redis("XADD") loop`, "Lua report()", "CPU µs/event"} {
 		assert.Contains(t, r.stdout, line)
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
@@ -32,10 +34,14 @@ func TestBenchCommand(t *testing.T) {
 
 	r = claimsctl(t, "", nil, "--embedded", "bench", "--claims", "100", "--json")
 	require.Equal(t, 0, r.code, r.stderr)
-	var rep streams.BenchReport
+	var rep struct {
+		streams.BenchReport
+		Lua []bench.LuaStep `json:"lua"`
+	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
 	assert.Equal(t, 100, rep.Claims)
 	assert.Len(t, rep.Steps, 11)
+	assert.Len(t, rep.Lua, 7)
 }
 
 // TestBenchLeavesALabAlone: on a Redis that holds claims it refuses
