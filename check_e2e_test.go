@@ -47,26 +47,40 @@ func TestCheckGradesExercises(t *testing.T) {
 	}
 }
 
+// checksLib is a folder with the checks module checks_t: a hand-in calls
+// require("checks_t")(name, fn) for a check of that name that calls fn,
+// and (nil, nil, message) for a failed expectation outside any check.
+func checksLib(t *testing.T) string {
+	t.Helper()
+	lib := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(lib, "checks_t.lua"), []byte(`return function(name, fn, outside)
+  if outside then expect(false, outside) end
+  if name then check(name, function() fn() end) end
+end
+`), 0o644))
+	return lib
+}
+
 func TestCheckReportsBrokenExercises(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	files := map[string]string{
-		"a_passes.lua":  `check("one is one", function() expect(1 == 1, "math") end)`,
-		"b_errors.lua":  "check(\"before\", function() end)\nlocal x = nil + 1\n",
-		"c_outside.lua": `expect(false, "top-level expectation")`,
-		"d_syntax.lua":  `check("never", function()`,
-		"e_loops.lua":   `check("loops", function() while true do end end)`,
-		"f_raises.lua":  `check("raises", function() error("boom") end)`,
+		"a_passes.lua":  `require("checks_t")("one is one", function() end)`,
+		"b_errors.lua":  "require(\"checks_t\")(\"before\", function() end)\nlocal x = nil + 1\n",
+		"c_outside.lua": `require("checks_t")(nil, nil, "top-level expectation")`,
+		"d_syntax.lua":  `require("checks_t")("never", function()`,
+		"e_loops.lua":   `require("checks_t")("loops", function() while true do end end)`,
+		"f_raises.lua":  `require("checks_t")("raises", function() error("boom") end)`,
 	}
 	for name, body := range files {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
 	}
-	r := claimsctl(t, "", nil, "--embedded", "check", "--timeout", "2s", dir)
+	r := claimsctl(t, "", nil, "--embedded", "check", "--timeout", "2s", "--lib", checksLib(t), dir)
 	assert.Equal(t, 3, r.code, r.stdout+r.stderr)
 	for _, want := range []string{
 		`a_passes\.lua\s+one is one\s+pass`,
 		`b_errors\.lua\s+before\s+pass\n\s+\(script\)\s+ERROR\s+.*b_errors\.lua:2:`,
-		`c_outside\.lua\s+\(outside any check\)\s+FAIL\s+.*c_outside\.lua:1: top-level expectation`,
+		`c_outside\.lua\s+\(outside any check\)\s+FAIL\s+.*checks_t\.lua:2: top-level expectation`,
 		`e_loops\.lua\s+\(script\)\s+ERROR\s+stopped after 2s: an endless loop\?`,
 		`f_raises\.lua\s+raises\s+ERROR\s+.*f_raises\.lua:1: boom`,
 		`d_syntax\.lua\s+\(script\)\s+ERROR\s+.*syntax error`,
@@ -97,21 +111,21 @@ func TestCheckSandboxesHandIns(t *testing.T) {
 	dir, outside := t.TempDir(), t.TempDir()
 	written, ran := filepath.Join(outside, "x"), filepath.Join(outside, "ran")
 	files := map[string]string{
-		"a_execute.lua": `check("runs a command", function() os.execute("touch ` + ran + `") end)`,
-		"b_writes.lua":  `check("writes a file", function() report{out = "` + written + `"} end)`,
-		"c_reads.lua":   `check("reads a file", function() dofile("/etc/passwd") end)`,
+		"a_execute.lua": `require("checks_t")("runs a command", function() os.execute("touch ` + ran + `") end)`,
+		"b_writes.lua":  `require("checks_t")("writes a file", function() report{out = "` + written + `"} end)`,
+		"c_reads.lua":   `require("checks_t")("reads a file", function() dofile("/etc/passwd") end)`,
 		"d_allocates.lua": `local t = {}
-			check("allocates 10 GB", function() for i = 1, 1000 do t[i] = string.rep("x", 1e7) .. i end end)`,
-		"e_spins.lua":   `check("loops forever", function() while true do end end)`,
-		"f_waits.lua":   `check("waits forever", function() while true do sleep(100) end end)`,
+			require("checks_t")("allocates 10 GB", function() for i = 1, 1000 do t[i] = string.rep("x", 1e7) .. i end end)`,
+		"e_spins.lua":   `require("checks_t")("loops forever", function() while true do end end)`,
+		"f_waits.lua":   `require("checks_t")("waits forever", function() while true do sleep(100) end end)`,
 		"g_exits.lua":   `os.exit(0)`,
-		"h_catches.lua": "pcall(os.execute, \"touch " + ran + "\")\ncheck(\"looks fine\", function() expect(true) end)",
-		"i_passes.lua":  `check("one is one", function() expect(1 == 1, "math") end)`,
+		"h_catches.lua": "pcall(os.execute, \"touch " + ran + "\")\nrequire(\"checks_t\")(\"looks fine\", function() end)",
+		"i_passes.lua":  `require("checks_t")("one is one", function() end)`,
 	}
 	for name, body := range files {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
 	}
-	r := claimsctl(t, "", nil, "--embedded", "check", "--timeout", "4s", "--cpu", "2s", dir)
+	r := claimsctl(t, "", nil, "--embedded", "check", "--timeout", "4s", "--cpu", "2s", "--lib", checksLib(t), dir)
 	assert.Equal(t, 3, r.code, r.stdout+r.stderr)
 	for _, want := range []string{
 		`a_execute\.lua\s+runs a command\s+ERROR\s+\S*a_execute\.lua:1: os\.execute is not available in the sandbox`,
@@ -130,6 +144,31 @@ func TestCheckSandboxesHandIns(t *testing.T) {
 	assert.NoFileExists(t, written)
 	assert.NoFileExists(t, ran)
 	assert.NotContains(t, r.stdout+r.stderr, "goroutine", "no stack dump")
+	assertOneLineRows(t, r.stdout)
+}
+
+// TestCheckHostileHandIns grades luaapi/grade/testdata/hostile's hand-ins
+// with the built binary, each as exercise 01 in a folder of its own, as
+// an instructor grades a class: not one check passes.
+func TestCheckHostileHandIns(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("luaapi/grade/testdata/hostile/*.lua")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	class := t.TempDir()
+	var dirs []string
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		dir := filepath.Join(class, strings.TrimSuffix(filepath.Base(f), ".lua"))
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "01_high_value_consumer.lua"), src, 0o644))
+		dirs = append(dirs, dir)
+	}
+	r := claimsctl(t, "", nil, append([]string{"--embedded", "check"}, dirs...)...)
+	assert.Equal(t, 3, r.code, r.stdout+r.stderr)
+	assert.Regexp(t, `(?m)^0 passed, \d+ failed$`, r.stdout)
+	assert.NotRegexp(t, `\spass(\s|$)`, r.stdout)
 	assertOneLineRows(t, r.stdout)
 }
 

@@ -113,6 +113,7 @@ type gradeFileCmd struct {
 	timeout time.Duration
 	temp    string
 	lib     dirList
+	checks  stringList
 }
 
 func (c *gradeFileCmd) doc() doc {
@@ -123,6 +124,7 @@ func (c *gradeFileCmd) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.timeout, "timeout", grade.DefaultTimeout, "stop the file after `D`")
 	fs.StringVar(&c.temp, "temp", "", "the sandbox's temp folder `DIR`")
 	fs.Var(&c.lib, "lib", "a folder of the exercise's modules `DIR`")
+	fs.Var(&c.checks, "checks", "the require `NAME` of one of the exercise's checks modules")
 }
 
 func (c *gradeFileCmd) Run(ctx context.Context, args []string) error {
@@ -145,7 +147,22 @@ func (c *gradeFileCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer backend.Close()
+	report := os.NewFile(grade.ReportFD, "report")
+	if report == nil {
+		return fmt.Errorf("%s writes its report to file descriptor %d, which is not open", grade.ChildCommand, grade.ReportFD)
+	}
+	defer report.Close()
 	res := grade.Grade(ctx, grade.Job{Store: store, Backend: backend.Description, File: fs.Arg(0),
-		Lib: c.lib, TempDir: c.temp, Timeout: c.timeout})
-	return json.NewEncoder(c.env.stdout).Encode(res)
+		Lib: c.lib, TempDir: c.temp, Timeout: c.timeout, Checks: c.checks})
+	return json.NewEncoder(report).Encode(res)
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
 }

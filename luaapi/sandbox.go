@@ -43,6 +43,10 @@ type jail struct {
 	dir, temp string
 	lib       []string
 	prefix    string // redis() keys must start with it
+	// checksModule, if set, gives what require returns for a module found
+	// in a lib folder (HandIn's stand-in for the exercise's checks); ok
+	// false loads the module as usual.
+	checksModule func(L *lua.LState, name, path string) (module lua.LValue, ok bool)
 
 	mu      sync.Mutex
 	escapes []string
@@ -237,6 +241,15 @@ func (j *jail) loadModule(L *lua.LState) int {
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, file)); err != nil {
 			continue
+		}
+		if j.checksModule != nil && slices.Contains(j.lib, d) {
+			if mod, ok := j.checksModule(L, name, filepath.Join(d, file)); ok {
+				L.Push(L.NewFunction(func(L *lua.LState) int {
+					L.Push(mod)
+					return 1
+				}))
+				return 1
+			}
 		}
 		p, err := j.code(L, "require", filepath.Join(d, file))
 		if err != nil {

@@ -27,10 +27,16 @@ import (
 const DefaultTimeout = time.Minute
 
 // ChildCommand is the hidden claimsctl subcommand that grades one file in
-// a child process and prints its Outcome as JSON (main wires it to Grade):
+// a child process and writes its Outcome as JSON to file descriptor
+// ReportFD (main wires it to Grade):
 //
-//	claimsctl grade-one-file --prefix P --timeout D --temp DIR [--lib DIR ...] FILE
+//	claimsctl grade-one-file --prefix P --timeout D --temp DIR [--lib DIR ...] [--checks NAME ...] FILE
 const ChildCommand = "grade-one-file"
+
+// ReportFD is where the child writes its report: not its standard output,
+// which a hand-in that found a way to print there could fill with a report
+// of its own.
+const ReportFD = 3
 
 // Options say what to grade and where.
 type Options struct {
@@ -107,7 +113,9 @@ func runFile(ctx context.Context, o Options, prefix, file string) []Row {
 	if tmp, err := os.MkdirTemp("", "claimsctl-check-"); err != nil {
 		res.Error = fmt.Sprintf("create a temp folder: %v", err)
 	} else {
-		job := Job{Store: exercise, Backend: o.Backend, File: file, Lib: libs(file, o), TempDir: tmp, Timeout: o.Timeout}
+		lib := libs(file, o)
+		job := Job{Store: exercise, Backend: o.Backend, File: file, Lib: lib, TempDir: tmp, Timeout: o.Timeout,
+			Checks: exerciseChecks(file, o.Exercises, lib)}
 		if o.Launcher != nil {
 			res = inChild(ctx, o, job)
 		} else {
@@ -149,6 +157,33 @@ func libs(file string, o Options) []string {
 	return out
 }
 
+// exerciseChecks are the checks modules of the exercise file is named
+// after: those its exercise in the folder exercises requires, found in
+// lib and declaring checks. The exercise, not the hand-in, says which
+// checks grade it.
+func exerciseChecks(file, exercises string, lib []string) []string {
+	if exercises == "" {
+		return nil
+	}
+	src, err := os.ReadFile(filepath.Join(exercises, filepath.Base(file)))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, name := range luaapi.RequiredModules(string(src)) {
+		rel := strings.ReplaceAll(name, ".", string(filepath.Separator)) + ".lua"
+		for _, d := range lib {
+			if mod, err := os.ReadFile(filepath.Join(d, rel)); err == nil {
+				if luaapi.DeclaresChecks(string(mod)) {
+					out = append(out, name)
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Job is one file to grade in one process.
 type Job struct {
 	Store   *streams.Store // the file's own keyspace
@@ -157,6 +192,9 @@ type Job struct {
 	Lib     []string // luaapi.Sandbox.Lib
 	TempDir string   // luaapi.Sandbox.TempDir
 	Timeout time.Duration
+	// Checks are the require names of the exercise's checks modules; none:
+	// those the file requires.
+	Checks []string
 }
 
 // Outcome is what grading one file found; a child process reports it as
@@ -167,29 +205,30 @@ type Outcome struct {
 	FirstOutside string // the first of them
 	Escapes      []string
 	Error        string // the script's error, or why it was stopped
+	ChecksError  string // why the exercise's checks stopped
+	NoChecks     bool   // no checks module grades the file
 	Output       string // what it printed, cut at maxOutput
 }
 
 // maxOutput is how much of an exercise's output is kept (-v shows it).
 const maxOutput = 64 << 10
 
-// Grade runs one file in this process, in the Lua sandbox: what the child
-// process of ChildCommand does.
+// Grade runs one file in this process, in the Lua sandbox, and then its
+// exercise's checks in a Lua state of their own (luaapi.HandIn): what the
+// child process of ChildCommand does.
 func Grade(ctx context.Context, j Job) Outcome {
 	out := &capped{max: maxOutput}
-	rt := luaapi.New(luaapi.Config{Store: j.Store, Out: out, Backend: j.Backend,
+	h := luaapi.NewHandIn(luaapi.Config{Store: j.Store, Out: out, Backend: j.Backend,
 		Sandbox: &luaapi.Sandbox{Dir: filepath.Dir(j.File), Lib: j.Lib, TempDir: j.TempDir}})
 	fileCtx, cancel := context.WithTimeout(ctx, j.Timeout)
-	runErr := rt.DoFile(fileCtx, j.File)
-	if fileCtx.Err() == context.DeadlineExceeded {
-		runErr = errors.New(timeoutMessage(j.Timeout))
-	}
+	hr := h.Run(fileCtx, j.File, j.Checks)
+	timedOut := fileCtx.Err() == context.DeadlineExceeded
 	cancel()
-	res := Outcome{Checks: rt.Checks(), Escapes: rt.Escapes()}
-	res.Outside, res.FirstOutside = rt.FailedOutsideChecks()
-	rt.Close()
-	if runErr != nil {
-		res.Error = runErr.Error()
+	h.Close()
+	res := Outcome{Checks: hr.Checks, Outside: hr.Outside, FirstOutside: hr.FirstOutside, Escapes: hr.Escapes,
+		Error: hr.ScriptError, ChecksError: hr.ChecksError, NoChecks: hr.NoChecks}
+	if timedOut {
+		res.Error, res.ChecksError = timeoutMessage(j.Timeout), ""
 	}
 	res.Output = out.String()
 	return res
@@ -207,19 +246,35 @@ func inChild(ctx context.Context, o Options, j Job) Outcome {
 	for _, l := range j.Lib {
 		args = append(args, "--lib", l)
 	}
-	report := &capped{max: 4 * maxOutput}
+	for _, c := range j.Checks {
+		args = append(args, "--checks", c)
+	}
+	reportR, reportW, err := os.Pipe()
+	if err != nil {
+		return Outcome{Error: fmt.Sprintf("a pipe for the grader's report: %v", err)}
+	}
 	child, err := o.Launcher.Start(luaapi.ChildOptions{
 		Args: append(args, j.File), Limits: o.Limits, Wall: j.Timeout + luaapi.KillGrace,
-		Env: []string{"TMPDIR=" + j.TempDir}, Stdout: report,
+		Env: []string{"TMPDIR=" + j.TempDir}, ExtraFiles: []*os.File{reportW},
 	})
+	reportW.Close() // the child holds its end: EOF when it exits
 	if err != nil {
+		reportR.Close()
 		return Outcome{Error: err.Error()}
 	}
+	report := &capped{max: 4 * maxOutput}
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		_, _ = io.Copy(report, reportR)
+		reportR.Close()
+	}()
 	select {
 	case <-child.Done():
 	case <-ctx.Done():
 		child.Stop()
 	}
+	<-read
 	var res Outcome
 	decodeErr := json.Unmarshal([]byte(report.String()), &res)
 	var stopped *luaapi.ChildError
@@ -298,6 +353,12 @@ func fileRows(file string, res Outcome) []Row {
 		}
 		add("(sandbox)", "ERROR", detail)
 	}
+	if res.ChecksError != "" {
+		add("(checks)", "ERROR", res.ChecksError)
+	}
+	if res.NoChecks && res.Error == "" {
+		add("(no exercise checks)", "FAIL", noChecksDetail)
+	}
 	if res.Error != "" {
 		detail := res.Error
 		if strings.Contains(detail, " not found: no file ") {
@@ -306,10 +367,12 @@ func fileRows(file string, res Outcome) []Row {
 		add("(script)", "ERROR", detail)
 	}
 	if len(rows) == 0 {
-		add("(no check() in this file)", "FAIL", "")
+		add("(no check() in the checks)", "FAIL", "")
 	}
 	return rows
 }
+
+const noChecksDetail = "nothing grades this file: name it like an exercise, or require its checks (claimsctl check --lib DIR adds a folder of modules)"
 
 // maxDetail is the most runes of a message a row shows.
 const maxDetail = 300

