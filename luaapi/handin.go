@@ -32,7 +32,7 @@ type HandIn struct {
 	libs            []string // where the checks modules are, in order
 
 	mu       sync.Mutex
-	required []string                 // checks modules the file required, in order
+	required []string                // checks modules the file required, in order
 	provided map[string][]lua.LValue // module -> what the file handed its stand-in
 }
 
