@@ -28,19 +28,19 @@ func toLua(L *lua.LState, v any) lua.LValue {
 	case int64:
 		return lua.LNumber(x)
 	case map[string]any:
-		t := L.NewTable()
+		t := L.CreateTable(0, len(x))
 		for k, v := range x {
 			t.RawSetString(k, toLua(L, v))
 		}
 		return t
 	case []any:
-		t := L.NewTable()
+		t := L.CreateTable(len(x), 0)
 		for _, v := range x {
 			t.Append(toLua(L, v))
 		}
 		return t
 	case []string:
-		t := L.NewTable()
+		t := L.CreateTable(len(x), 0)
 		for _, v := range x {
 			t.Append(lua.LString(v))
 		}

@@ -1,0 +1,46 @@
+package luaapi
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"testing"
+
+	"claimsctl/streams"
+	"claimsctl/streams/claims"
+	"claimsctl/streams/streamstest"
+
+	"github.com/stretchr/testify/require"
+)
+
+// BenchmarkLuaCommands measures what a script's commands cost the client:
+// a submit{} loop beside a loop of bare redis("XADD") with an event's
+// eight fields, on a real redis-server. cpu-µs/op is this process's CPU
+// per call (getrusage); profile with -cpuprofile.
+func BenchmarkLuaCommands(b *testing.B) {
+	store := streamstest.Redis(b)(b, streams.Options{})
+	ctx := context.Background()
+	_, err := store.LoadSampleData(ctx, claims.SampleOptions{})
+	require.NoError(b, err)
+	rt := New(Config{Store: store})
+	b.Cleanup(rt.Close)
+	require.NoError(b, rt.DoString(ctx, `c = {customer="CUST-0001", policy="POL-0001", amount=2500, type="auto", incident_date="2026-11-20", description="rear-ended at a light"}`, "setup"))
+	for _, bc := range []struct{ name, code string }{
+		{"redis XADD", `local k = key("bench:xadd") for i = 1, N do redis("XADD", k, "*", "type", "claim.submitted", "claim_id", "6f1d0a4e-8d55-4bd5-9d3e-1f0c3b2a9e77", "version", "1", "event_id", "0b6e1c4a-1111-4222-8333-944445555666", "occurred_at", "2026-11-25T10:00:00.000Z", "actor", "claimsctl", "data", '{"amount":2500,"claim_type":"auto","customer_id":"CUST-0001","description":"rear-ended at a light","incident_date":"2026-11-20","policy_id":"POL-0001"}', "schema", "1") end`},
+		{"submit", `for i = 1, N do submit(c) end`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			before := cpu()
+			require.NoError(b, rt.DoString(ctx, fmt.Sprintf("local N = %d\n%s", b.N, bc.code), bc.name))
+			b.ReportMetric(float64(cpu()-before)/1e3/float64(b.N), "cpu-µs/op")
+		})
+	}
+}
+
+// cpu is the process's user and system CPU so far, in ns.
+func cpu() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
