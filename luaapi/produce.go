@@ -106,17 +106,17 @@ func (m *produceModule) submit(L *lua.LState) int {
 		checkClaimID(L, 1, "submit", "id", claimID)
 	}
 	opts := streams.EmitOptions{Actor: stringField(L, 1, "submit", fields, "actor", "who files the claim")}
-	data := map[string]any{}
-	for k, v := range fields {
-		if k == "id" || k == "actor" {
-			continue
+	// fields becomes the payload in place (no second map per call): the
+	// control keys out, the short names to the event's.
+	delete(fields, "id")
+	delete(fields, "actor")
+	for short, wire := range submitAliases {
+		if v, ok := fields[short]; ok {
+			delete(fields, short)
+			fields[wire] = v
 		}
-		if wire, ok := submitAliases[k]; ok {
-			k = wire
-		}
-		data[k] = v
 	}
-	ev, claim, err := m.store.Emit(ctxOf(L), claimID, claims.ClaimSubmitted, data, opts)
+	ev, claim, err := m.store.Emit(ctxOf(L), claimID, claims.ClaimSubmitted, fields, opts)
 	if err != nil {
 		return raise(L, renameFields(err, invert(submitAliases)))
 	}
@@ -217,7 +217,9 @@ func (m *produceModule) pushResult(L *lua.LState, ev claims.Event, claim *claims
 	t.RawSetString("entry_id", lua.LString(ev.ID))
 	t.RawSetString("event_id", lua.LString(ev.EventID))
 	t.RawSetString("event", eventTable(L, ev))
-	m.echo.summary(t, "claim %s %s (v%d) as %s", claims.Short(claim.ID), pastTense(ev.Type, claim), claim.Version, ev.ID)
+	if m.echo.on {
+		m.echo.summary(t, "claim %s %s (v%d) as %s", claims.Short(claim.ID), pastTense(ev.Type, claim), claim.Version, ev.ID)
+	}
 	L.Push(t)
 	return 1
 }
