@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -170,6 +172,79 @@ func TestCheckHostileHandIns(t *testing.T) {
 	assert.Regexp(t, `(?m)^0 passed, \d+ failed$`, r.stdout)
 	assert.NotRegexp(t, `\spass(\s|$)`, r.stdout)
 	assertOneLineRows(t, r.stdout)
+}
+
+// TestCheckReports: rows name files relative to the folder given, so the
+// exercises and their solutions are told apart; --format junit and json
+// go to -o FILE with the table on stdout, or alone on stdout; a bad
+// --format or -o is a usage error that grades nothing and writes nothing.
+func TestCheckReports(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, sub := range []string{"", "solutions"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, sub), 0o755))
+		src, err := os.ReadFile(filepath.Join("scripts/exercises", sub, "01_high_value_consumer.lua"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, sub, "01_high_value_consumer.lua"), src, 0o644))
+	}
+	lib, err := filepath.Abs("scripts/exercises/lib")
+	require.NoError(t, err)
+	xmlFile := filepath.Join(t.TempDir(), "report.xml")
+
+	r := claimsctl(t, "", nil, "--embedded", "check", "--lib", lib, "--format", "junit", "-o", xmlFile, dir, filepath.Join(dir, "solutions"))
+	assert.Equal(t, 3, r.code, r.stdout+r.stderr)
+	assert.Regexp(t, `(?m)^01_high_value_consumer\.lua\s+flags exactly the claims over the limit\s+FAIL`, r.stdout)
+	assert.Regexp(t, `(?m)^solutions/01_high_value_consumer\.lua\s+flags exactly the claims over the limit\s+pass`, r.stdout)
+	assert.Regexp(t, `(?m)^3 passed, 3 failed$`, r.stdout)
+	report, err := os.ReadFile(xmlFile)
+	require.NoError(t, err)
+	var doc struct {
+		Suites []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(report, &doc), string(report))
+	require.Len(t, doc.Suites, 2)
+	assert.Equal(t, "01_high_value_consumer.lua", doc.Suites[0].Name)
+	assert.Equal(t, "solutions/01_high_value_consumer.lua", doc.Suites[1].Name)
+	for i, s := range doc.Suites {
+		require.Len(t, s.Cases, 3, s.Name)
+		for _, c := range s.Cases {
+			assert.Equal(t, i == 0, c.Failure != nil, "%s: %s", s.Name, c.Name)
+		}
+	}
+
+	r = claimsctl(t, "", nil, "--embedded", "check", "--lib", lib, "--format", "json", "-v", filepath.Join(dir, "solutions"))
+	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
+	var rep struct {
+		Score    int `json:"score"`
+		MaxScore int `json:"max_score"`
+		Tests    []struct {
+			Name   string `json:"name"`
+			Status string `json:"status"`
+		} `json:"tests"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), "stdout is the JSON alone, -v's output on stderr: %s", r.stdout)
+	assert.Equal(t, 3, rep.Score)
+	assert.Equal(t, 3, rep.MaxScore)
+	require.Len(t, rep.Tests, 3)
+	assert.Equal(t, "01_high_value_consumer.lua: flags exactly the claims over the limit", rep.Tests[0].Name)
+	assert.Contains(t, r.stderr, "== 01_high_value_consumer.lua")
+
+	for _, bad := range [][]string{
+		{"--format", "xml"},
+		{"-o", filepath.Join(dir, "missing", "report.xml")},
+		{"-o", dir},
+	} {
+		r = claimsctl(t, "", nil, append(append([]string{"--embedded", "check"}, bad...), dir)...)
+		assert.Equal(t, 2, r.code, "%v: %s", bad, r.stdout+r.stderr)
+		assert.Empty(t, r.stdout, "%v grades nothing", bad)
+	}
+	assert.NoFileExists(t, filepath.Join(dir, "missing", "report.xml"))
 }
 
 // assertOneLineRows: every line of a check table is a row or the total.

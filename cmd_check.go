@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +26,8 @@ type checkCmd struct {
 	cpu      time.Duration
 	memoryMB int64
 	lib      dirList
+	format   string
+	output   string
 }
 
 // exercisesDir is what check grades when given no files, and where a
@@ -33,16 +37,23 @@ const exercisesDir = "scripts/exercises"
 func (c *checkCmd) doc() doc {
 	return doc{name: "check", args: "[flags] [FILE.lua|DIR ...]", summary: "grade exercises: a pass/fail table, exit 3 on any failure",
 		about: "Grades exercises: runs each file (a DIR stands for the .lua files in it;\n" +
-			"default " + exercisesDir + ") on a clean keyspace of its own, prints a pass/fail\n" +
-			"table of their check() calls, and exits 3 if any failed.\n\n" +
+			"default " + exercisesDir + ") on a clean keyspace of its own, then its\n" +
+			"exercise's checks (lib/checks_NN.lua) in a Lua state the file cannot reach,\n" +
+			"prints a pass/fail table, and exits 3 if any failed.\n\n" +
 			"Each file runs in a sandbox, in a process of its own: no os.execute, files\n" +
 			"written only in a temp folder, Lua loaded only from the file's folder and\n" +
 			"the exercise's lib/, and the limits below. A hand-in named like a file of\n" +
-			exercisesDir + " uses its lib/; --lib names other module folders."}
+			exercisesDir + " uses its lib/; --lib names other module folders.\n\n" +
+			"Rows name each file by its path relative to the folder that holds\n" +
+			"everything given. --format junit writes JUnit XML for a CI's test report,\n" +
+			"--format json a results.json as Gradescope reads it (a point per row);\n" +
+			"with -o FILE the report goes there and the table to the terminal."}
 }
 
 func (c *checkCmd) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.verbose, "v", false, "show each exercise's output")
+	fs.StringVar(&c.format, "format", "table", "the report: `F` is table, junit or json")
+	fs.StringVar(&c.output, "o", "", "write the report to `FILE` (and the table to stdout)")
 	fs.DurationVar(&c.timeout, "timeout", grade.DefaultTimeout, "stop an exercise still running after `D`")
 	fs.DurationVar(&c.cpu, "cpu", luaapi.DefaultCPU, "stop an exercise that used `D` of CPU time")
 	fs.Int64Var(&c.memoryMB, "memory", luaapi.DefaultMemory>>20, "stop an exercise that uses more than `MB`\nmegabytes of memory")
@@ -62,6 +73,13 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 		return &usageError{msg: fmt.Sprintf("--cpu must be at least 1s, got %s", c.cpu), hint: hint}
 	case c.memoryMB <= 0:
 		return &usageError{msg: fmt.Sprintf("--memory must be above 0, got %d", c.memoryMB), hint: hint}
+	case !slices.Contains(grade.Formats, c.format):
+		return &usageError{msg: fmt.Sprintf("--format must be one of %s, got %q", strings.Join(grade.Formats, ", "), c.format), hint: hint + " --format junit -o report.xml"}
+	}
+	if c.output != "" {
+		if err := writableFile(c.output); err != nil {
+			return &usageError{msg: "-o: " + err.Error(), hint: hint + " --format junit -o report.xml"}
+		}
 	}
 	targets := fs.Args()
 	if len(targets) == 0 {
@@ -71,16 +89,42 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return &usageError{msg: err.Error(), hint: hint}
 	}
+	base, err := grade.CommonDir(targets)
+	if err != nil {
+		return &usageError{msg: err.Error(), hint: hint}
+	}
 	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
+	// stdout carries the table unless it carries another report: -v's
+	// output then goes to stderr, out of the XML or JSON.
+	tableOnStdout := c.output == "" && c.format == "table" || c.output != "" && c.format != "table"
+	verbose := c.env.stderr
+	if tableOnStdout {
+		verbose = c.env.stdout
+	}
 	res, err := grade.Run(ctx, grade.Options{
-		Store: store, Backend: backend.Description, Out: c.env.stdout, Err: c.env.stderr,
-		Verbose: c.verbose, Timeout: c.timeout, Files: files, Lib: c.lib, Exercises: exercisesDir,
+		Store: store, Backend: backend.Description, Out: verbose, Err: c.env.stderr,
+		Verbose: c.verbose, Timeout: c.timeout, Files: files, Lib: c.lib, Exercises: exercisesDir, Base: base,
 		Launcher: c.launcher(backend), Limits: luaapi.Limits{Memory: c.memoryMB << 20, CPU: c.cpu},
 	})
+	// What was graded is reported even after Ctrl-C.
+	if tableOnStdout {
+		if werr := grade.WriteTable(c.env.stdout, res); werr != nil {
+			return werr
+		}
+	}
+	if c.output != "" {
+		if werr := writeFileAtomically(c.output, func(w io.Writer) error { return grade.WriteReport(w, c.format, res) }); werr != nil {
+			return werr
+		}
+	} else if !tableOnStdout {
+		if werr := grade.WriteReport(c.env.stdout, c.format, res); werr != nil {
+			return werr
+		}
+	}
 	switch {
 	case err != nil:
 		return err
@@ -88,6 +132,43 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 		return &expectationsFailed{n: res.Failed, what: "check"}
 	case res.Passed == 0:
 		return fmt.Errorf("no check() ran in %s", strings.Join(targets, " "))
+	}
+	return nil
+}
+
+// writableFile checks, before anything is graded, that a report can be
+// written to path: its folder exists and it is not a folder itself.
+func writableFile(path string) error {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return fmt.Errorf("%s is a folder", path)
+	}
+	dir := filepath.Dir(path)
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("the folder %s of %s does not exist", dir, path)
+	}
+	return nil
+}
+
+// writeFileAtomically writes path through a temporary file beside it, so
+// a reader never sees half a report.
+func writeFileAtomically(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ type Options struct {
 	Store *streams.Store
 	// Backend describes the server to the scripts (luaapi.Config.Backend).
 	Backend string
-	// Out receives the table, and each file's output if Verbose.
+	// Out receives each file's output as it is graded, if Verbose.
 	Out io.Writer
 	// Err receives what went wrong around the grading (a failed clean-up);
 	// nil discards it.
@@ -67,25 +67,36 @@ type Options struct {
 	// without CPU and memory limits (tests).
 	Launcher *luaapi.Launcher
 	Limits   luaapi.Limits
+	// Base is the folder rows name files relative to (CommonDir of what
+	// was given); "" names them by their base names.
+	Base string
 }
 
 // Row is one line of the table.
 type Row struct {
-	File   string // the exercise's base name
+	File   string // the file's name: its path relative to Options.Base
 	Check  string // the check() name, or "(script)", "(outside any check)" …
 	Result string // "pass", "FAIL" or "ERROR"
 	Detail string // the first failed expectation or the error, in one line
 }
 
-// Result is the whole table.
+// Result is what grading found: the table's rows, file by file.
 type Result struct {
 	Rows           []Row
+	Files          []FileResult
 	Passed, Failed int
 }
 
-// Run grades o.Files one after the other and prints the table. If ctx is
-// cancelled (Ctrl-C), it prints what was graded so far and returns ctx's
-// error.
+// FileResult is one graded file.
+type FileResult struct {
+	Name     string // as its rows name it
+	Rows     []Row
+	Output   string // what it printed, cut at maxOutput
+	Duration time.Duration
+}
+
+// Run grades o.Files one after the other. If ctx is cancelled (Ctrl-C),
+// it returns what was graded so far and ctx's error.
 func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -93,21 +104,77 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Err == nil {
 		o.Err = io.Discard
 	}
-	var rows []Row
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	var res Result
 	for i, file := range o.Files {
 		// The pid keeps two graders on one server apart.
 		prefix := fmt.Sprintf("%scheck:%d:%d:", o.Store.Keys().Prefix, os.Getpid(), i)
-		rows = append(rows, runFile(ctx, o, prefix, file)...)
+		f := runFile(ctx, o, prefix, file)
+		res.Files = append(res.Files, f)
+		res.Rows = append(res.Rows, f.Rows...)
+		for _, r := range f.Rows {
+			if r.Result == "pass" {
+				res.Passed++
+			} else {
+				res.Failed++
+			}
+		}
 		if ctx.Err() != nil {
-			return printTable(o.Out, rows), ctx.Err()
+			return res, ctx.Err()
 		}
 	}
-	return printTable(o.Out, rows), nil
+	return res, nil
+}
+
+// displayName is how rows name file: relative to base, else its base name.
+func displayName(file, base string) string {
+	if base != "" {
+		if abs, err := filepath.Abs(file); err == nil {
+			if rel, err := filepath.Rel(base, abs); err == nil && !strings.HasPrefix(rel, "..") {
+				return filepath.ToSlash(rel)
+			}
+		}
+	}
+	return filepath.Base(file)
+}
+
+// CommonDir is the folder that holds every target (a folder, or a file's
+// folder), absolute: rows name files relative to it, so `check DIR
+// DIR/solutions` tells 01.lua from solutions/01.lua.
+func CommonDir(targets []string) (string, error) {
+	var common []string
+	for i, t := range targets {
+		abs, err := filepath.Abs(t)
+		if err != nil {
+			return "", fmt.Errorf("resolve %s: %w", t, err)
+		}
+		if info, err := os.Stat(abs); err == nil && !info.IsDir() {
+			abs = filepath.Dir(abs)
+		}
+		parts := strings.Split(filepath.Clean(abs), string(filepath.Separator))
+		if i == 0 {
+			common = parts
+			continue
+		}
+		n := 0
+		for n < len(common) && n < len(parts) && common[n] == parts[n] {
+			n++
+		}
+		common = common[:n]
+	}
+	dir := strings.Join(common, string(filepath.Separator))
+	if dir == "" {
+		dir = string(filepath.Separator)
+	}
+	return dir, nil
 }
 
 // runFile grades one exercise on its own keyspace and temp folder, and
 // deletes both.
-func runFile(ctx context.Context, o Options, prefix, file string) []Row {
+func runFile(ctx context.Context, o Options, prefix, file string) FileResult {
+	start := time.Now()
 	exercise := o.Store.WithPrefix(prefix)
 	var res Outcome
 	if tmp, err := os.MkdirTemp("", "claimsctl-check-"); err != nil {
@@ -129,10 +196,11 @@ func runFile(ctx context.Context, o Options, prefix, file string) []Row {
 	if _, err := exercise.DeleteAll(context.WithoutCancel(ctx)); err != nil {
 		fmt.Fprintf(o.Err, "claimsctl: clean up after %s: %v\n", file, err)
 	}
+	name := displayName(file, o.Base)
 	if o.Verbose {
-		fmt.Fprintf(o.Out, "== %s\n%s", file, res.Output)
+		fmt.Fprintf(o.Out, "== %s\n%s", name, res.Output)
 	}
-	return fileRows(file, res)
+	return FileResult{Name: name, Rows: fileRows(name, res), Output: res.Output, Duration: time.Since(start)}
 }
 
 // libs are the module folders of file: --lib, the lib/ of the exercise it
@@ -315,8 +383,7 @@ func (c *capped) String() string {
 // fileRows turns one exercise run into table rows: one per check(), plus a
 // row for failures outside any check, for attempts to leave the sandbox and
 // for a script error.
-func fileRows(file string, res Outcome) []Row {
-	name := filepath.Base(file)
+func fileRows(name string, res Outcome) []Row {
 	var rows []Row
 	add := func(check, result, detail string) {
 		rows = append(rows, Row{File: name, Check: oneLine(check), Result: result, Detail: oneLine(detail)})
@@ -385,38 +452,6 @@ func oneLine(s string) string {
 		s = string(r[:maxDetail]) + "…"
 	}
 	return s
-}
-
-// printTable writes the rows in columns, each file's name once, and a
-// total line.
-func printTable(w io.Writer, rows []Row) Result {
-	res := Result{Rows: rows}
-	fileWidth, checkWidth := len("exercise"), len("check")
-	for _, r := range rows {
-		fileWidth = max(fileWidth, len(r.File))
-		checkWidth = max(checkWidth, len(r.Check))
-	}
-	fmt.Fprintf(w, "%-*s  %-*s  %s\n", fileWidth, "exercise", checkWidth, "check", "result")
-	last := ""
-	for _, r := range rows {
-		file := r.File
-		if file == last {
-			file = ""
-		}
-		last = r.File
-		line := fmt.Sprintf("%-*s  %-*s  %s", fileWidth, file, checkWidth, r.Check, r.Result)
-		if r.Detail != "" {
-			line += "  " + r.Detail
-		}
-		fmt.Fprintln(w, line)
-		if r.Result == "pass" {
-			res.Passed++
-		} else {
-			res.Failed++
-		}
-	}
-	fmt.Fprintf(w, "%d passed, %d failed\n", res.Passed, res.Failed)
-	return res
 }
 
 // Files expands the targets: a directory stands for the .lua files
