@@ -80,7 +80,7 @@ func dialCluster(ctx context.Context, opts *redis.UniversalOptions, desc string)
 		return nil, fmt.Errorf("%w: %s: no seed answers (%v)", claims.ErrUnreachable, desc, firstErr)
 	}
 	opts.Addrs = reachable
-	client := redis.NewClusterClient(opts.Cluster())
+	client := newClusterClient(opts.Cluster())
 	pingCtx, cancel := context.WithTimeout(ctx, opts.DialTimeout+time.Second)
 	defer cancel()
 	topo, err := readTopology(pingCtx, client)
@@ -92,6 +92,67 @@ func dialCluster(ctx context.Context, opts *redis.UniversalOptions, desc string)
 		return nil, fmt.Errorf("%w: %s: %v", claims.ErrUnreachable, desc, err)
 	}
 	return &Backend{Client: client, Description: desc + ": " + topo.String()}, nil
+}
+
+// Cluster client settings for failover. go-redis reloads its slot map on
+// MOVED, ASK and READONLY, and otherwise only every
+// ClusterStateReloadInterval (60 s by default in v9.23). A master killed
+// -9 answers nothing, so neither happens: the client kept dialling the
+// dead address for up to a minute after its replica had taken over.
+const (
+	// clusterReloadEvery is the periodic slot-map refresh; the reload that
+	// follows a failover is the one slotReloader asks for at the first
+	// connection error.
+	clusterReloadEvery = 10 * time.Second
+	// clusterDialRetries: a refused dial fails the command at once, rather
+	// than after go-redis's five redials of an address that is gone. The
+	// caller's retry comes after a slot reload; a redial cannot.
+	clusterDialRetries = 1
+)
+
+// newClusterClient builds the cluster client: the one place one is built,
+// so that every command path follows a failover within a reload.
+func newClusterClient(opts *redis.ClusterOptions) *redis.ClusterClient {
+	opts.ClusterStateReloadInterval = clusterReloadEvery
+	opts.DialerRetries = clusterDialRetries
+	client := redis.NewClusterClient(opts)
+	client.AddHook(slotReloader{client})
+	return client
+}
+
+// slotReloader is a go-redis hook that asks its cluster client to reload
+// the slot map (CLUSTER SLOTS, in the background, coalesced by go-redis)
+// whenever a command fails as a dead or demoted node fails: a refused or
+// reset connection, a timeout, CLUSTERDOWN, TRYAGAIN. The retry that
+// follows then goes to the promoted replica.
+type slotReloader struct{ client *redis.ClusterClient }
+
+func (r slotReloader) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r slotReloader) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if unavailable(err) {
+			r.client.ReloadState(ctx)
+		}
+		return err
+	}
+}
+
+func (r slotReloader) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if err == nil {
+			return nil
+		}
+		for _, cmd := range cmds {
+			if unavailable(cmd.Err()) {
+				r.client.ReloadState(ctx)
+				break
+			}
+		}
+		return err
+	}
 }
 
 // topology is what CLUSTER SHARDS-era clients call the cluster's layout:
