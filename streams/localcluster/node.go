@@ -104,6 +104,10 @@ func (c *Cluster) args(n *node) []string {
 		"--cluster-enabled", "yes",
 		"--cluster-config-file", "nodes-" + port + ".conf",
 		"--cluster-node-timeout", strconv.FormatInt(c.opts.NodeTimeout.Milliseconds(), 10),
+		// While a dead master's replica is not yet promoted, the other
+		// masters go on serving their own slots, instead of the whole
+		// cluster answering CLUSTERDOWN to every command.
+		"--cluster-require-full-coverage", "no",
 		// A replica's first sync starts at once, not after the default 5 s
 		// spent waiting for more replicas to share it.
 		"--repl-diskless-sync-delay", "0",
