@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"claimsctl/luaapi"
 	"claimsctl/streams"
@@ -22,6 +23,9 @@ type workerCmd struct {
 	*base
 	opts streams.WorkerOptions
 }
+
+// logTime is the time stamp of a foreground worker's log lines.
+const logTime = "15:04:05.000"
 
 func (c *workerCmd) doc() doc {
 	return doc{name: "worker", args: "NAME|FILE.lua [flags]", summary: "run a worker in the foreground until Ctrl-C",
@@ -86,6 +90,12 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	}
 	out := c.env.stdout
 	c.opts.Log = func(line string) { fmt.Fprintln(out, line) }
+	if c.env.ready == nil {
+		// An operator's terminal: each line says when, so a failover or a
+		// restart reads as a timeline. (A spawned child's lines are shown
+		// among its parent session's output instead.)
+		c.opts.Log = func(line string) { fmt.Fprintln(out, time.Now().Format(logTime), line) }
+	}
 	if strings.HasSuffix(name, ".lua") {
 		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Backend: backend.Description, Host: c.env.hostname})
 		defer rt.Close()

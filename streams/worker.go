@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -74,10 +75,13 @@ func (o WorkerOptions) withDefaults(name string) WorkerOptions {
 	return o
 }
 
-// Backoff bounds of a worker waiting for Redis to come back.
+// Backoff bounds of a worker waiting for Redis to come back. The longest
+// wait is short: a cluster failover is over in about 2 s, and a retry is
+// also what makes the client reload its slot map (slotReloader), so a
+// worker resumes at most about a second after the replica takes over.
 const (
 	backoffMin = 100 * time.Millisecond
-	backoffMax = 5 * time.Second
+	backoffMax = time.Second
 	// retrySoonBlock is the first read's wait when deliveries are to be
 	// tried again: the read is the pause (doubling each batch), so a worker
 	// waits for a predecessor without sleeping in a batch.
@@ -255,8 +259,10 @@ func (w *worker) recover(ctx context.Context) bool {
 }
 
 // trouble logs a failed Redis call and waits before the retry, longer each
-// time in a row (100ms doubling to 5s). A deleted group is recreated. It
-// reports false when the worker is stopping instead.
+// time in a row (100ms doubling to 1s, each wait between half and all of
+// that so that the partitions' loops do not retry in step). A deleted
+// group is recreated. It reports false when the worker is stopping
+// instead.
 func (w *worker) trouble(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false // stopping: a cancelled call is not Redis's trouble
@@ -268,12 +274,13 @@ func (w *worker) trouble(ctx context.Context, err error) bool {
 		}
 	}
 	w.backoff = min(max(w.backoff*2, backoffMin), backoffMax)
+	wait := jitter(w.backoff)
 	what := "redis unavailable"
 	if !unavailable(err) {
 		what = "redis error"
 	}
-	w.x.logf("%s, retrying in %s: %v", what, w.backoff, err)
-	sleep(ctx, w.backoff)
+	w.x.logf("%s, retrying in %s: %v", what, wait.Round(time.Millisecond), err)
+	sleep(ctx, wait)
 	return ctx.Err() == nil
 }
 
@@ -287,6 +294,11 @@ func (w *worker) flush(ctx context.Context) {
 	if err := f.Flush(fctx); err != nil {
 		w.x.logf("flush on stop: %v", err)
 	}
+}
+
+// jitter is a random duration between d/2 and d.
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2+1)
 }
 
 // sleep waits d or until ctx is cancelled.
