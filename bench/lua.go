@@ -51,8 +51,10 @@ const benchXAddFields = `"type", "claim.submitted", "claim_id", "6f1d0a4e-8d55-4
 
 // Lua runs the Lua workload on store, which must hold no events (bench
 // gives it a prefix of its own): n claims by a submit{} loop, n with
-// submit_many, n with sample_claims, then a replay{} loop and report()
-// over all of them. step is called as each is measured.
+// submit_many, n with sample_claims, taking turns with a loop of bare
+// redis("XADD") in ten rounds; then three rounds of a bare XRANGE read, a
+// replay{} loop and report() over all of them. step is called with each
+// path's figures over all its rounds.
 func Lua(ctx context.Context, store *streams.Store, n int, step func(LuaStep)) ([]LuaStep, error) {
 	rt := luaapi.New(luaapi.Config{Store: store, Out: io.Discard})
 	defer rt.Close()
@@ -69,82 +71,115 @@ func Lua(ctx context.Context, store *streams.Store, n int, step func(LuaStep)) (
 			strconv.Quote(c.ClaimType), strconv.Quote(c.IncidentDate), strconv.Quote(c.Description))
 	}
 	fmt.Fprintf(&src, `}
-bench_n, bench_total = %d, %d
+bench_total = %d
 bench_claims, bench_many = {}, {}
-for i = 1, bench_n do
+for i = 1, %d do
 	bench_claims[i] = samples[(i - 1) %% #samples + 1]
 	bench_many[i] = samples[(i - 1) %% #samples + 1]
-end`, n, 3*n)
+end`, 3*n, n)
 	if err := rt.DoString(ctx, src.String(), "bench claims"); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 
+	// The paths take turns, a round of each at a time, so that a change in
+	// the machine's load (it is shared) falls on all of them alike.
+	paths := []*luaPath{
+		{step: LuaStep{Name: LuaXAddLoop}, code: `local k = key("bench:lua:xadd")
+for i = 1, bench_chunk do redis("XADD", k, "*", ` + benchXAddFields + `) end`},
+		{step: LuaStep{Name: LuaSubmitLoop, Baseline: LuaXAddLoop}, code: `for i = bench_from, bench_from + bench_chunk - 1 do submit(bench_claims[i]) end`},
+		{step: LuaStep{Name: "Lua submit_many", Baseline: LuaXAddLoop}, calls: 1,
+			code: `local list = {} for i = bench_from, bench_from + bench_chunk - 1 do list[#list + 1] = bench_many[i] end submit_many(list)`},
+		{step: LuaStep{Name: "Lua sample_claims", Baseline: LuaXAddLoop}, calls: 1, code: `sample_claims{count=bench_chunk, seed=bench_from}`},
+	}
+	const rounds = 10
+	for r := range rounds {
+		from, to := r*n/rounds, (r+1)*n/rounds
+		for _, p := range paths {
+			code := fmt.Sprintf("local bench_from, bench_chunk = %d, %d\n%s", from+1, to-from, p.code)
+			if err := p.run(ctx, rt, code, int64(to-from)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := rt.DoString(ctx, `redis("DEL", key("bench:lua:xadd"))`, "bench cleanup"); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	// The bare read pages through the stream as replay does.
+	reads := []*luaPath{
+		{step: LuaStep{Name: LuaXRangeLoop}, code: `local k, from, n = key("claims:events"), "-", 0
+while true do
+	local page = redis("XRANGE", k, from, "+", "COUNT", 2000)
+	n = n + #page
+	if #page < 2000 then break end
+	from = "(" .. page[#page][1]
+end
+assert(n == bench_total, "read " .. n .. " entries, want " .. bench_total)`},
+		{step: LuaStep{Name: "Lua replay{} loop", Baseline: LuaXRangeLoop}, code: `local n = 0
+for e in replay{} do n = n + 1 end
+assert(n == bench_total, "replayed " .. n .. " events, want " .. bench_total)`},
+		{step: LuaStep{Name: "Lua report()", Baseline: LuaXRangeLoop}, calls: 1, code: `report()`},
+	}
+	for range 3 {
+		for _, p := range reads {
+			if err := p.run(ctx, rt, p.code, int64(3*n)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	var steps []LuaStep
-	baselines := map[string]float64{}
-	measure := func(name, baseline string, calls, events int64, code string) error {
-		before, start := cpuTime(), time.Now()
-		if err := rt.DoString(ctx, code, name); err != nil {
-			return fmt.Errorf("bench: %s: %w", name, err)
-		}
-		took, cpu := time.Since(start), cpuTime()-before
-		st := LuaStep{Name: name, Calls: calls, Events: events, Seconds: took.Seconds(), Baseline: baseline}
-		if took > 0 {
-			st.PerSec = float64(events) / took.Seconds()
-		}
-		if events > 0 {
-			st.CPUPerEvent = float64(cpu.Nanoseconds()) / 1e3 / float64(events)
-		}
-		if baseline == "" {
-			baselines[name] = st.PerSec
-		} else if b := baselines[baseline]; b > 0 {
+	perSec := map[string]float64{}
+	for _, p := range append(paths, reads...) {
+		st := p.finish()
+		perSec[st.Name] = st.PerSec
+		if b := perSec[st.Baseline]; b > 0 {
 			st.Ratio = st.PerSec / b
 		}
 		steps = append(steps, st)
 		if step != nil {
 			step(st)
 		}
-		return nil
-	}
-	N := int64(n)
-	xadd := `local k = key("bench:lua:xadd")
-for i = 1, bench_n do redis("XADD", k, "*", ` + benchXAddFields + `) end
-redis("DEL", k)`
-	if err := measure(LuaXAddLoop, "", N, N, xadd); err != nil {
-		return steps, err
-	}
-	if err := measure(LuaSubmitLoop, LuaXAddLoop, N, N, `for i = 1, bench_n do submit(bench_claims[i]) end`); err != nil {
-		return steps, err
-	}
-	if err := measure("Lua submit_many", LuaXAddLoop, 1, N, `submit_many(bench_many)`); err != nil {
-		return steps, err
-	}
-	if err := measure("Lua sample_claims", LuaXAddLoop, 1, N, `sample_claims{count=bench_n, seed=2}`); err != nil {
-		return steps, err
-	}
-	total := 3 * N
-	// The bare read pages through the stream as replay does (pages of
-	// 1000), calls per entry counted as replay's are.
-	xrange := `local k, from, n = key("claims:events"), "-", 0
-while true do
-	local page = redis("XRANGE", k, from, "+", "COUNT", 1000)
-	n = n + #page
-	if #page < 1000 then break end
-	from = "(" .. page[#page][1]
-end
-assert(n == bench_total, "read " .. n .. " entries, want " .. bench_total)`
-	if err := measure(LuaXRangeLoop, "", total, total, xrange); err != nil {
-		return steps, err
-	}
-	replay := `local n = 0
-for e in replay{} do n = n + 1 end
-assert(n == bench_total, "replayed " .. n .. " events, want " .. bench_total)`
-	if err := measure("Lua replay{} loop", LuaXRangeLoop, total, total, replay); err != nil {
-		return steps, err
-	}
-	if err := measure("Lua report()", LuaXRangeLoop, 1, total, `report()`); err != nil {
-		return steps, err
 	}
 	return steps, nil
+}
+
+// luaPath is one path of the Lua workload, measured over its rounds.
+type luaPath struct {
+	step  LuaStep
+	code  string
+	calls int64 // Lua calls per round; 0: one per event
+	took  time.Duration
+	cpu   time.Duration
+}
+
+// run runs one round of the path, of events events.
+func (p *luaPath) run(ctx context.Context, rt *luaapi.Runtime, code string, events int64) error {
+	before, start := cpuTime(), time.Now()
+	if err := rt.DoString(ctx, code, p.step.Name); err != nil {
+		return fmt.Errorf("bench: %s: %w", p.step.Name, err)
+	}
+	p.took += time.Since(start)
+	p.cpu += cpuTime() - before
+	p.step.Events += events
+	if p.calls > 0 {
+		p.step.Calls += p.calls
+	} else {
+		p.step.Calls += events
+	}
+	return nil
+}
+
+// finish is the path's step over all its rounds (Ratio is left to the
+// caller).
+func (p *luaPath) finish() LuaStep {
+	st := p.step
+	st.Seconds = p.took.Seconds()
+	if p.took > 0 {
+		st.PerSec = float64(st.Events) / p.took.Seconds()
+	}
+	if st.Events > 0 {
+		st.CPUPerEvent = float64(p.cpu.Nanoseconds()) / 1e3 / float64(st.Events)
+	}
+	return st
 }
 
 // cpuTime is the user and system CPU this process has used so far.
