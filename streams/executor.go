@@ -25,6 +25,26 @@ type executor struct {
 	// wait is called while Redis is unavailable (it logs and backs off);
 	// it returns false when the worker is stopping.
 	wait func(ctx context.Context, err error) bool
+	// known is what Read.LastKnown keys held when last read; stale says
+	// the last batch used some of it (logged when that starts and ends).
+	known lastKnown
+	stale bool
+}
+
+// lastKnown is the last value read of each Read.LastKnown key, by key.
+type lastKnown map[string]any
+
+// maxLastKnown bounds lastKnown (policies are the many): past it, keys not
+// yet known are not remembered.
+const maxLastKnown = 10000
+
+func (k lastKnown) remember(key string, v any) {
+	if k == nil {
+		return
+	}
+	if _, ok := k[key]; ok || len(k) < maxLastKnown {
+		k[key] = v
+	}
 }
 
 // maxRememberedErrors bounds the last-error memory used for DLQ messages.
@@ -158,8 +178,15 @@ func (x *executor) read(ctx, wctx context.Context, batch []Delivery) (*Snapshot,
 		}
 	}
 	for {
-		snap, err := x.s.snapshot(wctx, claimIDs, reads)
+		snap, err := x.s.snapshot(wctx, claimIDs, reads, x.known)
 		if err == nil {
+			switch {
+			case len(snap.lastKnown) > 0 && !x.stale:
+				x.logf("redis unavailable for %s: deciding with the value last read (%s)", strings.Join(snap.lastKnown, ", "), snap.why)
+			case len(snap.lastKnown) == 0 && x.stale:
+				x.logf("every read is current again")
+			}
+			x.stale = len(snap.lastKnown) > 0
 			return snap, true
 		}
 		if !x.wait(ctx, err) {
@@ -357,7 +384,9 @@ func orDefault(s, def string) string {
 }
 
 // snapshot reads, in one pipeline, the aggregates of claimIDs and reads.
-func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read) (*Snapshot, error) {
+// A Read.LastKnown key whose node is unreachable is taken from known if it
+// is there (and known is updated with what was read).
+func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, known lastKnown) (*Snapshot, error) {
 	snap := &Snapshot{
 		hashes: map[string]map[string]string{}, members: map[string][]string{},
 		scores: map[string]map[string]float64{}, aggregates: map[string]aggregate{},
@@ -382,8 +411,25 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read) (
 			cmds[i] = pipe.ZRangeWithScores(ctx, r.Key, 0, -1)
 		}
 	}
+	fromKnown := map[string]bool{}
 	if _, err := pipe.Exec(ctx); err != nil && classify(err) != errNil {
-		return nil, fmt.Errorf("read for the batch: %w", err)
+		for _, c := range aggs {
+			if failed(c.Err()) {
+				return nil, fmt.Errorf("read for the batch: %w", c.Err())
+			}
+		}
+		for i, r := range reads {
+			e := cmds[i].Err()
+			if !failed(e) {
+				continue
+			}
+			if _, ok := known[r.Key]; !ok || !r.LastKnown || !unavailable(e) {
+				return nil, fmt.Errorf("read for the batch: %w", e)
+			}
+			fromKnown[r.Key] = true
+			snap.lastKnown = append(snap.lastKnown, r.Key)
+			snap.why = e.Error()
+		}
 	}
 	for i, id := range claimIDs {
 		fields := map[string]string{}
@@ -395,22 +441,39 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read) (
 		snap.aggregates[id] = parseAggregateFields(fields)
 	}
 	for i, r := range reads {
+		var v any
 		switch c := cmds[i].(type) {
 		case *redis.MapStringStringCmd:
-			snap.hashes[r.Key] = c.Val()
+			v = c.Val()
 		case *redis.StringSliceCmd:
-			snap.members[r.Key] = c.Val()
+			v = c.Val()
 		case *redis.ZSliceCmd:
 			m := map[string]float64{}
 			for _, z := range c.Val() {
 				name, _ := z.Member.(string)
 				m[name] = z.Score
 			}
-			snap.scores[r.Key] = m
+			v = m
+		}
+		if fromKnown[r.Key] {
+			v = known[r.Key]
+		} else if r.LastKnown {
+			known.remember(r.Key, v)
+		}
+		switch v := v.(type) {
+		case map[string]string:
+			snap.hashes[r.Key] = v
+		case []string:
+			snap.members[r.Key] = v
+		case map[string]float64:
+			snap.scores[r.Key] = v
 		}
 	}
 	return snap, nil
 }
+
+// failed reports an error that is more than "nothing there".
+func failed(err error) bool { return err != nil && classify(err) != errNil }
 
 // vetAll applies the integrity rule to deliveries read outside a worker
 // (replay, report), reading their claims' aggregates in one pipeline.
@@ -423,7 +486,7 @@ func (s *Store) vetAll(ctx context.Context, ds []Delivery) error {
 			ids = append(ids, d.Event.ClaimID)
 		}
 	}
-	snap, err := s.snapshot(ctx, ids, nil)
+	snap, err := s.snapshot(ctx, ids, nil, nil)
 	if err != nil {
 		return err
 	}

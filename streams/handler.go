@@ -68,6 +68,12 @@ const (
 type Read struct {
 	Kind readKind
 	Key  string
+	// LastKnown: while the node holding Key is unreachable (a master
+	// failing over), the executor may use the value it last read instead
+	// of waiting, for a key whose exact current value the decision can do
+	// without: another partition's adjuster workload, the adjuster list, a
+	// policy. The batch's own partition is never read this way.
+	LastKnown bool
 }
 
 // HashRead reads a hash whole.
@@ -79,12 +85,23 @@ func MembersRead(key string) Read { return Read{Kind: readMembers, Key: key} }
 // ScoresRead reads a sorted set with its scores.
 func ScoresRead(key string) Read { return Read{Kind: readScores, Key: key} }
 
+// OrLastKnown is r, to be served from the last value read while its node
+// is unreachable (Read.LastKnown).
+func (r Read) OrLastKnown() Read {
+	r.LastKnown = true
+	return r
+}
+
 // Snapshot is what the executor read for a batch.
 type Snapshot struct {
 	hashes     map[string]map[string]string
 	members    map[string][]string
 	scores     map[string]map[string]float64
 	aggregates map[string]aggregate // claim id -> what the store recorded
+	// lastKnown are the Read.LastKnown keys taken from memory, their node
+	// being unreachable for the reason why.
+	lastKnown []string
+	why       string
 }
 
 // Hash is a hash that was read (empty when missing).

@@ -36,28 +36,43 @@ func (p *Processor) Group() string { return GroupProcessors }
 func (p *Processor) Label() string { return "processor" }
 
 // Needs: each claim's read model, the policies of new claims, the
-// adjusters and their workload.
+// adjusters and their workload. What lives outside the batch's partition
+// (the adjusters, the policies, the other partitions' workload) may be
+// the last value read while its master fails over, so that a partition
+// on a healthy master goes on deciding; the workload only balances the
+// assignments, and a policy or the adjuster list changes seldom.
 func (p *Processor) Needs(batch []Delivery) []Read {
 	k := p.s.keys
-	reads := []Read{MembersRead(k.Adjusters())}
+	own := -1
+	for _, d := range batch {
+		if d.Err == nil && len(d.Fields) > 0 {
+			own = k.PartitionOf(d.Event.ClaimID)
+			break
+		}
+	}
+	reads := []Read{MembersRead(k.Adjusters()).OrLastKnown()}
 	// Every partition's workload: an adjuster's open claims are the sum.
-	for _, pk := range k.All() {
-		reads = append(reads, ScoresRead(pk.AdjusterLoad()))
+	for p, pk := range k.All() {
+		r := ScoresRead(pk.AdjusterLoad())
+		if p != own {
+			r = r.OrLastKnown()
+		}
+		reads = append(reads, r)
 	}
 	seen := map[string]bool{}
-	add := func(key string) {
-		if !seen[key] {
-			seen[key] = true
-			reads = append(reads, HashRead(key))
+	add := func(r Read) {
+		if !seen[r.Key] {
+			seen[r.Key] = true
+			reads = append(reads, r)
 		}
 	}
 	for _, d := range batch {
 		if d.Err != nil || len(d.Fields) == 0 {
 			continue
 		}
-		add(k.ReadModel(d.Event.ClaimID))
+		add(HashRead(k.ReadModel(d.Event.ClaimID)))
 		if d.Event.Type == claims.ClaimSubmitted {
-			add(k.Policy(d.Event.String("policy_id")))
+			add(HashRead(k.Policy(d.Event.String("policy_id"))).OrLastKnown())
 		}
 	}
 	return reads

@@ -132,7 +132,7 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 	loops := make([]*worker, len(streams))
 	for i, stream := range streams {
 		w := &worker{s: s, h: h, o: o, stream: stream}
-		w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, wait: w.trouble}
+		w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, known: lastKnown{}, wait: w.trouble}
 		if len(streams) > 1 {
 			w.x.label += fmt.Sprintf("[p%d]", i)
 		}
