@@ -1,0 +1,395 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"claimsctl/streams"
+	"claimsctl/streams/claims"
+)
+
+// servedCluster is a `claimsctl serve --cluster` running for a test.
+type servedCluster struct {
+	seeds    string
+	pids     map[string]int    // every node's pid by address
+	replicas map[string]string // a master's replica by the master's address
+}
+
+// serveCluster runs `claimsctl serve --cluster 3` with extra flags until
+// the test ends, and reads the nodes it prints.
+func serveCluster(t *testing.T, extra ...string) servedCluster {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--cluster", "3"}, extra...)...)
+	cmd.Env = cleanEnv()
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+	})
+	var (
+		sc      = servedCluster{pids: map[string]int{}, replicas: map[string]string{}}
+		nodeRe  = regexp.MustCompile(`^  (master|replica) +(\S+) +pid (\d+) +(?:of (\S+))?`)
+		seedRe  = regexp.MustCompile(`^  export REDIS_CLUSTER=(\S+)$`)
+		lines   = bufio.NewScanner(stdout)
+		printed strings.Builder
+	)
+	for lines.Scan() {
+		line := lines.Text()
+		printed.WriteString(line + "\n")
+		if m := nodeRe.FindStringSubmatch(line); m != nil {
+			pid, err := strconv.Atoi(m[3])
+			require.NoError(t, err)
+			sc.pids[m[2]] = pid
+			if m[1] == "replica" {
+				sc.replicas[m[4]] = m[2]
+			}
+		}
+		if m := seedRe.FindStringSubmatch(line); m != nil {
+			sc.seeds = m[1]
+		}
+		if strings.HasSuffix(line, "Ctrl-C stops every node.") {
+			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			require.NotEmpty(t, sc.seeds, printed.String())
+			return sc
+		}
+	}
+	t.Fatalf("serve --cluster did not come up:\n%s", printed.String())
+	return sc
+}
+
+// submitLoop is `claimsctl run` of a loop of submit{}: one line per
+// submit, "ok ID" or "err MESSAGE", read as they come.
+type submitLoop struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	oks  []loopOK
+	errs []string
+	done chan struct{}
+}
+
+type loopOK struct {
+	id string
+	at time.Time // when the test read the line
+}
+
+// startSubmitLoop submits claims until stopped: under ids (each once, a
+// sleep of pause ms between them) or, for ids nil, new ones as fast as
+// it can.
+func startSubmitLoop(t *testing.T, env, conn []string, ids []string, pause int) *submitLoop {
+	t.Helper()
+	var src strings.Builder
+	src.WriteString("local ids = {")
+	for _, id := range ids {
+		fmt.Fprintf(&src, "%q,", id)
+	}
+	fmt.Fprintf(&src, `}
+local i = 0
+while true do
+  i = i + 1
+  if #ids > 0 and i > #ids then break end
+  local ok, c = pcall(submit, {id = ids[i], customer = "CUST-0001", policy = "POL-0001", amount = 100, type = "auto",
+                                incident_date = "2026-11-01", description = "loop " .. i})
+  if ok then print("ok " .. c.id) else print("err " .. tostring(c)) end
+  if %d > 0 then sleep(%d) end
+end
+`, pause, pause)
+	file := filepath.Join(t.TempDir(), "loop.lua")
+	require.NoError(t, os.WriteFile(file, []byte(src.String()), 0o644))
+	l := &submitLoop{done: make(chan struct{})}
+	l.cmd = exec.Command(binary, append(append([]string(nil), conn...), "run", file)...)
+	l.cmd.Env = append(cleanEnv(), env...)
+	stdout, err := l.cmd.StdoutPipe()
+	require.NoError(t, err)
+	l.cmd.Stderr = l.cmd.Stdout
+	require.NoError(t, l.cmd.Start())
+	go func() {
+		defer close(l.done)
+		lines := bufio.NewScanner(stdout)
+		for lines.Scan() {
+			line := lines.Text()
+			l.mu.Lock()
+			switch {
+			case strings.HasPrefix(line, "ok "):
+				l.oks = append(l.oks, loopOK{id: strings.TrimPrefix(line, "ok "), at: time.Now()})
+			case strings.HasPrefix(line, "err "):
+				l.errs = append(l.errs, line)
+			}
+			l.mu.Unlock()
+		}
+	}()
+	t.Cleanup(l.stop)
+	return l
+}
+
+func (l *submitLoop) stop() {
+	_ = l.cmd.Process.Signal(syscall.SIGTERM)
+	<-l.done
+	_ = l.cmd.Wait()
+}
+
+func (l *submitLoop) snapshot() ([]loopOK, []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.oks), slices.Clone(l.errs)
+}
+
+// workerLine is one time-stamped line of a foreground worker's log.
+type workerLine struct {
+	at        time.Time
+	partition int
+	text      string
+}
+
+var workerLineRe = regexp.MustCompile(`^(\d\d:\d\d:\d\d\.\d\d\d) \w+\[p(\d+)\] \S+  (.*)$`)
+
+// workerLog reads a worker's log file (written by workerProcess).
+func workerLog(t *testing.T, file string) []workerLine {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	var out []workerLine
+	today := time.Now()
+	for line := range strings.SplitSeq(string(data), "\n") {
+		m := workerLineRe.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		clock, err := time.ParseInLocation(logTime, m[1], time.Local)
+		require.NoError(t, err)
+		at := time.Date(today.Year(), today.Month(), today.Day(), clock.Hour(), clock.Minute(), clock.Second(), clock.Nanosecond(), time.Local)
+		p, _ := strconv.Atoi(m[2])
+		out = append(out, workerLine{at: at, partition: p, text: m[3]})
+	}
+	return out
+}
+
+// TestServeClusterFailover is the failover as the README tells it:
+// `claimsctl serve --cluster 3 --replicas 1`, the four workers and two
+// submit loops as processes of their own, then kill -9 of a master by its
+// pid. Submits go on succeeding once the replica is promoted, the workers
+// of the partitions on healthy masters never wait for Redis, the workers
+// of the failed partitions resume, no submit fails, and every claim is
+// decided exactly once. The phases are logged (-v) for docs/scaling.md.
+func TestServeClusterFailover(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sc := serveCluster(t, "--replicas", "1")
+	env := []string{"REDIS_CLUSTER=" + sc.seeds}
+	conn := []string{"--partitions", "6"}
+	r := claimsctl(t, "", env, append(conn, "-e", "sample_data{}")...)
+	require.Equal(t, 0, r.code, r.stderr)
+
+	backend, err := streams.Connect(ctx, streams.ConnectOptions{Cluster: sc.seeds})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = backend.Close() })
+	store, err := streams.Open(ctx, backend.Client, streams.Options{Partitions: 6})
+	require.NoError(t, err)
+	keys := store.Keys()
+	rdb := backend.Client.(*redis.ClusterClient)
+
+	// The victim is the master of partition 0; its partitions fail over,
+	// the others live on healthy masters.
+	master, err := rdb.MasterForKey(ctx, keys.Partition(0).Events())
+	require.NoError(t, err)
+	victim := master.Options().Addr
+	replica := sc.replicas[victim]
+	require.NotEmpty(t, replica, "%s has a replica", victim)
+	failed := map[int]bool{}
+	for p := range keys.Partitions() {
+		m, err := rdb.MasterForKey(ctx, keys.Partition(p).Events())
+		require.NoError(t, err)
+		failed[p] = m.Options().Addr == victim
+	}
+	var healthyIDs []string
+	for len(healthyIDs) < 4000 {
+		if id := uuid.NewString(); !failed[keys.PartitionOf(id)] {
+			healthyIDs = append(healthyIDs, id)
+		}
+	}
+
+	dir := t.TempDir()
+	logs := map[string]string{}
+	for _, name := range streams.WorkerNames {
+		logs[name] = filepath.Join(dir, name+".log")
+		w := exec.Command(binary, append(append([]string(nil), conn...), "worker", name)...)
+		w.Env = append(cleanEnv(), env...)
+		f, err := os.Create(logs[name])
+		require.NoError(t, err)
+		w.Stdout, w.Stderr = f, f
+		require.NoError(t, w.Start())
+		t.Cleanup(func() {
+			_ = w.Process.Signal(syscall.SIGTERM)
+			_ = w.Wait()
+			f.Close()
+			if t.Failed() {
+				out, _ := os.ReadFile(logs[name])
+				t.Logf("--- %s log (last 4000 bytes) ---\n%s", name, out[max(0, len(out)-4000):])
+			}
+		})
+	}
+	mixed := startSubmitLoop(t, env, conn, nil, 0)
+	healthy := startSubmitLoop(t, env, conn, healthyIDs, 5)
+	eventually(t, 60*time.Second, "both submit loops and every worker under way", func() bool {
+		m, _ := mixed.snapshot()
+		h, _ := healthy.snapshot()
+		return len(m) >= 100 && len(h) >= 20 && groupDone(ctx, store) &&
+			len(workerLog(t, logs["audit"])) > 0
+	})
+
+	killed := time.Now()
+	require.NoError(t, syscall.Kill(sc.pids[victim], syscall.SIGKILL))
+	replicaClient := redis.NewClient(&redis.Options{Addr: replica})
+	t.Cleanup(func() { _ = replicaClient.Close() })
+	eventually(t, 30*time.Second, "the replica "+replica+" promoted (CLUSTER NODES)", func() bool {
+		nodes, err := replicaClient.ClusterNodes(ctx).Result()
+		if err != nil {
+			return false
+		}
+		for line := range strings.SplitSeq(nodes, "\n") {
+			if strings.Contains(line, "myself") {
+				return strings.Contains(line, "master")
+			}
+		}
+		return false
+	})
+	promoted := time.Now()
+
+	var firstSubmit time.Time
+	eventually(t, 30*time.Second, "a submit to a failed partition succeeding after the promotion", func() bool {
+		oks, _ := mixed.snapshot()
+		for _, ok := range oks {
+			if ok.at.After(promoted) && failed[keys.PartitionOf(ok.id)] {
+				firstSubmit = ok.at
+				return true
+			}
+		}
+		return false
+	})
+	resumed := map[string]time.Time{}
+	eventually(t, 30*time.Second, "every worker handling a failed partition's events after the promotion", func() bool {
+		for _, name := range streams.WorkerNames {
+			if _, ok := resumed[name]; ok {
+				continue
+			}
+			for _, l := range workerLog(t, logs[name]) {
+				if failed[l.partition] && l.at.After(promoted) && strings.HasPrefix(l.text, "batch of") {
+					resumed[name] = l.at
+					break
+				}
+			}
+		}
+		return len(resumed) == len(streams.WorkerNames)
+	})
+	healthyBefore, _ := healthy.snapshot()
+	eventually(t, 30*time.Second, "the healthy loop going on", func() bool {
+		h, _ := healthy.snapshot()
+		return len(h) >= len(healthyBefore)+20
+	})
+	mixed.stop()
+	healthy.stop()
+
+	oks, errs := mixed.snapshot()
+	healthyOKs, healthyErrs := healthy.snapshot()
+	assert.Empty(t, errs, "no submit failed")
+	assert.Empty(t, healthyErrs, "no submit to a healthy partition failed")
+	duringFailover := 0
+	for _, ok := range healthyOKs {
+		if ok.at.After(killed) && ok.at.Before(promoted) {
+			duringFailover++
+		}
+	}
+	assert.NotZero(t, duringFailover, "submits to healthy partitions go on while the master is down")
+
+	// The workers on healthy masters never waited for Redis.
+	pause := map[string]time.Duration{}
+	for _, name := range streams.WorkerNames {
+		lines := workerLog(t, logs[name])
+		for _, l := range lines {
+			if !failed[l.partition] && strings.Contains(l.text, "retrying in") {
+				t.Errorf("%s on healthy partition p%d waited: %s", name, l.partition, l.text)
+			}
+		}
+		var last time.Time
+		for _, l := range lines {
+			if failed[l.partition] || !strings.HasPrefix(l.text, "batch of") {
+				continue
+			}
+			if !last.IsZero() && l.at.After(killed) && l.at.Sub(last) > pause[name] {
+				pause[name] = l.at.Sub(last)
+			}
+			last = l.at
+		}
+	}
+
+	all := slices.Concat(oks, healthyOKs)
+	eventually(t, 60*time.Second, "every group through every event", func() bool {
+		return groupDone(ctx, store, streams.GroupProcessors, streams.GroupAnalytics, streams.GroupNotifications, streams.GroupAudit)
+	})
+	for _, ok := range all {
+		h, err := store.History(ctx, ok.id)
+		require.NoError(t, err, "claim %s (acknowledged) is there", ok.id)
+		decisions := 0
+		for _, e := range h {
+			if e.Type == claims.ClaimAssigned || e.Type == claims.ClaimRejected {
+				decisions++
+			}
+		}
+		assert.Equal(t, 1, decisions, "claim %s decided exactly once", ok.id)
+	}
+
+	t.Logf("failover of %s (partitions %v): kill -> promotion %s; promotion -> first submit to a failed partition %s; "+
+		"promotion -> failed partitions resumed: %s; longest gap between batches on healthy partitions: %s; %d claims, %d submitted to healthy partitions while the master was down",
+		victim, failedList(failed), promoted.Sub(killed).Round(time.Millisecond), firstSubmit.Sub(promoted).Round(time.Millisecond),
+		sinceEach(resumed, promoted), eachDuration(pause), len(all), duringFailover)
+}
+
+func failedList(failed map[int]bool) []int {
+	var out []int
+	for p, f := range failed {
+		if f {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sinceEach is each worker's time after t0.
+func sinceEach(m map[string]time.Time, t0 time.Time) string {
+	var parts []string
+	for _, name := range streams.WorkerNames {
+		if at, ok := m[name]; ok {
+			parts = append(parts, fmt.Sprintf("%s %s", name, at.Sub(t0).Round(time.Millisecond)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// eachDuration is each worker's duration.
+func eachDuration(m map[string]time.Duration) string {
+	var parts []string
+	for _, name := range streams.WorkerNames {
+		parts = append(parts, fmt.Sprintf("%s %s", name, m[name].Round(time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
+}
