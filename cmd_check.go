@@ -15,6 +15,7 @@ import (
 	"claimsctl/luaapi"
 	"claimsctl/luaapi/grade"
 	"claimsctl/streams"
+	"claimsctl/streams/quota"
 )
 
 // checkCmd grades exercise scripts (luaapi/grade), each in a child
@@ -28,6 +29,7 @@ type checkCmd struct {
 	lib      dirList
 	format   string
 	output   string
+	quota    quotaFlags
 }
 
 // exercisesDir is what check grades when given no files, and where a
@@ -57,6 +59,7 @@ func (c *checkCmd) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.timeout, "timeout", grade.DefaultTimeout, "stop an exercise still running after `D`")
 	fs.DurationVar(&c.cpu, "cpu", luaapi.DefaultCPU, "stop an exercise that used `D` of CPU time")
 	fs.Int64Var(&c.memoryMB, "memory", luaapi.DefaultMemory>>20, "stop an exercise that uses more than `MB`\nmegabytes of memory")
+	c.quota.register(fs, "an exercise")
 	fs.Var(&c.lib, "lib", "look for the exercises' modules (checks_NN.lua) in `DIR`\n(repeatable; before the hand-in's own folder)")
 }
 
@@ -75,6 +78,9 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 		return &usageError{msg: fmt.Sprintf("--memory must be above 0, got %d", c.memoryMB), hint: hint}
 	case !slices.Contains(grade.Formats, c.format):
 		return &usageError{msg: fmt.Sprintf("--format must be one of %s, got %q", strings.Join(grade.Formats, ", "), c.format), hint: hint + " --format junit -o report.xml"}
+	}
+	if err := c.quota.check(hint); err != nil {
+		return err
 	}
 	if c.output != "" {
 		if err := writableFile(c.output); err != nil {
@@ -109,6 +115,7 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 		Store: store, Backend: backend.Description, Out: verbose, Err: c.env.stderr,
 		Verbose: c.verbose, Timeout: c.timeout, Files: files, Lib: c.lib, Exercises: exercisesDir, Base: base,
 		Launcher: c.launcher(backend), Limits: luaapi.Limits{Memory: c.memoryMB << 20, CPU: c.cpu},
+		Quota: c.quota.limits(),
 	})
 	// What was graded is reported even after Ctrl-C.
 	if tableOnStdout {
@@ -195,6 +202,7 @@ type gradeFileCmd struct {
 	temp    string
 	lib     dirList
 	checks  stringList
+	quota   quota.Limits
 }
 
 func (c *gradeFileCmd) doc() doc {
@@ -206,6 +214,8 @@ func (c *gradeFileCmd) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.temp, "temp", "", "the sandbox's temp folder `DIR`")
 	fs.Var(&c.lib, "lib", "a folder of the exercise's modules `DIR`")
 	fs.Var(&c.checks, "checks", "the require `NAME` of one of the exercise's checks modules")
+	fs.Int64Var(&c.quota.Bytes, "redis-quota", 0, "stop the file when its keys hold more than `BYTES` (0: no limit)")
+	fs.Int64Var(&c.quota.Keys, "redis-keys", 0, "stop the file when it has more than `N` keys (0: no limit)")
 }
 
 func (c *gradeFileCmd) Run(ctx context.Context, args []string) error {
@@ -228,6 +238,15 @@ func (c *gradeFileCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer backend.Close()
+	// The client side of the quota: every write the file makes, through
+	// any primitive or worker, goes through this connection.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	guard := quota.New(store.Client(), store.Keys().Prefix, c.quota, stop)
+	if err := guard.Start(ctx); err != nil {
+		return err
+	}
+	store.Client().AddHook(guard.Hook())
 	report := os.NewFile(grade.ReportFD, "report")
 	if report == nil {
 		return fmt.Errorf("%s writes its report to file descriptor %d, which is not open", grade.ChildCommand, grade.ReportFD)
@@ -235,6 +254,9 @@ func (c *gradeFileCmd) Run(ctx context.Context, args []string) error {
 	defer report.Close()
 	res := grade.Grade(ctx, grade.Job{Store: store, Backend: backend.Description, File: fs.Arg(0),
 		Lib: c.lib, TempDir: c.temp, Timeout: c.timeout, Checks: c.checks})
+	if err := guard.Err(); err != nil {
+		res.Error, res.ChecksError = err.Error(), ""
+	}
 	return json.NewEncoder(report).Encode(res)
 }
 

@@ -38,7 +38,7 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.sandbox.on && !c.insideSandbox() {
-		return c.sandboxed(ctx, "repl", nil, c.sandbox.limits(), 0, streams.Session)
+		return c.sandboxed(ctx, "repl", nil, c.sandbox.limits(), 0, c.sandbox.quota.limits(), streams.Session)
 	}
 	return c.session(ctx, func(o repl.Options) error {
 		ctrlC, stopCtrlC := interrupts()
@@ -68,6 +68,10 @@ func (c *replCmd) session(ctx context.Context, run func(repl.Options) error) err
 		}
 		defer os.RemoveAll(tmp)
 		cfg.Sandbox = &luaapi.Sandbox{Dir: ".", Lib: []string{"lib"}, TempDir: tmp}
+		// Past the quota every write is refused with a message saying so.
+		if _, err := c.sandbox.guardStore(ctx, store, nil); err != nil {
+			return err
+		}
 		banner.WriteString("In the sandbox: no os.execute, files written only in " + tmp + ".\n")
 	}
 	rt := luaapi.New(cfg)

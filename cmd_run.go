@@ -11,6 +11,7 @@ import (
 	"claimsctl/luaapi"
 	"claimsctl/luaapi/grade"
 	"claimsctl/streams"
+	"claimsctl/streams/quota"
 )
 
 // runCmd runs a Lua file, or with code set the line of -e CODE.
@@ -53,9 +54,9 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.sandbox.on && !c.insideSandbox() {
-		return c.sandboxed(ctx, "run", fs.Args(), c.sandbox.limits(), c.sandbox.wall, streams.Brief)
+		return c.sandboxed(ctx, "run", fs.Args(), c.sandbox.limits(), c.sandbox.wall, c.sandbox.quota.limits(), streams.Brief)
 	}
-	return c.with(ctx, fs.Args()[1:], func(rt *luaapi.Runtime) error {
+	return c.with(ctx, fs.Args()[1:], func(ctx context.Context, rt *luaapi.Runtime) error {
 		if err := rt.DoFile(ctx, file); err != nil {
 			return err
 		}
@@ -68,7 +69,7 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 
 // runCode runs -e CODE: its value is printed, as in the REPL.
 func (c *runCmd) runCode(ctx context.Context, args []string) error {
-	return c.with(ctx, args, func(rt *luaapi.Runtime) error {
+	return c.with(ctx, args, func(ctx context.Context, rt *luaapi.Runtime) error {
 		out, err := rt.EvalNamed(ctx, c.code, "-e")
 		if err == nil && out != "" {
 			fmt.Fprintln(c.env.stdout, out)
@@ -83,12 +84,15 @@ func (c *runCmd) runCode(ctx context.Context, args []string) error {
 // with runs body on a Runtime: in the Lua sandbox when this is the
 // sandboxed child (the script's folder, its lib/ and its parent's lib/, as
 // check has it).
-func (c *runCmd) with(ctx context.Context, args []string, body func(*luaapi.Runtime) error) error {
+func (c *runCmd) with(ctx context.Context, args []string, body func(context.Context, *luaapi.Runtime) error) error {
 	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
+	var guard *quota.Guard
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	cfg := luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description,
 		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth,
 		Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20, Host: c.env.hostname,
@@ -101,10 +105,17 @@ func (c *runCmd) with(ctx context.Context, args []string, body func(*luaapi.Runt
 		}
 		defer os.RemoveAll(tmp)
 		cfg.Sandbox = &luaapi.Sandbox{Dir: dir, Lib: []string{filepath.Join(dir, "..", "lib")}, TempDir: tmp}
+		if guard, err = c.sandbox.guardStore(ctx, store, stop); err != nil {
+			return err
+		}
 	}
 	rt := luaapi.New(cfg)
 	defer rt.Close()
-	if err := body(rt); err != nil {
+	err = body(ctx, rt)
+	if guard != nil && guard.Err() != nil {
+		return guard.Err()
+	}
+	if err != nil {
 		return err
 	}
 	if n := rt.Failed(); n > 0 {

@@ -14,12 +14,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"claimsctl/luaapi"
 	"claimsctl/streams"
+	"claimsctl/streams/quota"
 )
 
 // DefaultTimeout is how long one exercise may run before it is stopped as
@@ -67,6 +69,9 @@ type Options struct {
 	// without CPU and memory limits (tests).
 	Launcher *luaapi.Launcher
 	Limits   luaapi.Limits
+	// Quota bounds what each file stores in Redis (its child counts its
+	// writes; this process measures its keys meanwhile).
+	Quota quota.Limits
 	// Base is the folder rows name files relative to (CommonDir of what
 	// was given); "" names them by their base names.
 	Base string
@@ -176,21 +181,42 @@ func CommonDir(targets []string) (string, error) {
 func runFile(ctx context.Context, o Options, prefix, file string) FileResult {
 	start := time.Now()
 	exercise := o.Store.WithPrefix(prefix)
+	// The server side of the quota: whatever path the file's writes take,
+	// its keys are measured here, and past the quota the file is stopped.
+	fileCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	guard := quota.New(o.Store.Client(), prefix, o.Quota, stop)
+	watchCtx, stopWatch := context.WithCancel(fileCtx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		guard.Watch(watchCtx)
+	}()
 	var res Outcome
 	if tmp, err := os.MkdirTemp("", "claimsctl-check-"); err != nil {
 		res.Error = fmt.Sprintf("create a temp folder: %v", err)
 	} else {
 		lib := libs(file, o)
 		job := Job{Store: exercise, Backend: o.Backend, File: file, Lib: lib, TempDir: tmp, Timeout: o.Timeout,
-			Checks: exerciseChecks(file, o.Exercises, lib)}
+			Checks: exerciseChecks(file, o.Exercises, lib), Quota: o.Quota}
 		if o.Launcher != nil {
-			res = inChild(ctx, o, job)
+			res = inChild(fileCtx, o, job)
 		} else {
-			res = Grade(ctx, job)
+			res = Grade(fileCtx, job)
 		}
 		if err := os.RemoveAll(tmp); err != nil {
 			fmt.Fprintf(o.Err, "claimsctl: clean up after %s: %v\n", file, err)
 		}
+	}
+	stopWatch()
+	<-watched
+	// Once more at the end: a file that passed its quota between two
+	// measurements is an error too.
+	if ctx.Err() == nil {
+		_ = guard.Check(ctx)
+	}
+	if err := guard.Err(); err != nil {
+		res.Error, res.ChecksError = err.Error(), ""
 	}
 	// Clean up even after Ctrl-C: the keys would otherwise stay behind.
 	if _, err := exercise.DeleteAll(context.WithoutCancel(ctx)); err != nil {
@@ -263,6 +289,7 @@ type Job struct {
 	// Checks are the require names of the exercise's checks modules; none:
 	// those the file requires.
 	Checks []string
+	Quota  quota.Limits
 }
 
 // Outcome is what grading one file found; a child process reports it as
@@ -317,6 +344,7 @@ func inChild(ctx context.Context, o Options, j Job) Outcome {
 	for _, c := range j.Checks {
 		args = append(args, "--checks", c)
 	}
+	args = append(args, "--redis-quota", strconv.FormatInt(j.Quota.Bytes, 10), "--redis-keys", strconv.FormatInt(j.Quota.Keys, 10))
 	reportR, reportW, err := os.Pipe()
 	if err != nil {
 		return Outcome{Error: fmt.Sprintf("a pipe for the grader's report: %v", err)}

@@ -1,0 +1,452 @@
+// Package quota bounds what one graded file stores in a shared Redis:
+// bytes and keys under its key prefix. It counts at the client, where the
+// file's writes go through (a go-redis hook: a command that would take it
+// past the quota is not sent), and measures at the server (SCAN of the
+// prefix with MEMORY USAGE), which no write path can dodge.
+package quota
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of the quota of one graded file.
+const (
+	DefaultBytes = 64 << 20
+	DefaultKeys  = 10000
+	// Every is how often Watch measures the server.
+	Every = 250 * time.Millisecond
+)
+
+// Limits are a quota; 0 is no limit of that kind.
+type Limits struct {
+	Bytes int64
+	Keys  int64
+}
+
+// Usage is what a prefix holds on the server.
+type Usage struct {
+	Bytes int64
+	Keys  int64
+}
+
+// ExceededError says which quota a file went past and what it reached.
+type ExceededError struct {
+	Kind    string // "bytes" or "keys"
+	Quota   int64
+	Reached int64
+	Refused bool // Reached is where a write that was not sent would have taken it
+}
+
+func (e *ExceededError) Error() string {
+	if e.Refused {
+		return fmt.Sprintf("stopped: a write would take what it stores in Redis to %s, over its quota of %s (--redis-quota SIZE sets it)",
+			Size(e.Reached), Size(e.Quota))
+	}
+	if e.Kind == "keys" {
+		return fmt.Sprintf("stopped: its keys in Redis reached %d, over its quota of %d keys (--redis-keys N sets it)", e.Reached, e.Quota)
+	}
+	return fmt.Sprintf("stopped: what it stores in Redis reached %s, over its quota of %s (--redis-quota SIZE sets it)",
+		Size(e.Reached), Size(e.Quota))
+}
+
+// Size writes bytes for people: "64 MiB".
+func Size(bytes int64) string { return humanize.IBytes(uint64(max(bytes, 0))) }
+
+// ParseSize reads a size: 64MiB, 64MB (10^6), 500KiB, 1073741824.
+func ParseSize(s string) (int64, error) {
+	n, err := humanize.ParseBytes(s)
+	if err != nil || n == 0 || n > 1<<62 {
+		return 0, fmt.Errorf("%q is not a size above 0 (64MiB, 500KiB, 1GiB)", s)
+	}
+	return int64(n), nil
+}
+
+// Guard is the quota of one prefix. Its hook counts the bytes each write
+// sends since the last measurement; a command that would take the
+// estimate past the quota measures the server first and is refused if the
+// server is past it too. Watch measures every so often whatever was sent.
+type Guard struct {
+	rdb      redis.UniversalClient
+	prefix   string
+	limits   Limits
+	onExceed func(error)
+
+	mu       sync.Mutex
+	base     Usage // what the prefix held when the guard started
+	measured Usage // the last measurement, less base
+	sent     Usage // written since then: bytes sent, write commands
+	exceeded *ExceededError
+}
+
+// New guards prefix on rdb. onExceed is called once, with an
+// *ExceededError, when the quota is passed (it stops the file).
+func New(rdb redis.UniversalClient, prefix string, limits Limits, onExceed func(error)) *Guard {
+	if onExceed == nil {
+		onExceed = func(error) {}
+	}
+	return &Guard{rdb: rdb, prefix: prefix, limits: limits, onExceed: onExceed}
+}
+
+// Start measures what the prefix holds already: the quota bounds what is
+// added to it.
+func (g *Guard) Start(ctx context.Context) error {
+	if g.off() {
+		return nil
+	}
+	u, err := g.usage(ctx)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.base = u
+	g.mu.Unlock()
+	return nil
+}
+
+// Err is the quota passed, or nil.
+func (g *Guard) Err() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.exceeded == nil {
+		return nil
+	}
+	return g.exceeded
+}
+
+// off: no limit of either kind, nothing to count or measure.
+func (g *Guard) off() bool { return g.limits == Limits{} }
+
+// Check measures the server now and reports the quota passed, if it is.
+func (g *Guard) Check(ctx context.Context) error {
+	if g.off() {
+		return nil
+	}
+	u, err := g.usage(ctx)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.measured = Usage{Bytes: u.Bytes - g.base.Bytes, Keys: u.Keys - g.base.Keys}
+	g.sent = Usage{}
+	over := g.over(g.measured)
+	g.mu.Unlock()
+	if over != nil {
+		return g.exceed(over)
+	}
+	return nil
+}
+
+// Watch measures the server every Every until ctx is done or the quota is
+// passed.
+func (g *Guard) Watch(ctx context.Context) {
+	if g.off() {
+		return
+	}
+	t := time.NewTicker(Every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := g.Check(ctx); err != nil {
+				var ex *ExceededError
+				if errors.As(err, &ex) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// over is the quota u passes, if any. g.mu is held.
+func (g *Guard) over(u Usage) *ExceededError {
+	switch {
+	case g.limits.Bytes > 0 && u.Bytes > g.limits.Bytes:
+		return &ExceededError{Kind: "bytes", Quota: g.limits.Bytes, Reached: u.Bytes}
+	case g.limits.Keys > 0 && u.Keys > g.limits.Keys:
+		return &ExceededError{Kind: "keys", Quota: g.limits.Keys, Reached: u.Keys}
+	}
+	return nil
+}
+
+// exceed records the first quota passed and tells onExceed.
+func (g *Guard) exceed(e *ExceededError) error {
+	g.mu.Lock()
+	first := g.exceeded == nil
+	if first {
+		g.exceeded = e
+	}
+	e = g.exceeded
+	g.mu.Unlock()
+	if first {
+		g.onExceed(e)
+	}
+	return e
+}
+
+// usage is what the prefix holds: its keys (SCAN on every master) and the
+// sum of their MEMORY USAGE.
+func (g *Guard) usage(ctx context.Context) (Usage, error) {
+	var (
+		mu    sync.Mutex
+		total Usage
+	)
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, globEscape(g.prefix)+"*", 1000).Result()
+			if err != nil {
+				return fmt.Errorf("redis quota: scan %s*: %w", g.prefix, err)
+			}
+			bytes, err := g.memory(ctx, keys)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			total.Keys += int64(len(keys))
+			total.Bytes += bytes
+			mu.Unlock()
+			if cursor = next; cursor == 0 {
+				return nil
+			}
+		}
+	}
+	if cc, ok := g.rdb.(*redis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+		return total, err
+	}
+	return total, scan(ctx, g.rdb)
+}
+
+// memory is the MEMORY USAGE of keys, pipelined. A server without MEMORY
+// (the embedded one) is asked the length of strings and the size of the
+// other types instead, at perElement bytes an element.
+func (g *Guard) memory(ctx context.Context, keys []string) (int64, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	pipe := g.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.MemoryUsage(ctx, k)
+	}
+	_, err := pipe.Exec(ctx)
+	var total int64
+	unknown := false
+	for _, c := range cmds {
+		switch n, err := c.Result(); {
+		case err == nil:
+			total += n
+		case errors.Is(err, redis.Nil):
+		case strings.Contains(strings.ToLower(err.Error()), "unknown command"):
+			unknown = true
+		default:
+			return 0, fmt.Errorf("redis quota: memory usage: %w", err)
+		}
+	}
+	if unknown {
+		return g.estimate(ctx, keys)
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("redis quota: memory usage: %w", err)
+	}
+	return total, nil
+}
+
+// perElement is what the estimate takes an element of a hash, list, set,
+// sorted set or stream to hold, and keyOverhead a key.
+const (
+	perElement  = 64
+	keyOverhead = 64
+)
+
+// estimate is memory for a server without MEMORY USAGE.
+func (g *Guard) estimate(ctx context.Context, keys []string) (int64, error) {
+	pipe := g.rdb.Pipeline()
+	types := make([]*redis.StatusCmd, len(keys))
+	for i, k := range keys {
+		types[i] = pipe.Type(ctx, k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("redis quota: type: %w", err)
+	}
+	pipe = g.rdb.Pipeline()
+	sizes := make([]*redis.IntCmd, len(keys))
+	for i, k := range keys {
+		switch types[i].Val() {
+		case "string":
+			sizes[i] = pipe.StrLen(ctx, k)
+		case "hash":
+			sizes[i] = pipe.HLen(ctx, k)
+		case "list":
+			sizes[i] = pipe.LLen(ctx, k)
+		case "set":
+			sizes[i] = pipe.SCard(ctx, k)
+		case "zset":
+			sizes[i] = pipe.ZCard(ctx, k)
+		case "stream":
+			sizes[i] = pipe.XLen(ctx, k)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("redis quota: sizes: %w", err)
+	}
+	var total int64
+	for i, k := range keys {
+		total += keyOverhead + int64(len(k))
+		if sizes[i] == nil {
+			continue
+		}
+		if types[i].Val() == "string" {
+			total += sizes[i].Val()
+		} else {
+			total += perElement * sizes[i].Val()
+		}
+	}
+	return total, nil
+}
+
+// globEscape quotes the glob characters of a prefix for SCAN MATCH.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Hook is the client side of the guard, for rdb.AddHook: every command
+// but the read-only ones counts its arguments' bytes (and commandCost)
+// against the quota before it is sent.
+func (g *Guard) Hook() redis.Hook { return hook{g} }
+
+// commandCost is what a write is taken to add beyond its arguments: a
+// key's or an entry's own bookkeeping in Redis. allocatorSlack (percent)
+// is what the server's allocator takes for a value: jemalloc's size
+// classes are at most a quarter apart (MEMORY USAGE of a 10 MiB string is
+// 12 MiB).
+const (
+	commandCost    = 64
+	allocatorSlack = 125
+)
+
+type hook struct{ g *Guard }
+
+func (h hook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if err := h.g.admit(ctx, []redis.Cmder{cmd}); err != nil {
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if err := h.g.admit(ctx, cmds); err != nil {
+			for _, c := range cmds {
+				c.SetErr(err)
+			}
+			return err
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// admit counts cmds and refuses them if they would pass the quota.
+func (g *Guard) admit(ctx context.Context, cmds []redis.Cmder) error {
+	if g.off() {
+		return nil
+	}
+	var add Usage
+	for _, c := range cmds {
+		if readOnly(c.Name()) {
+			continue
+		}
+		add.Keys++
+		var args int64
+		for _, a := range c.Args()[1:] {
+			args += argSize(a)
+		}
+		add.Bytes += commandCost + args*allocatorSlack/100
+	}
+	if add.Keys == 0 {
+		return nil
+	}
+	g.mu.Lock()
+	if g.exceeded != nil {
+		err := g.exceeded
+		g.mu.Unlock()
+		return err
+	}
+	est := Usage{Bytes: g.measured.Bytes + g.sent.Bytes + add.Bytes, Keys: g.measured.Keys + g.sent.Keys + add.Keys}
+	if g.over(est) == nil {
+		g.sent.Bytes += add.Bytes
+		g.sent.Keys += add.Keys
+		g.mu.Unlock()
+		return nil
+	}
+	g.mu.Unlock()
+	// The estimate counts every write as new: ask the server what the
+	// prefix holds, as overwrites and deletes leave it smaller.
+	if err := g.Check(ctx); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	alone := g.over(Usage{Bytes: g.measured.Bytes + add.Bytes})
+	if alone == nil {
+		g.sent.Bytes += add.Bytes
+		g.sent.Keys += add.Keys
+	}
+	g.mu.Unlock()
+	if alone != nil {
+		// This command would take it past: refuse it, and stop.
+		alone.Refused = true
+		return g.exceed(alone)
+	}
+	return nil
+}
+
+func argSize(a any) int64 {
+	switch v := a.(type) {
+	case string:
+		return int64(len(v))
+	case []byte:
+		return int64(len(v))
+	default:
+		return 8
+	}
+}
+
+// readOnlyCommands do not add to what a prefix stores.
+var readOnlyCommands = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range strings.Fields(`get mget strlen getrange exists type ttl pttl expiretime pexpiretime
+		hget hmget hgetall hexists hkeys hvals hlen hstrlen hscan hrandfield
+		lrange llen lindex lpos smembers sismember smismember scard srandmember sscan sinter sunion sdiff sintercard
+		zrange zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zscore zmscore zcard zrank zrevrank zcount zlexcount zscan zrandmember
+		xlen xrange xrevrange xinfo xpending xread
+		scan keys dbsize randomkey dump object memory info ping echo time command cluster client hello select auth
+		readonly readwrite role lastsave wait waitaof watch unwatch multi exec discard quit
+		evalsha_ro eval_ro fcall_ro script publish pubsub subscribe unsubscribe psubscribe punsubscribe`) {
+		m[c] = true
+	}
+	return m
+}()
+
+func readOnly(name string) bool { return readOnlyCommands[strings.ToLower(name)] }
