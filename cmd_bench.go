@@ -87,10 +87,11 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if m, sub := rep.Memory, rep.Submitted; !c.json && m.Ratio > 0 {
+	if m, sub, p := rep.Memory, rep.Submitted, rep.Processed; !c.json && m.Ratio > 0 {
 		fmt.Fprintf(out, "\nmemory: submitted, Redis used %.0f B more per claim (events, aggregate): %.2f× the streams' %.0f B;\n"+
-			"        processed by the four workers, %.0f B (+ read model, stats, notifications, audit): %.2f× the streams' %.0f B\n",
-			sub.UsedPerClaim, sub.Ratio, sub.StreamPerClaim, m.UsedPerClaim, m.Ratio, m.StreamPerClaim)
+			"        decided by the processor, %.0f B (+ decisions, read model): %.2f× the streams' %.0f B;\n"+
+			"        processed by the four workers, %.0f B (+ stats, notifications, audit): %.2f× the streams' %.0f B\n",
+			sub.UsedPerClaim, sub.Ratio, sub.StreamPerClaim, p.UsedPerClaim, p.Ratio, p.StreamPerClaim, m.UsedPerClaim, m.Ratio, m.StreamPerClaim)
 	}
 	if !c.json {
 		fmt.Fprintf(out, "\nthrough the Lua API as a script calls it, beside bare redis() loops (client CPU from getrusage):\n\n")

@@ -22,7 +22,7 @@ func TestBenchCommand(t *testing.T) {
 	r := claimsctl(t, "", nil, "--redis", srv.URL(), "bench", "--claims", "200")
 	require.Equal(t, 0, r.code, r.stderr)
 	for _, line := range []string{"XADD one at a time", "(this Redis's ceiling)", "submit loop", "× XADD one at a time",
-		"processor draining", "800", "report()", "× XRANGE read of the events", "memory: submitted, Redis used", "processed by the four workers",
+		"processor draining", "800", "report()", "× XRANGE read of the events", "memory: submitted, Redis used", "decided by the processor", "processed by the four workers",
 		"through the Lua API", `Lua submit{} loop`, `× Lua redis("XADD") loop`, "Lua report()", "CPU µs/event"} {
 		assert.Contains(t, r.stdout, line)
 	}

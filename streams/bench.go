@@ -54,6 +54,9 @@ type BenchReport struct {
 	// are submitted, before any worker ran.
 	Memory    BenchMemory `json:"memory"`
 	Submitted BenchMemory `json:"memory_submitted"`
+	// Processed is the same once the processor ran (its decisions, the
+	// read model and the aggregates), before the other workers.
+	Processed BenchMemory `json:"memory_processed"`
 }
 
 // BenchMemory is where the memory of the keyspace goes.
@@ -151,6 +154,9 @@ func (s *Store) Bench(ctx context.Context, o BenchOptions) (BenchReport, error) 
 			return r, fmt.Errorf("bench: %s: %w", name, err)
 		}
 		record(name+" draining", events, took, benchXAddPipeline)
+		if name == "processor" {
+			r.Processed = s.memoryPerClaim(ctx, usedBefore, 2*o.Claims)
+		}
 	}
 
 	total, err := s.eventCount(ctx)
