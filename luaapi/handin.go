@@ -177,8 +177,21 @@ func (h *HandIn) runChecks(ctx context.Context, name string) ([]string, error) {
 		return declared, fmt.Errorf("%s returns a %s: a checks module returns function(...) that runs its checks", p, out[0].Type())
 	}
 	h.mu.Lock()
-	given := h.provided[name]
+	given, handed := h.provided[name]
 	h.mu.Unlock()
+	if !handed && !run.IsG {
+		// Each of its parameters says, when a check calls it, what the file
+		// left out: better than "attempt to call a nil value".
+		missing := g.L.NewFunction(func(L *lua.LState) int {
+			L.RaiseError("the file handed %s nothing: it ends with require(%q)(your function), as the exercise does", name, name)
+			return 0
+		})
+		for range run.Proto.NumParameters {
+			given = append(given, missing)
+		}
+		_, err = g.callValues(ctx, run, given...)
+		return declared, err
+	}
 	args := make([]lua.LValue, len(given))
 	for i, v := range given {
 		if args[i], err = cross(h.student.L, g.L, v); err != nil {
