@@ -105,21 +105,14 @@ func (s *Store) SubmitMany(ctx context.Context, subs []NewClaim, o BulkOptions) 
 					}
 					effects = append(effects, e)
 				}
-				var replies []Reply
-				var perr []error
-				err := s.retry(cctx, func() error {
-					var err error
-					replies, perr, err = s.runAll(cctx, nil, effects)
-					return err
-				})
-				if err != nil {
-					stopOnce.Do(func() { fatal = err; cancel() })
-					return
-				}
+				replies, perr, err := s.appendEach(cctx, effects)
 				mu.Lock()
 				for j, r := range replies {
 					i := c.from + j
 					switch {
+					case err != nil && (perr[j] == nil || unavailable(perr[j])) && r.Status == "":
+						// Not sent, or its node still down: the chunk's
+						// error says why.
 					case perr[j] != nil:
 						errs = append(errs, &BulkError{Index: i + 1, Err: perr[j]})
 					case r.Status == "ok" || r.Status == "duplicate":
@@ -135,6 +128,10 @@ func (s *Store) SubmitMany(ctx context.Context, subs []NewClaim, o BulkOptions) 
 					o.Progress(done, len(subs))
 				}
 				mu.Unlock()
+				if err != nil {
+					stopOnce.Do(func() { fatal = err; cancel() })
+					return
+				}
 			}
 		}()
 	}
@@ -163,6 +160,44 @@ feed:
 		return res, fmt.Errorf("submit many: %d of %d appended: %w", res.Submitted, len(subs), errors.Join(errs...))
 	}
 	return res, nil
+}
+
+// appendEach runs a chunk's appends, sending again (for up to
+// Options.RetryFor) only those that failed because their node was
+// unavailable: in a failover, the appends to the partitions of healthy
+// masters go in at once, and are not sent a second time, when a retry
+// after the processor has assigned the claim would be refused as a
+// conflict.
+func (s *Store) appendEach(ctx context.Context, effects []Effect) ([]Reply, []error, error) {
+	replies := make([]Reply, len(effects))
+	errs := make([]error, len(effects))
+	todo := make([]int, len(effects))
+	for i := range todo {
+		todo[i] = i
+	}
+	err := s.retry(ctx, func() error {
+		batch := make([]Effect, len(todo))
+		for j, i := range todo {
+			batch[j] = effects[i]
+		}
+		got, gotErrs, err := s.runAll(ctx, nil, batch)
+		if err != nil && got == nil {
+			return err
+		}
+		var again []int
+		for j, i := range todo {
+			replies[i], errs[i] = got[j], gotErrs[j]
+			if unavailable(gotErrs[j]) {
+				again = append(again, i)
+			}
+		}
+		todo = again
+		if len(todo) > 0 {
+			return errs[todo[0]]
+		}
+		return nil
+	})
+	return replies, errs, err
 }
 
 // prepareMany checks every submission, as Submit checks one, on as many

@@ -123,7 +123,9 @@ const (
 // pipeline is sent again: every effect is idempotent.
 //
 // first, if set, adds plain commands (XACK) in front of the effects; their
-// failures are reported as the pipeline's error.
+// failures are reported as the pipeline's error. With an unavailable
+// error (a node down), replies and errs still say what each effect got, so
+// that a caller may send again only the effects that failed.
 func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects []Effect) ([]Reply, []error, error) {
 	if len(effects) == 0 && first == nil {
 		return nil, nil, nil
@@ -173,8 +175,11 @@ func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects
 			s.scripts.forget()
 			continue
 		}
-		if err != nil && (unavailable(err) || len(effects) == 0) {
+		if err != nil && len(effects) == 0 {
 			return nil, nil, err
+		}
+		if err != nil && unavailable(err) {
+			return replies, errs, err
 		}
 		return replies, errs, nil
 	}
