@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -25,25 +26,44 @@ type executor struct {
 	// wait is called while Redis is unavailable (it logs and backs off);
 	// it returns false when the worker is stopping.
 	wait func(ctx context.Context, err error) bool
-	// known is what Read.LastKnown keys held when last read; stale says
-	// the last batch used some of it (logged when that starts and ends).
-	known lastKnown
+	// known is what Read.LastKnown keys held when last read (shared by a
+	// worker's partitions); stale says the last batch used some of it
+	// (logged when that starts and ends).
+	known *lastKnown
 	stale bool
 }
 
 // lastKnown is the last value read of each Read.LastKnown key, by key.
-type lastKnown map[string]any
+// A nil *lastKnown knows nothing.
+type lastKnown struct {
+	mu     sync.Mutex
+	values map[string]any
+}
 
 // maxLastKnown bounds lastKnown (policies are the many): past it, keys not
 // yet known are not remembered.
 const maxLastKnown = 10000
 
-func (k lastKnown) remember(key string, v any) {
+func newLastKnown() *lastKnown { return &lastKnown{values: map[string]any{}} }
+
+func (k *lastKnown) get(key string) (any, bool) {
+	if k == nil {
+		return nil, false
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.values[key]
+	return v, ok
+}
+
+func (k *lastKnown) remember(key string, v any) {
 	if k == nil {
 		return
 	}
-	if _, ok := k[key]; ok || len(k) < maxLastKnown {
-		k[key] = v
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.values[key]; ok || len(k.values) < maxLastKnown {
+		k.values[key] = v
 	}
 }
 
@@ -386,7 +406,7 @@ func orDefault(s, def string) string {
 // snapshot reads, in one pipeline, the aggregates of claimIDs and reads.
 // A Read.LastKnown key whose node is unreachable is taken from known if it
 // is there (and known is updated with what was read).
-func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, known lastKnown) (*Snapshot, error) {
+func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, known *lastKnown) (*Snapshot, error) {
 	snap := &Snapshot{
 		hashes: map[string]map[string]string{}, members: map[string][]string{},
 		scores: map[string]map[string]float64{}, aggregates: map[string]aggregate{},
@@ -411,7 +431,7 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, k
 			cmds[i] = pipe.ZRangeWithScores(ctx, r.Key, 0, -1)
 		}
 	}
-	fromKnown := map[string]bool{}
+	fromKnown := map[string]any{}
 	if _, err := pipe.Exec(ctx); err != nil && classify(err) != errNil {
 		for _, c := range aggs {
 			if failed(c.Err()) {
@@ -423,10 +443,11 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, k
 			if !failed(e) {
 				continue
 			}
-			if _, ok := known[r.Key]; !ok || !r.LastKnown || !unavailable(e) {
+			v, ok := known.get(r.Key)
+			if !ok || !r.LastKnown || !unavailable(e) {
 				return nil, fmt.Errorf("read for the batch: %w", e)
 			}
-			fromKnown[r.Key] = true
+			fromKnown[r.Key] = v
 			snap.lastKnown = append(snap.lastKnown, r.Key)
 			snap.why = e.Error()
 		}
@@ -455,8 +476,8 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, k
 			}
 			v = m
 		}
-		if fromKnown[r.Key] {
-			v = known[r.Key]
+		if old, ok := fromKnown[r.Key]; ok {
+			v = old
 		} else if r.LastKnown {
 			known.remember(r.Key, v)
 		}

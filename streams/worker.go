@@ -130,9 +130,10 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 	}
 	streams := s.keys.EventStreams()
 	loops := make([]*worker, len(streams))
+	known := newLastKnown()
 	for i, stream := range streams {
 		w := &worker{s: s, h: h, o: o, stream: stream}
-		w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, known: lastKnown{}, wait: w.trouble}
+		w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, known: known, wait: w.trouble}
 		if len(streams) > 1 {
 			w.x.label += fmt.Sprintf("[p%d]", i)
 		}
