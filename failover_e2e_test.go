@@ -92,29 +92,49 @@ type loopOK struct {
 	at time.Time // when the test read the line
 }
 
-// startSubmitLoop submits claims until stopped: under ids (each once, a
-// sleep of pause ms between them) or, for ids nil, new ones as fast as
-// it can.
-func startSubmitLoop(t *testing.T, env, conn []string, ids []string, pause int) *submitLoop {
-	t.Helper()
+// submitOne is a submit loop's step i: a submit{} of ids[i] (a new id if
+// ids is empty), and a sleep of pause ms.
+func submitOne(ids []string, pause int) string {
 	var src strings.Builder
 	src.WriteString("local ids = {")
 	for _, id := range ids {
 		fmt.Fprintf(&src, "%q,", id)
 	}
 	fmt.Fprintf(&src, `}
-local i = 0
-while true do
-  i = i + 1
-  if #ids > 0 and i > #ids then break end
+local function step(i)
+  if #ids > 0 and i > #ids then return false end
   local ok, c = pcall(submit, {id = ids[i], customer = "CUST-0001", policy = "POL-0001", amount = 100, type = "auto",
                                 incident_date = "2026-11-01", description = "loop " .. i})
   if ok then print("ok " .. c.id) else print("err " .. tostring(c)) end
   if %d > 0 then sleep(%d) end
+  return true
 end
 `, pause, pause)
+	return src.String()
+}
+
+// sampleMany is a bulk loop's step i: sample_claims of 20 claims.
+const sampleMany = `
+local function step(i)
+  local ok, r = pcall(sample_claims, {count = 20, seed = i})
+  if not ok then print("err " .. tostring(r)) return true end
+  if r.error then print("err " .. r.error) end
+  for _, id in ipairs(r.claims) do print("ok " .. id) end
+  return true
+end
+`
+
+// startSubmitLoop runs `claimsctl run` of a Lua file that defines
+// step(i) (print "ok ID" or "err MESSAGE"; false ends the loop) and calls
+// it for i = 1, 2, … until stopped.
+func startSubmitLoop(t *testing.T, env, conn []string, stepSource string) *submitLoop {
+	t.Helper()
+	src := stepSource + `
+local i = 1
+while step(i) do i = i + 1 end
+`
 	file := filepath.Join(t.TempDir(), "loop.lua")
-	require.NoError(t, os.WriteFile(file, []byte(src.String()), 0o644))
+	require.NoError(t, os.WriteFile(file, []byte(src), 0o644))
 	l := &submitLoop{done: make(chan struct{})}
 	l.cmd = exec.Command(binary, append(append([]string(nil), conn...), "run", file)...)
 	l.cmd.Env = append(cleanEnv(), env...)
@@ -247,12 +267,14 @@ func TestServeClusterFailover(t *testing.T) {
 			}
 		})
 	}
-	mixed := startSubmitLoop(t, env, conn, nil, 0)
-	healthy := startSubmitLoop(t, env, conn, healthyIDs, 5)
+	mixed := startSubmitLoop(t, env, conn, submitOne(nil, 0))
+	healthy := startSubmitLoop(t, env, conn, submitOne(healthyIDs, 5))
+	bulk := startSubmitLoop(t, env, conn, sampleMany)
 	eventually(t, 60*time.Second, "both submit loops and every worker under way", func() bool {
 		m, _ := mixed.snapshot()
 		h, _ := healthy.snapshot()
-		return len(m) >= 100 && len(h) >= 20 && groupDone(ctx, store) &&
+		b, _ := bulk.snapshot()
+		return len(m) >= 100 && len(h) >= 20 && len(b) >= 100 && groupDone(ctx, store) &&
 			len(workerLog(t, logs["audit"])) > 0
 	})
 
@@ -305,13 +327,21 @@ func TestServeClusterFailover(t *testing.T) {
 		h, _ := healthy.snapshot()
 		return len(h) >= len(healthyBefore)+20
 	})
+	bulkBefore, _ := bulk.snapshot()
+	eventually(t, 30*time.Second, "the bulk loop going on", func() bool {
+		b, _ := bulk.snapshot()
+		return len(b) >= len(bulkBefore)+100
+	})
 	mixed.stop()
 	healthy.stop()
+	bulk.stop()
 
 	oks, errs := mixed.snapshot()
 	healthyOKs, healthyErrs := healthy.snapshot()
 	assert.Empty(t, errs, "no submit failed")
 	assert.Empty(t, healthyErrs, "no submit to a healthy partition failed")
+	bulkOKs, bulkErrs := bulk.snapshot()
+	assert.Empty(t, bulkErrs, "no sample_claims failed")
 	duringFailover := 0
 	for _, ok := range healthyOKs {
 		if ok.at.After(killed) && ok.at.Before(promoted) {
@@ -341,7 +371,7 @@ func TestServeClusterFailover(t *testing.T) {
 		}
 	}
 
-	all := slices.Concat(oks, healthyOKs)
+	all := slices.Concat(oks, healthyOKs, bulkOKs)
 	eventually(t, 60*time.Second, "every group through every event", func() bool {
 		return groupDone(ctx, store, streams.GroupProcessors, streams.GroupAnalytics, streams.GroupNotifications, streams.GroupAudit)
 	})
