@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,21 +18,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// quotaMargin is how far past the quota the server's used_memory may
-// grow: one 10 MB argument in the server's query buffer, and its own
-// bookkeeping.
+// quotaMargin is how far past the quota a server's used_memory may grow:
+// one 10 MB argument in its query buffer, and its own bookkeeping. A
+// cluster's masters each hold one.
 const quotaMargin = 16 << 20
 
 // memorySampler samples a server's INFO used_memory until stopped and
 // keeps the highest.
 type memorySampler struct {
-	rdb        *redis.Client
+	rdb        redis.UniversalClient
 	base, peak int64
 	stop       chan struct{}
 	done       sync.WaitGroup
 }
 
-func sampleMemory(t *testing.T, rdb *redis.Client) *memorySampler {
+func sampleMemory(t *testing.T, rdb redis.UniversalClient) *memorySampler {
 	t.Helper()
 	s := &memorySampler{rdb: rdb, stop: make(chan struct{})}
 	s.base = usedMemory(t, rdb)
@@ -62,21 +63,61 @@ func (s *memorySampler) growth() int64 {
 	return s.peak - s.base
 }
 
-func usedMemory(t *testing.T, rdb *redis.Client) int64 {
-	info, err := rdb.Info(context.Background(), "memory").Result()
-	if err != nil {
-		if t != nil {
-			t.Fatal(err)
+// usedMemory is the server's used_memory, summed over the masters of a
+// cluster.
+func usedMemory(t *testing.T, rdb redis.UniversalClient) int64 {
+	ctx := context.Background()
+	var (
+		mu    sync.Mutex
+		total int64
+	)
+	one := func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "memory").Result()
+		if err != nil {
+			return err
 		}
-		return 0
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				mu.Lock()
+				total += n
+				mu.Unlock()
+			}
 		}
+		return nil
 	}
-	return 0
+	var err error
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, one)
+	case *redis.Client:
+		err = one(ctx, c)
+	}
+	if err != nil && t != nil {
+		t.Fatal(err)
+	}
+	return total
+}
+
+// keyCount is how many keys the server holds, over every master.
+func keyCount(t *testing.T, rdb redis.UniversalClient) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var n atomic.Int64
+	count := func(ctx context.Context, c *redis.Client) error {
+		k, err := c.DBSize(ctx).Result()
+		n.Add(k)
+		return err
+	}
+	var err error
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, count)
+	case *redis.Client:
+		err = count(ctx, c)
+	}
+	require.NoError(t, err)
+	return n.Load()
 }
 
 // TestCheckRedisQuota grades hand-ins that try to fill the shared Redis
@@ -87,9 +128,29 @@ func usedMemory(t *testing.T, rdb *redis.Client) int64 {
 // and nothing is left behind.
 func TestCheckRedisQuota(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	t.Cleanup(func() { rdb.Close() })
+	for _, where := range []string{"redis", "cluster"} {
+		t.Run(where, func(t *testing.T) {
+			t.Parallel()
+			var (
+				conn    []string
+				rdb     redis.UniversalClient
+				masters = 1
+			)
+			if where == "redis" {
+				srv := redistest.Start(t)
+				conn, rdb = []string{"--redis", srv.URL()}, redis.NewClient(&redis.Options{Addr: srv.Addr()})
+			} else {
+				c := redistest.StartCluster(t, 3, 0)
+				conn, masters = []string{"--cluster", strings.Join(c.Seeds(), ",")}, 3
+				rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Seeds()})
+			}
+			t.Cleanup(func() { rdb.Close() })
+			redisQuota(t, conn, rdb, int64(masters)*quotaMargin)
+		})
+	}
+}
+
+func redisQuota(t *testing.T, conn []string, rdb redis.UniversalClient, margin int64) {
 	cases := []struct {
 		name, limit string
 	}{
@@ -101,26 +162,24 @@ func TestCheckRedisQuota(t *testing.T) {
 	for _, c := range cases {
 		// One at a time: each measures the server's growth.
 		sampler := sampleMemory(t, rdb)
-		r := claimsctl(t, "", nil, "--redis", srv.URL(), "check", "--timeout", "40s", filepath.Join("testdata", "quota", c.name))
+		r := claimsctl(t, "", nil, append(conn, "check", "--timeout", "40s", filepath.Join("testdata", "quota", c.name))...)
 		growth := sampler.growth()
 		t.Logf("%s: used_memory grew by at most %.1f MiB (quota 64 MiB)", c.name, float64(growth)/(1<<20))
 		assert.Equal(t, 3, r.code, r.stdout+r.stderr)
 		assert.Regexp(t, `\(script\)\s+ERROR\s+stopped: .*`+c.limit, r.stdout, c.name)
 		assert.Regexp(t, `--redis-(quota SIZE|keys N) sets it`, r.stdout, c.name)
-		assert.LessOrEqual(t, growth, int64(quota.DefaultBytes+quotaMargin), c.name)
-		n, err := rdb.DBSize(context.Background()).Result()
-		require.NoError(t, err)
-		assert.Zero(t, n, "%s: its keys are deleted", c.name)
+		assert.LessOrEqual(t, growth, quota.DefaultBytes+margin, c.name)
+		assert.Zero(t, keyCount(t, rdb), "%s: its keys are deleted", c.name)
 	}
 
 	// The same quota for run --sandbox, on the keyspace of the session:
 	// what it adds to it.
 	sampler := sampleMemory(t, rdb)
-	r := claimsctl(t, "", nil, "--redis", srv.URL(), "--prefix", "alice:", "run", "--sandbox", "--redis-quota", "16MiB",
-		filepath.Join("testdata", "quota", "append", "01_high_value_consumer.lua"))
+	r := claimsctl(t, "", nil, append(conn, "--prefix", "alice:", "run", "--sandbox", "--redis-quota", "16MiB",
+		filepath.Join("testdata", "quota", "append", "01_high_value_consumer.lua"))...)
 	growth := sampler.growth()
 	t.Logf("run --sandbox: used_memory grew by at most %.1f MiB (quota 16 MiB)", float64(growth)/(1<<20))
 	assert.NotEqual(t, 0, r.code, r.stdout+r.stderr)
 	assert.Contains(t, r.stderr, "over its quota of 16 MiB")
-	assert.LessOrEqual(t, growth, int64(16<<20+quotaMargin))
+	assert.LessOrEqual(t, growth, 16<<20+margin)
 }
