@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"claimsctl/bench"
@@ -21,6 +22,7 @@ type benchCmd struct {
 	claims int
 	json   bool
 	keep   bool
+	server bool
 }
 
 func (c *benchCmd) doc() doc {
@@ -39,6 +41,7 @@ func (c *benchCmd) doc() doc {
 func (c *benchCmd) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.claims, "claims", 10000, "file `N` claims one at a time, and N more with\nsubmit_many")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
+	fs.BoolVar(&c.server, "server", false, "measure instead what the scripts cost Redis beside the\ncommands they issue (INFO commandstats; it resets the\nstatistics: use a redis-server of your own)")
 	fs.BoolVar(&c.keep, "keep", false, "leave the workload's keys (their prefix is printed), to\ncompare other tools on the same streams")
 }
 
@@ -72,6 +75,9 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	// keyspace it runs beside is never touched.
 	store = store.WithPrefix(store.Keys().Prefix + "claimsctl-bench-" + uuid.NewString()[:8] + ":")
 	out := c.env.stdout
+	if c.server {
+		return c.runServer(ctx, store)
+	}
 	if !c.json {
 		fmt.Fprintf(out, "%d claims one at a time, %d with submit_many, then each worker drains them:\n\n", c.claims, c.claims)
 		fmt.Fprintf(out, "  %-26s %10s %12s   %s\n", "path", "events", "events/s", "ratio")
@@ -116,6 +122,43 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 			streams.BenchReport
 			Lua []bench.LuaStep `json:"lua"`
 		}{rep, luaSteps})
+	}
+	return nil
+}
+
+// runServer is bench --server: each script's time on the server beside
+// the commands it issues, phase by phase.
+func (c *benchCmd) runServer(ctx context.Context, store *streams.Store) error {
+	if !c.keep {
+		defer func() { _, _ = store.DeleteAll(context.WithoutCancel(ctx)) }()
+	}
+	costs, err := bench.Server(ctx, store, c.claims)
+	if err != nil {
+		return err
+	}
+	out := c.env.stdout
+	if c.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(costs)
+	}
+	fmt.Fprintf(out, "Redis's own time in the scripts (INFO commandstats), %d claims a phase:\n\n", c.claims)
+	fmt.Fprintf(out, "  %-12s %-11s %10s %14s %16s   %s\n", "phase", "script", "calls", "script µs", "its commands µs", "ratio")
+	for _, sc := range costs {
+		names := make([]string, 0, len(sc.Commands))
+		for name := range sc.Commands {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		parts := make([]string, len(names))
+		for i, name := range names {
+			parts[i] = fmt.Sprintf("%s %.2f", strings.ToUpper(name), sc.Commands[name])
+		}
+		fmt.Fprintf(out, "  %-12s %-11s %10d %14s %16s   %.2f×   (per %s: %s)\n", sc.Phase, sc.Script, sc.Calls,
+			fmt.Sprintf("%.2f", sc.PerCall), fmt.Sprintf("%.2f", sc.CommandsPer), sc.Ratio, sc.Per, strings.Join(parts, " + "))
+		if len(sc.Shared) > 0 {
+			fmt.Fprintf(out, "  %-12s (%s counted whole: the worker sends it too)\n", "", strings.ToUpper(strings.Join(sc.Shared, ", ")))
+		}
 	}
 	return nil
 }

@@ -44,6 +44,23 @@ func TestBenchCommand(t *testing.T) {
 	assert.Len(t, rep.Lua, 7)
 }
 
+// TestBenchServer: --server prints each script's time beside its
+// commands, and deletes its keys.
+func TestBenchServer(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	r := claimsctl(t, "", nil, "--redis", srv.URL(), "bench", "--server", "--claims", "100")
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, line := range []string{"INFO commandstats", "submit loop  append.lua", "submit_many  batch.lua", "processor    batch.lua", "XADD"} {
+		assert.Contains(t, r.stdout, line)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	n, err := rdb.DBSize(context.Background()).Result()
+	require.NoError(t, err)
+	assert.Zero(t, n, "bench --server deletes its keys")
+}
+
 // TestBenchLeavesALabAlone: on a Redis that holds claims it refuses
 // unless given --prefix, and then runs beside them without touching them.
 func TestBenchLeavesALabAlone(t *testing.T) {

@@ -1,0 +1,52 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"claimsctl/streams"
+	"claimsctl/streams/streamstest"
+)
+
+// TestScriptCostIsTheScriptBesideItsCommands: a phase's script time per
+// call is set beside the commands the scripts issued, leaving out what the
+// client sent itself (and, for the processor, what the worker reads).
+func TestScriptCostIsTheScriptBesideItsCommands(t *testing.T) {
+	t.Parallel()
+	stats := parseCommandStats("# Commandstats\r\n" +
+		"cmdstat_evalsha:calls=10,usec=300,usec_per_call=30.00,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_xadd:calls=10,usec=50,usec_per_call=5.00,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_hset:calls=10,usec=50,usec_per_call=5.00,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_hgetall:calls=10,usec=100,usec_per_call=10.00,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_config|resetstat:calls=1,usec=7,usec_per_call=7.00,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_xreadgroup:calls=3,usec=900,usec_per_call=300.00,rejected_calls=0,failed_calls=0\r\n")
+	c := scriptCost("submit loop", "append.lua", "call", 0, stats)
+	assert.Equal(t, int64(10), c.Calls)
+	assert.InDelta(t, 30, c.PerCall, 1e-9)
+	assert.InDelta(t, 20, c.CommandsPer, 1e-9, "XADD, HSET and HGETALL; not CONFIG or XREADGROUP")
+	assert.InDelta(t, 1.5, c.Ratio, 1e-9)
+	p := scriptCost("processor", "batch.lua", "call", 0, stats)
+	assert.InDelta(t, 10, p.CommandsPer, 1e-9, "the worker's own HGETALL is not the script's")
+	perClaim := scriptCost("submit_many", "batch.lua", "claim", 100, stats)
+	assert.InDelta(t, 3, perClaim.PerCall, 1e-9)
+}
+
+// TestServerMeasuresEachPhase: on a real redis-server each phase's
+// scripts ran and cost more than nothing.
+func TestServerMeasuresEachPhase(t *testing.T) {
+	t.Parallel()
+	store := streamstest.Redis(t)(t, streams.Options{})
+	costs, err := Server(context.Background(), store, 200)
+	require.NoError(t, err)
+	require.Len(t, costs, 3)
+	for i, want := range []string{"submit loop", "submit_many", "processor"} {
+		assert.Equal(t, want, costs[i].Phase)
+		assert.Positive(t, costs[i].Calls, want)
+		assert.Positive(t, costs[i].PerCall, want)
+		assert.Positive(t, costs[i].CommandsPer, want)
+		assert.Contains(t, costs[i].Commands, "xadd", want)
+	}
+}
