@@ -169,7 +169,7 @@ trim{before="2026-11-25T00:00:00Z", archive="data/archive/2026-11-24.jsonl", con
 			"Records a failed expectation (with its line) when cond is false; the script goes on, and `claimsctl run` then exits 3.",
 			`expect(claim(c.id).status == "approved", "the claim should be approved")`},
 		{"check", "check(name, fn)", "passed",
-			"Runs fn as one named check of an exercise; it passes when fn raises no error and no expect() in it fails.",
+			"Runs fn as one named check of an exercise; it passes when fn raises no error and no expect() in it fails. `claimsctl check` counts only the checks of the exercise's lib/ module, which it runs itself: a hand-in's own check() calls run but do not count.",
 			`check("claim is approved", function() expect(claim(c.id).status == "approved", "status") end)`},
 		{"trace", "trace([true | false])", "previous setting",
 			"Prints the Redis commands each primitive sends (XADD, XREADGROUP, EVALSHA ...); trace() is trace(true).",
