@@ -60,7 +60,8 @@ func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
 	return dashboard.Run(ctx, c.env.stdout, store.Report, dashboard.Options{
 		Refresh: time.Duration(c.refresh * float64(time.Second)),
 		Once:    c.once, Width: c.width,
-		Color: c.env.color(),
-		Clear: c.env.stdoutTTY && !c.once,
+		Color:     c.env.color(),
+		Clear:     c.env.stdoutTTY && !c.once,
+		Transient: streams.Transient,
 	})
 }

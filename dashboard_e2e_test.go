@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"os/exec"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"claimsctl/streams/redistest"
 
@@ -86,4 +89,79 @@ func TestDashboardCtrlCExitsZero(t *testing.T) {
 	assert.Contains(t, seen.String(), "Claims dashboard")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	require.NoError(t, cmd.Wait(), "exit 0 after Ctrl-C")
+}
+
+// output collects a process's output as it comes, safe to read meanwhile.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// TestLongRunningViewsRideOutARestart stops redis-server (AOF) under a
+// running dashboard and a monitor() script, then starts it again on the
+// same port: both say they are reconnecting, keep running, and show what
+// is written after the restart.
+func TestLongRunningViewsRideOutARestart(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.WithAOF())
+	conn := redisAt(srv.URL())
+	submitClaims(t, conn, 2, 1)
+
+	start := func(args ...string) (*exec.Cmd, *output, chan error) {
+		cmd := exec.Command(binary, append(append([]string(nil), conn...), args...)...)
+		cmd.Env = cleanEnv()
+		out := &output{}
+		cmd.Stdout, cmd.Stderr = out, out
+		require.NoError(t, cmd.Start())
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			<-exited
+			if t.Failed() {
+				t.Logf("--- %v ---\n%s", args, out)
+			}
+		})
+		return cmd, out, exited
+	}
+	_, dash, dashExited := start("dashboard", "--refresh", "0.2", "--width", "60")
+	_, mon, monExited := start("-e", "monitor{seconds = 600}")
+	eventually(t, 30*time.Second, "the dashboard's first frame and the monitor under way", func() bool {
+		return strings.Contains(dash.String(), "claims 2 ") && strings.Contains(mon.String(), "monitoring claims:events")
+	})
+
+	srv.Stop()
+	eventually(t, 60*time.Second, "both saying they are reconnecting", func() bool {
+		return strings.Contains(dash.String(), "redis unavailable, reconnecting in 200ms") &&
+			strings.Contains(mon.String(), "(redis unavailable, reconnecting: ")
+	})
+	srv.Restart(t)
+	r := claimsctl(t, "", nil, append(conn, "-e", `c = submit{customer="CUST-0009", policy="POL-0001", amount=300, type="auto",
+		incident_date="2026-11-01", description="after the restart"} print(c.id)`)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	id := strings.TrimSpace(r.stdout)
+	eventually(t, 60*time.Second, "the new claim in both", func() bool {
+		return strings.Contains(dash.String(), "claims 3 ") &&
+			regexp.MustCompile(`claim\.submitted +`+id[:8]).MatchString(mon.String())
+	})
+	assert.Contains(t, mon.String(), "(reconnected)")
+	for name, exited := range map[string]chan error{"dashboard": dashExited, "monitor": monExited} {
+		select {
+		case err := <-exited:
+			t.Fatalf("%s ended: %v", name, err)
+		default:
+		}
+	}
 }

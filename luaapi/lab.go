@@ -1,6 +1,7 @@
 package luaapi
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -115,6 +116,22 @@ func typeList() string {
 // millisecond's ids (13 digits, a dash) up to sequence 99 line up.
 const monitorIDWidth = 17
 
+// monitorRetry is how long monitor() waits before trying an unavailable
+// Redis again.
+const monitorRetry = 500 * time.Millisecond
+
+// pause waits d, or reports false when ctx ends first.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 func (m *labModule) monitor(L *lua.LState) int {
 	o := optionsAt(L, 1, "monitor", "seconds", "events", "from")
 	limit := o.whole("events", 0, 1, math.MaxInt64)
@@ -143,7 +160,7 @@ func (m *labModule) monitor(L *lua.LState) int {
 	} else {
 		fmt.Fprintln(m.out, "monitoring claims:events (XREAD BLOCK); Ctrl-C stops")
 	}
-	seen, lastProgress := int64(0), ""
+	seen, lastProgress, down := int64(0), "", false
 	for {
 		block := time.Second
 		if !deadline.IsZero() {
@@ -157,8 +174,24 @@ func (m *labModule) monitor(L *lua.LState) int {
 		if ctx.Err() != nil {
 			break // Ctrl-C ends the monitor, not the session
 		}
-		if err != nil {
+		if err != nil && !streams.Transient(err) {
 			return raise(L, err)
+		}
+		if err != nil {
+			// Redis restarting, a failover: wait it out, from where the
+			// cursor is, and say so once.
+			if !down {
+				fmt.Fprintf(m.out, "  (redis unavailable, reconnecting: %v)\n", err)
+				down = true
+			}
+			if !pause(ctx, monitorRetry) {
+				break
+			}
+			continue
+		}
+		if down {
+			fmt.Fprintln(m.out, "  (reconnected)")
+			down = false
 		}
 		for _, d := range ds {
 			fmt.Fprintln(m.out, "  "+eventLine(deliveryTable(L, d), monitorIDWidth))

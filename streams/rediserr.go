@@ -100,6 +100,12 @@ func classify(err error) errKind {
 // of failure worth waiting for.
 func unavailable(err error) bool { return classify(err) == errUnavailable }
 
+// Transient reports an error of a Redis that cannot answer right now (a
+// connection refused or lost, a timeout, a server loading its data, a
+// cluster failover): a long-running view says it is reconnecting and tries
+// again, where any other error ends it.
+func Transient(err error) bool { return unavailable(err) }
+
 // missing reports a reply that means "nothing there yet": a missing key,
 // stream or group, or a nil reply.
 func missing(err error) bool {

@@ -24,6 +24,11 @@ type Options struct {
 	Width   int           // columns (default DefaultWidth)
 	Color   bool          // ANSI colour and block bars
 	Clear   bool          // clear the screen before each frame (a terminal)
+	// Transient reports an error worth waiting out (Redis restarting, a
+	// failover): the dashboard prints a "reconnecting" line and tries
+	// again at the next frame. Any other error ends it, and so does every
+	// error when Transient is nil or Once is set.
+	Transient func(error) bool
 }
 
 // Run draws the report fetch returns, every Refresh, until ctx is
@@ -35,11 +40,20 @@ func Run(ctx context.Context, w io.Writer, fetch func(context.Context) (claims.R
 	}
 	for frame := 0; ; frame++ {
 		rep, err := fetch(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil
+		case o.Once || o.Transient == nil || !o.Transient(err):
+			return fmt.Errorf("dashboard: %w", err)
+		default:
+			if _, werr := fmt.Fprintf(w, "redis unavailable, reconnecting in %s: %v\n", o.Refresh, err); werr != nil {
+				return fmt.Errorf("dashboard: %w", werr)
+			}
+			if !wait(ctx, o.Refresh) {
 				return nil
 			}
-			return fmt.Errorf("dashboard: %w", err)
+			continue
 		}
 		var b strings.Builder
 		switch {
@@ -58,12 +72,20 @@ func Run(ctx context.Context, w io.Writer, fetch func(context.Context) (claims.R
 		if o.Once {
 			return nil
 		}
-		timer := time.NewTimer(o.Refresh)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		if !wait(ctx, o.Refresh) {
 			return nil
-		case <-timer.C:
 		}
+	}
+}
+
+// wait waits d, or reports false when ctx ends first.
+func wait(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
 	}
 }

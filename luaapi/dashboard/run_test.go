@@ -53,3 +53,23 @@ func TestRunReportsAFailedFetch(t *testing.T) {
 	cancel()
 	assert.NoError(t, Run(ctx, &strings.Builder{}, fetch, Options{}), "a fetch cut short by Ctrl-C is no failure")
 }
+
+// TestRunRidesOutTransientErrors: a transient error gets a "reconnecting"
+// line and the next frame is tried; any other error ends the dashboard.
+func TestRunRidesOutTransientErrors(t *testing.T) {
+	t.Parallel()
+	down, broken := errors.New("connection refused"), errors.New("WRONGTYPE")
+	replies := []error{down, down, nil, broken}
+	calls := 0
+	fetch := func(context.Context) (claims.Report, error) {
+		err := replies[calls]
+		calls++
+		return fixedReport(), err
+	}
+	var out strings.Builder
+	err := Run(context.Background(), &out, fetch, Options{Refresh: time.Millisecond, Transient: func(err error) bool { return err == down }})
+	require.ErrorIs(t, err, broken)
+	assert.Equal(t, 4, calls)
+	assert.Equal(t, 2, strings.Count(out.String(), "redis unavailable, reconnecting in 1ms: connection refused\n"))
+	assert.Contains(t, out.String(), "Claims dashboard", "the frame after the reconnect is drawn")
+}
