@@ -93,6 +93,7 @@ func (m *reportModule) dashboard(L *lua.LState) int {
 	err := dashboard.Run(ctx, m.out, m.store.Report, dashboard.Options{
 		Refresh: time.Duration(refresh * float64(time.Second)),
 		Once:    once, Width: int(width), Color: m.color, Clear: m.tty && !once,
+		Transient: streams.Transient,
 	})
 	if err != nil {
 		return raise(L, err)
