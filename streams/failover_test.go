@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -33,8 +33,11 @@ func TestFailover(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			c := redistest.StartCluster(t, 3, 1)
-			rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Seeds(), Protocol: 2})
-			t.Cleanup(func() { _ = rdb.Close() })
+			// The client the tool builds (its failover settings included).
+			backend, err := streams.Connect(ctx, streams.ConnectOptions{Cluster: strings.Join(c.Seeds(), ",")})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = backend.Close() })
+			rdb := backend.Client
 			opts := streams.Options{Prefix: "fo:", Partitions: 6, RetryFor: 20 * time.Second}
 			if durable {
 				opts.Durable = 1
