@@ -16,7 +16,8 @@ import (
 // the commands check (version, status, claimed and approved amount,
 // payment id) and the entry id of each of its events, kept by append.lua in
 // the same step as the XADD. Everything else about a claim is folded from
-// its events when asked for (Claim, History).
+// its events when asked for (Claim, History), and the recent-claims cache
+// holds claims so folded, for the next command on them.
 
 // aggregateState is the claim's state as the aggregate keeps it: the
 // field/value pairs append.lua writes next to version and entries.
@@ -75,22 +76,45 @@ func (s *Store) readState(ctx context.Context, claimID string) (*claims.Claim, e
 	if err != nil {
 		return nil, fmt.Errorf("read claim %s: %w", claimID, err)
 	}
-	c, err := parseAggregate(claimID, fields)
-	if err == nil && c.Version > 0 {
-		s.recent.put(c)
-	}
-	return c, err
+	return parseAggregate(claimID, fields)
 }
 
-// stateOf is the claim a command starts from: the state this process left
-// it in if it changed the claim last (the command's expected version
-// catches anyone else's change since), else read once. An id that matches
-// no claim is tried as a prefix (the 8 characters printed everywhere).
-func (s *Store) stateOf(ctx context.Context, claimID string) (*claims.Claim, error) {
+// stateOf is the claim a command starts from, and whether it came from the
+// cache: the state this process last wrote or read, which a worker or
+// another process may have moved on since (Emit then reads it again), or
+// else the claim as it is now. An id that matches no claim is tried as a
+// prefix (the 8 characters printed everywhere).
+func (s *Store) stateOf(ctx context.Context, claimID string) (*claims.Claim, bool, error) {
 	if c := s.recent.get(claimID); c != nil {
-		return c, nil
+		return c, true, nil
 	}
-	return s.currentState(ctx, claimID)
+	c, err := s.readClaim(ctx, claimID)
+	return c, false, err
+}
+
+// readClaim reads a claim as it is now and as Claim returns it, folded
+// from its events (a command checks it and returns it whole), and keeps it
+// in the cache; a claim with no events comes back at version 0. id may be
+// a unique prefix.
+func (s *Store) readClaim(ctx context.Context, claimID string) (*claims.Claim, error) {
+	agg, err := s.currentState(ctx, claimID)
+	if err != nil || agg.Version == 0 {
+		return agg, err
+	}
+	events, err := s.eventsOf(ctx, agg)
+	c := agg
+	switch {
+	case errors.Is(err, errTrimmed):
+		c.Trimmed = true
+	case err != nil:
+		return nil, err
+	default:
+		if c, err = claims.Fold(events); err != nil {
+			return nil, err
+		}
+	}
+	s.recent.put(c)
+	return c, nil
 }
 
 // currentState reads a claim's aggregate as it is now; an id that matches
@@ -159,21 +183,22 @@ func (s *Store) aggregatePattern(idPrefix string) string {
 // trimmed comes back as its aggregate keeps it (version, status, amounts,
 // payment), marked Trimmed.
 func (s *Store) Claim(ctx context.Context, claimID string) (*claims.Claim, error) {
-	agg, events, err := s.history(ctx, claimID)
-	if errors.Is(err, errTrimmed) {
-		agg.Trimmed = true
-		return agg, nil
-	}
+	c, err := s.readClaim(ctx, claimID)
 	if err != nil {
 		return nil, err
 	}
-	return claims.Fold(events)
+	if c.Version == 0 {
+		return nil, fmt.Errorf("claim %s: %w", claimID, claims.ErrNotFound)
+	}
+	return c, nil
 }
 
-// claimCache holds the aggregates this process wrote last, so that the
-// next command on the same claim needs no read: its expected version
-// catches anyone else's change (the command then reads and checks again).
-// It is bounded; the oldest half is dropped when it is full.
+// claimCache holds the claims this process wrote or read last, whole, so
+// that the next command on one of them needs no read. Anyone else may have
+// moved the claim since: the append script's version check catches that,
+// and a command the cached state refuses is checked again against the
+// claim read anew, so the cache only ever saves a read. It is bounded; the
+// oldest half is dropped when it is full.
 type claimCache struct {
 	mu    sync.Mutex
 	byID  map[string]*claims.Claim

@@ -36,11 +36,15 @@ var derivedClaims = uuid.NewSHA1(uuid.NameSpaceURL, []byte("claimsctl:submit"))
 
 // Emit validates and appends one event to a claim: it checks the payload
 // schema and the state machine in Go against the claim's state, then
-// appends through the version-checking script. A claim this process
-// changed last is checked against the state it holds, so the command is
-// one round trip; from a cold process the claim is read first. Nothing is
-// written when it fails. claimID may be a unique prefix of at least 8
-// characters, as printed.
+// appends through the version-checking script, and returns the event and
+// the claim after it, whole, as Claim would. A claim this process wrote or
+// read last is checked against the state it holds, so the command is one
+// round trip; a claim it does not hold is read first. Someone else (a
+// worker, another process) may have moved a held claim on: a refusal of
+// the held state, or the script's version conflict, reads the claim again
+// and checks the command once more, so a command is only ever refused by
+// the claim as it is. Nothing is written when it fails. claimID may be a
+// unique prefix of at least 8 characters, as printed.
 func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	if t == claims.ClaimSubmitted {
 		return s.submit(ctx, claimID, data, opts)
@@ -52,7 +56,7 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 	if strings.TrimSpace(claimID) == "" {
 		return fail(&claims.ValidationError{Type: t, Field: "claim_id", Rule: "must not be empty"})
 	}
-	claim, err := s.stateOf(ctx, claimID)
+	claim, cached, err := s.stateOf(ctx, claimID)
 	if err != nil {
 		return fail(err)
 	}
@@ -62,18 +66,28 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 			if err != nil {
 				return fail(err)
 			}
-			c, err := s.currentState(ctx, claimID)
+			c, err := s.readClaim(ctx, claimID)
 			return prev, c, err
 		}
 	}
-	for attempt := 0; ; attempt++ {
-		if opts.ExpectedVersion != nil && *opts.ExpectedVersion != claim.Version {
-			return fail(&claims.ConflictError{ClaimID: claimID, Expected: *opts.ExpectedVersion, Actual: claim.Version})
+	// readAgain replaces the claim with what it is now.
+	readAgain := func() error {
+		s.recent.forget(claimID)
+		cached = false
+		claim, err = s.readClaim(ctx, claimID)
+		return err
+	}
+	for conflicts := 0; ; {
+		ev, next, err := s.check(claim, t, data, opts)
+		if err != nil && cached {
+			// The held state may be behind (a worker assigned the claim
+			// since this process submitted it): refuse only what the
+			// claim as it is now refuses.
+			if err := readAgain(); err != nil {
+				return fail(err)
+			}
+			continue
 		}
-		if claim.Version == 0 {
-			return fail(fmt.Errorf("claim %s has no events (submit it first): %w", claimID, claims.ErrNotFound))
-		}
-		ev, next, err := s.prepare(claim, t, data, opts)
 		if err != nil {
 			return fail(err)
 		}
@@ -84,11 +98,12 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 		}
 		id, err := s.appendEvent(ctx, ev, next, opts.EventID != "")
 		var conflict *claims.ConflictError
-		if errors.As(err, &conflict) && opts.ExpectedVersion == nil && attempt == 0 {
-			// Someone else changed the claim since this process saw it:
-			// read it again and check the command against what it is now.
-			s.recent.forget(claimID)
-			if claim, err = s.readState(ctx, claimID); err != nil {
+		if errors.As(err, &conflict) && opts.ExpectedVersion == nil && conflicts == 0 {
+			// Someone else changed the claim between the check and the
+			// append: read it again and check the command against what it
+			// is now.
+			conflicts++
+			if err := readAgain(); err != nil {
 				return fail(err)
 			}
 			continue
@@ -102,6 +117,18 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 		s.recent.put(next)
 		return ev, next, nil
 	}
+}
+
+// check is prepare after the checks of the claim's version: the caller's
+// expected version, and that the claim exists.
+func (s *Store) check(claim *claims.Claim, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
+	if opts.ExpectedVersion != nil && *opts.ExpectedVersion != claim.Version {
+		return claims.Event{}, nil, &claims.ConflictError{ClaimID: claim.ID, Expected: *opts.ExpectedVersion, Actual: claim.Version}
+	}
+	if claim.Version == 0 {
+		return claims.Event{}, nil, fmt.Errorf("claim %s has no events (submit it first): %w", claim.ID, claims.ErrNotFound)
+	}
+	return s.prepare(claim, t, data, opts)
 }
 
 // reservePayment records paymentID as claimID's in claims:payments before
@@ -158,7 +185,7 @@ func (s *Store) submit(ctx context.Context, claimID string, data map[string]any,
 			return fail(err)
 		}
 		if ok {
-			c, err := s.currentState(ctx, claimID)
+			c, err := s.readClaim(ctx, claimID)
 			return prev, c, err
 		}
 	}

@@ -151,9 +151,10 @@ feed:
 	if fatal != nil {
 		return res, fmt.Errorf("submit many: %d of %d appended: %w", res.Submitted, len(subs), fatal)
 	}
-	for i, id := range res.ClaimIDs {
+	for i := range res.ClaimIDs {
 		if res.EntryIDs[i] != "" {
-			s.recent.put(&claims.Claim{ID: id, Status: claims.StatusSubmitted, Version: 1, Amount: states[i].Amount, Entries: []string{res.EntryIDs[i]}})
+			states[i].Entries = []string{res.EntryIDs[i]}
+			s.recent.put(states[i])
 		}
 	}
 	if len(errs) > 0 {

@@ -243,28 +243,35 @@ func (s *Store) history(ctx context.Context, claimID string) (*claims.Claim, []c
 	if c.Version == 0 {
 		return nil, nil, fmt.Errorf("claim %s: %w", claimID, claims.ErrNotFound)
 	}
-	claimID = c.ID
+	events, err := s.eventsOf(ctx, c)
+	return c, events, err
+}
+
+// eventsOf reads the events an aggregate lists, one pipelined XRANGE per
+// entry id. When some were trimmed it returns an error wrapping errTrimmed.
+func (s *Store) eventsOf(ctx context.Context, c *claims.Claim) ([]claims.Event, error) {
+	claimID := c.ID
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.XMessageSliceCmd, len(c.Entries))
 	for i, id := range c.Entries {
 		cmds[i] = pipe.XRange(ctx, s.keys.ForClaim(claimID).Events(), id, id)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, nil, fmt.Errorf("history of %s: %w", claimID, err)
+		return nil, fmt.Errorf("history of %s: %w", claimID, err)
 	}
 	events := make([]claims.Event, 0, len(cmds))
 	for i, cmd := range cmds {
 		msgs := cmd.Val()
 		if len(msgs) == 0 {
-			return c, nil, fmt.Errorf("the events of claim %s: entry %s (v%d) was trimmed from %s: %w", claimID, c.Entries[i], i+1, s.keys.ForClaim(claimID).Events(), errTrimmed)
+			return nil, fmt.Errorf("the events of claim %s: entry %s (v%d) was trimmed from %s: %w", claimID, c.Entries[i], i+1, s.keys.ForClaim(claimID).Events(), errTrimmed)
 		}
 		e, err := claims.DecodeEvent(msgs[0].ID, msgs[0].Values)
 		if err != nil {
-			return nil, nil, fmt.Errorf("history of %s: %w", claimID, err)
+			return nil, fmt.Errorf("history of %s: %w", claimID, err)
 		}
 		events = append(events, e)
 	}
-	return c, events, nil
+	return events, nil
 }
 
 // ClaimAt is a temporal query: the claim as it stood at time at, folded

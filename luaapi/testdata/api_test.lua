@@ -2,7 +2,7 @@
 -- subtest on a fresh key prefix, on real Redis and on the embedded server.
 
 local h = require("helpers")
-local new_claim, refused = h.new_claim, h.refused
+local new_claim, refused, same_as_claim = h.new_claim, h.refused, h.same_as_claim
 
 function TestSubmitReturnsTheClaim()
   local c = new_claim(2500)
@@ -314,4 +314,38 @@ function TestStopAllCountsEveryWorker()
   local n = stop("all")
   expect(n == 5, "five workers stopped, got " .. tostring(n))
   expect(stop("all") == 0, "none left")
+end
+
+-- A command by hand after the processor moved the claim: checked against
+-- the claim as the processor left it, not as this session submitted it.
+function TestACommandByHandSeesWhatTheProcessorDid()
+  sample_data{}
+  start("processor", {log = false})
+  local c = submit{customer = "CUST-0001", policy = "POL-0001", amount = 1000, type = "auto",
+                   incident_date = "2026-11-20", description = "by hand after the processor"}
+  wait_idle("processors")
+  local ok, r = pcall(investigate, c.id, {phase = "started"})
+  stop("processor")
+  expect(ok, "investigate after the processor assigned the claim: " .. tostring(r))
+  if not ok then return end
+  expect(r.status == "investigating" and r.version == 3, "the investigation started, got " .. r.status .. " v" .. r.version)
+  expect(r.adjuster ~= nil and r.adjuster ~= "", "the processor's adjuster is kept")
+  same_as_claim(r, "investigate")
+end
+
+-- Every command returns the claim whole, as claim() does.
+function TestEveryCommandReturnsTheClaimAsClaimDoes()
+  local c = new_claim(3000)
+  same_as_claim(c, "submit")
+  same_as_claim(assign(c.id, "ADJ-001"), "assign")
+  same_as_claim(upload(c.id, {type = "photo", file = "bumper.jpg"}), "upload")
+  same_as_claim(investigate(c.id, {phase = "started"}), "investigate started")
+  same_as_claim(investigate(c.id, {findings = "ok", fraud_risk = "low"}), "investigate")
+  same_as_claim(approve(c.id, 2500), "approve")
+  same_as_claim(pay(c.id), "pay")
+  same_as_claim(settle(c.id), "settle")
+  local d = new_claim(100)
+  same_as_claim(reject(d.id, "not covered"), "reject")
+  local e = new_claim(200)
+  same_as_claim(emit(e.id, "claim.assigned", {adjuster = "ADJ-002"}), "emit")
 end

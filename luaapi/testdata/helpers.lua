@@ -25,4 +25,21 @@ function h.lines(text)
   return out
 end
 
+-- same_as_claim expects a command's result r to hold every field claim()
+-- returns for its claim, with the same value.
+function h.same_as_claim(r, what)
+  local want = claim(r.id)
+  for k, v in pairs(want) do
+    if type(v) == "table" then
+      local got = type(r[k]) == "table" and r[k] or {}
+      expect(#got == #v, ("%s: %s has %d items, claim() %d"):format(what, k, #got, #v))
+      for i = 1, #v do
+        expect(got[i] == v[i], ("%s: %s[%d] is %s, claim() says %s"):format(what, k, i, tostring(got[i]), tostring(v[i])))
+      end
+    else
+      expect(r[k] == v, ("%s: %s is %s, claim() says %s"):format(what, k, tostring(r[k]), tostring(v)))
+    end
+  end
+end
+
 return h
