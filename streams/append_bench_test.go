@@ -13,10 +13,13 @@ import (
 )
 
 // BenchmarkAppend measures one-at-a-time appends through the whole command
-// path on a real redis-server: read the aggregate (HGETALL), validate the
-// payload and the transition in Go, then EVALSHA the version-checking
+// path on a real redis-server: validate the payload and the transition in
+// Go against the claim this handle holds, then EVALSHA the version-checking
 // append script. Compare with BenchmarkXAddBaseline, a bare XADD of the
-// same eight fields: the difference is the price of the checks.
+// same eight fields: the difference is the price of the checks. cold and
+// stale-* are the commands that read the claim first (HGETALL, then its
+// events in one pipeline), because this handle does not hold it or holds
+// it as it was before another handle moved it.
 func BenchmarkAppend(b *testing.B) {
 	ctx := context.Background()
 	s := newRedisStore(b, Options{})
@@ -66,6 +69,51 @@ func BenchmarkAppend(b *testing.B) {
 			}
 		}
 		reportEventsPerSecond(b)
+	})
+
+	// A command on a claim another handle (a worker, another terminal)
+	// moved last: this handle's cache is out of date or empty, so the claim
+	// is read as it is now before the command is checked.
+	other := s.WithPrefix(s.Keys().Prefix)
+	moved := func(b *testing.B, by *Store, steps []lifecycleStep, t claims.EventType, data map[string]any) {
+		const batch = 256
+		var ids []string
+		b.ReportAllocs()
+		for b.Loop() {
+			if len(ids) == 0 {
+				b.StopTimer()
+				for range batch {
+					_, c, err := by.Submit(ctx, testSubmission(), EmitOptions{})
+					require.NoError(b, err)
+					for _, st := range steps {
+						_, _, err = other.Emit(ctx, c.ID, st.Type, st.Data, EmitOptions{})
+						require.NoError(b, err)
+					}
+					ids = append(ids, c.ID)
+				}
+				b.StartTimer()
+			}
+			if _, _, err := s.Emit(ctx, ids[0], t, data, EmitOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			ids = ids[1:]
+		}
+		reportEventsPerSecond(b)
+	}
+	steps := lifecycleSteps()
+	b.Run("cold", func(b *testing.B) {
+		// Submitted by the other handle: nothing cached here.
+		moved(b, other, nil, steps[0].Type, steps[0].Data)
+	})
+	b.Run("stale-passes", func(b *testing.B) {
+		// Cached as submitted, assigned since: the upload passes the check
+		// against the cache, and the script's version check catches it.
+		moved(b, s, steps[:1], steps[1].Type, steps[1].Data)
+	})
+	b.Run("stale-refused", func(b *testing.B) {
+		// Cached as submitted, assigned since: starting the investigation
+		// is refused against the cache, so the claim is read again.
+		moved(b, s, steps[:1], steps[2].Type, steps[2].Data)
 	})
 }
 
