@@ -30,7 +30,7 @@ type moduleDoc struct {
 // payload fields.
 const commandOptions = "expected_version=, actor="
 
-const claimReturned = "claim {id=, version=, status=, ..., entry_id=, event_id=, event=}"
+const claimReturned = "claim {id=, version=, status=, ..., entry_id=, event_id=, event=} (the claim as claim() returns it)"
 
 var reference = []moduleDoc{
 	{"claims.produce", "Produce events (each appends one event through the version-checking script)", []apiDoc{
