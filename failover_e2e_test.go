@@ -350,14 +350,22 @@ func TestServeClusterFailover(t *testing.T) {
 	}
 	assert.NotZero(t, duringFailover, "submits to healthy partitions go on while the master is down")
 
-	// The workers on healthy masters never waited for Redis.
+	// The workers on healthy masters never waited for Redis, but for a
+	// policy on the dead master that the processor had never read (the
+	// bulk loop's claims on unknown policies, POL-9xxx): that one it
+	// cannot decide without.
+	unreadPolicy := regexp.MustCompile(`read policy:\S+ for the batch: `)
 	pause := map[string]time.Duration{}
 	for _, name := range streams.WorkerNames {
 		lines := workerLog(t, logs[name])
 		for _, l := range lines {
-			if !failed[l.partition] && strings.Contains(l.text, "retrying in") {
-				t.Errorf("%s on healthy partition p%d waited: %s", name, l.partition, l.text)
+			if failed[l.partition] || !strings.Contains(l.text, "retrying in") {
+				continue
 			}
+			if name == "processor" && unreadPolicy.MatchString(l.text) {
+				continue
+			}
+			t.Errorf("%s on healthy partition p%d waited: %s", name, l.partition, l.text)
 		}
 		var last time.Time
 		for _, l := range lines {

@@ -445,7 +445,7 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, k
 			}
 			v, ok := known.get(r.Key)
 			if !ok || !r.LastKnown || !unavailable(e) {
-				return nil, fmt.Errorf("read for the batch: %w", e)
+				return nil, fmt.Errorf("read %s for the batch: %w", r.Key, e)
 			}
 			fromKnown[r.Key] = v
 			snap.lastKnown = append(snap.lastKnown, r.Key)
