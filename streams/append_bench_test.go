@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +24,8 @@ import (
 func BenchmarkAppend(b *testing.B) {
 	ctx := context.Background()
 	s := newRedisStore(b, Options{})
+	trips := &roundTrips{}
+	s.Client().AddHook(trips)
 
 	b.Run("submit", func(b *testing.B) {
 		sub := testSubmission()
@@ -60,14 +63,17 @@ func BenchmarkAppend(b *testing.B) {
 			if i%len(steps) == 0 && next == len(claims) {
 				refill()
 			}
+			before := trips.n.Load()
 			if _, _, err := s.Emit(ctx, claims[next], st.Type, st.Data, EmitOptions{}); err != nil {
 				b.Fatal(err)
 			}
+			trips.timed += trips.n.Load() - before
 			i++
 			if i%len(steps) == 0 {
 				next++
 			}
 		}
+		trips.report(b)
 		reportEventsPerSecond(b)
 	})
 
@@ -93,11 +99,14 @@ func BenchmarkAppend(b *testing.B) {
 				}
 				b.StartTimer()
 			}
+			before := trips.n.Load()
 			if _, _, err := s.Emit(ctx, ids[0], t, data, EmitOptions{}); err != nil {
 				b.Fatal(err)
 			}
+			trips.timed += trips.n.Load() - before
 			ids = ids[1:]
 		}
+		trips.report(b)
 		reportEventsPerSecond(b)
 	}
 	steps := lifecycleSteps()
@@ -136,6 +145,36 @@ func BenchmarkXAddBaseline(b *testing.B) {
 		}
 	}
 	reportEventsPerSecond(b)
+}
+
+// roundTrips counts a client's round trips (a command or a pipeline
+// each): the cost of a command path that does not depend on how busy the
+// machine is.
+type roundTrips struct {
+	n     atomic.Int64
+	timed int64 // the round trips of the measured calls
+}
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// report gives the measured calls' round trips per op, and starts over.
+func (r *roundTrips) report(b *testing.B) {
+	b.ReportMetric(float64(r.timed)/float64(b.N), "round-trips/op")
+	r.timed = 0
 }
 
 func reportEventsPerSecond(b *testing.B) {
