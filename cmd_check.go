@@ -124,7 +124,7 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	if c.output != "" {
-		if werr := writeFileAtomically(c.output, func(w io.Writer) error { return grade.WriteReport(w, c.format, res) }); werr != nil {
+		if werr := writeFileAtomically(c.output, 0o644, func(w io.Writer) error { return grade.WriteReport(w, c.format, res) }); werr != nil {
 			return werr
 		}
 	} else if !tableOnStdout {
@@ -157,8 +157,9 @@ func writableFile(path string) error {
 }
 
 // writeFileAtomically writes path through a temporary file beside it, so
-// a reader never sees half a report.
-func writeFileAtomically(path string, write func(io.Writer) error) error {
+// a reader never sees half a report; the file gets mode once written
+// (CreateTemp's 0600 until then).
+func writeFileAtomically(path string, mode os.FileMode, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -171,7 +172,7 @@ func writeFileAtomically(path string, write func(io.Writer) error) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
+	if err := os.Chmod(f.Name(), mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {

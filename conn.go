@@ -16,6 +16,7 @@ import (
 	"claimsctl/luaapi"
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/classroom"
 )
 
 // connFlags are the connection flags every subcommand that talks to Redis
@@ -81,47 +82,29 @@ func trustedCAs(file string) (*x509.CertPool, error) {
 // the one start-up line (never a password). life is how long the command
 // runs: an embedded server's line suggests watching it only in a Session.
 func (b *base) connect(ctx context.Context, banner io.Writer, life streams.Lifetime) (*streams.Backend, *streams.Store, error) {
-	opts := streams.ConnectOptions{
-		URL: b.conn.url, Embedded: b.conn.embedded, Lifetime: life,
-		Host: b.env.getenv("REDIS_HOST"), Port: b.env.getenv("REDIS_PORT"), Password: b.env.getenv("REDIS_PASSWORD"),
-	}
-	opts.Cluster = b.conn.cluster
-	switch {
-	case opts.URL != "" && opts.Cluster != "":
-		return nil, nil, &usageError{msg: "give --redis or --cluster, not both", hint: "claimsctl --cluster 127.0.0.1:7000,127.0.0.1:7001"}
-	case opts.URL == "" && opts.Cluster == "":
-		opts.URL, opts.Cluster = b.env.getenv("REDIS_URL"), b.env.getenv("REDIS_CLUSTER")
-		if opts.URL != "" && opts.Cluster != "" {
-			opts.URL = "" // a cluster is asked for by name: REDIS_URL may be a default of the shell
-		}
-	}
-	if opts.URL != "" && !strings.HasPrefix(opts.URL, "redis://") && !strings.HasPrefix(opts.URL, "rediss://") {
-		return nil, nil, &usageError{msg: "the Redis URL must start with redis:// or rediss://", hint: "claimsctl --redis redis://localhost:6379"}
-	}
 	if b.conn.partitions < 0 || b.conn.partitions > streams.MaxPartitions {
 		return nil, nil, &usageError{msg: fmt.Sprintf("--partitions must be from 1 to %d, got %d", streams.MaxPartitions, b.conn.partitions), hint: "claimsctl --partitions 6"}
 	}
-	if b.conn.embedded && opts.Cluster != "" {
-		return nil, nil, &usageError{msg: "--embedded and --cluster exclude each other: the embedded server is one node", hint: "claimsctl serve --cluster 3"}
-	}
-	if given := b.conn.tlsFlags(); len(given) > 0 && !strings.HasPrefix(opts.URL, "rediss://") && !strings.HasPrefix(opts.Cluster, "rediss://") {
-		return nil, nil, &usageError{msg: "TLS flags (" + strings.Join(given, ", ") + ") need a rediss:// URL",
-			hint: "claimsctl --redis rediss://HOST:PORT " + strings.Join(given, " ")}
-	}
-	opts.InsecureSkipVerify = b.conn.tlsInsecure
-	if b.conn.tlsCA != "" {
-		pool, err := trustedCAs(b.conn.tlsCA)
-		if err != nil {
-			return nil, nil, err
-		}
-		opts.RootCAs = pool
-	}
-	backend, err := streams.Connect(ctx, opts)
+	backend, err := b.dial(ctx, life)
 	if err != nil {
 		return nil, nil, err
 	}
-	b.connected = opts
-	so := streams.Options{Prefix: b.conn.prefix, CountLag: backend.Miniredis, Partitions: b.conn.partitions}
+	// A user its ACL keeps to keys of its own (a student of class add)
+	// works under them without --prefix.
+	prefix, ownKeys := b.conn.prefix, ""
+	if prefix == "" && backend.User != "" && backend.User != "default" {
+		if prefix, err = streams.ACLPrefix(ctx, backend.Client, backend.User, classroom.Prefix(backend.User)); err != nil {
+			backend.Close()
+			if errors.Is(err, streams.ErrNoKeys) {
+				return nil, nil, &usageError{msg: err.Error(), hint: "claimsctl --prefix P   (a prefix of the keys user " + backend.User + " may touch)"}
+			}
+			return nil, nil, err
+		}
+		if prefix != "" {
+			ownKeys = fmt.Sprintf("; keys under %s (all that user %s may touch)", prefix, backend.User)
+		}
+	}
+	so := streams.Options{Prefix: prefix, CountLag: backend.Miniredis, Partitions: b.conn.partitions}
 	if b.conn.durable {
 		so.Durable = 1
 	}
@@ -142,8 +125,51 @@ func (b *base) connect(ctx context.Context, banner io.Writer, life streams.Lifet
 		}
 		line += ")"
 	}
-	fmt.Fprintf(banner, "connected to %s\n", line)
+	fmt.Fprintf(banner, "connected to %s%s\n", line, ownKeys)
 	return backend, store, nil
+}
+
+// dial resolves the connection from flags and environment and connects,
+// without opening the store.
+func (b *base) dial(ctx context.Context, life streams.Lifetime) (*streams.Backend, error) {
+	opts := streams.ConnectOptions{
+		URL: b.conn.url, Embedded: b.conn.embedded, Lifetime: life,
+		Host: b.env.getenv("REDIS_HOST"), Port: b.env.getenv("REDIS_PORT"), Password: b.env.getenv("REDIS_PASSWORD"),
+	}
+	opts.Cluster = b.conn.cluster
+	switch {
+	case opts.URL != "" && opts.Cluster != "":
+		return nil, &usageError{msg: "give --redis or --cluster, not both", hint: "claimsctl --cluster 127.0.0.1:7000,127.0.0.1:7001"}
+	case opts.URL == "" && opts.Cluster == "":
+		opts.URL, opts.Cluster = b.env.getenv("REDIS_URL"), b.env.getenv("REDIS_CLUSTER")
+		if opts.URL != "" && opts.Cluster != "" {
+			opts.URL = "" // a cluster is asked for by name: REDIS_URL may be a default of the shell
+		}
+	}
+	if opts.URL != "" && !strings.HasPrefix(opts.URL, "redis://") && !strings.HasPrefix(opts.URL, "rediss://") {
+		return nil, &usageError{msg: "the Redis URL must start with redis:// or rediss://", hint: "claimsctl --redis redis://localhost:6379"}
+	}
+	if b.conn.embedded && opts.Cluster != "" {
+		return nil, &usageError{msg: "--embedded and --cluster exclude each other: the embedded server is one node", hint: "claimsctl serve --cluster 3"}
+	}
+	if given := b.conn.tlsFlags(); len(given) > 0 && !strings.HasPrefix(opts.URL, "rediss://") && !strings.HasPrefix(opts.Cluster, "rediss://") {
+		return nil, &usageError{msg: "TLS flags (" + strings.Join(given, ", ") + ") need a rediss:// URL",
+			hint: "claimsctl --redis rediss://HOST:PORT " + strings.Join(given, " ")}
+	}
+	opts.InsecureSkipVerify = b.conn.tlsInsecure
+	if b.conn.tlsCA != "" {
+		pool, err := trustedCAs(b.conn.tlsCA)
+		if err != nil {
+			return nil, err
+		}
+		opts.RootCAs = pool
+	}
+	backend, err := streams.Connect(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	b.connected = opts
+	return backend, nil
 }
 
 // launcher starts this binary again as a child process (spawn, check),

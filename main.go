@@ -159,7 +159,7 @@ type base struct {
 // subcommands in the order claimsctl --help lists them.
 func (b *base) subcommands() []subcommand {
 	return []subcommand{&replCmd{base: b}, &runCmd{base: b}, &checkCmd{base: b}, &workerCmd{base: b},
-		&dashboardCmd{base: b}, &reportCmd{base: b}, &benchCmd{base: b}, &serveCmd{base: b}, &versionCmd{base: b}}
+		&dashboardCmd{base: b}, &reportCmd{base: b}, &benchCmd{base: b}, &serveCmd{base: b}, &classCmd{base: b}, &versionCmd{base: b}}
 }
 
 func dispatch(args []string, env environment) error {

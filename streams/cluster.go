@@ -91,7 +91,7 @@ func dialCluster(ctx context.Context, opts *redis.UniversalOptions, desc string)
 		}
 		return nil, fmt.Errorf("%w: %s: %v", claims.ErrUnreachable, desc, err)
 	}
-	return &Backend{Client: client, Description: desc + ": " + topo.String()}, nil
+	return &Backend{Client: client, Description: desc + ": " + topo.String(), User: opts.Username}, nil
 }
 
 // Cluster client settings for failover. go-redis reloads its slot map on

@@ -70,6 +70,8 @@ type Backend struct {
 	Miniredis bool
 	// Description is the one start-up line: which server, never a password.
 	Description string
+	// User is the ACL user connected as ("": the default user).
+	User string
 }
 
 // Close disconnects and stops the embedded server if there is one.
@@ -306,7 +308,7 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 		opts.IsClusterMode = true
 		return dialCluster(ctx, opts, "Redis Cluster via "+strings.TrimPrefix(desc, "Redis at "))
 	}
-	b := &Backend{Client: client, Description: desc}
+	b := &Backend{Client: client, Description: desc, User: opts.Username}
 	// `claimsctl serve` elsewhere is the embedded server behind a plain
 	// address; it answers no INFO server section, which tells it apart.
 	if err := client.Info(pingCtx, "server").Err(); err != nil && classify(err) == errUnsupported {
@@ -431,4 +433,55 @@ func startEmbedded(ctx context.Context, o ConnectOptions) (*Backend, error) {
 			"start `claimsctl serve` in another terminal to keep it and watch it with redis-cli", srv.Addr())
 	}
 	return b, nil
+}
+
+// UserURL is the URL of the server that o reaches, for another user: the
+// scheme, host and database of o's URL (or of its cluster's first seed,
+// REDIS_HOST and REDIS_PORT, or the default address) and its go-redis
+// options, with user and password instead of o's credentials, which it
+// never holds. addr, unless "", replaces the host and port.
+func UserURL(o ConnectOptions, user, password, addr string) (string, error) {
+	u := &url.URL{Scheme: "redis"}
+	switch {
+	case o.Cluster != "":
+		seed, _, _ := strings.Cut(o.Cluster, ",")
+		seed = strings.TrimSpace(seed)
+		if !strings.Contains(seed, "://") {
+			u.Host = seed
+			break
+		}
+		o.URL = seed
+		fallthrough
+	case o.URL != "":
+		parsed, err := url.Parse(o.URL)
+		if err != nil {
+			return "", fmt.Errorf("redis URL %s: %w", redact(o.URL), err)
+		}
+		u.Scheme, u.Host, u.Path = parsed.Scheme, parsed.Host, parsed.Path
+		query := parsed.Query()
+		for key := range query {
+			if !urlOptions[key] {
+				query.Del(key)
+			}
+		}
+		u.RawQuery = query.Encode()
+	case o.Host != "" || o.Port != "":
+		host, port := o.Host, o.Port
+		if host == "" {
+			host = "localhost"
+		}
+		if port == "" {
+			port = "6379"
+		}
+		u.Host = net.JoinHostPort(host, port)
+	case o.DefaultAddr != "":
+		u.Host = o.DefaultAddr
+	default:
+		u.Host = "localhost:6379"
+	}
+	if addr != "" {
+		u.Host = addr
+	}
+	u.User = url.UserPassword(user, password)
+	return u.String(), nil
 }

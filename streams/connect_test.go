@@ -374,3 +374,31 @@ func TestConnectTLSRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestUserURL: a student's URL reaches the admin's server with the
+// student's credentials and none of the admin's.
+func TestUserURL(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		o    ConnectOptions
+		addr string
+		want string
+	}{
+		{"url", ConnectOptions{URL: "redis://admin:topsecret@10.0.0.5:6380/2"}, "", "redis://alice:PW@10.0.0.5:6380/2"},
+		{"tls and options", ConnectOptions{URL: "rediss://:topsecret@redis.example:6390?dial_timeout=3s&token=topsecret"}, "", "rediss://alice:PW@redis.example:6390?dial_timeout=3s"},
+		{"cluster seeds", ConnectOptions{Cluster: "127.0.0.1:7000,127.0.0.1:7001", Password: "topsecret"}, "", "redis://alice:PW@127.0.0.1:7000"},
+		{"cluster URL", ConnectOptions{Cluster: "redis://admin:topsecret@127.0.0.1:7000,127.0.0.1:7001"}, "", "redis://alice:PW@127.0.0.1:7000"},
+		{"lab variables", ConnectOptions{Host: "redis", Password: "topsecret"}, "", "redis://alice:PW@redis:6379"},
+		{"default", ConnectOptions{Password: "topsecret"}, "", "redis://alice:PW@localhost:6379"},
+		{"addr", ConnectOptions{URL: "redis://:topsecret@127.0.0.1:6379"}, "school.example:16379", "redis://alice:PW@school.example:16379"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := UserURL(c.o, "alice", "PW", c.addr)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, got)
+			assert.NotContains(t, got, "topsecret")
+		})
+	}
+}

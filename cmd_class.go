@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"claimsctl/streams"
+	"claimsctl/streams/claims"
+	"claimsctl/streams/classroom"
+)
+
+// classCmd makes, lists and removes the Redis users of a class: one per
+// student, walled off from the others by its ACL.
+type classCmd struct {
+	*base
+	out        string
+	reset      bool
+	addr       string
+	deleteKeys bool
+}
+
+// classActions are class's words, in the order its usage lists them.
+var classActions = []string{"add", "list", "remove"}
+
+func (c *classCmd) doc() doc {
+	return doc{name: "class", args: "add NAME... [-o FILE] | list | remove NAME... [flags]",
+		summary: "give each student a Redis user walled off by ACL (an instructor's)",
+		about: "Gives each student of a class a Redis user of its own on one Redis (or\n" +
+			"cluster), connected as an admin: with a generated password, allowed only\n" +
+			"the keys under NAME: and none of FLUSHALL, KEYS, CONFIG, ACL … (class add).\n" +
+			"It prints each student's REDIS_URL; with it claimsctl works under NAME:\n" +
+			"by itself. class list names the students, class remove deletes their\n" +
+			"users. The embedded server does not enforce ACLs: class needs a real Redis."}
+}
+
+func (c *classCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.out, "o", c.out, "add: write the students' URLs to `FILE` (readable by\nyou only) instead of printing them")
+	fs.BoolVar(&c.reset, "reset", c.reset, "add: give students who have a user already a new\npassword (their old URL stops working)")
+	fs.StringVar(&c.addr, "addr", c.addr, "add: the `HOST:PORT` students reach the server at,\nin their URLs (default: the one connected to)")
+	fs.BoolVar(&c.deleteKeys, "delete-keys", c.deleteKeys, "remove: delete the students' keys (NAME:*) too")
+}
+
+func (c *classCmd) Run(ctx context.Context, args []string) error {
+	const hint = "claimsctl class add alice bob --redis redis://default:ADMINPASS@HOST:6379 -o class.txt"
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if _, err := c.parse(c, args); err != nil {
+			return err
+		}
+		return &usageError{msg: "class needs one of " + strings.Join(classActions, ", "), hint: hint}
+	}
+	action := args[0]
+	if !slices.Contains(classActions, action) {
+		return &usageError{msg: fmt.Sprintf("class %s: no such action (%s)", action, strings.Join(classActions, ", ")) + didYouMean(action, classActions), hint: hint}
+	}
+	// Names and flags may come in any order.
+	var names []string
+	for rest := args[1:]; ; {
+		fs, err := c.parse(c, rest)
+		if err != nil {
+			return err
+		}
+		if rest = fs.Args(); len(rest) == 0 {
+			break
+		}
+		names, rest = append(names, rest[0]), rest[1:]
+	}
+	if err := c.checkArgs(action, names); err != nil {
+		return err
+	}
+	backend, err := c.dial(ctx, streams.Brief)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	if backend.Miniredis {
+		return errors.New("the embedded server does not enforce ACLs: a student could read and write every other's keys. " +
+			"class needs a real Redis (redis-server 7): give its admin URL with --redis (or a node of a cluster)")
+	}
+	fmt.Fprintf(c.env.stderr, "connected to %s\n", backend.Description)
+	switch action {
+	case "add":
+		return c.add(ctx, backend, names)
+	case "remove":
+		return c.remove(ctx, backend, names)
+	}
+	students, err := classroom.List(ctx, backend.Client)
+	if err != nil {
+		return err
+	}
+	if len(students) == 0 {
+		fmt.Fprintln(c.env.stderr, "no students yet: claimsctl class add NAME... makes them")
+	}
+	for _, name := range students {
+		fmt.Fprintln(c.env.stdout, name)
+	}
+	return nil
+}
+
+// checkArgs refuses what does not fit the action, before connecting.
+func (c *classCmd) checkArgs(action string, names []string) error {
+	hint := "claimsctl class " + action
+	if action != "list" {
+		hint += " alice bob"
+	}
+	for _, f := range []struct {
+		flag, of string
+		given    bool
+	}{{"-o", "add", c.out != ""}, {"--reset", "add", c.reset}, {"--addr", "add", c.addr != ""}, {"--delete-keys", "remove", c.deleteKeys}} {
+		if f.given && action != f.of {
+			return &usageError{msg: fmt.Sprintf("%s is a flag of class %s, not of class %s", f.flag, f.of, action), hint: hint}
+		}
+	}
+	switch {
+	case action == "list" && len(names) > 0:
+		return &usageError{msg: "class list takes no names, got " + strings.Join(names, " "), hint: hint}
+	case action != "list" && len(names) == 0:
+		return &usageError{msg: "class " + action + " needs the students' names", hint: hint}
+	}
+	for i, name := range names {
+		if err := classroom.CheckName(name); err != nil {
+			return &usageError{msg: err.Error(), hint: hint}
+		}
+		if slices.Contains(names[:i], name) {
+			return &usageError{msg: fmt.Sprintf("student %q is named twice", name), hint: hint}
+		}
+	}
+	if c.addr != "" {
+		host, port, err := net.SplitHostPort(c.addr)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return &usageError{msg: fmt.Sprintf("--addr %q is not HOST:PORT", c.addr), hint: "claimsctl class add alice --addr redis.school.example:6379"}
+		}
+	}
+	if c.out != "" {
+		if err := writableFile(c.out); err != nil {
+			return &usageError{msg: "-o: " + err.Error(), hint: hint + " -o class.txt"}
+		}
+	}
+	return nil
+}
+
+func (c *classCmd) add(ctx context.Context, backend *streams.Backend, names []string) error {
+	res, err := classroom.Add(ctx, backend.Client, names, c.reset)
+	if err != nil {
+		if errors.Is(err, classroom.ErrExists) || errors.Is(err, classroom.ErrNotStudent) {
+			return &usageError{msg: err.Error(), hint: "claimsctl class list"}
+		}
+		return err
+	}
+	// One line per student, NAME URL, as a shell reads it:
+	// while read name url; do … done < class.txt
+	var roster strings.Builder
+	for _, s := range res.Students {
+		u, err := streams.UserURL(c.connected, s.Name, s.Password, c.addr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&roster, "%s %s\n", s.Name, u)
+	}
+	if c.out == "" {
+		fmt.Fprint(c.env.stdout, roster.String())
+	} else {
+		err := writeFileAtomically(c.out, 0o600, func(w io.Writer) error {
+			_, err := io.WriteString(w, roster.String())
+			return err
+		})
+		if err != nil {
+			// The users exist now: their URLs must not be lost.
+			fmt.Fprint(c.env.stdout, roster.String())
+			return err
+		}
+		fmt.Fprintf(c.env.stderr, "%d students' URLs written to %s (readable by you only): NAME REDIS_URL a line\n", len(res.Students), c.out)
+	}
+	fmt.Fprintf(c.env.stderr, "each student runs: export REDIS_URL=<their URL>; claimsctl run scripts/step01.lua (keys under NAME:)\n")
+	if !res.Saved {
+		fmt.Fprintln(c.env.stderr, "note: the server has no ACL file (aclfile), so these users live in its memory until it restarts; "+
+			"to keep them, run CONFIG REWRITE on each node (a server started with a config file) or start it with --aclfile FILE")
+	}
+	return nil
+}
+
+func (c *classCmd) remove(ctx context.Context, backend *streams.Backend, names []string) error {
+	if _, err := classroom.Remove(ctx, backend.Client, names); err != nil {
+		if errors.Is(err, classroom.ErrNotStudent) {
+			return &usageError{msg: err.Error(), hint: "claimsctl class list"}
+		}
+		return err
+	}
+	for _, name := range names {
+		prefix := classroom.Prefix(name)
+		if !c.deleteKeys {
+			fmt.Fprintf(c.env.stdout, "removed %s (its keys %s* stay: class remove --delete-keys deletes them)\n", name, prefix)
+			continue
+		}
+		n, err := streams.New(backend.Client, streams.Options{Prefix: prefix}).DeleteAll(ctx)
+		if err != nil {
+			return fmt.Errorf("removed %s, but not all its keys: %w", name, err)
+		}
+		fmt.Fprintf(c.env.stdout, "removed %s and its %s (%s*)\n", name, claims.Plural(int64(n), "key", "keys"), prefix)
+	}
+	return nil
+}
