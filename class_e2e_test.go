@@ -91,6 +91,14 @@ func TestClassSideBySide(t *testing.T) {
 						assert.Contains(t, r.stderr+r.stdout, "keys under "+student+": (all that user "+student+" may touch)", step)
 						assert.NotContains(t, r.stdout, "FAIL", "%s %s", student, step)
 						assert.Contains(t, r.stdout, "Now you should see", "%s %s", student, step)
+						for line := range strings.Lines(r.stdout) {
+							if strings.Contains(line, "redis-cli -") {
+								assert.Contains(t, line, " --user "+student+" --askpass ", "a hint's redis-cli logs in as the student")
+							}
+						}
+						if filepath.Base(step) == "step01.lua" {
+							assert.Contains(t, r.stdout, "whoever runs it can turn AOF on", "a student may not CONFIG SET")
+						}
 					}
 				})
 			}

@@ -57,6 +57,7 @@ func (m *labModule) server(L *lua.LState) int {
 	t.RawSetString("mode", lua.LString(info.Mode))
 	t.RawSetString("aof", lua.LBool(info.AOF))
 	t.RawSetString("persistence", lua.LString(info.Persistence))
+	t.RawSetString("config_refused", lua.LBool(info.ConfigRefused))
 	t.RawSetString("partitions", lua.LNumber(m.store.Keys().Partitions()))
 	if !m.ephemeral {
 		t.RawSetString("redis_cli", lua.LString(m.store.RedisCLI()))

@@ -22,7 +22,10 @@ print("persistence:   " .. s.persistence)
 if not s.aof then
   print()
   print("Note: without AOF a restart loses events. The lab starts Redis with")
-  if s.redis_cli ~= "" and not s.version:find("^embedded") then
+  if s.config_refused then
+    print("      redis-server --appendonly yes; this server's CONFIG is not yours to")
+    print("      change: whoever runs it can turn AOF on (CONFIG SET appendonly yes).")
+  elseif s.redis_cli ~= "" and not s.version:find("^embedded") then
     print("      redis-server --appendonly yes; with real Redis you can also run")
     print("      " .. s.redis_cli .. " CONFIG SET appendonly yes")
   else

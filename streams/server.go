@@ -18,6 +18,9 @@ type ServerInfo struct {
 	Mode        string // standalone, cluster, sentinel
 	AOF         bool   // appendonly: events survive a restart
 	Persistence string // in words
+	// ConfigRefused: CONFIG GET was refused (a managed Redis, a student's
+	// ACL user), so CONFIG SET appendonly yes is no advice to give.
+	ConfigRefused bool
 }
 
 // Server reads INFO server and persistence. The embedded server answers
@@ -49,6 +52,7 @@ func (s *Store) Server(ctx context.Context) (ServerInfo, error) {
 	// The RDB schedule is only in the configuration; a managed Redis may
 	// refuse CONFIG, and then it is unknown.
 	save, cerr := s.rdb.ConfigGet(ctx, "save").Result()
+	info.ConfigRefused = cerr != nil
 	switch {
 	case info.AOF:
 		info.Persistence = "AOF on: every write is logged and replayed after a restart"
@@ -203,27 +207,29 @@ wait:
 
 // RedisCLI is the redis-cli command line that reaches the server this
 // store uses ("redis-cli", "redis-cli -p 16399", "redis-cli -c -p 30001"
-// for a cluster), for hints a student can paste. It names no password.
+// for a cluster), for hints a student can paste. It names no password:
+// an ACL user's line asks for it (--user alice --askpass).
 func (s *Store) RedisCLI() string {
-	var addr, flags string
+	var addr, flags, user string
 	switch c := s.rdb.(type) {
 	case *redis.Client:
-		addr = c.Options().Addr
+		addr, user = c.Options().Addr, c.Options().Username
 	case *redis.ClusterClient:
-		flags = " -c"
+		flags, user = " -c", c.Options().Username
 		if seeds := c.Options().Addrs; len(seeds) > 0 {
 			addr = seeds[0]
 		}
 	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "redis-cli" + flags
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if host != "127.0.0.1" && host != "localhost" && host != "::1" && host != "" {
+			flags += " -h " + host
+		}
+		if port != "6379" {
+			flags += " -p " + port
+		}
 	}
-	if host != "127.0.0.1" && host != "localhost" && host != "::1" && host != "" {
-		flags += " -h " + host
-	}
-	if port != "6379" {
-		flags += " -p " + port
+	if user != "" && user != "default" {
+		flags += " --user " + user + " --askpass"
 	}
 	return "redis-cli" + flags
 }

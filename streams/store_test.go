@@ -1464,4 +1464,16 @@ func TestRedisCLINamesTheServer(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want+port, s.RedisCLI())
 	})
+	// An ACL user's line asks for the password, which it never shows.
+	for _, c := range []struct {
+		rdb  redis.UniversalClient
+		want string
+	}{
+		{redis.NewClient(&redis.Options{Addr: "127.0.0.1:16399", Username: "alice", Password: "pw"}), "redis-cli -p 16399 --user alice --askpass"},
+		{redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"10.0.0.7:6379"}, Username: "alice", Password: "pw"}), "redis-cli -c -h 10.0.0.7 --user alice --askpass"},
+		{redis.NewClient(&redis.Options{Addr: "localhost:6379", Username: "default", Password: "pw"}), "redis-cli"},
+	} {
+		assert.Equal(t, c.want, New(c.rdb, Options{}).RedisCLI())
+		c.rdb.Close()
+	}
 }
