@@ -156,6 +156,15 @@ func TestClassSideBySide(t *testing.T) {
 			assert.Equal(t, 4, r.code, "bob's URL no longer works: %s", r.stderr)
 			assert.Contains(t, r.stderr, "refused the password")
 			assert.NotContains(t, r.stderr, urls["bob"][len("redis://bob:"):][:26], "nor is his password printed")
+
+			r = claimsctl(t, "", nil, "class", "remove", "carol", "--delete-keys", "--redis", adminURL)
+			require.Equal(t, 0, r.code, r.stderr)
+			assert.Regexp(t, `removed carol and its \d+ keys \(carol:\*\)`, r.stdout)
+			left := scanAll(t, admin)
+			assert.NotEmpty(t, left)
+			for _, k := range left {
+				assert.Regexp(t, `^(alice|bob):`, k, "carol's keys are gone, the others' stay")
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package classroom_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -247,4 +248,35 @@ func TestAddResetListRemove(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotContains(t, students, carol)
 	})
+}
+
+// TestAddSavesToTheACLFile: a server started with an ACL file keeps the
+// students across a restart.
+func TestAddSavesToTheACLFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	aclfile := filepath.Join(t.TempDir(), "users.acl")
+	require.NoError(t, os.WriteFile(aclfile, nil, 0o600))
+	srv := redistest.Start(t, redistest.WithArgs("--aclfile", aclfile))
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
+	defer admin.Close()
+	res, err := classroom.Add(ctx, admin, []string{"erin"}, false)
+	require.NoError(t, err)
+	assert.True(t, res.Saved)
+	raw, err := os.ReadFile(aclfile)
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), "user erin on")
+	assert.NotContains(t, string(raw), res.Students[0].Password, "Redis keeps only the hash")
+
+	srv.Restart(t)
+	erin := redis.NewClient(&redis.Options{Addr: srv.Addr(), Username: "erin", Password: res.Students[0].Password})
+	defer erin.Close()
+	require.NoError(t, erin.Ping(ctx).Err(), "erin's user survived the restart")
+
+	res, err = classroom.Remove(ctx, admin, []string{"erin"})
+	require.NoError(t, err)
+	assert.True(t, res.Saved)
+	raw, err = os.ReadFile(aclfile)
+	require.NoError(t, err)
+	assert.NotContains(t, string(raw), "erin")
 }
