@@ -233,6 +233,7 @@ func TestClassRefusals(t *testing.T) {
 		{[]string{"class", "add", "alice", "-o", filepath.Join(out, "no", "such")}, "-o: the folder"},
 		{[]string{"class", "ad", "alice"}, "no such action (add, list, remove); did you mean add?"},
 		{[]string{"class", "remove", "alice"}, "alice: not a student: no such user"},
+		{[]string{"class", "add", "alice", "--prefix", "alice:"}, "--prefix is not for class"},
 	} {
 		r := claimsctl(t, "", nil, append(c.args, "--redis", adminURL)...)
 		assert.Equal(t, 2, r.code, "%v: %s", c.args, r.stderr)

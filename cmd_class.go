@@ -118,6 +118,8 @@ func (c *classCmd) checkArgs(action string, names []string) error {
 		}
 	}
 	switch {
+	case c.conn.prefix != "":
+		return &usageError{msg: "--prefix is not for class: a student's keys are those under NAME:", hint: hint}
 	case action == "list" && len(names) > 0:
 		return &usageError{msg: "class list takes no names, got " + strings.Join(names, " "), hint: hint}
 	case action != "list" && len(names) == 0:
