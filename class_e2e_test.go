@@ -252,7 +252,7 @@ func TestClassRefusals(t *testing.T) {
 	require.NoError(t, admin.Do(context.Background(), "ACL", "SETUSER", "ops", "on", ">ops-pw", "~metrics:*", "+@all").Err())
 	r = claimsctl(t, "", []string{"REDIS_URL=redis://ops:ops-pw@" + srv.Addr()}, "-e", "print(1)")
 	assert.Equal(t, 2, r.code, r.stderr)
-	assert.Contains(t, r.stderr, "Redis user ops: its ACL allows none of the lab's keys (claims:…) nor those under ops:")
+	assert.Contains(t, r.stderr, "the Redis user ops: its ACL allows none of the lab's keys (claims:…) nor those under ops:")
 	r = claimsctl(t, "", []string{"REDIS_URL=redis://ops:ops-pw@" + srv.Addr()}, "--prefix", "metrics:", "-e", "print(1)")
 	assert.Equal(t, 0, r.code, r.stderr)
 

@@ -33,5 +33,5 @@ func ACLPrefix(ctx context.Context, rdb redis.UniversalClient, user, own string)
 			return prefix, nil
 		}
 	}
-	return "", fmt.Errorf("Redis user %s: %w (claims:…) nor those under %s: give --prefix with a prefix its ACL allows", user, ErrNoKeys, own)
+	return "", fmt.Errorf("the Redis user %s: %w (claims:…) nor those under %s: give --prefix with a prefix its ACL allows", user, ErrNoKeys, own)
 }
