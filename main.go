@@ -166,7 +166,7 @@ func dispatch(args []string, env environment) error {
 	b := &base{env: env}
 	cmds := b.subcommands()
 	fs := newFlagSet("claimsctl")
-	code := registerCode(fs)
+	code, showVersion := registerRoot(fs)
 	b.conn.register(fs)
 	if err := parseFlags(fs, args, env.stdout, func(w io.Writer) { printOverview(w, cmds) }, "claimsctl --help"); err != nil {
 		return err
@@ -174,6 +174,8 @@ func dispatch(args []string, env environment) error {
 	rest := fs.Args()
 	var cmd subcommand = &replCmd{base: b} // the default
 	switch {
+	case *showVersion:
+		cmd = &versionCmd{base: b}
 	case *code != "":
 		cmd = &runCmd{base: b, code: *code}
 	case len(rest) > 0 && rest[0] == "help":
@@ -225,10 +227,12 @@ func interrupts() (_ <-chan struct{}, stop func()) {
 	}
 }
 
-// registerCode registers -e, the one flag that only comes before a
-// subcommand.
-func registerCode(fs *flag.FlagSet) *string {
-	return fs.String("e", "", "run `CODE`, a line of Lua, instead of the REPL\n(ARGS after it are its table arg)")
+// registerRoot registers -e and --version, the flags that only come
+// before a subcommand.
+func registerRoot(fs *flag.FlagSet) (code *string, showVersion *bool) {
+	code = fs.String("e", "", "run `CODE`, a line of Lua, instead of the REPL\n(ARGS after it are its table arg)")
+	showVersion = fs.Bool("version", false, "print the version, as claimsctl version does")
+	return code, showVersion
 }
 
 // help prints the overview, or one subcommand's usage.
