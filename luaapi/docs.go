@@ -179,8 +179,8 @@ trim{before="2026-11-25T00:00:00Z", archive="data/archive/2026-11-24.jsonl", con
 			`help("consume")`},
 	}},
 	{"claims.lab", "The lab's environment", []apiDoc{
-		{"server", "server()", "{backend=, version=, mode=, aof=, persistence=, partitions=, redis_cli=}",
-			"The Redis server in use: backend line, version, mode and persistence (AOF or not): lab step 1. redis_cli is the redis-cli command that reaches it (\"redis-cli -p 16399\"), never with a password; \"\" for an embedded server that ends with this run.",
+		{"server", "server()", "{backend=, version=, mode=, aof=, persistence=, partitions=, redis_cli=, config_refused=}",
+			"The Redis server in use: backend line, version, mode and persistence (AOF or not): lab step 1. redis_cli is the redis-cli command that reaches it (\"redis-cli -p 16399\"; for an ACL user \"redis-cli -p 16399 --user alice --askpass\"), never with a password; \"\" for an embedded server that ends with this run. config_refused is true when the server refused CONFIG GET (a managed Redis, a student's user of claimsctl class add).",
 			`server().persistence`},
 		{"schema", "schema([type])", "{{type=, required=, optional=, rules={<field>=rule}, follows=}} | one entry",
 			"The eight event types with their required and optional payload fields, each field's rule in words, and the statuses each may follow: lab step 2. The rules of everything else (ids, names, options, what is printed) are under Validation in docs/lua-api.md.",
