@@ -91,6 +91,15 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 	if len(targets) == 0 {
 		targets = []string{exercisesDir}
 	}
+	for i, t := range targets {
+		if targets[i], _, err = labPath(c.env.cacheDir, t); err != nil {
+			return err
+		}
+	}
+	exercises, _, err := labPath(c.env.cacheDir, exercisesDir)
+	if err != nil {
+		return err
+	}
 	files, err := grade.Files(targets)
 	if err != nil {
 		return &usageError{msg: err.Error(), hint: hint}
@@ -113,7 +122,7 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 	}
 	res, err := grade.Run(ctx, grade.Options{
 		Store: store, Backend: backend.Description, Out: verbose, Err: c.env.stderr,
-		Verbose: c.verbose, Timeout: c.timeout, Files: files, Lib: c.lib, Exercises: exercisesDir, Base: base,
+		Verbose: c.verbose, Timeout: c.timeout, Files: files, Lib: c.lib, Exercises: exercises, Base: base,
 		Launcher: c.launcher(backend), Limits: luaapi.Limits{Memory: c.memoryMB << 20, CPU: c.cpu},
 		Quota: c.quota.limits(),
 	})

@@ -45,7 +45,14 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return &usageError{msg: "run needs a Lua file", hint: "claimsctl run scripts/step07.lua"}
 	}
-	file := fs.Arg(0)
+	file, builtin, err := labPath(c.env.cacheDir, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if builtin {
+		wd, _ := os.Getwd()
+		fmt.Fprintf(c.env.stderr, "claimsctl: no %s in this folder: running the lab's copy built into claimsctl; the files it writes (data/) land in %s\n", fs.Arg(0), wd)
+	}
 	c.file = file
 	if _, err := os.Stat(file); err != nil {
 		return &usageError{msg: fmt.Sprintf("cannot read %s: %v", file, errors.Unwrap(err)), hint: "ls scripts/"}
@@ -54,7 +61,7 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.sandbox.on && !c.insideSandbox() {
-		return c.sandboxed(ctx, "run", fs.Args(), c.sandbox.limits(), c.sandbox.wall, c.sandbox.quota.limits(), streams.Brief)
+		return c.sandboxed(ctx, "run", append([]string{file}, fs.Args()[1:]...), c.sandbox.limits(), c.sandbox.wall, c.sandbox.quota.limits(), streams.Brief)
 	}
 	return c.with(ctx, fs.Args()[1:], func(ctx context.Context, rt *luaapi.Runtime) error {
 		if err := rt.DoFile(ctx, file); err != nil {

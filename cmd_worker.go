@@ -57,6 +57,11 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	if name == "" && fs.NArg() > 0 {
 		name = fs.Arg(0)
 	}
+	if strings.HasSuffix(name, ".lua") {
+		if name, _, err = labPath(c.env.cacheDir, name); err != nil {
+			return err
+		}
+	}
 	switch {
 	case name == "":
 		return &usageError{msg: "worker needs a name", hint: hint}

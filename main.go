@@ -48,6 +48,9 @@ func main() {
 			return w
 		},
 	}
+	if dir, err := os.UserCacheDir(); err == nil {
+		env.cacheDir = dir
+	}
 	if exe, err := os.Executable(); err == nil {
 		env.executable = exe
 	}
@@ -108,6 +111,9 @@ type environment struct {
 	// its group once its file is loaded (luaapi.ReadyEnv).
 	ready    io.WriteCloser
 	hostname string // this machine's, for workers' default consumer names
+	// cacheDir is where the lab's scripts built into claimsctl are
+	// unpacked when they are not on disk ("": the temp folder).
+	cacheDir string
 }
 
 // terminalWidth is the width of the terminal on stdout, or 0 when stdout
