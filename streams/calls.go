@@ -134,13 +134,17 @@ type decideCall struct {
 	Stream, Aggregate, ReadModel, AdjusterLoad string
 	ClaimID, EventID                           string // of the decision
 	Op, Adjuster                               string // assign + adjuster, or final
+	Status                                     string // the claim's after the decision
+	SubmittedEntry                             string // the submission's entry id
 	State                                      []any  // the aggregate's state after the decision
 	Decision                                   []any  // the decision event's field/value pairs
-	SubmittedFields, DecisionFields            []any  // read-model fields of each
+	// Read-model fields of each, without last_entry_id (the script sets
+	// it: one HSET of both rows must not take the submission's).
+	SubmittedFields, DecisionFields []any
 }
 
 func (c decideCall) effect() Effect {
-	args := []any{c.ClaimID, c.EventID, c.Op, c.Adjuster}
+	args := []any{c.ClaimID, c.EventID, c.Op, c.Adjuster, c.Status, c.SubmittedEntry}
 	for _, group := range [][]any{c.State, c.Decision, c.SubmittedFields} {
 		args = append(args, len(group))
 		args = append(args, group...)

@@ -190,6 +190,32 @@ func explainProjection(e claims.Event, r Reply) (string, error) {
 	return "", fmt.Errorf("project %s: unexpected script reply %v", e.ID, r)
 }
 
+// decideEffect is the decide.lua effect of decision on the claim that
+// submission e filed.
+func (s *Store) decideEffect(e, decision claims.Event, op, adjuster string) (Effect, error) {
+	folded, err := claims.Fold([]claims.Event{e, decision})
+	if err != nil {
+		return Effect{}, fmt.Errorf("decide %s: %w", claims.Short(e.ClaimID), err)
+	}
+	fields, err := decision.Fields()
+	if err != nil {
+		return Effect{}, err
+	}
+	// The script sets last_entry_id (decide.lua), so the row has none.
+	unappended := e
+	unappended.ID = ""
+	_, _, _, submittedRow := claims.ReadModelUpdate(unappended)
+	_, _, _, decidedRow := claims.ReadModelUpdate(decision)
+	pk := s.keys.ForClaim(e.ClaimID)
+	return decideCall{
+		Stream: pk.Events(), Aggregate: pk.Aggregate(e.ClaimID),
+		ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
+		ClaimID: e.ClaimID, EventID: decision.EventID, State: aggregateState(folded), Op: op, Adjuster: adjuster,
+		Status: string(folded.Status), SubmittedEntry: e.ID,
+		Decision: fields, SubmittedFields: submittedRow, DecisionFields: decidedRow,
+	}.effect(), nil
+}
+
 // decide appends claim.assigned or claim.rejected after claim.submitted:
 // one decide.lua effect projects the submission, appends the decision if
 // the claim is still at version 1, and projects the decision at once.
@@ -221,27 +247,14 @@ func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *Sn
 	if decision.Data, err = claims.Normalize(data); err != nil {
 		return Decision{Err: Permanent(err)}
 	}
-	folded, err := claims.Fold([]claims.Event{e, decision})
-	if err != nil {
-		return Decision{Err: Permanent(fmt.Errorf("decide %s: %w", claims.Short(e.ClaimID), err))}
-	}
-	fields, err := decision.Fields()
+	eff, err := p.s.decideEffect(e, decision, op, adjuster)
 	if err != nil {
 		return Decision{Err: Permanent(err)}
 	}
-	_, _, _, submittedRow := claims.ReadModelUpdate(e)
-	_, _, _, decidedRow := claims.ReadModelUpdate(decision)
 	if v.version == 0 {
 		st.apply(v, e)
 	}
 	st.apply(v, decision)
-	pk := k.ForClaim(e.ClaimID)
-	eff := decideCall{
-		Stream: pk.Events(), Aggregate: pk.Aggregate(e.ClaimID),
-		ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
-		ClaimID: e.ClaimID, EventID: decision.EventID, State: aggregateState(folded), Op: op, Adjuster: adjuster,
-		Decision: fields, SubmittedFields: submittedRow, DecisionFields: decidedRow,
-	}.effect()
 	return Decision{Effects: []Effect{eff}, Explain: func(r []Reply) (string, error) {
 		switch r[0].Status {
 		case "ok":
