@@ -326,9 +326,9 @@ func TestRunSandbox(t *testing.T) {
 	assert.Contains(t, r.stdout, "the claim should be approved")
 
 	r = claimsctl(t, "print(1 + 1)\nos.execute('touch "+marker+"')\n", nil, "--embedded", "repl", "--sandbox")
-	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Equal(t, 1, r.code, "the refused command failed\n"+r.stdout+r.stderr)
 	assert.Contains(t, r.stdout, "\n2\n")
-	assert.Contains(t, r.stdout, "error: stdin:1: os.execute is not available in the sandbox")
+	assert.Contains(t, r.stderr, "error: stdin:1: os.execute is not available in the sandbox")
 	assert.NoFileExists(t, marker)
 
 	r = claimsctl(t, "", nil, "--embedded", "run", execute)

@@ -82,8 +82,14 @@ func (c *replCmd) session(ctx context.Context, run func(repl.Options) error) err
 	if c.env.stdinTTY {
 		history = c.env.historyFile
 	}
+	// A piped session keeps stdout for values and views: its start-up
+	// line and errors go to stderr, as a script runner's do.
+	errs := c.env.stdout
+	if !c.env.stdinTTY {
+		errs = c.env.stderr
+	}
 	return run(repl.Options{
-		In: c.env.stdin, Out: c.env.stdout, Err: c.env.stderr,
+		In: c.env.stdin, Out: c.env.stdout, Err: c.env.stderr, Errors: errs,
 		Interactive: c.env.stdinTTY, Color: c.env.color(), HistoryFile: history,
 		Eval: rt, State: rt.State, Banner: banner.String(),
 		Background: rt.SetBackgroundOutput,

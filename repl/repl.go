@@ -49,6 +49,10 @@ type Options struct {
 	In  io.Reader // the user's input; in interactive mode a terminal (see Interactive)
 	Out io.Writer // values, errors and the state view, in the order they happen
 	Err io.Writer // readline's own messages; nil discards them
+	// Errors is where the banner and the errors of chunks go; nil means
+	// Out, next to the command that caused them. A piped REPL's caller
+	// sets stderr, so its stdout holds only values and views.
+	Errors io.Writer
 
 	// Interactive means In is a terminal: a readline prompt with history and
 	// Tab completion. When In has an Fd method and that descriptor is a
@@ -102,6 +106,18 @@ type Options struct {
 // non-interactive run (see Options.Interrupts).
 var ErrInterrupted = errors.New("interrupted")
 
+// CommandsFailed is returned by a non-interactive Run that read its input
+// to the end with N chunks that failed, so a piped session's exit code
+// says so; each error was printed as it happened.
+type CommandsFailed struct{ N int }
+
+func (e *CommandsFailed) Error() string {
+	if e.N == 1 {
+		return "1 command failed"
+	}
+	return fmt.Sprintf("%d commands failed", e.N)
+}
+
 // Run reads chunks until EOF / Ctrl-D / `exit` / `quit`, returns nil then.
 // Errors of a chunk are printed and never end the loop. If ctx is
 // cancelled Run returns ctx.Err(), and ErrInterrupted when an interrupt
@@ -119,6 +135,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.Err == nil {
 		o.Err = io.Discard
+	}
+	if o.Errors == nil {
+		o.Errors = o.Out
 	}
 	if !o.Interactive {
 		o.Color = false
@@ -157,10 +176,16 @@ func Run(ctx context.Context, o Options) error {
 	defer src.close()
 
 	if o.Banner != "" {
-		fmt.Fprintln(o.Out, strings.TrimRight(o.Banner, "\n"))
+		fmt.Fprintln(o.Errors, strings.TrimRight(o.Banner, "\n"))
 	}
 	s.view(ctx)
-	return s.loop(ctx, src)
+	if err := s.loop(ctx, src); err != nil {
+		return err
+	}
+	if !o.Interactive && s.failed > 0 {
+		return &CommandsFailed{N: s.failed}
+	}
+	return nil
 }
 
 // errLineDropped is a line source reporting Ctrl-C at the prompt.
@@ -179,9 +204,10 @@ type lineSource interface {
 // session is the state of one Run: the previous view (to show what
 // changed) and the names offered on Tab.
 type session struct {
-	o     Options
-	prev  *streams.State
-	names atomic.Pointer[[]string]
+	o      Options
+	prev   *streams.State
+	names  atomic.Pointer[[]string]
+	failed int // chunks that ended in an error
 }
 
 // loop accumulates lines into a chunk until the evaluator no longer calls
@@ -258,8 +284,7 @@ func (s *session) loop(ctx context.Context, src lineSource) error {
 	}
 }
 
-// report prints a chunk's value or error. Errors go to Out, not Err, so a
-// transcript keeps them next to the command that caused them.
+// report prints a chunk's value or error (to Errors).
 func (s *session) report(val string, err error) {
 	if val != "" {
 		fmt.Fprint(s.o.Out, val)
@@ -268,6 +293,7 @@ func (s *session) report(val string, err error) {
 		}
 	}
 	if err != nil {
+		s.failed++
 		s.printError(err)
 	}
 }
@@ -275,10 +301,10 @@ func (s *session) report(val string, err error) {
 func (s *session) printError(err error) {
 	msg := strings.TrimRight(err.Error(), "\n")
 	if s.o.Color {
-		fmt.Fprintf(s.o.Out, "\x1b[1;31merror:\x1b[0m %s\n", msg)
+		fmt.Fprintf(s.o.Errors, "\x1b[1;31merror:\x1b[0m %s\n", msg)
 		return
 	}
-	fmt.Fprintf(s.o.Out, "error: %s\n", msg)
+	fmt.Fprintf(s.o.Errors, "error: %s\n", msg)
 }
 
 // view prints the state view and remembers it for the next diff. A failed

@@ -116,7 +116,11 @@ func runPiped(t *testing.T, input string) (string, *fakeEval) {
 		State:  store.state,
 		Banner: "connected to embedded redis\ntype help() for help",
 	})
-	require.NoError(t, err)
+	if failed := strings.Count(out.String(), "error: "); failed > 0 {
+		assert.Equal(t, &CommandsFailed{N: failed}, err, "a piped run with failed chunks says how many")
+	} else {
+		require.NoError(t, err)
+	}
 	assert.Empty(t, errOut.String())
 	return out.String(), ev
 }
@@ -169,6 +173,25 @@ func TestRunErrorsDoNotEnd(t *testing.T) {
 	assert.Contains(t, out, "error: fake: unknown chunk \"bogus\"\n  (no change)\n2\n")
 }
 
+// TestRunPipedFailures: a piped run says how many chunks failed (main's
+// exit code), and with Errors set the banner and errors go there, the
+// values and views to Out.
+func TestRunPipedFailures(t *testing.T) {
+	t.Parallel()
+	var out, errs strings.Builder
+	err := Run(context.Background(), Options{
+		In: strings.NewReader("fail\n1+1\nbogus\n"), Out: &out, Errors: &errs,
+		Eval: &fakeEval{}, Banner: "connected",
+	})
+	assert.Equal(t, &CommandsFailed{N: 2}, err)
+	assert.EqualError(t, err, "2 commands failed")
+	assert.Equal(t, "2\n", out.String())
+	assert.Equal(t, "connected\nerror: <string>:1: boom\nerror: fake: unknown chunk \"bogus\"\n", errs.String())
+
+	err = Run(context.Background(), Options{In: strings.NewReader("1+1\n"), Out: &out, Eval: &fakeEval{}})
+	assert.NoError(t, err, "no failure, no error")
+}
+
 func TestRunExit(t *testing.T) {
 	t.Parallel()
 	for _, word := range []string{"exit", "quit", "  exit  ", "quit()"} {
@@ -200,7 +223,7 @@ func TestRunWithoutStateView(t *testing.T) {
 		Out:  &out,
 		Eval: &fakeEval{},
 	})
-	require.NoError(t, err)
+	assert.Equal(t, &CommandsFailed{N: 1}, err)
 	assert.Equal(t, "2\nerror: <string>:1: boom\n", out.String())
 }
 
