@@ -11,6 +11,7 @@ import (
 
 	"claimsctl/bench"
 	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
 
 	"github.com/google/uuid"
 )
@@ -57,7 +58,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	prefixGiven := false
 	fs.Visit(func(f *flag.Flag) { prefixGiven = prefixGiven || f.Name == "prefix" })
 	prefixGiven = prefixGiven || c.conn.prefix != ""
-	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
+	backend, store, err := c.connect(ctx, c.env.stderr, redisconn.Brief)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/luaapi/grade"
-	"claimsctl/streams"
 	"claimsctl/streams/quota"
+	"claimsctl/streams/redisconn"
 )
 
 // checkCmd grades exercise scripts (luaapi/grade), each in a child
@@ -108,7 +108,7 @@ func (c *checkCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return &usageError{msg: err.Error(), hint: hint}
 	}
-	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
+	backend, store, err := c.connect(ctx, c.env.stderr, redisconn.Brief)
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (c *gradeFileCmd) Run(ctx context.Context, args []string) error {
 		_, _ = io.Copy(io.Discard, c.env.stdin)
 		cancel()
 	}()
-	backend, store, err := c.connect(ctx, io.Discard, streams.Brief)
+	backend, store, err := c.connect(ctx, io.Discard, redisconn.Brief)
 	if err != nil {
 		return err
 	}

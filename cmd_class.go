@@ -14,6 +14,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/classroom"
+	"claimsctl/streams/redisconn"
 )
 
 // classCmd makes, lists and removes the Redis users of a class: one per
@@ -74,7 +75,7 @@ func (c *classCmd) Run(ctx context.Context, args []string) error {
 	if err := c.checkArgs(action, names); err != nil {
 		return err
 	}
-	backend, err := c.dial(ctx, streams.Brief)
+	backend, err := c.dial(ctx, redisconn.Brief)
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func (c *classCmd) checkArgs(action string, names []string) error {
 	return nil
 }
 
-func (c *classCmd) add(ctx context.Context, backend *streams.Backend, names []string) error {
+func (c *classCmd) add(ctx context.Context, backend *redisconn.Backend, names []string) error {
 	res, err := classroom.Add(ctx, backend.Client, names, c.reset)
 	if err != nil {
 		if errors.Is(err, classroom.ErrExists) || errors.Is(err, classroom.ErrNotStudent) {
@@ -159,7 +160,7 @@ func (c *classCmd) add(ctx context.Context, backend *streams.Backend, names []st
 	// while read name url; do … done < class.txt
 	var roster strings.Builder
 	for _, s := range res.Students {
-		u, err := streams.UserURL(c.connected, s.Name, s.Password, c.addr)
+		u, err := redisconn.UserURL(c.connected, s.Name, s.Password, c.addr)
 		if err != nil {
 			return err
 		}
@@ -187,7 +188,7 @@ func (c *classCmd) add(ctx context.Context, backend *streams.Backend, names []st
 	return nil
 }
 
-func (c *classCmd) remove(ctx context.Context, backend *streams.Backend, names []string) error {
+func (c *classCmd) remove(ctx context.Context, backend *redisconn.Backend, names []string) error {
 	if _, err := classroom.Remove(ctx, backend.Client, names); err != nil {
 		if errors.Is(err, classroom.ErrNotStudent) {
 			return &usageError{msg: err.Error(), hint: "claimsctl class list"}

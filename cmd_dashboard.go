@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"claimsctl/luaapi/dashboard"
-	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
 )
 
 // dashboardCmd draws the analytics dashboard until Ctrl-C, which ends it
@@ -48,9 +48,9 @@ func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
 		// 0 when stdout is not a terminal: the dashboard's default.
 		c.width = c.env.terminalWidth()
 	}
-	life := streams.Session
+	life := redisconn.Session
 	if c.once {
-		life = streams.Brief
+		life = redisconn.Brief
 	}
 	backend, store, err := c.connect(ctx, c.env.stderr, life)
 	if err != nil {
@@ -62,6 +62,6 @@ func (c *dashboardCmd) Run(ctx context.Context, args []string) error {
 		Once:    c.once, Width: c.width,
 		Color:     c.env.color(),
 		Clear:     c.env.stdoutTTY && !c.once,
-		Transient: streams.Transient,
+		Transient: redisconn.Transient,
 	})
 }

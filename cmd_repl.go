@@ -9,7 +9,7 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/repl"
-	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
 )
 
 // replCmd is the interactive REPL.
@@ -38,7 +38,7 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.sandbox.on && !c.insideSandbox() {
-		return c.sandboxed(ctx, "repl", nil, c.sandbox.limits(), 0, c.sandbox.quota.limits(), streams.Session)
+		return c.sandboxed(ctx, "repl", nil, c.sandbox.limits(), 0, c.sandbox.quota.limits(), redisconn.Session)
 	}
 	return c.session(ctx, func(o repl.Options) error {
 		ctrlC, stopCtrlC := interrupts()
@@ -52,7 +52,7 @@ func (c *replCmd) Run(ctx context.Context, args []string) error {
 // options wired to them; both are closed when run returns.
 func (c *replCmd) session(ctx context.Context, run func(repl.Options) error) error {
 	var banner strings.Builder
-	backend, store, err := c.connect(ctx, &banner, streams.Session)
+	backend, store, err := c.connect(ctx, &banner, redisconn.Session)
 	if err != nil {
 		return err
 	}

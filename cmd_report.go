@@ -1,13 +1,12 @@
 package main
 
 import (
+	"claimsctl/streams/redisconn"
 	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"claimsctl/streams"
 )
 
 // reportCmd prints or writes the analytics report.
@@ -29,7 +28,7 @@ func (c *reportCmd) Run(ctx context.Context, args []string) error {
 	if _, err := c.parse(c, args); err != nil {
 		return err
 	}
-	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
+	backend, store, err := c.connect(ctx, c.env.stderr, redisconn.Brief)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,8 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/luaapi/grade"
-	"claimsctl/streams"
 	"claimsctl/streams/quota"
+	"claimsctl/streams/redisconn"
 )
 
 // runCmd runs a Lua file, or with code set the line of -e CODE.
@@ -61,7 +61,7 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.sandbox.on && !c.insideSandbox() {
-		return c.sandboxed(ctx, "run", append([]string{file}, fs.Args()[1:]...), c.sandbox.limits(), c.sandbox.wall, c.sandbox.quota.limits(), streams.Brief)
+		return c.sandboxed(ctx, "run", append([]string{file}, fs.Args()[1:]...), c.sandbox.limits(), c.sandbox.wall, c.sandbox.quota.limits(), redisconn.Brief)
 	}
 	return c.with(ctx, fs.Args()[1:], func(ctx context.Context, rt *luaapi.Runtime) error {
 		if err := rt.DoFile(ctx, file); err != nil {
@@ -92,7 +92,7 @@ func (c *runCmd) runCode(ctx context.Context, args []string) error {
 // sandboxed child (the script's folder, its lib/ and its parent's lib/, as
 // check has it).
 func (c *runCmd) with(ctx context.Context, args []string, body func(context.Context, *luaapi.Runtime) error) error {
-	backend, store, err := c.connect(ctx, c.env.stderr, streams.Brief)
+	backend, store, err := c.connect(ctx, c.env.stderr, redisconn.Brief)
 	if err != nil {
 		return err
 	}

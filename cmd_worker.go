@@ -14,6 +14,7 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
 )
 
 // workerCmd runs one worker in the foreground, as the lab's separate
@@ -81,7 +82,7 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	case c.opts.MaxDeliveries < 1:
 		return &usageError{msg: fmt.Sprintf("--max-deliveries must be at least 1, got %d", c.opts.MaxDeliveries), hint: hint}
 	}
-	backend, store, err := c.connect(ctx, c.env.stderr, streams.Session)
+	backend, store, err := c.connect(ctx, c.env.stderr, redisconn.Session)
 	if err != nil {
 		return err
 	}

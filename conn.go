@@ -17,6 +17,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/classroom"
+	"claimsctl/streams/redisconn"
 )
 
 // connFlags are the connection flags every subcommand that talks to Redis
@@ -81,7 +82,7 @@ func trustedCAs(file string) (*x509.CertPool, error) {
 // connect resolves the connection from flags and environment and prints
 // the one start-up line (never a password). life is how long the command
 // runs: an embedded server's line suggests watching it only in a Session.
-func (b *base) connect(ctx context.Context, banner io.Writer, life streams.Lifetime) (*streams.Backend, *streams.Store, error) {
+func (b *base) connect(ctx context.Context, banner io.Writer, life redisconn.Lifetime) (*redisconn.Backend, *streams.Store, error) {
 	if b.conn.partitions < 0 || b.conn.partitions > streams.MaxPartitions {
 		return nil, nil, &usageError{msg: fmt.Sprintf("--partitions must be from 1 to %d, got %d", streams.MaxPartitions, b.conn.partitions), hint: "claimsctl --partitions 6"}
 	}
@@ -131,8 +132,8 @@ func (b *base) connect(ctx context.Context, banner io.Writer, life streams.Lifet
 
 // dial resolves the connection from flags and environment and connects,
 // without opening the store.
-func (b *base) dial(ctx context.Context, life streams.Lifetime) (*streams.Backend, error) {
-	opts := streams.ConnectOptions{
+func (b *base) dial(ctx context.Context, life redisconn.Lifetime) (*redisconn.Backend, error) {
+	opts := redisconn.ConnectOptions{
 		URL: b.conn.url, Embedded: b.conn.embedded, Lifetime: life,
 		Host: b.env.getenv("REDIS_HOST"), Port: b.env.getenv("REDIS_PORT"), Password: b.env.getenv("REDIS_PASSWORD"),
 	}
@@ -164,7 +165,7 @@ func (b *base) dial(ctx context.Context, life streams.Lifetime) (*streams.Backen
 		}
 		opts.RootCAs = pool
 	}
-	backend, err := streams.Connect(ctx, opts)
+	backend, err := redisconn.Connect(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +178,7 @@ func (b *base) dial(ctx context.Context, life streams.Lifetime) (*streams.Backen
 // environment, never on its command line, which ps shows to everyone. The
 // embedded server is reached on its loopback port. Without a known
 // executable (tests in-process) it is nil.
-func (b *base) launcher(backend *streams.Backend) *luaapi.Launcher {
+func (b *base) launcher(backend *redisconn.Backend) *luaapi.Launcher {
 	if b.env.executable == "" {
 		return nil
 	}

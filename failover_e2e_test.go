@@ -24,6 +24,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 )
 
 // servedCluster is a `claimsctl serve --cluster` running for a test.
@@ -219,7 +220,7 @@ func TestServeClusterFailover(t *testing.T) {
 	r := claimsctl(t, "", env, append(conn, "-e", "sample_data{}")...)
 	require.Equal(t, 0, r.code, r.stderr)
 
-	backend, err := streams.Connect(ctx, streams.ConnectOptions{Cluster: sc.seeds})
+	backend, err := redisconn.Connect(ctx, redisconn.ConnectOptions{Cluster: sc.seeds})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = backend.Close() })
 	store, err := streams.Open(ctx, backend.Client, streams.Options{Partitions: 6})

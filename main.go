@@ -17,7 +17,7 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/luaapi/grade"
-	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
 
 	"golang.org/x/term"
 )
@@ -158,7 +158,7 @@ type base struct {
 	conn connFlags
 	// connected is how connect reached Redis, and partitions the
 	// keyspace's count, for child processes.
-	connected  streams.ConnectOptions
+	connected  redisconn.ConnectOptions
 	partitions int
 }
 

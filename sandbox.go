@@ -17,6 +17,7 @@ import (
 	"claimsctl/luaapi"
 	"claimsctl/streams"
 	"claimsctl/streams/quota"
+	"claimsctl/streams/redisconn"
 
 	"golang.org/x/sys/unix"
 )
@@ -102,7 +103,7 @@ func (b *base) insideSandbox() bool { return b.env.getenv(luaapi.LimitsEnv) != "
 // arguments again in a child process under limits, on this terminal,
 // connected where this process connects, and waits for it. Its temp
 // folder is removed afterwards, whatever became of it.
-func (b *base) sandboxed(ctx context.Context, cmd string, positional []string, limits luaapi.Limits, wall time.Duration, q quota.Limits, life streams.Lifetime) error {
+func (b *base) sandboxed(ctx context.Context, cmd string, positional []string, limits luaapi.Limits, wall time.Duration, q quota.Limits, life redisconn.Lifetime) error {
 	backend, store, err := b.connect(ctx, io.Discard, life) // the child says where it is connected
 	if err != nil {
 		return err

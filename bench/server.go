@@ -11,6 +11,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 )
 
 // ScriptCost is what one server script costs Redis in one phase of the
@@ -35,7 +36,7 @@ type ScriptCost struct {
 // holds none pending (lag and pending 0, from XINFO GROUPS); an empty or
 // missing stream is done.
 func groupDone(ctx context.Context, store *streams.Store, stream, group string) (bool, error) {
-	reply, err := store.Do(streams.Untraced(ctx), "XINFO", "GROUPS", stream)
+	reply, err := store.Do(redisconn.Untraced(ctx), "XINFO", "GROUPS", stream)
 	if err != nil {
 		if strings.Contains(err.Error(), "no such key") {
 			return true, nil

@@ -7,6 +7,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 )
 
 // pool is the background workers of one Runtime, started by start() and
@@ -64,7 +65,7 @@ func (p *pool) launch(name, kind, group, consumer string, run func(context.Conte
 	// chunk's (Ctrl-C at the REPL stops the chunk, not the workers).
 	// Untraced: trace(true) is about the commands the student's own calls
 	// send; a worker's XREADGROUP every second would drown them.
-	ctx, cancel := context.WithCancel(streams.Untraced(context.Background()))
+	ctx, cancel := context.WithCancel(redisconn.Untraced(context.Background()))
 	b := &background{name: name, group: group, consumer: consumer, kind: kind, cancel: cancel, done: make(chan struct{})}
 	p.workers = append(p.workers, b)
 	out := p.out

@@ -12,6 +12,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -175,7 +176,7 @@ func (m *labModule) monitor(L *lua.LState) int {
 		if ctx.Err() != nil {
 			break // Ctrl-C ends the monitor, not the session
 		}
-		if err != nil && !streams.Transient(err) {
+		if err != nil && !redisconn.Transient(err) {
 			return raise(L, err)
 		}
 		if err != nil {
@@ -211,7 +212,7 @@ func (m *labModule) monitor(L *lua.LState) int {
 }
 
 func (m *labModule) groupProgress(L *lua.LState) string {
-	st, err := m.store.State(streams.Untraced(ctxOf(L)))
+	st, err := m.store.State(redisconn.Untraced(ctxOf(L)))
 	if err != nil {
 		return "  (group progress unavailable: " + err.Error() + ")"
 	}

@@ -11,6 +11,7 @@ import (
 
 	"claimsctl/luaapi/dashboard"
 	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -93,7 +94,7 @@ func (m *reportModule) dashboard(L *lua.LState) int {
 	err := dashboard.Run(ctx, m.out, m.store.Report, dashboard.Options{
 		Refresh: time.Duration(refresh * float64(time.Second)),
 		Once:    once, Width: int(width), Color: m.color, Clear: m.tty && !once,
-		Transient: streams.Transient,
+		Transient: redisconn.Transient,
 	})
 	if err != nil {
 		return raise(L, err)

@@ -17,6 +17,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -485,7 +486,7 @@ func (m *workersModule) waitIdle(L *lua.LState) int {
 	}
 	o := optionsAt(L, 2, "wait_idle", "timeout")
 	timeout := o.seconds("timeout", 30)
-	ctx := streams.Untraced(ctxOf(L))
+	ctx := redisconn.Untraced(ctxOf(L))
 	deadline := time.Now().Add(timeout)
 	for {
 		busy, err := m.busyGroups(ctx, groups)

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 
 	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
 )
 
 // Prompts. The continuation prompt is short so a continued line starts
@@ -74,7 +75,7 @@ type Options struct {
 	Eval Evaluator
 
 	// State is the source of the state view, read after every chunk; nil
-	// means no view. It is called with a streams.Untraced context: the
+	// means no view. It is called with a redisconn.Untraced context: the
 	// view is not the student's command, so trace(true) does not show it.
 	State func(ctx context.Context) (*streams.State, error)
 
@@ -318,7 +319,7 @@ func (s *session) view(ctx context.Context) {
 		st  *streams.State
 		err error
 	)
-	s.interruptible(ctx, func(ctx context.Context) { st, err = s.o.State(streams.Untraced(ctx)) })
+	s.interruptible(ctx, func(ctx context.Context) { st, err = s.o.State(redisconn.Untraced(ctx)) })
 	if err != nil {
 		if ctx.Err() == nil {
 			s.printError(fmt.Errorf("state view: %w", err))

@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"claimsctl/streams/redisconn"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,7 @@ var ErrNoKeys = errors.New("its ACL allows none of the lab's keys")
 func ACLPrefix(ctx context.Context, rdb redis.UniversalClient, user, own string) (string, error) {
 	allowed := func(prefix string) (bool, error) {
 		err := rdb.Exists(ctx, NewKeys(prefix, nil).Meta()).Err()
-		if err != nil && replyCode(err) == "NOPERM" {
+		if err != nil && redisconn.ReplyCode(err) == "NOPERM" {
 			return false, nil
 		}
 		return err == nil, err

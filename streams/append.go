@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 )
 
 // EmitOptions tune one append.
@@ -151,7 +152,7 @@ func (s *Store) reservePayment(ctx context.Context, claimID, paymentID string) e
 	}
 	rule := fmt.Sprintf("must be unique: %s is already the payment of claim %s", claims.Quote(paymentID), claims.Short(owner.Val()))
 	paid, err := s.rdb.HGet(ctx, s.keys.Aggregate(owner.Val()), "payment").Result()
-	if err != nil && classify(err) != errNil {
+	if err != nil && redisconn.Classify(err) != redisconn.KindNil {
 		return fmt.Errorf("read claim %s's payment: %w", claims.Short(owner.Val()), err)
 	}
 	if paid != paymentID {
@@ -307,7 +308,7 @@ func (s *Store) usedEventID(ctx context.Context, claimID string, t claims.EventT
 		for p, pk := range s.keys.All() {
 			cmds[p] = pipe.HGet(ctx, pk.EventIDs(), opts.EventID)
 		}
-		if _, err := pipe.Exec(ctx); err != nil && classify(err) != errNil {
+		if _, err := pipe.Exec(ctx); err != nil && redisconn.Classify(err) != redisconn.KindNil {
 			return err
 		}
 		return nil
@@ -364,7 +365,7 @@ func (s *Store) retry(ctx context.Context, op func() error) error {
 	deadline := time.Now().Add(s.opts.RetryFor)
 	for {
 		err := op()
-		if err == nil || !unavailable(err) || time.Now().Add(backoff).After(deadline) {
+		if err == nil || !redisconn.Transient(err) || time.Now().Add(backoff).After(deadline) {
 			return err
 		}
 		select {

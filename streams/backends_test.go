@@ -14,6 +14,7 @@ import (
 
 	"claimsctl/streams/claims"
 	"claimsctl/streams/embedded"
+	"claimsctl/streams/redisconn"
 	"claimsctl/streams/redistest"
 
 	"github.com/google/uuid"
@@ -125,7 +126,7 @@ func newWatchedClusterStore(t testing.TB, opts Options) (*Store, *crossSlotWatch
 // it under opts.Prefix (default testPrefix).
 func newTestStore(t testing.TB, addr string, opts Options) *Store {
 	t.Helper()
-	b, err := Connect(context.Background(), ConnectOptions{URL: "redis://" + addr})
+	b, err := redisconn.Connect(context.Background(), redisconn.ConnectOptions{URL: "redis://" + addr})
 	require.NoError(t, err, "connect to %s", addr)
 	t.Cleanup(func() { _ = b.Close() })
 	if opts.Prefix == "" {

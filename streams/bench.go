@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -274,7 +275,7 @@ func (s *Store) drain(ctx context.Context, h Handler) (int64, time.Duration, err
 // caughtUp reports whether a group has been handed every entry of every
 // event stream and holds none pending.
 func (s *Store) caughtUp(ctx context.Context, group string) (bool, error) {
-	ctx = Untraced(ctx)
+	ctx = redisconn.Untraced(ctx)
 	events := s.keys.EventStreams()
 	pipe := s.rdb.Pipeline()
 	infos := make([]*redis.XInfoGroupsCmd, len(events))
@@ -283,7 +284,7 @@ func (s *Store) caughtUp(ctx context.Context, group string) (bool, error) {
 		infos[i] = pipe.XInfoGroups(ctx, st)
 		lasts[i] = pipe.XRevRangeN(ctx, st, "+", "-", 1)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+	if _, err := pipe.Exec(ctx); err != nil && !redisconn.Missing(err) {
 		return false, err
 	}
 	for i := range events {
@@ -311,7 +312,7 @@ func (s *Store) caughtUp(ctx context.Context, group string) (bool, error) {
 // every event stream: the sum of its entries-read (counted from the
 // stream where the server does not say).
 func (s *Store) groupRead(ctx context.Context, group string) (int64, error) {
-	st, err := s.State(Untraced(ctx))
+	st, err := s.State(redisconn.Untraced(ctx))
 	if err != nil {
 		return 0, err
 	}
@@ -335,7 +336,7 @@ func (s *Store) eventCount(ctx context.Context) (int64, error) {
 	for _, key := range s.keys.EventStreams() {
 		cmds = append(cmds, pipe.XLen(ctx, key))
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+	if _, err := pipe.Exec(ctx); err != nil && !redisconn.Missing(err) {
 		return 0, err
 	}
 	var n int64

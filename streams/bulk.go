@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 )
 
 // DefaultChunk is how many submissions one call of a bulk submit appends.
@@ -110,7 +111,7 @@ func (s *Store) SubmitMany(ctx context.Context, subs []NewClaim, o BulkOptions) 
 				for j, r := range replies {
 					i := c.from + j
 					switch {
-					case err != nil && (perr[j] == nil || unavailable(perr[j])) && r.Status == "":
+					case err != nil && (perr[j] == nil || redisconn.Transient(perr[j])) && r.Status == "":
 						// Not sent, or its node still down: the chunk's
 						// error says why.
 					case perr[j] != nil:
@@ -188,7 +189,7 @@ func (s *Store) appendEach(ctx context.Context, effects []Effect) ([]Reply, []er
 		var again []int
 		for j, i := range todo {
 			replies[i], errs[i] = got[j], gotErrs[j]
-			if unavailable(gotErrs[j]) {
+			if redisconn.Transient(gotErrs[j]) {
 				again = append(again, i)
 			}
 		}

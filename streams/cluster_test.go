@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -44,7 +45,7 @@ func watchCrossSlot(rdb redis.UniversalClient) *crossSlotWatch {
 
 func (w *crossSlotWatch) note(cmds ...redis.Cmder) {
 	for _, cmd := range cmds {
-		if classify(cmd.Err()) == errCrossSlot {
+		if redisconn.Classify(cmd.Err()) == redisconn.KindCrossSlot {
 			w.mu.Lock()
 			w.refused = append(w.refused, describeCmd(cmd))
 			w.mu.Unlock()
@@ -210,7 +211,7 @@ func TestACrossSlotBatchIsRefusedByTheCluster(t *testing.T) {
 	require.Len(t, mixed, 1)
 	_, err := s.evalSha(ctx, batchScript, mixed[0].keys, mixed[0].args...)
 	require.Error(t, err)
-	assert.Equal(t, errCrossSlot, classify(err), "got %v", err)
+	assert.Equal(t, redisconn.KindCrossSlot, redisconn.Classify(err), "got %v", err)
 	require.Len(t, watch.seen(), 1, "the watch noticed")
 	assert.Contains(t, watch.seen()[0], "evalsha "+batchScript.Hash())
 
@@ -415,22 +416,4 @@ func TestEveryScriptRunsOnTheCluster(t *testing.T) {
 	}
 	assert.Equal(t, []string{"append.lua", "batch.lua", "batchlib.lua", "forget_consumer.lua", "lib.lua"}, names,
 		"the scripts are the three above and their two libraries: drive a new one here")
-}
-
-// Redis 6 has no CLUSTER SHARDS; its CLUSTER SLOTS must give the same map.
-func TestShardsAndSlotsAgree(t *testing.T) {
-	t.Parallel()
-	s, _ := newWatchedClusterStore(t, Options{})
-	ctx := context.Background()
-	rdb := s.rdb.(*redis.ClusterClient)
-	fromShards, err := readShards(ctx, rdb)
-	require.NoError(t, err)
-	fromSlots, err := readSlots(ctx, rdb)
-	require.NoError(t, err)
-	require.NotEmpty(t, fromShards.masters)
-	assert.Equal(t, fromShards.masters, fromSlots.masters)
-	assert.Equal(t, fromShards.replicas, fromSlots.replicas)
-	for _, m := range fromShards.masters {
-		assert.ElementsMatch(t, fromShards.slots[m], fromSlots.slots[m], "slots of %s", m)
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -41,7 +42,7 @@ func (s *Store) EnsureGroup(ctx context.Context, group string) error {
 	}
 	_, _ = pipe.Exec(ctx)
 	for i, c := range cmds {
-		if err := c.Err(); err != nil && classify(err) != errBusyGroup {
+		if err := c.Err(); err != nil && redisconn.Classify(err) != redisconn.KindBusyGroup {
 			return fmt.Errorf("create group %s on %s: %w", group, streams[i], err)
 		}
 	}
@@ -180,7 +181,7 @@ func (s *Store) AckEntries(ctx context.Context, group string, refs []EntryRef) (
 	if len(cmds) == 0 {
 		return 0, nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+	if _, err := pipe.Exec(ctx); err != nil && !redisconn.Missing(err) {
 		return 0, fmt.Errorf("ack %s: %w", group, err)
 	}
 	var n int64
@@ -205,7 +206,7 @@ func (s *Store) placePending(ctx context.Context, group string, refs []EntryRef,
 			cmds[j] = append(cmds[j], pipe.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: stream, Group: group, Start: refs[i].ID, End: refs[i].ID, Count: 1}))
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+	if _, err := pipe.Exec(ctx); err != nil && !redisconn.Missing(err) {
 		return fmt.Errorf("ack %s: find the partitions: %w", group, err)
 	}
 	for j, i := range which {

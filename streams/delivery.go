@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 )
 
 // Delivery is one entry handed to a consumer. Err is set when the entry is
@@ -107,7 +108,7 @@ func (s *Store) xreadgroup(ctx context.Context, streams []string, r groupRead, b
 		res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 			Group: r.Group, Consumer: r.Consumer, Streams: args, Count: r.Count, Block: block,
 		}).Result()
-		if classify(err) == errNil {
+		if redisconn.Classify(err) == redisconn.KindNil {
 			err = nil
 		}
 		return res, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 )
 
 // disposition is what becomes of a delivery.
@@ -58,7 +59,7 @@ func dispose(d Delivery, err error, o WorkerOptions) (disposition, error) {
 		return toHandle, nil
 	case err == nil:
 		return toAck, nil
-	case unavailable(err):
+	case redisconn.Transient(err):
 		// Redis went away mid-batch: not the entry's fault.
 		return toLeavePending, nil
 	case errors.Is(err, claims.ErrOutOfOrder) && d.attempts < retrySoonLimit:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -95,7 +96,7 @@ func (s *Store) DLQ(ctx context.Context) ([]DeadLetter, error) {
 		dlqs = append(dlqs, pk.DLQ())
 		cmds = append(cmds, pipe.XRange(ctx, pk.DLQ(), "-", "+"))
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+	if _, err := pipe.Exec(ctx); err != nil && !redisconn.Missing(err) {
 		return nil, fmt.Errorf("read the dead letters: %w", err)
 	}
 	var out []DeadLetter

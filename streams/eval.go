@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"claimsctl/streams/redisconn"
 	"context"
 	"errors"
 	"fmt"
@@ -16,8 +17,8 @@ func (s *Store) evalSha(ctx context.Context, sc *Script, keys []string, args ...
 		return nil, err
 	}
 	v, err := sc.EvalSha(ctx, s.rdb, keys, args...).Result()
-	if classify(err) == errNoScript {
-		s.tracer.note(ctx, "the server lost its scripts (restarted?): loading them again")
+	if redisconn.Classify(err) == redisconn.KindNoScript {
+		s.tracer.Note(ctx, "the server lost its scripts (restarted?): loading them again")
 		s.scripts.forget()
 		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
 			return nil, err
@@ -62,8 +63,8 @@ func (s *Store) evalDurable(ctx context.Context, sc *Script, keys []string, args
 		wait := pipe.Do(ctx, "WAIT", s.opts.Durable, durableTimeout.Milliseconds())
 		_, _ = pipe.Exec(ctx)
 		v, err := cmd.Result()
-		switch code := replyCode(err); {
-		case classify(err) == errNoScript && !reloaded:
+		switch code := redisconn.ReplyCode(err); {
+		case redisconn.Classify(err) == redisconn.KindNoScript && !reloaded:
 			// A restarted server, or a replica promoted in a failover:
 			// the script cache is not replicated.
 			reloaded = true
@@ -154,7 +155,7 @@ func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects
 		lost := false
 		for i, c := range calls {
 			v, cerr := cmds[i].Result()
-			if classify(cerr) == errNoScript {
+			if redisconn.Classify(cerr) == redisconn.KindNoScript {
 				lost = true
 				continue
 			}
@@ -171,14 +172,14 @@ func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects
 			}
 		}
 		if lost && attempt == 0 {
-			s.tracer.note(ctx, "the server lost its scripts (restarted?): loading them again")
+			s.tracer.Note(ctx, "the server lost its scripts (restarted?): loading them again")
 			s.scripts.forget()
 			continue
 		}
 		if err != nil && len(effects) == 0 {
 			return nil, nil, err
 		}
-		if err != nil && unavailable(err) {
+		if err != nil && redisconn.Transient(err) {
 			return replies, errs, err
 		}
 		return replies, errs, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 )
 
 // executor carries out one consumer's batches: the one place where a
@@ -227,7 +228,7 @@ func (x *executor) writeWith(ctx, wctx context.Context, first func(redis.Pipelin
 		replies, errs, err := x.s.runAll(wctx, first, effects)
 		if err == nil {
 			for _, e := range errs {
-				if unavailable(e) {
+				if redisconn.Transient(e) {
 					err = e
 					break
 				}
@@ -432,7 +433,7 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, k
 		}
 	}
 	fromKnown := map[string]any{}
-	if _, err := pipe.Exec(ctx); err != nil && classify(err) != errNil {
+	if _, err := pipe.Exec(ctx); err != nil && redisconn.Classify(err) != redisconn.KindNil {
 		for _, c := range aggs {
 			if failed(c.Err()) {
 				return nil, fmt.Errorf("read for the batch: %w", c.Err())
@@ -444,7 +445,7 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, k
 				continue
 			}
 			v, ok := known.get(r.Key)
-			if !ok || !r.LastKnown || !unavailable(e) {
+			if !ok || !r.LastKnown || !redisconn.Transient(e) {
 				return nil, fmt.Errorf("read %s for the batch: %w", r.Key, e)
 			}
 			fromKnown[r.Key] = v
@@ -494,7 +495,7 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, k
 }
 
 // failed reports an error that is more than "nothing there".
-func failed(err error) bool { return err != nil && classify(err) != errNil }
+func failed(err error) bool { return err != nil && redisconn.Classify(err) != redisconn.KindNil }
 
 // vetAll applies the integrity rule to deliveries read outside a worker
 // (replay, report), reading their claims' aggregates in one pipeline.

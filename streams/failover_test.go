@@ -15,6 +15,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 	"claimsctl/streams/redistest"
 )
 
@@ -34,7 +35,7 @@ func TestFailover(t *testing.T) {
 			ctx := context.Background()
 			c := redistest.StartCluster(t, 3, 1)
 			// The client the tool builds (its failover settings included).
-			backend, err := streams.Connect(ctx, streams.ConnectOptions{Cluster: strings.Join(c.Seeds(), ",")})
+			backend, err := redisconn.Connect(ctx, redisconn.ConnectOptions{Cluster: strings.Join(c.Seeds(), ",")})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = backend.Close() })
 			rdb := backend.Client

@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"claimsctl/streams/redisconn"
 	"context"
 	"errors"
 	"fmt"
@@ -21,9 +22,6 @@ var ErrLayout = errors.New("partitions differ from the keyspace's")
 
 // MaxPartitions bounds --partitions: every worker reads each partition.
 const MaxPartitions = 1024
-
-// clusterSlots is how many hash slots Redis Cluster has.
-const clusterSlots = 16384
 
 // Open connects a store to a keyspace as claims:meta describes it: with
 // Options.Partitions 0 the keyspace's own count is taken; a different
@@ -121,10 +119,10 @@ func (s *Store) ensureLayout(ctx context.Context) error {
 	for i := 0; i < len(f); i += 2 {
 		pipe.HSetNX(ctx, s.keys.Meta(), f[i].(string), f[i+1])
 	}
-	if _, err := pipe.Exec(Untraced(ctx)); err != nil {
+	if _, err := pipe.Exec(redisconn.Untraced(ctx)); err != nil {
 		return fmt.Errorf("write %s: %w", s.keys.Meta(), err)
 	}
-	stored, err := s.readMeta(Untraced(ctx))
+	stored, err := s.readMeta(redisconn.Untraced(ctx))
 	if err != nil {
 		return err
 	}
@@ -147,7 +145,7 @@ func (s *Store) ensureLayout(ctx context.Context) error {
 func evenTags(n int) []string {
 	ranges := make([][2]int, n)
 	for i := range ranges {
-		ranges[i] = [2]int{i * clusterSlots / n, (i+1)*clusterSlots/n - 1}
+		ranges[i] = [2]int{i * redisconn.SlotCount / n, (i+1)*redisconn.SlotCount/n - 1}
 	}
 	return tagsIn(ranges)
 }
@@ -155,11 +153,11 @@ func evenTags(n int) []string {
 // clusterTags are n tags spread over the cluster's masters as they are:
 // partition i on master i mod m, at a slot that master serves.
 func clusterTags(ctx context.Context, rdb *redis.ClusterClient, n int) ([]string, error) {
-	sh, err := readShards(ctx, rdb)
+	sh, err := redisconn.ReadShards(ctx, rdb)
 	if err != nil {
 		return nil, fmt.Errorf("read the cluster's slots: %w", err)
 	}
-	masters, byMaster := sh.masters, sh.slots
+	masters, byMaster := sh.Masters, sh.Slots
 	if len(masters) == 0 {
 		return nil, fmt.Errorf("the cluster serves no slots yet")
 	}
@@ -233,7 +231,7 @@ func Slot(key string) int {
 			}
 		}
 	}
-	return int(crc) % clusterSlots
+	return int(crc) % redisconn.SlotCount
 }
 
 // layoutOf is the keys a store of opts uses: opts.Tags, or n even tags.

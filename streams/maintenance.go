@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -76,7 +77,7 @@ func (s *Store) StreamDetails(ctx context.Context) ([]StreamDetail, error) {
 		cs[i].last = pipe.XRevRangeN(ctx, key, "+", "-", 1)
 		cs[i].mem = pipe.MemoryUsage(ctx, key)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+	if _, err := pipe.Exec(ctx); err != nil && !redisconn.Missing(err) {
 		return nil, fmt.Errorf("stream details: %w", err)
 	}
 	out := make([]StreamDetail, 0, len(keys))
@@ -87,7 +88,7 @@ func (s *Store) StreamDetails(ctx context.Context) ([]StreamDetail, error) {
 		}
 		if info, err := cs[i].info.Result(); err == nil {
 			d.LastGeneratedID, d.EntriesAdded = info.LastGeneratedID, info.EntriesAdded
-		} else if !missing(err) {
+		} else if !redisconn.Missing(err) {
 			return nil, fmt.Errorf("details of %s: %w", key, err)
 		}
 		if msgs, err := cs[i].first.Result(); err == nil && len(msgs) > 0 {
@@ -100,7 +101,7 @@ func (s *Store) StreamDetails(ctx context.Context) ([]StreamDetail, error) {
 		}
 		if n, err := cs[i].mem.Result(); err == nil {
 			d.MemoryBytes = n
-		} else if !missing(err) {
+		} else if !redisconn.Missing(err) {
 			return nil, fmt.Errorf("memory usage of %s: %w", key, err)
 		}
 		out = append(out, d)
@@ -162,11 +163,11 @@ func (s *Store) planStream(ctx context.Context, key string, opts claims.TrimOpti
 	xgroups := pipe.XInfoGroups(ctx, key)
 	_, _ = pipe.Exec(ctx) // each command's error is read below
 	length, err := xlen.Result()
-	if err != nil && !missing(err) {
+	if err != nil && !redisconn.Missing(err) {
 		return nil, err
 	}
 	groups, err := xgroups.Result()
-	if err != nil && !missing(err) {
+	if err != nil && !redisconn.Missing(err) {
 		return nil, fmt.Errorf("groups: %w", err)
 	}
 	positions := make([]claims.GroupPosition, len(groups))
@@ -218,7 +219,7 @@ func (s *Store) countPending(ctx context.Context, key string, groups, ids []stri
 	for i, g := range groups {
 		pending, err := cmds[i].Result()
 		for {
-			if err != nil && !missing(err) {
+			if err != nil && !redisconn.Missing(err) {
 				return fmt.Errorf("pending of %s: %w", g, err)
 			}
 			pendingIDs := make([]string, len(pending))
@@ -662,7 +663,7 @@ func (s *Store) makeRoom(ctx context.Context, targets []*ImportTarget) error {
 	_, _ = pipe.Exec(ctx) // each command's error is read below
 	for i, t := range targets {
 		msgs, err := after[i].Result()
-		if err != nil && !missing(err) {
+		if err != nil && !redisconn.Missing(err) {
 			return fmt.Errorf("read %s: %w", t.Stream, err)
 		}
 		if len(msgs) > 0 {
@@ -710,7 +711,7 @@ func (s *Store) importChunk(ctx context.Context, key string, chunk []claims.Arch
 func (s *Store) rewind(ctx context.Context, stream, first string) error {
 	info, err := s.rdb.XInfoStream(ctx, stream).Result()
 	if err != nil {
-		if missing(err) {
+		if redisconn.Missing(err) {
 			return nil
 		}
 		return fmt.Errorf("read %s before import: %w", stream, err)
@@ -722,9 +723,9 @@ func (s *Store) rewind(ctx context.Context, stream, first string) error {
 	switch {
 	case err == nil:
 		return nil
-	case classify(err) == errUnsupported:
+	case redisconn.Classify(err) == redisconn.KindUnsupported:
 		return nil
-	case streamTopError(err):
+	case redisconn.StreamTopError(err):
 		return &claims.ImportConflictError{Stream: stream, Existing: info.LastGeneratedID, Archived: first, Trimmed: true}
 	}
 	return fmt.Errorf("lower the last id of %s with XSETID: %w", stream, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -60,7 +61,7 @@ func (s *Store) Pending(ctx context.Context, group string) (PendingSummary, []Pe
 	var entries []PendingEntry
 	for i := range streams {
 		if err := sums[i].Err(); err != nil {
-			if missing(err) {
+			if redisconn.Missing(err) {
 				continue
 			}
 			return PendingSummary{}, nil, fmt.Errorf("pending %s: %w", group, err)
@@ -157,7 +158,7 @@ func (s *Store) recoverStream(ctx context.Context, stream, group, consumer strin
 		Stream: stream, Group: group, Idle: o.MinIdle, Start: "-", End: "+", Count: 1,
 	}).Result()
 	if err != nil {
-		if missing(err) {
+		if redisconn.Missing(err) {
 			return RecoverResult{}, nil
 		}
 		return fail(err)
@@ -428,7 +429,7 @@ func (s *Store) consumersOn(ctx context.Context, group string, streams []string)
 		out[i] = map[string]ConsumerState{}
 		cons, err := c.Result()
 		switch {
-		case missing(err):
+		case redisconn.Missing(err):
 			lastMissing = err
 			continue
 		case err != nil:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -112,7 +113,7 @@ func (s *Store) readPages(ctx context.Context, stream, start, end string, size i
 		defer close(raw)
 		for {
 			msgs, err := s.rdb.XRangeN(ctx, stream, start, end, size).Result()
-			if err != nil && missing(err) {
+			if err != nil && redisconn.Missing(err) {
 				err = nil
 			}
 			select {

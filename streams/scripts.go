@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"claimsctl/streams/redisconn"
 	"context"
 	"embed"
 	"fmt"
@@ -113,7 +114,7 @@ func (c *scriptCache) ensure(ctx context.Context, rdb redis.UniversalClient) err
 	if c.loaded {
 		return nil
 	}
-	ctx = Untraced(ctx)
+	ctx = redisconn.Untraced(ctx)
 	for _, sc := range allScripts {
 		// A cluster client loads it on every master.
 		if err := sc.Load(ctx, rdb).Err(); err != nil {

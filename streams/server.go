@@ -2,6 +2,7 @@ package streams
 
 import (
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 	"context"
 	"fmt"
 	"net"
@@ -33,7 +34,7 @@ func (s *Store) Server(ctx context.Context) (ServerInfo, error) {
 	persistence := pipe.Info(ctx, "persistence")
 	_, _ = pipe.Exec(ctx)
 	if err := server.Err(); err != nil {
-		if classify(err) == errUnsupported {
+		if redisconn.Classify(err) == redisconn.KindUnsupported {
 			return ServerInfo{Version: "embedded (miniredis)", Mode: "standalone", Persistence: "none: in memory only, gone when the claimsctl serving it stops (this one, or `claimsctl serve`)"}, nil
 		}
 		return ServerInfo{}, fmt.Errorf("server info: %w", err)
@@ -91,7 +92,7 @@ func (s *Store) NewTailCursor(ctx context.Context, from string) (*TailCursor, er
 	for i, st := range streams {
 		cmds[i] = pipe.XRevRangeN(ctx, st, "+", "-", 1)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+	if _, err := pipe.Exec(ctx); err != nil && !redisconn.Missing(err) {
 		return nil, fmt.Errorf("tail: %w", err)
 	}
 	for i, st := range streams {
@@ -158,7 +159,7 @@ func (s *Store) xread(ctx context.Context, streams []string, cur *TailCursor, co
 	read := func(streams, after []string) ([]redis.XStream, error) {
 		args := append(append([]string(nil), streams...), after...)
 		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: count, Block: block}).Result()
-		if classify(err) == errNil {
+		if redisconn.Classify(err) == redisconn.KindNil {
 			err = nil
 		}
 		return res, err

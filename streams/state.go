@@ -2,6 +2,7 @@ package streams
 
 import (
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 	"context"
 	"fmt"
 	"sort"
@@ -177,7 +178,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 			cmds[i].cons[g] = pipe.XInfoConsumers(ctx, key, g)
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !missing(err) {
+	if _, err := pipe.Exec(ctx); err != nil && !redisconn.Missing(err) {
 		return nil, fmt.Errorf("state view: %w", err)
 	}
 
@@ -194,7 +195,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		ss := StreamState{Key: key, Node: s.nodeOf(ctx, key)}
 		info, err := cmds[i].info.Result()
 		if err != nil {
-			if !missing(err) {
+			if !redisconn.Missing(err) {
 				return nil, fmt.Errorf("state of %s: %w", key, err)
 			}
 			st.Streams = append(st.Streams, ss)
@@ -210,7 +211,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 			}
 		}
 		groups, err := cmds[i].groups.Result()
-		if err != nil && !missing(err) {
+		if err != nil && !redisconn.Missing(err) {
 			return nil, fmt.Errorf("groups of %s: %w", key, err)
 		}
 		sort.Slice(groups, func(a, b int) bool { return groups[a].Name < groups[b].Name })
@@ -253,7 +254,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	if len(lagCounts) == 0 && len(newCons) == 0 {
 		return st, nil
 	}
-	if _, err := second.Exec(ctx); err != nil && !missing(err) {
+	if _, err := second.Exec(ctx); err != nil && !redisconn.Missing(err) {
 		return nil, fmt.Errorf("state view: %w", err)
 	}
 	streamIndex := func(i int) *StreamState { return st.Stream(keys[i]) }
@@ -276,7 +277,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	}
 	for at, cmd := range newCons {
 		cons, err := cmd.Result()
-		if err != nil && !missing(err) {
+		if err != nil && !redisconn.Missing(err) {
 			return nil, fmt.Errorf("consumers of a group on %s: %w", keys[at[0]], err)
 		}
 		streamIndex(at[0]).Groups[at[1]].Consumers = consumerStates(cons)
@@ -306,4 +307,17 @@ func consumerStates(cons []redis.XInfoConsumer) []ConsumerState {
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out
+}
+
+// nodeOf is the address of the master serving a key ("" on one node).
+func (s *Store) nodeOf(ctx context.Context, key string) string {
+	c, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return ""
+	}
+	n, err := c.MasterForKey(ctx, key)
+	if err != nil {
+		return ""
+	}
+	return n.Options().Addr
 }

@@ -2,9 +2,11 @@ package streams
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -41,7 +43,7 @@ type Store struct {
 	rdb     redis.UniversalClient
 	keys    Keys
 	opts    Options
-	tracer  *tracer
+	tracer  *redisconn.Tracer
 	cache   *stateCache
 	scripts *scriptCache
 	recent  *claimCache
@@ -67,7 +69,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		opts.Actor = claims.DefaultActor
 	}
 	s := &Store{
-		rdb: rdb, keys: layoutOf(opts), opts: opts, tracer: &tracer{},
+		rdb: rdb, keys: layoutOf(opts), opts: opts, tracer: &redisconn.Tracer{},
 		cache: &stateCache{groups: map[string][]string{}}, scripts: &scriptCache{}, recent: newClaimCache(), layout: &layoutGuard{},
 	}
 	rdb.AddHook(s.tracer)
@@ -88,6 +90,12 @@ func (s *Store) Keys() Keys { return s.keys }
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
 func (s *Store) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }
+
+// SetTrace starts printing every Redis command to w; nil stops it.
+func (s *Store) SetTrace(w io.Writer) { s.tracer.SetOutput(w) }
+
+// Tracing reports whether SetTrace is on.
+func (s *Store) Tracing() bool { return s.tracer.Enabled() }
 
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 )
 
 // Worker defaults (WorkerOptions's zero values).
@@ -268,7 +269,7 @@ func (w *worker) trouble(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false // stopping: a cancelled call is not Redis's trouble
 	}
-	if classify(err) == errMissing {
+	if redisconn.Classify(err) == redisconn.KindMissing {
 		w.x.logf("group %s is gone (deleted?); creating it again", w.h.Group())
 		if w.s.EnsureGroup(ctx, w.h.Group()) == nil {
 			return true
@@ -277,7 +278,7 @@ func (w *worker) trouble(ctx context.Context, err error) bool {
 	w.backoff = min(max(w.backoff*2, backoffMin), backoffMax)
 	wait := jitter(w.backoff)
 	what := "redis unavailable"
-	if !unavailable(err) {
+	if !redisconn.Transient(err) {
 		what = "redis error"
 	}
 	w.x.logf("%s, retrying in %s: %v", what, wait.Round(time.Millisecond), err)

@@ -9,6 +9,7 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -106,7 +107,7 @@ func TestFiles(t *testing.T) {
 func TestRunLeavesNoKeysBehind(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	backend, err := streams.Connect(ctx, streams.ConnectOptions{Embedded: true})
+	backend, err := redisconn.Connect(ctx, redisconn.ConnectOptions{Embedded: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { backend.Close() })
 	store := streams.New(backend.Client, streams.Options{Prefix: "student:", CountLag: true})

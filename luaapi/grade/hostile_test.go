@@ -10,6 +10,7 @@ import (
 
 	"claimsctl/luaapi"
 	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,7 +24,7 @@ var exercise01Checks = []string{"flags exactly the claims over the limit", "acks
 
 // gradeAs grades src handed in as exercise 01 (in a folder of its own,
 // with extra files beside it) on the embedded server.
-func gradeAs(t *testing.T, backend *streams.Backend, name, src string, extra map[string]string) (Result, string) {
+func gradeAs(t *testing.T, backend *redisconn.Backend, name, src string, extra map[string]string) (Result, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
@@ -48,7 +49,7 @@ func gradeAs(t *testing.T, backend *streams.Backend, name, src string, extra map
 // handed in the same way, passes them all.
 func TestHostileHandInsNeverPass(t *testing.T) {
 	t.Parallel()
-	backend, err := streams.Connect(context.Background(), streams.ConnectOptions{Embedded: true})
+	backend, err := redisconn.Connect(context.Background(), redisconn.ConnectOptions{Embedded: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { backend.Close() })
 
@@ -98,7 +99,7 @@ func TestHostileHandInsNeverPass(t *testing.T) {
 // requires no checks and is named like no exercise is graded by nothing.
 func TestHandInStandIn(t *testing.T) {
 	t.Parallel()
-	backend, err := streams.Connect(context.Background(), streams.ConnectOptions{Embedded: true})
+	backend, err := redisconn.Connect(context.Background(), redisconn.ConnectOptions{Embedded: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { backend.Close() })
 	lib := t.TempDir()

@@ -1,6 +1,6 @@
 // Package streamstest gives tests stores on the two servers claimsctl runs
 // on, a real redis-server and the embedded server, connected exactly as
-// the CLI connects: streams.Connect, then streams.Open. What Connect
+// the CLI connects: redisconn.Connect, then streams.Open. What Connect
 // decides (RESP2, counting lag on the embedded server) is therefore what
 // the tests run with, and a change to it reaches them.
 //
@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
 	"claimsctl/streams/redistest"
 )
 
@@ -28,14 +29,14 @@ type NewStore func(t testing.TB, opts streams.Options) *streams.Store
 func Redis(t testing.TB) NewStore {
 	t.Helper()
 	srv := redistest.Start(t)
-	return connect(t, streams.ConnectOptions{URL: srv.URL()})
+	return connect(t, redisconn.ConnectOptions{URL: srv.URL()})
 }
 
 // Embedded starts an embedded server, as --embedded does; it stops at t's
 // cleanup.
 func Embedded(t testing.TB) NewStore {
 	t.Helper()
-	return connect(t, streams.ConnectOptions{Embedded: true})
+	return connect(t, redisconn.ConnectOptions{Embedded: true})
 }
 
 // backends are the servers by name, in the order subtests run on them.
@@ -70,9 +71,9 @@ func ForEachBackend(t *testing.T, fn func(t *testing.T, newStore NewStore)) {
 // prefixes numbers the stores of a test binary.
 var prefixes atomic.Int64
 
-func connect(t testing.TB, o streams.ConnectOptions) NewStore {
+func connect(t testing.TB, o redisconn.ConnectOptions) NewStore {
 	t.Helper()
-	backend, err := streams.Connect(context.Background(), o)
+	backend, err := redisconn.Connect(context.Background(), o)
 	if err != nil {
 		t.Fatalf("streamstest: %v", err)
 	}

@@ -1,4 +1,4 @@
-package streams
+package redisconn
 
 import (
 	"context"
@@ -61,9 +61,10 @@ func TestTraceHidesCredentials(t *testing.T) {
 	srv := startLocked(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: secret, Protocol: 2})
 	t.Cleanup(func() { _ = rdb.Close() })
-	s := New(rdb, Options{})
+	tracer := &Tracer{}
+	rdb.AddHook(tracer)
 	var trace strings.Builder
-	s.SetTrace(&trace)
+	tracer.SetOutput(&trace)
 
 	for _, cmd := range [][]any{
 		{"CONFIG", "SET", "requirepass", secret},
@@ -73,10 +74,10 @@ func TestTraceHidesCredentials(t *testing.T) {
 		{"MIGRATE", "127.0.0.1", strconv.Itoa(srv.Port()), "", "0", "1000", "AUTH2", "student", secret, "KEYS", "no-such-key"},
 		{"CONFIG", "SET", "maxmemory-policy", "noeviction"},
 	} {
-		_, err := s.Do(ctx, cmd...)
+		err := rdb.Do(ctx, cmd...).Err()
 		require.NoError(t, err, "%s %s", cmd[0], cmd[1])
 	}
-	_, err := s.Do(ctx, "AUTH", "student", "not-"+secret)
+	err := rdb.Do(ctx, "AUTH", "student", "not-"+secret).Err()
 	require.Error(t, err)
 
 	out := trace.String()

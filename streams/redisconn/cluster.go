@@ -1,4 +1,4 @@
-package streams
+package redisconn
 
 import (
 	"context"
@@ -86,13 +86,16 @@ func dialCluster(ctx context.Context, opts *redis.UniversalOptions, desc string)
 	topo, err := readTopology(pingCtx, client)
 	if err != nil {
 		client.Close()
-		if classify(err) == errAuth {
+		if Classify(err) == KindAuth {
 			return nil, refusal(desc, err)
 		}
 		return nil, fmt.Errorf("%w: %s: %v", claims.ErrUnreachable, desc, err)
 	}
 	return &Backend{Client: client, Description: desc + ": " + topo.String(), User: opts.Username}, nil
 }
+
+// SlotCount is how many hash slots a Redis Cluster has.
+const SlotCount = 16384
 
 // Cluster client settings for failover. go-redis reloads its slot map on
 // MOVED, ASK and READONLY, and otherwise only every
@@ -132,7 +135,7 @@ func (r slotReloader) DialHook(next redis.DialHook) redis.DialHook { return next
 func (r slotReloader) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if unavailable(err) {
+		if Transient(err) {
 			r.client.ReloadState(ctx)
 		}
 		return err
@@ -146,7 +149,7 @@ func (r slotReloader) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 			return nil
 		}
 		for _, cmd := range cmds {
-			if unavailable(cmd.Err()) {
+			if Transient(cmd.Err()) {
 				r.client.ReloadState(ctx)
 				break
 			}
@@ -166,30 +169,31 @@ type topology struct {
 func (t topology) String() string {
 	s := fmt.Sprintf("%s (%s), %s, %d of %d slots served",
 		claims.Plural(int64(len(t.masters)), "master", "masters"), strings.Join(t.masters, ", "),
-		claims.Plural(int64(t.replicas), "replica", "replicas"), t.covered, clusterSlots)
-	if t.covered < clusterSlots {
+		claims.Plural(int64(t.replicas), "replica", "replicas"), t.covered, SlotCount)
+	if t.covered < SlotCount {
 		s += " (the cluster is not ready: writes to the other slots fail)"
 	}
 	return s
 }
 
-// shards is what CLUSTER SHARDS says: each master's address and slot
+// Shards is what CLUSTER SHARDS says: each master's address and slot
 // ranges, and how many replicas the masters have.
-type shards struct {
-	masters  []string // sorted
-	slots    map[string][][2]int
-	replicas int
+type Shards struct {
+	Masters  []string // sorted
+	Slots    map[string][][2]int
+	Replicas int
 }
 
-func readShards(ctx context.Context, rdb *redis.ClusterClient) (shards, error) {
+// ReadShards asks the cluster which master serves which slots.
+func ReadShards(ctx context.Context, rdb *redis.ClusterClient) (Shards, error) {
 	list, err := rdb.ClusterShards(ctx).Result()
 	if err != nil {
-		if classify(err) == errUnsupported {
+		if Classify(err) == KindUnsupported {
 			return readSlots(ctx, rdb)
 		}
-		return shards{}, err
+		return Shards{}, err
 	}
-	sh := shards{slots: map[string][][2]int{}}
+	sh := Shards{Slots: map[string][][2]int{}}
 	for _, shard := range list {
 		var master string
 		for _, n := range shard.Nodes {
@@ -205,53 +209,53 @@ func readShards(ctx context.Context, rdb *redis.ClusterClient) (shards, error) {
 			case n.Role == "master" && len(shard.Slots) > 0:
 				master = net.JoinHostPort(host, strconv.FormatInt(port, 10))
 			case n.Role == "replica":
-				sh.replicas++
+				sh.Replicas++
 			}
 		}
 		if master == "" {
 			continue
 		}
-		sh.masters = append(sh.masters, master)
+		sh.Masters = append(sh.Masters, master)
 		for _, r := range shard.Slots {
-			sh.slots[master] = append(sh.slots[master], [2]int{int(r.Start), int(r.End)})
+			sh.Slots[master] = append(sh.Slots[master], [2]int{int(r.Start), int(r.End)})
 		}
 	}
-	sort.Strings(sh.masters)
+	sort.Strings(sh.Masters)
 	return sh, nil
 }
 
-// readSlots is readShards for servers before Redis 7.0, which have no
+// readSlots is ReadShards for servers before Redis 7.0, which have no
 // CLUSTER SHARDS.
-func readSlots(ctx context.Context, rdb *redis.ClusterClient) (shards, error) {
+func readSlots(ctx context.Context, rdb *redis.ClusterClient) (Shards, error) {
 	//lint:ignore SA1019 CLUSTER SLOTS is what Redis 6 has; 7.0+ takes the SHARDS path.
 	list, err := rdb.ClusterSlots(ctx).Result()
 	if err != nil {
-		return shards{}, err
+		return Shards{}, err
 	}
-	sh := shards{slots: map[string][][2]int{}}
+	sh := Shards{Slots: map[string][][2]int{}}
 	for _, r := range list {
 		if len(r.Nodes) == 0 {
 			continue
 		}
 		master := r.Nodes[0].Addr
-		if _, seen := sh.slots[master]; !seen {
-			sh.masters = append(sh.masters, master)
-			sh.replicas += len(r.Nodes) - 1
+		if _, seen := sh.Slots[master]; !seen {
+			sh.Masters = append(sh.Masters, master)
+			sh.Replicas += len(r.Nodes) - 1
 		}
-		sh.slots[master] = append(sh.slots[master], [2]int{r.Start, r.End})
+		sh.Slots[master] = append(sh.Slots[master], [2]int{r.Start, r.End})
 	}
-	sort.Strings(sh.masters)
+	sort.Strings(sh.Masters)
 	return sh, nil
 }
 
 // readTopology asks the cluster (CLUSTER SHARDS) what it serves.
 func readTopology(ctx context.Context, rdb *redis.ClusterClient) (topology, error) {
-	sh, err := readShards(ctx, rdb)
+	sh, err := ReadShards(ctx, rdb)
 	if err != nil {
 		return topology{}, err
 	}
-	t := topology{masters: sh.masters, replicas: sh.replicas}
-	for _, ranges := range sh.slots {
+	t := topology{masters: sh.Masters, replicas: sh.Replicas}
+	for _, ranges := range sh.Slots {
 		for _, r := range ranges {
 			t.covered += r[1] - r[0] + 1
 		}
@@ -265,17 +269,4 @@ func readTopology(ctx context.Context, rdb *redis.ClusterClient) (topology, erro
 func clusterEnabled(ctx context.Context, rdb redis.UniversalClient) bool {
 	info, err := rdb.Info(ctx, "cluster").Result()
 	return err == nil && strings.Contains(info, "cluster_enabled:1")
-}
-
-// nodeOf is the address of the master serving a key ("" on one node).
-func (s *Store) nodeOf(ctx context.Context, key string) string {
-	c, ok := s.rdb.(*redis.ClusterClient)
-	if !ok {
-		return ""
-	}
-	n, err := c.MasterForKey(ctx, key)
-	if err != nil {
-		return ""
-	}
-	return n.Options().Addr
 }

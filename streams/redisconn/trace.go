@@ -1,4 +1,4 @@
-package streams
+package redisconn
 
 import (
 	"context"
@@ -13,9 +13,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// tracer is a go-redis hook that prints each command a primitive sends, so
-// a student sees the XADD / XREADGROUP behind a Lua call.
-type tracer struct {
+// Tracer is a go-redis hook that prints each command a primitive sends, so
+// a student sees the XADD / XREADGROUP behind a Lua call. Its zero value
+// prints nothing until SetOutput.
+type Tracer struct {
 	mu sync.Mutex
 	w  io.Writer
 }
@@ -28,21 +29,21 @@ func Untraced(ctx context.Context) context.Context {
 	return context.WithValue(ctx, untracedKey{}, true)
 }
 
-// SetTrace starts printing every Redis command to w; nil stops it.
-func (s *Store) SetTrace(w io.Writer) {
-	s.tracer.mu.Lock()
-	s.tracer.w = w
-	s.tracer.mu.Unlock()
+// SetOutput starts printing every Redis command to w; nil stops it.
+func (t *Tracer) SetOutput(w io.Writer) {
+	t.mu.Lock()
+	t.w = w
+	t.mu.Unlock()
 }
 
-// Tracing reports whether SetTrace is on.
-func (s *Store) Tracing() bool {
-	s.tracer.mu.Lock()
-	defer s.tracer.mu.Unlock()
-	return s.tracer.w != nil
+// Enabled reports whether an output is set.
+func (t *Tracer) Enabled() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.w != nil
 }
 
-func (t *tracer) print(ctx context.Context, cmds ...redis.Cmder) {
+func (t *Tracer) print(ctx context.Context, cmds ...redis.Cmder) {
 	if ctx.Value(untracedKey{}) != nil {
 		return
 	}
@@ -56,7 +57,7 @@ func (t *tracer) print(ctx context.Context, cmds ...redis.Cmder) {
 	}
 }
 
-func (t *tracer) printReply(ctx context.Context, reply string) {
+func (t *Tracer) printReply(ctx context.Context, reply string) {
 	if ctx.Value(untracedKey{}) != nil {
 		return
 	}
@@ -67,18 +68,19 @@ func (t *tracer) printReply(ctx context.Context, reply string) {
 	}
 }
 
-// note explains something in the trace that the commands alone would not.
-func (t *tracer) note(ctx context.Context, msg string) {
+// Note explains something in the trace that the commands alone would not.
+func (t *Tracer) Note(ctx context.Context, msg string) {
 	t.printReply(ctx, "(claimsctl: "+msg+")")
 }
 
-func (t *tracer) DialHook(next redis.DialHook) redis.DialHook {
+// DialHook, ProcessHook and ProcessPipelineHook make a Tracer a redis.Hook.
+func (t *Tracer) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return next(ctx, network, addr)
 	}
 }
 
-func (t *tracer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (t *Tracer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if name := cmd.Name(); name != "hello" && name != "client" {
 			t.print(ctx, cmd)
@@ -93,7 +95,7 @@ func (t *tracer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
-func (t *tracer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (t *Tracer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		t.print(ctx, cmds...)
 		return next(ctx, cmds)

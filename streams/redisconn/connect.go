@@ -1,4 +1,4 @@
-package streams
+package redisconn
 
 import (
 	"context"
@@ -293,7 +293,7 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
 		client.Close()
-		if classify(err) == errAuth {
+		if Classify(err) == KindAuth {
 			return nil, refusal(desc, err)
 		}
 		if opts.TLSConfig == nil && len(opts.Addrs) == 1 && speaksTLS(ctx, opts.Addrs[0], opts.DialTimeout) {
@@ -311,7 +311,7 @@ func dial(ctx context.Context, opts *redis.UniversalOptions, desc string) (*Back
 	b := &Backend{Client: client, Description: desc, User: opts.Username}
 	// `claimsctl serve` elsewhere is the embedded server behind a plain
 	// address; it answers no INFO server section, which tells it apart.
-	if err := client.Info(pingCtx, "server").Err(); err != nil && classify(err) == errUnsupported {
+	if err := client.Info(pingCtx, "server").Err(); err != nil && Classify(err) == KindUnsupported {
 		b.Miniredis = true
 		b.Description += " (an embedded claimsctl server: in memory)"
 	}
@@ -406,7 +406,7 @@ func (e *authRefused) Unwrap() error { return claims.ErrUnreachable }
 
 // refusal words an errAuth reply to the connection's PING.
 func refusal(desc string, err error) error {
-	switch replyCode(err) {
+	switch ReplyCode(err) {
 	case "WRONGPASS":
 		return &authRefused{fmt.Sprintf("%s refused the password (%v)", desc, err)}
 	case "NOAUTH":
