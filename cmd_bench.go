@@ -42,7 +42,7 @@ func (c *benchCmd) doc() doc {
 func (c *benchCmd) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.claims, "claims", 10000, "file `N` claims one at a time, and N more with\nsubmit_many")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
-	fs.BoolVar(&c.server, "server", false, "measure instead what the scripts cost Redis beside the\ncommands they issue (INFO commandstats; it resets the\nstatistics: use a redis-server of your own)")
+	fs.BoolVar(&c.server, "server", false, "measure instead what the scripts cost Redis beside the\ncommands they issue, and beside a bare script issuing the\nsame commands, their floor (INFO commandstats; it resets\nthe statistics: use a redis-server of your own)")
 	fs.BoolVar(&c.keep, "keep", false, "leave the workload's keys (their prefix is printed), to\ncompare other tools on the same streams")
 }
 
@@ -137,6 +137,11 @@ func (c *benchCmd) runServer(ctx context.Context, store *streams.Store) error {
 	if err != nil {
 		return err
 	}
+	floors, err := bench.Floors(ctx, store, c.claims)
+	if err != nil {
+		return err
+	}
+	costs = append(costs, floors...)
 	out := c.env.stdout
 	if c.json {
 		enc := json.NewEncoder(out)
@@ -145,7 +150,10 @@ func (c *benchCmd) runServer(ctx context.Context, store *streams.Store) error {
 	}
 	fmt.Fprintf(out, "Redis's own time in the scripts (INFO commandstats), %d claims a phase:\n\n", c.claims)
 	fmt.Fprintf(out, "  %-12s %-11s %10s %14s %16s   %s\n", "phase", "script", "calls", "script µs", "its commands µs", "ratio")
-	for _, sc := range costs {
+	for i, sc := range costs {
+		if sc.Script == "bare script" && (i == 0 || costs[i-1].Script != "bare script") {
+			fmt.Fprintf(out, "\nthe floor: the same commands, their arguments copied, issued by a script with no logic of its own:\n\n")
+		}
 		names := make([]string, 0, len(sc.Commands))
 		for name := range sc.Commands {
 			names = append(names, name)

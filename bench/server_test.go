@@ -35,7 +35,8 @@ func TestScriptCostIsTheScriptBesideItsCommands(t *testing.T) {
 }
 
 // TestServerMeasuresEachPhase: on a real redis-server each phase's
-// scripts ran and cost more than nothing.
+// scripts ran and cost more than nothing; so did the floors, issuing the
+// commands of append.lua and of decide.
 func TestServerMeasuresEachPhase(t *testing.T) {
 	t.Parallel()
 	store := streamstest.Redis(t)(t, streams.Options{})
@@ -48,5 +49,27 @@ func TestServerMeasuresEachPhase(t *testing.T) {
 		assert.Positive(t, costs[i].PerCall, want)
 		assert.Positive(t, costs[i].CommandsPer, want)
 		assert.Contains(t, costs[i].Commands, "xadd", want)
+	}
+
+	floors, err := Floors(context.Background(), store, 200)
+	require.NoError(t, err)
+	require.Len(t, floors, 2)
+	for i, want := range []struct {
+		phase    string
+		calls    int64
+		commands []string
+	}{
+		{"submit loop", 200, []string{"hmget", "xadd", "hset"}},
+		{"decide", 2, []string{"hmget", "xadd", "hset", "zincrby"}},
+	} {
+		f := floors[i]
+		assert.Equal(t, want.phase, f.Phase)
+		assert.Equal(t, "bare script", f.Script)
+		assert.Equal(t, want.calls, f.Calls, want.phase)
+		assert.Positive(t, f.PerCall, want.phase)
+		for _, c := range want.commands {
+			assert.Contains(t, f.Commands, c, want.phase)
+		}
+		assert.Len(t, f.Commands, len(want.commands), "%s issues only what its script issues: %v", want.phase, f.Commands)
 	}
 }
