@@ -86,7 +86,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	if c.keep {
 		fmt.Fprintf(c.env.stderr, "the workload's keys stay under the prefix %s\n", store.Keys().Prefix)
 	}
-	rep, err := store.Bench(ctx, streams.BenchOptions{Claims: c.claims, Keep: c.keep, Step: func(st streams.BenchStep) {
+	rep, err := bench.Run(ctx, store, bench.Options{Claims: c.claims, Keep: c.keep, Step: func(st bench.Step) {
 		if !c.json {
 			printBenchStep(out, st)
 		}
@@ -120,7 +120,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			streams.BenchReport
+			bench.Report
 			Lua []bench.LuaStep `json:"lua"`
 		}{rep, luaSteps})
 	}
@@ -173,7 +173,7 @@ func (c *benchCmd) runServer(ctx context.Context, store *streams.Store) error {
 }
 
 // printBenchStep is one line of the table: a ceiling, or a path beside it.
-func printBenchStep(w io.Writer, st streams.BenchStep) {
+func printBenchStep(w io.Writer, st bench.Step) {
 	ratio := "(this Redis's ceiling)"
 	if st.Baseline != "" {
 		ratio = fmt.Sprintf("%.2f× %s", st.Ratio, st.Baseline)

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"claimsctl/bench"
-	"claimsctl/streams"
 	"claimsctl/streams/redistest"
 )
 
@@ -35,7 +34,7 @@ func TestBenchCommand(t *testing.T) {
 	r = claimsctl(t, "", nil, "--embedded", "bench", "--claims", "100", "--json")
 	require.Equal(t, 0, r.code, r.stderr)
 	var rep struct {
-		streams.BenchReport
+		bench.Report
 		Lua []bench.LuaStep `json:"lua"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)

@@ -1,7 +1,3 @@
-// Package bench is the workload of `claimsctl bench` that a Lua script
-// runs: every command through the Lua API as a student's script calls it,
-// each beside a Lua loop of bare redis() calls in the same run. It sits
-// above luaapi and streams (it drives both) and neither imports it.
 package bench
 
 import (

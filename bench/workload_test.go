@@ -1,6 +1,8 @@
-package streams
+package bench
 
 import (
+	"claimsctl/streams"
+	"claimsctl/streams/streamstest"
 	"context"
 	"testing"
 
@@ -13,10 +15,11 @@ import (
 // every claim) and the run leaves nothing behind. Speeds are not checked:
 // they are what the bench is for.
 func TestBench(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		s := newStore(t, streams.Options{})
 		ctx := context.Background()
 		var seen []string
-		rep, err := s.Bench(ctx, BenchOptions{Claims: 150, Step: func(st BenchStep) { seen = append(seen, st.Name) }})
+		rep, err := Run(ctx, s, Options{Claims: 150, Step: func(st Step) { seen = append(seen, st.Name) }})
 		require.NoError(t, err)
 		want := map[string]int64{
 			benchXAddOne: 150, benchXAddPipeline: 150, "submit loop": 150, "submit_many": 150,
@@ -43,13 +46,17 @@ func TestBench(t *testing.T) {
 // TestBenchRefusesAKeyspaceWithClaims: it never runs beside claims of the
 // same keyspace, whose keys it would delete afterwards.
 func TestBenchRefusesAKeyspaceWithClaims(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		s := newStore(t, streams.Options{})
 		ctx := context.Background()
-		_, _, err := s.Submit(ctx, testSubmission(), EmitOptions{})
+		_, _, err := s.Submit(ctx, streams.Submission{
+			CustomerID: "CUST-0001", PolicyID: "POL-0001", Amount: 2500, ClaimType: "auto",
+			IncidentDate: "2026-01-15", Description: "rear-ended at a light",
+		}, streams.EmitOptions{})
 		require.NoError(t, err)
-		_, err = s.Bench(ctx, BenchOptions{Claims: 100})
+		_, err = Run(ctx, s, Options{Claims: 100})
 		require.ErrorIs(t, err, ErrNotEmpty)
-		n, err := s.eventCount(ctx)
+		n, err := workload{store: s, rdb: s.Client(), keys: s.Keys()}.eventCount(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), n, "nothing written, nothing deleted")
 	})

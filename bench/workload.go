@@ -1,4 +1,4 @@
-package streams
+package bench
 
 import (
 	"context"
@@ -9,32 +9,33 @@ import (
 	"sync/atomic"
 	"time"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// The standard workload of `claimsctl bench`: every path of the store
+// The standard workload of `claimsctl bench` in Go: every path of the store
 // measured on the Redis it is connected to, each beside what that Redis
 // does for the same process without claimsctl's checks (a bare XADD loop,
 // one at a time and pipelined; a raw XRANGE read), so that ratios, not
 // machine-dependent rates, say how close to Redis the tool runs.
 
-// BenchOptions shape a benchmark run.
-type BenchOptions struct {
+// Options shape a benchmark run.
+type Options struct {
 	// Claims is how many claims the submit loop files, and again how many
 	// submit_many files (default 10000).
 	Claims int
 	// Step, if set, is called as each measurement is done.
-	Step func(BenchStep)
+	Step func(Step)
 	// Keep leaves the workload's keys in place (for comparisons with other
 	// tools on the same data) instead of deleting them.
 	Keep bool
 }
 
-// BenchStep is one measured path.
-type BenchStep struct {
+// Step is one measured path.
+type Step struct {
 	Name    string  `json:"name"`
 	Events  int64   `json:"events"`
 	Seconds float64 `json:"seconds"`
@@ -45,23 +46,23 @@ type BenchStep struct {
 	Ratio    float64 `json:"ratio,omitempty"`
 }
 
-// BenchReport is a whole run.
-type BenchReport struct {
-	Claims int         `json:"claims"`
-	Steps  []BenchStep `json:"steps"`
+// Report is a whole run.
+type Report struct {
+	Claims int    `json:"claims"`
+	Steps  []Step `json:"steps"`
 	// Memory is Redis's used_memory added per processed claim against the
 	// event streams' own size (MEMORY USAGE); zero where the server does
 	// not say (the embedded server). Submitted is the same once the claims
 	// are submitted, before any worker ran.
-	Memory    BenchMemory `json:"memory"`
-	Submitted BenchMemory `json:"memory_submitted"`
+	Memory    Memory `json:"memory"`
+	Submitted Memory `json:"memory_submitted"`
 	// Processed is the same once the processor ran (its decisions, the
 	// read model and the aggregates), before the other workers.
-	Processed BenchMemory `json:"memory_processed"`
+	Processed Memory `json:"memory_processed"`
 }
 
-// BenchMemory is where the memory of the keyspace goes.
-type BenchMemory struct {
+// Memory is where the memory of the keyspace goes.
+type Memory struct {
 	UsedPerClaim   float64 `json:"used_memory_per_claim_bytes"`
 	StreamPerClaim float64 `json:"stream_bytes_per_claim"`
 	Ratio          float64 `json:"ratio"`
@@ -74,35 +75,52 @@ const (
 	benchXRange       = "XRANGE read of the events"
 )
 
+// workload is the store the bench runs on, with its connection and keys
+// at hand.
+type workload struct {
+	store *streams.Store
+	rdb   redis.UniversalClient
+	keys  streams.Keys
+}
+
+// now is the time the workload's events carry, as the store's clock writes
+// it (UTC, to the millisecond).
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// rawReadPage is how many entries one XRANGE of rawRead reads: replay's
+// page, so the raw read costs what a replay's reads cost.
+const rawReadPage = 2000
+
 // ErrNotEmpty is a keyspace that holds claims already: bench writes its
 // own and deletes everything under the prefix afterwards.
 var ErrNotEmpty = errors.New("the keyspace holds claims already")
 
-// Bench runs the standard workload on an empty keyspace (refusing one
+// Run runs the standard workload on an empty keyspace (refusing one
 // that holds events) and deletes what it wrote unless o.Keep. It needs a
 // key prefix, which it deletes everything under at the end.
-func (s *Store) Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
+func Run(ctx context.Context, store *streams.Store, o Options) (Report, error) {
+	s := workload{store: store, rdb: store.Client(), keys: store.Keys()}
 	if o.Claims <= 0 {
 		o.Claims = 10000
 	}
 	if s.keys.Prefix == "" {
-		return BenchReport{}, errors.New("bench: needs a key prefix of its own (it deletes everything under it afterwards)")
+		return Report{}, errors.New("bench: needs a key prefix of its own (it deletes everything under it afterwards)")
 	}
 	n, err := s.eventCount(ctx)
 	if err != nil {
-		return BenchReport{}, fmt.Errorf("bench: %w", err)
+		return Report{}, fmt.Errorf("bench: %w", err)
 	}
 	if n > 0 {
-		return BenchReport{}, fmt.Errorf("bench: %s%s holds %d events: %w; choose another --prefix", s.keys.Prefix, "claims:events", n, ErrNotEmpty)
+		return Report{}, fmt.Errorf("bench: %s%s holds %d events: %w; choose another --prefix", s.keys.Prefix, "claims:events", n, ErrNotEmpty)
 	}
 	if !o.Keep {
-		defer func() { _, _ = s.DeleteAll(context.WithoutCancel(ctx)) }()
+		defer func() { _, _ = s.store.DeleteAll(context.WithoutCancel(ctx)) }()
 	}
 
-	r := BenchReport{Claims: o.Claims}
+	r := Report{Claims: o.Claims}
 	ceilings := map[string]float64{}
 	record := func(name string, events int64, took time.Duration, baseline string) {
-		st := BenchStep{Name: name, Events: events, Seconds: took.Seconds(), Baseline: baseline}
+		st := Step{Name: name, Events: events, Seconds: took.Seconds(), Baseline: baseline}
 		if took > 0 {
 			st.PerSec = float64(events) / took.Seconds()
 		}
@@ -120,33 +138,33 @@ func (s *Store) Bench(ctx context.Context, o BenchOptions) (BenchReport, error) 
 	if err := s.benchXAdd(ctx, o.Claims, record); err != nil {
 		return r, err
 	}
-	if _, err := s.LoadSampleData(ctx, claims.SampleOptions{}); err != nil {
+	if _, err := s.store.LoadSampleData(ctx, claims.SampleOptions{}); err != nil {
 		return r, fmt.Errorf("bench: %w", err)
 	}
 	usedBefore := s.usedMemory(ctx)
 
-	samples := claims.SampleClaims(2*o.Claims, 1, s.now())
-	subs := make([]NewClaim, len(samples))
+	samples := claims.SampleClaims(2*o.Claims, 1, now())
+	subs := make([]streams.NewClaim, len(samples))
 	for i, c := range samples {
-		subs[i] = Submission{CustomerID: c.CustomerID, PolicyID: c.PolicyID, Amount: c.Amount,
+		subs[i] = streams.Submission{CustomerID: c.CustomerID, PolicyID: c.PolicyID, Amount: c.Amount,
 			ClaimType: c.ClaimType, IncidentDate: c.IncidentDate, Description: c.Description}.NewClaim()
 	}
 	start := time.Now()
 	for _, sub := range subs[:o.Claims] {
-		if _, _, err := s.Emit(ctx, "", claims.ClaimSubmitted, sub.Data, EmitOptions{}); err != nil {
+		if _, _, err := s.store.Emit(ctx, "", claims.ClaimSubmitted, sub.Data, streams.EmitOptions{}); err != nil {
 			return r, fmt.Errorf("bench: submit: %w", err)
 		}
 	}
 	record("submit loop", int64(o.Claims), time.Since(start), benchXAddOne)
 	start = time.Now()
-	if _, err := s.SubmitMany(ctx, subs[o.Claims:], BulkOptions{}); err != nil {
+	if _, err := s.store.SubmitMany(ctx, subs[o.Claims:], streams.BulkOptions{}); err != nil {
 		return r, fmt.Errorf("bench: %w", err)
 	}
 	record("submit_many", int64(o.Claims), time.Since(start), benchXAddPipeline)
 	r.Submitted = s.memoryPerClaim(ctx, usedBefore, 2*o.Claims)
 
-	for _, name := range WorkerNames {
-		h, err := s.NewWorker(name)
+	for _, name := range streams.WorkerNames {
+		h, err := s.store.NewWorker(name)
 		if err != nil {
 			return r, err
 		}
@@ -170,12 +188,12 @@ func (s *Store) Bench(ctx context.Context, o BenchOptions) (BenchReport, error) 
 	}
 	record(benchXRange, total, time.Since(start), "")
 	start = time.Now()
-	if _, err := s.Report(ctx); err != nil {
+	if _, err := s.store.Report(ctx); err != nil {
 		return r, fmt.Errorf("bench: %w", err)
 	}
 	record("report()", total, time.Since(start), benchXRange)
 	start = time.Now()
-	if _, err := s.Rebuild(ctx); err != nil {
+	if _, err := s.store.Rebuild(ctx); err != nil {
 		return r, fmt.Errorf("bench: %w", err)
 	}
 	record("rebuild()", total, time.Since(start), benchXRange)
@@ -186,13 +204,13 @@ func (s *Store) Bench(ctx context.Context, o BenchOptions) (BenchReport, error) 
 
 // memoryPerClaim is used_memory added since before, per claim, beside the
 // event streams' MEMORY USAGE.
-func (s *Store) memoryPerClaim(ctx context.Context, before int64, claimsN int) BenchMemory {
+func (s workload) memoryPerClaim(ctx context.Context, before int64, claimsN int) Memory {
 	used := s.usedMemory(ctx)
 	if used <= 0 || before <= 0 {
-		return BenchMemory{}
+		return Memory{}
 	}
 	streamBytes := s.streamMemory(ctx)
-	m := BenchMemory{UsedPerClaim: float64(used-before) / float64(claimsN), StreamPerClaim: float64(streamBytes) / float64(claimsN)}
+	m := Memory{UsedPerClaim: float64(used-before) / float64(claimsN), StreamPerClaim: float64(streamBytes) / float64(claimsN)}
 	if streamBytes > 0 {
 		m.Ratio = float64(used-before) / float64(streamBytes)
 	}
@@ -201,10 +219,10 @@ func (s *Store) memoryPerClaim(ctx context.Context, before int64, claimsN int) B
 
 // benchXAdd measures the ceilings: n claim-shaped entries XADDed one at a
 // time, then n more in pipelines of 100, to a scratch stream.
-func (s *Store) benchXAdd(ctx context.Context, n int, record func(string, int64, time.Duration, string)) error {
+func (s workload) benchXAdd(ctx context.Context, n int, record func(string, int64, time.Duration, string)) error {
 	fields, err := claims.Event{
 		Type: claims.ClaimSubmitted, ClaimID: "6f1d0a4e-8d55-4bd5-9d3e-1f0c3b2a9e77", Version: 1,
-		EventID: "0b6e1c4a-1111-4222-8333-944445555666", OccurredAt: s.now(), Actor: claims.DefaultActor,
+		EventID: "0b6e1c4a-1111-4222-8333-944445555666", OccurredAt: now(), Actor: claims.DefaultActor,
 		Data: map[string]any{"customer_id": "CUST-0001", "policy_id": "POL-0001", "amount": 2500.0, "claim_type": "auto",
 			"incident_date": "2026-11-20", "description": "rear-ended at a light"},
 	}.Fields()
@@ -238,7 +256,7 @@ func (s *Store) benchXAdd(ctx context.Context, n int, record func(string, int64,
 // streams and holds none pending, and returns how many it read and how
 // long it took. The processor appends its decisions as it goes, which it
 // reads too: they count.
-func (s *Store) drain(ctx context.Context, h Handler) (int64, time.Duration, error) {
+func (s workload) drain(ctx context.Context, h streams.Handler) (int64, time.Duration, error) {
 	before, err := s.groupRead(ctx, h.Group())
 	if err != nil {
 		return 0, 0, err
@@ -246,7 +264,9 @@ func (s *Store) drain(ctx context.Context, h Handler) (int64, time.Duration, err
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- s.RunWorker(wctx, h, WorkerOptions{Consumer: "bench", Block: 20 * time.Millisecond}) }()
+	go func() {
+		done <- s.store.RunWorker(wctx, h, streams.WorkerOptions{Consumer: "bench", Block: 20 * time.Millisecond})
+	}()
 	defer func() {
 		cancel()
 		<-done
@@ -274,7 +294,7 @@ func (s *Store) drain(ctx context.Context, h Handler) (int64, time.Duration, err
 
 // caughtUp reports whether a group has been handed every entry of every
 // event stream and holds none pending.
-func (s *Store) caughtUp(ctx context.Context, group string) (bool, error) {
+func (s workload) caughtUp(ctx context.Context, group string) (bool, error) {
 	ctx = redisconn.Untraced(ctx)
 	events := s.keys.EventStreams()
 	pipe := s.rdb.Pipeline()
@@ -311,8 +331,8 @@ func (s *Store) caughtUp(ctx context.Context, group string) (bool, error) {
 // groupRead is how many entries a group's consumers have been handed, over
 // every event stream: the sum of its entries-read (counted from the
 // stream where the server does not say).
-func (s *Store) groupRead(ctx context.Context, group string) (int64, error) {
-	st, err := s.State(redisconn.Untraced(ctx))
+func (s workload) groupRead(ctx context.Context, group string) (int64, error) {
+	st, err := s.store.State(redisconn.Untraced(ctx))
 	if err != nil {
 		return 0, err
 	}
@@ -330,7 +350,7 @@ func (s *Store) groupRead(ctx context.Context, group string) (int64, error) {
 }
 
 // eventCount is how many entries the event streams hold.
-func (s *Store) eventCount(ctx context.Context) (int64, error) {
+func (s workload) eventCount(ctx context.Context) (int64, error) {
 	pipe := s.rdb.Pipeline()
 	var cmds []*redis.IntCmd
 	for _, key := range s.keys.EventStreams() {
@@ -348,11 +368,11 @@ func (s *Store) eventCount(ctx context.Context) (int64, error) {
 
 // rawRead reads every event stream with XRANGE pages as replay does, and
 // decodes nothing: what redis-cli's dump costs this process.
-func (s *Store) rawRead(ctx context.Context) error {
+func (s workload) rawRead(ctx context.Context) error {
 	for _, key := range s.keys.EventStreams() {
 		start := "-"
 		for {
-			raw, err := s.rdb.Do(ctx, "XRANGE", key, start, "+", "COUNT", defaultReplayPage).Slice()
+			raw, err := s.rdb.Do(ctx, "XRANGE", key, start, "+", "COUNT", rawReadPage).Slice()
 			if err != nil && !errors.Is(err, redis.Nil) {
 				return err
 			}
@@ -364,7 +384,7 @@ func (s *Store) rawRead(ctx context.Context) error {
 				return fmt.Errorf("read %s: unexpected XRANGE reply", key)
 			}
 			start = "(" + fmt.Sprint(last[0])
-			if len(raw) < defaultReplayPage {
+			if len(raw) < rawReadPage {
 				break
 			}
 		}
@@ -374,7 +394,7 @@ func (s *Store) rawRead(ctx context.Context) error {
 
 // usedMemory is INFO memory's used_memory, summed over a cluster's
 // masters (0 when the server does not say).
-func (s *Store) usedMemory(ctx context.Context) int64 {
+func (s workload) usedMemory(ctx context.Context) int64 {
 	read := func(info string) int64 {
 		for _, line := range strings.Split(info, "\n") {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
@@ -396,7 +416,7 @@ func (s *Store) usedMemory(ctx context.Context) int64 {
 }
 
 // streamMemory is MEMORY USAGE of the event streams, summed.
-func (s *Store) streamMemory(ctx context.Context) int64 {
+func (s workload) streamMemory(ctx context.Context) int64 {
 	var total int64
 	for _, key := range s.keys.EventStreams() {
 		total += s.rdb.MemoryUsage(ctx, key, 0).Val()
