@@ -70,3 +70,19 @@ func TestLabOutsideTheClone(t *testing.T) {
 	assert.Equal(t, "the instructor's step 1\n", mine.stdout)
 	assert.NotContains(t, mine.stderr, "built into claimsctl")
 }
+
+// TestREPLExpressionAfterASemicolon: at the REPL and in -e, the expression
+// after the last ';' is echoed; the next line is not swallowed by a ">>"
+// continuation.
+func TestREPLExpressionAfterASemicolon(t *testing.T) {
+	t.Parallel()
+	r := claimsctl(t, "c = submit{customer=\"CUST-0001\", policy=\"POL-0001\", amount=2500, type=\"auto\", incident_date=\"2026-11-20\", description=\"dented\"}\n"+
+		"x = claim(c.id); x.status\nprint(\"the next line runs\")\n", nil, "--embedded")
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "\nsubmitted\n")
+	assert.Contains(t, r.stdout, "the next line runs\n")
+
+	e := claimsctl(t, "", nil, "--embedded", "-e", "x = 2; x * 3")
+	require.Equal(t, 0, e.code, e.stderr)
+	assert.Equal(t, "6\n", e.stdout)
+}

@@ -70,6 +70,12 @@ func (r *Runtime) EvalNamed(ctx context.Context, chunk, name string) (string, er
 	if err != nil {
 		r.sources[name] = chunk
 		if fn, err = r.L.Load(strings.NewReader(chunk), name); err != nil {
+			if withValue, ok := r.lastExpression(chunk, name); ok {
+				r.sources[name] = withValue
+				fn, err = r.L.Load(strings.NewReader(withValue), name)
+			}
+		}
+		if err != nil {
 			if incomplete(err) {
 				return "", &incompleteError{msg: syntaxMessage(err)}
 			}
@@ -89,6 +95,24 @@ func (r *Runtime) EvalNamed(ctx context.Context, chunk, name string) (string, er
 	}
 	r.L.SetTop(top)
 	return strings.Join(parts, "\t"), nil
+}
+
+// lastExpression makes "x = claim(id); x.status" show x.status, as the
+// standalone lua shows a lone expression: statements, then the expression
+// after the last ';' returned. Lua has no expression statements, so the
+// chunk as typed does not compile (and would read as unfinished); each ';'
+// from the right is tried, as one inside a string literal fails to compile.
+func (r *Runtime) lastExpression(chunk, name string) (string, bool) {
+	for i := strings.LastIndex(chunk, ";"); i >= 0; i = strings.LastIndex(chunk[:i], ";") {
+		if strings.TrimSpace(chunk[i+1:]) == "" {
+			continue
+		}
+		candidate := chunk[:i+1] + " return " + chunk[i+1:]
+		if _, err := r.L.Load(strings.NewReader(candidate), name); err == nil {
+			return candidate, true
+		}
+	}
+	return "", false
 }
 
 // incompleteError marks a chunk that ended inside a statement; its message
