@@ -13,7 +13,7 @@ import (
 // The JSON-lines archives trim{archive=} writes and import() reads.
 
 // archiveFile appends a trim's entries to an archive page by page, as the
-// trim reads them again (a streams.Archiver). Until Commit nothing it
+// trim reads them again (a upkeep.Archiver). Until Commit nothing it
 // wrote counts: Abort cuts the file back, so it holds whole lines only and
 // the trim removes nothing.
 type archiveFile struct {

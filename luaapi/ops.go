@@ -12,6 +12,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/upkeep"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -38,7 +39,7 @@ func (m *opsModule) Loader(L *lua.LState) int {
 }
 
 func (m *opsModule) info(L *lua.LState) int {
-	details, err := m.store.StreamDetails(ctxOf(L))
+	details, err := upkeep.StreamDetails(ctxOf(L), m.store)
 	if err != nil {
 		return raise(L, err)
 	}
@@ -116,7 +117,7 @@ func (m *opsModule) trim(L *lua.LState) int {
 	confirm, force := o.boolean("confirm", false), o.boolean("force", false)
 
 	ctx := ctxOf(L)
-	plan, err := m.store.PlanTrim(ctx, opts)
+	plan, err := upkeep.PlanTrim(ctx, m.store, opts)
 	if err != nil {
 		return raise(L, err)
 	}
@@ -136,19 +137,19 @@ func (m *opsModule) trim(L *lua.LState) int {
 		L.Push(t)
 		return 1
 	}
-	exec := streams.TrimExec{Force: force}
+	exec := upkeep.TrimExec{Force: force}
 	finish := func() {}
 	if archive != "" {
 		path, err := m.jail.write(L, fn, archive)
 		if err != nil {
 			return raise(L, err)
 		}
-		exec.Archive = func(firsts map[string]string) (streams.Archiver, error) { return openArchive(path, firsts) }
+		exec.Archive = func(firsts map[string]string) (upkeep.Archiver, error) { return openArchive(path, firsts) }
 		var update func(int)
 		update, finish = m.progress.start(int(plan.Count()), "archiving")
 		exec.Progress = func(done, _ int64) { update(int(done)) }
 	}
-	res, err := m.store.Trim(ctx, plan, exec)
+	res, err := upkeep.Trim(ctx, m.store, plan, exec)
 	finish()
 	if err != nil {
 		return raise(L, err)
@@ -179,7 +180,7 @@ func (m *opsModule) importArchive(L *lua.LState) int {
 	path := L.CheckString(1)
 	o := optionsAt(L, 2, fn, "stream")
 	keys := m.store.Keys()
-	var opts streams.ImportOptions
+	var opts upkeep.ImportOptions
 	if name := o.str("stream", ""); !eventsName(name) {
 		opts.Stream = streamArg(keys, name)
 	}
@@ -200,7 +201,7 @@ func (m *opsModule) importArchive(L *lua.LState) int {
 		}
 		update(int(done))
 	}
-	res, err := m.store.Import(ctxOf(L), f, opts)
+	res, err := upkeep.Import(ctxOf(L), m.store, f, opts)
 	finish()
 	if err != nil {
 		var lineErr *claims.ArchiveLineError
@@ -435,14 +436,14 @@ func groupRisksTable(L *lua.LState, groups []claims.GroupRisk) *lua.LTable {
 
 // detailsTable is info(): the state view's table (stateTable, whose shape
 // scripts rely on) with what XINFO STREAM and MEMORY USAGE add.
-func detailsTable(L *lua.LState, details []streams.StreamDetail, keys streams.Keys, backend string) *lua.LTable {
+func detailsTable(L *lua.LState, details []upkeep.StreamDetail, keys streams.Keys, backend string) *lua.LTable {
 	st := &streams.State{}
 	for _, d := range details {
 		st.Streams = append(st.Streams, d.StreamState)
 	}
 	st.EventStreams = keys.EventStreams()
 	t := stateTable(L, st, keys, backend)
-	byKey := map[string]streams.StreamDetail{}
+	byKey := map[string]upkeep.StreamDetail{}
 	for _, d := range details {
 		byKey[d.Key] = d
 	}
@@ -464,7 +465,7 @@ func detailsTable(L *lua.LState, details []streams.StreamDetail, keys streams.Ke
 		if d.EntriesAdded > 0 {
 			s.RawSetString("entries_added", lua.LNumber(d.EntriesAdded))
 		}
-		for prefix, e := range map[string]*streams.EntrySummary{"first": d.First, "last": d.Last} {
+		for prefix, e := range map[string]*upkeep.EntrySummary{"first": d.First, "last": d.Last} {
 			if e == nil {
 				continue
 			}

@@ -16,6 +16,7 @@ import (
 	"claimsctl/streams/embedded"
 	"claimsctl/streams/redisconn"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/redistest/crossslot"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -97,7 +98,7 @@ func newClusterStore(t testing.TB, opts Options) *Store {
 	t.Helper()
 	s, watch := newWatchedClusterStore(t, opts)
 	t.Cleanup(func() {
-		if refused := watch.seen(); len(refused) > 0 {
+		if refused := watch.Seen(); len(refused) > 0 {
 			t.Errorf("the cluster refused %d command(s) for spanning two slots (CROSSSLOT), the first: %s", len(refused), refused[0])
 		}
 	})
@@ -106,12 +107,12 @@ func newClusterStore(t testing.TB, opts Options) *Store {
 
 // newWatchedClusterStore is newClusterStore that leaves the CROSSSLOT
 // watch to the caller.
-func newWatchedClusterStore(t testing.TB, opts Options) (*Store, *crossSlotWatch) {
+func newWatchedClusterStore(t testing.TB, opts Options) (*Store, *crossslot.Watch) {
 	t.Helper()
 	c := sharedCluster.Get(t)
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Seeds(), Protocol: 2})
 	t.Cleanup(func() { _ = rdb.Close() })
-	watch := watchCrossSlot(rdb)
+	watch := crossslot.New(rdb)
 	opts.Prefix = fmt.Sprintf("%s#%d:", t.Name(), clusterStores.Add(1))
 	if opts.Partitions == 0 {
 		opts.Partitions = 6

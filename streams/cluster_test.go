@@ -30,64 +30,6 @@ import (
 // make sure every script and operation is run on the cluster, that the
 // batches are packed a slot per call, and that the watch does notice.
 
-// crossSlotWatch is a go-redis hook that records every command a cluster
-// refused for spanning two slots, in a pipeline or on its own.
-type crossSlotWatch struct {
-	mu      sync.Mutex
-	refused []string
-}
-
-func watchCrossSlot(rdb redis.UniversalClient) *crossSlotWatch {
-	w := &crossSlotWatch{}
-	rdb.AddHook(w)
-	return w
-}
-
-func (w *crossSlotWatch) note(cmds ...redis.Cmder) {
-	for _, cmd := range cmds {
-		if redisconn.Classify(cmd.Err()) == redisconn.KindCrossSlot {
-			w.mu.Lock()
-			w.refused = append(w.refused, describeCmd(cmd))
-			w.mu.Unlock()
-		}
-	}
-}
-
-func (w *crossSlotWatch) seen() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.refused)
-}
-
-func (w *crossSlotWatch) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (w *crossSlotWatch) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		err := next(ctx, cmd)
-		w.note(cmd)
-		return err
-	}
-}
-
-func (w *crossSlotWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		err := next(ctx, cmds)
-		w.note(cmds...)
-		return err
-	}
-}
-
-// describeCmd is a command's name and its first arguments, short enough
-// for a failure message.
-func describeCmd(cmd redis.Cmder) string {
-	args := cmd.Args()
-	parts := make([]string, 0, 6)
-	for _, a := range args[:min(len(args), 6)] {
-		parts = append(parts, fmt.Sprint(a))
-	}
-	return strings.Join(parts, " ")
-}
-
 // TestBatchCallsKeepOneSlotPerCall packs the effects of many claims of
 // every partition, interleaved as a worker's batch is, with the slot
 // function runAll uses on a cluster: no call mixes slots, each slot's
@@ -212,8 +154,8 @@ func TestACrossSlotBatchIsRefusedByTheCluster(t *testing.T) {
 	_, err := s.evalSha(ctx, batchScript, mixed[0].keys, mixed[0].args...)
 	require.Error(t, err)
 	assert.Equal(t, redisconn.KindCrossSlot, redisconn.Classify(err), "got %v", err)
-	require.Len(t, watch.seen(), 1, "the watch noticed")
-	assert.Contains(t, watch.seen()[0], "evalsha "+batchScript.Hash())
+	require.Len(t, watch.Seen(), 1, "the watch noticed")
+	assert.Contains(t, watch.Seen()[0], "evalsha "+batchScript.Hash())
 
 	replies, errs, err := s.runAll(ctx, nil, effects)
 	require.NoError(t, err)
@@ -221,7 +163,7 @@ func TestACrossSlotBatchIsRefusedByTheCluster(t *testing.T) {
 		require.NoError(t, errs[i])
 		assert.Equal(t, "ok", replies[i].Status)
 	}
-	assert.Len(t, watch.seen(), 1, "nothing else refused")
+	assert.Len(t, watch.Seen(), 1, "nothing else refused")
 }
 
 // scriptLog is a go-redis hook that records which scripts ran without an

@@ -1150,63 +1150,6 @@ func TestACopyInAnotherPartitionIsNotWritten(t *testing.T) {
 	})
 }
 
-// TestStateLagIsExactAfterTrimAndImport: a group's lag is the number of
-// entries after its position, whatever the server's entries-read says
-// after XTRIM, and an import behind the group's position is not lag.
-// The claims share the last partition, so a trim that keeps 2 of each
-// stream trims past a position; a consume walks past the empty ones.
-func TestStateLagIsExactAfterTrimAndImport(t *testing.T) {
-	t.Parallel()
-	forEachBackend(t, func(t *testing.T, s *Store) {
-		ctx := context.Background()
-		for _, id := range claimIDsIn(s, s.Keys().Partitions()-1, 5) {
-			sub := testSubmission()
-			sub.ClaimID = id
-			_, _, err := s.Submit(ctx, sub, EmitOptions{})
-			require.NoError(t, err)
-		}
-		_, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 1})
-		require.NoError(t, err)
-		_, err = s.Consume(ctx, GroupAnalytics, "a1", ConsumeOptions{Count: 5})
-		require.NoError(t, err)
-		lag := func() (processors, analytics int64) {
-			st, err := s.State(ctx)
-			require.NoError(t, err)
-			ev := st.Events()
-			return ev.Group(GroupProcessors).Lag, ev.Group(GroupAnalytics).Lag
-		}
-		p, a := lag()
-		assert.Equal(t, int64(4), p)
-		assert.Equal(t, int64(0), a)
-
-		// Trim past the processors' position: the two entries left are unread.
-		keep := int64(2)
-		plan, err := s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &keep})
-		require.NoError(t, err)
-		var archive memArchive
-		_, err = s.Trim(ctx, plan, TrimExec{Force: true, Archive: archive.open})
-		require.NoError(t, err)
-		p, a = lag()
-		assert.Equal(t, int64(2), p, "trimmed past the position: what is left is unread")
-		assert.Equal(t, int64(0), a)
-
-		// Everything trimmed, then imported back: the entries are older than
-		// both groups' positions, so nothing is lag.
-		_, err = s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 10})
-		require.NoError(t, err)
-		none := int64(0)
-		plan, err = s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &none})
-		require.NoError(t, err)
-		_, err = s.Trim(ctx, plan, TrimExec{Force: true, Archive: archive.open})
-		require.NoError(t, err)
-		_, err = s.Import(ctx, archive.reader(), ImportOptions{})
-		require.NoError(t, err)
-		p, a = lag()
-		assert.Zero(t, p, "imported entries behind the group are not lag")
-		assert.Zero(t, a)
-	})
-}
-
 // TestStateLagAfterAOFRewriteAndRestart: Redis 7.0 restores a stale
 // entries-read after BGREWRITEAOF and a restart, so it reports lag for a
 // group that was handed the last entry; the state view says 0.

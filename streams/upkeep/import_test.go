@@ -1,4 +1,4 @@
-package streams
+package upkeep
 
 import (
 	"context"
@@ -6,21 +6,23 @@ import (
 	"strings"
 	"testing"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/streamstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // trimAll archives and removes every event of s.
-func trimAll(t testing.TB, s *Store) *memArchive {
+func trimAll(t testing.TB, s *streams.Store) *memArchive {
 	t.Helper()
 	ctx := context.Background()
 	none := int64(0)
-	plan, err := s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &none})
+	plan, err := PlanTrim(ctx, s, claims.TrimOptions{MaxLen: &none})
 	require.NoError(t, err)
 	archive := &memArchive{}
-	_, err = s.Trim(ctx, plan, TrimExec{Force: true, Archive: archive.open})
+	_, err = Trim(ctx, s, plan, TrimExec{Force: true, Archive: archive.open})
 	require.NoError(t, err)
 	require.Zero(t, xlen(t, s))
 	return archive
@@ -31,16 +33,16 @@ func trimAll(t testing.TB, s *Store) *memArchive {
 // partition, and its claims rebuild.
 func TestImportRoutesEachEntryToItsClaimsPartition(t *testing.T) {
 	t.Parallel()
-	forEachLayout(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachLayout(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		ids := submitClaims(t, s, 40)
-		_, _, err := s.Emit(ctx, ids[0], claims.ClaimAssigned, map[string]any{"adjuster": "ADJ-001"}, EmitOptions{})
+		_, _, err := s.Emit(ctx, ids[0], claims.ClaimAssigned, map[string]any{"adjuster": "ADJ-001"}, streams.EmitOptions{})
 		require.NoError(t, err)
 		before := streamEntries(t, s)
 		archive := trimAll(t, s)
 
 		var progress []int64
-		res, err := s.Import(ctx, archive.reader(), ImportOptions{Progress: func(done, total int64) {
+		res, err := Import(ctx, s, archive.reader(), ImportOptions{Progress: func(done, total int64) {
 			assert.EqualValues(t, 41, total)
 			progress = append(progress, done)
 		}})
@@ -68,13 +70,13 @@ func TestImportRoutesEachEntryToItsClaimsPartition(t *testing.T) {
 // into one stream per partition, name:p0, name:p1 ...
 func TestImportIntoANamedStream(t *testing.T) {
 	t.Parallel()
-	forEachLayout(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachLayout(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		submitClaims(t, s, 30)
 		before := streamEntries(t, s)
 		archive := trimAll(t, s)
 		restored := s.Keys().Named("claims:restored")
-		res, err := s.Import(ctx, archive.reader(), ImportOptions{Stream: restored})
+		res, err := Import(ctx, s, archive.reader(), ImportOptions{Stream: restored})
 		require.NoError(t, err)
 		assert.EqualValues(t, 30, res.Imported)
 
@@ -96,7 +98,7 @@ func TestImportIntoANamedStream(t *testing.T) {
 			target := restored
 			if res.PerSource {
 				target = fmt.Sprintf("%s:p%d", restored, i)
-				assert.Equal(t, s.archiveName(src), res.Targets[i].Source)
+				assert.Equal(t, keeperOf(s).archiveName(src), res.Targets[i].Source)
 			}
 			assert.Equal(t, target, res.Targets[i].Stream)
 			msgs, err := s.Client().XRange(ctx, target, "-", "+").Result()
@@ -110,14 +112,14 @@ func TestImportIntoANamedStream(t *testing.T) {
 // target already has an entry at or after its first archived id.
 func TestImportRefusesATargetWithLaterEntries(t *testing.T) {
 	t.Parallel()
-	forEachLayout(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachLayout(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		ids := submitClaims(t, s, 20)
 		archive := trimAll(t, s)
 		// A newer event in the partition of one claim only.
-		_, _, err := s.Emit(ctx, ids[3], claims.ClaimAssigned, map[string]any{"adjuster": "ADJ-001"}, EmitOptions{})
+		_, _, err := s.Emit(ctx, ids[3], claims.ClaimAssigned, map[string]any{"adjuster": "ADJ-001"}, streams.EmitOptions{})
 		require.NoError(t, err)
-		_, err = s.Import(ctx, archive.reader(), ImportOptions{})
+		_, err = Import(ctx, s, archive.reader(), ImportOptions{})
 		var conflict *claims.ImportConflictError
 		require.ErrorAs(t, err, &conflict)
 		assert.Equal(t, s.Keys().ForClaim(ids[3]).Events(), conflict.Stream)
@@ -129,12 +131,12 @@ func TestImportRefusesATargetWithLaterEntries(t *testing.T) {
 // last, is found before the first write.
 func TestImportDamagedArchiveWritesNothing(t *testing.T) {
 	t.Parallel()
-	forEachLayout(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachLayout(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		submitClaims(t, s, 12)
 		archive := trimAll(t, s)
 		archive.buf.WriteString(`{"id":"1-0","fields":{"a":1}}` + "\n")
-		_, err := s.Import(ctx, archive.reader(), ImportOptions{})
+		_, err := Import(ctx, s, archive.reader(), ImportOptions{})
 		var lineErr *claims.ArchiveLineError
 		require.ErrorAs(t, err, &lineErr)
 		assert.Equal(t, 13, lineErr.Line)
@@ -147,7 +149,7 @@ func TestImportDamagedArchiveWritesNothing(t *testing.T) {
 // recorded) import by their claim, or into a named stream as one.
 func TestImportOldArchive(t *testing.T) {
 	t.Parallel()
-	forEachLayout(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachLayout(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		line := func(id, claim string, v int) string {
 			return fmt.Sprintf(`{"id":"%s","fields":{"type":"claim.submitted","claim_id":"%s","version":"%d"}}`, id, claim, v)
@@ -157,7 +159,7 @@ func TestImportOldArchive(t *testing.T) {
 			fmt.Fprintln(&text, line(fmt.Sprintf("1795168800000-%d", i), fmt.Sprintf("claim-%d", i), 1))
 		}
 		fmt.Fprintln(&text, `{"id":"1795168800001-0","fields":{"note":"no claim"}}`)
-		res, err := s.Import(ctx, strings.NewReader(text.String()), ImportOptions{})
+		res, err := Import(ctx, s, strings.NewReader(text.String()), ImportOptions{})
 		require.NoError(t, err)
 		assert.EqualValues(t, 13, res.Imported)
 		for i := range 12 {
@@ -170,7 +172,7 @@ func TestImportOldArchive(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, got, 1, "an entry without a claim goes to partition 0")
 
-		res, err = s.Import(ctx, strings.NewReader(text.String()), ImportOptions{Stream: s.Keys().Named("old")})
+		res, err = Import(ctx, s, strings.NewReader(text.String()), ImportOptions{Stream: s.Keys().Named("old")})
 		require.NoError(t, err)
 		assert.False(t, res.PerSource)
 		assert.EqualValues(t, 13, res.Imported)
@@ -184,12 +186,12 @@ func TestImportOldArchive(t *testing.T) {
 // stream an entry was archived from decides, when it is an event stream.
 func TestImportEntryWithoutClaimGoesBackToItsStream(t *testing.T) {
 	t.Parallel()
-	forEachBackendWith(t, Options{Partitions: 6}, func(t *testing.T, s *Store, _ *fakeClock) {
+	streamstest.ForEachServer(t, streams.Options{Partitions: 6}, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
-		third := s.archiveName(s.Keys().Partition(3).Events())
+		third := keeperOf(s).archiveName(s.Keys().Partition(3).Events())
 		text := `{"id":"5-0","stream":"` + third + `","fields":{"note":"by hand"}}` + "\n" +
 			`{"id":"6-0","stream":"claims:elsewhere","fields":{"note":"by hand"}}` + "\n"
-		_, err := s.Import(ctx, strings.NewReader(text), ImportOptions{})
+		_, err := Import(ctx, s, strings.NewReader(text), ImportOptions{})
 		require.NoError(t, err)
 		assert.EqualValues(t, 1, streamLen(t, s, s.Keys().Partition(3).Events()))
 		assert.EqualValues(t, 1, streamLen(t, s, s.Keys().Events()), "not an event stream: partition 0")
@@ -203,19 +205,19 @@ func TestImportEntryWithoutClaimGoesBackToItsStream(t *testing.T) {
 // its count.
 func TestImportOfAnotherLayoutIsRefused(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachServer(t, streams.Options{}, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		line := func(id, stream, claim string) string {
 			return fmt.Sprintf(`{"id":"%s","stream":"%s","fields":{"claim_id":"%s"}}`+"\n", id, stream, claim)
 		}
 		c := claimIDsIn(s, 0, 3)
 		text := line("10-0", "claims:{x}:events", c[0]) + line("12-0", "claims:{x}:events", c[1]) + line("11-0", "claims:{y}:events", c[2])
-		_, err := s.Import(ctx, strings.NewReader(text), ImportOptions{})
+		_, err := Import(ctx, s, strings.NewReader(text), ImportOptions{})
 		require.ErrorIs(t, err, claims.ErrInvalid)
 		assert.Contains(t, err.Error(), "line 3: entry 11-0 of claims:{y}:events belongs in "+s.Keys().Events())
 		assert.Contains(t, err.Error(), "import it into a named stream instead")
 		assert.Zero(t, xlen(t, s), "nothing written")
-		res, err := s.Import(ctx, strings.NewReader(text), ImportOptions{Stream: s.Keys().Named("claims:restored")})
+		res, err := Import(ctx, s, strings.NewReader(text), ImportOptions{Stream: s.Keys().Named("claims:restored")})
 		require.NoError(t, err)
 		assert.True(t, res.PerSource)
 		assert.EqualValues(t, 2, streamLen(t, s, s.Keys().Named("claims:restored:p0")))
@@ -223,9 +225,66 @@ func TestImportOfAnotherLayoutIsRefused(t *testing.T) {
 	})
 }
 
-func streamLen(t testing.TB, s *Store, key string) int64 {
+func streamLen(t testing.TB, s *streams.Store, key string) int64 {
 	t.Helper()
 	n, err := s.Client().XLen(context.Background(), key).Result()
 	require.NoError(t, err)
 	return n
+}
+
+// TestStateLagIsExactAfterTrimAndImport: a group's lag is the number of
+// entries after its position, whatever the server's entries-read says
+// after XTRIM, and an import behind the group's position is not lag.
+// The claims share the last partition, so a trim that keeps 2 of each
+// stream trims past a position; a consume walks past the empty ones.
+func TestStateLagIsExactAfterTrimAndImport(t *testing.T) {
+	t.Parallel()
+	streamstest.ForEachServer(t, streams.Options{}, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		for _, id := range claimIDsIn(s, s.Keys().Partitions()-1, 5) {
+			sub := testSubmission()
+			sub.ClaimID = id
+			_, _, err := s.Submit(ctx, sub, streams.EmitOptions{})
+			require.NoError(t, err)
+		}
+		_, err := s.Consume(ctx, streams.GroupProcessors, "w1", streams.ConsumeOptions{Count: 1})
+		require.NoError(t, err)
+		_, err = s.Consume(ctx, streams.GroupAnalytics, "a1", streams.ConsumeOptions{Count: 5})
+		require.NoError(t, err)
+		lag := func() (processors, analytics int64) {
+			st, err := s.State(ctx)
+			require.NoError(t, err)
+			ev := st.Events()
+			return ev.Group(streams.GroupProcessors).Lag, ev.Group(streams.GroupAnalytics).Lag
+		}
+		p, a := lag()
+		assert.Equal(t, int64(4), p)
+		assert.Equal(t, int64(0), a)
+
+		// Trim past the processors' position: the two entries left are unread.
+		keep := int64(2)
+		plan, err := PlanTrim(ctx, s, claims.TrimOptions{MaxLen: &keep})
+		require.NoError(t, err)
+		var archive memArchive
+		_, err = Trim(ctx, s, plan, TrimExec{Force: true, Archive: archive.open})
+		require.NoError(t, err)
+		p, a = lag()
+		assert.Equal(t, int64(2), p, "trimmed past the position: what is left is unread")
+		assert.Equal(t, int64(0), a)
+
+		// Everything trimmed, then imported back: the entries are older than
+		// both groups' positions, so nothing is lag.
+		_, err = s.Consume(ctx, streams.GroupProcessors, "w1", streams.ConsumeOptions{Count: 10})
+		require.NoError(t, err)
+		none := int64(0)
+		plan, err = PlanTrim(ctx, s, claims.TrimOptions{MaxLen: &none})
+		require.NoError(t, err)
+		_, err = Trim(ctx, s, plan, TrimExec{Force: true, Archive: archive.open})
+		require.NoError(t, err)
+		_, err = Import(ctx, s, archive.reader(), ImportOptions{})
+		require.NoError(t, err)
+		p, a = lag()
+		assert.Zero(t, p, "imported entries behind the group are not lag")
+		assert.Zero(t, a)
+	})
 }

@@ -1,4 +1,4 @@
-package streams
+package upkeep
 
 import (
 	"bytes"
@@ -9,7 +9,9 @@ import (
 	"sort"
 	"testing"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/streamstest"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -61,32 +63,20 @@ func readArchive(t testing.TB, r io.Reader) []claims.ArchiveEntry {
 	}
 }
 
-// forEachLayout runs fn on both backends, unpartitioned (the lab's key
-// names) and with six partitions.
-func forEachLayout(t *testing.T, fn func(t *testing.T, s *Store)) {
-	t.Helper()
-	for _, partitions := range []int{1, 6} {
-		t.Run(fmt.Sprintf("partitions=%d", partitions), func(t *testing.T) {
-			t.Parallel()
-			forEachBackendWith(t, Options{Partitions: partitions}, func(t *testing.T, s *Store, _ *fakeClock) { fn(t, s) })
-		})
-	}
-}
-
 // submitClaims files n claims in one bulk call and returns their ids.
-func submitClaims(t testing.TB, s *Store, n int) []string {
+func submitClaims(t testing.TB, s *streams.Store, n int) []string {
 	t.Helper()
-	subs := make([]NewClaim, n)
+	subs := make([]streams.NewClaim, n)
 	for i := range subs {
 		subs[i] = testSubmission().NewClaim()
 	}
-	res, err := s.SubmitMany(context.Background(), subs, BulkOptions{})
+	res, err := s.SubmitMany(context.Background(), subs, streams.BulkOptions{})
 	require.NoError(t, err)
 	return res.ClaimIDs
 }
 
 // streamEntries is every entry of each event stream, by stream.
-func streamEntries(t testing.TB, s *Store) map[string][]redis.XMessage {
+func streamEntries(t testing.TB, s *streams.Store) map[string][]redis.XMessage {
 	t.Helper()
 	out := map[string][]redis.XMessage{}
 	for _, key := range s.Keys().EventStreams() {
@@ -98,7 +88,7 @@ func streamEntries(t testing.TB, s *Store) map[string][]redis.XMessage {
 }
 
 // archivedByStream groups archived entries by the key they came from.
-func archivedByStream(s *Store, entries []claims.ArchiveEntry) map[string][]claims.ArchiveEntry {
+func archivedByStream(s *streams.Store, entries []claims.ArchiveEntry) map[string][]claims.ArchiveEntry {
 	out := map[string][]claims.ArchiveEntry{}
 	for _, e := range entries {
 		key := s.Keys().Named(e.Stream)
@@ -111,12 +101,12 @@ func archivedByStream(s *Store, entries []claims.ArchiveEntry) map[string][]clai
 // the archive holds exactly what each stream lost, oldest first.
 func TestTrimMaxlenKeepsThatManyOfEachPartition(t *testing.T) {
 	t.Parallel()
-	forEachLayout(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachLayout(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		submitClaims(t, s, 60)
 		before := streamEntries(t, s)
 		keep := int64(3)
-		plan, err := s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &keep})
+		plan, err := PlanTrim(ctx, s, claims.TrimOptions{MaxLen: &keep})
 		require.NoError(t, err)
 		parts := s.Keys().Partitions()
 		require.Len(t, plan.Streams, parts, "one plan per partition")
@@ -136,7 +126,7 @@ func TestTrimMaxlenKeepsThatManyOfEachPartition(t *testing.T) {
 		}
 
 		var archive memArchive
-		res, err := s.Trim(ctx, plan, TrimExec{Archive: archive.open})
+		res, err := Trim(ctx, s, plan, TrimExec{Archive: archive.open})
 		require.NoError(t, err)
 		assert.Equal(t, want, res.Total())
 		after := streamEntries(t, s)
@@ -151,7 +141,7 @@ func TestTrimMaxlenKeepsThatManyOfEachPartition(t *testing.T) {
 				assert.Equal(t, before[key][j].Values, e.Values())
 			}
 			if n > 0 {
-				assert.Equal(t, before[key][0].ID, archive.firsts[s.archiveName(key)])
+				assert.Equal(t, before[key][0].ID, archive.firsts[keeperOf(s).archiveName(key)])
 			}
 		}
 	})
@@ -160,7 +150,7 @@ func TestTrimMaxlenKeepsThatManyOfEachPartition(t *testing.T) {
 // TestTrimBeforeAppliesToEveryPartition: before= is one bound for all.
 func TestTrimBeforeAppliesToEveryPartition(t *testing.T) {
 	t.Parallel()
-	forEachLayout(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachLayout(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		submitClaims(t, s, 20)
 		submitClaims(t, s, 20)
@@ -175,10 +165,10 @@ func TestTrimBeforeAppliesToEveryPartition(t *testing.T) {
 		// Partitions' ids may tie (one millisecond, sequence 0 in each).
 		below := sort.Search(len(ids), func(i int) bool { return claims.CompareIDs(ids[i], bound) >= 0 })
 		require.Positive(t, below)
-		plan, err := s.PlanTrim(ctx, claims.TrimOptions{Before: bound})
+		plan, err := PlanTrim(ctx, s, claims.TrimOptions{Before: bound})
 		require.NoError(t, err)
 		assert.EqualValues(t, below, plan.Count(), "the entries below the bound, wherever they are")
-		res, err := s.Trim(ctx, plan, TrimExec{})
+		res, err := Trim(ctx, s, plan, TrimExec{})
 		require.NoError(t, err)
 		assert.EqualValues(t, below, res.Total())
 		for key, msgs := range streamEntries(t, s) {
@@ -194,23 +184,23 @@ func TestTrimBeforeAppliesToEveryPartition(t *testing.T) {
 // of any partition stops the whole trim; force removes them anyway.
 func TestTrimRefusedUnlessForce(t *testing.T) {
 	t.Parallel()
-	forEachLayout(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachLayout(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		submitClaims(t, s, 12)
-		_, err := s.Consume(ctx, GroupProcessors, "w1", ConsumeOptions{Count: 4})
+		_, err := s.Consume(ctx, streams.GroupProcessors, "w1", streams.ConsumeOptions{Count: 4})
 		require.NoError(t, err)
 		none := int64(0)
-		plan, err := s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &none})
+		plan, err := PlanTrim(ctx, s, claims.TrimOptions{MaxLen: &none})
 		require.NoError(t, err)
-		sum := claims.GroupRisk{Group: GroupProcessors}
+		sum := claims.GroupRisk{Group: streams.GroupProcessors}
 		for _, g := range plan.Groups() {
-			if g.Group == GroupProcessors {
+			if g.Group == streams.GroupProcessors {
 				sum = g
 			}
 		}
-		assert.Equal(t, claims.GroupRisk{Group: GroupProcessors, Pending: 4, Unread: 8}, sum)
+		assert.Equal(t, claims.GroupRisk{Group: streams.GroupProcessors, Pending: 4, Unread: 8}, sum)
 		var opened bool
-		_, err = s.Trim(ctx, plan, TrimExec{Archive: func(map[string]string) (Archiver, error) { opened = true; return &memArchive{}, nil }})
+		_, err = Trim(ctx, s, plan, TrimExec{Archive: func(map[string]string) (Archiver, error) { opened = true; return &memArchive{}, nil }})
 		var refused *claims.TrimRefusedError
 		require.ErrorAs(t, err, &refused)
 		assert.ErrorIs(t, err, claims.ErrTrimRefused)
@@ -220,7 +210,7 @@ func TestTrimRefusedUnlessForce(t *testing.T) {
 
 		var archive memArchive
 		var progress []int64
-		res, err := s.Trim(ctx, plan, TrimExec{Force: true, Archive: archive.open, Progress: func(done, total int64) {
+		res, err := Trim(ctx, s, plan, TrimExec{Force: true, Archive: archive.open, Progress: func(done, total int64) {
 			assert.EqualValues(t, 12, total)
 			progress = append(progress, done)
 		}})
@@ -238,11 +228,11 @@ func TestTrimRefusedUnlessForce(t *testing.T) {
 // archive is cut back.
 func TestTrimStopsWhenTheStreamChanged(t *testing.T) {
 	t.Parallel()
-	forEachLayout(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachLayout(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		submitClaims(t, s, 18)
 		none := int64(0)
-		plan, err := s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &none})
+		plan, err := PlanTrim(ctx, s, claims.TrimOptions{MaxLen: &none})
 		require.NoError(t, err)
 		last := plan.Streams[len(plan.Streams)-1]
 		for _, st := range plan.Streams {
@@ -252,7 +242,7 @@ func TestTrimStopsWhenTheStreamChanged(t *testing.T) {
 		}
 		require.NoError(t, s.Client().XDel(ctx, last.Stream, last.LastID).Err())
 		var archive memArchive
-		_, err = s.Trim(ctx, plan, TrimExec{Archive: archive.open})
+		_, err = Trim(ctx, s, plan, TrimExec{Archive: archive.open})
 		require.ErrorContains(t, err, last.Stream+" changed since the plan")
 		require.ErrorContains(t, err, "nothing removed")
 		assert.True(t, archive.aborted)
@@ -266,7 +256,7 @@ func TestTrimStopsWhenTheStreamChanged(t *testing.T) {
 // since is not counted.
 func TestPlanCountsAcrossPages(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachServer(t, streams.Options{}, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		key := s.Keys().Named("many")
 		const n = 2*trimPageSize + 500
@@ -289,7 +279,7 @@ func TestPlanCountsAcrossPages(t *testing.T) {
 		require.NoError(t, s.Client().XDel(ctx, key, read[0].Messages[700].ID).Err())
 
 		keep := int64(100)
-		plan, err := s.PlanTrim(ctx, claims.TrimOptions{Stream: key, MaxLen: &keep})
+		plan, err := PlanTrim(ctx, s, claims.TrimOptions{Stream: key, MaxLen: &keep})
 		require.NoError(t, err)
 		st := plan.Streams[0]
 		assert.EqualValues(t, n-1, st.Length)
@@ -304,10 +294,10 @@ func TestPlanCountsAcrossPages(t *testing.T) {
 // event stream, notifications and dead letters.
 func TestStreamDetailsCoverEveryPartition(t *testing.T) {
 	t.Parallel()
-	forEachLayout(t, func(t *testing.T, s *Store) {
+	streamstest.ForEachLayout(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		submitClaims(t, s, 30)
-		details, err := s.StreamDetails(ctx)
+		details, err := StreamDetails(ctx, s)
 		require.NoError(t, err)
 		byKey := map[string]StreamDetail{}
 		for _, d := range details {

@@ -1,4 +1,4 @@
-package streams
+package upkeep
 
 import (
 	"bufio"
@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/streamstest"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -26,7 +28,7 @@ import (
 // large N is, as the plan, the archive and the import go a page or a
 // chunk at a time. N is TRIM_BENCH_ENTRIES (default 20000):
 //
-//	TRIM_BENCH_ENTRIES=1000000 go test ./streams -run '^$' -bench TrimArchiveImport -benchtime 1x
+//	TRIM_BENCH_ENTRIES=1000000 go test ./streams/upkeep -run '^$' -bench TrimArchiveImport -benchtime 1x
 func BenchmarkTrimArchiveImport(b *testing.B) {
 	n := 20000
 	if v := os.Getenv("TRIM_BENCH_ENTRIES"); v != "" {
@@ -35,7 +37,7 @@ func BenchmarkTrimArchiveImport(b *testing.B) {
 		require.NoError(b, err, "TRIM_BENCH_ENTRIES")
 	}
 	ctx := context.Background()
-	s := newRedisStore(b, Options{})
+	s := streamstest.Redis(b)(b, streams.Options{})
 	var peak uint64
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
@@ -48,14 +50,14 @@ func BenchmarkTrimArchiveImport(b *testing.B) {
 		b.StartTimer()
 
 		none := int64(0)
-		plan, err := s.PlanTrim(ctx, claims.TrimOptions{MaxLen: &none})
+		plan, err := PlanTrim(ctx, s, claims.TrimOptions{MaxLen: &none})
 		require.NoError(b, err)
-		res, err := s.Trim(ctx, plan, TrimExec{Force: true, Archive: func(map[string]string) (Archiver, error) { return createArchive(path) }})
+		res, err := Trim(ctx, s, plan, TrimExec{Force: true, Archive: func(map[string]string) (Archiver, error) { return createArchive(path) }})
 		require.NoError(b, err)
 		require.EqualValues(b, n, res.Total())
 		f, err := os.Open(path)
 		require.NoError(b, err)
-		imported, err := s.Import(ctx, f, ImportOptions{})
+		imported, err := Import(ctx, s, f, ImportOptions{})
 		f.Close()
 		require.NoError(b, err)
 		require.EqualValues(b, n, imported.Imported)
@@ -72,7 +74,7 @@ func BenchmarkTrimArchiveImport(b *testing.B) {
 }
 
 // fillEvents appends n claim-shaped entries to key, pipelined.
-func fillEvents(b *testing.B, s *Store, key string, n int) {
+func fillEvents(b *testing.B, s *streams.Store, key string, n int) {
 	b.Helper()
 	ctx := context.Background()
 	at := time.Now().UTC().Format(claims.TimeLayout)

@@ -1,0 +1,9 @@
+// Package upkeep is the keeping of a keyspace (lab step 11): what each
+// stream holds and costs (StreamDetails), trimming with a plan first and
+// an archive (PlanTrim, Trim), and importing archives back (Import).
+//
+// It uses streams through its exported API and may import streams,
+// streams/claims, streams/redisconn and go-redis; streams imports none of
+// it. A new maintenance command goes here, with its Lua function in
+// luaapi/ops.go.
+package upkeep
