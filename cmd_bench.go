@@ -42,7 +42,7 @@ func (c *benchCmd) doc() doc {
 func (c *benchCmd) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.claims, "claims", 10000, "file `N` claims one at a time, and N more with\nsubmit_many")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
-	fs.BoolVar(&c.server, "server", false, "measure instead what the scripts cost Redis beside the\ncommands they issue, and beside a bare script issuing the\nsame commands, their floor (INFO commandstats; it resets\nthe statistics: use a redis-server of your own)")
+	fs.BoolVar(&c.server, "server", false, "measure instead what the scripts cost Redis beside the\ncommands they issue and beside their floor, a bare\nscript of the same commands (INFO commandstats; it\nresets the statistics: use a redis-server of your own)")
 	fs.BoolVar(&c.keep, "keep", false, "leave the workload's keys (their prefix is printed), to\ncompare other tools on the same streams")
 }
 
