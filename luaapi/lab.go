@@ -13,6 +13,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/upkeep"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -48,7 +49,7 @@ func (m *labModule) Loader(L *lua.LState) int {
 }
 
 func (m *labModule) server(L *lua.LState) int {
-	info, err := m.store.Server(ctxOf(L))
+	info, err := upkeep.Server(ctxOf(L), m.store)
 	if err != nil {
 		return raise(L, err)
 	}
@@ -61,7 +62,7 @@ func (m *labModule) server(L *lua.LState) int {
 	t.RawSetString("config_refused", lua.LBool(info.ConfigRefused))
 	t.RawSetString("partitions", lua.LNumber(m.store.Keys().Partitions()))
 	if !m.ephemeral {
-		t.RawSetString("redis_cli", lua.LString(m.store.RedisCLI()))
+		t.RawSetString("redis_cli", lua.LString(redisconn.RedisCLI(m.store.Client())))
 	} else {
 		t.RawSetString("redis_cli", lua.LString(""))
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -1388,35 +1387,4 @@ func TestRebuildRecordsPaymentIDs(t *testing.T) {
 		assert.Equal(t, 1, res.SharedPayments)
 		assert.Contains(t, res.Problems, fmt.Sprintf("claim %s paid with %q, which claim %s holds", claims.Short(y.ID), y.PaymentID, claims.Short(x.ID)))
 	})
-}
-
-// TestRedisCLINamesTheServer: the redis-cli line a hint prints reaches
-// the server in use, a cluster with -c.
-func TestRedisCLINamesTheServer(t *testing.T) {
-	t.Parallel()
-	forEachBackend(t, func(t *testing.T, s *Store) {
-		var addr string
-		want := "redis-cli -p "
-		switch c := s.rdb.(type) {
-		case *redis.ClusterClient:
-			addr, want = c.Options().Addrs[0], "redis-cli -c -p "
-		case *redis.Client:
-			addr = c.Options().Addr
-		}
-		_, port, err := net.SplitHostPort(addr)
-		require.NoError(t, err)
-		assert.Equal(t, want+port, s.RedisCLI())
-	})
-	// An ACL user's line asks for the password, which it never shows.
-	for _, c := range []struct {
-		rdb  redis.UniversalClient
-		want string
-	}{
-		{redis.NewClient(&redis.Options{Addr: "127.0.0.1:16399", Username: "alice", Password: "pw"}), "redis-cli -p 16399 --user alice --askpass"},
-		{redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"10.0.0.7:6379"}, Username: "alice", Password: "pw"}), "redis-cli -c -h 10.0.0.7 --user alice --askpass"},
-		{redis.NewClient(&redis.Options{Addr: "localhost:6379", Username: "default", Password: "pw"}), "redis-cli"},
-	} {
-		assert.Equal(t, c.want, New(c.rdb, Options{}).RedisCLI())
-		c.rdb.Close()
-	}
 }
