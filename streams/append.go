@@ -178,7 +178,7 @@ func (s *Store) submit(ctx context.Context, claimID string, data map[string]any,
 	case opts.EventID != "":
 		claimID = uuid.NewSHA1(derivedClaims, []byte(opts.EventID)).String()
 	default:
-		claimID = newClaimID()
+		claimID = s.opts.NewID()
 	}
 	if opts.EventID != "" {
 		prev, ok, err := s.usedEventID(ctx, claimID, claims.ClaimSubmitted, opts)
@@ -239,7 +239,7 @@ func (s *Store) prepare(claim *claims.Claim, t claims.EventType, data map[string
 		EventID: opts.EventID, OccurredAt: now, Actor: opts.Actor,
 	}
 	if ev.EventID == "" {
-		ev.EventID = uuid.NewString()
+		ev.EventID = s.opts.NewID()
 	}
 	if ev.Actor == "" {
 		ev.Actor = s.opts.Actor
@@ -400,6 +400,3 @@ func (sub Submission) Data() map[string]any {
 func (s *Store) Submit(ctx context.Context, sub Submission, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	return s.Emit(ctx, sub.ClaimID, claims.ClaimSubmitted, sub.Data(), opts)
 }
-
-// newClaimID names a new claim.
-func newClaimID() string { return uuid.NewString() }

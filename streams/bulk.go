@@ -213,7 +213,7 @@ func (s *Store) prepareMany(subs []NewClaim, opts EmitOptions) ([]claims.Event, 
 	for i, sub := range subs {
 		id := sub.ClaimID
 		if id == "" {
-			id = newClaimID()
+			id = s.opts.NewID()
 		} else if err := claims.ValidClaimID(id); err != nil {
 			return nil, nil, &BulkError{Index: i + 1, Err: err}
 		}

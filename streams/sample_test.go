@@ -2,6 +2,7 @@ package streams_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -97,5 +98,28 @@ func TestSampleDataIsDatedByTheStoresClock(t *testing.T) {
 		lapsed := keys[dated.Keys().Policy("POL-0005")].(map[string]string)
 		assert.Equal(t, "lapsed", lapsed["status"])
 		assert.Less(t, lapsed["end_date"], "2031-02-14")
+	})
+}
+
+// TestStoreNamesClaimsAndEventsByItsIDSource: with Options.NewID a run's
+// claim ids and event uuids are the ones it chose, so a seeded lab run
+// prints the same ids every time.
+func TestStoreNamesClaimsAndEventsByItsIDSource(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		n := 0
+		next := func() string {
+			n++
+			return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
+		}
+		seeded := streams.New(s.Client(), streams.Options{Prefix: "seeded:", NewID: next})
+		sub := streams.Submission{CustomerID: "C", PolicyID: "P", Amount: 1, ClaimType: "auto", IncidentDate: "2026-01-01", Description: "d"}
+		ev, claim, err := seeded.Submit(ctx, sub, streams.EmitOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, "00000000-0000-4000-8000-000000000001", claim.ID)
+		assert.Equal(t, "00000000-0000-4000-8000-000000000002", ev.EventID)
+		res, err := seeded.SubmitMany(ctx, []streams.NewClaim{sub.NewClaim()}, streams.BulkOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"00000000-0000-4000-8000-000000000003"}, res.ClaimIDs)
 	})
 }

@@ -18,6 +18,9 @@ type Options struct {
 	Prefix string
 	// Now is the clock for occurred_at (default time.Now).
 	Now func() time.Time
+	// NewID names new claims and events (default a random uuid); a lab run
+	// that must print the same on every run gives one from a seed.
+	NewID func() string
 	// RetryFor is how long a transient Redis failure (a restart, a
 	// cluster failover) is retried before it is the caller's (default 10s).
 	RetryFor time.Duration
@@ -61,6 +64,9 @@ func init() {
 func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.NewID == nil {
+		opts.NewID = uuid.NewString
 	}
 	if opts.RetryFor <= 0 {
 		opts.RetryFor = 10 * time.Second
