@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"claimsctl/streams/embedded"
 	"claimsctl/streams/localcluster"
@@ -24,15 +25,18 @@ type serveCmd struct {
 	port     int
 	cluster  int
 	replicas int
+	aof      bool
+	dir      string
 }
 
 func (c *serveCmd) doc() doc {
 	return doc{name: "serve", args: "[flags]", summary: "run the embedded Redis in the foreground", noConn: true,
 		about: "Runs the embedded in-memory Redis until Ctrl-C, so several terminals share it\n" +
-			"as the lab's terminals share its docker Redis. With --cluster, runs a local\n" +
-			"Redis Cluster of real redis-server processes instead (apt-get install\n" +
-			"redis-server), prints the --cluster line that reaches it, and stops every\n" +
-			"node on Ctrl-C."}
+			"as the lab's terminals share its docker Redis. With --aof, runs a real\n" +
+			"redis-server with the append-only file on instead, started again when its\n" +
+			"process dies. With --cluster, runs a local Redis Cluster of real\n" +
+			"redis-server processes instead (apt-get install redis-server), prints the\n" +
+			"--cluster line that reaches it, and stops every node on Ctrl-C."}
 }
 
 func (c *serveCmd) flags(fs *flag.FlagSet) {
@@ -40,6 +44,8 @@ func (c *serveCmd) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.cluster, "cluster", 0, "run a local Redis Cluster of `N` masters (3 or more)\n"+
 		"instead: redis-server processes on free ports (or on\n--port and the ports after it), files in a temp dir")
 	fs.IntVar(&c.replicas, "replicas", 0, "with --cluster, give each master `R` replicas")
+	fs.BoolVar(&c.aof, "aof", false, "run a real redis-server with the append-only file on\ninstead, and start it again when its process dies")
+	fs.StringVar(&c.dir, "dir", "", "with --aof, keep its files in `DIR` (default: a temp dir)")
 }
 
 func (c *serveCmd) Run(ctx context.Context, args []string) error {
@@ -56,6 +62,10 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 			c.cluster, minClusterMasters), hint: hint}
 	case c.replicas < 0:
 		return &usageError{msg: fmt.Sprintf("--replicas %d: the replicas per master cannot be negative", c.replicas), hint: hint}
+	case c.aof && given["cluster"]:
+		return &usageError{msg: "--aof and --cluster: choose one (a cluster's replicas keep its data)", hint: hint}
+	case given["dir"] && !c.aof:
+		return &usageError{msg: "--dir needs --aof: the embedded server keeps no files", hint: "claimsctl serve --aof --dir data"}
 	case given["replicas"] && !given["cluster"]:
 		return &usageError{msg: "--replicas needs --cluster N: the embedded server has no replicas", hint: hint}
 	case given["cluster"]:
@@ -64,6 +74,8 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 			basePort = c.port
 		}
 		return c.serveCluster(ctx, basePort)
+	case c.aof:
+		return c.serveAOF(ctx)
 	}
 	srv, err := embedded.Start(c.port)
 	if err != nil {
@@ -124,9 +136,12 @@ func (c *serveCmd) serveCluster(ctx context.Context, basePort int) error {
 	fmt.Fprintf(out, "  claimsctl --partitions 6 run scripts/step05.lua\n")
 	fmt.Fprintf(out, "(or --cluster %s on each command). redis-cli -c -p %d watches it.", seeds, cl.Node(0).Port)
 	if c.replicas > 0 {
-		fmt.Fprint(out, " kill -9 a master's pid, and its replica takes over.")
+		fmt.Fprint(out, " kill -9 a master's pid (or chaos.failover), and its replica takes over; the dead node is started again and rejoins as a replica.")
 	}
 	fmt.Fprintln(out, " Ctrl-C stops every node.")
+	if c.replicas > 0 {
+		cl.Revive(ctx, func(line string) { fmt.Fprintln(out, time.Now().Format(logTime), line) })
+	}
 	<-ctx.Done()
 	cl.Stop()
 	fmt.Fprintf(out, "stopped all %d redis-server processes; the cluster's data is gone\n", cl.Len())

@@ -124,15 +124,16 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 			c.env.ready.Close()
 		}
 		// Marked running while it runs, so a lab step in another terminal
-		// uses this worker instead of starting its own.
-		defer store.KeepAlive(ctx, consumer.Group(), c.opts.Consumer)()
+		// uses this worker instead of starting its own; its pid lets a
+		// lab session kill it (chaos.kill).
+		defer store.KeepAliveProcess(ctx, consumer.Group(), c.opts.Consumer, os.Getpid())()
 		return consumer.Run(ctx, c.opts)
 	}
 	handler, err := store.NewWorker(name)
 	if err != nil {
 		return err
 	}
-	defer store.KeepAlive(ctx, handler.Group(), c.opts.Consumer)()
+	defer store.KeepAliveProcess(ctx, handler.Group(), c.opts.Consumer, os.Getpid())()
 	return store.RunWorker(ctx, handler, c.opts)
 }
 

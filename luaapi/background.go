@@ -26,6 +26,7 @@ type pool struct {
 type background struct {
 	name, group, consumer, kind string
 	cancel                      context.CancelFunc // stop after the current batch
+	kill                        func()             // stop now, acknowledging nothing (streams.Killable)
 	release                     func()             // closes a Lua consumer's own state
 	done                        chan struct{}
 	err                         error
@@ -66,7 +67,8 @@ func (p *pool) launch(name, kind, group, consumer string, run func(context.Conte
 	// Untraced: trace(true) is about the commands the student's own calls
 	// send; a worker's XREADGROUP every second would drown them.
 	ctx, cancel := context.WithCancel(redisconn.Untraced(context.Background()))
-	b := &background{name: name, group: group, consumer: consumer, kind: kind, cancel: cancel, done: make(chan struct{})}
+	ctx, kill := streams.Killable(ctx)
+	b := &background{name: name, group: group, consumer: consumer, kind: kind, cancel: cancel, kill: kill, done: make(chan struct{})}
 	p.workers = append(p.workers, b)
 	out := p.out
 	// Marked running (streams.Store.KeepAlive) until it returns, so other

@@ -37,6 +37,9 @@ func TestEveryGlobalIsDocumented(t *testing.T) {
 	sort.Strings(globals)
 	for _, name := range globals {
 		_, ok := docByName(name)
+		if !ok {
+			_, ok = moduleHelp(name) // a namespaced module's table
+		}
 		assert.True(t, ok, "global %s is not in the reference (docs.go)", name)
 	}
 
@@ -51,7 +54,13 @@ func TestEveryGlobalIsDocumented(t *testing.T) {
 		mod := L.CheckTable(-1)
 		L.Pop(1)
 		var names, docNames []string
+		global, isNamespaced := namespaced[m.Module]
 		mod.ForEach(func(k, fn lua.LValue) {
+			if isNamespaced {
+				names = append(names, global+"."+k.String())
+				assert.Equal(t, fn, L.GetField(L.GetGlobal(global), k.String()), "%s.%s is also %s.%s", m.Module, k, global, k)
+				return
+			}
 			names = append(names, k.String())
 			assert.Equal(t, fn, L.GetGlobal(k.String()), "%s.%s is also the global %s", m.Module, k, k)
 		})
@@ -106,6 +115,9 @@ var optionProbes = map[string]string{
 	"trim":             `trim{zz=1}`,
 	"import":           `import("x.jsonl", {zz=1})`,
 	"monitor":          `monitor{zz=1}`,
+	"chaos.slow":       `chaos.slow("processor", 10, {zz=1})`,
+	"chaos.crash_on":   `chaos.crash_on("processor", function(e) return false end, {zz=1})`,
+	"chaos.failover":   `chaos.failover(0, {zz=1})`,
 }
 
 // TestSignaturesListEveryOption: the options a signature shows are the

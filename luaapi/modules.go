@@ -14,10 +14,12 @@ import (
 // signatures are documented in docs.go, and only there; the tests hold
 // the two together.
 func (r *Runtime) modules() map[string]lua.LGFunction {
+	workers := &workersModule{store: r.store, pool: r.pool, echo: r.echo, jail: r.jail, launcher: r.cfg.Launcher, memory: r.cfg.ConsumerMemory, host: r.cfg.Host, newConsumerRuntime: r.newConsumerRuntime}
 	return map[string]lua.LGFunction{
 		"claims.produce": (&produceModule{store: r.store, echo: r.echo, progress: progress{out: r.out, on: r.cfg.Color}}).Loader,
 		"claims.consume": (&consumeModule{store: r.store, out: r.out, echo: r.echo}).Loader,
-		"claims.workers": (&workersModule{store: r.store, pool: r.pool, echo: r.echo, jail: r.jail, launcher: r.cfg.Launcher, memory: r.cfg.ConsumerMemory, host: r.cfg.Host, newConsumerRuntime: r.newConsumerRuntime}).Loader,
+		"claims.workers": workers.Loader,
+		"claims.chaos":   (&chaosModule{store: r.store, workers: workers, out: r.out}).Loader,
 		"claims.replay":  (&replayModule{store: r.store, out: r.out, echo: r.echo}).Loader,
 		"claims.report":  (&reportModule{store: r.store, out: r.out, echo: r.echo, jail: r.jail, tty: r.cfg.TTY, color: r.cfg.Color, width: r.cfg.Width}).Loader,
 		"claims.ops":     (&opsModule{store: r.store, out: r.out, echo: r.echo, jail: r.jail, progress: progress{out: r.out, on: r.cfg.Color}, backend: r.cfg.Backend}).Loader,
@@ -25,6 +27,11 @@ func (r *Runtime) modules() map[string]lua.LGFunction {
 		"claims.lab":     (&labModule{store: r.store, out: r.out, jail: r.jail, backend: r.cfg.Backend, ephemeral: r.cfg.Ephemeral, switchTo: r.switchStore, home: r.cfg.Store}).Loader,
 	}
 }
+
+// namespaced are the modules whose functions are not globals each but
+// fields of one global table: chaos.kill reads as what it does, and
+// breaking things stays one deliberate word away.
+var namespaced = map[string]string{"claims.chaos": "chaos"}
 
 // switchStore moves the session to another store (nil: its own) and loads
 // every module again on it, so that every global uses it from now on.
@@ -59,6 +66,10 @@ func (r *Runtime) openModules() {
 		r.L.Call(1, 1)
 		mod := r.L.CheckTable(-1)
 		r.L.Pop(1)
+		if global, ok := namespaced[name]; ok {
+			r.L.SetGlobal(global, mod)
+			continue
+		}
 		mod.ForEach(func(k, fn lua.LValue) { r.L.SetGlobal(k.String(), fn) })
 	}
 }

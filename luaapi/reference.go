@@ -33,6 +33,23 @@ func helpIndex() string {
 	return b.String()
 }
 
+// moduleHelp is help("chaos"): a namespaced module's title, what it is
+// for, and each entry in full.
+func moduleHelp(name string) (string, bool) {
+	for _, m := range reference {
+		if global, ok := namespaced[m.Module]; !ok || (name != global && name != m.Module) {
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s (the table %s, module %s)\n", m.Title, namespaced[m.Module], m.Module)
+		for _, d := range m.Funcs {
+			b.WriteString("\n" + helpEntry(d))
+		}
+		return b.String(), true
+	}
+	return "", false
+}
+
 func helpEntry(d apiDoc) string {
 	var b strings.Builder
 	b.WriteString(d.Signature)
@@ -63,7 +80,8 @@ func MarkdownReference() string {
 	var b strings.Builder
 	b.WriteString(`# claimsctl Lua API
 
-Every function is a global (type ` + "`submit{...}`" + ` at the REPL) and is also in a module:
+Every function is a global (type ` + "`submit{...}`" + ` at the REPL), but those of claims.chaos, which are
+fields of the global table ` + "`chaos`" + ` (` + "`chaos.kill(\"processor\")`" + `); each is also in a module:
 ` + "`local p = require(\"claims.produce\")`" + ` (modules: ` + strings.Join(modules, ", ") + `).
 Options come in one trailing table and unknown option names are refused. Stream ids are strings.
 Errors are Lua errors with file:line; catch them with ` + "`pcall`" + `. ` + "`help()`" + ` at the REPL

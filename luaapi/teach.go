@@ -111,6 +111,10 @@ func (m *teachModule) help(L *lua.LState) int {
 	default:
 		name = strings.TrimSuffix(L.CheckString(1), "()")
 	}
+	if topic, ok := moduleHelp(name); ok {
+		fmt.Fprint(m.out, topic)
+		return 0
+	}
 	d, ok := docByName(name)
 	if !ok {
 		fmt.Fprintf(m.out, "no help for %q. %s\n", name, suggestion(name))

@@ -89,10 +89,12 @@ func (x *executor) execute(ctx context.Context, batch []Delivery) []Delivery {
 	if len(batch) == 0 {
 		return nil
 	}
-	wctx := context.WithoutCancel(ctx)
+	wctx := survivor(ctx)
 	outcomes, early, ok := x.handle(ctx, wctx, batch)
-	if !ok {
-		return nil // stopping while Redis is away: the batch stays pending
+	if !ok || killed(ctx) {
+		// Stopping while Redis is away, or killed: the batch stays
+		// pending, and a killed worker says nothing more.
+		return nil
 	}
 	return x.settle(ctx, wctx, outcomes, early)
 }
@@ -225,6 +227,9 @@ func (x *executor) write(ctx, wctx context.Context, effects []Effect) ([]Reply, 
 // writeWith is write with plain commands sent first in the same pipeline.
 func (x *executor) writeWith(ctx, wctx context.Context, first func(redis.Pipeliner), effects []Effect) ([]Reply, []error, bool) {
 	for {
+		if killed(ctx) {
+			return nil, nil, false // a killed worker writes nothing more
+		}
 		replies, errs, err := x.s.runAll(wctx, first, effects)
 		if err == nil {
 			for _, e := range errs {

@@ -155,6 +155,10 @@ func (k Keys) Meta() string { return k.Prefix + "claims:meta" }
 // when (Unix ms) it counts as running.
 func (k Keys) aliveKey(group string) string { return k.Named("claims:alive:" + group) }
 
+// pidsKey is the hash of the pids of a group's workers that run as
+// processes of their own: consumer -> pid.
+func (k Keys) pidsKey(group string) string { return k.Named("claims:pids:" + group) }
+
 // Named is any key under the prefix, e.g. Named("claims:restored").
 func (k Keys) Named(name string) string { return k.Prefix + name }
 

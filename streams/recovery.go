@@ -262,16 +262,34 @@ func (c ConsumerState) LongIdle() bool { return c.Idle >= LongIdle }
 // as running meanwhile. Expiry times are the workers' clocks: the lab's
 // processes share one machine.
 func (s *Store) KeepAlive(ctx context.Context, group, consumer string) (stop func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	key := s.keys.aliveKey(group)
+	return s.keepAlive(ctx, group, consumer, 0)
+}
+
+// KeepAliveProcess is KeepAlive for a worker that is a process of its own
+// (claimsctl worker): its pid is kept beside its mark, in the hash
+// claims:pids:<group>, so that a lab session can find it and kill it
+// (chaos.kill). The lab's processes share one machine.
+func (s *Store) KeepAliveProcess(ctx context.Context, group, consumer string, pid int) (stop func()) {
+	return s.keepAlive(ctx, group, consumer, pid)
+}
+
+func (s *Store) keepAlive(ctx context.Context, group, consumer string, pid int) (stop func()) {
+	// A killed worker (see Killable) leaves its mark to expire, as a
+	// killed process does.
+	ctx, cancel := context.WithCancel(survivor(ctx))
+	key, pids := s.keys.aliveKey(group), s.keys.pidsKey(group)
 	// A failed mark is tried again at the next tick: the worker itself
 	// reports Redis's trouble. The first one is made before KeepAlive
-	// returns, so the worker counts as running from its start. The hash
-	// expires with its last worker.
+	// returns, so the worker counts as running from its start. The hashes
+	// expire with their last worker.
 	mark := func() {
 		pipe := s.rdb.Pipeline()
 		pipe.HSet(ctx, key, consumer, time.Now().Add(aliveTTL).UnixMilli())
 		pipe.PExpire(ctx, key, aliveTTL)
+		if pid > 0 {
+			pipe.HSet(ctx, pids, consumer, pid)
+			pipe.PExpire(ctx, pids, aliveTTL)
+		}
 		_, _ = pipe.Exec(ctx)
 	}
 	mark()
@@ -290,12 +308,40 @@ func (s *Store) KeepAlive(ctx context.Context, group, consumer string) (stop fun
 		}
 	}()
 	return func() {
+		killed := ctx.Err() != nil
 		cancel()
 		<-done
+		if killed {
+			return
+		}
 		dctx, cancelDel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancelDel()
-		_ = s.rdb.HDel(dctx, key, consumer).Err() // else it expires by itself
+		// else they expire by themselves
+		_ = s.rdb.HDel(dctx, key, consumer).Err()
+		if pid > 0 {
+			_ = s.rdb.HDel(dctx, pids, consumer).Err()
+		}
 	}
+}
+
+// Processes are the pids of the running workers of a group that are
+// processes of their own (KeepAliveProcess), by consumer.
+func (s *Store) Processes(ctx context.Context, group string) (map[string]int, error) {
+	running, err := s.Running(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	pids, err := s.rdb.HGetAll(ctx, s.keys.pidsKey(group)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("worker processes of %s: %w", group, err)
+	}
+	out := map[string]int{}
+	for _, consumer := range running {
+		if pid, err := strconv.Atoi(pids[consumer]); err == nil && pid > 0 {
+			out[consumer] = pid
+		}
+	}
+	return out, nil
 }
 
 // Running lists the consumers of a group that live workers run now (see

@@ -168,6 +168,9 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 		}()
 	}
 	wg.Wait()
+	if killed(ctx) {
+		return nil // as dead as a killed process: no last word
+	}
 	loops[0].x.logf("stopped")
 	return nil
 }
@@ -288,10 +291,10 @@ func (w *worker) trouble(ctx context.Context, err error) bool {
 
 func (w *worker) flush(ctx context.Context) {
 	f, ok := w.h.(Flusher)
-	if !ok {
+	if !ok || killed(ctx) {
 		return
 	}
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	fctx, cancel := context.WithTimeout(survivor(ctx), 5*time.Second)
 	defer cancel()
 	if err := f.Flush(fctx); err != nil {
 		w.x.logf("flush on stop: %v", err)

@@ -1,0 +1,262 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
+)
+
+// Faults on purpose, for the lab's chaos module: each is a real Redis
+// command, sent to every node that serves the store (every master of a
+// cluster). Which process to kill is the caller's business; these say
+// which one is the server.
+
+// ErrNoFault says the server cannot have this fault (the embedded server
+// has no CLIENT PAUSE, no process to kill; one node has no replica).
+var ErrNoFault = errors.New("not possible on this server")
+
+// eachNode runs fn on the one node, or on every master of a cluster.
+func (s *Store) eachNode(ctx context.Context, fn func(ctx context.Context, addr string, c *redis.Client) error) error {
+	switch c := s.rdb.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			return fn(ctx, n.Options().Addr, n)
+		})
+	case *redis.Client:
+		return fn(ctx, c.Options().Addr, c)
+	}
+	return fmt.Errorf("%T: %w", s.rdb, ErrNoFault)
+}
+
+// unsupportedFault turns the embedded server's refusal into ErrNoFault.
+func unsupportedFault(what string, err error) error {
+	if redisconn.Classify(err) == redisconn.KindUnsupported {
+		return fmt.Errorf("%s: the embedded server (miniredis) has no such command: %w", what, ErrNoFault)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// PauseClients sends CLIENT PAUSE d ALL to every node: each stops
+// answering every client but this connection's for d (commands wait,
+// they do not fail). It returns the nodes paused.
+func (s *Store) PauseClients(ctx context.Context, d time.Duration) ([]string, error) {
+	if d <= 0 {
+		return nil, fmt.Errorf("pause clients: %s is no pause: %w", d, claims.ErrInvalid)
+	}
+	var nodes []string
+	err := s.eachNode(ctx, func(ctx context.Context, addr string, c *redis.Client) error {
+		if err := c.Do(ctx, "CLIENT", "PAUSE", d.Milliseconds(), "ALL").Err(); err != nil {
+			return unsupportedFault("CLIENT PAUSE on "+addr, err)
+		}
+		nodes = append(nodes, addr)
+		return nil
+	})
+	sort.Strings(nodes)
+	return nodes, err
+}
+
+// DropClients sends CLIENT KILL TYPE normal SKIPME yes to every node: it
+// closes every client connection but the one sending it (replicas and
+// the cluster bus are not "normal"). This store's own other connections
+// go too. It returns how many were closed, and on which nodes.
+func (s *Store) DropClients(ctx context.Context) (int64, []string, error) {
+	var closed int64
+	var nodes []string
+	err := s.eachNode(ctx, func(ctx context.Context, addr string, c *redis.Client) error {
+		n, err := c.ClientKillByFilter(ctx, "TYPE", "normal", "SKIPME", "yes").Result()
+		if err != nil {
+			return unsupportedFault("CLIENT KILL on "+addr, err)
+		}
+		closed += n
+		nodes = append(nodes, addr)
+		return nil
+	})
+	sort.Strings(nodes)
+	return closed, nodes, err
+}
+
+// ServerProcess is a redis-server as INFO server describes it.
+type ServerProcess struct {
+	Addr  string // as the client dials it
+	PID   int    // process_id
+	RunID string
+	AOF   bool // appendonly: its data survives a restart
+}
+
+// serverProcess reads a node's INFO server and persistence.
+func serverProcess(ctx context.Context, addr string, c redis.Cmdable) (ServerProcess, error) {
+	// The embedded server takes one section at a time, and has neither.
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return ServerProcess{}, unsupportedFault("INFO server on "+addr, err)
+	}
+	persistence, err := c.Info(ctx, "persistence").Result()
+	if err != nil {
+		return ServerProcess{}, unsupportedFault("INFO persistence on "+addr, err)
+	}
+	info += "\n" + persistence
+	p := ServerProcess{Addr: addr}
+	for _, line := range strings.Split(info, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		switch k {
+		case "process_id":
+			p.PID, _ = strconv.Atoi(v)
+		case "run_id":
+			p.RunID = v
+		case "aof_enabled":
+			p.AOF = v == "1"
+		}
+	}
+	if p.PID == 0 {
+		return p, fmt.Errorf("INFO server on %s names no process_id: %w", addr, ErrNoFault)
+	}
+	return p, nil
+}
+
+// ServerProcess is the process of the one redis-server the store talks to.
+func (s *Store) ServerProcess(ctx context.Context) (ServerProcess, error) {
+	c, ok := s.rdb.(*redis.Client)
+	if !ok {
+		return ServerProcess{}, fmt.Errorf("a cluster has a process per node (see Shard): %w", ErrNoFault)
+	}
+	return serverProcess(ctx, c.Options().Addr, c)
+}
+
+// WaitRestarted waits until the server answers again as another process
+// than was (a new run_id) and has loaded its data, and returns it.
+func (s *Store) WaitRestarted(ctx context.Context, was ServerProcess) (ServerProcess, error) {
+	c, ok := s.rdb.(*redis.Client)
+	if !ok {
+		return ServerProcess{}, fmt.Errorf("wait for a restart: %w", ErrNoFault)
+	}
+	for {
+		p, err := serverProcess(ctx, was.Addr, c)
+		if err == nil && p.RunID != was.RunID && c.Ping(ctx).Err() == nil {
+			return p, nil
+		}
+		select {
+		case <-ctx.Done():
+			return ServerProcess{}, fmt.Errorf("wait for %s to come back: %w", was.Addr, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Shard is the master serving a partition's event stream and its
+// replicas, as the cluster sees them now.
+type Shard struct {
+	Stream   string
+	Slot     int64
+	Master   ServerProcess
+	MasterID string
+	Replicas []string // addresses
+}
+
+// ShardOf finds the master serving partition's stream and its replicas.
+func (s *Store) ShardOf(ctx context.Context, partition int) (Shard, error) {
+	c, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return Shard{}, fmt.Errorf("failover needs a Redis Cluster with replicas: one server has no replica to take over: %w", ErrNoFault)
+	}
+	if partition < 0 || partition >= s.keys.Partitions() {
+		return Shard{}, fmt.Errorf("no partition %d (the store has %d: 0 to %d): %w", partition, s.keys.Partitions(), s.keys.Partitions()-1, claims.ErrInvalid)
+	}
+	sh := Shard{Stream: s.keys.Partition(partition).Events()}
+	slot, err := c.ClusterKeySlot(ctx, sh.Stream).Result()
+	if err != nil {
+		return sh, fmt.Errorf("CLUSTER KEYSLOT %s: %w", sh.Stream, err)
+	}
+	sh.Slot = slot
+	master, err := c.MasterForKey(ctx, sh.Stream)
+	if err != nil {
+		return sh, fmt.Errorf("the master of %s: %w", sh.Stream, err)
+	}
+	addr := master.Options().Addr
+	if sh.Master, err = serverProcess(ctx, addr, master); err != nil {
+		return sh, err
+	}
+	if sh.MasterID, err = master.Do(ctx, "CLUSTER", "MYID").Text(); err != nil {
+		return sh, fmt.Errorf("CLUSTER MYID on %s: %w", addr, err)
+	}
+	lines, err := master.Do(ctx, "CLUSTER", "REPLICAS", sh.MasterID).StringSlice()
+	if err != nil {
+		return sh, fmt.Errorf("CLUSTER REPLICAS on %s: %w", addr, err)
+	}
+	for _, line := range lines {
+		if f := strings.Fields(line); len(f) > 7 && !strings.Contains(f[2], "fail") {
+			sh.Replicas = append(sh.Replicas, strings.Split(f[1], "@")[0])
+		}
+	}
+	sort.Strings(sh.Replicas)
+	if len(sh.Replicas) == 0 {
+		return sh, fmt.Errorf("master %s (slot %d, %s) has no replica to take over: %w", addr, slot, sh.Stream, ErrNoFault)
+	}
+	return sh, nil
+}
+
+// node is a client of one node of the cluster, by address, with the
+// cluster client's credentials; close it after use.
+func (s *Store) node(addr string) (*redis.Client, error) {
+	c, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return nil, fmt.Errorf("node %s: %w", addr, ErrNoFault)
+	}
+	o := c.Options()
+	return redis.NewClient(&redis.Options{Addr: addr, Username: o.Username, Password: o.Password,
+		TLSConfig: o.TLSConfig, Protocol: o.Protocol, DialTimeout: o.DialTimeout}), nil
+}
+
+// Failover sends CLUSTER FAILOVER to a replica: it catches up with its
+// master, which stops taking writes meanwhile, and takes its slots over.
+func (s *Store) Failover(ctx context.Context, replica string) error {
+	n, err := s.node(replica)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if err := n.ClusterFailover(ctx).Err(); err != nil {
+		return fmt.Errorf("CLUSTER FAILOVER on %s: %w", replica, err)
+	}
+	return nil
+}
+
+// WaitPromoted waits until one of the replicas says in CLUSTER NODES that
+// it is now a master ("myself,master"), and returns it. The client learns
+// the new layout at its next MOVED or failed command.
+func (s *Store) WaitPromoted(ctx context.Context, replicas []string) (string, error) {
+	for {
+		for _, addr := range replicas {
+			n, err := s.node(addr)
+			if err != nil {
+				return "", err
+			}
+			nodes, err := n.ClusterNodes(ctx).Result()
+			n.Close()
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(nodes, "\n") {
+				if f := strings.Fields(line); len(f) > 2 && strings.Contains(f[2], "myself") && strings.Contains(f[2], "master") {
+					if c, ok := s.rdb.(*redis.ClusterClient); ok {
+						c.ReloadState(ctx)
+					}
+					return addr, nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("wait for %s to become master: %w", strings.Join(replicas, " or "), ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
