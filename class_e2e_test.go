@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"claimsctl/streams/redistest"
 
@@ -231,7 +234,11 @@ func TestClassRefusals(t *testing.T) {
 		{[]string{"class", "list", "alice"}, "class list takes no names"},
 		{[]string{"class", "remove", "alice", "-o", out}, "-o is a flag of class add, not of class remove"},
 		{[]string{"class", "add", "alice", "-o", filepath.Join(out, "no", "such")}, "-o: the folder"},
-		{[]string{"class", "ad", "alice"}, "no such action (add, list, remove); did you mean add?"},
+		{[]string{"class", "ad", "alice"}, "no such action (add, list, remove, watch); did you mean add?"},
+		{[]string{"class", "watch", "alice"}, "class watch takes no names, got alice"},
+		{[]string{"class", "list", "--every", "1s"}, "--every is a flag of class watch, not of class list"},
+		{[]string{"class", "remove", "alice", "--redis-quota", "1MiB"}, "--redis-quota is a flag of class add or watch, not of class remove"},
+		{[]string{"class", "watch", "--every", "0s"}, "--every must be above 0"},
 		{[]string{"class", "remove", "alice"}, "alice: not a student: no such user"},
 		{[]string{"class", "add", "alice", "--prefix", "alice:"}, "--prefix is not for class"},
 	} {
@@ -259,4 +266,60 @@ func TestClassRefusals(t *testing.T) {
 	r = claimsctl(t, "", nil, "class", "add", "alice", "--redis", "redis://:wrong@"+srv.Addr())
 	assert.Equal(t, 4, r.code, r.stderr)
 	assert.NotContains(t, r.stdout+r.stderr, "wrong@")
+}
+
+// TestClassWatchHoldsAStudentToItsQuota: what ACLs cannot bound, class
+// watch does: a student filling the server with its own keys has its
+// writes refused soon after it passes the quota class add recorded,
+// while another student writes on; once it deletes, it writes again.
+func TestClassWatchHoldsAStudentToItsQuota(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { admin.Close() })
+	roster := filepath.Join(t.TempDir(), "class.txt")
+	r := claimsctl(t, "", nil, "--redis", srv.URL(), "class", "add", "alice", "bob", "--redis-quota", "1MiB", "-o", roster)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stderr, "quota of each: 1.0 MiB and 10000 keys")
+	urls := map[string]string{}
+	text, err := os.ReadFile(roster)
+	require.NoError(t, err)
+	for line := range strings.Lines(string(text)) {
+		name, url, _ := strings.Cut(strings.TrimSpace(line), " ")
+		urls[name] = url
+	}
+
+	watch := exec.Command(binary, "--redis", srv.URL(), "class", "watch", "--every", "100ms")
+	watch.Env = cleanEnv()
+	var out, errOut output
+	watch.Stdout, watch.Stderr = &out, &errOut
+	require.NoError(t, watch.Start())
+	t.Cleanup(func() { _ = watch.Process.Kill(); _ = watch.Wait() })
+	require.Eventually(t, func() bool { return strings.Contains(errOut.String(), "watching the class every 100ms") },
+		time.Minute, 20*time.Millisecond, errOut.String())
+
+	// 100 KB a write, 20 a second: past 1 MiB in about half a second.
+	fill := `local chunk = string.rep("x", 100000)
+for i = 1, 1000 do redis("SET", key("big" .. i), chunk); sleep(50) end`
+	r = claimsctl(t, "", []string{"REDIS_URL=" + urls["alice"]}, "-e", fill)
+	assert.NotEqual(t, 0, r.code, "alice is stopped before she wrote 100 MB")
+	assert.Contains(t, r.stderr, "NOPERM")
+	assert.Regexp(t, `alice: [0-9.]+ MiB in \d+ keys, over its quota of 1.0 MiB and 10000 keys: its writes are refused`, out.String())
+	keys, err := admin.Keys(context.Background(), "alice:*").Result()
+	require.NoError(t, err)
+	assert.Less(t, len(keys), 30, "refused within a few of the watch's measurements of 100 ms")
+
+	r = claimsctl(t, "", []string{"REDIS_URL=" + urls["bob"]}, "-e", `redis("SET", key("mine"), "x"); print("bob wrote")`)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "bob wrote")
+
+	r = claimsctl(t, "", []string{"REDIS_URL=" + urls["alice"]}, "-e", `for i = 1, 1000 do redis("DEL", key("big" .. i)) end`)
+	require.Equal(t, 0, r.code, "deleting is left to her: %s", r.stderr)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "back under its quota") },
+		time.Minute, 20*time.Millisecond, out.String())
+	r = claimsctl(t, "", []string{"REDIS_URL=" + urls["alice"]}, "-e", `redis("SET", key("again"), "x"); print("alice wrote")`)
+	assert.Equal(t, 0, r.code, r.stderr)
+
+	require.NoError(t, watch.Process.Signal(syscall.SIGINT))
+	assert.NoError(t, watch.Wait(), "Ctrl-C ends a watch with exit 0")
 }

@@ -7,6 +7,11 @@
 // The users are made on every node the client reaches (each master and
 // replica of a cluster: a replica promoted by a failover must know them),
 // and saved to the server's ACL file when it has one.
+//
+// What ACLs cannot bound is memory: a student's quota (bytes and keys under
+// its prefix) is recorded here and a Watcher, run by the instructor,
+// measures it on the server and takes the student's writes away while it
+// is over. It imports streams/quota and go-redis only.
 package classroom
 
 import (
@@ -22,6 +27,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"claimsctl/streams/quota"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -166,6 +173,9 @@ func Remove(ctx context.Context, rdb redis.UniversalClient, names []string) (Res
 		return node.Do(ctx, args...).Err()
 	})
 	if err != nil {
+		return Result{}, fmt.Errorf("class remove: %w", err)
+	}
+	if err := SetQuota(ctx, rdb, names, quota.Limits{}); err != nil {
 		return Result{}, fmt.Errorf("class remove: %w", err)
 	}
 	saved, err := save(ctx, rdb)

@@ -194,6 +194,12 @@ func (g *Guard) exceed(e *ExceededError) error {
 	return e
 }
 
+// Measure is what prefix holds on the server now: its keys and the sum of
+// their MEMORY USAGE (an instructor's watch of a class uses it).
+func Measure(ctx context.Context, rdb redis.UniversalClient, prefix string) (Usage, error) {
+	return New(rdb, prefix, Limits{}, nil).usage(ctx)
+}
+
 // usage is what the prefix holds: its keys (SCAN on every master) and the
 // sum of their MEMORY USAGE.
 func (g *Guard) usage(ctx context.Context) (Usage, error) {
