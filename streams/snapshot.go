@@ -1,0 +1,162 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
+)
+
+// What a worker's batch reads before its handler decides: the claims'
+// aggregates and the keys the handler asks for (a Snapshot), and the vet
+// that sets aside entries the store did not write.
+
+// snapshot reads, in one pipeline, the aggregates of claimIDs and reads.
+// A Read.LastKnown key whose node is unreachable is taken from known if it
+// is there (and known is updated with what was read).
+func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, known *lastKnown) (*Snapshot, error) {
+	snap := &Snapshot{
+		hashes: map[string]map[string]string{}, members: map[string][]string{},
+		scores: map[string]map[string]float64{}, aggregates: map[string]aggregate{},
+	}
+	if len(claimIDs) == 0 && len(reads) == 0 {
+		return snap, nil
+	}
+	pipe := s.rdb.Pipeline()
+	// Only what the integrity rule reads, not the whole aggregate.
+	aggs := make([]*redis.SliceCmd, len(claimIDs))
+	for i, id := range claimIDs {
+		aggs[i] = pipe.HMGet(ctx, s.keys.Aggregate(id), "version", "entries", "retried")
+	}
+	cmds := make([]redis.Cmder, len(reads))
+	for i, r := range reads {
+		switch r.Kind {
+		case readHash:
+			cmds[i] = pipe.HGetAll(ctx, r.Key)
+		case readMembers:
+			cmds[i] = pipe.SMembers(ctx, r.Key)
+		case readScores:
+			cmds[i] = pipe.ZRangeWithScores(ctx, r.Key, 0, -1)
+		}
+	}
+	fromKnown := map[string]any{}
+	if _, err := pipe.Exec(ctx); err != nil && redisconn.Classify(err) != redisconn.KindNil {
+		for _, c := range aggs {
+			if failed(c.Err()) {
+				return nil, fmt.Errorf("read for the batch: %w", c.Err())
+			}
+		}
+		for i, r := range reads {
+			e := cmds[i].Err()
+			if !failed(e) {
+				continue
+			}
+			v, ok := known.get(r.Key)
+			if !ok || !r.LastKnown || !redisconn.Transient(e) {
+				return nil, fmt.Errorf("read %s for the batch: %w", r.Key, e)
+			}
+			fromKnown[r.Key] = v
+			snap.lastKnown = append(snap.lastKnown, r.Key)
+			snap.why = e.Error()
+		}
+	}
+	for i, id := range claimIDs {
+		fields := map[string]string{}
+		for j, name := range []string{"version", "entries", "retried"} {
+			if v, ok := aggs[i].Val()[j].(string); ok {
+				fields[name] = v
+			}
+		}
+		snap.aggregates[id] = parseAggregateFields(fields)
+	}
+	for i, r := range reads {
+		var v any
+		switch c := cmds[i].(type) {
+		case *redis.MapStringStringCmd:
+			v = c.Val()
+		case *redis.StringSliceCmd:
+			v = c.Val()
+		case *redis.ZSliceCmd:
+			m := map[string]float64{}
+			for _, z := range c.Val() {
+				name, _ := z.Member.(string)
+				m[name] = z.Score
+			}
+			v = m
+		}
+		if old, ok := fromKnown[r.Key]; ok {
+			v = old
+		} else if r.LastKnown {
+			known.remember(r.Key, v)
+		}
+		switch v := v.(type) {
+		case map[string]string:
+			snap.hashes[r.Key] = v
+		case []string:
+			snap.members[r.Key] = v
+		case map[string]float64:
+			snap.scores[r.Key] = v
+		}
+	}
+	return snap, nil
+}
+
+// failed reports an error that is more than "nothing there".
+func failed(err error) bool { return err != nil && redisconn.Classify(err) != redisconn.KindNil }
+
+// vetAll applies the integrity rule to deliveries read outside a worker
+// (replay, report), reading their claims' aggregates in one pipeline.
+func (s *Store) vetAll(ctx context.Context, ds []Delivery) error {
+	var ids []string
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if d.Err == nil && !seen[d.Event.ClaimID] {
+			seen[d.Event.ClaimID] = true
+			ids = append(ids, d.Event.ClaimID)
+		}
+	}
+	snap, err := s.snapshot(ctx, ids, nil, nil)
+	if err != nil {
+		return err
+	}
+	for i := range ds {
+		if ds[i].Err == nil {
+			ds[i].Err = s.vet(ds[i], snap.aggregates[ds[i].Event.ClaimID])
+		}
+	}
+	return nil
+}
+
+// errSuperseded marks an entry whose event was put back from the DLQ
+// under a new entry id: the new one counts, this one is acked unhandled.
+var errSuperseded = errors.New("superseded")
+
+// vet applies the integrity rule before any handler sees an entry: an
+// entry counts only if the store wrote it, that is if its entry id is the
+// one the claim's aggregate recorded for its version. Another tool's XADD
+// (a claim, a version or an entry the store has no record of) is refused
+// with the reason and goes to the DLQ; it is never projected, counted,
+// notified or audited. With partitions the entry must also be in its
+// claim's stream: another partition may hold an entry under the same id.
+func (s *Store) vet(d Delivery, agg aggregate) error {
+	e := d.Event
+	home := s.keys.ForClaim(e.ClaimID).Events()
+	switch rec := agg.recorded(e.Version); {
+	case d.Stream != "" && d.Stream != home:
+		return &claims.MalformedError{ID: d.ID, NotWritten: true, Reason: fmt.Sprintf("claim %s's events are in %s, not %s", claims.Short(e.ClaimID), home, d.Stream)}
+	case rec == d.ID:
+		return nil
+	case agg.superseded[d.ID] != "":
+		return fmt.Errorf("entry %s of claim %s was put back from the DLQ as %s, which counts instead: %w", d.ID, claims.Short(e.ClaimID), agg.superseded[d.ID], errSuperseded)
+	case !agg.exists:
+		return &claims.MalformedError{ID: d.ID, NotWritten: true, UnknownClaim: true, Reason: fmt.Sprintf("claim %s was never written through the event store (no %s)", claims.Short(e.ClaimID), s.keys.Aggregate(e.ClaimID))}
+	case rec == "":
+		return &claims.MalformedError{ID: d.ID, NotWritten: true, Reason: fmt.Sprintf("it claims to be v%d of claim %s, but the store wrote that claim only up to v%d", e.Version, claims.Short(e.ClaimID), agg.version)}
+	default:
+		return &claims.MalformedError{ID: d.ID, NotWritten: true, Reason: fmt.Sprintf("it claims to be v%d of claim %s, but the store wrote v%d as %s", e.Version, claims.Short(e.ClaimID), e.Version, rec)}
+	}
+}
