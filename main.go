@@ -1,6 +1,9 @@
 // Command claimsctl is the Redis Streams claims lab as one tool: an event
 // store on Redis Streams, the claims domain, and Lua scripts and a REPL to
 // drive them.
+//
+// It is the top of the import graph: it may import every package of
+// claimsctl, and none imports it.
 package main
 
 import (

@@ -1,6 +1,9 @@
 // Package luaapi exposes the claims event store to Lua (gopher-lua): the
 // lab's primitives as plain globals (submit, consume, ack, replay, report,
 // ...) and as modules for require("claims.produce") and friends.
+//
+// It may import luaapi/dashboard, streams, streams/upkeep, streams/claims,
+// streams/redisconn and gopher-lua; bench, luaapi/grade and main build on it.
 package luaapi
 
 import (

@@ -1,10 +1,14 @@
-// Package streams is the claims event store on Redis Streams: keys,
-// appending through version-checking scripts, consumer groups
-// and the four lab workers, the executor of their effects, recovery, dead
-// letters, replay, analytics and maintenance. It takes a connected go-redis
+// Package streams is the claims event store on Redis Streams: keys and
+// their layout over partitions, appending through version-checking
+// scripts, the aggregate and its rebuild, consumer groups, replay and the
+// read model, and (for now) the four lab workers, the executor of their
+// effects, recovery and dead letters. It takes a connected go-redis
 // client; streams/redisconn builds it and classifies its errors.
+//
+// It may import streams/claims, streams/redisconn and go-redis, and
+// nothing else of claimsctl: upkeep, bench, luaapi and repl build on it.
 //
 // The domain it carries out (events, schemas, the state machine, report
 // arithmetic) is the pure package streams/claims. streams knows nothing of
-// Lua or terminals: luaapi and repl build on it.
+// Lua or terminals.
 package streams

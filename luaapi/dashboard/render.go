@@ -2,6 +2,8 @@
 // text with bar charts, and redraws it until cancelled. It knows neither
 // the store nor Lua: the caller says where each frame's report comes from,
 // so `claimsctl dashboard` and Lua's dashboard() share one renderer.
+//
+// It may import streams/claims only: it draws a report it is handed.
 package dashboard
 
 import (

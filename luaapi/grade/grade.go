@@ -2,6 +2,8 @@
 // file runs on a clean keyspace of its own, in a child process with CPU,
 // memory and wall-clock limits, in the Lua sandbox (luaapi.Sandbox), and
 // the results are printed as one pass/fail table (claimsctl check).
+//
+// It may import luaapi, streams and streams/quota; only main imports it.
 package grade
 
 import (

@@ -2,6 +2,8 @@
 
 // Package ptytest opens pseudo-terminals for tests that drive claimsctl
 // as a person at a terminal does (the REPL's line editing, Ctrl-C, Ctrl-D).
+//
+// It is for tests only and imports nothing of claimsctl.
 package ptytest
 
 import (

@@ -1,6 +1,8 @@
 // Package embedded runs an in-process Redis-compatible server (miniredis)
 // on a loopback port, so the lab works on a machine without Redis and
 // redis-cli or Redis Insight can still watch it.
+//
+// It may import miniredis and nothing of claimsctl.
 package embedded
 
 import (

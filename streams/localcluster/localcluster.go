@@ -13,6 +13,8 @@
 // A master cannot report cluster_state:ok within 2 s of its start (Redis's
 // CLUSTER_WRITABLE_DELAY), so a cluster takes a little over 2 s to form
 // whatever its size; the nodes start at once, so forming fits in that delay.
+//
+// It imports nothing of claimsctl (the standard library only).
 package localcluster
 
 import (

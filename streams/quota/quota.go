@@ -3,6 +3,8 @@
 // file's writes go through (a go-redis hook: a command that would take it
 // past the quota is not sent), and measures at the server (SCAN of the
 // prefix with MEMORY USAGE), which no write path can dodge.
+//
+// It may import go-redis and nothing of claimsctl.
 package quota
 
 import (

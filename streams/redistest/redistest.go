@@ -9,6 +9,8 @@
 // StartCluster starts a Redis Cluster of such servers (package
 // localcluster) for one test; SharedCluster starts one for a whole test
 // package, for tests that only read and write under prefixes of their own.
+//
+// It is for tests only and may import streams/localcluster.
 package redistest
 
 import (

@@ -2,9 +2,11 @@
 // on, a real redis-server and the embedded server, connected exactly as
 // the CLI connects: redisconn.Connect, then streams.Open. What Connect
 // decides (RESP2, counting lag on the embedded server) is therefore what
-// the tests run with, and a change to it reaches them.
+// the tests run with, and a change to it reaches them. Cluster adds a local
+// Redis Cluster (ForEachServer and ForEachLayout run on all three).
 //
-// Internal tests of package streams cannot import this package (it imports
+// It is for tests only, and may import streams, streams/redisconn and
+// streams/redistest. Internal tests of package streams cannot import this package (it imports
 // streams): they have streams/backends_test.go.
 package streamstest
 
