@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/faults"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -231,7 +232,7 @@ func (m *chaosModule) pause(L *lua.LState) int {
 		argError(L, 1, "pause", fmt.Sprintf("ms must be a whole number of milliseconds from 1 to 60000, got %v", ms))
 	}
 	d := time.Duration(ms) * time.Millisecond
-	nodes, err := m.store.PauseClients(ctxOf(L), d)
+	nodes, err := faults.PauseClients(ctxOf(L), m.store, d)
 	if err != nil {
 		return raise(L, fmt.Errorf("pause: %w", err))
 	}
@@ -245,7 +246,7 @@ func (m *chaosModule) pause(L *lua.LState) int {
 }
 
 func (m *chaosModule) dropClients(L *lua.LState) int {
-	n, nodes, err := m.store.DropClients(ctxOf(L))
+	n, nodes, err := faults.DropClients(ctxOf(L), m.store)
 	if err != nil {
 		return raise(L, fmt.Errorf("drop_clients: %w", err))
 	}
@@ -455,7 +456,7 @@ func restartsNote(n int) string {
 
 func (m *chaosModule) restartServer(L *lua.LState) int {
 	ctx := ctxOf(L)
-	was, err := m.store.ServerProcess(ctx)
+	was, err := faults.ServerOf(ctx, m.store)
 	if err != nil {
 		return raise(L, fmt.Errorf("restart_server: %w", restartRefusal(err)))
 	}
@@ -475,7 +476,7 @@ func (m *chaosModule) restartServer(L *lua.LState) int {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	now, err := m.store.WaitRestarted(wctx, was)
+	now, err := faults.WaitRestarted(wctx, m.store, was)
 	if err != nil {
 		return raise(L, fmt.Errorf("restart_server: killed pid %d, but %w", was.PID, err))
 	}
@@ -499,7 +500,7 @@ func (m *chaosModule) restartServer(L *lua.LState) int {
 
 // restartRefusal says why a server without one process cannot restart.
 func restartRefusal(err error) error {
-	if errors.Is(err, streams.ErrNoFault) && strings.Contains(err.Error(), "embedded") {
+	if errors.Is(err, faults.ErrNoFault) && strings.Contains(err.Error(), "embedded") {
 		return errors.New("the embedded server lives in a claimsctl process and keeps its data in memory only: it cannot restart and keep the events (run `claimsctl serve --aof` for a redis-server that can)")
 	}
 	return err
@@ -525,7 +526,7 @@ func (m *chaosModule) failover(L *lua.LState) int {
 	}
 	o := optionsAt(L, 2, "failover", "kill")
 	kill = o.boolean("kill", false)
-	sh, err := m.store.ShardOf(ctx, partition)
+	sh, err := faults.ShardOf(ctx, m.store, partition)
 	if err != nil {
 		return raise(L, fmt.Errorf("failover: %w", err))
 	}
@@ -539,12 +540,12 @@ func (m *chaosModule) failover(L *lua.LState) int {
 			return raise(L, fmt.Errorf("failover: %w", err))
 		}
 		how = fmt.Sprintf("kill -9 %d (master %s)", sh.Master.PID, sh.Master.Addr)
-	} else if err := m.store.Failover(ctx, sh.Replicas[0]); err != nil {
+	} else if err := faults.Failover(ctx, m.store, sh.Replicas[0]); err != nil {
 		return raise(L, fmt.Errorf("failover: %w", err))
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	promoted, err := m.store.WaitPromoted(wctx, sh.Replicas)
+	promoted, err := faults.WaitPromoted(wctx, m.store, sh.Replicas)
 	if err != nil {
 		return raise(L, fmt.Errorf("failover: after %s: %w", how, err))
 	}
@@ -584,11 +585,11 @@ func (m *chaosModule) can(L *lua.LState) int {
 	case "kill", "slow", "crash_on":
 	case "pause", "drop_clients":
 		// The server's own answer: CLIENT PAUSE 1 ms is harmless.
-		if _, err := m.store.PauseClients(ctx, time.Millisecond); err != nil {
+		if _, err := faults.PauseClients(ctx, m.store, time.Millisecond); err != nil {
 			why = err
 		}
 	case "restart_server":
-		p, err := m.store.ServerProcess(ctx)
+		p, err := faults.ServerOf(ctx, m.store)
 		switch {
 		case err != nil:
 			why = restartRefusal(err)
@@ -598,7 +599,7 @@ func (m *chaosModule) can(L *lua.LState) int {
 			why = servedByClaimsctl(p.Addr, p.PID, "--aof")
 		}
 	case "failover", "failover_kill":
-		sh, err := m.store.ShardOf(ctx, 0)
+		sh, err := faults.ShardOf(ctx, m.store, 0)
 		if err == nil && fault == "failover_kill" {
 			err = servedByClaimsctl(sh.Master.Addr, sh.Master.PID, "--cluster")
 		}
@@ -608,7 +609,7 @@ func (m *chaosModule) can(L *lua.LState) int {
 	}
 	L.Push(lua.LBool(why == nil))
 	if why != nil {
-		L.Push(lua.LString(strings.TrimSuffix(why.Error(), ": "+streams.ErrNoFault.Error())))
+		L.Push(lua.LString(strings.TrimSuffix(why.Error(), ": "+faults.ErrNoFault.Error())))
 		return 2
 	}
 	return 1

@@ -123,6 +123,14 @@ func newClusterClient(opts *redis.ClusterOptions) *redis.ClusterClient {
 	return client
 }
 
+// NodeClient is a client of one node of cluster c, by address, with the
+// cluster client's credentials, TLS and protocol; close it after use.
+func NodeClient(c *redis.ClusterClient, addr string) *redis.Client {
+	o := c.Options()
+	return redis.NewClient(&redis.Options{Addr: addr, Username: o.Username, Password: o.Password,
+		TLSConfig: o.TLSConfig, Protocol: o.Protocol, DialTimeout: o.DialTimeout})
+}
+
 // slotReloader is a go-redis hook that asks its cluster client to reload
 // the slot map (CLUSTER SLOTS, in the background, coalesced by go-redis)
 // whenever a command fails as a dead or demoted node fails: a refused or

@@ -1,4 +1,4 @@
-package streams
+package faults
 
 import (
 	"context"
@@ -11,22 +11,18 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
 )
-
-// Faults on purpose, for the lab's chaos module: each is a real Redis
-// command, sent to every node that serves the store (every master of a
-// cluster). Which process to kill is the caller's business; these say
-// which one is the server.
 
 // ErrNoFault says the server cannot have this fault (the embedded server
 // has no CLIENT PAUSE, no process to kill; one node has no replica).
 var ErrNoFault = errors.New("not possible on this server")
 
 // eachNode runs fn on the one node, or on every master of a cluster.
-func (s *Store) eachNode(ctx context.Context, fn func(ctx context.Context, addr string, c *redis.Client) error) error {
-	switch c := s.rdb.(type) {
+func eachNode(ctx context.Context, s *streams.Store, fn func(ctx context.Context, addr string, c *redis.Client) error) error {
+	switch c := s.Client().(type) {
 	case *redis.ClusterClient:
 		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
 			return fn(ctx, n.Options().Addr, n)
@@ -34,7 +30,7 @@ func (s *Store) eachNode(ctx context.Context, fn func(ctx context.Context, addr 
 	case *redis.Client:
 		return fn(ctx, c.Options().Addr, c)
 	}
-	return fmt.Errorf("%T: %w", s.rdb, ErrNoFault)
+	return fmt.Errorf("%T: %w", s.Client(), ErrNoFault)
 }
 
 // unsupportedFault turns the embedded server's refusal into ErrNoFault.
@@ -48,12 +44,12 @@ func unsupportedFault(what string, err error) error {
 // PauseClients sends CLIENT PAUSE d ALL to every node: each stops
 // answering every client but this connection's for d (commands wait,
 // they do not fail). It returns the nodes paused.
-func (s *Store) PauseClients(ctx context.Context, d time.Duration) ([]string, error) {
+func PauseClients(ctx context.Context, s *streams.Store, d time.Duration) ([]string, error) {
 	if d <= 0 {
 		return nil, fmt.Errorf("pause clients: %s is no pause: %w", d, claims.ErrInvalid)
 	}
 	var nodes []string
-	err := s.eachNode(ctx, func(ctx context.Context, addr string, c *redis.Client) error {
+	err := eachNode(ctx, s, func(ctx context.Context, addr string, c *redis.Client) error {
 		if err := c.Do(ctx, "CLIENT", "PAUSE", d.Milliseconds(), "ALL").Err(); err != nil {
 			return unsupportedFault("CLIENT PAUSE on "+addr, err)
 		}
@@ -68,10 +64,10 @@ func (s *Store) PauseClients(ctx context.Context, d time.Duration) ([]string, er
 // closes every client connection but the one sending it (replicas and
 // the cluster bus are not "normal"). This store's own other connections
 // go too. It returns how many were closed, and on which nodes.
-func (s *Store) DropClients(ctx context.Context) (int64, []string, error) {
+func DropClients(ctx context.Context, s *streams.Store) (int64, []string, error) {
 	var closed int64
 	var nodes []string
-	err := s.eachNode(ctx, func(ctx context.Context, addr string, c *redis.Client) error {
+	err := eachNode(ctx, s, func(ctx context.Context, addr string, c *redis.Client) error {
 		n, err := c.ClientKillByFilter(ctx, "TYPE", "normal", "SKIPME", "yes").Result()
 		if err != nil {
 			return unsupportedFault("CLIENT KILL on "+addr, err)
@@ -122,9 +118,9 @@ func serverProcess(ctx context.Context, addr string, c redis.Cmdable) (ServerPro
 	return p, nil
 }
 
-// ServerProcess is the process of the one redis-server the store talks to.
-func (s *Store) ServerProcess(ctx context.Context) (ServerProcess, error) {
-	c, ok := s.rdb.(*redis.Client)
+// ServerOf is the process of the one redis-server the store talks to.
+func ServerOf(ctx context.Context, s *streams.Store) (ServerProcess, error) {
+	c, ok := s.Client().(*redis.Client)
 	if !ok {
 		return ServerProcess{}, fmt.Errorf("a cluster has a process per node (see Shard): %w", ErrNoFault)
 	}
@@ -133,8 +129,8 @@ func (s *Store) ServerProcess(ctx context.Context) (ServerProcess, error) {
 
 // WaitRestarted waits until the server answers again as another process
 // than was (a new run_id) and has loaded its data, and returns it.
-func (s *Store) WaitRestarted(ctx context.Context, was ServerProcess) (ServerProcess, error) {
-	c, ok := s.rdb.(*redis.Client)
+func WaitRestarted(ctx context.Context, s *streams.Store, was ServerProcess) (ServerProcess, error) {
+	c, ok := s.Client().(*redis.Client)
 	if !ok {
 		return ServerProcess{}, fmt.Errorf("wait for a restart: %w", ErrNoFault)
 	}
@@ -162,15 +158,15 @@ type Shard struct {
 }
 
 // ShardOf finds the master serving partition's stream and its replicas.
-func (s *Store) ShardOf(ctx context.Context, partition int) (Shard, error) {
-	c, ok := s.rdb.(*redis.ClusterClient)
+func ShardOf(ctx context.Context, s *streams.Store, partition int) (Shard, error) {
+	c, ok := s.Client().(*redis.ClusterClient)
 	if !ok {
 		return Shard{}, fmt.Errorf("failover needs a Redis Cluster with replicas: one server has no replica to take over: %w", ErrNoFault)
 	}
-	if partition < 0 || partition >= s.keys.Partitions() {
-		return Shard{}, fmt.Errorf("no partition %d (the store has %d: 0 to %d): %w", partition, s.keys.Partitions(), s.keys.Partitions()-1, claims.ErrInvalid)
+	if partition < 0 || partition >= s.Keys().Partitions() {
+		return Shard{}, fmt.Errorf("no partition %d (the store has %d: 0 to %d): %w", partition, s.Keys().Partitions(), s.Keys().Partitions()-1, claims.ErrInvalid)
 	}
-	sh := Shard{Stream: s.keys.Partition(partition).Events()}
+	sh := Shard{Stream: s.Keys().Partition(partition).Events()}
 	slot, err := c.ClusterKeySlot(ctx, sh.Stream).Result()
 	if err != nil {
 		return sh, fmt.Errorf("CLUSTER KEYSLOT %s: %w", sh.Stream, err)
@@ -205,20 +201,18 @@ func (s *Store) ShardOf(ctx context.Context, partition int) (Shard, error) {
 
 // node is a client of one node of the cluster, by address, with the
 // cluster client's credentials; close it after use.
-func (s *Store) node(addr string) (*redis.Client, error) {
-	c, ok := s.rdb.(*redis.ClusterClient)
+func node(s *streams.Store, addr string) (*redis.Client, error) {
+	c, ok := s.Client().(*redis.ClusterClient)
 	if !ok {
 		return nil, fmt.Errorf("node %s: %w", addr, ErrNoFault)
 	}
-	o := c.Options()
-	return redis.NewClient(&redis.Options{Addr: addr, Username: o.Username, Password: o.Password,
-		TLSConfig: o.TLSConfig, Protocol: o.Protocol, DialTimeout: o.DialTimeout}), nil
+	return redisconn.NodeClient(c, addr), nil
 }
 
 // Failover sends CLUSTER FAILOVER to a replica: it catches up with its
 // master, which stops taking writes meanwhile, and takes its slots over.
-func (s *Store) Failover(ctx context.Context, replica string) error {
-	n, err := s.node(replica)
+func Failover(ctx context.Context, s *streams.Store, replica string) error {
+	n, err := node(s, replica)
 	if err != nil {
 		return err
 	}
@@ -232,10 +226,10 @@ func (s *Store) Failover(ctx context.Context, replica string) error {
 // WaitPromoted waits until one of the replicas says in CLUSTER NODES that
 // it is now a master ("myself,master"), and returns it. The client learns
 // the new layout at its next MOVED or failed command.
-func (s *Store) WaitPromoted(ctx context.Context, replicas []string) (string, error) {
+func WaitPromoted(ctx context.Context, s *streams.Store, replicas []string) (string, error) {
 	for {
 		for _, addr := range replicas {
-			n, err := s.node(addr)
+			n, err := node(s, addr)
 			if err != nil {
 				return "", err
 			}
@@ -246,7 +240,7 @@ func (s *Store) WaitPromoted(ctx context.Context, replicas []string) (string, er
 			}
 			for _, line := range strings.Split(nodes, "\n") {
 				if f := strings.Fields(line); len(f) > 2 && strings.Contains(f[2], "myself") && strings.Contains(f[2], "master") {
-					if c, ok := s.rdb.(*redis.ClusterClient); ok {
+					if c, ok := s.Client().(*redis.ClusterClient); ok {
 						c.ReloadState(ctx)
 					}
 					return addr, nil
