@@ -442,7 +442,7 @@ func (m *chaosModule) crashOn(L *lua.LState) int {
 	}
 	m.say(fmt.Sprintf("started %s, consumer %s of group %s, that dies as kill -9 would (no XACK) when an entry it is handed matches the predicate; %s", b.name, b.consumer, b.group, restartsNote(restarts)),
 		fmt.Sprintf("pending(%q): the dead consumer's entries wait, their delivery count rising with each takeover (XAUTOCLAIM once idle for min_idle=%s)", b.group, minIdleOf(opts)),
-		fmt.Sprintf("an entry that crashed it max_deliveries times goes to the DLQ (dlq()) instead of being handed out again"))
+		"an entry that crashed it max_deliveries times goes to the DLQ (dlq()) instead of being handed out again")
 	L.Push(lua.LString(b.consumer))
 	return 1
 }
