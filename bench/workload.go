@@ -12,6 +12,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/upkeep"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -193,7 +194,7 @@ func Run(ctx context.Context, store *streams.Store, o Options) (Report, error) {
 	}
 	record("report()", total, time.Since(start), benchXRange)
 	start = time.Now()
-	if _, err := s.store.Rebuild(ctx); err != nil {
+	if _, err := upkeep.Rebuild(ctx, s.store); err != nil {
 		return r, fmt.Errorf("bench: %w", err)
 	}
 	record("rebuild()", total, time.Since(start), benchXRange)

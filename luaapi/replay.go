@@ -8,6 +8,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/upkeep"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -130,7 +131,7 @@ func (m *replayModule) history(L *lua.LState) int {
 // rebuild always prints the claims it left alone, echo or not: each is
 // something to look at.
 func (m *replayModule) rebuild(L *lua.LState) int {
-	res, err := m.store.Rebuild(ctxOf(L))
+	res, err := upkeep.Rebuild(ctxOf(L), m.store)
 	if err != nil {
 		return raise(L, err)
 	}

@@ -33,6 +33,40 @@ func aggregateState(c *claims.Claim) []any {
 	return out
 }
 
+// FoldedAggregate is a claim folded from its events, for
+// RestoreAggregates to write as its aggregate.
+type FoldedAggregate struct {
+	Claim     *claims.Claim // its id, version, state and entry ids
+	LastEvent string        // the event_id of its last event
+}
+
+// RestoreAggregates writes each claim's aggregate (version, state, entry
+// ids: what append.lua keeps) as folded from its events, through
+// ops/rebuild.lua in one pipeline: the write of rebuild()
+// (upkeep.Rebuild). An aggregate a command moved on since the fold read
+// the stream is left alone; written says which were written.
+func (s *Store) RestoreAggregates(ctx context.Context, folded []FoldedAggregate) (written []bool, err error) {
+	effects := make([]Effect, len(folded))
+	for i, f := range folded {
+		effects[i] = rebuildCall{
+			Aggregate: s.keys.Aggregate(f.Claim.ID), Version: f.Claim.Version, LastEvent: f.LastEvent,
+			Entries: strings.Join(f.Claim.Entries, ","), State: aggregateState(f.Claim),
+		}.effect()
+	}
+	replies, errs, err := s.runAll(ctx, nil, effects)
+	if err != nil {
+		return nil, fmt.Errorf("write aggregates: %w", err)
+	}
+	written = make([]bool, len(folded))
+	for i, f := range folded {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("aggregate of %s: %w", f.Claim.ID, errs[i])
+		}
+		written[i] = replies[i].Status == "ok"
+	}
+	return written, nil
+}
+
 // parseAggregate reads an aggregate hash; an empty one is a new claim.
 func parseAggregate(claimID string, fields map[string]string) (*claims.Claim, error) {
 	c := &claims.Claim{ID: claimID}

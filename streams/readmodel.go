@@ -44,6 +44,10 @@ func (s *Store) AdjusterLoads(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
+// rebuildChunk is how many events one pipeline of RebuildReadModel
+// projects.
+const rebuildChunk = 500
+
 // ReadModelResult says what RebuildReadModel did.
 type ReadModelResult struct {
 	Deleted int // read-model hashes (claim:<id>) removed first

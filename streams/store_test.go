@@ -1362,29 +1362,3 @@ func TestPaymentIDsAreUnique(t *testing.T) {
 		assert.Equal(t, map[string]string{"PAY-1": a.ID, "PAY-2": b.ID, "PAY-3": b.ID, "PAY-4": c.ID}, owners)
 	})
 }
-
-// TestRebuildRecordsPaymentIDs: rebuild() restores claims:payments from
-// the events (after an import into an empty keyspace, or for a keyspace
-// older than the index) and names an id two claims hold.
-func TestRebuildRecordsPaymentIDs(t *testing.T) {
-	t.Parallel()
-	forEachBackend(t, func(t *testing.T, s *Store) {
-		ctx := context.Background()
-		paid := lifecycleSteps()[:6]
-		x, y := submitAndRun(t, s, paid...), submitAndRun(t, s, paid...)
-		require.NoError(t, s.Client().Del(ctx, s.Keys().Payments()).Err())
-
-		res, err := s.Rebuild(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, 2, res.Payments)
-		owners, err := s.Client().HGetAll(ctx, s.Keys().Payments()).Result()
-		require.NoError(t, err)
-		assert.Equal(t, map[string]string{x.PaymentID: x.ID, y.PaymentID: y.ID}, owners)
-
-		require.NoError(t, s.Client().HSet(ctx, s.Keys().Payments(), y.PaymentID, x.ID).Err())
-		res, err = s.Rebuild(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, 1, res.SharedPayments)
-		assert.Contains(t, res.Problems, fmt.Sprintf("claim %s paid with %q, which claim %s holds", claims.Short(y.ID), y.PaymentID, claims.Short(x.ID)))
-	})
-}

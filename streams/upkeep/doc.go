@@ -1,6 +1,7 @@
 // Package upkeep is the keeping of a keyspace (lab step 11): what each
 // stream holds and costs (StreamDetails), trimming with a plan first and
-// an archive (PlanTrim, Trim), and importing archives back (Import).
+// an archive (PlanTrim, Trim), importing archives back (Import), and
+// folding the aggregates again from the events (Rebuild).
 //
 // It uses streams through its exported API and may import streams,
 // streams/claims, streams/redisconn and go-redis; streams imports none of

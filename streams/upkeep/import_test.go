@@ -56,7 +56,7 @@ func TestImportRoutesEachEntryToItsClaimsPartition(t *testing.T) {
 		for _, id := range ids {
 			require.NoError(t, s.Client().Del(ctx, s.Keys().Aggregate(id)).Err())
 		}
-		rebuilt, err := s.Rebuild(ctx)
+		rebuilt, err := Rebuild(ctx, s)
 		require.NoError(t, err)
 		assert.Equal(t, 40, rebuilt.Claims)
 		c, err := s.Claim(ctx, ids[0])

@@ -1,4 +1,4 @@
-package streams
+package upkeep
 
 import (
 	"context"
@@ -7,12 +7,15 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
 
 	"github.com/redis/go-redis/v9"
 )
+
+// Rebuilding the aggregates (rebuild()): the write side, folded again from
+// the events.
 
 // rebuildChunk is how many aggregates one pipeline writes.
 const rebuildChunk = 500
@@ -50,7 +53,8 @@ type RebuildResult struct {
 // state, entry ids: what the append script keeps) by folding claims:events
 // from the start. It restores aggregates after an import into
 // claims:events or after they were deleted. It never deletes one.
-func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
+func Rebuild(ctx context.Context, store *streams.Store) (RebuildResult, error) {
+	s := keeperOf(store)
 	var res RebuildResult
 	type fold struct {
 		claim  *claims.Claim
@@ -74,12 +78,12 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 		return true
 	}
 	folds := map[string]*fold{}
-	err := s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
+	err := store.Replay(ctx, streams.ReplayOptions{}, func(d streams.Delivery) error {
 		// Where the store still records a claim, only the entries it wrote
 		// count; a claim it has no record of is folded from what is there.
 		var mal *claims.MalformedError
 		if d.Err != nil && !(errors.As(d.Err, &mal) && mal.UnknownClaim) {
-			if errors.Is(d.Err, claims.ErrNotWritten) || errors.Is(d.Err, errSuperseded) {
+			if errors.Is(d.Err, claims.ErrNotWritten) || errors.Is(d.Err, streams.ErrSuperseded) {
 				res.NotWritten++
 			} else {
 				res.Malformed++
@@ -130,11 +134,7 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 	}
 	sort.Slice(ids, func(a, b int) bool { return folds[ids[a]].order < folds[ids[b]].order })
 
-	type write struct {
-		id   string
-		call rebuildCall
-	}
-	var writes []write
+	var writes []streams.FoldedAggregate
 	for _, id := range ids {
 		f := folds[id]
 		if f.broken != nil {
@@ -148,39 +148,28 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildResult, error) {
 			}
 			continue
 		}
-		writes = append(writes, write{id, rebuildCall{
-			Aggregate: s.keys.Aggregate(id), Version: f.claim.Version, LastEvent: f.last,
-			Entries: strings.Join(f.claim.Entries, ","), State: aggregateState(f.claim),
-		}})
+		writes = append(writes, streams.FoldedAggregate{Claim: f.claim, LastEvent: f.last})
 	}
 	if len(writes) == 0 {
 		return res, nil
 	}
 	for start := 0; start < len(writes); start += rebuildChunk {
-		chunk := writes[start:min(start+rebuildChunk, len(writes))]
-		effects := make([]Effect, len(chunk))
-		for i, w := range chunk {
-			effects[i] = w.call.effect()
-		}
-		replies, errs, err := s.runAll(ctx, nil, effects)
+		written, err := store.RestoreAggregates(ctx, writes[start:min(start+rebuildChunk, len(writes))])
 		if err != nil {
-			return res, fmt.Errorf("rebuild: write aggregates: %w", err)
+			return res, fmt.Errorf("rebuild: %w", err)
 		}
-		for i := range chunk {
-			switch {
-			case errs[i] != nil:
-				return res, fmt.Errorf("rebuild %s: %w", chunk[i].id, errs[i])
-			case replies[i].Status == "ok":
+		for _, ok := range written {
+			if ok {
 				res.Claims++
-			default:
+			} else {
 				res.Newer++
 			}
 		}
 	}
 	var paid []string
 	for _, w := range writes {
-		if folds[w.id].claim.PaymentID != "" {
-			paid = append(paid, w.id)
+		if w.Claim.PaymentID != "" {
+			paid = append(paid, w.Claim.ID)
 		}
 	}
 	for start := 0; start < len(paid); start += rebuildChunk {
