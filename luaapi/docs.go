@@ -68,6 +68,11 @@ investigate(c.id, {findings="damage matches the police report", fraud_risk="low"
 			"{submitted=, claims={ids...}}",
 			"Generates count realistic claims on the sample policies (load them with sample_data{} first) and files them with submit_many: most get assigned, some are on lapsed or unknown policies, for more than the policy covers or of a type it does not cover, so the processor rejects those. The same seed gives the same claims (dated in the last 90 days).",
 			`sample_data{}; sample_claims{count=1000}`},
+		{"submit_loop", "submit_loop([{every=20}])",
+			"loop {status=function, stop=function}: status() -> {submitted=, failed=, retried=, waiting_ms=, longest_ms=, last_id=, last_stream=, last_entry=, last_error=, running=}; stop() -> the same with ids={...}, unsure={...}",
+			"Files sample claims in the background, one every ms (after the last was acknowledged), while the session goes on: the traffic a fault is injected under (lab step 13). Each claim is submitted under a claim id and an event id of its own; when Redis cannot take it (restarting, paused, failing over) it is tried again under the same ids until acknowledged, so one that landed unseen is returned, not written twice. retried counts those attempts, waiting_ms is how long the claim in flight has waited, longest_ms the longest any waited. status() reads the loop's counters without a Redis command (it answers during a pause). stop() lets the claim in flight finish (for up to 30 s: then it is in unsure, which may or may not have landed) and returns every acknowledged claim's id. Load the sample policies first (sample_data{}). Not stopped by stop(\"all\"); the session's end stops it.",
+			`loop = submit_loop{every=10}; sleep(500); loop.status().submitted
+ids = loop.stop().ids`},
 		{"emit", "emit(id, type [, data [, {" + commandOptions + "}]])", claimReturned,
 			"Appends any event type with a raw payload (under the wire field names, such as approved_amount), checked against its schema and the state machine like the commands. expected_version= refuses the append unless the claim is at that version (optimistic concurrency); every lifecycle command takes it too.",
 			`emit(c.id, "claim.assigned", {adjuster="ADJ-002"}, {expected_version=1})`},

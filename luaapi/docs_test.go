@@ -100,6 +100,7 @@ var optionProbes = map[string]string{
 	"emit":             `emit("c", "claim.assigned", {}, {zz=1})`,
 	"submit_many":      `submit_many({}, {zz=1})`,
 	"sample_claims":    `sample_claims{zz=1}`,
+	"submit_loop":      `submit_loop{zz=1}`,
 	"keyspace":         `keyspace{zz=1}`,
 	"consume":          `consume("g", "w", {zz=1})`,
 	"sample_data":      `sample_data{zz=1}`,

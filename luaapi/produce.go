@@ -67,12 +67,14 @@ type produceModule struct {
 	store    *streams.Store
 	echo     *echo
 	progress progress
+	loops    *loopSet // the session's submit loops, stopped when it closes
 }
 
 func (m *produceModule) Loader(L *lua.LState) int {
 	funcs := map[string]lua.LGFunction{
-		"submit": m.submit,
-		"emit":   m.emit,
+		"submit":      m.submit,
+		"emit":        m.emit,
+		"submit_loop": m.submitLoop,
 	}
 	for _, c := range commands {
 		funcs[c.name] = m.command(c)

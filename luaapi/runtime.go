@@ -60,6 +60,7 @@ type Runtime struct {
 	echo    *echo
 	exp     *expectations
 	pool    *pool
+	loops   *loopSet // submit_loop()s, which outlive the chunk that started them
 	jail    *jail             // nil: not sandboxed
 	sources map[string]string // chunk name -> source, for error hints
 }
@@ -113,6 +114,7 @@ func openRuntime(cfg Config, j *jail) *Runtime {
 		echo:    &echo{on: cfg.Echo, out: out},
 		exp:     &expectations{},
 		pool:    &pool{store: cfg.Store, out: &syncWriter{w: out}},
+		loops:   &loopSet{},
 		jail:    j,
 		sources: map[string]string{},
 	}
@@ -137,9 +139,10 @@ func openRuntime(cfg Config, j *jail) *Runtime {
 	return r
 }
 
-// Close stops the background workers (each finishes its batch) and
-// releases the Lua state.
+// Close stops the submit loops (abandoning a claim in flight) and the
+// background workers (each finishes its batch), and releases the Lua state.
 func (r *Runtime) Close() {
+	r.loops.stopAll()
 	r.pool.stopAll()
 	r.L.Close()
 }
