@@ -12,6 +12,7 @@ import (
 	"claimsctl/bench"
 	"claimsctl/streams"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/upkeep"
 
 	"github.com/google/uuid"
 )
@@ -106,7 +107,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	}
 	luaStore := store.WithPrefix(store.Keys().Prefix + "lua:")
 	if !c.keep {
-		defer func() { _, _ = luaStore.DeleteAll(context.WithoutCancel(ctx)) }()
+		defer func() { _, _ = upkeep.DeleteAll(context.WithoutCancel(ctx), luaStore) }()
 	}
 	luaSteps, err := bench.Lua(ctx, luaStore, c.claims, func(st bench.LuaStep) {
 		if !c.json {
@@ -131,7 +132,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 // the commands it issues, phase by phase.
 func (c *benchCmd) runServer(ctx context.Context, store *streams.Store) error {
 	if !c.keep {
-		defer func() { _, _ = store.DeleteAll(context.WithoutCancel(ctx)) }()
+		defer func() { _, _ = upkeep.DeleteAll(context.WithoutCancel(ctx), store) }()
 	}
 	costs, err := bench.Server(ctx, store, c.claims)
 	if err != nil {

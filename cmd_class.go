@@ -17,6 +17,7 @@ import (
 	"claimsctl/streams/classroom"
 	"claimsctl/streams/quota"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/upkeep"
 )
 
 // classCmd makes, lists and removes the Redis users of a class: one per
@@ -237,7 +238,7 @@ func (c *classCmd) remove(ctx context.Context, backend *redisconn.Backend, names
 			fmt.Fprintf(c.env.stdout, "removed %s (its keys %s* stay: class remove --delete-keys deletes them)\n", name, prefix)
 			continue
 		}
-		n, err := streams.New(backend.Client, streams.Options{Prefix: prefix}).DeleteAll(ctx)
+		n, err := upkeep.DeleteAll(ctx, streams.New(backend.Client, streams.Options{Prefix: prefix}))
 		if err != nil {
 			return fmt.Errorf("removed %s, but not all its keys: %w", name, err)
 		}

@@ -115,7 +115,7 @@ func Run(ctx context.Context, store *streams.Store, o Options) (Report, error) {
 		return Report{}, fmt.Errorf("bench: %s%s holds %d events: %w; choose another --prefix", s.keys.Prefix, "claims:events", n, ErrNotEmpty)
 	}
 	if !o.Keep {
-		defer func() { _, _ = s.store.DeleteAll(context.WithoutCancel(ctx)) }()
+		defer func() { _, _ = upkeep.DeleteAll(context.WithoutCancel(ctx), s.store) }()
 	}
 
 	r := Report{Claims: o.Claims}

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 )
 
 // The aggregate of a claim (claims:aggregate:<id>) is its write side: what
@@ -178,7 +179,7 @@ func (s *Store) ResolveClaimID(ctx context.Context, id string) (string, error) {
 	}
 	matches := s.recent.withPrefix(id)
 	if len(matches) == 0 {
-		keys, err := s.scan(ctx, s.aggregatePattern(id))
+		keys, err := redisconn.ScanAll(ctx, s.rdb, s.keys.aggregatePattern(id))
 		if err != nil {
 			return "", fmt.Errorf("look up claim %s: %w", id, err)
 		}
@@ -198,18 +199,6 @@ func (s *Store) ResolveClaimID(ctx context.Context, id string) (string, error) {
 	}
 	sort.Strings(matches)
 	return "", fmt.Errorf("claim id %s is ambiguous, it starts %s: give more of it: %w", id, strings.Join(matches, ", "), claims.ErrInvalid)
-}
-
-// aggregatePattern is a SCAN pattern for the aggregates of the claims
-// whose id starts with idPrefix: in every partition, since a prefix does
-// not hash to its claim's.
-func (s *Store) aggregatePattern(idPrefix string) string {
-	key := strings.TrimPrefix(s.keys.Partition(0).Aggregate(idPrefix), s.keys.Prefix)
-	if s.keys.Partitioned() {
-		before, after, _ := strings.Cut(key, "{"+s.keys.tags[0]+"}")
-		return globEscape(s.keys.Prefix+before) + "{*}" + globEscape(after) + "*"
-	}
-	return globEscape(s.keys.Prefix+key) + "*"
 }
 
 // Claim returns a claim's current state, folded from its events, or

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+
+	"claimsctl/streams/redisconn"
 )
 
 // Keys builds every Redis key the tool uses, in one place. Two things
@@ -264,4 +266,16 @@ func (k Keys) Lab(name string, partition int) (string, error) {
 		}
 	}
 	return k.Named(name), nil
+}
+
+// aggregatePattern is a SCAN pattern for the aggregates of the claims
+// whose id starts with idPrefix: in every partition, since a prefix does
+// not hash to its claim's.
+func (k Keys) aggregatePattern(idPrefix string) string {
+	key := strings.TrimPrefix(k.Partition(0).Aggregate(idPrefix), k.Prefix)
+	if k.Partitioned() {
+		before, after, _ := strings.Cut(key, "{"+k.tags[0]+"}")
+		return redisconn.GlobEscape(k.Prefix+before) + "{*}" + redisconn.GlobEscape(after) + "*"
+	}
+	return redisconn.GlobEscape(k.Prefix+key) + "*"
 }

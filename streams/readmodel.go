@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -66,14 +67,14 @@ func (s *Store) RebuildReadModel(ctx context.Context) (ReadModelResult, error) {
 	var stale []string
 	views := 0
 	for _, pk := range s.keys.All() {
-		found, err := s.scan(ctx, globEscape(pk.ReadModel(""))+"*")
+		found, err := redisconn.ScanAll(ctx, s.rdb, redisconn.GlobEscape(pk.ReadModel(""))+"*")
 		if err != nil {
 			return res, fmt.Errorf("rebuild read model: %w", err)
 		}
 		views += len(found)
 		stale = append(append(stale, found...), pk.AdjusterLoad())
 	}
-	if _, err := s.deleteKeys(ctx, stale); err != nil {
+	if _, err := redisconn.Unlink(ctx, s.rdb, stale); err != nil {
 		return res, fmt.Errorf("rebuild read model: %w", err)
 	}
 	res.Deleted = views

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 	"claimsctl/streams/redistest"
 
 	"github.com/redis/go-redis/v9"
@@ -24,7 +25,7 @@ import (
 func keysOf(t *testing.T, s *Store) []string {
 	t.Helper()
 	ctx := context.Background()
-	pattern := globEscape(s.Keys().Prefix) + "*"
+	pattern := redisconn.GlobEscape(s.Keys().Prefix) + "*"
 	var (
 		mu   sync.Mutex
 		keys []string

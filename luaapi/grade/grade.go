@@ -21,6 +21,7 @@ import (
 	"claimsctl/luaapi"
 	"claimsctl/streams"
 	"claimsctl/streams/quota"
+	"claimsctl/streams/upkeep"
 )
 
 // DefaultTimeout is how long one exercise may run before it is stopped as
@@ -218,7 +219,7 @@ func runFile(ctx context.Context, o Options, prefix, file string) FileResult {
 		res.Error, res.ChecksError = err.Error(), ""
 	}
 	// Clean up even after Ctrl-C: the keys would otherwise stay behind.
-	if _, err := exercise.DeleteAll(context.WithoutCancel(ctx)); err != nil {
+	if _, err := upkeep.DeleteAll(context.WithoutCancel(ctx), exercise); err != nil {
 		fmt.Fprintf(o.Err, "claimsctl: clean up after %s: %v\n", file, err)
 	}
 	name := displayName(file, o.Base)
