@@ -4,7 +4,7 @@
 // past the quota is not sent), and measures at the server (SCAN of the
 // prefix with MEMORY USAGE), which no write path can dodge.
 //
-// It may import go-redis and nothing of claimsctl.
+// It may import go-redis and streams/redisconn (SCAN of every master).
 package quota
 
 import (
@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"claimsctl/streams/redisconn"
 
 	"github.com/dustin/go-humanize"
 	"github.com/redis/go-redis/v9"
@@ -206,34 +208,29 @@ func Measure(ctx context.Context, rdb redis.UniversalClient, prefix string) (Usa
 // sum of their MEMORY USAGE.
 func (g *Guard) usage(ctx context.Context) (Usage, error) {
 	var (
-		mu    sync.Mutex
-		total Usage
+		mu         sync.Mutex
+		total      Usage
+		measureErr error
 	)
-	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		var cursor uint64
-		for {
-			keys, next, err := c.Scan(ctx, cursor, globEscape(g.prefix)+"*", 1000).Result()
-			if err != nil {
-				return fmt.Errorf("redis quota: scan %s*: %w", g.prefix, err)
-			}
-			bytes, err := g.memory(ctx, keys)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			total.Keys += int64(len(keys))
-			total.Bytes += bytes
-			mu.Unlock()
-			if cursor = next; cursor == 0 {
-				return nil
-			}
+	err := redisconn.Scan(ctx, g.rdb, redisconn.GlobEscape(g.prefix)+"*", func(ctx context.Context, keys []string) error {
+		bytes, err := g.memory(ctx, keys)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			measureErr = err
+			return err
 		}
+		total.Keys += int64(len(keys))
+		total.Bytes += bytes
+		return nil
+	})
+	switch {
+	case measureErr != nil:
+		return total, measureErr
+	case err != nil:
+		return total, fmt.Errorf("redis quota: scan %s*: %w", g.prefix, err)
 	}
-	if cc, ok := g.rdb.(*redis.ClusterClient); ok {
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-		return total, err
-	}
-	return total, scan(ctx, g.rdb)
+	return total, nil
 }
 
 // memory is the MEMORY USAGE of keys, pipelined. A server without MEMORY
@@ -322,16 +319,4 @@ func (g *Guard) estimate(ctx context.Context, keys []string) (int64, error) {
 		}
 	}
 	return total, nil
-}
-
-// globEscape quotes the glob characters of a prefix for SCAN MATCH.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
