@@ -94,9 +94,9 @@ func (b *base) connect(ctx context.Context, banner io.Writer, life redisconn.Lif
 	// works under them without --prefix.
 	prefix, ownKeys := b.conn.prefix, ""
 	if prefix == "" && backend.User != "" && backend.User != "default" {
-		if prefix, err = streams.ACLPrefix(ctx, backend.Client, backend.User, classroom.Prefix(backend.User)); err != nil {
+		if prefix, err = classroom.ACLPrefix(ctx, backend.Client, backend.User, classroom.Prefix(backend.User)); err != nil {
 			backend.Close()
-			if errors.Is(err, streams.ErrNoKeys) {
+			if errors.Is(err, classroom.ErrNoKeys) {
 				return nil, nil, &usageError{msg: err.Error(), hint: "claimsctl --prefix P   (a prefix of the keys user " + backend.User + " may touch)"}
 			}
 			return nil, nil, err

@@ -11,7 +11,9 @@
 // What ACLs cannot bound is memory: a student's quota (bytes and keys under
 // its prefix) is recorded here and a Watcher, run by the instructor,
 // measures it on the server and takes the student's writes away while it
-// is over. It imports streams/quota and go-redis only.
+// is over. ACLPrefix tells which keys a user works under when the CLI
+// connects as one. It may import streams (for the key layout),
+// streams/quota, streams/redisconn and go-redis.
 package classroom
 
 import (

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"claimsctl/streams"
 	"claimsctl/streams/classroom"
 	"claimsctl/streams/redistest"
 
@@ -180,10 +179,10 @@ func TestStudentsAreWalledOff(t *testing.T) {
 
 		// The tool finds the prefix by itself: alice's, and none for the
 		// admin.
-		prefix, err := streams.ACLPrefix(ctx, a, alice, classroom.Prefix(alice))
+		prefix, err := classroom.ACLPrefix(ctx, a, alice, classroom.Prefix(alice))
 		require.NoError(t, err)
 		assert.Equal(t, alice+":", prefix)
-		prefix, err = streams.ACLPrefix(ctx, srv.admin, "default", "default:")
+		prefix, err = classroom.ACLPrefix(ctx, srv.admin, "default", "default:")
 		require.NoError(t, err)
 		assert.Empty(t, prefix)
 	})

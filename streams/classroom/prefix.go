@@ -1,13 +1,18 @@
-package streams
+package classroom
 
 import (
-	"claimsctl/streams/redisconn"
 	"context"
 	"errors"
 	"fmt"
 
+	"claimsctl/streams"
+	"claimsctl/streams/redisconn"
+
 	"github.com/redis/go-redis/v9"
 )
+
+// Which keys a Redis user works under, asked of the server when the CLI
+// connects as that user.
 
 // ErrNoKeys is a Redis user whose ACL allows neither the lab's keys nor
 // those under the prefix asked about.
@@ -19,7 +24,7 @@ var ErrNoKeys = errors.New("its ACL allows none of the lab's keys")
 // whose keys are NAME:*). It asks with EXISTS, which reads no data.
 func ACLPrefix(ctx context.Context, rdb redis.UniversalClient, user, own string) (string, error) {
 	allowed := func(prefix string) (bool, error) {
-		err := rdb.Exists(ctx, NewKeys(prefix, nil).Meta()).Err()
+		err := rdb.Exists(ctx, streams.NewKeys(prefix, nil).Meta()).Err()
 		if err != nil && redisconn.ReplyCode(err) == "NOPERM" {
 			return false, nil
 		}
