@@ -57,7 +57,7 @@ func (c *replCmd) session(ctx context.Context, run func(repl.Options) error) err
 		return err
 	}
 	defer backend.Close()
-	cfg := luaapi.Config{Store: store, Out: c.env.stdout, Echo: true, Backend: backend.Description,
+	cfg := luaapi.Config{Store: store, Out: c.env.stdout, Err: c.env.stderr, Echo: true, Backend: backend.Description,
 		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth,
 		Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20, Host: c.env.hostname}
 	if c.sandbox.on && c.insideSandbox() {

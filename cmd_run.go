@@ -100,7 +100,7 @@ func (c *runCmd) with(ctx context.Context, args []string, body func(context.Cont
 	var guard *quota.Guard
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	cfg := luaapi.Config{Store: store, Out: c.env.stdout, Args: args, Backend: backend.Description,
+	cfg := luaapi.Config{Store: store, Out: c.env.stdout, Err: c.env.stderr, Args: args, Backend: backend.Description,
 		TTY: c.env.stdoutTTY, Color: c.env.color(), Width: c.env.terminalWidth,
 		Launcher: c.launcher(backend), ConsumerMemory: c.sandbox.memoryMB << 20, Host: c.env.hostname,
 		Ephemeral: backend.Embedded != nil}

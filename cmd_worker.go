@@ -103,7 +103,7 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 		c.opts.Log = func(line string) { fmt.Fprintln(out, time.Now().Format(logTime), line) }
 	}
 	if strings.HasSuffix(name, ".lua") {
-		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Backend: backend.Description, Host: c.env.hostname})
+		rt := luaapi.New(luaapi.Config{Store: store, Out: c.env.stdout, Err: c.env.stderr, Backend: backend.Description, Host: c.env.hostname})
 		defer rt.Close()
 		if c.env.ready != nil {
 			// Spawned by another claimsctl: it goes when its parent goes.

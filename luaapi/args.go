@@ -171,6 +171,21 @@ func argError(L *lua.LState, n int, fn, msg string) {
 	L.RaiseError("%s: bad argument #%d: %s", fn, n, msg)
 }
 
+// consumerArg reads the consumer name, argument 2 of a function whose
+// first is the group. Left out, it says what the name is for rather than
+// "string expected, got nil": consume("analytics") is a common first try.
+func consumerArg(L *lua.LState, fn string) string {
+	if L.Get(2) == lua.LNil {
+		group := "analytics"
+		if g, ok := L.Get(1).(lua.LString); ok {
+			group = string(g)
+		}
+		argError(L, 2, fn, fmt.Sprintf("a consumer name is missing: %s(%q, \"c1\") reads as consumer c1 of that group. "+
+			"Each consumer of a group gets its own share of the entries, and its own pending list", fn, group))
+	}
+	return L.CheckString(2)
+}
+
 // raise turns a Go error into a Lua error at the caller's line. Domain
 // errors already read as sentences; they are passed on as they are.
 func raise(L *lua.LState, err error) int {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,12 +53,52 @@ func (m *produceModule) sampleClaims(L *lua.LState) int {
 	seed := o.whole("seed", 1, math.MinInt64, math.MaxInt64)
 	chunk := o.whole("chunk", streams.DefaultChunk, 1, 10000)
 	samples := claims.SampleClaims(int(count), seed, time.Now())
+	if err := m.warnMissingPolicies(L, samples); err != nil {
+		return raise(L, err)
+	}
 	subs := make([]streams.NewClaim, len(samples))
 	for i, c := range samples {
 		subs[i] = streams.Submission{CustomerID: c.CustomerID, PolicyID: c.PolicyID, Amount: c.Amount,
 			ClaimType: c.ClaimType, IncidentDate: c.IncidentDate, Description: c.Description}.NewClaim()
 	}
 	return m.pushBulk(L, subs, streams.BulkOptions{Chunk: int(chunk)}, "sample claims submitted")
+}
+
+// warnMissingPolicies says when the sample policies the claims are on are
+// not on the server (sample_data{} never ran here): the claims are valid
+// submissions, but the processor will reject them all as policy_not_found,
+// which a student would otherwise find out only from the rejections.
+func (m *produceModule) warnMissingPolicies(L *lua.LState, samples []claims.SampleClaim) error {
+	sample := map[string]bool{} // the policies sample_data{} writes; not the made-up unknown ones
+	for n := 1; n <= claims.DefaultSamplePolicies; n++ {
+		sample[claims.SamplePolicyID(n)] = true
+	}
+	var used []string
+	for _, c := range samples {
+		if sample[c.PolicyID] && !slices.Contains(used, c.PolicyID) {
+			used = append(used, c.PolicyID)
+		}
+	}
+	slices.Sort(used)
+	var missing []string
+	for _, id := range used {
+		// One key a command: a cluster serves the policies on several masters.
+		n, err := m.store.Do(ctxOf(L), "EXISTS", m.store.Keys().Policy(id))
+		if err != nil {
+			return fmt.Errorf("sample_claims: look for the sample policies: %w", err)
+		}
+		if n == int64(0) {
+			missing = append(missing, id)
+		}
+	}
+	switch {
+	case len(missing) == 0:
+	case len(missing) == len(used):
+		fmt.Fprintf(m.out, "warning: sample_claims: none of the sample policies these claims are on (%s .. %s) is on this server: load them with sample_data{} first, or the processor rejects every claim as policy_not_found\n", used[0], used[len(used)-1])
+	default:
+		fmt.Fprintf(m.out, "warning: sample_claims: %d of the %d sample policies these claims are on are not on this server (%s): sample_data{} loads them all; the processor rejects their claims as policy_not_found\n", len(missing), len(used), strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 func (m *produceModule) pushBulk(L *lua.LState, subs []streams.NewClaim, o streams.BulkOptions, what string) int {
@@ -103,6 +144,7 @@ func newClaimOf(t *lua.LTable) (streams.NewClaim, error) {
 	allowed := []string{"customer", "policy", "amount", "type", "incident_date", "description", "id"}
 	var nc streams.NewClaim
 	nc.Data = map[string]any{}
+	var unknown []string
 	for k, v := range fields {
 		switch {
 		case k == "id":
@@ -116,8 +158,11 @@ func newClaimOf(t *lua.LTable) (streams.NewClaim, error) {
 		case k == "amount" || k == "incident_date" || k == "description":
 			nc.Data[k] = v
 		default:
-			return nc, errors.New(notAClaimField(k, allowed))
+			unknown = append(unknown, k)
 		}
+	}
+	if len(unknown) > 0 {
+		return nc, errors.New(notAClaimFields(unknown, allowed))
 	}
 	return nc, nil
 }

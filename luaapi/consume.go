@@ -32,7 +32,7 @@ func (m *consumeModule) Loader(L *lua.LState) int {
 // the handler finished, so a failed one stays pending for redelivery.
 func (m *consumeModule) consume(L *lua.LState) int {
 	group := L.CheckString(1)
-	consumer := L.CheckString(2)
+	consumer := consumerArg(L, "consume")
 	optArg, handler := 3, (*lua.LFunction)(nil)
 	if fn, ok := L.Get(3).(*lua.LFunction); ok {
 		handler, optArg = fn, 4

@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"context"
+	"io"
 	"os"
 	"regexp"
 	"sort"
@@ -27,7 +28,7 @@ func TestEveryGlobalIsDocumented(t *testing.T) {
 	L := rt.L
 	bare := lua.NewState(lua.Options{SkipOpenLibs: true})
 	defer bare.Close()
-	openStandardLibs(bare)
+	openStandardLibs(bare, io.Discard, io.Discard)
 	var globals []string
 	L.G.Global.ForEach(func(k, _ lua.LValue) {
 		if name := k.String(); name != "arg" && bare.GetGlobal(name) == lua.LNil {

@@ -40,7 +40,10 @@ func (r *Runtime) DoFile(ctx context.Context, path string) error {
 	r.sources[path] = string(src)
 	fn, err := r.L.Load(strings.NewReader(string(src)), path)
 	if err != nil {
-		return &Error{msg: syntaxMessage(err)}
+		return &Error{msg: syntaxMessage(err, string(src))}
+	}
+	if err := r.awaitCheck(string(src), path); err != nil {
+		return err
 	}
 	return r.call(ctx, fn)
 }
@@ -50,7 +53,10 @@ func (r *Runtime) DoString(ctx context.Context, code, name string) error {
 	r.sources[name] = code
 	fn, err := r.L.Load(strings.NewReader(code), name)
 	if err != nil {
-		return &Error{msg: syntaxMessage(err)}
+		return &Error{msg: syntaxMessage(err, code)}
+	}
+	if err := r.awaitCheck(code, name); err != nil {
+		return err
 	}
 	return r.call(ctx, fn)
 }
@@ -77,10 +83,13 @@ func (r *Runtime) EvalNamed(ctx context.Context, chunk, name string) (string, er
 		}
 		if err != nil {
 			if incomplete(err) {
-				return "", &incompleteError{msg: syntaxMessage(err)}
+				return "", &incompleteError{msg: syntaxMessage(err, chunk)}
 			}
-			return "", &Error{msg: syntaxMessage(err)}
+			return "", &Error{msg: syntaxMessage(err, chunk)}
 		}
+	}
+	if err := r.awaitCheck(r.sources[name], name); err != nil {
+		return "", err
 	}
 	top := r.L.GetTop()
 	r.echo.reset()
@@ -171,7 +180,9 @@ func (r *Runtime) callN(ctx context.Context, fn *lua.LFunction, nret int) error 
 	return &Error{msg: r.undefinedHint(runtimeMessage(err))}
 }
 
-func syntaxMessage(err error) string {
+// syntaxMessage is a parse error of src as a student reads it: where,
+// near what, and the habit of another language it shows (habitHint).
+func syntaxMessage(err error, src string) string {
 	var apiErr *lua.ApiError
 	if errors.As(err, &apiErr) {
 		var perr *parse.Error
@@ -179,7 +190,11 @@ func syntaxMessage(err error) string {
 			if perr.Pos.Line == parse.EOF {
 				return fmt.Sprintf("%s: syntax error: the input ends inside a statement (a missing \"end\" or closing bracket?)", perr.Pos.Source)
 			}
-			return fmt.Sprintf("%s:%d: syntax error near '%s': %s", perr.Pos.Source, perr.Pos.Line, perr.Token, perr.Message)
+			msg := fmt.Sprintf("%s:%d: syntax error near '%s': %s", perr.Pos.Source, perr.Pos.Line, perr.Token, perr.Message)
+			if hint := habitHint(src, perr); hint != "" {
+				msg += ". " + hint
+			}
+			return msg
 		}
 	}
 	return strings.TrimSpace(err.Error())

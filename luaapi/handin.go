@@ -163,7 +163,7 @@ func (h *HandIn) runChecks(ctx context.Context, name string) ([]string, error) {
 	g.sources[p] = string(src)
 	chunk, err := g.L.Load(strings.NewReader(string(src)), p)
 	if err != nil {
-		return declared, errors.New(syntaxMessage(err))
+		return declared, errors.New(syntaxMessage(err, string(src)))
 	}
 	out, err := g.callValues(ctx, chunk)
 	if err != nil {

@@ -273,6 +273,7 @@ type callWalker struct {
 	gets   []*ast.AttrGetExpr
 	ariths []*ast.ArithmeticOpExpr
 	locals map[string]bool
+	awaits []int // lines of x = await ... (see awaitCheck)
 }
 
 func (w *callWalker) local(names ...string) {
@@ -281,6 +282,15 @@ func (w *callWalker) local(names ...string) {
 	}
 	for _, n := range names {
 		w.locals[n] = true
+	}
+}
+
+// await notes an assignment whose value is the name await.
+func (w *callWalker) await(line int, values []ast.Expr) {
+	if len(values) > 0 {
+		if id, ok := values[len(values)-1].(*ast.IdentExpr); ok && id.Value == "await" {
+			w.awaits = append(w.awaits, line)
+		}
 	}
 }
 
@@ -293,9 +303,11 @@ func (w *callWalker) stmts(stmts []ast.Stmt) {
 func (w *callWalker) stmt(s ast.Stmt) {
 	switch s := s.(type) {
 	case *ast.AssignStmt:
+		w.await(s.Line(), s.Rhs)
 		w.exprs(s.Lhs...)
 		w.exprs(s.Rhs...)
 	case *ast.LocalAssignStmt:
+		w.await(s.Line(), s.Exprs)
 		w.local(s.Names...)
 		w.exprs(s.Exprs...)
 	case *ast.FuncCallStmt:

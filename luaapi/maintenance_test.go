@@ -52,7 +52,7 @@ func TestMaintenanceLuaSuite(t *testing.T) {
 }
 
 // installTestHelpers gives a test runtime what Lua lacks for testing
-// maintenance: files (no io library is opened) and raw Redis access for
+// maintenance: files (io only writes to the terminal) and raw Redis access for
 // setting up damage (deleted aggregates, hand-written entries).
 func installTestHelpers(t *testing.T, rt *Runtime, store *streams.Store, backend string) {
 	L := rt.L

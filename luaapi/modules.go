@@ -16,7 +16,7 @@ import (
 func (r *Runtime) modules() map[string]lua.LGFunction {
 	workers := &workersModule{store: r.store, pool: r.pool, echo: r.echo, jail: r.jail, launcher: r.cfg.Launcher, memory: r.cfg.ConsumerMemory, host: r.cfg.Host, newConsumerRuntime: r.newConsumerRuntime}
 	return map[string]lua.LGFunction{
-		"claims.produce": (&produceModule{store: r.store, echo: r.echo, progress: progress{out: r.out, on: r.cfg.Color}, loops: r.loops}).Loader,
+		"claims.produce": (&produceModule{store: r.store, out: r.out, echo: r.echo, progress: progress{out: r.out, on: r.cfg.Color}, loops: r.loops}).Loader,
 		"claims.consume": (&consumeModule{store: r.store, out: r.out, echo: r.echo}).Loader,
 		"claims.workers": workers.Loader,
 		"claims.chaos":   (&chaosModule{store: r.store, workers: workers, out: r.out}).Loader,

@@ -72,6 +72,14 @@ func (e *echo) quiet(v lua.LValue) {
 	}
 }
 
+// note prints a hint at the REPL beside a value it still shows (a script
+// prints what it chooses).
+func (e *echo) note(format string, args ...any) {
+	if e.on {
+		fmt.Fprintf(e.out, format+"\n", args...)
+	}
+}
+
 func (e *echo) reset() { e.shown = e.shown[:0] }
 
 func (e *echo) wasShown(v lua.LValue) bool { return slices.Contains(e.shown, v) }

@@ -3,6 +3,7 @@ package luaapi
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -42,29 +43,71 @@ var submitAliases = map[string]string{
 	"customer": "customer_id", "policy": "policy_id", "type": "claim_type",
 }
 
-// notAClaimField is the error for an unknown field of submit{}. The lab's
-// own code names the fields as the event does (policy_id): say which
-// short name to write instead.
-func notAClaimField(k string, allowed []string) string {
-	// policy_id, policyId, PolicyID, incidentDate: the same name written
-	// as the event, the lab's JavaScript or a typo of case would write it.
+// notAClaimFields is the error for the unknown fields of submit{}, every
+// one of them at once: the seed's JavaScript writes customerId, policyId,
+// claimType and incidentDate, and fixing them one per try is four tries.
+// The lab's own code names the fields as the event does (policy_id): say
+// which short name to write instead.
+func notAClaimFields(unknown []string, allowed []string) string {
+	slices.Sort(unknown)
+	var fixes, others, wires []string
+	for _, k := range unknown {
+		if name, wire := claimFieldFor(k, allowed); name != "" {
+			fixes = append(fixes, fmt.Sprintf("%s: write %s", claims.Quote(k), name))
+			if wire != "" {
+				wires = append(wires, wire)
+			}
+		} else {
+			others = append(others, claims.Quote(k))
+		}
+	}
+	note := ""
+	switch len(wires) {
+	case 0:
+	case 1:
+		note = fmt.Sprintf(" (submit takes the short names; %s is the name in the event)", wires[0])
+	default:
+		note = fmt.Sprintf(" (submit takes the short names; %s are the names in the event)", strings.Join(wires, ", "))
+	}
+	if len(unknown) == 1 {
+		if len(fixes) == 1 {
+			return claims.Quote(unknown[0]) + " is not a field of a claim: write " + strings.SplitN(fixes[0], ": write ", 2)[1] + note
+		}
+		return fmt.Sprintf("%s is not a field of a claim (fields: %s)", claims.Quote(unknown[0]), strings.Join(allowed, ", "))
+	}
+	var parts []string
+	if len(fixes) > 0 {
+		parts = append(parts, strings.Join(fixes, "; ")+note)
+	}
+	if len(others) > 0 {
+		parts = append(parts, fmt.Sprintf("%s (fields: %s)", strings.Join(others, ", "), strings.Join(allowed, ", ")))
+	}
+	return fmt.Sprintf("%d names are not fields of a claim: %s", len(unknown), strings.Join(parts, "; "))
+}
+
+// claimFieldFor is the allowed name to write for the unknown field k, and
+// the event's name for it when k is that name written another way
+// (policy_id, policyId, PolicyID, incidentDate); "" when k is no known
+// field written another way.
+func claimFieldFor(k string, allowed []string) (name, wire string) {
 	flat := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
-	for short, wire := range submitAliases {
-		if flat(k) == flat(wire) {
-			return fmt.Sprintf("%s is not a field of a claim: write %s (submit takes the short names; %s is the name in the event)", claims.Quote(k), short, wire)
+	for short, w := range submitAliases {
+		if flat(k) == flat(w) {
+			return short, w
 		}
 	}
 	for _, name := range allowed {
 		if flat(k) == flat(name) {
-			return fmt.Sprintf("%s is not a field of a claim: write %s", claims.Quote(k), name)
+			return name, ""
 		}
 	}
-	return fmt.Sprintf("%s is not a field of a claim (fields: %s)", claims.Quote(k), strings.Join(allowed, ", "))
+	return "", ""
 }
 
 // produceModule is claims.produce: every command appends one event.
 type produceModule struct {
 	store    *streams.Store
+	out      io.Writer // warnings, as print() writes
 	echo     *echo
 	progress progress
 	loops    *loopSet // the session's submit loops, stopped when it closes
@@ -95,10 +138,14 @@ func (m *produceModule) submit(L *lua.LState) int {
 		argError(L, 1, "submit", "want a table like {customer=, policy=, amount=, type=, incident_date=, description=}")
 	}
 	allowed := []string{"customer", "policy", "amount", "type", "incident_date", "description", "id", "actor"}
+	var unknown []string
 	for k := range fields {
 		if !slices.Contains(allowed, k) {
-			argError(L, 1, "submit", notAClaimField(k, allowed))
+			unknown = append(unknown, k)
 		}
+	}
+	if len(unknown) > 0 {
+		argError(L, 1, "submit", notAClaimFields(unknown, allowed))
 	}
 	claimID := stringField(L, 1, "submit", fields, "id", "a claim id")
 	if _, given := fields["id"]; given {

@@ -30,7 +30,34 @@ func helpIndex() string {
 			fmt.Fprintf(&b, "  %-*s %s\n", signatureColumn, d.Signature, firstSentence(d.Summary))
 		}
 	}
+	b.WriteString("\nLua 5.1's standard libraries: base, string, table, math, os (without exit), coroutine,\n" +
+		"package (require), and an io that only writes to the terminal: help(\"libraries\")\n")
 	return b.String()
+}
+
+// libraryTopics are the names help() takes for the standard libraries.
+var libraryTopics = []string{"libraries", "stdlib", "io", "os", "string", "table", "math", "coroutine", "package", "debug"}
+
+// librariesHelp is help("libraries") (help("io") ...), and the section of
+// docs/lua-api.md: which of Lua's standard libraries a script has, and
+// what is left out or changed, and why.
+func librariesHelp() string {
+	return `Lua's standard libraries (Lua 5.1, as gopher-lua implements it):
+  base       print (tables shown as the REPL shows them), pairs, ipairs, pcall, error, assert,
+             tostring, tonumber, type, select, unpack, setmetatable, require, dofile, loadstring ...
+  string     string.format, :find, :match, :gsub, :sub, :rep ... (Lua patterns, not regexps)
+  table      table.insert, table.remove, table.concat, table.sort
+  math       math.floor, math.max, math.random ...
+  os         os.time, os.date, os.clock, os.getenv, os.remove, os.rename, os.tmpname;
+             os.exit is refused (end a script with return, or error(...) to fail)
+  coroutine  coroutine.create, coroutine.resume, coroutine.wrap ...
+  package    require("lab"), require("claims.produce") ...
+  io         writes to the terminal only: io.write(...) where print writes, without a newline;
+             io.stdout:write(...), io.stderr:write(...) to the error output. io.open, io.read and
+             io.lines are refused: report{out=} and trim{archive=} write files, import() reads one.
+Not there: debug, and io's files. In the sandbox (claimsctl check, --sandbox) os.execute and the
+environment are refused too, and files are written only in a temp folder (docs/exercises.md).
+`
 }
 
 // moduleHelp is help("chaos"): a namespaced module's title, what it is
@@ -101,6 +128,7 @@ This file is generated from luaapi/docs.go: edit there, then run ` + "`go test .
 			}
 		}
 	}
+	b.WriteString("\n## Lua's standard libraries\n\n`help(\"libraries\")` shows this list at the REPL.\n\n```text\n" + librariesHelp() + "```\n")
 	b.WriteString("\n## Validation\n\n" + validationReference())
 	return b.String()
 }
@@ -241,4 +269,45 @@ func editDistance(a, b string) int {
 		}
 	}
 	return rows[len(a)][len(b)]
+}
+
+// redisCommands are the Redis commands a student meets in the lab, each
+// with the primitive that sends it for them ("" when none does): help of
+// such a name says it is Redis's, to send with redis(), rather than "no
+// help" (help("xadd") is what a reader of the lab's redis-cli lines tries).
+var redisCommands = map[string]string{
+	"XADD": "submit and emit", "XREADGROUP": "consume", "XACK": "ack", "XPENDING": "pending",
+	"XAUTOCLAIM": "recover", "XCLAIM": "recover", "XRANGE": "replay and history", "XREVRANGE": "replay",
+	"XREAD": "monitor", "XLEN": "info", "XINFO": "info and groups", "XTRIM": "trim", "XDEL": "",
+	"XGROUP": "consume (it creates the group)", "XSETID": "",
+	"HGETALL": "", "HGET": "", "HSET": "", "HMGET": "", "HINCRBY": "", "GET": "", "SET": "", "DEL": "",
+	"EXISTS": "", "TYPE": "", "TTL": "", "EXPIRE": "", "INCR": "", "KEYS": "keys", "SCAN": "keys",
+	"LRANGE": "audit_trail", "LPUSH": "", "RPUSH": "", "LLEN": "", "SADD": "", "SMEMBERS": "",
+	"ZADD": "", "ZRANGE": "", "PING": "", "INFO": "server", "CONFIG": "server", "EVAL": "", "EVALSHA": "",
+	"MULTI": "", "EXEC": "", "WAIT": "", "CLUSTER": "", "MONITOR": "", "PUBLISH": "", "SUBSCRIBE": "",
+}
+
+// redisCommandHelp is help() of a Redis command's name, any case.
+func redisCommandHelp(name string) (string, bool) {
+	cmd := strings.ToUpper(name)
+	uses, ok := redisCommands[cmd]
+	if !ok {
+		return "", false
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s is a Redis command, not a function of claimsctl: send it as redis-cli would with redis(), e.g.\n", cmd)
+	switch {
+	case strings.HasPrefix(cmd, "X"):
+		fmt.Fprintf(&b, "  redis(%q, key(\"claims:events\"), ...)\n", cmd)
+		b.WriteString("with each key in key(), which adds --prefix and a partition's tag; help(\"redis\") shows more.\n")
+	case strings.HasPrefix(cmd, "H"):
+		fmt.Fprintf(&b, "  redis(%q, key(\"policy:POL-0001\"), ...)\n", cmd)
+		b.WriteString("with each key in key(), which adds --prefix and a partition's tag; help(\"redis\") shows more.\n")
+	default:
+		fmt.Fprintf(&b, "  redis(%q, ...)   (help(\"redis\") shows more)\n", cmd)
+	}
+	if uses != "" {
+		fmt.Fprintf(&b, "The lab's primitive that sends it for you: %s (see help(%q)); trace(true) shows what each one sends.\n", uses, strings.Fields(uses)[0])
+	}
+	return b.String(), true
 }

@@ -18,6 +18,7 @@ import (
 type Config struct {
 	Store *streams.Store
 	Out   io.Writer // print(), command summaries, trace
+	Err   io.Writer // io.stderr (nil: Out)
 	Args  []string  // script arguments, as the global table arg
 	// Echo prints a one-line summary after each command (the REPL's
 	// default; scripts print what they choose).
@@ -60,13 +61,14 @@ type Runtime struct {
 	echo    *echo
 	exp     *expectations
 	pool    *pool
-	loops   *loopSet // submit_loop()s, which outlive the chunk that started them
+	loops   *loopSet          // submit_loop()s, which outlive the chunk that started them
 	jail    *jail             // nil: not sandboxed
 	sources map[string]string // chunk name -> source, for error hints
 }
 
-// standardLibs are the Lua libraries a script gets: no io, and os without
-// exit (see New).
+// standardLibs are the Lua libraries a script gets: os without exit (see
+// New), and besides them an io that only writes to the terminal (openIO).
+// help("libraries") and docs/lua-api.md list them (librariesHelp).
 var standardLibs = []struct {
 	name string
 	open lua.LGFunction
@@ -80,12 +82,14 @@ var standardLibs = []struct {
 	{lua.CoroutineLibName, lua.OpenCoroutine},
 }
 
-func openStandardLibs(L *lua.LState) {
+// openStandardLibs opens them, with io writing to out and err.
+func openStandardLibs(L *lua.LState, out, err io.Writer) {
 	for _, lib := range standardLibs {
 		L.Push(L.NewFunction(lib.open))
 		L.Push(lua.LString(lib.name))
 		L.Call(1, 0)
 	}
+	openIO(L, out, err)
 }
 
 // New opens a Lua state with an explicit list of standard libraries and
@@ -104,11 +108,15 @@ func openRuntime(cfg Config, j *jail) *Runtime {
 		cfg.ConsumerMemory = DefaultMemory
 	}
 	L := lua.NewState(lua.Options{SkipOpenLibs: true})
-	openStandardLibs(L)
 	out := io.Writer(&syncWriter{w: cfg.Out})
 	if sw, ok := cfg.Out.(*syncWriter); ok {
 		out = sw // a Lua consumer shares its parent's writer
 	}
+	errOut := out
+	if cfg.Err != nil {
+		errOut = &syncWriter{w: cfg.Err}
+	}
+	openStandardLibs(L, out, errOut)
 	r := &Runtime{
 		L: L, cfg: cfg, store: cfg.Store, out: out,
 		echo:    &echo{on: cfg.Echo, out: out},

@@ -257,7 +257,7 @@ func (j *jail) loadModule(L *lua.LState) int {
 		}
 		fn, err := L.LoadFile(p)
 		if err != nil {
-			return raise(L, errors.New(syntaxMessage(err)))
+			return raise(L, errors.New(syntaxMessage(err, "")))
 		}
 		L.Push(fn)
 		return 1
@@ -275,7 +275,7 @@ func (j *jail) loadfile(L *lua.LState) int {
 	fn, err := L.LoadFile(p)
 	if err != nil {
 		L.Push(lua.LNil)
-		L.Push(lua.LString(syntaxMessage(err)))
+		L.Push(lua.LString(syntaxMessage(err, "")))
 		return 2
 	}
 	L.Push(fn)
@@ -290,7 +290,7 @@ func (j *jail) dofile(L *lua.LState) int {
 	}
 	fn, err := L.LoadFile(p)
 	if err != nil {
-		return raise(L, errors.New(syntaxMessage(err)))
+		return raise(L, errors.New(syntaxMessage(err, "")))
 	}
 	top := L.GetTop()
 	L.Push(fn)

@@ -55,7 +55,41 @@ func claimTable(L *lua.LState, c *claims.Claim) *lua.LTable {
 	if c.Trimmed {
 		t.RawSetString("trimmed", lua.LTrue)
 	}
+	L.SetMetatable(t, claimMetatable(L))
 	return t
+}
+
+// claimMetatableKey is where a state keeps the one metatable of its claim
+// tables, in the registry.
+const claimMetatableKey = "claimsctl.claim"
+
+// claimMetatable lets a claim be read under submit{}'s short names too:
+// c.policy, c.customer and c.type are c.policy_id, c.customer_id and
+// c.claim_type, since a student who wrote submit{policy=} reads c.policy.
+// They are not fields of the table (pairs and the REPL show each field
+// once), and the metatable is protected: getmetatable returns a string,
+// setmetatable refuses, so a script cannot change how another's claims
+// read.
+func claimMetatable(L *lua.LState) *lua.LTable {
+	reg := L.Get(lua.RegistryIndex).(*lua.LTable)
+	if mt, ok := reg.RawGetString(claimMetatableKey).(*lua.LTable); ok {
+		return mt
+	}
+	mt := L.NewTable()
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		if k, ok := L.Get(2).(lua.LString); ok {
+			if wire, ok := submitAliases[string(k)]; ok {
+				L.Push(t.RawGetString(wire))
+				return 1
+			}
+		}
+		L.Push(lua.LNil)
+		return 1
+	}))
+	mt.RawSetString("__metatable", lua.LString("claim"))
+	reg.RawSetString(claimMetatableKey, mt)
+	return mt
 }
 
 func setNonEmpty(t *lua.LTable, key, v string) {

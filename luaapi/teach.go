@@ -3,6 +3,7 @@ package luaapi
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"claimsctl/streams"
@@ -111,12 +112,20 @@ func (m *teachModule) help(L *lua.LState) int {
 	default:
 		name = strings.TrimSuffix(L.CheckString(1), "()")
 	}
+	if slices.Contains(libraryTopics, name) {
+		fmt.Fprint(m.out, librariesHelp())
+		return 0
+	}
 	if topic, ok := moduleHelp(name); ok {
 		fmt.Fprint(m.out, topic)
 		return 0
 	}
 	d, ok := docByName(name)
 	if !ok {
+		if text, isRedis := redisCommandHelp(name); isRedis {
+			fmt.Fprint(m.out, text)
+			return 0
+		}
 		fmt.Fprintf(m.out, "no help for %q. %s\n", name, suggestion(name))
 		return 0
 	}

@@ -73,6 +73,14 @@ func (m *workersModule) stats(L *lua.LState) int {
 	if err != nil {
 		return raise(L, err)
 	}
+	if st.Events == 0 && m.echo.on {
+		// All zeros reads as "no claims" to a student who has filed some.
+		if running, err := m.store.Running(ctxOf(L), "analytics"); err == nil && len(running) == 0 {
+			m.echo.note("stats() is all zeros: these are the analytics worker's counters, and none has counted an event here yet.\n" +
+				"start(\"analytics\") (or claimsctl worker analytics in another terminal) counts every event from the first;\n" +
+				"report() computes the same figures from the events themselves, now.")
+		}
+	}
 	L.Push(structToLua(L, st))
 	return 1
 }

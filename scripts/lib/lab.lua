@@ -147,7 +147,7 @@ end
 
 -- Files -------------------------------------------------------------------
 
--- Whether a file exists (Lua here has no io library: renaming a file to
+-- Whether a file exists (io here only writes to the terminal: renaming a file to
 -- itself succeeds only if it is there).
 function lab.exists(path)
   return os.rename(path, path) == true
