@@ -65,18 +65,18 @@ type submitLoop struct {
 	cancel   context.CancelFunc // Runtime.Close: abandon the one in flight too
 	done     chan struct{}
 
-	mu       sync.Mutex
-	stopped  bool
-	ids      []string      // acknowledged claims, in order
-	failed   int           // claims refused for good (not a Redis outage)
-	retried  int           // attempts Redis could not take, tried again
-	lastID   string        // the last acknowledged claim and its entry
-	lastIn   string        // its stream (the claim's partition)
-	lastAt   string        // and entry id
-	lastErr  string        // the last error an attempt met
-	waiting  time.Time     // when the claim in flight was first tried; zero: none
-	longest  time.Duration // the longest a claim took from first try to acknowledgement
-	unsure   []string      // claims in flight when the loop was abandoned: they may have landed
+	mu      sync.Mutex
+	stopped bool
+	ids     []string      // acknowledged claims, in order
+	failed  int           // claims refused for good (not a Redis outage)
+	retried int           // attempts Redis could not take, tried again
+	lastID  string        // the last acknowledged claim and its entry
+	lastIn  string        // its stream (the claim's partition)
+	lastAt  string        // and entry id
+	lastErr string        // the last error an attempt met
+	waiting time.Time     // when the claim in flight was first tried; zero: none
+	longest time.Duration // the longest a claim took from first try to acknowledgement
+	unsure  []string      // claims in flight when the loop was abandoned: they may have landed
 }
 
 func newSubmitLoop(store *streams.Store, every time.Duration) *submitLoop {
