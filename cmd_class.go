@@ -38,7 +38,7 @@ type classCmd struct {
 var classActions = []string{"add", "list", "remove", "watch"}
 
 func (c *classCmd) doc() doc {
-	return doc{name: "class", args: "add NAME... [-o FILE] | list | remove NAME... | watch [flags]",
+	return doc{name: "class", args: "add NAME... [-o FILE] | list | remove NAME... | watch",
 		summary: "give each student a Redis user walled off by ACL (an instructor's)",
 		about: "Gives each student of a class a Redis user of its own on one Redis (or\n" +
 			"cluster), connected as an admin: with a generated password, allowed only\n" +
@@ -60,12 +60,12 @@ func (c *classCmd) flags(fs *flag.FlagSet) {
 	if c.given == nil { // the first parse: names and flags may alternate
 		c.quota = quotaFlags{bytes: quota.DefaultBytes, keys: quota.DefaultKeys}
 	}
-	fs.Var(&c.quota.bytes, "redis-quota", "add: a student's keys may hold `SIZE` (0: no limit), which\nclass watch enforces; watch: the quota of one without any recorded")
-	fs.Int64Var(&c.quota.keys, "redis-keys", c.quota.keys, "add, watch: a student may have `N` keys (0: no limit)")
+	fs.Var(&c.quota.bytes, "redis-quota", "add: a student's keys may hold `SIZE` (0: no limit), which\nclass watch enforces; watch: the quota of a student\nwithout one recorded")
+	fs.Int64Var(&c.quota.keys, "redis-keys", c.quota.keys, "add, watch: a student may have `N` keys\n(0: no limit)")
 	if c.every == 0 {
 		c.every = time.Second
 	}
-	fs.DurationVar(&c.every, "every", c.every, "watch: measure the students' keys every `DURATION`")
+	fs.DurationVar(&c.every, "every", c.every, "watch: measure the students' keys every\n`DURATION`")
 }
 
 func (c *classCmd) Run(ctx context.Context, args []string) error {
