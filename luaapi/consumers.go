@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/claims"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -144,7 +145,7 @@ func (m *workersModule) retryDLQ(L *lua.LState) int {
 	if err != nil {
 		return raise(L, err)
 	}
-	m.echo.summary(lua.LNumber(n), "%d dead letters put back on %s", n, m.store.Keys().Events())
+	m.echo.summary(lua.LNumber(n), "%s handed back to their groups' retry streams (claims:retry:<group>); %s is unchanged", claims.Plural(int64(n), "dead letter", "dead letters"), m.store.Keys().Events())
 	L.Push(lua.LNumber(n))
 	return 1
 }

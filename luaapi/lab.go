@@ -223,7 +223,7 @@ func (m *labModule) groupProgress(L *lua.LState) string {
 	}
 	parts := make([]string, 0, len(events.Groups))
 	for _, g := range events.Groups {
-		parts = append(parts, fmt.Sprintf("%s pending %d lag %d", g.Name, g.Pending, g.Lag))
+		parts = append(parts, fmt.Sprintf("%s pending %d lag %d%s", g.Name, g.Pending, g.Lag, retriesText(&g)))
 	}
 	// Group names come from Redis: anyone may have created one.
 	return claims.Printable("  groups: " + strings.Join(parts, " | "))

@@ -1,6 +1,7 @@
 package luaapi
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -85,6 +86,15 @@ func streamTable(L *lua.LState, ss streams.StreamState) *lua.LTable {
 	return s
 }
 
+// retriesText is " retries N" for a group retry_dlq handed entries back to
+// that it has yet to handle, else "".
+func retriesText(g *streams.GroupState) string {
+	if g.Retries == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" retries %d", g.Retries)
+}
+
 // groupTable is one consumer group as Lua sees it. Its consumers are keyed
 // by name for info() (info().events.groups.processors.consumers.w1) and a
 // list for groups().
@@ -94,6 +104,7 @@ func groupTable(L *lua.LState, g streams.GroupState, consumersByName bool) *lua.
 	gt.RawSetString("pending", lua.LNumber(g.Pending))
 	gt.RawSetString("lag", lua.LNumber(g.Lag))
 	gt.RawSetString("lag_counted", lua.LBool(g.LagCounted))
+	gt.RawSetString("retries", lua.LNumber(g.Retries))
 	gt.RawSetString("last_delivered_id", lua.LString(g.LastDeliveredID))
 	cons := L.NewTable()
 	for _, c := range g.Consumers {

@@ -330,8 +330,8 @@ func (m *workersModule) busyGroups(ctx context.Context, names []string) ([]strin
 		switch {
 		case g == nil:
 			busy = append(busy, name+" does not exist yet")
-		case g.Pending > 0 || g.Lag > 0:
-			busy = append(busy, fmt.Sprintf("%s pending %d lag %d", name, g.Pending, g.Lag))
+		case g.Pending > 0 || g.Lag > 0 || g.Retries > 0:
+			busy = append(busy, fmt.Sprintf("%s pending %d lag %d%s", name, g.Pending, g.Lag, retriesText(g)))
 		}
 	}
 	if len(names) == 0 {

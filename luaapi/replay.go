@@ -47,8 +47,8 @@ func (m *replayModule) replay(L *lua.LState) int {
 	var skipped []streams.Delivery
 	err := m.store.Replay(ctxOf(L), opts, func(d streams.Delivery) error {
 		if d.Err != nil && !all {
-			// Not an event of this store (another tool's entry, a forgery, a
-			// superseded copy): a fold over the events must not see it.
+			// Not an event of this store (another tool's entry, a forgery): a
+			// fold over the events must not see it.
 			skipped = append(skipped, d)
 			return nil
 		}

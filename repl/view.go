@@ -159,8 +159,13 @@ func streamLine(hasPrev bool, ps, ss *streams.StreamState, width int) viewLine {
 // "processors    pending 2 (+2)  lag 0 (-3)  consumers w1(2) w2(0)".
 func groupLine(hasPrev bool, pg, g *streams.GroupState, width int) viewLine {
 	body := func(g *streams.GroupState, pendingDelta, lagDelta string) string {
-		return fmt.Sprintf("%-*s  pending %d%s  lag %s%s  consumers %s",
-			width-2, g.Name, g.Pending, pendingDelta, lagText(g), lagDelta, consumersText(g.Consumers))
+		retries := ""
+		if g.Retries > 0 {
+			// Handed back by retry_dlq, in claims:retry:<group>.
+			retries = fmt.Sprintf("  retries %d", g.Retries)
+		}
+		return fmt.Sprintf("%-*s  pending %d%s  lag %s%s%s  consumers %s",
+			width-2, g.Name, g.Pending, pendingDelta, lagText(g), lagDelta, retries, consumersText(g.Consumers))
 	}
 	if pg == nil {
 		l := viewLine{indent: 4, text: body(g, "", "")}

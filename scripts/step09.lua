@@ -101,9 +101,23 @@ redis("SET", key("demo:fixed"), "1") -- the bug is fixed: put the poisoned claim
 for _, d in ipairs(flaky_letters()) do
   if d.claim_id == poisoned.id then retry_dlq(d.id) end
 end
+local retry_stream = key("claims:retry:flaky", poisoned.id)
+print(("retry_dlq handed the event to group flaky alone: an entry of %s with retry_of=%s,"):format(
+  retry_stream, poisoned.entry_id))
+print("which flaky's consumer reads beside claims:events, acks and deletes; the other groups never see it again")
 wait_idle("flaky")
 print(("after the fix and retry_dlq, this step leaves %d dead letter in group flaky: the malformed entry, which no fix can handle"):format(#flaky_letters()))
 expect(#flaky_letters() == 1, "the retried claim was handled")
+local copies = 0
+for _, e in ipairs(redis("XRANGE", key("claims:events", poisoned.id), poisoned.entry_id, "+")) do
+  local f = e[2]
+  for i = 1, #f, 2 do
+    if f[i] == "event_id" and f[i + 1] == poisoned.event.event_id then copies = copies + 1 end
+  end
+end
+print(("%s holds the poisoned claim's event %s: the log keeps each event once, retry or not"):format(
+  key("claims:events", poisoned.id), copies == 1 and "once" or (copies .. " times")))
+expect(copies == 1, "the retry wrote nothing to the shared stream")
 local others = {}
 for _, d in ipairs(dlq()) do
   if d.group ~= "flaky" and d.source_id == bad then others[#others + 1] = d.group end
@@ -116,4 +130,5 @@ stop("all")
 
 print()
 print("Now you should see: replay recomputing counts, a crashed consumer's entries taken")
-print("over only once idle, and a poison message parked in claims:dlq until fixed.")
+print("over only once idle, and a poison message parked in claims:dlq until fixed, then")
+print("handed back to the one group that failed on it.")

@@ -29,15 +29,15 @@ func (a *Auditor) Label() string { return "audit" }
 // Needs nothing: audit.lua reads the trail it appends to.
 func (a *Auditor) Needs([]Delivery) []Read { return nil }
 
-// Decide appends each event to its claim's trail in version order, once (an
-// event put back from the DLQ is the same version under a new entry id).
+// Decide appends each event to its claim's trail in version order, once (a
+// dead letter handed back by retry_dlq is the same version again).
 func (a *Auditor) Decide(_ context.Context, batch []Delivery, _ *Snapshot) []Decision {
 	out := make([]Decision, len(batch))
 	recorded := a.s.now().Format(claims.TimeLayout)
 	for i, d := range batch {
 		e := d.Event
 		line, err := json.Marshal(auditLine{At: e.OccurredAt.UTC().Format(claims.TimeLayout), Actor: e.Actor, Type: string(e.Type),
-			Version: e.Version, EntryID: d.ID, EventID: e.EventID, Detail: claims.DescribeEvent(e), RecordedAt: recorded})
+			Version: e.Version, EntryID: e.ID, EventID: e.EventID, Detail: claims.DescribeEvent(e), RecordedAt: recorded})
 		if err != nil {
 			out[i] = Decision{Err: err}
 			continue

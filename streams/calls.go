@@ -103,29 +103,30 @@ func (c auditCall) effect() Effect {
 type deadLetterCall struct {
 	Source, DLQ string
 	Group, ID   string
+	Delete      bool // delete the entry too (it is in a retry stream)
 	Fields      []any
 }
 
 func (c deadLetterCall) effect() Effect {
-	return Effect{Op: opDeadLetter, Keys: []string{c.Source, c.DLQ}, Args: append([]any{c.Group, c.ID}, c.Fields...)}
+	del := "0"
+	if c.Delete {
+		del = "1"
+	}
+	return Effect{Op: opDeadLetter, Keys: []string{c.Source, c.DLQ}, Args: append([]any{c.Group, c.ID, del}, c.Fields...)}
 }
 
-// retryCall puts a dead letter's event back on its stream through
-// ops/retry.lua.
+// retryCall hands a dead letter back to its group through ops/retry.lua.
 type retryCall struct {
-	DLQ, Source, Aggregate string
-	Version                int64
-	Original               string   // the entry id the event had
-	Letters                []string // dead letter ids of that entry; the first decides
-	Fields                 []any
+	DLQ, Retry, Aggregate string
+	Version               int64
+	Original              string // the event stream's entry of the event
+	Letter, Group         string // the dead letter, and the group that wrote it
+	Fields                []any  // the event's field/value pairs and retry_of
 }
 
 func (c retryCall) effect() Effect {
-	args := []any{c.Version, c.Original, len(c.Letters)}
-	for _, id := range c.Letters {
-		args = append(args, id)
-	}
-	return Effect{Op: opRetry, Keys: []string{c.DLQ, c.Source, c.Aggregate}, Args: append(args, c.Fields...)}
+	args := append([]any{c.Version, c.Original, c.Letter, c.Group}, c.Fields...)
+	return Effect{Op: opRetry, Keys: []string{c.DLQ, c.Retry, c.Aggregate}, Args: args}
 }
 
 // decideCall is the processor's decision on a claim.submitted, through

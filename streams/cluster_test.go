@@ -43,7 +43,7 @@ func TestBatchCallsKeepOneSlotPerCall(t *testing.T) {
 		if i%50 == 0 {
 			effects = append(effects,
 				deadLetterCall{Source: pk.Events(), DLQ: pk.DLQ(), Group: GroupAudit, ID: "1-0", Fields: fields}.effect(),
-				retryCall{DLQ: pk.DLQ(), Source: pk.Events(), Aggregate: pk.Aggregate(id), Version: 1, Original: "1-0", Letters: []string{"2-0"}, Fields: fields}.effect(),
+				retryCall{DLQ: pk.DLQ(), Retry: pk.Retry(GroupAudit), Aggregate: pk.Aggregate(id), Version: 1, Original: "1-0", Letter: "2-0", Group: GroupAudit, Fields: fields}.effect(),
 				decideCall{Stream: pk.Events(), Aggregate: pk.Aggregate(id), ReadModel: pk.ReadModel(id), AdjusterLoad: pk.AdjusterLoad(), ClaimID: id, EventID: "e"}.effect(),
 				rebuildCall{Aggregate: pk.Aggregate(id), Version: 1}.effect(),
 			)

@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -24,6 +25,10 @@ type Delivery struct {
 	// Deliveries is how often the group has handed this entry out (0 when
 	// unknown).
 	Deliveries int64
+	// RetryOf is set when the entry is in the group's retry stream (see
+	// RetryDLQ): the id of the event stream's entry it hands back, which is
+	// Event.ID. ID is then the retry entry's, acked and deleted there.
+	RetryOf string
 	// attempts counts how often this consumer handled it without a new
 	// delivery (an event that arrived before its predecessor is tried
 	// again with the next batch).
@@ -36,6 +41,32 @@ func decode(stream string, m redis.XMessage) Delivery {
 	d.Event, d.Err = claims.DecodeEvent(m.ID, m.Values)
 	if d.Err != nil {
 		d.Event = claims.Event{ID: m.ID}
+	}
+	return d
+}
+
+// fieldRetryOf names, in a retry stream's entry, the event stream's entry
+// that it hands back to one group.
+const fieldRetryOf = "retry_of"
+
+// decodeDelivery is decode for an entry a group read: an entry of a retry
+// stream is the event it names in retry_of, the rest of its fields being
+// that event's.
+func (s *Store) decodeDelivery(stream string, m redis.XMessage) Delivery {
+	if _, ok := s.keys.RetryGroup(stream); !ok {
+		return decode(stream, m)
+	}
+	fields := maps.Clone(m.Values)
+	of, _ := fields[fieldRetryOf].(string)
+	delete(fields, fieldRetryOf)
+	d := Delivery{Stream: stream, ID: m.ID, Fields: fields, Event: claims.Event{ID: m.ID}}
+	if !claims.ValidStreamID(of) {
+		d.Err = &claims.MalformedError{ID: m.ID, NotWritten: true, Reason: fmt.Sprintf("a retry entry must name the entry it hands back (%s=%q)", fieldRetryOf, of)}
+		return d
+	}
+	d.RetryOf = of
+	if d.Event, d.Err = claims.DecodeEvent(of, fields); d.Err != nil {
+		d.Event = claims.Event{ID: of}
 	}
 	return d
 }
@@ -79,7 +110,7 @@ func (s *Store) readGroup(ctx context.Context, r groupRead) ([]Delivery, error) 
 		}
 		for _, st := range res {
 			for _, m := range st.Messages {
-				d := decode(st.Stream, m)
+				d := s.decodeDelivery(st.Stream, m)
 				if r.Start == ">" {
 					d.Deliveries = 1 // a first delivery by definition
 				}

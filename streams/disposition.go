@@ -46,9 +46,6 @@ func dispose(d Delivery, err error, o WorkerOptions) (disposition, error) {
 	case len(d.Fields) == 0:
 		// Deleted from the stream (XDEL, trim) while pending: nothing to handle.
 		return toAck, nil
-	case errors.Is(d.Err, errSuperseded):
-		// Put back from the DLQ under a new id, which is the one that counts.
-		return toAck, nil
 	case d.Err != nil:
 		// Not a claim event the store wrote: no handler may count it.
 		return toDeadLetter, d.Err

@@ -63,10 +63,17 @@ func (s *Store) deadLetterEffect(group string, d Delivery, cause error, deliveri
 	if source == "" {
 		source = s.keys.Events()
 	}
+	// A retry entry's letter names the event stream's entry it handed back,
+	// so that it can be retried again like the first letter.
+	origin, originID := source, d.ID
+	if d.RetryOf != "" {
+		p, _ := s.keys.StreamPartition(source)
+		origin, originID = s.keys.Partition(p).Events(), d.RetryOf
+	}
 	letter := []any{
-		"source_stream", source,
+		"source_stream", origin,
 		"group", group,
-		"source_id", d.ID,
+		"source_id", originID,
 		"error", msg,
 		"deliveries", strconv.FormatInt(deliveries, 10),
 		"dead_at", s.now().Format(time.RFC3339),
@@ -78,7 +85,13 @@ func (s *Store) deadLetterEffect(group string, d Delivery, cause error, deliveri
 		letter = append(letter, "claim_id", claimID)
 	}
 	letter = append(letter, "fields", string(fields))
-	return deadLetterCall{Source: source, DLQ: s.dlqOf(source), Group: group, ID: d.ID, Fields: letter}.effect()
+	return deadLetterCall{Source: source, DLQ: s.dlqOf(source), Group: group, ID: d.ID, Delete: s.isRetry(source), Fields: letter}.effect()
+}
+
+// isRetry reports whether a stream is a group's retry stream.
+func (s *Store) isRetry(stream string) bool {
+	_, ok := s.keys.RetryGroup(stream)
+	return ok
 }
 
 // dlqOf is the dead-letter stream of the partition a source stream is in.
@@ -123,21 +136,19 @@ func parseDeadLetter(m redis.XMessage) DeadLetter {
 	return dl
 }
 
-// RetryDLQ gives dead letters another chance: the original event is
-// appended to its stream as a new entry, the claim's aggregate records the
-// new entry id for that version, and the dead letter is deleted from the
-// DLQ, atomically. id is a DLQ entry id or "all". It returns how many
-// entries were re-appended.
+// RetryDLQ hands dead letters back to the groups that gave up on them:
+// each letter's event goes to its group's retry stream
+// (claims:retry:<group>, see PartitionKeys.Retry), which that group's
+// workers read beside the event stream, and the letter is deleted,
+// atomically. The event stream is not written: the other groups, and
+// every other reader of the log (redis-cli, another client's consumer),
+// see the event once, as before. id is a DLQ entry id or "all". It returns
+// how many letters were handed back.
 //
-// The new entry is delivered to every group of the stream again (Redis
-// cannot re-deliver an acked entry to one group only), so the dead letters
-// other groups wrote for the same source entry are retried — deleted — with
-// it, and the entry is appended once, not once per group. An event never
-// counts twice: groups that handled it before skip it by its version or
-// event_id, and the old entry, if a group has yet to read it, is acked
-// unhandled as superseded. Only events the store wrote are put back: a
-// malformed entry, or one another tool wrote, would only come back to the
-// DLQ. Those are reported and left where they are: fix the producer.
+// Only events the store wrote go back (the claim's aggregate records the
+// letter's source entry for its version): a malformed entry, or one
+// another tool wrote, would only come back to the DLQ. Those are reported
+// and left where they are: fix the producer.
 func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 	if id != "all" && !claims.ValidStreamID(id) {
 		return 0, fmt.Errorf("retry dlq: %q is neither \"all\" nor a stream id like 1795597353284-0: %w", id, claims.ErrInvalid)
@@ -146,79 +157,84 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("retry dlq: %w", err)
 	}
-	// One retry per source entry: its dead letters, in DLQ order.
-	type source struct{ stream, id, dlq string }
-	var order []source
-	bySource := map[source][]DeadLetter{}
-	for _, dl := range all {
-		src := source{dl.SourceStream, dl.SourceID, dl.DLQStream}
-		if src.stream == "" {
-			p, _ := s.keys.StreamPartition(src.dlq)
-			src.stream = s.keys.Partition(p).Events()
-		}
-		if src.id == "" {
-			src.id = "dlq:" + dl.ID // unknown origin: retried on its own
-		}
-		if _, seen := bySource[src]; !seen {
-			order = append(order, src)
-		}
-		bySource[src] = append(bySource[src], dl)
-	}
-	if id != "all" {
-		order = slices.DeleteFunc(order, func(src source) bool {
-			return !slices.ContainsFunc(bySource[src], func(dl DeadLetter) bool { return dl.ID == id })
-		})
-		if len(order) == 0 {
-			return 0, fmt.Errorf("retry dlq: no dead letter %s: %w", id, claims.ErrNotFound)
-		}
+	letters := slices.DeleteFunc(all, func(dl DeadLetter) bool { return id != "all" && dl.ID != id })
+	if id != "all" && len(letters) == 0 {
+		return 0, fmt.Errorf("retry dlq: no dead letter %s: %w", id, claims.ErrNotFound)
 	}
 	n := 0
 	var skipped []error // "all" goes on past a letter it cannot retry
-	for _, src := range order {
-		letters := bySource[src]
-		first := letters[0]
-		if len(first.Fields) == 0 {
-			skipped = append(skipped, fmt.Errorf("retry dlq %s: the dead letter has no original fields to re-append: %w", first.ID, claims.ErrInvalid))
-			continue
-		}
-		ev, err := claims.DecodeEvent(first.SourceID, anyMap(first.Fields))
-		if err != nil {
-			skipped = append(skipped, fmt.Errorf("retry dlq %s: not retried: %w; only events the store wrote are put back (fix the producer): %w", first.ID, err, claims.ErrInvalid))
-			continue
-		}
-		if home := s.keys.ForClaim(ev.ClaimID); src.stream != home.Events() || src.dlq != home.DLQ() {
-			// Not from its claim's partition: the store never wrote it there,
-			// and the retry would touch two partitions (two slots).
-			skipped = append(skipped, fmt.Errorf("retry dlq %s: not retried: entry %s of %s is not an event the store wrote (claim %s's events are in %s); fix the producer: %w",
-				first.ID, first.SourceID, src.stream, claims.Short(ev.ClaimID), home.Events(), claims.ErrInvalid))
-			continue
-		}
-		ids := make([]string, len(letters))
-		for i, dl := range letters {
-			ids[i] = dl.ID
-		}
-		var fields []any
-		for _, k := range claims.WireOrder(first.Fields) {
-			fields = append(fields, k, first.Fields[k])
-		}
-		reply, err := s.run(ctx, retryCall{
-			DLQ: src.dlq, Source: src.stream, Aggregate: s.keys.Aggregate(ev.ClaimID),
-			Version: ev.Version, Original: first.SourceID, Letters: ids, Fields: fields,
-		}.effect())
+	for _, dl := range letters {
+		done, err := s.retryLetter(ctx, dl)
+		var refused *retryRefused
 		switch {
+		case errors.As(err, &refused):
+			skipped = append(skipped, err)
 		case err != nil:
-			return n, fmt.Errorf("retry dlq %s: %w", first.ID, err)
-		case reply.Status == "ok":
+			return n, err
+		case done:
 			n++
-		case reply.Status == "foreign":
-			why := fmt.Sprintf("the store wrote v%d of claim %s as %s", ev.Version, claims.Short(ev.ClaimID), reply.Detail)
-			if reply.Detail == "" {
-				why = fmt.Sprintf("the store has no v%d of claim %s", ev.Version, claims.Short(ev.ClaimID))
-			}
-			skipped = append(skipped, fmt.Errorf("retry dlq %s: not retried: entry %s is not an event the store wrote (%s); fix the producer: %w", first.ID, first.SourceID, why, claims.ErrInvalid))
-		} // "gone": retried meanwhile by someone else
+		} // not done: retried meanwhile by someone else
 	}
 	return n, errors.Join(skipped...)
+}
+
+// retryRefused is a dead letter RetryDLQ leaves where it is.
+type retryRefused struct{ err error }
+
+func (e *retryRefused) Error() string { return e.err.Error() }
+func (e *retryRefused) Unwrap() error { return e.err }
+
+// retryLetter hands one dead letter back to its group through
+// ops/retry.lua. It reports false when the letter was gone already.
+func (s *Store) retryLetter(ctx context.Context, dl DeadLetter) (bool, error) {
+	refuse := func(format string, args ...any) (bool, error) {
+		args = append([]any{dl.ID}, args...)
+		return false, &retryRefused{fmt.Errorf("retry dlq %s: not retried: "+format+": %w", append(args, claims.ErrInvalid)...)}
+	}
+	if len(dl.Fields) == 0 {
+		return refuse("the dead letter has no original fields to hand back")
+	}
+	if err := claims.ValidName("group", dl.Group); err != nil {
+		return refuse("it names no group to hand it back to (%v)", err)
+	}
+	ev, err := claims.DecodeEvent(dl.SourceID, anyMap(dl.Fields))
+	if err != nil {
+		return refuse("%v; only events the store wrote are handed back (fix the producer)", err)
+	}
+	source := dl.SourceStream
+	if source == "" {
+		p, _ := s.keys.StreamPartition(dl.DLQStream)
+		source = s.keys.Partition(p).Events()
+	}
+	home := s.keys.ForClaim(ev.ClaimID)
+	if source != home.Events() || dl.DLQStream != home.DLQ() {
+		// Not from its claim's partition: the store never wrote it there,
+		// and the retry would touch two partitions (two slots).
+		return refuse("entry %s of %s is not an event the store wrote (claim %s's events are in %s); fix the producer",
+			dl.SourceID, source, claims.Short(ev.ClaimID), home.Events())
+	}
+	var fields []any
+	for _, k := range claims.WireOrder(dl.Fields) {
+		if k != fieldRetryOf {
+			fields = append(fields, k, dl.Fields[k])
+		}
+	}
+	fields = append(fields, fieldRetryOf, dl.SourceID)
+	reply, err := s.run(ctx, retryCall{
+		DLQ: dl.DLQStream, Retry: home.Retry(dl.Group), Aggregate: home.Aggregate(ev.ClaimID),
+		Version: ev.Version, Original: dl.SourceID, Letter: dl.ID, Group: dl.Group, Fields: fields,
+	}.effect())
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("retry dlq %s: %w", dl.ID, err)
+	case reply.Status == "foreign":
+		why := fmt.Sprintf("the store wrote v%d of claim %s as %s", ev.Version, claims.Short(ev.ClaimID), reply.Detail)
+		if reply.Detail == "" {
+			why = fmt.Sprintf("the store has no v%d of claim %s", ev.Version, claims.Short(ev.ClaimID))
+		}
+		return refuse("entry %s is not an event the store wrote (%s); fix the producer", dl.SourceID, why)
+	}
+	return reply.Status == "ok", nil
 }
 
 func anyMap(m map[string]string) map[string]any {

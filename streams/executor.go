@@ -2,7 +2,6 @@ package streams
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -116,9 +115,6 @@ func (x *executor) handle(ctx, wctx context.Context, batch []Delivery) ([]outcom
 		}
 		disp, why := dispose(d, errUnhandled, x.o)
 		outcomes[i] = outcome{d: d, disp: disp, err: why}
-		if errors.Is(d.Err, errSuperseded) {
-			outcomes[i].summary = d.Err.Error()
-		}
 		if disp == toHandle {
 			handle = append(handle, i)
 		}
@@ -290,6 +286,11 @@ func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early [
 		ack := func(pipe redis.Pipeliner) {
 			for stream, ids := range acks {
 				pipe.XAck(wctx, stream, x.h.Group(), ids...)
+				if x.s.isRetry(stream) {
+					// Handled: only this group reads it, and the log keeps
+					// the event.
+					pipe.XDel(wctx, stream, ids...)
+				}
 			}
 		}
 		if replies, errs, ok := x.writeWith(ctx, wctx, ack, effects); ok {
@@ -392,6 +393,9 @@ func (x *executor) log(outcomes []outcome) {
 // prefix starts a log line: "processor w1  1795597353284-0  claim.submitted  3f9c1234 v1".
 func (x *executor) prefix(d Delivery) string {
 	head := fmt.Sprintf("%s %s  %s", x.label, x.o.Consumer, d.ID)
+	if d.RetryOf != "" {
+		head += " (retry of " + d.RetryOf + ")"
+	}
 	if d.Err != nil || len(d.Fields) == 0 {
 		return head + "  (not a claim event)"
 	}

@@ -118,10 +118,9 @@ func (s *Snapshot) Version(claimID string) int64 { return s.aggregates[claimID].
 
 // aggregate is what the integrity rule needs of a claim's write side.
 type aggregate struct {
-	exists     bool
-	version    int64
-	entries    []string          // entry id of each version, in order
-	superseded map[string]string // entry id -> the entry its retry wrote
+	exists  bool
+	version int64
+	entries []string // entry id of each version, in order
 }
 
 func parseAggregateFields(fields map[string]string) aggregate {
@@ -132,13 +131,6 @@ func parseAggregateFields(fields map[string]string) aggregate {
 	a.version, _ = strconv.ParseInt(fields["version"], 10, 64)
 	if e := fields["entries"]; e != "" {
 		a.entries = strings.Split(e, ",")
-	}
-	if r := fields["retried"]; r != "" {
-		a.superseded = map[string]string{}
-		for _, pair := range strings.Split(r, ",") {
-			old, now, _ := strings.Cut(pair, "=")
-			a.superseded[old] = now
-		}
 	}
 	return a
 }

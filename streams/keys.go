@@ -181,6 +181,26 @@ func (pk PartitionKeys) Events() string { return pk.prefix + pk.space + "events"
 // DLQ holds entries of the partition that failed too often (dead letters).
 func (pk PartitionKeys) DLQ() string { return pk.prefix + pk.space + "dlq" }
 
+// Retry is a group's retry stream in the partition: the events retry_dlq
+// hands back to that group alone (claims:retry:<group>), which its workers
+// read besides the event stream. The event stream keeps each event once.
+func (pk PartitionKeys) Retry(group string) string { return pk.prefix + pk.space + retryInfix + group }
+
+// retryInfix starts a retry stream's name after the partition's space.
+const retryInfix = "retry:"
+
+// RetryGroup is the group whose retry stream this is, if it is one of
+// this layout's.
+func (k Keys) RetryGroup(stream string) (string, bool) {
+	p, ok := k.StreamPartition(stream)
+	if !ok {
+		return "", false
+	}
+	pk := k.Partition(p)
+	group, ok := strings.CutPrefix(stream, pk.prefix+pk.space+retryInfix)
+	return group, ok && group != ""
+}
+
 // Notifications holds alerts appended by the notifications worker.
 func (pk PartitionKeys) Notifications() string { return pk.prefix + pk.space + "notifications" }
 
@@ -259,6 +279,16 @@ func (k Keys) Lab(name string, partition int) (string, error) {
 		}
 		return "", fmt.Errorf("%s is split over %d partitions (%s … %s): %w, 0 to %d, or give a claim id for that claim's",
 			name, k.Partitions(), key(k.Partition(0)), key(k.Partition(k.Partitions()-1)), ErrWhichPartition, k.Partitions()-1)
+	}
+	if group, ok := strings.CutPrefix(name, "claims:"+retryInfix); ok && group != "" {
+		switch {
+		case partition >= 0:
+			return k.Partition(partition).Retry(group), nil
+		case k.Partitions() == 1:
+			return k.Partition(0).Retry(group), nil
+		}
+		return "", fmt.Errorf("%s is split over %d partitions (%s … %s): %w, 0 to %d",
+			name, k.Partitions(), k.Partition(0).Retry(group), k.Partition(k.Partitions()-1).Retry(group), ErrWhichPartition, k.Partitions()-1)
 	}
 	for _, c := range claimNames {
 		if id, ok := strings.CutPrefix(name, c.prefix); ok && id != "" {

@@ -58,7 +58,7 @@ func (n *Notifier) Decide(_ context.Context, batch []Delivery, _ *Snapshot) []De
 				"claim_id", e.ClaimID,
 				"message", msg,
 				"event_type", string(e.Type),
-				"source_id", d.ID,
+				"source_id", e.ID, // the event stream's entry, also for a retry
 				"at", at,
 			}
 		}

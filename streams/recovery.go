@@ -177,7 +177,7 @@ func (s *Store) recoverStream(ctx context.Context, stream, group, consumer strin
 			return fail(err)
 		}
 		for _, m := range msgs {
-			res.Claimed = append(res.Claimed, decode(stream, m))
+			res.Claimed = append(res.Claimed, s.decodeDelivery(stream, m))
 		}
 		res.DeletedIDs = append(res.DeletedIDs, deleted...)
 		if next == "0-0" || int64(len(res.Claimed)) >= o.Count {

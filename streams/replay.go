@@ -25,14 +25,10 @@ type ReplayOptions struct {
 // large pages keep a long replay close to the speed of the stream itself.
 const defaultReplayPage = 2000
 
-// ErrSuperseded is the Err of a replayed entry whose event was put back
-// from the DLQ under a new entry id: the new one counts instead.
-var ErrSuperseded = errSuperseded
-
 // Replay calls fn for each matching entry in stream order, reading the
 // stream in pages with XRANGE. It applies the integrity rule as workers
-// do: entries that are malformed, that the store did not write, or that a
-// retry from the DLQ superseded reach fn with Err set.
+// do: entries that are malformed or that the store did not write reach fn
+// with Err set.
 // Time bounds filter on occurred_at, the business time of the event, so
 // "what happened before X" is exact whatever the server's clock said.
 func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery) error) error {

@@ -12,11 +12,9 @@ import (
 // skipped, and why, is in the report.
 func (s *Store) Report(ctx context.Context) (claims.Report, error) {
 	r := claims.NewReport(s.now())
-	var malformed, notWritten, superseded int
+	var malformed, notWritten int
 	err := s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
 		switch {
-		case errors.Is(d.Err, errSuperseded):
-			superseded++
 		case errors.Is(d.Err, claims.ErrNotWritten):
 			notWritten++
 		case d.Err != nil:
@@ -30,6 +28,6 @@ func (s *Store) Report(ctx context.Context) (claims.Report, error) {
 		return claims.Report{}, err
 	}
 	rep := r.Finish()
-	rep.Malformed, rep.NotWritten, rep.Superseded = malformed, notWritten, superseded
+	rep.Malformed, rep.NotWritten = malformed, notWritten
 	return rep, nil
 }

@@ -2,7 +2,6 @@ package streams
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -30,7 +29,7 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, k
 	// Only what the integrity rule reads, not the whole aggregate.
 	aggs := make([]*redis.SliceCmd, len(claimIDs))
 	for i, id := range claimIDs {
-		aggs[i] = pipe.HMGet(ctx, s.keys.Aggregate(id), "version", "entries", "retried")
+		aggs[i] = pipe.HMGet(ctx, s.keys.Aggregate(id), "version", "entries")
 	}
 	cmds := make([]redis.Cmder, len(reads))
 	for i, r := range reads {
@@ -66,7 +65,7 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, k
 	}
 	for i, id := range claimIDs {
 		fields := map[string]string{}
-		for j, name := range []string{"version", "entries", "retried"} {
+		for j, name := range []string{"version", "entries"} {
 			if v, ok := aggs[i].Val()[j].(string); ok {
 				fields[name] = v
 			}
@@ -131,27 +130,27 @@ func (s *Store) vetAll(ctx context.Context, ds []Delivery) error {
 	return nil
 }
 
-// errSuperseded marks an entry whose event was put back from the DLQ
-// under a new entry id: the new one counts, this one is acked unhandled.
-var errSuperseded = errors.New("superseded")
-
 // vet applies the integrity rule before any handler sees an entry: an
 // entry counts only if the store wrote it, that is if its entry id is the
-// one the claim's aggregate recorded for its version. Another tool's XADD
-// (a claim, a version or an entry the store has no record of) is refused
-// with the reason and goes to the DLQ; it is never projected, counted,
-// notified or audited. With partitions the entry must also be in its
-// claim's stream: another partition may hold an entry under the same id.
+// one the claim's aggregate recorded for its version (for an entry of a
+// retry stream, the entry it hands back). Another tool's XADD (a claim, a
+// version or an entry the store has no record of) is refused with the
+// reason and goes to the DLQ; it is never projected, counted, notified or
+// audited. With partitions the entry must also be in its claim's stream:
+// another partition may hold an entry under the same id.
 func (s *Store) vet(d Delivery, agg aggregate) error {
 	e := d.Event
-	home := s.keys.ForClaim(e.ClaimID).Events()
+	home := s.keys.ForClaim(e.ClaimID)
+	stream := home.Events()
+	if d.RetryOf != "" {
+		group, _ := s.keys.RetryGroup(d.Stream)
+		stream = home.Retry(group)
+	}
 	switch rec := agg.recorded(e.Version); {
-	case d.Stream != "" && d.Stream != home:
-		return &claims.MalformedError{ID: d.ID, NotWritten: true, Reason: fmt.Sprintf("claim %s's events are in %s, not %s", claims.Short(e.ClaimID), home, d.Stream)}
-	case rec == d.ID:
+	case d.Stream != "" && d.Stream != stream:
+		return &claims.MalformedError{ID: d.ID, NotWritten: true, Reason: fmt.Sprintf("claim %s's events are in %s, not %s", claims.Short(e.ClaimID), stream, d.Stream)}
+	case rec == e.ID:
 		return nil
-	case agg.superseded[d.ID] != "":
-		return fmt.Errorf("entry %s of claim %s was put back from the DLQ as %s, which counts instead: %w", d.ID, claims.Short(e.ClaimID), agg.superseded[d.ID], errSuperseded)
 	case !agg.exists:
 		return &claims.MalformedError{ID: d.ID, NotWritten: true, UnknownClaim: true, Reason: fmt.Sprintf("claim %s was never written through the event store (no %s)", claims.Short(e.ClaimID), s.keys.Aggregate(e.ClaimID))}
 	case rec == "":

@@ -60,6 +60,7 @@ func (st *State) Combined(keys []string) *StreamState {
 				tg = &out.Groups[len(out.Groups)-1]
 			}
 			tg.Pending += g.Pending
+			tg.Retries += g.Retries
 			tg.Lag += g.Lag
 			tg.LagCounted = tg.LagCounted || g.LagCounted
 			tg.LagCapped = tg.LagCapped || g.LagCapped
@@ -109,6 +110,9 @@ type GroupState struct {
 	LagCapped       bool // the count stopped at its limit: lag is at least Lag
 	LastDeliveredID string
 	Consumers       []ConsumerState
+	// Retries are the entries retry_dlq handed back to the group that it
+	// has yet to handle: its retry streams' length (event streams only).
+	Retries int64
 }
 
 // ConsumerState is one consumer of a group.
@@ -165,6 +169,17 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		first  *redis.XMessageSliceCmd
 		groups *redis.XInfoGroupsCmd
 		cons   map[string]*redis.XInfoConsumersCmd
+		// retries: XLEN of each group's retry stream, on event streams
+		retries map[string]*redis.IntCmd
+	}
+	// retryOf is the retry stream of a group on an event stream ("" for
+	// the other streams).
+	retryOf := func(key, group string) string {
+		p, _ := s.keys.StreamPartition(key)
+		if pk := s.keys.Partition(p); pk.Events() == key {
+			return pk.Retry(group)
+		}
+		return ""
 	}
 	keys := s.keys.Streams()
 	cmds := make([]streamCmds, len(keys))
@@ -174,8 +189,12 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		cmds[i].first = pipe.XRangeN(ctx, key, "-", "+", 1)
 		cmds[i].groups = pipe.XInfoGroups(ctx, key)
 		cmds[i].cons = map[string]*redis.XInfoConsumersCmd{}
+		cmds[i].retries = map[string]*redis.IntCmd{}
 		for _, g := range known[key] {
 			cmds[i].cons[g] = pipe.XInfoConsumers(ctx, key, g)
+			if retry := retryOf(key, g); retry != "" {
+				cmds[i].retries[g] = pipe.XLen(ctx, retry)
+			}
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !redisconn.Missing(err) {
@@ -191,6 +210,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	}
 	var lagCounts []lagCount
 	newCons := map[[2]int]*redis.XInfoConsumersCmd{}
+	newRetries := map[[2]int]*redis.IntCmd{}
 	for i, key := range keys {
 		ss := StreamState{Key: key, Node: s.nodeOf(ctx, key)}
 		info, err := cmds[i].info.Result()
@@ -244,6 +264,11 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 			} else {
 				newCons[[2]int{i, gi}] = second.XInfoConsumers(ctx, key, g.Name)
 			}
+			if c, ok := cmds[i].retries[g.Name]; ok {
+				gs.Retries = c.Val() // a missing stream is 0
+			} else if retry := retryOf(key, g.Name); retry != "" {
+				newRetries[[2]int{i, gi}] = second.XLen(ctx, retry)
+			}
 			ss.Groups = append(ss.Groups, gs)
 		}
 		cache.mu.Lock()
@@ -251,7 +276,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		cache.mu.Unlock()
 		st.Streams = append(st.Streams, ss)
 	}
-	if len(lagCounts) == 0 && len(newCons) == 0 {
+	if len(lagCounts) == 0 && len(newCons) == 0 && len(newRetries) == 0 {
 		return st, nil
 	}
 	if _, err := second.Exec(ctx); err != nil && !redisconn.Missing(err) {
@@ -281,6 +306,9 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 			return nil, fmt.Errorf("consumers of a group on %s: %w", keys[at[0]], err)
 		}
 		streamIndex(at[0]).Groups[at[1]].Consumers = consumerStates(cons)
+	}
+	for at, cmd := range newRetries {
+		streamIndex(at[0]).Groups[at[1]].Retries = cmd.Val()
 	}
 	return st, nil
 }

@@ -93,6 +93,7 @@ const (
 type worker struct {
 	s       *Store
 	stream  string
+	retry   string // the group's retry stream in this partition
 	h       Handler
 	o       WorkerOptions
 	x       *executor
@@ -109,6 +110,9 @@ type worker struct {
 //     pipeline, one XACK);
 //   - every RecoverEvery takes over entries idle for MinIdle (XAUTOCLAIM),
 //     including its own failures, which is how a failed entry is retried;
+//   - reads the group's retry stream, where RetryDLQ hands back its dead
+//     letters, at start, every RecoverEvery and whenever the event stream
+//     has nothing new (the same three passes: own, idle, new);
 //   - sends malformed entries, entries the store did not write, permanent
 //     failures and entries delivered MaxDeliveries times to the DLQ;
 //   - waits for Redis with backoff when it is unavailable, logging one line
@@ -133,7 +137,7 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 	loops := make([]*worker, len(streams))
 	known := newLastKnown()
 	for i, stream := range streams {
-		w := &worker{s: s, h: h, o: o, stream: stream}
+		w := &worker{s: s, h: h, o: o, stream: stream, retry: s.keys.Partition(i).Retry(group)}
 		w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, known: known, wait: w.trouble}
 		if len(streams) > 1 {
 			w.x.label += fmt.Sprintf("[p%d]", i)
@@ -185,13 +189,13 @@ func (w *worker) loop(ctx context.Context) {
 	o := w.o
 	for ctx.Err() == nil {
 		if needOwn {
-			if !w.ownPending(ctx) {
+			if !w.ownPending(ctx, w.stream) || !w.ownPending(ctx, w.retry) {
 				continue
 			}
 			needOwn = false
 		}
 		if time.Since(lastRecover) >= o.RecoverEvery {
-			if !w.recover(ctx) {
+			if !w.recover(ctx, w.stream) || !w.recover(ctx, w.retry) || !w.newRetries(ctx) {
 				needOwn = true
 				continue
 			}
@@ -214,17 +218,45 @@ func (w *worker) loop(ctx context.Context) {
 			continue
 		}
 		w.backoff = 0
+		if len(ds) == 0 && len(retry) == 0 && !w.newRetries(ctx) {
+			needOwn = true
+			continue
+		}
 		retry = w.x.execute(ctx, append(retry, ds...))
 	}
 }
 
-// ownPending handles this consumer's own pending entries once, page by
-// page (never re-reading one: that would bump its count and hide it from
-// recovery). It reports false if Redis failed.
-func (w *worker) ownPending(ctx context.Context) bool {
+// newRetries handles what RetryDLQ handed back to the group and nobody
+// read yet, a batch at a time; a group that never had a retry has no retry
+// stream, which costs one short reply. It reports false if Redis failed.
+func (w *worker) newRetries(ctx context.Context) bool {
+	for ctx.Err() == nil {
+		ds, err := w.s.readGroup(ctx, groupRead{Stream: w.retry, Group: w.h.Group(), Consumer: w.o.Consumer, Start: ">", Count: w.o.Count})
+		if redisconn.Missing(err) || (err == nil && len(ds) == 0) {
+			return true
+		}
+		if err != nil {
+			w.trouble(ctx, err)
+			return false
+		}
+		w.x.logf("handed back by retry_dlq: %s (%s)", claims.Plural(int64(len(ds)), "entry", "entries"), w.retry)
+		// What arrives before its predecessor is left pending here:
+		// recovery of the retry stream hands it out again.
+		w.x.execute(ctx, ds)
+	}
+	return true
+}
+
+// ownPending handles this consumer's own pending entries of a stream once,
+// page by page (never re-reading one: that would bump its count and hide
+// it from recovery). It reports false if Redis failed.
+func (w *worker) ownPending(ctx context.Context, stream string) bool {
 	after := "0"
 	for ctx.Err() == nil {
-		ds, err := w.s.readOwnPending(ctx, w.stream, w.h.Group(), w.o.Consumer, after, w.o.Count)
+		ds, err := w.s.readOwnPending(ctx, stream, w.h.Group(), w.o.Consumer, after, w.o.Count)
+		if stream == w.retry && redisconn.Missing(err) {
+			return true // no retry stream: nothing handed back
+		}
 		if err != nil {
 			w.trouble(ctx, err)
 			return false
@@ -240,10 +272,11 @@ func (w *worker) ownPending(ctx context.Context) bool {
 	return true
 }
 
-// recover takes over idle entries and handles them; false if Redis failed.
-func (w *worker) recover(ctx context.Context) bool {
+// recover takes over idle entries of a stream and handles them; false if
+// Redis failed.
+func (w *worker) recover(ctx context.Context, stream string) bool {
 	for range maxAutoClaimCalls {
-		res, err := w.s.recoverStream(ctx, w.stream, w.h.Group(), w.o.Consumer, RecoverOptions{MinIdle: w.o.MinIdle, Count: w.o.Count})
+		res, err := w.s.recoverStream(ctx, stream, w.h.Group(), w.o.Consumer, RecoverOptions{MinIdle: w.o.MinIdle, Count: w.o.Count})
 		if err != nil {
 			w.trouble(ctx, err)
 			return false

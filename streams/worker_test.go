@@ -3,6 +3,7 @@ package streams_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -160,14 +161,7 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 		}
 		check()
 
-		// The same event put back from the DLQ under a new entry id is
-		// recognised too...
-		ds, err := s.Consume(ctx, "retry-demo", "w1", streams.ConsumeOptions{Count: 1})
-		require.NoError(t, err)
-		require.NoError(t, s.DeadLetter(ctx, "retry-demo", ds[0], fmt.Errorf("demo"), 1))
-		n, err := s.RetryDLQ(ctx, "all")
-		require.NoError(t, err)
-		require.Equal(t, 1, n)
+		// Every group catches up (the processor's decision)...
 		for _, h := range handlers {
 			ds, err := s.Consume(ctx, h.Group(), "w1", streams.ConsumeOptions{Count: 10})
 			require.NoError(t, err)
@@ -194,7 +188,7 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 			_, err = s.HandleOne(ctx, h, ds[0])
 			assert.ErrorContains(t, err, "it claims to be v1 of claim "+claims.Short(id)+", but the store wrote v1 as ")
 		}
-		assert.Equal(t, int64(4), streamLen(t, s, s.Keys().Events()), "the copies, but no new decision")
+		assert.Equal(t, int64(3), streamLen(t, s, s.Keys().Events()), "the copy, but no new decision")
 		st, err := s.Stats(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), st.Events, "the decision counted, the copy not")
@@ -275,52 +269,141 @@ func TestDeadLetterOnlyOnce(t *testing.T) {
 	})
 }
 
-func TestRetryDLQAppendsOncePerSourceEntry(t *testing.T) {
+// TestRetryDLQHandsBackToItsGroupOnly: a retried dead letter reaches the
+// group that gave up on it, through that group's retry stream, while its
+// worker runs; the event stream keeps the event once, the other groups
+// never see it again, and the letter of another group stays.
+func TestRetryDLQHandsBackToItsGroupOnly(t *testing.T) {
 	onBackends(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		id := submit(t, s, "POL-0001", "auto", 500)
-		// Two groups give up on the same event: one dead letter each.
-		var original string
-		for _, g := range []string{"flaky-a", "flaky-b"} {
+		// Two groups give up on the same event, one handles it.
+		var original streams.Delivery
+		for _, g := range []string{streams.GroupAudit, "flaky"} {
 			ds, err := s.Consume(ctx, g, "w1", streams.ConsumeOptions{})
 			require.NoError(t, err)
 			require.Len(t, ds, 1)
-			original = ds[0].ID
+			original = ds[0]
 			require.NoError(t, s.DeadLetter(ctx, g, ds[0], fmt.Errorf("bug in %s", g), 1))
 		}
+		ds, err := s.Consume(ctx, "steady", "w1", streams.ConsumeOptions{})
+		require.NoError(t, err)
+		require.Len(t, ds, 1)
+		_, err = s.Ack(ctx, "steady", ds[0].ID)
+		require.NoError(t, err)
+
+		log := &logLines{}
+		startWorker(t, s, s.NewAuditor(), streams.WorkerOptions{Consumer: "a1", Log: log.add})
 		dlq, err := s.DLQ(ctx)
 		require.NoError(t, err)
 		require.Len(t, dlq, 2)
-		n, err := s.RetryDLQ(ctx, dlq[1].ID)
+		audit := slices.IndexFunc(dlq, func(dl streams.DeadLetter) bool { return dl.Group == streams.GroupAudit })
+		n, err := s.RetryDLQ(ctx, dlq[audit].ID)
 		require.NoError(t, err)
-		assert.Equal(t, 1, n, "re-appended once, for both groups")
-		assert.Zero(t, streamLen(t, s, s.Keys().DLQ()))
-		assert.Equal(t, int64(2), streamLen(t, s, s.Keys().Events()))
+		assert.Equal(t, 1, n)
+
+		waitFor(t, "the running auditor handles what was handed back", func() bool {
+			trail, _ := s.AuditTrail(ctx, id) // not found until then
+			return len(trail) == 1
+		})
+		trail, err := s.AuditTrail(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, original.ID, trail[0].EntryID, "audited as the log's entry")
+		assert.True(t, log.has("handed back by retry_dlq: 1 entry"), log.String())
+		retry := s.Keys().ForClaim(id).Retry(streams.GroupAudit)
+		waitFor(t, "the handled retry entry deleted", func() bool { return streamLen(t, s, retry) == 0 })
+
+		entries, err := s.Client().XRange(ctx, s.Keys().Events(), "-", "+").Result()
+		require.NoError(t, err)
+		require.Len(t, entries, 1, "the log holds the event once")
+		assert.Equal(t, original.ID, entries[0].ID)
 		history, err := s.History(ctx, id)
 		require.NoError(t, err)
-		require.Len(t, history, 1)
-		assert.NotEqual(t, original, history[0].ID, "the claim's v1 is the new entry now")
-		for _, g := range []string{"flaky-a", "flaky-b"} {
+		assert.Equal(t, original.ID, history[0].ID, "the claim's v1 is the entry it was")
+		for _, g := range []string{"flaky", "steady"} {
 			ds, err := s.Consume(ctx, g, "w1", streams.ConsumeOptions{})
 			require.NoError(t, err)
-			require.Len(t, ds, 1, "every group gets the retried entry")
-			assert.Equal(t, history[0].ID, ds[0].ID)
-			assert.NoError(t, ds[0].Err)
+			assert.Empty(t, ds, "group %s never sees the event again", g)
 		}
-		// A group that had not read the old entry yet skips it: the new one
-		// is the one that counts.
+		left, err := s.DLQ(ctx)
+		require.NoError(t, err)
+		require.Len(t, left, 1)
+		assert.Equal(t, "flaky", left[0].Group, "the other group's letter stays")
+		st, err := s.State(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, st.Events().Group(streams.GroupAudit).Retries)
+	})
+}
+
+// TestARetryThatFailsAgainIsADeadLetterAgain: the letter names the log's
+// entry, not the retry stream's, so it can be retried once more.
+func TestARetryThatFailsAgainIsADeadLetterAgain(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		id := submit(t, s, "POL-0001", "auto", 500)
+		startWorker(t, s, failing{group: "flaky"}, streams.WorkerOptions{
+			Consumer: "w1", MinIdle: 20 * time.Millisecond, RecoverEvery: 10 * time.Millisecond, MaxDeliveries: 2,
+		})
+		waitFor(t, "dead letter", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 1 })
+		first, err := s.DLQ(ctx)
+		require.NoError(t, err)
+		n, err := s.RetryDLQ(ctx, "all")
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		waitFor(t, "dead again", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 1 })
+		again, err := s.DLQ(ctx)
+		require.NoError(t, err)
+		require.Len(t, again, 1)
+		assert.NotEqual(t, first[0].ID, again[0].ID)
+		assert.Equal(t, first[0].SourceID, again[0].SourceID, "the letter names the log's entry")
+		assert.Equal(t, s.Keys().Events(), again[0].SourceStream)
+		assert.Equal(t, id, again[0].ClaimID)
+		waitFor(t, "the retry stream empty", func() bool {
+			return streamLen(t, s, s.Keys().ForClaim(id).Retry("flaky")) == 0
+		})
+		assert.Equal(t, int64(1), streamLen(t, s, s.Keys().Events()))
+	})
+}
+
+// TestForgedRetryEntriesAreDeadLettered: what another tool writes into a
+// group's retry stream counts no more than what it writes into the log.
+func TestForgedRetryEntriesAreDeadLettered(t *testing.T) {
+	onBackends(t, func(t *testing.T, s *streams.Store) {
+		ctx := context.Background()
+		id := submit(t, s, "POL-0001", "auto", 500)
 		h := s.NewAuditor()
-		ds, err := s.Consume(ctx, h.Group(), "w1", streams.ConsumeOptions{Count: 10})
+		log := &logLines{}
+		startWorker(t, s, h, streams.WorkerOptions{Consumer: "a1", Log: log.add})
+		waitFor(t, "audited", func() bool { trail, _ := s.AuditTrail(ctx, id); return len(trail) == 1 })
+		var fields map[string]any
+		require.NoError(t, s.Replay(ctx, streams.ReplayOptions{}, func(d streams.Delivery) error {
+			fields = d.Fields
+			return nil
+		}))
+		retry := s.Keys().ForClaim(id).Retry(h.Group())
+		rdb := s.Client()
+		require.NoError(t, rdb.XGroupCreateMkStream(ctx, retry, h.Group(), "0").Err())
+		noOrigin, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: retry, Values: fields}).Result()
 		require.NoError(t, err)
-		require.Len(t, ds, 2)
-		summary, err := s.HandleOne(ctx, h, ds[0])
+		wrong := map[string]any{"retry_of": "1-1"}
+		for k, v := range fields {
+			wrong[k] = v
+		}
+		require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: retry, Values: wrong}).Err())
+		waitFor(t, "both dead-lettered", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 2 })
+		dlq, err := s.DLQ(ctx)
 		require.NoError(t, err)
-		assert.Contains(t, summary, "was put back from the DLQ as "+history[0].ID)
-		_, err = s.HandleOne(ctx, h, ds[1])
-		require.NoError(t, err)
+		assert.Equal(t, noOrigin, dlq[0].SourceID)
+		assert.Contains(t, dlq[0].Error, "must name the entry it hands back")
+		assert.Equal(t, "1-1", dlq[1].SourceID, "named by the entry it claims to hand back")
+		assert.Contains(t, dlq[1].Error, "but the store wrote v1 as")
 		trail, err := s.AuditTrail(ctx, id)
 		require.NoError(t, err)
 		assert.Len(t, trail, 1, "audited once")
+		n, err := s.RetryDLQ(ctx, "all")
+		assert.ErrorIs(t, err, claims.ErrInvalid)
+		assert.Zero(t, n)
+		waitFor(t, "the forged entries gone from the retry stream", func() bool { return streamLen(t, s, retry) == 0 })
 	})
 }
 

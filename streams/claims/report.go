@@ -16,7 +16,6 @@ type Report struct {
 	Events           int            `json:"events"`
 	Malformed        int            `json:"malformed_entries"`
 	NotWritten       int            `json:"entries_not_written_by_the_store"`
-	Superseded       int            `json:"entries_superseded_by_retry"`
 	Claims           int            `json:"claims"`
 	ByStatus         map[string]int `json:"by_status"`
 	ByClaimType      map[string]int `json:"by_claim_type"`

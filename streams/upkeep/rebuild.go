@@ -29,7 +29,7 @@ type RebuildResult struct {
 	Events    int // events folded into them
 	Malformed int // entries that are not claim events, skipped
 	// NotWritten counts entries of claims the store records that it did
-	// not write (another tool's, or superseded by a retry), skipped.
+	// not write (another tool's), skipped.
 	NotWritten int
 	// Broken counts claims whose events do not fold from the start (their
 	// first events were trimmed, or an entry written by hand breaks the
@@ -61,9 +61,9 @@ func Rebuild(ctx context.Context, store *streams.Store) (RebuildResult, error) {
 		broken error
 		order  int
 		last   string // event_id of the last event folded
-		// ahead holds events read before an earlier version of their claim:
-		// a retried dead letter is appended again after the claim's later
-		// events. Each claim is folded in version order.
+		// ahead holds events read before an earlier version of their claim
+		// (an imported stream need not be in version order): each claim is
+		// folded in version order.
 		ahead map[int64]claims.Event
 	}
 	apply := func(f *fold, e claims.Event) bool {
@@ -83,7 +83,7 @@ func Rebuild(ctx context.Context, store *streams.Store) (RebuildResult, error) {
 		// count; a claim it has no record of is folded from what is there.
 		var mal *claims.MalformedError
 		if d.Err != nil && !(errors.As(d.Err, &mal) && mal.UnknownClaim) {
-			if errors.Is(d.Err, claims.ErrNotWritten) || errors.Is(d.Err, streams.ErrSuperseded) {
+			if errors.Is(d.Err, claims.ErrNotWritten) {
 				res.NotWritten++
 			} else {
 				res.Malformed++
