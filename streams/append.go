@@ -268,7 +268,7 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 	pk := s.keys.ForClaim(ev.ClaimID)
 	keys, args := appendCall{
 		Stream: pk.Events(), Aggregate: pk.Aggregate(ev.ClaimID), EventIDs: pk.EventIDs(),
-		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record,
+		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record, At: s.entryAt(ev.OccurredAt),
 		State: aggregateState(next), Fields: fields,
 	}.keysAndArgs()
 	if err := s.ensureLayout(ctx); err != nil {

@@ -18,6 +18,15 @@ const DefaultChunk = 100
 // encoded while Redis appends another.
 const bulkWriters = 2
 
+// writers is how many goroutines a bulk submission prepares and sends on:
+// one in a seeded run, whose clock and ids must be read in order.
+func (s *Store) writers() int {
+	if s.opts.Seeded != nil {
+		return 1
+	}
+	return bulkWriters
+}
+
 // BulkOptions tune SubmitMany.
 type BulkOptions struct {
 	// Chunk is how many claims one script call appends (default 100).
@@ -92,7 +101,7 @@ func (s *Store) SubmitMany(ctx context.Context, subs []NewClaim, o BulkOptions) 
 	)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for range bulkWriters {
+	for range s.writers() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -225,7 +234,7 @@ func (s *Store) prepareMany(subs []NewClaim, opts EmitOptions) ([]claims.Event, 
 	}
 	errs := make([]error, len(subs))
 	var wg sync.WaitGroup
-	per := (len(subs) + bulkWriters - 1) / bulkWriters
+	per := (len(subs) + s.writers() - 1) / s.writers()
 	for from := 0; from < len(subs); from += per {
 		to := min(from+per, len(subs))
 		wg.Add(1)
@@ -257,7 +266,7 @@ func (s *Store) appendEffect(ev claims.Event, next *claims.Claim, record bool) (
 	pk := s.keys.ForClaim(ev.ClaimID)
 	keys, args := appendCall{
 		Stream: pk.Events(), Aggregate: pk.Aggregate(ev.ClaimID), EventIDs: pk.EventIDs(),
-		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record,
+		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record, At: s.entryAt(ev.OccurredAt),
 		State: aggregateState(next), Fields: fields,
 	}.keysAndArgs()
 	return Effect{Op: opAppend, Keys: keys, Args: args}, nil

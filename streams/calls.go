@@ -15,9 +15,10 @@ type appendCall struct {
 	ClaimID                     string
 	Expected                    int64 // the claim's version before this event
 	EventID                     string
-	Record                      bool  // keep EventID in the event-id index (caller-chosen)
-	State                       []any // the aggregate's state after the event
-	Fields                      []any // the event's field/value pairs
+	Record                      bool   // keep EventID in the event-id index (caller-chosen)
+	At                          string // the entry's time (Store.entryAt; "": Redis's clock)
+	State                       []any  // the aggregate's state after the event
+	Fields                      []any  // the event's field/value pairs
 }
 
 func (c appendCall) keysAndArgs() ([]string, []any) {
@@ -25,7 +26,7 @@ func (c appendCall) keysAndArgs() ([]string, []any) {
 	if c.Record {
 		record = "1"
 	}
-	args := []any{c.ClaimID, c.Expected, c.EventID, record, len(c.State)}
+	args := []any{c.ClaimID, c.Expected, c.EventID, record, c.At, len(c.State)}
 	args = append(args, c.State...)
 	args = append(args, c.Fields...)
 	return []string{c.Stream, c.Aggregate, c.EventIDs}, args
@@ -80,11 +81,12 @@ type notifyCall struct {
 	Notifications, Seen string
 	ClaimID             string
 	Version             int64
+	At                  string // the notification's entry time ("": Redis's clock)
 	Fields              []any
 }
 
 func (c notifyCall) effect() Effect {
-	args := append([]any{c.ClaimID, c.Version}, c.Fields...)
+	args := append([]any{c.ClaimID, c.Version, c.At}, c.Fields...)
 	return Effect{Op: opNotify, Keys: []string{c.Notifications, c.Seen}, Args: args}
 }
 
@@ -137,6 +139,7 @@ type decideCall struct {
 	Op, Adjuster                               string // assign + adjuster, or final
 	Status                                     string // the claim's after the decision
 	SubmittedEntry                             string // the submission's entry id
+	At                                         string // the decision's entry time ("": Redis's clock)
 	State                                      []any  // the aggregate's state after the decision
 	Decision                                   []any  // the decision event's field/value pairs
 	// Read-model fields of each, without last_entry_id (the script sets
@@ -145,7 +148,7 @@ type decideCall struct {
 }
 
 func (c decideCall) effect() Effect {
-	args := []any{c.ClaimID, c.EventID, c.Op, c.Adjuster, c.Status, c.SubmittedEntry}
+	args := []any{c.ClaimID, c.EventID, c.Op, c.Adjuster, c.Status, c.SubmittedEntry, c.At}
 	for _, group := range [][]any{c.State, c.Decision, c.SubmittedFields} {
 		args = append(args, len(group))
 		args = append(args, group...)

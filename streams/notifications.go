@@ -46,11 +46,12 @@ func (n *Notifier) Needs([]Delivery) []Read { return nil }
 // same event, and must not alert twice.
 func (n *Notifier) Decide(_ context.Context, batch []Delivery, _ *Snapshot) []Decision {
 	out := make([]Decision, len(batch))
-	at := n.s.now().Format(claims.TimeLayout)
+	now := n.s.now()
+	at, entryAt := now.Format(claims.TimeLayout), n.s.entryAt(now)
 	for i, d := range batch {
 		e := d.Event
 		pk := n.s.keys.ForClaim(e.ClaimID)
-		call := notifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: e.ClaimID, Version: e.Version}
+		call := notifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: e.ClaimID, Version: e.Version, At: entryAt}
 		kind, msg := claims.Notification(e, n.o.HighValue)
 		if kind != "" {
 			call.Fields = []any{

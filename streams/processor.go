@@ -211,7 +211,7 @@ func (s *Store) decideEffect(e, decision claims.Event, op, adjuster string) (Eff
 		Stream: pk.Events(), Aggregate: pk.Aggregate(e.ClaimID),
 		ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
 		ClaimID: e.ClaimID, EventID: decision.EventID, State: aggregateState(folded), Op: op, Adjuster: adjuster,
-		Status: string(folded.Status), SubmittedEntry: e.ID,
+		Status: string(folded.Status), SubmittedEntry: e.ID, At: s.entryAt(decision.OccurredAt),
 		Decision: fields, SubmittedFields: submittedRow, DecisionFields: decidedRow,
 	}.effect(), nil
 }

@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"io"
+	"strconv"
 	"time"
 
 	"claimsctl/streams/claims"
@@ -21,6 +22,11 @@ type Options struct {
 	// NewID names new claims and events (default a random uuid); a lab run
 	// that must print the same on every run gives one from a seed.
 	NewID func() string
+	// Seeded, if set, makes the run repeat itself (claimsctl --seed): it
+	// is the clock and the id source (Now and NewID are ignored), and
+	// every entry the store appends is dated by it (XADD ms-*), so a run
+	// on a fresh keyspace (CheckFresh) gets the same entry ids each time.
+	Seeded *claims.Seeded
 	// RetryFor is how long a transient Redis failure (a restart, a
 	// cluster failover) is retried before it is the caller's (default 10s).
 	RetryFor time.Duration
@@ -62,6 +68,9 @@ func init() {
 // New wraps a connected client, with the layout opts says (Open reads it
 // from the keyspace instead). The caller keeps ownership of rdb.
 func New(rdb redis.UniversalClient, opts Options) *Store {
+	if opts.Seeded != nil {
+		opts.Now, opts.NewID = opts.Seeded.Now, opts.Seeded.NewID
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -96,6 +105,24 @@ func (s *Store) Keys() Keys { return s.keys }
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
 func (s *Store) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }
+
+// Now is the store's clock, to the millisecond: what dates its events and
+// sample data (a seeded run's logical clock, which it moves on).
+func (s *Store) Now() time.Time { return s.now() }
+
+// Seeded is the run's seed, ids and clock, or nil when the run is not
+// seeded (claimsctl --seed).
+func (s *Store) Seeded() *claims.Seeded { return s.opts.Seeded }
+
+// entryAt is the time an entry dated t asks the scripts for (see xadd in
+// scripts/lib.lua): "" lets Redis number it by its own clock (XADD *),
+// the default; a seeded run dates it by its logical clock.
+func (s *Store) entryAt(t time.Time) string {
+	if s.opts.Seeded == nil {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixMilli(), 10)
+}
 
 // SetTrace starts printing every Redis command to w; nil stops it.
 func (s *Store) SetTrace(w io.Writer) { s.tracer.SetOutput(w) }

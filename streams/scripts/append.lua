@@ -7,13 +7,14 @@
 --         partition's event-id index (only for caller-chosen event ids;
 --         otherwise not touched)
 -- ARGV[1] claim id, ARGV[2] expected version, ARGV[3] event_id,
---         ARGV[4] "1" to record the event_id in the index,
---         ARGV[5] n, ARGV[6..5+n] the claim's state after the event
---         (field/value pairs of the aggregate), ARGV[6+n..] the event's
+--         ARGV[4] "1" to record the event_id in the index, ARGV[5] the
+--         entry's time ('': Redis's clock; see xadd in lib.lua),
+--         ARGV[6] n, ARGV[7..6+n] the claim's state after the event
+--         (field/value pairs of the aggregate), ARGV[7+n..] the event's
 --         field/value pairs
 -- Reply: {'ok', entry id} | {'duplicate', entry id} | {'conflict', version}
-local n = tonumber(ARGV[5])
+local n = tonumber(ARGV[6])
 local index = ''
 if ARGV[4] == '1' then index = KEYS[3] end
-local status, detail = append_event(KEYS[1], KEYS[2], index, ARGV[1], ARGV[2], ARGV[3], 6, 5 + n, 6 + n, #ARGV)
+local status, detail = append_event(KEYS[1], KEYS[2], index, ARGV[1], ARGV[2], ARGV[3], ARGV[5], 7, 6 + n, 7 + n, #ARGV)
 return {status, detail}

@@ -9,7 +9,8 @@
 --       [4] adjuster load
 -- args: [1] claim id, [2] the decision's event_id, [3] op of the decision
 --       (assign | final), [4] adjuster, [5] the claim's status after the
---       decision, [6] the submission's entry id, then three groups, each a
+--       decision, [6] the submission's entry id, [7] the decision's entry
+--       time ('': Redis's clock; see xadd), then three groups, each a
 --       count and that many values: the aggregate's state after the
 --       decision, the decision's field/value pairs, the submission's
 --       read-model fields; the rest: the decision's read-model fields
@@ -19,7 +20,7 @@
 --        (decided before, by this processor or by hand) |
 --        {'invalid', status}
 ops.decide = function(k, from, to)
-  local at = from + 6
+  local at = from + 7
   local sfrom, sto = at + 1, at + tonumber(ARGV[at])
   at = sto + 1
   local dfrom, dto = at + 1, at + tonumber(ARGV[at])
@@ -32,7 +33,7 @@ ops.decide = function(k, from, to)
     -- go through the deferred writes, so they land in order.
     local status, detail = project_event(readmodel, k[4], 1, '||', '', '', pfrom, pto, {'last_entry_id', submitted})
     if status == 'invalid' or status == 'gap' then return {status, detail} end
-    status, detail = append_event(k[1], k[2], '', ARGV[from], 1, ARGV[from + 1], sfrom, sto, dfrom, dto)
+    status, detail = append_event(k[1], k[2], '', ARGV[from], 1, ARGV[from + 1], ARGV[from + 6], sfrom, sto, dfrom, dto)
     if status == 'conflict' or status == 'duplicate' then return {'decided', detail} end
     if tonumber(hget(readmodel, 'version') or '0') == 1 then
       project_event(readmodel, k[4], 2, '|submitted|', ARGV[from + 2], ARGV[from + 3], rfrom, to, {'last_entry_id', detail})
@@ -47,7 +48,7 @@ ops.decide = function(k, from, to)
   local status = hget(readmodel, 'status') or ''
   if cur == 0 and status ~= '' then return {'invalid', status} end
   local fields = values[readmodel]
-  local result, detail = append_event(k[1], k[2], '', ARGV[from], 1, ARGV[from + 1], sfrom, sto, dfrom, dto)
+  local result, detail = append_event(k[1], k[2], '', ARGV[from], 1, ARGV[from + 1], ARGV[from + 6], sfrom, sto, dfrom, dto)
   if result == 'conflict' or result == 'duplicate' then
     if cur == 0 then
       redis.call('HSET', readmodel, 'last_entry_id', submitted, unpack(ARGV, pfrom, pto))

@@ -6,8 +6,9 @@
 -- so a crash between the two can neither lose nor double an alert.
 --
 -- keys: [1] notifications stream, [2] the per-claim version hash
--- args: [1] claim id, [2] version, [3..] the notification's field/value
---       pairs (none: the event raises no notification)
+-- args: [1] claim id, [2] version, [3] the notification's entry time ('':
+--       Redis's clock; see xadd), [4..] its field/value pairs (none: the
+--       event raises no notification)
 -- Reply: {'ok', notification id or ''} | {'skip'|'gap', seen version}
 ops.notify = function(k, from, to)
   local claim, v = ARGV[from], tonumber(ARGV[from + 1])
@@ -15,7 +16,7 @@ ops.notify = function(k, from, to)
   if v <= seen then return {'skip', tostring(seen)} end
   if v > seen + 1 then return {'gap', tostring(seen)} end
   local id = ''
-  if to >= from + 2 then id = redis.call('XADD', k[1], '*', unpack(ARGV, from + 2, to)) end
+  if to >= from + 3 then id = xadd(k[1], ARGV[from + 2], from + 3, to) end
   hset(k[2], claim, v)
   return {'ok', id}
 end
