@@ -25,7 +25,10 @@ func (c *replCmd) doc() doc {
 			"--sandbox confines it as claimsctl check confines a hand-in."}
 }
 
-func (c *replCmd) flags(fs *flag.FlagSet) { c.sandbox.register(fs) }
+func (c *replCmd) flags(fs *flag.FlagSet) {
+	c.sandbox.register(fs)
+	registerSeed(fs, &c.seed)
+}
 
 // Run gets a ctx that SIGTERM cancels (ending the session, so workers
 // finish their batch); Ctrl-C arrives through Interrupts instead and

@@ -32,6 +32,7 @@ func (c *runCmd) doc() doc {
 func (c *runCmd) flags(fs *flag.FlagSet) {
 	c.sandbox.wall = grade.DefaultTimeout
 	c.sandbox.register(fs)
+	registerSeed(fs, &c.seed)
 }
 
 func (c *runCmd) Run(ctx context.Context, args []string) error {

@@ -106,6 +106,12 @@ func (b *base) connect(ctx context.Context, banner io.Writer, life redisconn.Lif
 		}
 	}
 	so := streams.Options{Prefix: prefix, CountLag: backend.Miniredis, Partitions: b.conn.partitions}
+	if b.seedable {
+		if so.Seeded, err = b.seeded(); err != nil {
+			backend.Close()
+			return nil, nil, err
+		}
+	}
 	if b.conn.durable {
 		so.Durable = 1
 	}
@@ -127,6 +133,10 @@ func (b *base) connect(ctx context.Context, banner io.Writer, life redisconn.Lif
 		line += ")"
 	}
 	fmt.Fprintf(banner, "connected to %s%s\n", line, ownKeys)
+	if err := checkSeeded(ctx, store, banner); err != nil {
+		backend.Close()
+		return nil, nil, err
+	}
 	return backend, store, nil
 }
 

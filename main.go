@@ -163,6 +163,10 @@ type base struct {
 	// keyspace's count, for child processes.
 	connected  redisconn.ConnectOptions
 	partitions int
+	// seed is --seed as typed; seedable says the command takes it (the
+	// REPL, run and -e), whose connect then opens a seeded store.
+	seed     string
+	seedable bool
 }
 
 // subcommands in the order claimsctl --help lists them.
@@ -176,6 +180,7 @@ func dispatch(args []string, env environment) error {
 	cmds := b.subcommands()
 	fs := newFlagSet("claimsctl")
 	code, showVersion := registerRoot(fs)
+	registerSeed(fs, &b.seed)
 	b.conn.register(fs)
 	if err := parseFlags(fs, args, env.stdout, func(w io.Writer) { printOverview(w, cmds) }, "claimsctl --help"); err != nil {
 		return err
@@ -198,6 +203,14 @@ func dispatch(args []string, env environment) error {
 			return unknownCommand(rest[0], cmds)
 		}
 		cmd, rest = cmds[i], rest[1:]
+	}
+	switch cmd.(type) {
+	case *replCmd, *runCmd:
+		b.seedable = true
+	default:
+		if b.seed != "" {
+			return &usageError{msg: "--seed is for the REPL, run and -e, not " + cmd.doc().name, hint: "claimsctl --seed 7 run scripts/step05.lua"}
+		}
 	}
 	signals := []os.Signal{os.Interrupt, syscall.SIGTERM}
 	if _, ok := cmd.(*replCmd); ok {

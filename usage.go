@@ -103,6 +103,7 @@ Commands:
 	fmt.Fprintf(w, "  %-10s %s\n", "help", "claimsctl help COMMAND (or COMMAND --help) lists its flags")
 	fs := newFlagSet("claimsctl")
 	registerRoot(fs)
+	registerSeed(fs, new(string))
 	printFlags(w, "Flags", fs)
 	printConnFlags(w, "Connection flags (before or after the command)")
 	fmt.Fprint(w, `

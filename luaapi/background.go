@@ -17,6 +17,7 @@ type pool struct {
 	store   *streams.Store
 	out     *syncWriter // where workers log
 	workers []*background
+	turn    int // the worker a seeded run steps next (seeded.go)
 }
 
 // background is one worker running in its own goroutine: a built-in Go
@@ -28,6 +29,7 @@ type background struct {
 	cancel                      context.CancelFunc // stop after the current batch
 	kill                        func()             // stop now, acknowledging nothing (streams.Killable)
 	release                     func()             // closes a Lua consumer's own state
+	stepper                     *streams.Stepper   // a seeded run's: runs when the pool steps it
 	done                        chan struct{}
 	err                         error
 }

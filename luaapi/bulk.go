@@ -50,9 +50,9 @@ func (m *produceModule) sampleClaims(L *lua.LState) int {
 	const fn = "sample_claims"
 	o := optionsAt(L, 1, fn, "count", "seed", "chunk")
 	count := o.whole("count", 100, 1, 10_000_000)
-	seed := o.whole("seed", 1, math.MinInt64, math.MaxInt64)
+	seed := o.whole("seed", defaultSeed(m.store), math.MinInt64, math.MaxInt64)
 	chunk := o.whole("chunk", streams.DefaultChunk, 1, 10000)
-	samples := claims.SampleClaims(int(count), seed, time.Now())
+	samples := claims.SampleClaims(int(count), seed, m.store.Now())
 	if err := m.warnMissingPolicies(L, samples); err != nil {
 		return raise(L, err)
 	}
@@ -118,11 +118,16 @@ func (m *produceModule) pushBulk(L *lua.LState, subs []streams.NewClaim, o strea
 		t.RawSetString("error", lua.LString(err.Error()))
 	}
 	secs := time.Since(start).Seconds()
-	rate := ""
-	if secs > 0 && res.Submitted > 0 {
-		rate = fmt.Sprintf(" (%.0f claims/s)", float64(res.Submitted)/secs)
+	switch rate := ""; {
+	case m.store.Seeded() != nil:
+		// A seeded run prints the same every time: no timings.
+		m.echo.summary(t, "%d %s", res.Submitted, what)
+	default:
+		if secs > 0 && res.Submitted > 0 {
+			rate = fmt.Sprintf(" (%.0f claims/s)", float64(res.Submitted)/secs)
+		}
+		m.echo.summary(t, "%d %s in %s%s", res.Submitted, what, time.Since(start).Round(time.Millisecond), rate)
 	}
-	m.echo.summary(t, "%d %s in %s%s", res.Submitted, what, time.Since(start).Round(time.Millisecond), rate)
 	if err != nil {
 		m.echo.summary(t, "not all of them: %s", strings.TrimPrefix(err.Error(), "submit many: "))
 	}

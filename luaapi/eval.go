@@ -93,7 +93,16 @@ func (r *Runtime) EvalNamed(ctx context.Context, chunk, name string) (string, er
 	}
 	top := r.L.GetTop()
 	r.echo.reset()
-	if err := r.callN(ctx, fn, lua.MultRet); err != nil {
+	err = r.callN(ctx, fn, lua.MultRet)
+	if r.pool.stepping() {
+		// A seeded run's workers take their turns between commands, so
+		// the state view after each shows what they did, every time alike.
+		if derr := r.pool.drain(ctx); derr != nil && err == nil {
+			err = &Error{msg: "the workers: " + derr.Error(), cancelled: ctx.Err() != nil}
+		}
+	}
+	if err != nil {
+		r.L.SetTop(top)
 		return "", err
 	}
 	var parts []string

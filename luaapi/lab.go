@@ -31,6 +31,7 @@ type labModule struct {
 	// its own) and reloads every module on it.
 	switchTo func(*streams.Store)
 	home     *streams.Store // the session's own keyspace
+	pool     *pool          // the session's workers, which sleep() steps in a seeded run
 }
 
 func (m *labModule) Loader(L *lua.LState) int {
@@ -61,6 +62,9 @@ func (m *labModule) server(L *lua.LState) int {
 	t.RawSetString("persistence", lua.LString(info.Persistence))
 	t.RawSetString("config_refused", lua.LBool(info.ConfigRefused))
 	t.RawSetString("partitions", lua.LNumber(m.store.Keys().Partitions()))
+	if seeded := m.store.Seeded(); seeded != nil {
+		t.RawSetString("seed", lua.LNumber(seeded.Seed()))
+	}
 	if !m.ephemeral {
 		t.RawSetString("redis_cli", lua.LString(redisconn.RedisCLI(m.store.Client())))
 	} else {
@@ -164,14 +168,22 @@ func (m *labModule) monitor(L *lua.LState) int {
 		fmt.Fprintln(m.out, "monitoring claims:events (XREAD BLOCK); Ctrl-C stops")
 	}
 	seen, lastProgress, down := int64(0), "", false
+	// In a seeded run the session's workers take a turn (one batch) each
+	// time there is nothing new to read, so the tail shows them one batch
+	// after another; only when none has work does the read wait.
+	idle := false
 	for {
 		block := time.Second
 		if !deadline.IsZero() {
 			block = min(block, time.Until(deadline))
 		}
+		stepping := m.pool.stepping()
 		var ds []streams.Delivery
 		var err error
-		if block > 0 {
+		switch {
+		case stepping && !idle:
+			ds, err = m.store.Tail(ctx, cursor, 100, 0)
+		case block > 0:
 			ds, err = m.store.Tail(ctx, cursor, 100, block)
 		}
 		if ctx.Err() != nil {
@@ -206,6 +218,14 @@ func (m *labModule) monitor(L *lua.LState) int {
 		}
 		if (limit > 0 && seen >= limit) || (!deadline.IsZero() && !time.Now().Before(deadline)) {
 			break
+		}
+		idle = false
+		if stepping && len(ds) == 0 {
+			n, err := m.pool.step(redisconn.Untraced(ctx))
+			if err != nil {
+				return raise(L, fmt.Errorf("monitor: %w", err))
+			}
+			idle = n == 0
 		}
 	}
 	L.Push(lua.LNumber(seen))
@@ -304,6 +324,16 @@ func (m *labModule) keys(L *lua.LState) int {
 
 func (m *labModule) sleep(L *lua.LState) int {
 	d := time.Duration(L.CheckNumber(1)) * time.Millisecond
+	if seeded := m.store.Seeded(); seeded != nil {
+		// A seeded run: the workers here take their turns, and the
+		// clock moves on as far as the script sleeps.
+		if m.pool.stepping() {
+			if err := m.pool.drain(redisconn.Untraced(ctxOf(L))); err != nil {
+				return raise(L, fmt.Errorf("sleep: %w", err))
+			}
+		}
+		seeded.Advance(d)
+	}
 	select {
 	case <-ctxOf(L).Done():
 		return raise(L, fmt.Errorf("sleep: interrupted"))

@@ -24,7 +24,7 @@ func (r *Runtime) modules() map[string]lua.LGFunction {
 		"claims.report":  (&reportModule{store: r.store, out: r.out, echo: r.echo, jail: r.jail, tty: r.cfg.TTY, color: r.cfg.Color, width: r.cfg.Width}).Loader,
 		"claims.ops":     (&opsModule{store: r.store, out: r.out, echo: r.echo, jail: r.jail, progress: progress{out: r.out, on: r.cfg.Color}, backend: r.cfg.Backend}).Loader,
 		"claims.teach":   (&teachModule{store: r.store, out: r.out, exp: r.exp, echo: r.echo}).Loader,
-		"claims.lab":     (&labModule{store: r.store, out: r.out, jail: r.jail, backend: r.cfg.Backend, ephemeral: r.cfg.Ephemeral, switchTo: r.switchStore, home: r.cfg.Store}).Loader,
+		"claims.lab":     (&labModule{store: r.store, out: r.out, jail: r.jail, backend: r.cfg.Backend, ephemeral: r.cfg.Ephemeral, switchTo: r.switchStore, home: r.cfg.Store, pool: r.pool}).Loader,
 	}
 }
 

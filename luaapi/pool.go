@@ -103,6 +103,13 @@ func (m *workersModule) start(L *lua.LState) int {
 	if logging {
 		opts.Log = m.pool.logger()
 	}
+	if m.store.Seeded() != nil {
+		st, err := m.store.NewStepper(h, opts)
+		if err != nil {
+			return raise(L, fmt.Errorf("start: %w", err))
+		}
+		return m.started(L, m.pool.stepped(name, "built-in", h.Group(), st, nil))
+	}
 	b := m.pool.launch(name, "built-in", h.Group(), opts.Consumer, func(ctx context.Context) error { return m.store.RunWorker(ctx, h, opts) })
 	return m.started(L, b)
 }
@@ -128,7 +135,7 @@ func (m *workersModule) spawn(L *lua.LState) int {
 		return raise(L, err)
 	}
 	var b *background
-	if m.launcher != nil && m.jail == nil {
+	if m.launcher != nil && m.jail == nil && m.store.Seeded() == nil {
 		b, err = m.spawnChild(ctxOf(L), name, file, opts, logging)
 	} else {
 		b, err = m.spawnHere(ctxOf(L), name, file, path, opts, logging)
@@ -151,6 +158,16 @@ func (m *workersModule) spawnHere(ctx context.Context, name, file, path string, 
 	}
 	if logging {
 		opts.Log = m.pool.logger()
+	}
+	if m.store.Seeded() != nil {
+		// Stepped in the session's goroutine: the consumer's LState is
+		// still only ever used by one goroutine at a time.
+		st, err := m.store.NewStepper(h, opts)
+		if err != nil {
+			child.Close()
+			return nil, err
+		}
+		return m.pool.stepped(name, file, h.Group(), st, child.Close), nil
 	}
 	b := m.pool.launch(name, file, h.Group(), opts.Consumer, func(ctx context.Context) error { return h.Run(ctx, opts) })
 	b.release = child.Close
@@ -298,6 +315,13 @@ func (m *workersModule) waitIdle(L *lua.LState) int {
 	o := optionsAt(L, 2, "wait_idle", "timeout")
 	timeout := o.seconds("timeout", 30)
 	ctx := redisconn.Untraced(ctxOf(L))
+	if m.pool.stepping() {
+		// A seeded run: the workers here take their turns until none has
+		// work; only workers elsewhere are then waited for.
+		if err := m.pool.drain(ctx); err != nil {
+			return raise(L, fmt.Errorf("wait_idle: %w", err))
+		}
+	}
 	deadline := time.Now().Add(timeout)
 	for {
 		busy, err := m.busyGroups(ctx, groups)

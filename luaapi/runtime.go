@@ -135,6 +135,9 @@ func openRuntime(cfg Config, j *jail) *Runtime {
 			return 0
 		}))
 	}
+	if cfg.Store != nil {
+		seededOS(L, cfg.Store)
+	}
 	args := L.NewTable()
 	for i, a := range cfg.Args {
 		args.RawSetInt(i+1, lua.LString(a))

@@ -53,7 +53,7 @@ func (m *workersModule) sampleData(L *lua.LState) int {
 	res, err := m.store.LoadSampleData(ctxOf(L), claims.SampleOptions{
 		Customers: int(o.whole("customers", claims.DefaultSampleCustomers, 1, claims.MaxSampleRecords)),
 		Policies:  int(o.whole("policies", claims.DefaultSamplePolicies, 1, claims.MaxSampleRecords)),
-		Seed:      o.whole("seed", 1, math.MinInt64, math.MaxInt64),
+		Seed:      o.whole("seed", defaultSeed(m.store), math.MinInt64, math.MaxInt64),
 	})
 	if err != nil {
 		return raise(L, err)

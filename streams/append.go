@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -217,6 +218,14 @@ func (s *Store) submit(ctx context.Context, claimID string, data map[string]any,
 // prepare checks a command against the claim and builds its event and the
 // claim's state after it.
 func (s *Store) prepare(claim *claims.Claim, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
+	if _, named := data["payment_id"]; t == claims.PaymentInitiated && !named {
+		// Named by the store's id source, so a seeded run's repeat too.
+		data = maps.Clone(data)
+		if data == nil {
+			data = map[string]any{}
+		}
+		data["payment_id"] = claims.PaymentID(s.opts.NewID())
+	}
 	data = claim.Defaults(t, data)
 	now := s.now()
 	// The status first: "claim is submitted; claim.payment.initiated needs

@@ -82,7 +82,9 @@ function lab.workers(names)
     else
       local consumer = start(name, {log = false})
       started[#started + 1] = consumer
-      print(("  %-13s started here, in the background, as consumer %s of group %s"):format(name, consumer, group))
+      -- A seeded run (claimsctl --seed N) steps its workers in turn.
+      local how = server().seed and "stepped in turn with the others" or "in the background"
+      print(("  %-13s started here, %s, as consumer %s of group %s"):format(name, how, consumer, group))
     end
   end
   return {

@@ -142,6 +142,10 @@ func NeedWords(allowed []Status) string {
 	return fmt.Sprintf("a claim that is %s or %s", strings.Join(words[:len(words)-1], ", "), words[len(words)-1])
 }
 
+// PaymentID is the payment id a payment gets unless its command names
+// one: PAY- and the first 8 hex digits of the uuid id.
+func PaymentID(id string) string { return "PAY-" + strings.ToUpper(id[:min(8, len(id))]) }
+
 // Defaults fills the payload fields a command may leave out because the
 // claim's state already knows them: the payment's amount, id and method.
 // It also reads an amount's float noise as the cents it means
@@ -167,7 +171,7 @@ func (c *Claim) Defaults(t EventType, data map[string]any) map[string]any {
 	case PaymentInitiated:
 		setDefault("amount", c.ApprovedAmount)
 		setDefault("method", "bank_transfer")
-		setDefault("payment_id", "PAY-"+strings.ToUpper(uuid.NewString()[:8]))
+		setDefault("payment_id", PaymentID(uuid.NewString()))
 	case PaymentCompleted:
 		setDefault("amount", c.ApprovedAmount)
 		setDefault("payment_id", c.PaymentID)
