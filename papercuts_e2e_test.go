@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"claimsctl/streams/redistest"
+
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -199,4 +205,60 @@ func TestFirstHourMessages(t *testing.T) {
 		assert.Contains(t, r.stdout, `redis("XADD", key("claims:events"), ...)`)
 		assert.Contains(t, r.stdout, "submit and emit")
 	})
+}
+
+// TestLabStepsOnAUsedServer: steps 5, 11 and 12 run again on a server
+// used before, from a new folder too, say what is this run's and what is
+// left from before. Step 5 shows its four groups at lag 0 and names the
+// others apart; step 11 prints each warning once and names the archives
+// in data/ and the restored streams on the server for what each is; step
+// 12 counts this run's claims per partition, in words ("1 claim").
+func TestLabStepsOnAUsedServer(t *testing.T) {
+	t.Parallel()
+	url := redistest.Start(t).URL()
+	opt, err := redis.ParseURL(url)
+	require.NoError(t, err)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	// A group of another step, which never reads to the end.
+	require.NoError(t, rdb.XGroupCreateMkStream(context.Background(), "claims:events", "demo", "0").Err())
+	first, second := studentDir(t), studentDir(t)
+	step := func(dir, name string) string {
+		t.Helper()
+		r := claimsctlIn(t, dir, "", labEnv, "--redis", url, "run", "scripts/"+name)
+		require.Equal(t, 0, r.code, "%s\nstdout:\n%s\nstderr:\n%s", name, r.stdout, r.stderr)
+		assert.Contains(t, r.stdout, "Now you should see", name)
+		return r.stdout
+	}
+	groupLine := regexp.MustCompile(`(?m)^  \S+ +pending \d+ +lag \d+ +consumers`)
+
+	step(first, "step05.lua")
+	five := step(first, "step05.lua")
+	assert.Contains(t, five, "the four workers' groups have read and acked everything:")
+	assert.Len(t, groupLine.FindAllString(five, -1), 4, "only the four workers' groups:\n%s", five)
+	assert.Regexp(t, `claims:events has 1 group more, of other steps: demo \(lag \d+\)`, five)
+
+	step(first, "step11.lua")
+	eleven := step(second, "step11.lua")
+	assert.Contains(t, eleven, "kept from earlier runs: no archive in this folder's data/, claims:restored-1 on this server")
+	assert.Contains(t, eleven, "this run's number is 2")
+	assert.Equal(t, 1, strings.Count(eleven, "warning: group demo still has"), "each warning once:\n%s", eleven)
+	assert.Contains(t, eleven, "still refused, by other groups: ")
+	assert.FileExists(t, filepath.Join(second, "data", "claims-archive-2.jsonl"))
+	again := step(first, "step11.lua")
+	assert.Contains(t, again, "kept from earlier runs: data/claims-archive-1.jsonl in this folder's data/, claims:restored-1 .. -2 on this server")
+	assert.Contains(t, again, "this run's number is 3")
+
+	step(first, "step12.lua")
+	twelve := step(first, "step12.lua")
+	assert.NotRegexp(t, `\b1 entries\b|\b1 claims\b`, twelve)
+	perPartition := regexp.MustCompile(`(?m)^  partition \d+: \S+ +(\d+) claims? +slot`)
+	sum := 0
+	for _, m := range perPartition.FindAllStringSubmatch(twelve, -1) {
+		n, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		sum += n
+	}
+	assert.Equal(t, 12, sum, "this run's 12 claims, whatever earlier runs left:\n%s", twelve)
+	assert.Contains(t, twelve, "in the stream in all, earlier ones too")
 }

@@ -88,7 +88,7 @@ func (m *opsModule) trim(L *lua.LState) int {
 	if _, ok := L.Get(1).(*lua.LTable); !ok {
 		argError(L, 1, fn, "give the options as a table: trim{maxlen=1000} or trim{before=\"2026-11-25T10:00:00Z\"}")
 	}
-	o := optionsAt(L, 1, fn, "maxlen", "before", "archive", "confirm", "force", "stream")
+	o := optionsAt(L, 1, fn, "maxlen", "before", "archive", "confirm", "force", "stream", "quiet")
 	var opts claims.TrimOptions
 	if name := o.str("stream", ""); !eventsName(name) {
 		opts.Stream = streamArg(m.store.Keys(), name)
@@ -113,14 +113,16 @@ func (m *opsModule) trim(L *lua.LState) int {
 		argError(L, 1, fn, "give maxlen=N (keep the newest N) or before=time (remove what is older)")
 	}
 	archive := o.str("archive", "")
-	confirm, force := o.boolean("confirm", false), o.boolean("force", false)
+	confirm, force, quiet := o.boolean("confirm", false), o.boolean("force", false), o.boolean("quiet", false)
 
 	ctx := ctxOf(L)
 	plan, err := upkeep.PlanTrim(ctx, m.store, opts)
 	if err != nil {
 		return raise(L, err)
 	}
-	fmt.Fprint(m.out, plan.Describe())
+	if !quiet {
+		fmt.Fprint(m.out, plan.Describe())
+	}
 	t := planTable(L, plan)
 	if !confirm || plan.Count() == 0 {
 		if plan.Count() > 0 {

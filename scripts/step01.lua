@@ -35,7 +35,8 @@ end
 
 -- A round trip proves the connection works: read the event stream's state.
 local events = info().events
-print(("claims:events: %s, %d entries"):format(events.exists and "exists" or "not created yet", events.length))
+print(("claims:events: %s, %d %s"):format(events.exists and "exists" or "not created yet", events.length,
+  events.length == 1 and "entry" or "entries"))
 expect(s.version ~= "", "the server answered")
 
 print()

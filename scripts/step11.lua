@@ -45,23 +45,46 @@ print(("\nclaims:events: %d entries, %s bytes, first %s, last %s"):format(
 -- Without partitions there is one stream; with them, info() lists each.
 local partitions = ev.partitions or {ev}
 if #partitions > 1 then
-  for _, p in ipairs(partitions) do print(("  %s: %d entries"):format(p.key, p.length)) end
+  for _, p in ipairs(partitions) do print(("  %s: %s"):format(p.key, lab.count(p.length, "entry", "entries"))) end
 end
 for _, g in ipairs(groups()) do
   print(("group %s: pending %d, lag %d, last delivered %s"):format(g.name, g.pending, g.lag, g.last_delivered_id))
 end
 
 -- Where this run's archive and restored copy go: the first number not used
--- by an earlier run, so nothing of an earlier run is overwritten.
+-- by an earlier run, so nothing of an earlier run is overwritten. The
+-- archives are files in this folder's data/, the restored streams keys on
+-- this server: after a lab on another server (or in another folder) the
+-- two differ, and each is said for what it is.
 local n = 1
-while lab.exists(("data/claims-archive-%d.jsonl"):format(n)) or #keys(("claims:restored-%d*"):format(n)) > 0 do
+local archived, restored_runs = {}, {}
+while true do
+  local file = lab.exists(("data/claims-archive-%d.jsonl"):format(n))
+  local stream = #keys(("claims:restored-%d*"):format(n)) > 0
+  if not file and not stream then break end
+  if file then archived[#archived + 1] = n end
+  if stream then restored_runs[#restored_runs + 1] = n end
   n = n + 1
 end
 local archive, restored = ("data/claims-archive-%d.jsonl"):format(n), ("claims:restored-%d"):format(n)
-if n == 2 then
-  print("\nan earlier run left data/claims-archive-1.jsonl and claims:restored-1: they are kept; this run's number is 2")
-elseif n > 2 then
-  print(("\nearlier runs left data/claims-archive-1.jsonl .. -%d.jsonl and claims:restored-1 .. -%d: they are kept; this run's number is %d"):format(n - 1, n - 1, n))
+-- "claims:restored-1", "claims:restored-1 .. -3", "claims:restored-1, claims:restored-3".
+local function names(prefix, suffix, list)
+  if #list == 1 then return prefix .. list[1] .. suffix end
+  if list[#list] - list[1] + 1 == #list then
+    return ("%s%d%s .. -%d%s"):format(prefix, list[1], suffix, list[#list], suffix)
+  end
+  local out = {}
+  for _, i in ipairs(list) do out[#out + 1] = prefix .. i .. suffix end
+  return table.concat(out, ", ")
+end
+local kept_files = #archived > 0 and names("data/claims-archive-", ".jsonl", archived)
+local kept_streams = #restored_runs > 0 and names("claims:restored-", "", restored_runs)
+if kept_files and kept_streams and table.concat(archived, ",") == table.concat(restored_runs, ",") then
+  print(("\n%s left %s and %s: they are kept; this run's number is %d"):format(
+    #archived == 1 and "an earlier run" or "earlier runs", kept_files, kept_streams, n))
+elseif kept_files or kept_streams then
+  print(("\nkept from earlier runs: %s in this folder's data/, %s on this server\n(those runs were in another folder or on another server); this run's number is %d, free in both"):format(
+    kept_files or "no archive", kept_streams or "no restored stream", n))
 end
 
 -- Trim everything but the newest 5 entries. XTRIM works on one stream at a
@@ -75,8 +98,10 @@ local plan = trim{maxlen = maxlen}
 expect(plan.dry_run and plan.count == length - keep, "a dry run plans the removals and writes nothing")
 expect(info().events.length == length, "nothing removed by the dry run")
 
+-- The same plan again with confirm=true: quiet=true, as the dry run just
+-- showed it, warnings and all.
 print("\n-- confirm: refused, because groups (" .. group .. " among them) have not read them all --")
-local ok, err = pcall(trim, {maxlen = maxlen, confirm = true, archive = archive})
+local ok, err = pcall(trim, {maxlen = maxlen, confirm = true, archive = archive, quiet = true})
 print(ok and "removed?!" or ("refused: " .. tostring(err)))
 expect(not ok, "a trim that would lose unread entries is refused")
 expect(not lab.exists(archive), "a refused trim writes no archive")
@@ -87,7 +112,7 @@ repeat
   local more = consume(group, "m1", {count = 100}, function(ev) end)
 until more == 0
 local done
-ok, err = pcall(trim, {maxlen = maxlen, confirm = true, archive = archive})
+ok, err = pcall(trim, {maxlen = maxlen, confirm = true, archive = archive, quiet = true})
 if ok then
   done = err
 else
@@ -95,10 +120,17 @@ else
   -- entries too, and so have the workers' groups while no worker runs. In
   -- production you would stop here and let them catch up; this is a lab,
   -- so we decide to drop their backlog.
-  print("still refused, by other groups: demo groups of earlier steps that never read to the end, and")
-  print("workers' groups, which catch up only while their worker runs. In production you would stop")
-  print("here and let them catch up. This is a lab: force=true drops their backlog.")
-  done = trim{maxlen = maxlen, confirm = true, archive = archive, force = true}
+  -- Who: the groups the dry run warned of (plan.groups sums them over the
+  -- partitions), but this step's own, which has read everything since.
+  local others = {}
+  for _, g in ipairs(plan.groups) do
+    if g.name ~= group and (g.pending > 0 or g.unread > 0) then others[#others + 1] = g.name end
+  end
+  print("still refused, by other groups: " .. table.concat(others, ", ") .. ".")
+  print("They are demo groups of earlier steps that never read to the end, and workers' groups, which")
+  print("catch up only while their worker runs. In production you would stop here and let them catch")
+  print("up. This is a lab: force=true drops their backlog.")
+  done = trim{maxlen = maxlen, confirm = true, archive = archive, force = true, quiet = true}
 end
 expect(done.removed == length - keep and info().events.length == keep, "archived and removed all but the newest")
 print(("removed %d entries; claims:events keeps the newest %d, %s holds the rest"):format(done.removed, keep, archive))

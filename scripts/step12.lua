@@ -39,12 +39,19 @@ for _, c in ipairs(claims) do
   per[stream] = (per[stream] or 0) + 1
   print(("  claim %s  ->  %s"):format(c.id:sub(1, 8), stream))
 end
+-- How many of these claims each partition got; on a server the step ran on
+-- before, a stream also holds the earlier runs' events, said apart.
 local ev = info().events
+local counted = 0
 for i, p in ipairs(ev.partitions) do
+  local here = per[p.key] or 0
+  counted = counted + here
   local where = p.node ~= "" and (" on master " .. p.node) or ""
-  print(("  partition %d: %-26s %3d entries, slot %5d%s"):format(i - 1, p.key, p.length, slot(p.key), where))
+  local all = p.length ~= here and ("  (%s in the stream in all, earlier ones too)"):format(lab.count(p.length, "entry", "entries")) or ""
+  print(("  partition %d: %-26s %-9s slot %5d%s%s"):format(i - 1, p.key, lab.count(here, "claim", "claims"), slot(p.key), where, all))
 end
 expect(#ev.partitions == n, "info() lists every partition")
+expect(counted == #claims, "each of this run's claims is in one partition")
 
 -- 2. A hash tag keeps one claim's keys in one slot.
 local c = claims[1]

@@ -157,6 +157,11 @@ end
 
 -- Printing ----------------------------------------------------------------
 
+-- "1 claim", "3 claims": a count with its noun.
+function lab.count(n, one, many)
+  return ("%d %s"):format(n, n == 1 and one or many)
+end
+
 -- Every status in lifecycle order, as the dashboard lists them.
 lab.statuses = {"submitted", "assigned", "investigating", "investigated", "approved", "rejected",
                 "payment_initiated", "paid"}
