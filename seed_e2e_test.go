@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +10,7 @@ import (
 	"testing"
 
 	"claimsctl/luaapi"
+	"claimsctl/repl"
 	"claimsctl/streams/redistest"
 
 	"github.com/stretchr/testify/assert"
@@ -89,4 +92,58 @@ func TestSeededRunIsRefused(t *testing.T) {
 	r = claimsctl(t, "", nil, "--redis", url, "--seed", "seven", "-e", "1")
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, `--seed must be a whole number, got "seven"`)
+}
+
+// TestSeededREPLSession replays testdata/seed/repl.txt (its prompt lines
+// are the input) in a REPL started as claimsctl --seed 7 on the embedded
+// server: the output is the same on every run, ids, times and entry ids
+// included; only the server's port is normalised. README's "A REPL
+// session" is that transcript, and is held to it.
+func TestSeededREPLSession(t *testing.T) {
+	t.Parallel()
+	golden := filepath.Join("testdata", "seed", "repl.txt")
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	session := func() string {
+		return port.ReplaceAllString(seededREPLSession(t, transcriptInput(string(want))), "${1}<port>")
+	}
+	got := session()
+	assert.Equal(t, got, session(), "two seeded sessions print the same")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+		want = []byte(got)
+	}
+	assert.Equal(t, string(want), got, "go test . -update rewrites %s", golden)
+
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "## A REPL session\n")
+	require.True(t, ok, "README has a REPL session")
+	_, block, ok := strings.Cut(section, "```\n$ claimsctl --seed 7\n")
+	require.True(t, ok, "README's REPL session starts with $ claimsctl --seed 7")
+	block, _, _ = strings.Cut(block, "```\n")
+	assert.Equal(t, string(want), port.ReplaceAllString(block, "${1}<port>"), "README's REPL session is %s", golden)
+}
+
+// seededREPLSession is replSession with --seed 7 on the embedded server.
+func seededREPLSession(t *testing.T, input string) string {
+	t.Helper()
+	var out strings.Builder
+	c := &replCmd{base: &base{
+		env: environment{
+			getenv: func(string) string { return "" },
+			stdin:  strings.NewReader(input), stdout: &out, stderr: &out,
+		},
+		conn: connFlags{embedded: true}, seed: "7", seedable: true,
+	}}
+	ctx := context.Background()
+	err := c.session(ctx, func(o repl.Options) error {
+		o.Eval = &echoing{Evaluator: o.Eval, out: o.Out}
+		return repl.Run(ctx, o)
+	})
+	var failed *repl.CommandsFailed
+	if !errors.As(err, &failed) {
+		require.NoError(t, err)
+	}
+	return out.String()
 }
