@@ -43,8 +43,9 @@ trace(false)
 print(("claim %s submitted: version %d, stream entry %s"):format(c.id, c.version, c.entry_id))
 print("That EVALSHA names 3 keys (the stream, the claim's aggregate hash, the event-id index), then")
 print("its arguments: the claim id, the version it expects (0: a new claim), the event_id, 0 (no")
-print("caller-chosen event_id to index), 4 and the aggregate's new state (status, amount), then")
-print("the eight fields the script XADDs. The entry, as")
+print("caller-chosen event_id to index), the entry's time (\"\": XADD * lets Redis number it by its")
+print("clock; a run with --seed gives its own), 4 and the aggregate's new state (status, amount),")
+print("then the eight fields the script XADDs. The entry, as")
 local cli = server().redis_cli
 if cli == "" then cli = "redis-cli" end
 print(("%s XRANGE %s %s %s shows it:"):format(cli, key("claims:events", c.id), c.entry_id, c.entry_id))
