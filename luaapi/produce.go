@@ -260,12 +260,13 @@ func (m *produceModule) emit(L *lua.LState) int {
 }
 
 func (m *produceModule) pushResult(L *lua.LState, ev claims.Event, claim *claims.Claim) int {
-	t := claimTable(L, claim)
+	f := claimFields(L, claim, 3)
 	// As in an event table: event_id is the uuid on the wire; the entry
 	// id (event.id) is entry_id here, since id is the claim's.
-	t.RawSetString("entry_id", lua.LString(ev.ID))
-	t.RawSetString("event_id", lua.LString(ev.EventID))
-	t.RawSetString("event", eventTable(L, ev))
+	f.setString(kEntryID, ev.ID)
+	f.setString(kEventID, ev.EventID)
+	f.set(kEvent, eventTable(L, ev))
+	t := f.t
 	if m.echo.on {
 		m.echo.summary(t, "claim %s %s (v%d) as %s", claims.Short(claim.ID), pastTense(ev.Type, claim), claim.Version, ev.ID)
 	}

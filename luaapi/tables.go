@@ -18,44 +18,88 @@ const timeOut = "2006-01-02T15:04:05.000Z"
 // 3339 strings. Built field by field: through encoding/json it cost a
 // script more CPU than the command's round trip.
 func claimTable(L *lua.LState, c *claims.Claim) *lua.LTable {
-	t := L.CreateTable(0, 26)
-	t.RawSetString("id", lua.LString(c.ID))
-	t.RawSetString("status", lua.LString(c.Status))
-	t.RawSetString("version", lua.LNumber(c.Version))
-	t.RawSetString("customer_id", lua.LString(c.CustomerID))
-	t.RawSetString("policy_id", lua.LString(c.PolicyID))
-	t.RawSetString("claim_type", lua.LString(c.ClaimType))
-	t.RawSetString("incident_date", lua.LString(c.IncidentDate))
-	t.RawSetString("description", lua.LString(c.Description))
-	t.RawSetString("amount", lua.LNumber(c.Amount))
-	setNonZero(t, "approved_amount", c.ApprovedAmount)
-	setNonZero(t, "paid_amount", c.PaidAmount)
-	setNonEmpty(t, "adjuster", c.Adjuster)
-	t.RawSetString("documents", lua.LNumber(c.Documents))
-	setNonEmpty(t, "findings", c.Findings)
-	setNonEmpty(t, "fraud_risk", c.FraudRisk)
-	setNonEmpty(t, "rejection_reason", c.RejectionReason)
-	setNonEmpty(t, "rejection_code", c.RejectionCode)
-	setNonEmpty(t, "payment_id", c.PaymentID)
-	t.RawSetString("submitted_at", lua.LString(c.SubmittedAt.Format(time.RFC3339Nano)))
-	t.RawSetString("updated_at", lua.LString(c.UpdatedAt.Format(time.RFC3339Nano)))
+	return claimFields(L, c, 0).t
+}
+
+// The keys of claim and event tables, boxed once (fieldtable.go).
+var (
+	kID, kStatus, kVersion                 = fkey("id"), fkey("status"), fkey("version")
+	kCustomerID, kPolicyID, kClaimType     = fkey("customer_id"), fkey("policy_id"), fkey("claim_type")
+	kIncidentDate, kDescription, kAmount   = fkey("incident_date"), fkey("description"), fkey("amount")
+	kApprovedAmount, kPaidAmount           = fkey("approved_amount"), fkey("paid_amount")
+	kAdjuster, kDocuments, kFindings       = fkey("adjuster"), fkey("documents"), fkey("findings")
+	kFraudRisk, kRejectionReason           = fkey("fraud_risk"), fkey("rejection_reason")
+	kRejectionCode, kPaymentID             = fkey("rejection_code"), fkey("payment_id")
+	kSubmittedAt, kUpdatedAt               = fkey("submitted_at"), fkey("updated_at")
+	kDecidedAt, kPaidAt                    = fkey("decided_at"), fkey("paid_at")
+	kEntries, kTrimmed                     = fkey("entries"), fkey("trimmed")
+	kType, kClaimID, kEventID, kOccurredAt = fkey("type"), fkey("claim_id"), fkey("event_id"), fkey("occurred_at")
+	kActor, kData, kEntryID, kEvent        = fkey("actor"), fkey("data"), fkey("entry_id"), fkey("event")
+)
+
+// claimKeys is how many keys claimFields sets for c: a map sized for
+// every field a claim may have is twice the size, and costs as much
+// again to allocate and clear, for a claim just submitted.
+func claimKeys(c *claims.Claim) int {
+	n := 12 // id, status, version, customer_id … submitted_at, updated_at
+	for _, set := range [...]bool{
+		c.ApprovedAmount != 0, c.PaidAmount != 0, c.Adjuster != "", c.Findings != "",
+		c.FraudRisk != "", c.RejectionReason != "", c.RejectionCode != "", c.PaymentID != "",
+		!c.DecidedAt.IsZero(), !c.PaidAt.IsZero(), c.Entries != nil, c.Trimmed,
+	} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// claimFields is claimTable with room for extra more keys.
+func claimFields(L *lua.LState, c *claims.Claim, extra int) fieldTable {
+	t := newFieldTable(L, claimKeys(c)+extra)
+	t.setString(kID, c.ID)
+	t.setString(kStatus, string(c.Status))
+	t.setNumber(kVersion, float64(c.Version))
+	t.setString(kCustomerID, c.CustomerID)
+	t.setString(kPolicyID, c.PolicyID)
+	t.setString(kClaimType, c.ClaimType)
+	t.setString(kIncidentDate, c.IncidentDate)
+	t.setString(kDescription, c.Description)
+	t.setNumber(kAmount, c.Amount)
+	t.setNonZero(kApprovedAmount, c.ApprovedAmount)
+	t.setNonZero(kPaidAmount, c.PaidAmount)
+	t.setNonEmpty(kAdjuster, c.Adjuster)
+	t.setNumber(kDocuments, float64(c.Documents))
+	t.setNonEmpty(kFindings, c.Findings)
+	t.setNonEmpty(kFraudRisk, c.FraudRisk)
+	t.setNonEmpty(kRejectionReason, c.RejectionReason)
+	t.setNonEmpty(kRejectionCode, c.RejectionCode)
+	t.setNonEmpty(kPaymentID, c.PaymentID)
+	submitted := lua.LString(c.SubmittedAt.Format(time.RFC3339Nano))
+	t.set(kSubmittedAt, submitted)
+	if c.UpdatedAt.Equal(c.SubmittedAt) && c.UpdatedAt.Location() == c.SubmittedAt.Location() {
+		// A claim just submitted: one string for both (the same text).
+		t.set(kUpdatedAt, submitted)
+	} else {
+		t.setString(kUpdatedAt, c.UpdatedAt.Format(time.RFC3339Nano))
+	}
 	if !c.DecidedAt.IsZero() {
-		t.RawSetString("decided_at", lua.LString(c.DecidedAt.Format(time.RFC3339Nano)))
+		t.setString(kDecidedAt, c.DecidedAt.Format(time.RFC3339Nano))
 	}
 	if !c.PaidAt.IsZero() {
-		t.RawSetString("paid_at", lua.LString(c.PaidAt.Format(time.RFC3339Nano)))
+		t.setString(kPaidAt, c.PaidAt.Format(time.RFC3339Nano))
 	}
 	if c.Entries != nil {
 		entries := L.CreateTable(len(c.Entries), 0)
 		for _, id := range c.Entries {
 			entries.Append(lua.LString(id))
 		}
-		t.RawSetString("entries", entries)
+		t.set(kEntries, entries)
 	}
 	if c.Trimmed {
-		t.RawSetString("trimmed", lua.LTrue)
+		t.set(kTrimmed, lua.LTrue)
 	}
-	L.SetMetatable(t, claimMetatable(L))
+	L.SetMetatable(t.t, claimMetatable(L))
 	return t
 }
 
@@ -92,32 +136,46 @@ func claimMetatable(L *lua.LState) *lua.LTable {
 	return mt
 }
 
-func setNonEmpty(t *lua.LTable, key, v string) {
-	if v != "" {
-		t.RawSetString(key, lua.LString(v))
-	}
-}
-
-func setNonZero(t *lua.LTable, key string, v float64) {
-	if v != 0 {
-		t.RawSetString(key, lua.LNumber(v))
-	}
-}
-
 // eventTable: {id, type, claim_id, version, event_id, occurred_at, actor, data}:
 // id is the stream entry id, event_id the uuid as on the wire.
 func eventTable(L *lua.LState, e claims.Event) *lua.LTable {
-	t := L.CreateTable(0, 8)
-	t.RawSetString("id", lua.LString(e.ID))
-	t.RawSetString("type", lua.LString(e.Type))
-	t.RawSetString("claim_id", lua.LString(e.ClaimID))
-	t.RawSetString("version", lua.LNumber(e.Version))
-	t.RawSetString("event_id", lua.LString(e.EventID))
-	t.RawSetString("occurred_at", lua.LString(e.OccurredAt.UTC().Format(timeOut)))
-	t.RawSetString("actor", lua.LString(e.Actor))
-	t.RawSetString("data", toLua(L, e.Data))
-	return t
+	t := newFieldTable(L, 8)
+	t.setString(kID, e.ID)
+	t.setString(kType, string(e.Type))
+	t.setString(kClaimID, e.ClaimID)
+	t.setNumber(kVersion, float64(e.Version))
+	t.setString(kEventID, e.EventID)
+	t.setString(kOccurredAt, e.OccurredAt.UTC().Format(timeOut))
+	t.setString(kActor, e.Actor)
+	t.set(kData, dataTable(L, e.Data))
+	return t.t
 }
+
+// dataTable is toLua of an event's payload (a table, empty for nil), its usual keys boxed once.
+func dataTable(L *lua.LState, data map[string]any) lua.LValue {
+	t := newFieldTable(L, len(data))
+	for k, v := range data {
+		fk, ok := dataKeys[k]
+		if !ok {
+			fk = fieldKey{name: k, v: lua.LString(k)}
+		}
+		if v := toLua(L, v); v != lua.LNil {
+			t.set(fk, v)
+		}
+	}
+	return t.t
+}
+
+// dataKeys are the payload fields of the schemas, boxed once.
+var dataKeys = func() map[string]fieldKey {
+	out := map[string]fieldKey{}
+	for _, t := range claims.EventTypes {
+		for _, r := range claims.FieldRules(t) {
+			out[r.Name] = fkey(r.Name)
+		}
+	}
+	return out
+}()
 
 // deliveryTable is an event, or for a malformed entry {id, error, fields}.
 func deliveryTable(L *lua.LState, d streams.Delivery) *lua.LTable {

@@ -41,7 +41,9 @@ func TestClaimTableIsTheClaimsJSON(t *testing.T) {
 			t.Fatalf("claims.Claim.%s is a %s: teach this test (and claimTable) to fill it", v.Type().Field(i).Name, f.Kind())
 		}
 	}
-	for name, c := range map[string]claims.Claim{"every field": full, "zero": {}, "no entries yet": {ID: "c", Entries: []string{}}} {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 1234567, time.FixedZone("CET", 3600))
+	submitted := claims.Claim{ID: "c", Status: claims.StatusSubmitted, Version: 1, Amount: 2500, SubmittedAt: at, UpdatedAt: at, Entries: []string{"1-0"}}
+	for name, c := range map[string]claims.Claim{"every field": full, "zero": {}, "no entries yet": {ID: "c", Entries: []string{}}, "just submitted": submitted} {
 		t.Run(name, func(t *testing.T) {
 			got, err := fromLua(claimTable(L, &c), "claim")
 			require.NoError(t, err)
