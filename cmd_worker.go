@@ -15,6 +15,7 @@ import (
 	"claimsctl/luaapi"
 	"claimsctl/streams"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/workers"
 )
 
 // workerCmd runs one worker in the foreground, as the lab's separate
@@ -30,7 +31,7 @@ const logTime = "15:04:05.000"
 
 func (c *workerCmd) doc() doc {
 	return doc{name: "worker", args: "NAME|FILE.lua [flags]", summary: "run a worker in the foreground until Ctrl-C",
-		about: "Runs a worker in the foreground (" + strings.Join(streams.WorkerNames, ", ") + ",\n" +
+		about: "Runs a worker in the foreground (" + strings.Join(workers.Names, ", ") + ",\n" +
 			"or a Lua consumer file) until Ctrl-C, which stops it after its batch\n" +
 			"(a Lua handle() still running " + luaapi.ConsumerGrace.String() + " later is interrupted)."}
 }
@@ -45,7 +46,7 @@ func (c *workerCmd) flags(fs *flag.FlagSet) {
 }
 
 func (c *workerCmd) Run(ctx context.Context, args []string) error {
-	hint := "claimsctl worker processor --consumer p1   (workers: " + strings.Join(streams.WorkerNames, ", ") + ", or a Lua consumer file)"
+	hint := "claimsctl worker processor --consumer p1   (workers: " + strings.Join(workers.Names, ", ") + ", or a Lua consumer file)"
 	// The worker name may come before or after the flags.
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -66,8 +67,8 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	switch {
 	case name == "":
 		return &usageError{msg: "worker needs a name", hint: hint}
-	case !strings.HasSuffix(name, ".lua") && !slices.Contains(streams.WorkerNames, name):
-		return &usageError{msg: fmt.Sprintf("no worker %q", name) + didYouMean(name, streams.WorkerNames), hint: hint}
+	case !strings.HasSuffix(name, ".lua") && !slices.Contains(workers.Names, name):
+		return &usageError{msg: fmt.Sprintf("no worker %q", name) + didYouMean(name, workers.Names), hint: hint}
 	case strings.HasSuffix(name, ".lua") && !isFile(name):
 		_, err := os.Stat(name)
 		msg := fmt.Sprintf("cannot read %s", name)
@@ -129,7 +130,7 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 		defer store.KeepAliveProcess(ctx, consumer.Group(), c.opts.Consumer, os.Getpid())()
 		return consumer.Run(ctx, c.opts)
 	}
-	handler, err := store.NewWorker(name)
+	handler, err := workers.New(store, name)
 	if err != nil {
 		return err
 	}

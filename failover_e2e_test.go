@@ -25,6 +25,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/workers"
 )
 
 // servedCluster is a `claimsctl serve --cluster` running for a test.
@@ -250,7 +251,7 @@ func TestServeClusterFailover(t *testing.T) {
 
 	dir := t.TempDir()
 	logs := map[string]string{}
-	for _, name := range streams.WorkerNames {
+	for _, name := range workers.Names {
 		logs[name] = filepath.Join(dir, name+".log")
 		w := exec.Command(binary, append(append([]string(nil), conn...), "worker", name)...)
 		w.Env = append(cleanEnv(), env...)
@@ -310,7 +311,7 @@ func TestServeClusterFailover(t *testing.T) {
 	})
 	resumed := map[string]time.Time{}
 	eventually(t, 30*time.Second, "every worker handling a failed partition's events after the promotion", func() bool {
-		for _, name := range streams.WorkerNames {
+		for _, name := range workers.Names {
 			if _, ok := resumed[name]; ok {
 				continue
 			}
@@ -321,7 +322,7 @@ func TestServeClusterFailover(t *testing.T) {
 				}
 			}
 		}
-		return len(resumed) == len(streams.WorkerNames)
+		return len(resumed) == len(workers.Names)
 	})
 	healthyBefore, _ := healthy.snapshot()
 	eventually(t, 30*time.Second, "the healthy loop going on", func() bool {
@@ -357,7 +358,7 @@ func TestServeClusterFailover(t *testing.T) {
 	// cannot decide without.
 	unreadPolicy := regexp.MustCompile(`read policy:\S+ for the batch: `)
 	pause := map[string]time.Duration{}
-	for _, name := range streams.WorkerNames {
+	for _, name := range workers.Names {
 		lines := workerLog(t, logs[name])
 		for _, l := range lines {
 			if failed[l.partition] || !strings.Contains(l.text, "retrying in") {
@@ -416,7 +417,7 @@ func failedList(failed map[int]bool) []int {
 // sinceEach is each worker's time after t0.
 func sinceEach(m map[string]time.Time, t0 time.Time) string {
 	var parts []string
-	for _, name := range streams.WorkerNames {
+	for _, name := range workers.Names {
 		if at, ok := m[name]; ok {
 			parts = append(parts, fmt.Sprintf("%s %s", name, at.Sub(t0).Round(time.Millisecond)))
 		}
@@ -427,7 +428,7 @@ func sinceEach(m map[string]time.Time, t0 time.Time) string {
 // eachDuration is each worker's duration.
 func eachDuration(m map[string]time.Duration) string {
 	var parts []string
-	for _, name := range streams.WorkerNames {
+	for _, name := range workers.Names {
 		parts = append(parts, fmt.Sprintf("%s %s", name, m[name].Round(time.Millisecond)))
 	}
 	return strings.Join(parts, ", ")

@@ -12,6 +12,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/workers"
 )
 
 // ScriptCost is what one server script costs Redis in one phase of the
@@ -195,7 +196,7 @@ func scriptCost(phase, script, per string, units int64, stats map[string]command
 // entry of the event streams (its own decisions too) and holds none
 // pending.
 func drainProcessor(ctx context.Context, store *streams.Store) error {
-	h, err := store.NewWorker("processor")
+	h, err := workers.New(store, "processor")
 	if err != nil {
 		return err
 	}

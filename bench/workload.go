@@ -13,6 +13,7 @@ import (
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
 	"claimsctl/streams/upkeep"
+	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -164,8 +165,8 @@ func Run(ctx context.Context, store *streams.Store, o Options) (Report, error) {
 	record("submit_many", int64(o.Claims), time.Since(start), benchXAddPipeline)
 	r.Submitted = s.memoryPerClaim(ctx, usedBefore, 2*o.Claims)
 
-	for _, name := range streams.WorkerNames {
-		h, err := s.store.NewWorker(name)
+	for _, name := range workers.Names {
+		h, err := workers.New(s.store, name)
 		if err != nil {
 			return r, err
 		}

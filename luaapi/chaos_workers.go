@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/workers"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -55,7 +56,7 @@ func (m *chaosModule) kill(L *lua.LState) int {
 			}
 		})
 		for _, consumer := range names {
-			if which != consumer && !slices.Contains(streams.WorkerNames, which) && !strings.HasPrefix(consumer, which+"@") {
+			if which != consumer && !slices.Contains(workers.Names, which) && !strings.HasPrefix(consumer, which+"@") {
 				continue
 			}
 			pid := procs[consumer]
@@ -91,12 +92,12 @@ func (m *chaosModule) killed(L *lua.LState, name, consumer, group, what string, 
 // groupsFor is where a worker or consumer named which may run: a built-in
 // worker's group, or every group of the built-ins and of this session.
 func (m *chaosModule) groupsFor(which string) []string {
-	if h, err := m.store.NewWorker(which); err == nil {
+	if h, err := workers.New(m.store, which); err == nil {
 		return []string{h.Group()}
 	}
 	var groups []string
-	for _, name := range streams.WorkerNames {
-		h, _ := m.store.NewWorker(name)
+	for _, name := range workers.Names {
+		h, _ := workers.New(m.store, name)
 		groups = append(groups, h.Group())
 	}
 	for _, b := range m.workers.pool.byName() {
@@ -121,7 +122,7 @@ var faultWorkerKeys = []string{"consumer", "count", "min_idle", "recover_every",
 // consumer of its group, named <worker>-<role>@host unless told.
 func (m *chaosModule) extraWorker(L *lua.LState, fn, role string, o options, wrap func(streams.Handler) streams.Handler, run func(ctx context.Context, h streams.Handler, opts streams.WorkerOptions) error) (*background, streams.WorkerOptions) {
 	worker := L.CheckString(1)
-	inner, err := m.store.NewWorker(worker) // checked by checkWorker
+	inner, err := workers.New(m.store, worker) // checked by checkWorker
 	if err != nil {
 		raise(L, fmt.Errorf("%s: %w", fn, err))
 	}
@@ -148,8 +149,8 @@ func (m *chaosModule) extraWorker(L *lua.LState, fn, role string, o options, wra
 
 func (m *chaosModule) checkWorker(L *lua.LState, fn string) {
 	name := L.CheckString(1)
-	if _, err := m.store.NewWorker(name); err != nil {
-		argError(L, 1, fn, fmt.Sprintf("no built-in worker %q (one of %s)", name, strings.Join(streams.WorkerNames, ", ")))
+	if _, err := workers.New(m.store, name); err != nil {
+		argError(L, 1, fn, fmt.Sprintf("no built-in worker %q (one of %s)", name, strings.Join(workers.Names, ", ")))
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/workers"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -86,9 +87,9 @@ func (m *workersModule) defaultConsumer(worker string) string {
 func (m *workersModule) start(L *lua.LState) int {
 	name := L.CheckString(1)
 	o := optionsAt(L, 2, "start", workerOptionKeys...)
-	h, err := m.store.NewWorker(name)
+	h, err := workers.New(m.store, name)
 	if err != nil {
-		if hint := didYouMean(name, streams.WorkerNames, ""); hint != "" {
+		if hint := didYouMean(name, workers.Names, ""); hint != "" {
 			return raise(L, fmt.Errorf("start: no worker %q.%s (Lua consumers start with spawn(file))", name, hint))
 		}
 		return raise(L, fmt.Errorf("start: %w", err))

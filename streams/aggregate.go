@@ -52,7 +52,7 @@ func (s *Store) RestoreAggregates(ctx context.Context, folded []FoldedAggregate)
 		effects[i] = rebuildCall{
 			Aggregate: s.keys.Aggregate(f.Claim.ID), Version: f.Claim.Version, LastEvent: f.LastEvent,
 			Entries: strings.Join(f.Claim.Entries, ","), State: aggregateState(f.Claim),
-		}.effect()
+		}.Effect()
 	}
 	replies, errs, err := s.runAll(ctx, nil, effects)
 	if err != nil {

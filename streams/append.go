@@ -227,7 +227,7 @@ func (s *Store) prepare(claim *claims.Claim, t claims.EventType, data map[string
 		data["payment_id"] = claims.PaymentID(s.opts.NewID())
 	}
 	data = claim.Defaults(t, data)
-	now := s.now()
+	now := s.Now()
 	// The status first: "claim is submitted; claim.payment.initiated needs
 	// an approved claim" explains more than the defaulted amount 0 failing
 	// the schema.
@@ -277,7 +277,7 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 	pk := s.keys.ForClaim(ev.ClaimID)
 	keys, args := appendCall{
 		Stream: pk.Events(), Aggregate: pk.Aggregate(ev.ClaimID), EventIDs: pk.EventIDs(),
-		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record, At: s.entryAt(ev.OccurredAt),
+		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record, At: s.EntryAt(ev.OccurredAt),
 		State: aggregateState(next), Fields: fields,
 	}.keysAndArgs()
 	if err := s.ensureLayout(ctx); err != nil {

@@ -266,7 +266,7 @@ func (s *Store) appendEffect(ev claims.Event, next *claims.Claim, record bool) (
 	pk := s.keys.ForClaim(ev.ClaimID)
 	keys, args := appendCall{
 		Stream: pk.Events(), Aggregate: pk.Aggregate(ev.ClaimID), EventIDs: pk.EventIDs(),
-		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record, At: s.entryAt(ev.OccurredAt),
+		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record, At: s.EntryAt(ev.OccurredAt),
 		State: aggregateState(next), Fields: fields,
 	}.keysAndArgs()
 	return Effect{Op: opAppend, Keys: keys, Args: args}, nil

@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"fmt"
 	"strconv"
 
 	"claimsctl/streams/claims"
@@ -16,7 +17,7 @@ type appendCall struct {
 	Expected                    int64 // the claim's version before this event
 	EventID                     string
 	Record                      bool   // keep EventID in the event-id index (caller-chosen)
-	At                          string // the entry's time (Store.entryAt; "": Redis's clock)
+	At                          string // the entry's time (Store.EntryAt; "": Redis's clock)
 	State                       []any  // the aggregate's state after the event
 	Fields                      []any  // the event's field/value pairs
 }
@@ -32,8 +33,8 @@ func (c appendCall) keysAndArgs() ([]string, []any) {
 	return []string{c.Stream, c.Aggregate, c.EventIDs}, args
 }
 
-// projectCall applies one event to the read model through ops/project.lua.
-type projectCall struct {
+// ProjectCall applies one event to the read model through ops/project.lua.
+type ProjectCall struct {
 	ReadModel, AdjusterLoad string
 	Version                 int64
 	Allowed                 string // "|submitted|assigned|": the statuses the event may follow
@@ -42,13 +43,13 @@ type projectCall struct {
 	Fields                  []any
 }
 
-func (c projectCall) effect() Effect {
+func (c ProjectCall) Effect() Effect {
 	args := append([]any{c.Version, c.Allowed, c.Op, c.Adjuster}, c.Fields...)
 	return Effect{Op: opProject, Keys: []string{c.ReadModel, c.AdjusterLoad}, Args: args}
 }
 
-// countCall counts one event into the analytics through ops/count.lua.
-type countCall struct {
+// CountCall counts one event into the analytics through ops/count.lua.
+type CountCall struct {
 	Stats, StatsClaims string
 	ClaimID            string
 	Version            int64
@@ -56,7 +57,7 @@ type countCall struct {
 	Tally              claims.Tally
 }
 
-func (c countCall) effect() Effect {
+func (c CountCall) Effect() Effect {
 	flag := func(b bool) string {
 		if b {
 			return "1"
@@ -75,9 +76,9 @@ func (c countCall) effect() Effect {
 	return Effect{Op: opCount, Keys: []string{c.Stats, c.StatsClaims}, Args: args}
 }
 
-// notifyCall takes one event of a claim through ops/notify.lua, appending
+// NotifyCall takes one event of a claim through ops/notify.lua, appending
 // its notification if it has one (Fields empty: none).
-type notifyCall struct {
+type NotifyCall struct {
 	Notifications, Seen string
 	ClaimID             string
 	Version             int64
@@ -85,19 +86,19 @@ type notifyCall struct {
 	Fields              []any
 }
 
-func (c notifyCall) effect() Effect {
+func (c NotifyCall) Effect() Effect {
 	args := append([]any{c.ClaimID, c.Version, c.At}, c.Fields...)
 	return Effect{Op: opNotify, Keys: []string{c.Notifications, c.Seen}, Args: args}
 }
 
-// auditCall appends one audit line in version order through ops/audit.lua.
-type auditCall struct {
+// AuditCall appends one audit line in version order through ops/audit.lua.
+type AuditCall struct {
 	Trail   string
 	Version int64
 	Line    string
 }
 
-func (c auditCall) effect() Effect {
+func (c AuditCall) Effect() Effect {
 	return Effect{Op: opAudit, Keys: []string{c.Trail}, Args: []any{c.Version, c.Line}}
 }
 
@@ -109,7 +110,7 @@ type deadLetterCall struct {
 	Fields      []any
 }
 
-func (c deadLetterCall) effect() Effect {
+func (c deadLetterCall) Effect() Effect {
 	del := "0"
 	if c.Delete {
 		del = "1"
@@ -126,7 +127,7 @@ type retryCall struct {
 	Fields                []any  // the event's field/value pairs and retry_of
 }
 
-func (c retryCall) effect() Effect {
+func (c retryCall) Effect() Effect {
 	args := append([]any{c.Version, c.Original, c.Letter, c.Group}, c.Fields...)
 	return Effect{Op: opRetry, Keys: []string{c.DLQ, c.Retry, c.Aggregate}, Args: args}
 }
@@ -147,7 +148,7 @@ type decideCall struct {
 	SubmittedFields, DecisionFields []any
 }
 
-func (c decideCall) effect() Effect {
+func (c decideCall) Effect() Effect {
 	args := []any{c.ClaimID, c.EventID, c.Op, c.Adjuster, c.Status, c.SubmittedEntry, c.At}
 	for _, group := range [][]any{c.State, c.Decision, c.SubmittedFields} {
 		args = append(args, len(group))
@@ -155,6 +156,33 @@ func (c decideCall) effect() Effect {
 	}
 	args = append(args, c.DecisionFields...)
 	return Effect{Op: opDecide, Keys: []string{c.Stream, c.Aggregate, c.ReadModel, c.AdjusterLoad}, Args: args}
+}
+
+// DecideEffect is the decide.lua effect of the processor's decision on
+// the claim that submission e filed; at is the decision entry's time
+// (Store.EntryAt).
+func DecideEffect(k Keys, at string, e, decision claims.Event, op, adjuster string) (Effect, error) {
+	folded, err := claims.Fold([]claims.Event{e, decision})
+	if err != nil {
+		return Effect{}, fmt.Errorf("decide %s: %w", claims.Short(e.ClaimID), err)
+	}
+	fields, err := decision.Fields()
+	if err != nil {
+		return Effect{}, err
+	}
+	// The script sets last_entry_id (decide.lua), so the row has none.
+	unappended := e
+	unappended.ID = ""
+	_, _, _, submittedRow := claims.ReadModelUpdate(unappended)
+	_, _, _, decidedRow := claims.ReadModelUpdate(decision)
+	pk := k.ForClaim(e.ClaimID)
+	return decideCall{
+		Stream: pk.Events(), Aggregate: pk.Aggregate(e.ClaimID),
+		ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
+		ClaimID: e.ClaimID, EventID: decision.EventID, State: aggregateState(folded), Op: op, Adjuster: adjuster,
+		Status: string(folded.Status), SubmittedEntry: e.ID, At: at,
+		Decision: fields, SubmittedFields: submittedRow, DecisionFields: decidedRow,
+	}.Effect(), nil
 }
 
 // rebuildCall writes one rebuilt aggregate through ops/rebuild.lua.
@@ -166,7 +194,7 @@ type rebuildCall struct {
 	State     []any
 }
 
-func (c rebuildCall) effect() Effect {
+func (c rebuildCall) Effect() Effect {
 	args := append([]any{c.Version, c.LastEvent, c.Entries}, c.State...)
 	return Effect{Op: opRebuild, Keys: []string{c.Aggregate}, Args: args}
 }

@@ -35,17 +35,17 @@ func TestBatchCallsKeepOneSlotPerCall(t *testing.T) {
 		pk := k.ForClaim(id)
 		fields := []any{"version", strconv.Itoa(i%3 + 1)}
 		effects = append(effects,
-			projectCall{ReadModel: pk.ReadModel(id), AdjusterLoad: pk.AdjusterLoad(), Version: 1, Allowed: "|submitted|", Fields: fields}.effect(),
-			countCall{Stats: pk.Stats(), StatsClaims: pk.StatsClaims(), ClaimID: id, Version: 1}.effect(),
-			notifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: id, Version: 1, Fields: fields}.effect(),
-			auditCall{Trail: pk.Audit(id), Version: 1, Line: `{"version":1}`}.effect(),
+			ProjectCall{ReadModel: pk.ReadModel(id), AdjusterLoad: pk.AdjusterLoad(), Version: 1, Allowed: "|submitted|", Fields: fields}.Effect(),
+			CountCall{Stats: pk.Stats(), StatsClaims: pk.StatsClaims(), ClaimID: id, Version: 1}.Effect(),
+			NotifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: id, Version: 1, Fields: fields}.Effect(),
+			AuditCall{Trail: pk.Audit(id), Version: 1, Line: `{"version":1}`}.Effect(),
 		)
 		if i%50 == 0 {
 			effects = append(effects,
-				deadLetterCall{Source: pk.Events(), DLQ: pk.DLQ(), Group: GroupAudit, ID: "1-0", Fields: fields}.effect(),
-				retryCall{DLQ: pk.DLQ(), Retry: pk.Retry(GroupAudit), Aggregate: pk.Aggregate(id), Version: 1, Original: "1-0", Letter: "2-0", Group: GroupAudit, Fields: fields}.effect(),
-				decideCall{Stream: pk.Events(), Aggregate: pk.Aggregate(id), ReadModel: pk.ReadModel(id), AdjusterLoad: pk.AdjusterLoad(), ClaimID: id, EventID: "e"}.effect(),
-				rebuildCall{Aggregate: pk.Aggregate(id), Version: 1}.effect(),
+				deadLetterCall{Source: pk.Events(), DLQ: pk.DLQ(), Group: GroupAudit, ID: "1-0", Fields: fields}.Effect(),
+				retryCall{DLQ: pk.DLQ(), Retry: pk.Retry(GroupAudit), Aggregate: pk.Aggregate(id), Version: 1, Original: "1-0", Letter: "2-0", Group: GroupAudit, Fields: fields}.Effect(),
+				decideCall{Stream: pk.Events(), Aggregate: pk.Aggregate(id), ReadModel: pk.ReadModel(id), AdjusterLoad: pk.AdjusterLoad(), ClaimID: id, EventID: "e"}.Effect(),
+				rebuildCall{Aggregate: pk.Aggregate(id), Version: 1}.Effect(),
 			)
 		}
 	}
@@ -136,7 +136,7 @@ func TestACrossSlotBatchIsRefusedByTheCluster(t *testing.T) {
 	var effects []Effect
 	for p := range 2 {
 		id := claimIDsIn(s, p, 1)[0]
-		effects = append(effects, auditCall{Trail: s.Keys().Audit(id), Version: 1, Line: `{"version":1,"detail":"by hand"}`}.effect())
+		effects = append(effects, AuditCall{Trail: s.Keys().Audit(id), Version: 1, Line: `{"version":1,"detail":"by hand"}`}.Effect())
 	}
 	require.NotEqual(t, Slot(effects[0].Keys[0]), Slot(effects[1].Keys[0]), "precondition: two slots")
 

@@ -24,18 +24,18 @@ func TestDecideWritesTheReadModelAsProjecting(t *testing.T) {
 				sub, _, err := s.Submit(ctx, testSubmission(), EmitOptions{})
 				require.NoError(t, err)
 				decision := claims.Event{
-					Type: claims.ClaimAssigned, ClaimID: sub.ClaimID, Version: 2, Actor: processorActor,
+					Type: claims.ClaimAssigned, ClaimID: sub.ClaimID, Version: 2, Actor: "processor",
 					OccurredAt: sub.OccurredAt.Add(1e9), EventID: "decision-" + sub.EventID,
 					Data: map[string]any{"adjuster": "ADJ-007", "note": "least-loaded adjuster (0 open claims)"},
 				}
-				eff, err := s.decideEffect(sub, decision, "assign", "ADJ-007")
+				eff, err := DecideEffect(s.keys, s.EntryAt(decision.OccurredAt), sub, decision, "assign", "ADJ-007")
 				require.NoError(t, err)
 				effects := []Effect{eff}
 				if earlier {
 					allowed, op, adjuster, row := claims.ReadModelUpdate(sub)
 					pk := s.keys.ForClaim(sub.ClaimID)
-					effects = []Effect{projectCall{ReadModel: pk.ReadModel(sub.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
-						Version: 1, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: row}.effect(), eff}
+					effects = []Effect{ProjectCall{ReadModel: pk.ReadModel(sub.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
+						Version: 1, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: row}.Effect(), eff}
 				}
 				before, err := s.AdjusterLoads(ctx)
 				require.NoError(t, err)

@@ -76,7 +76,7 @@ func (s *Store) deadLetterEffect(group string, d Delivery, cause error, deliveri
 		"source_id", originID,
 		"error", msg,
 		"deliveries", strconv.FormatInt(deliveries, 10),
-		"dead_at", s.now().Format(time.RFC3339),
+		"dead_at", s.Now().Format(time.RFC3339),
 	}
 	if typ != "" {
 		letter = append(letter, "type", typ)
@@ -85,7 +85,7 @@ func (s *Store) deadLetterEffect(group string, d Delivery, cause error, deliveri
 		letter = append(letter, "claim_id", claimID)
 	}
 	letter = append(letter, "fields", string(fields))
-	return deadLetterCall{Source: source, DLQ: s.dlqOf(source), Group: group, ID: d.ID, Delete: s.isRetry(source), Fields: letter}.effect()
+	return deadLetterCall{Source: source, DLQ: s.dlqOf(source), Group: group, ID: d.ID, Delete: s.isRetry(source), Fields: letter}.Effect()
 }
 
 // isRetry reports whether a stream is a group's retry stream.
@@ -223,7 +223,7 @@ func (s *Store) retryLetter(ctx context.Context, dl DeadLetter) (bool, error) {
 	reply, err := s.run(ctx, retryCall{
 		DLQ: dl.DLQStream, Retry: home.Retry(dl.Group), Aggregate: home.Aggregate(ev.ClaimID),
 		Version: ev.Version, Original: dl.SourceID, Letter: dl.ID, Group: dl.Group, Fields: fields,
-	}.effect())
+	}.Effect())
 	switch {
 	case err != nil:
 		return false, fmt.Errorf("retry dlq %s: %w", dl.ID, err)

@@ -1,12 +1,13 @@
 // Package streams is the claims event store on Redis Streams: keys and
 // their layout over partitions, appending through version-checking
-// scripts, the aggregate and its rebuild, consumer groups, replay and the
-// read model, and (for now) the four lab workers, the executor of their
-// effects, recovery and dead letters. It takes a connected go-redis
+// scripts, the aggregate, consumer groups, replay and the read model, and
+// (for now) the engine workers run on: the worker loop, the executor of
+// their effects, recovery and dead letters. It takes a connected go-redis
 // client; streams/redisconn builds it and classifies its errors.
 //
 // It may import streams/claims, streams/redisconn and go-redis, and
-// nothing else of claimsctl: upkeep, bench, luaapi and repl build on it.
+// nothing else of claimsctl: workers, upkeep, bench, luaapi and repl
+// build on it.
 //
 // The domain it carries out (events, schemas, the state machine, report
 // arithmetic) is the pure package streams/claims. streams knows nothing of

@@ -300,14 +300,14 @@ func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early [
 		}
 	}
 	x.log(outcomes)
-	if ab, ok := x.h.(afterBatch); ok {
+	if ab, ok := x.h.(AfterBatcher); ok {
 		applied := 0
 		for _, oc := range outcomes {
 			if oc.disp == toAck && oc.err == nil && len(oc.d.Fields) > 0 {
 				applied++
 			}
 		}
-		if note := ab.afterBatch(wctx, applied); note != "" {
+		if note := ab.AfterBatch(wctx, applied); note != "" {
 			x.logf("%s", note)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/workers"
 )
 
 // TestFailover kills -9 a master of a 3-master, 3-replica cluster while
@@ -50,7 +51,7 @@ func TestFailover(t *testing.T) {
 			wctx, stopWorker := context.WithCancel(ctx)
 			workerDone := make(chan error, 1)
 			go func() {
-				workerDone <- s.RunWorker(wctx, s.NewProcessor(), streams.WorkerOptions{Consumer: "p1", Block: 100 * time.Millisecond,
+				workerDone <- s.RunWorker(wctx, workers.NewProcessor(s), streams.WorkerOptions{Consumer: "p1", Block: 100 * time.Millisecond,
 					MinIdle: time.Second, RecoverEvery: 500 * time.Millisecond})
 			}()
 

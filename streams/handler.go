@@ -49,11 +49,11 @@ type Flusher interface {
 	Flush(ctx context.Context) error
 }
 
-// afterBatch is implemented by handlers with a step of their own after each
-// batch (the analytics snapshot every N counted events). It returns a note
-// for the log ("" for none).
-type afterBatch interface {
-	afterBatch(ctx context.Context, applied int) string
+// AfterBatcher is implemented by handlers with a step of their own after
+// each batch (the analytics snapshot every N counted events). AfterBatch
+// returns a note for the log ("" for none).
+type AfterBatcher interface {
+	AfterBatch(ctx context.Context, applied int) string
 }
 
 type readKind int

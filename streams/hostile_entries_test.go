@@ -10,6 +10,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/workers"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -46,7 +47,7 @@ func TestHostileEntriesCountNowhere(t *testing.T) {
 		ctx := context.Background()
 		loadSample(t, s)
 		id := submit(t, s, "POL-0001", "auto", 20000) // high value: one notification
-		handlers := []streams.Handler{s.NewProcessor(), s.NewAnalytics(streams.AnalyticsOptions{}), s.NewNotifier(streams.NotifyOptions{}), s.NewAuditor()}
+		handlers := []streams.Handler{workers.NewProcessor(s), workers.NewAnalytics(s, workers.AnalyticsOptions{}), workers.NewNotifier(s, workers.NotifyOptions{}), workers.NewAuditor(s)}
 		for _, h := range handlers {
 			startWorker(t, s, h, streams.WorkerOptions{Consumer: "w1"})
 		}

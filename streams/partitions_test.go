@@ -16,6 +16,7 @@ import (
 	"claimsctl/streams/claims"
 	"claimsctl/streams/embedded"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/workers"
 )
 
 // onPartitionedBackends runs fn on a store with six partitions: on a real
@@ -207,8 +208,8 @@ func TestPartitionedWorkers(t *testing.T) {
 		for range 50 {
 			ids = append(ids, submit(t, s, "POL-0001", "auto", 100))
 		}
-		for _, name := range streams.WorkerNames {
-			h, err := s.NewWorker(name)
+		for _, name := range workers.Names {
+			h, err := workers.New(s, name)
 			require.NoError(t, err)
 			startWorker(t, s, h, streams.WorkerOptions{Consumer: "w1", Block: 20 * time.Millisecond})
 		}

@@ -85,10 +85,10 @@ func (s *Store) RebuildReadModel(ctx context.Context) (ReadModelResult, error) {
 		for i, e := range page {
 			allowed, op, adjuster, fields := claims.ReadModelUpdate(e)
 			pk := s.keys.ForClaim(e.ClaimID)
-			effects[i] = projectCall{
+			effects[i] = ProjectCall{
 				ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
 				Version: e.Version, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: fields,
-			}.effect()
+			}.Effect()
 		}
 		replies, errs, err := s.runAll(ctx, nil, effects)
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 // what workers count: only the events the store wrote, each once; what it
 // skipped, and why, is in the report.
 func (s *Store) Report(ctx context.Context) (claims.Report, error) {
-	r := claims.NewReport(s.now())
+	r := claims.NewReport(s.Now())
 	var malformed, notWritten int
 	err := s.Replay(ctx, ReplayOptions{}, func(d Delivery) error {
 		switch {

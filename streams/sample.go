@@ -32,7 +32,7 @@ type SampleResult struct {
 //
 // The seed varies names, coverage limits, deductibles and premiums.
 func (s *Store) LoadSampleData(ctx context.Context, o claims.SampleOptions) (SampleResult, error) {
-	set := claims.GenerateSample(o, s.now())
+	set := claims.GenerateSample(o, s.Now())
 	pipe := s.rdb.Pipeline()
 	for _, c := range set.Customers {
 		key := s.keys.Customer(c.ID)

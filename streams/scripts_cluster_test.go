@@ -17,6 +17,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/upkeep"
+	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -143,8 +144,8 @@ func TestEveryScriptRunsOnTheCluster(t *testing.T) {
 
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	for _, name := range streams.WorkerNames {
-		h, err := s.NewWorker(name)
+	for _, name := range workers.Names {
+		h, err := workers.New(s, name)
 		require.NoError(t, err)
 		wg.Go(func() {
 			assert.NoError(t, s.RunWorker(wctx, h, streams.WorkerOptions{Consumer: "w1", Block: 20 * time.Millisecond}))
@@ -170,7 +171,7 @@ func TestEveryScriptRunsOnTheCluster(t *testing.T) {
 	waitFor(t, "the upload handled", caughtUp)
 	dlq, err := s.DLQ(ctx)
 	require.NoError(t, err)
-	require.Len(t, dlq, len(streams.WorkerNames), "the forged entry dead-lettered by every group")
+	require.Len(t, dlq, len(workers.Names), "the forged entry dead-lettered by every group")
 	for _, dl := range dlq {
 		assert.Equal(t, forged, dl.SourceID)
 	}

@@ -10,6 +10,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/streamstest"
+	"claimsctl/streams/workers"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,9 +37,9 @@ func seededRun(t *testing.T, s *streams.Store) []string {
 	}
 	_, err = s.SubmitMany(ctx, more, streams.BulkOptions{})
 	require.NoError(t, err)
-	processor, err := s.NewStepper(s.NewProcessor(), streams.WorkerOptions{Consumer: "p"})
+	processor, err := s.NewStepper(workers.NewProcessor(s), streams.WorkerOptions{Consumer: "p"})
 	require.NoError(t, err)
-	notifier, err := s.NewStepper(s.NewNotifier(streams.NotifyOptions{}), streams.WorkerOptions{Consumer: "n"})
+	notifier, err := s.NewStepper(workers.NewNotifier(s, workers.NotifyOptions{}), streams.WorkerOptions{Consumer: "n"})
 	require.NoError(t, err)
 	for {
 		a, err := processor.Step(ctx)

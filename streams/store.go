@@ -104,20 +104,19 @@ func (s *Store) Keys() Keys { return s.keys }
 // Client exposes the connection, for tests that check what reached Redis.
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
-func (s *Store) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }
-
-// Now is the store's clock, to the millisecond: what dates its events and
-// sample data (a seeded run's logical clock, which it moves on).
-func (s *Store) Now() time.Time { return s.now() }
+// Now is the store's clock, in UTC to the millisecond: what dates its
+// events and sample data (a seeded run's logical clock, which it moves
+// on).
+func (s *Store) Now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }
 
 // Seeded is the run's seed, ids and clock, or nil when the run is not
 // seeded (claimsctl --seed).
 func (s *Store) Seeded() *claims.Seeded { return s.opts.Seeded }
 
-// entryAt is the time an entry dated t asks the scripts for (see xadd in
-// scripts/lib.lua): "" lets Redis number it by its own clock (XADD *),
+// EntryAt is the time an entry dated t asks the scripts for, a call's At
+// (see xadd in scripts/lib.lua): "" lets Redis number it by its own clock (XADD *),
 // the default; a seeded run dates it by its logical clock.
-func (s *Store) entryAt(t time.Time) string {
+func (s *Store) EntryAt(t time.Time) string {
 	if s.opts.Seeded == nil {
 		return ""
 	}

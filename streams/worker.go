@@ -348,22 +348,3 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
-
-// WorkerNames are the built-in workers, as `claimsctl worker NAME` and
-// Lua's start(NAME) know them.
-var WorkerNames = []string{"processor", "analytics", "notifications", "audit"}
-
-// NewWorker returns a built-in worker's handler, with default options.
-func (s *Store) NewWorker(name string) (Handler, error) {
-	switch name {
-	case "processor":
-		return s.NewProcessor(), nil
-	case "analytics":
-		return s.NewAnalytics(AnalyticsOptions{}), nil
-	case "notifications":
-		return s.NewNotifier(NotifyOptions{}), nil
-	case "audit":
-		return s.NewAuditor(), nil
-	}
-	return nil, fmt.Errorf("no worker %q (want one of %s): %w", name, strings.Join(WorkerNames, ", "), claims.ErrInvalid)
-}

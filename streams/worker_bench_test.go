@@ -8,6 +8,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -77,14 +78,14 @@ func drained(b *testing.B, s *streams.Store, group string, want int64) bool {
 // per claim).
 func BenchmarkProcessor(b *testing.B) {
 	s := prefill(b, b.N)
-	runUntil(b, s, s.NewProcessor(), int64(2*b.N))
+	runUntil(b, s, workers.NewProcessor(s), int64(2*b.N))
 }
 
 // BenchmarkAnalytics measures a projection-only worker: one
 // version-checked script per event (consume + count + ack).
 func BenchmarkAnalytics(b *testing.B) {
 	s := prefill(b, b.N)
-	runUntil(b, s, s.NewAnalytics(streams.AnalyticsOptions{SnapshotEvery: 1000}), int64(b.N))
+	runUntil(b, s, workers.NewAnalytics(s, workers.AnalyticsOptions{SnapshotEvery: 1000}), int64(b.N))
 }
 
 // BenchmarkPlainXReadGroupAck is the floor to compare BenchmarkProcessor

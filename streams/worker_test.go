@@ -12,6 +12,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -33,7 +34,7 @@ func TestProcessorAssignsAndRejects(t *testing.T) {
 			submit(t, s, "POL-0001", "home", 1000):      "not_covered",
 		}
 		log := &logLines{}
-		startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		startWorker(t, s, workers.NewProcessor(s), streams.WorkerOptions{Consumer: "w1", Log: log.add})
 
 		all := append([]string(nil), valid...)
 		for id := range rejected {
@@ -94,7 +95,7 @@ func TestProcessorReleasesAdjusterOnFinalStatus(t *testing.T) {
 		ctx := context.Background()
 		loadSample(t, s)
 		id := submit(t, s, "POL-0001", "auto", 1000)
-		startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{Consumer: "w1"})
+		startWorker(t, s, workers.NewProcessor(s), streams.WorkerOptions{Consumer: "w1"})
 		waitFor(t, "assigned", func() bool { return claimVersion(s, id) == 2 })
 		_, _, err := s.Emit(ctx, id, claims.ClaimRejected, map[string]any{"reason": "fraud suspected", "code": "fraud"}, streams.EmitOptions{})
 		require.NoError(t, err)
@@ -115,7 +116,7 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 		ctx := context.Background()
 		loadSample(t, s)
 		id := submit(t, s, "POL-0001", "auto", 20000) // high value: notified
-		handlers := []streams.Handler{s.NewProcessor(), s.NewAnalytics(streams.AnalyticsOptions{}), s.NewNotifier(streams.NotifyOptions{}), s.NewAuditor()}
+		handlers := []streams.Handler{workers.NewProcessor(s), workers.NewAnalytics(s, workers.AnalyticsOptions{}), workers.NewNotifier(s, workers.NotifyOptions{}), workers.NewAuditor(s)}
 
 		// First delivery, not acked: as if the consumer died before XACK.
 		for _, h := range handlers {
@@ -210,7 +211,7 @@ func TestMalformedEntriesGoToDLQAndBack(t *testing.T) {
 		good := submit(t, s, "POL-0001", "auto", 500)
 
 		log := &logLines{}
-		startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		startWorker(t, s, workers.NewProcessor(s), streams.WorkerOptions{Consumer: "w1", Log: log.add})
 		waitFor(t, "valid claim decided after the malformed ones", func() bool { return claimVersion(s, good) == 2 })
 		waitFor(t, "two dead letters", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 2 })
 
@@ -293,7 +294,7 @@ func TestRetryDLQHandsBackToItsGroupOnly(t *testing.T) {
 		require.NoError(t, err)
 
 		log := &logLines{}
-		startWorker(t, s, s.NewAuditor(), streams.WorkerOptions{Consumer: "a1", Log: log.add})
+		startWorker(t, s, workers.NewAuditor(s), streams.WorkerOptions{Consumer: "a1", Log: log.add})
 		dlq, err := s.DLQ(ctx)
 		require.NoError(t, err)
 		require.Len(t, dlq, 2)
@@ -371,7 +372,7 @@ func TestForgedRetryEntriesAreDeadLettered(t *testing.T) {
 	onBackends(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		id := submit(t, s, "POL-0001", "auto", 500)
-		h := s.NewAuditor()
+		h := workers.NewAuditor(s)
 		log := &logLines{}
 		startWorker(t, s, h, streams.WorkerOptions{Consumer: "a1", Log: log.add})
 		waitFor(t, "audited", func() bool { trail, _ := s.AuditTrail(ctx, id); return len(trail) == 1 })
@@ -444,8 +445,8 @@ func TestTwoConsumersSplitTheWork(t *testing.T) {
 			started.Done()
 			started.Wait()
 		}
-		w1 := &recording{Handler: s.NewProcessor(), first: arrive}
-		w2 := &recording{Handler: s.NewProcessor(), first: arrive}
+		w1 := &recording{Handler: workers.NewProcessor(s), first: arrive}
+		w2 := &recording{Handler: workers.NewProcessor(s), first: arrive}
 		startWorker(t, s, w1, streams.WorkerOptions{Consumer: "w1", Count: 1})
 		startWorker(t, s, w2, streams.WorkerOptions{Consumer: "w2", Count: 1})
 		waitFor(t, "all claims decided", func() bool {
@@ -562,7 +563,7 @@ func TestWorkerSurvivesRedisRestartWithAOF(t *testing.T) {
 	s := storeOn(t, srv, "t:")
 	loadSample(t, s)
 	log := &logLines{}
-	startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{
+	startWorker(t, s, workers.NewProcessor(s), streams.WorkerOptions{
 		Consumer: "w1", MinIdle: 200 * time.Millisecond, RecoverEvery: 50 * time.Millisecond, Log: log.add,
 	})
 	var ids []string
@@ -612,7 +613,7 @@ func TestCancelledWorkerLeavesEntriesAnotherRecovers(t *testing.T) {
 			ids = append(ids, submit(t, s, "POL-0001", "auto", 100))
 		}
 		// First workers die after 3 events, in the middle of their first batch.
-		for _, h := range []streams.Handler{s.NewProcessor(), s.NewAnalytics(streams.AnalyticsOptions{})} {
+		for _, h := range []streams.Handler{workers.NewProcessor(s), workers.NewAnalytics(s, workers.AnalyticsOptions{})} {
 			wctx, cancel := context.WithCancel(ctx)
 			done := make(chan error)
 			go func() {
@@ -623,8 +624,8 @@ func TestCancelledWorkerLeavesEntriesAnotherRecovers(t *testing.T) {
 		}
 		// Their successors take the work over once it is idle.
 		o := streams.WorkerOptions{Consumer: "w2", MinIdle: 50 * time.Millisecond, RecoverEvery: 20 * time.Millisecond}
-		startWorker(t, s, s.NewProcessor(), o)
-		startWorker(t, s, s.NewAnalytics(streams.AnalyticsOptions{}), o)
+		startWorker(t, s, workers.NewProcessor(s), o)
+		startWorker(t, s, workers.NewAnalytics(s, workers.AnalyticsOptions{}), o)
 		waitFor(t, "all decided, projected, counted and acked", func() bool {
 			for _, id := range ids {
 				v, err := s.ClaimView(ctx, id)
@@ -683,14 +684,14 @@ func TestAnalyticsNotificationsAudit(t *testing.T) {
 		loadSample(t, s)
 		paid := submit(t, s, "POL-0001", "auto", 20000)
 		lapsed := submit(t, s, "POL-0005", "property", 300)
-		startWorker(t, s, s.NewProcessor(), streams.WorkerOptions{Consumer: "w1"})
+		startWorker(t, s, workers.NewProcessor(s), streams.WorkerOptions{Consumer: "w1"})
 		waitFor(t, "decisions", func() bool { return claimVersion(s, paid) == 2 && claimVersion(s, lapsed) == 2 })
 		lifecycle(t, s, paid, 15000)
 
 		log := &logLines{}
-		stopAnalytics := startWorker(t, s, s.NewAnalytics(streams.AnalyticsOptions{SnapshotEvery: 4}), streams.WorkerOptions{Consumer: "w1", Log: log.add})
-		startWorker(t, s, s.NewNotifier(streams.NotifyOptions{}), streams.WorkerOptions{Consumer: "w1", Log: log.add})
-		startWorker(t, s, s.NewAuditor(), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		stopAnalytics := startWorker(t, s, workers.NewAnalytics(s, workers.AnalyticsOptions{SnapshotEvery: 4}), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		startWorker(t, s, workers.NewNotifier(s, workers.NotifyOptions{}), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		startWorker(t, s, workers.NewAuditor(s), streams.WorkerOptions{Consumer: "w1", Log: log.add})
 		const events = 10 // 8 for the paid claim, 2 for the rejected one
 		waitFor(t, "all counted", func() bool {
 			st, err := s.Stats(ctx)
@@ -769,7 +770,7 @@ func TestAnalyticsNotificationsAudit(t *testing.T) {
 		assert.ErrorIs(t, err, claims.ErrNotFound)
 
 		// Replaying every event through the handlers again changes nothing.
-		n, a := s.NewNotifier(streams.NotifyOptions{}), s.NewAuditor()
+		n, a := workers.NewNotifier(s, workers.NotifyOptions{}), workers.NewAuditor(s)
 		require.NoError(t, s.Replay(ctx, streams.ReplayOptions{}, func(d streams.Delivery) error {
 			for _, h := range []streams.Handler{n, a} {
 				if _, err := s.HandleOne(ctx, h, d); err != nil {
@@ -788,13 +789,13 @@ func TestAnalyticsNotificationsAudit(t *testing.T) {
 func TestNewWorker(t *testing.T) {
 	t.Parallel()
 	s := streams.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), streams.Options{})
-	for _, name := range streams.WorkerNames {
-		h, err := s.NewWorker(name)
+	for _, name := range workers.Names {
+		h, err := workers.New(s, name)
 		require.NoError(t, err)
 		assert.True(t, strings.HasPrefix(h.Group(), name[:5]), "%s reads group %s", name, h.Group())
 	}
-	_, err := s.NewWorker("nope")
+	_, err := workers.New(s, "nope")
 	assert.ErrorIs(t, err, claims.ErrInvalid)
-	err = s.RunWorker(context.Background(), s.NewAuditor(), streams.WorkerOptions{Consumer: "has space"})
+	err = s.RunWorker(context.Background(), workers.NewAuditor(s), streams.WorkerOptions{Consumer: "has space"})
 	assert.ErrorIs(t, err, claims.ErrInvalid)
 }

@@ -1,9 +1,10 @@
-package streams
+package workers
 
 import (
 	"context"
 	"fmt"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
 )
 
@@ -17,12 +18,12 @@ type NotifyOptions struct {
 // Notifier is the notifications group's worker: it appends alerts to
 // claims:notifications for decisions, payments and high-value claims.
 type Notifier struct {
-	s *Store
+	s *streams.Store
 	o NotifyOptions
 }
 
 // NewNotifier returns the notifications worker's handler.
-func (s *Store) NewNotifier(o NotifyOptions) *Notifier {
+func NewNotifier(s *streams.Store, o NotifyOptions) *Notifier {
 	if o.HighValue <= 0 {
 		o.HighValue = 10000
 	}
@@ -30,13 +31,13 @@ func (s *Store) NewNotifier(o NotifyOptions) *Notifier {
 }
 
 // Group is notifications.
-func (n *Notifier) Group() string { return GroupNotifications }
+func (n *Notifier) Group() string { return streams.GroupNotifications }
 
 // Label names the worker in the log.
 func (n *Notifier) Label() string { return "notifications" }
 
 // Needs nothing: notify.lua checks its own marker.
-func (n *Notifier) Needs([]Delivery) []Read { return nil }
+func (n *Notifier) Needs([]streams.Delivery) []streams.Read { return nil }
 
 // Decide takes each event of a claim in version order and appends its
 // notification, if it has one.
@@ -44,14 +45,14 @@ func (n *Notifier) Needs([]Delivery) []Read { return nil }
 // Notifications are deduplicated on the claim's version rather than the
 // entry id: an event put back from the DLQ has a new entry id but is the
 // same event, and must not alert twice.
-func (n *Notifier) Decide(_ context.Context, batch []Delivery, _ *Snapshot) []Decision {
-	out := make([]Decision, len(batch))
-	now := n.s.now()
-	at, entryAt := now.Format(claims.TimeLayout), n.s.entryAt(now)
+func (n *Notifier) Decide(_ context.Context, batch []streams.Delivery, _ *streams.Snapshot) []streams.Decision {
+	out := make([]streams.Decision, len(batch))
+	now := n.s.Now()
+	at, entryAt := now.Format(claims.TimeLayout), n.s.EntryAt(now)
 	for i, d := range batch {
 		e := d.Event
-		pk := n.s.keys.ForClaim(e.ClaimID)
-		call := notifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: e.ClaimID, Version: e.Version, At: entryAt}
+		pk := n.s.Keys().ForClaim(e.ClaimID)
+		call := streams.NotifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: e.ClaimID, Version: e.Version, At: entryAt}
 		kind, msg := claims.Notification(e, n.o.HighValue)
 		if kind != "" {
 			call.Fields = []any{
@@ -63,7 +64,7 @@ func (n *Notifier) Decide(_ context.Context, batch []Delivery, _ *Snapshot) []De
 				"at", at,
 			}
 		}
-		out[i] = Decision{Effects: []Effect{call.effect()}, Explain: func(r []Reply) (string, error) {
+		out[i] = streams.Decision{Effects: []streams.Effect{call.Effect()}, Explain: func(r []streams.Reply) (string, error) {
 			switch {
 			case r[0].Status == "skip":
 				return fmt.Sprintf("already taken (claim seen up to v%s)", r[0].Detail), nil

@@ -1,4 +1,4 @@
-package streams
+package workers
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
 )
 
@@ -24,13 +25,13 @@ const processorActor = "processor"
 // (claim:<id>, CQRS) and drives the process — on claim.submitted it checks
 // the policy and either assigns the least-loaded adjuster or rejects the
 // claim, by appending the next event.
-type Processor struct{ s *Store }
+type Processor struct{ s *streams.Store }
 
 // NewProcessor returns the processor worker's handler.
-func (s *Store) NewProcessor() *Processor { return &Processor{s: s} }
+func NewProcessor(s *streams.Store) *Processor { return &Processor{s: s} }
 
 // Group is processors.
-func (p *Processor) Group() string { return GroupProcessors }
+func (p *Processor) Group() string { return streams.GroupProcessors }
 
 // Label names the worker in the log.
 func (p *Processor) Label() string { return "processor" }
@@ -41,8 +42,8 @@ func (p *Processor) Label() string { return "processor" }
 // the last value read while its master fails over, so that a partition
 // on a healthy master goes on deciding; the workload only balances the
 // assignments, and a policy or the adjuster list changes seldom.
-func (p *Processor) Needs(batch []Delivery) []Read {
-	k := p.s.keys
+func (p *Processor) Needs(batch []streams.Delivery) []streams.Read {
+	k := p.s.Keys()
 	own := -1
 	for _, d := range batch {
 		if d.Err == nil && len(d.Fields) > 0 {
@@ -50,17 +51,17 @@ func (p *Processor) Needs(batch []Delivery) []Read {
 			break
 		}
 	}
-	reads := []Read{MembersRead(k.Adjusters()).OrLastKnown()}
+	reads := []streams.Read{streams.MembersRead(k.Adjusters()).OrLastKnown()}
 	// Every partition's workload: an adjuster's open claims are the sum.
 	for p, pk := range k.All() {
-		r := ScoresRead(pk.AdjusterLoad())
+		r := streams.ScoresRead(pk.AdjusterLoad())
 		if p != own {
 			r = r.OrLastKnown()
 		}
 		reads = append(reads, r)
 	}
 	seen := map[string]bool{}
-	add := func(r Read) {
+	add := func(r streams.Read) {
 		if !seen[r.Key] {
 			seen[r.Key] = true
 			reads = append(reads, r)
@@ -70,9 +71,9 @@ func (p *Processor) Needs(batch []Delivery) []Read {
 		if d.Err != nil || len(d.Fields) == 0 {
 			continue
 		}
-		add(HashRead(k.ReadModel(d.Event.ClaimID)))
+		add(streams.HashRead(k.ReadModel(d.Event.ClaimID)))
 		if d.Event.Type == claims.ClaimSubmitted {
-			add(HashRead(k.Policy(d.Event.String("policy_id"))).OrLastKnown())
+			add(streams.HashRead(k.Policy(d.Event.String("policy_id"))).OrLastKnown())
 		}
 	}
 	return reads
@@ -98,16 +99,16 @@ type batchState struct {
 
 // Decide projects each event onto its claim's read model and decides new
 // claims, in stream order.
-func (p *Processor) Decide(_ context.Context, batch []Delivery, got *Snapshot) []Decision {
-	k := p.s.keys
+func (p *Processor) Decide(_ context.Context, batch []streams.Delivery, got *streams.Snapshot) []streams.Decision {
+	k := p.s.Keys()
 	st := &batchState{views: map[string]*claimView{}, load: map[string]int64{}, members: got.Members(k.Adjusters())}
 	for _, pk := range k.All() {
 		for name, score := range got.Scores(pk.AdjusterLoad()) {
 			st.load[name] += int64(score)
 		}
 	}
-	now := p.s.now()
-	out := make([]Decision, len(batch))
+	now := p.s.Now()
+	out := make([]streams.Decision, len(batch))
 	for i, d := range batch {
 		e := d.Event
 		v := st.view(e.ClaimID, got.Hash(k.ReadModel(e.ClaimID)))
@@ -117,11 +118,11 @@ func (p *Processor) Decide(_ context.Context, batch []Delivery, got *Snapshot) [
 			// written, on an older release): decide it now.
 			out[i] = p.decide(e, v, st, got, now)
 		case e.Version <= v.version:
-			out[i] = Decision{Summary: fmt.Sprintf("nothing to do: the read model is already at v%d", v.version)}
+			out[i] = streams.Decision{Summary: fmt.Sprintf("nothing to do: the read model is already at v%d", v.version)}
 		case e.Version > v.version+1:
-			out[i] = Decision{Err: fmt.Errorf("project %s v%d of %s: the read model is at v%d: %w", e.Type, e.Version, claims.Short(e.ClaimID), v.version, claims.ErrOutOfOrder)}
+			out[i] = streams.Decision{Err: fmt.Errorf("project %s v%d of %s: the read model is at v%d: %w", e.Type, e.Version, claims.Short(e.ClaimID), v.version, claims.ErrOutOfOrder)}
 		case !slices.Contains(claims.AllowedStatuses(e.Type, e.Data), v.status):
-			out[i] = Decision{Err: Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
+			out[i] = streams.Decision{Err: streams.Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
 				e.Type, e.Version, claims.Short(e.ClaimID), v.status, &claims.TransitionError{ClaimID: e.ClaimID, From: v.status, Event: e.Type, Need: claims.NeedWords(claims.AllowedStatuses(e.Type, e.Data))}))}
 		default:
 			out[i] = p.project(e, v, st)
@@ -160,20 +161,20 @@ func (st *batchState) apply(v *claimView, e claims.Event) {
 }
 
 // project is the effect of one event on the read model.
-func (p *Processor) project(e claims.Event, v *claimView, st *batchState) Decision {
+func (p *Processor) project(e claims.Event, v *claimView, st *batchState) streams.Decision {
 	allowed, op, adjuster, fields := claims.ReadModelUpdate(e)
 	st.apply(v, e)
-	pk := p.s.keys.ForClaim(e.ClaimID)
-	eff := projectCall{
+	pk := p.s.Keys().ForClaim(e.ClaimID)
+	eff := streams.ProjectCall{
 		ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
 		Version: e.Version, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: fields,
-	}.effect()
-	return Decision{Effects: []Effect{eff}, Explain: func(r []Reply) (string, error) {
+	}.Effect()
+	return streams.Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
 		return explainProjection(e, r[0])
 	}}
 }
 
-func explainProjection(e claims.Event, r Reply) (string, error) {
+func explainProjection(e claims.Event, r streams.Reply) (string, error) {
 	switch r.Status {
 	case "ok":
 		return fmt.Sprintf("%s; read model at v%d", claims.DescribeEvent(e), e.Version), nil
@@ -184,43 +185,17 @@ func explainProjection(e claims.Event, r Reply) (string, error) {
 	case "invalid":
 		from := claims.Status(r.Detail)
 		need := claims.NeedWords(claims.AllowedStatuses(e.Type, e.Data))
-		return "", Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
+		return "", streams.Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
 			e.Type, e.Version, claims.Short(e.ClaimID), from, &claims.TransitionError{ClaimID: e.ClaimID, From: from, Event: e.Type, Need: need}))
 	}
 	return "", fmt.Errorf("project %s: unexpected script reply %v", e.ID, r)
 }
 
-// decideEffect is the decide.lua effect of decision on the claim that
-// submission e filed.
-func (s *Store) decideEffect(e, decision claims.Event, op, adjuster string) (Effect, error) {
-	folded, err := claims.Fold([]claims.Event{e, decision})
-	if err != nil {
-		return Effect{}, fmt.Errorf("decide %s: %w", claims.Short(e.ClaimID), err)
-	}
-	fields, err := decision.Fields()
-	if err != nil {
-		return Effect{}, err
-	}
-	// The script sets last_entry_id (decide.lua), so the row has none.
-	unappended := e
-	unappended.ID = ""
-	_, _, _, submittedRow := claims.ReadModelUpdate(unappended)
-	_, _, _, decidedRow := claims.ReadModelUpdate(decision)
-	pk := s.keys.ForClaim(e.ClaimID)
-	return decideCall{
-		Stream: pk.Events(), Aggregate: pk.Aggregate(e.ClaimID),
-		ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
-		ClaimID: e.ClaimID, EventID: decision.EventID, State: aggregateState(folded), Op: op, Adjuster: adjuster,
-		Status: string(folded.Status), SubmittedEntry: e.ID, At: s.entryAt(decision.OccurredAt),
-		Decision: fields, SubmittedFields: submittedRow, DecisionFields: decidedRow,
-	}.effect(), nil
-}
-
 // decide appends claim.assigned or claim.rejected after claim.submitted:
 // one decide.lua effect projects the submission, appends the decision if
 // the claim is still at version 1, and projects the decision at once.
-func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *Snapshot, now time.Time) Decision {
-	k := p.s.keys
+func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *streams.Snapshot, now time.Time) streams.Decision {
+	k := p.s.Keys()
 	policyID := e.String("policy_id")
 	var (
 		data     map[string]any
@@ -245,17 +220,17 @@ func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *Sn
 	}
 	var err error
 	if decision.Data, err = claims.Normalize(data); err != nil {
-		return Decision{Err: Permanent(err)}
+		return streams.Decision{Err: streams.Permanent(err)}
 	}
-	eff, err := p.s.decideEffect(e, decision, op, adjuster)
+	eff, err := streams.DecideEffect(p.s.Keys(), p.s.EntryAt(decision.OccurredAt), e, decision, op, adjuster)
 	if err != nil {
-		return Decision{Err: Permanent(err)}
+		return streams.Decision{Err: streams.Permanent(err)}
 	}
 	if v.version == 0 {
 		st.apply(v, e)
 	}
 	st.apply(v, decision)
-	return Decision{Effects: []Effect{eff}, Explain: func(r []Reply) (string, error) {
+	return streams.Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
 		switch r[0].Status {
 		case "ok":
 			return summary, nil
