@@ -27,7 +27,8 @@ func (c appendCall) keysAndArgs() ([]string, []any) {
 	if c.Record {
 		record = "1"
 	}
-	args := []any{c.ClaimID, c.Expected, c.EventID, record, c.At, len(c.State)}
+	args := make([]any, 0, 6+len(c.State)+len(c.Fields))
+	args = append(args, c.ClaimID, c.Expected, c.EventID, record, c.At, len(c.State))
 	args = append(args, c.State...)
 	args = append(args, c.Fields...)
 	return []string{c.Stream, c.Aggregate, c.EventIDs}, args
