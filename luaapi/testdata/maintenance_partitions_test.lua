@@ -60,7 +60,7 @@ function TestTrimRefusedForAnyPartition()
   expect(p.groups[1].name == "processors" and p.groups[1].pending == 3 and p.groups[1].unread == 9, "group figures summed over the partitions")
   expect(#p.warnings > 0 and has(p.warnings[1], ":events: group processors"), "warnings name their partition: " .. tostring(p.warnings[1]))
   local err = refused(trim, {maxlen = 0, confirm = true, archive = tmp .. "/refused.jsonl"})
-  expect(has(err, "trim refused: in ") and has(err, "force=true") and has(err, "nothing removed"), err)
+  expect(has(err, "trim refused: group processors still has ") and has(err, " partitions") and has(err, "force=true") and has(err, "nothing removed"), err)
   expect(info().events.length == 12 and read_file(tmp .. "/refused.jsonl") == nil, "nothing removed, no archive")
   p = trim{maxlen = 0, confirm = true, force = true}
   expect(p.removed == 12, "force removes them")

@@ -127,10 +127,17 @@ func (e *MalformedError) Unwrap() error {
 
 // TrimRefusedError names, per stream, the groups that would lose work.
 type TrimRefusedError struct {
-	Streams []*StreamTrim // the streams some group would lose entries of
+	Streams    []*StreamTrim // the streams some group would lose entries of
+	Partitions int           // how many streams the trim covers
 }
 
 func (e *TrimRefusedError) Error() string {
+	if len(e.Streams) > 1 {
+		// One clause per group, summed over the partitions (see
+		// groupWarnings); the plan printed before names each stream.
+		return fmt.Sprintf("trim refused: %s; consume and ack them first, or trim with force=true (nothing removed)",
+			strings.Join(groupWarnings(e.Streams, e.Partitions), "; "))
+	}
 	var parts []string
 	for _, st := range e.Streams {
 		groups := st.AtRisk()

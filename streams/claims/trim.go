@@ -273,10 +273,52 @@ func (p *TrimPlan) Describe() string {
 	if first, last := p.Span(); !first.IsZero() && !last.IsZero() {
 		fmt.Fprintf(&b, "  occurred %s .. %s\n", first.Format(TimeLayout), last.Format(TimeLayout))
 	}
-	for _, w := range p.Warnings() {
+	for _, w := range groupWarnings(p.Streams, len(p.Streams)) {
 		fmt.Fprintf(&b, "  warning: %s\n", w)
 	}
 	return b.String()
+}
+
+// groupWarnings are, for a plan over several streams, one sentence per
+// group at risk, its figures summed over the streams and where they are:
+// a line per group and partition repeats the same warning six times on a
+// cluster's six partitions (issue 19). of is how many streams the plan
+// covers.
+func groupWarnings(streams []*StreamTrim, of int) []string {
+	type risk struct {
+		GroupRisk
+		in []string
+	}
+	var order []string
+	sums := map[string]*risk{}
+	for _, st := range streams {
+		for _, g := range st.AtRisk() {
+			r, ok := sums[g.Group]
+			if !ok {
+				r = &risk{GroupRisk: GroupRisk{Group: g.Group}}
+				sums[g.Group] = r
+				order = append(order, g.Group)
+			}
+			r.Pending += g.Pending
+			r.Unread += g.Unread
+			r.in = append(r.in, st.Stream)
+		}
+	}
+	sort.Strings(order)
+	of = max(of, len(streams))
+	out := make([]string, 0, len(order))
+	for _, name := range order {
+		r := sums[name]
+		where := "in " + strings.Join(r.in, " and ")
+		switch {
+		case len(r.in) == of && of > 2:
+			where = fmt.Sprintf("in all %d partitions", of)
+		case len(r.in) > 2:
+			where = fmt.Sprintf("in %d of the %d partitions", len(r.in), of)
+		}
+		out = append(out, fmt.Sprintf("group %s still has %s %s", r.Group, riskWords(r.GroupRisk), where))
+	}
+	return out
 }
 
 func (p *TrimPlan) describeOne(st *StreamTrim) string {

@@ -1,6 +1,7 @@
 package claims
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -133,13 +134,26 @@ func TestPartitionedPlanWords(t *testing.T) {
 		"  claims:{b}:events: nothing to remove (4 entries)\n"+
 		"  claims:{c}:events: 2 of 7 go, 5 stay, ids 9-0 .. 21-0\n"+
 		"  occurred 2026-11-20T09:00:00.000Z .. 2026-11-20T10:05:00.000Z\n"+
-		"  warning: claims:{c}:events: group processors still has 1 pending (delivered, not acked) and 1 unread of the 2 entries to remove\n", p.Describe())
+		"  warning: group processors still has 1 pending (delivered, not acked) and 1 unread in claims:{c}:events\n", p.Describe())
 	assert.Equal(t, []GroupRisk{{Group: "processors", Pending: 1, Unread: 1}}, p.Groups(), "summed over the partitions")
 
 	a2 := planOf("claims:{a}:events", 8, []string{"10-0"}, []GroupPosition{{Name: "audit", LastDelivered: "0-0"}}, nil)
-	err := &TrimRefusedError{Streams: []*StreamTrim{a2, c}}
-	assert.Equal(t, "trim refused: in claims:{a}:events, group audit still has 1 unread of the 1 entries to remove; "+
-		"in claims:{c}:events, group processors still has 1 pending (delivered, not acked) and 1 unread of the 2 entries to remove; "+
+	err := &TrimRefusedError{Streams: []*StreamTrim{a2, c}, Partitions: 3}
+	assert.Equal(t, "trim refused: group audit still has 1 unread in claims:{a}:events; "+
+		"group processors still has 1 pending (delivered, not acked) and 1 unread in claims:{c}:events; "+
+		"consume and ack them first, or trim with force=true (nothing removed)", err.Error())
+
+	// A group at risk in many partitions is one line, summed, not one a
+	// partition (a cluster's six partitions printed each warning six times).
+	var many []*StreamTrim
+	for _, name := range []string{"claims:{a}:events", "claims:{b}:events", "claims:{c}:events", "claims:{d}:events"} {
+		many = append(many, planOf(name, 3, []string{"1-0", "2-0"}, []GroupPosition{{Name: "audit", LastDelivered: "0-0"}}, nil))
+	}
+	wide := &TrimPlan{Options: TrimOptions{MaxLen: &keep}, Streams: many}
+	assert.Equal(t, 1, strings.Count(wide.Describe(), "warning:"), wide.Describe())
+	assert.Contains(t, wide.Describe(), "  warning: group audit still has 8 unread in all 4 partitions\n")
+	err = &TrimRefusedError{Streams: many, Partitions: 6}
+	assert.Equal(t, "trim refused: group audit still has 8 unread in 4 of the 6 partitions; "+
 		"consume and ack them first, or trim with force=true (nothing removed)", err.Error())
 
 	for _, c := range []struct {

@@ -195,7 +195,7 @@ func Trim(ctx context.Context, store *streams.Store, plan *claims.TrimPlan, exec
 	}
 	name := plan.Name()
 	if risk := plan.AtRisk(); len(risk) > 0 && !exec.Force {
-		return res, &claims.TrimRefusedError{Streams: risk}
+		return res, &claims.TrimRefusedError{Streams: risk, Partitions: len(plan.Streams)}
 	}
 	if exec.Archive != nil {
 		n, err := s.archive(ctx, plan, exec)
