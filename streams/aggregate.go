@@ -54,7 +54,7 @@ func (s *Store) RestoreAggregates(ctx context.Context, folded []FoldedAggregate)
 			Entries: strings.Join(f.Claim.Entries, ","), State: aggregateState(f.Claim),
 		}.Effect()
 	}
-	replies, errs, err := s.runAll(ctx, nil, effects)
+	replies, errs, err := s.RunAll(ctx, nil, effects)
 	if err != nil {
 		return nil, fmt.Errorf("write aggregates: %w", err)
 	}

@@ -191,7 +191,7 @@ func (s *Store) appendEach(ctx context.Context, effects []Effect) ([]Reply, []er
 		for j, i := range todo {
 			batch[j] = effects[i]
 		}
-		got, gotErrs, err := s.runAll(ctx, nil, batch)
+		got, gotErrs, err := s.RunAll(ctx, nil, batch)
 		if err != nil && got == nil {
 			return err
 		}

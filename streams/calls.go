@@ -103,15 +103,15 @@ func (c AuditCall) Effect() Effect {
 	return Effect{Op: opAudit, Keys: []string{c.Trail}, Args: []any{c.Version, c.Line}}
 }
 
-// deadLetterCall moves a pending entry to the DLQ through ops/deadletter.lua.
-type deadLetterCall struct {
+// DeadLetterCall moves a pending entry to the DLQ through ops/deadletter.lua.
+type DeadLetterCall struct {
 	Source, DLQ string
 	Group, ID   string
 	Delete      bool // delete the entry too (it is in a retry stream)
 	Fields      []any
 }
 
-func (c deadLetterCall) Effect() Effect {
+func (c DeadLetterCall) Effect() Effect {
 	del := "0"
 	if c.Delete {
 		del = "1"
@@ -119,8 +119,8 @@ func (c deadLetterCall) Effect() Effect {
 	return Effect{Op: opDeadLetter, Keys: []string{c.Source, c.DLQ}, Args: append([]any{c.Group, c.ID, del}, c.Fields...)}
 }
 
-// retryCall hands a dead letter back to its group through ops/retry.lua.
-type retryCall struct {
+// RetryCall hands a dead letter back to its group through ops/retry.lua.
+type RetryCall struct {
 	DLQ, Retry, Aggregate string
 	Version               int64
 	Original              string // the event stream's entry of the event
@@ -128,7 +128,7 @@ type retryCall struct {
 	Fields                []any  // the event's field/value pairs and retry_of
 }
 
-func (c retryCall) Effect() Effect {
+func (c RetryCall) Effect() Effect {
 	args := append([]any{c.Version, c.Original, c.Letter, c.Group}, c.Fields...)
 	return Effect{Op: opRetry, Keys: []string{c.DLQ, c.Retry, c.Aggregate}, Args: args}
 }

@@ -42,8 +42,8 @@ func TestBatchCallsKeepOneSlotPerCall(t *testing.T) {
 		)
 		if i%50 == 0 {
 			effects = append(effects,
-				deadLetterCall{Source: pk.Events(), DLQ: pk.DLQ(), Group: GroupAudit, ID: "1-0", Fields: fields}.Effect(),
-				retryCall{DLQ: pk.DLQ(), Retry: pk.Retry(GroupAudit), Aggregate: pk.Aggregate(id), Version: 1, Original: "1-0", Letter: "2-0", Group: GroupAudit, Fields: fields}.Effect(),
+				DeadLetterCall{Source: pk.Events(), DLQ: pk.DLQ(), Group: GroupAudit, ID: "1-0", Fields: fields}.Effect(),
+				RetryCall{DLQ: pk.DLQ(), Retry: pk.Retry(GroupAudit), Aggregate: pk.Aggregate(id), Version: 1, Original: "1-0", Letter: "2-0", Group: GroupAudit, Fields: fields}.Effect(),
 				decideCall{Stream: pk.Events(), Aggregate: pk.Aggregate(id), ReadModel: pk.ReadModel(id), AdjusterLoad: pk.AdjusterLoad(), ClaimID: id, EventID: "e"}.Effect(),
 				rebuildCall{Aggregate: pk.Aggregate(id), Version: 1}.Effect(),
 			)
@@ -148,7 +148,7 @@ func TestACrossSlotBatchIsRefusedByTheCluster(t *testing.T) {
 	require.Len(t, watch.Seen(), 1, "the watch noticed")
 	assert.Contains(t, watch.Seen()[0], "evalsha "+batchScript.Hash())
 
-	replies, errs, err := s.runAll(ctx, nil, effects)
+	replies, errs, err := s.RunAll(ctx, nil, effects)
 	require.NoError(t, err)
 	for i := range effects {
 		require.NoError(t, errs[i])

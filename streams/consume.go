@@ -70,9 +70,9 @@ func (s *Store) Consume(ctx context.Context, group, consumer string, opts Consum
 	var ds []Delivery
 	var err error
 	if streams := s.keys.EventStreams(); len(streams) == 1 {
-		ds, err = s.readGroup(ctx, groupRead{Stream: streams[0], Group: group, Consumer: consumer, Start: start, Count: opts.Count, Block: opts.Block})
+		ds, err = s.ReadGroup(ctx, GroupRead{Stream: streams[0], Group: group, Consumer: consumer, Start: start, Count: opts.Count, Block: opts.Block})
 	} else {
-		ds, err = s.consumePartitions(ctx, streams, groupRead{Group: group, Consumer: consumer, Start: start, Count: opts.Count}, opts.Block)
+		ds, err = s.consumePartitions(ctx, streams, GroupRead{Group: group, Consumer: consumer, Start: start, Count: opts.Count}, opts.Block)
 	}
 	if err == nil {
 		err = s.vetAll(ctx, ds)
@@ -85,7 +85,7 @@ func (s *Store) Consume(ctx context.Context, group, consumer string, opts Consum
 // for: what it delivers is pending until acked). When none has any, it
 // waits for a new entry anywhere with an XREAD, which takes nothing from
 // the group, and reads again.
-func (s *Store) consumePartitions(ctx context.Context, streams []string, r groupRead, block time.Duration) ([]Delivery, error) {
+func (s *Store) consumePartitions(ctx context.Context, streams []string, r GroupRead, block time.Duration) ([]Delivery, error) {
 	var out []Delivery
 	err := waitInSlices(ctx, block, func(slice time.Duration) (bool, error) {
 		wait := slice >= 0 && r.Start == ">"
@@ -105,7 +105,7 @@ func (s *Store) consumePartitions(ctx context.Context, streams []string, r group
 			}
 			rr := r
 			rr.Stream, rr.Count = stream, r.Count-int64(len(out))
-			ds, err := s.readGroup(ctx, rr)
+			ds, err := s.ReadGroup(ctx, rr)
 			if err != nil {
 				return true, err
 			}

@@ -39,7 +39,7 @@ func TestDecideWritesTheReadModelAsProjecting(t *testing.T) {
 				}
 				before, err := s.AdjusterLoads(ctx)
 				require.NoError(t, err)
-				replies, errs, err := s.runAll(ctx, nil, effects)
+				replies, errs, err := s.RunAll(ctx, nil, effects)
 				require.NoError(t, err)
 				for _, e := range errs {
 					require.NoError(t, e)
@@ -65,7 +65,7 @@ func TestDecideWritesTheReadModelAsProjecting(t *testing.T) {
 				assert.Equal(t, before["ADJ-007"]+1, after["ADJ-007"])
 
 				// Decided again (a redelivery): nothing moves.
-				replies, _, err = s.runAll(ctx, nil, []Effect{eff})
+				replies, _, err = s.RunAll(ctx, nil, []Effect{eff})
 				require.NoError(t, err)
 				assert.Equal(t, "decided", replies[0].Status)
 				again, err := s.ClaimView(ctx, sub.ClaimID)

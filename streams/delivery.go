@@ -29,10 +29,10 @@ type Delivery struct {
 	// RetryDLQ): the id of the event stream's entry it hands back, which is
 	// Event.ID. ID is then the retry entry's, acked and deleted there.
 	RetryOf string
-	// attempts counts how often this consumer handled it without a new
+	// Attempts counts how often this consumer handled it without a new
 	// delivery (an event that arrived before its predecessor is tried
 	// again with the next batch).
-	attempts int
+	Attempts int
 }
 
 // decode turns a stream entry into a Delivery.
@@ -45,23 +45,23 @@ func decode(stream string, m redis.XMessage) Delivery {
 	return d
 }
 
-// fieldRetryOf names, in a retry stream's entry, the event stream's entry
+// FieldRetryOf names, in a retry stream's entry, the event stream's entry
 // that it hands back to one group.
-const fieldRetryOf = "retry_of"
+const FieldRetryOf = "retry_of"
 
-// decodeDelivery is decode for an entry a group read: an entry of a retry
+// DecodeDelivery is decode for an entry a group read: an entry of a retry
 // stream is the event it names in retry_of, the rest of its fields being
 // that event's.
-func (s *Store) decodeDelivery(stream string, m redis.XMessage) Delivery {
+func (s *Store) DecodeDelivery(stream string, m redis.XMessage) Delivery {
 	if _, ok := s.keys.RetryGroup(stream); !ok {
 		return decode(stream, m)
 	}
 	fields := maps.Clone(m.Values)
-	of, _ := fields[fieldRetryOf].(string)
-	delete(fields, fieldRetryOf)
+	of, _ := fields[FieldRetryOf].(string)
+	delete(fields, FieldRetryOf)
 	d := Delivery{Stream: stream, ID: m.ID, Fields: fields, Event: claims.Event{ID: m.ID}}
 	if !claims.ValidStreamID(of) {
-		d.Err = &claims.MalformedError{ID: m.ID, NotWritten: true, Reason: fmt.Sprintf("a retry entry must name the entry it hands back (%s=%q)", fieldRetryOf, of)}
+		d.Err = &claims.MalformedError{ID: m.ID, NotWritten: true, Reason: fmt.Sprintf("a retry entry must name the entry it hands back (%s=%q)", FieldRetryOf, of)}
 		return d
 	}
 	d.RetryOf = of
@@ -71,8 +71,8 @@ func (s *Store) decodeDelivery(stream string, m redis.XMessage) Delivery {
 	return d
 }
 
-// groupRead is one XREADGROUP.
-type groupRead struct {
+// GroupRead is one XREADGROUP.
+type GroupRead struct {
 	Stream          string   // one stream, or
 	Streams         []string // several (every partition), read together
 	Group, Consumer string
@@ -86,15 +86,15 @@ type groupRead struct {
 	Block time.Duration
 }
 
-// maxBlockSlice bounds one blocking call: go-redis cannot interrupt a
+// MaxBlock bounds one blocking call: go-redis cannot interrupt a
 // blocked read when its context is cancelled, so waiting happens in slices
 // and a cancelled caller is back within this long.
-const maxBlockSlice = time.Second
+const MaxBlock = time.Second
 
-// readGroup is the one place that reads a consumer group: workers,
+// ReadGroup is the one place that reads a consumer group: workers,
 // consume() and the own-pending pass of recovery all use it. A long Block
 // waits in slices of at most a second, so cancelling ctx stops it promptly.
-func (s *Store) readGroup(ctx context.Context, r groupRead) ([]Delivery, error) {
+func (s *Store) ReadGroup(ctx context.Context, r GroupRead) ([]Delivery, error) {
 	streams := r.Streams
 	if r.Stream != "" {
 		streams = []string{r.Stream}
@@ -110,7 +110,7 @@ func (s *Store) readGroup(ctx context.Context, r groupRead) ([]Delivery, error) 
 		}
 		for _, st := range res {
 			for _, m := range st.Messages {
-				d := s.decodeDelivery(st.Stream, m)
+				d := s.DecodeDelivery(st.Stream, m)
 				if r.Start == ">" {
 					d.Deliveries = 1 // a first delivery by definition
 				}
@@ -129,7 +129,7 @@ func (s *Store) readGroup(ctx context.Context, r groupRead) ([]Delivery, error) 
 // one server; on a cluster, whose streams live on several nodes, one per
 // stream at the same time (a blocking read ends when its own stream has
 // entries or the block is over, so together they wait no longer).
-func (s *Store) xreadgroup(ctx context.Context, streams []string, r groupRead, block time.Duration) ([]redis.XStream, error) {
+func (s *Store) xreadgroup(ctx context.Context, streams []string, r GroupRead, block time.Duration) ([]redis.XStream, error) {
 	read := func(streams []string) ([]redis.XStream, error) {
 		args := make([]string, 0, 2*len(streams))
 		args = append(args, streams...)
@@ -171,7 +171,7 @@ func (s *Store) xreadgroup(ctx context.Context, streams []string, r groupRead, b
 	return out, nil
 }
 
-// waitInSlices calls read with a block of at most maxBlockSlice until it
+// waitInSlices calls read with a block of at most MaxBlock until it
 // reports done, the total has passed, or ctx is cancelled. A total of 0 or
 // less makes one non-blocking call (block -1: go-redis then sends no BLOCK
 // at all, where BLOCK 0 would wait forever).
@@ -181,7 +181,7 @@ func waitInSlices(ctx context.Context, total time.Duration, read func(block time
 		block := time.Duration(-1)
 		// Under a millisecond would be sent as BLOCK 0, which waits forever.
 		if remaining := time.Until(deadline); remaining >= time.Millisecond {
-			block = min(remaining, maxBlockSlice)
+			block = min(remaining, MaxBlock)
 		}
 		done, err := read(block)
 		if err != nil {

@@ -59,7 +59,7 @@ func dispose(d Delivery, err error, o WorkerOptions) (disposition, error) {
 	case redisconn.Transient(err):
 		// Redis went away mid-batch: not the entry's fault.
 		return toLeavePending, nil
-	case errors.Is(err, claims.ErrOutOfOrder) && d.attempts < retrySoonLimit:
+	case errors.Is(err, claims.ErrOutOfOrder) && d.Attempts < retrySoonLimit:
 		return toRetrySoon, nil
 	}
 	var perm *PermanentError

@@ -30,7 +30,7 @@ func TestDispose(t *testing.T) {
 		{"handled", Delivery{Fields: event, Deliveries: 1}, nil, toAck, ""},
 		{"redis went away", Delivery{Fields: event, Deliveries: 5}, io.EOF, toLeavePending, ""},
 		{"too early", Delivery{Fields: event, Deliveries: 1}, fmt.Errorf("x: %w", claims.ErrOutOfOrder), toRetrySoon, ""},
-		{"too early for too long", Delivery{Fields: event, Deliveries: 1, attempts: retrySoonLimit}, fmt.Errorf("x: %w", claims.ErrOutOfOrder), toLeavePending, ""},
+		{"too early for too long", Delivery{Fields: event, Deliveries: 1, Attempts: retrySoonLimit}, fmt.Errorf("x: %w", claims.ErrOutOfOrder), toLeavePending, ""},
 		{"permanent", Delivery{Fields: event, Deliveries: 1}, Permanent(errors.New("contradicts the store")), toDeadLetter, "contradicts the store"},
 		{"failed, retries left", Delivery{Fields: event, Deliveries: 4}, errors.New("boom"), toLeavePending, ""},
 		{"failed the last time", Delivery{Fields: event, Deliveries: 5}, errors.New("boom"), toDeadLetter, "boom"},

@@ -38,7 +38,7 @@ type DeadLetter struct {
 // pending in the group (someone acked or dead-lettered it first) is left
 // alone.
 func (s *Store) DeadLetter(ctx context.Context, group string, d Delivery, cause error, deliveries int64) error {
-	if _, err := s.run(ctx, s.deadLetterEffect(group, d, cause, deliveries)); err != nil {
+	if _, err := s.Run(ctx, s.deadLetterEffect(group, d, cause, deliveries)); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", d.ID, err)
 	}
 	return nil
@@ -85,7 +85,7 @@ func (s *Store) deadLetterEffect(group string, d Delivery, cause error, deliveri
 		letter = append(letter, "claim_id", claimID)
 	}
 	letter = append(letter, "fields", string(fields))
-	return deadLetterCall{Source: source, DLQ: s.dlqOf(source), Group: group, ID: d.ID, Delete: s.isRetry(source), Fields: letter}.Effect()
+	return DeadLetterCall{Source: source, DLQ: s.dlqOf(source), Group: group, ID: d.ID, Delete: s.isRetry(source), Fields: letter}.Effect()
 }
 
 // isRetry reports whether a stream is a group's retry stream.
@@ -215,12 +215,12 @@ func (s *Store) retryLetter(ctx context.Context, dl DeadLetter) (bool, error) {
 	}
 	var fields []any
 	for _, k := range claims.WireOrder(dl.Fields) {
-		if k != fieldRetryOf {
+		if k != FieldRetryOf {
 			fields = append(fields, k, dl.Fields[k])
 		}
 	}
-	fields = append(fields, fieldRetryOf, dl.SourceID)
-	reply, err := s.run(ctx, retryCall{
+	fields = append(fields, FieldRetryOf, dl.SourceID)
+	reply, err := s.Run(ctx, RetryCall{
 		DLQ: dl.DLQStream, Retry: home.Retry(dl.Group), Aggregate: home.Aggregate(ev.ClaimID),
 		Version: ev.Version, Original: dl.SourceID, Letter: dl.ID, Group: dl.Group, Fields: fields,
 	}.Effect())

@@ -96,12 +96,12 @@ func (s *Store) evalDurable(ctx context.Context, sc *Script, keys []string, args
 	}
 }
 
-// run carries out one effect and reads its reply, retrying while Redis is
+// Run carries out one effect and reads its reply, retrying while Redis is
 // unavailable.
-func (s *Store) run(ctx context.Context, e Effect) (Reply, error) {
+func (s *Store) Run(ctx context.Context, e Effect) (Reply, error) {
 	var reply Reply
 	err := s.retry(ctx, func() error {
-		replies, errs, err := s.runAll(ctx, nil, []Effect{e})
+		replies, errs, err := s.RunAll(ctx, nil, []Effect{e})
 		if err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ const (
 	maxBatchArgs  = 20000
 )
 
-// runAll carries out effects in order: in as few batch.lua calls as their
+// RunAll carries out effects in order: in as few batch.lua calls as their
 // number allows, all in one pipeline, and returns each one's reply or
 // error. A server that lost its scripts gets them again and the whole
 // pipeline is sent again: every effect is idempotent.
@@ -127,7 +127,7 @@ const (
 // failures are reported as the pipeline's error. With an unavailable
 // error (a node down), replies and errs still say what each effect got, so
 // that a caller may send again only the effects that failed.
-func (s *Store) runAll(ctx context.Context, first func(redis.Pipeliner), effects []Effect) ([]Reply, []error, error) {
+func (s *Store) RunAll(ctx context.Context, first func(redis.Pipeliner), effects []Effect) ([]Reply, []error, error) {
 	if len(effects) == 0 && first == nil {
 		return nil, nil, nil
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -29,42 +28,8 @@ type executor struct {
 	// known is what Read.LastKnown keys held when last read (shared by a
 	// worker's partitions); stale says the last batch used some of it
 	// (logged when that starts and ends).
-	known *lastKnown
+	known *LastKnown
 	stale bool
-}
-
-// lastKnown is the last value read of each Read.LastKnown key, by key.
-// A nil *lastKnown knows nothing.
-type lastKnown struct {
-	mu     sync.Mutex
-	values map[string]any
-}
-
-// maxLastKnown bounds lastKnown (policies are the many): past it, keys not
-// yet known are not remembered.
-const maxLastKnown = 10000
-
-func newLastKnown() *lastKnown { return &lastKnown{values: map[string]any{}} }
-
-func (k *lastKnown) get(key string) (any, bool) {
-	if k == nil {
-		return nil, false
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	v, ok := k.values[key]
-	return v, ok
-}
-
-func (k *lastKnown) remember(key string, v any) {
-	if k == nil {
-		return
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if _, ok := k.values[key]; ok || len(k.values) < maxLastKnown {
-		k.values[key] = v
-	}
 }
 
 // maxRememberedErrors bounds the last-error memory used for DLQ messages.
@@ -111,7 +76,7 @@ func (x *executor) handle(ctx, wctx context.Context, batch []Delivery) ([]outcom
 	for i := range batch {
 		d := batch[i]
 		if d.Err == nil && len(d.Fields) > 0 {
-			d.Err = x.s.vet(d, snap.aggregates[d.Event.ClaimID])
+			d.Err = snap.Vet(d)
 		}
 		disp, why := dispose(d, errUnhandled, x.o)
 		outcomes[i] = outcome{d: d, disp: disp, err: why}
@@ -197,15 +162,16 @@ func (x *executor) read(ctx, wctx context.Context, batch []Delivery) (*Snapshot,
 		}
 	}
 	for {
-		snap, err := x.s.snapshot(wctx, claimIDs, reads, x.known)
+		snap, err := x.s.ReadSnapshot(wctx, claimIDs, reads, x.known)
 		if err == nil {
+			stale, why := snap.Stale()
 			switch {
-			case len(snap.lastKnown) > 0 && !x.stale:
-				x.logf("redis unavailable for %s: deciding with the value last read (%s)", strings.Join(snap.lastKnown, ", "), snap.why)
-			case len(snap.lastKnown) == 0 && x.stale:
+			case len(stale) > 0 && !x.stale:
+				x.logf("redis unavailable for %s: deciding with the value last read (%s)", strings.Join(stale, ", "), why)
+			case len(stale) == 0 && x.stale:
 				x.logf("every read is current again")
 			}
-			x.stale = len(snap.lastKnown) > 0
+			x.stale = len(stale) > 0
 			return snap, true
 		}
 		if !x.wait(ctx, err) {
@@ -226,7 +192,7 @@ func (x *executor) writeWith(ctx, wctx context.Context, first func(redis.Pipelin
 		if killed(ctx) {
 			return nil, nil, false // a killed worker writes nothing more
 		}
-		replies, errs, err := x.s.runAll(wctx, first, effects)
+		replies, errs, err := x.s.RunAll(wctx, first, effects)
 		if err == nil {
 			for _, e := range errs {
 				if redisconn.Transient(e) {
@@ -263,7 +229,7 @@ func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early [
 			delete(x.lastErr, oc.d.ID)
 		case toRetrySoon:
 			d := oc.d
-			d.attempts++
+			d.Attempts++
 			retry = append(retry, d)
 		case toDeadLetter:
 			if !isEarly[i] {
@@ -366,7 +332,7 @@ func (x *executor) log(outcomes []outcome) {
 		case toRetrySoon:
 			retried++
 			if x.o.Verbose {
-				say(fmt.Sprintf("%s -> arrived before its predecessor; tried again with the next batch (%d of %d)", line, oc.d.attempts+1, retrySoonLimit))
+				say(fmt.Sprintf("%s -> arrived before its predecessor; tried again with the next batch (%d of %d)", line, oc.d.Attempts+1, retrySoonLimit))
 			}
 		case toLeavePending:
 			pending++

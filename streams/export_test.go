@@ -28,7 +28,7 @@ var ScriptFiles = scriptFiles
 
 // ScriptNames names each script by its SHA1.
 func ScriptNames() map[string]string {
-	return map[string]string{appendScript.Hash(): "append.lua", batchScript.Hash(): "batch.lua", forgetScript.Hash(): "forget_consumer.lua"}
+	return map[string]string{appendScript.Hash(): "append.lua", batchScript.Hash(): "batch.lua", ForgetScript.Hash(): "forget_consumer.lua"}
 }
 
 // NewClusterStore is a store on the package's cluster (newClusterStore).

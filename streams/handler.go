@@ -94,6 +94,7 @@ func (r Read) OrLastKnown() Read {
 
 // Snapshot is what the executor read for a batch.
 type Snapshot struct {
+	keys       Keys
 	hashes     map[string]map[string]string
 	members    map[string][]string
 	scores     map[string]map[string]float64

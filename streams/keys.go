@@ -153,13 +153,13 @@ func (k Keys) Payments() string { return k.Prefix + "claims:payments" }
 // written with the first event, so that every process agrees.
 func (k Keys) Meta() string { return k.Prefix + "claims:meta" }
 
-// aliveKey is the hash of a group's running workers: consumer -> until
+// Alive is the hash of a group's running workers: consumer -> until
 // when (Unix ms) it counts as running.
-func (k Keys) aliveKey(group string) string { return k.Named("claims:alive:" + group) }
+func (k Keys) Alive(group string) string { return k.Named("claims:alive:" + group) }
 
-// pidsKey is the hash of the pids of a group's workers that run as
+// Pids is the hash of the pids of a group's workers that run as
 // processes of their own: consumer -> pid.
-func (k Keys) pidsKey(group string) string { return k.Named("claims:pids:" + group) }
+func (k Keys) Pids(group string) string { return k.Named("claims:pids:" + group) }
 
 // Named is any key under the prefix, e.g. Named("claims:restored").
 func (k Keys) Named(name string) string { return k.Prefix + name }

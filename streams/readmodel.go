@@ -90,7 +90,7 @@ func (s *Store) RebuildReadModel(ctx context.Context) (ReadModelResult, error) {
 				Version: e.Version, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: fields,
 			}.Effect()
 		}
-		replies, errs, err := s.runAll(ctx, nil, effects)
+		replies, errs, err := s.RunAll(ctx, nil, effects)
 		if err != nil {
 			return err
 		}

@@ -177,7 +177,7 @@ func (s *Store) recoverStream(ctx context.Context, stream, group, consumer strin
 			return fail(err)
 		}
 		for _, m := range msgs {
-			res.Claimed = append(res.Claimed, s.decodeDelivery(stream, m))
+			res.Claimed = append(res.Claimed, s.DecodeDelivery(stream, m))
 		}
 		res.DeletedIDs = append(res.DeletedIDs, deleted...)
 		if next == "0-0" || int64(len(res.Claimed)) >= o.Count {
@@ -221,7 +221,7 @@ func (s *Store) setDeliveries(ctx context.Context, group, consumer string, ds []
 // from other consumers' recovery: call it once per page at start-up, never
 // in a loop (see DESIGN "Known traps").
 func (s *Store) readOwnPending(ctx context.Context, stream, group, consumer, after string, count int64) ([]Delivery, error) {
-	out, err := s.readGroup(ctx, groupRead{Stream: stream, Group: group, Consumer: consumer, Start: after, Count: count})
+	out, err := s.ReadGroup(ctx, GroupRead{Stream: stream, Group: group, Consumer: consumer, Start: after, Count: count})
 	if err != nil {
 		return nil, fmt.Errorf("read pending %s/%s: %w", group, consumer, err)
 	}
@@ -277,7 +277,7 @@ func (s *Store) keepAlive(ctx context.Context, group, consumer string, pid int) 
 	// A killed worker (see Killable) leaves its mark to expire, as a
 	// killed process does.
 	ctx, cancel := context.WithCancel(survivor(ctx))
-	key, pids := s.keys.aliveKey(group), s.keys.pidsKey(group)
+	key, pids := s.keys.Alive(group), s.keys.Pids(group)
 	// A failed mark is tried again at the next tick: the worker itself
 	// reports Redis's trouble. The first one is made before KeepAlive
 	// returns, so the worker counts as running from its start. The hashes
@@ -331,7 +331,7 @@ func (s *Store) Processes(ctx context.Context, group string) (map[string]int, er
 	if err != nil {
 		return nil, err
 	}
-	pids, err := s.rdb.HGetAll(ctx, s.keys.pidsKey(group)).Result()
+	pids, err := s.rdb.HGetAll(ctx, s.keys.Pids(group)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("worker processes of %s: %w", group, err)
 	}
@@ -348,7 +348,7 @@ func (s *Store) Processes(ctx context.Context, group string) (map[string]int, er
 // KeepAlive), sorted: in any process, whether or not XINFO CONSUMERS
 // lists them yet.
 func (s *Store) Running(ctx context.Context, group string) ([]string, error) {
-	marks, err := s.rdb.HGetAll(ctx, s.keys.aliveKey(group)).Result()
+	marks, err := s.rdb.HGetAll(ctx, s.keys.Alive(group)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("running consumers of %s: %w", group, err)
 	}
@@ -362,8 +362,6 @@ func (s *Store) Running(ctx context.Context, group string) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
-
-var forgetScript = redis.NewScript(scriptSource("forget_consumer.lua"))
 
 // ForgetOptions choose the consumers DeleteIdleConsumers removes.
 type ForgetOptions struct {
@@ -444,7 +442,7 @@ func (s *Store) DeleteIdleConsumers(ctx context.Context, group string, o ForgetO
 				}
 				res.HandedOver += n
 			}
-			removed, err := forgetScript.Run(ctx, s.rdb, []string{stream}, group, c.Name).Int()
+			removed, err := ForgetScript.Run(ctx, s.rdb, []string{stream}, group, c.Name).Int()
 			if err != nil {
 				return fail(err)
 			}
@@ -482,7 +480,7 @@ func (s *Store) consumersOn(ctx context.Context, group string, streams []string)
 			return nil, err
 		}
 		found = true
-		for _, cs := range consumerStates(cons) {
+		for _, cs := range ConsumerStates(cons) {
 			out[i][cs.Name] = cs
 		}
 	}

@@ -41,6 +41,10 @@ var (
 	allScripts   = []*Script{appendScript, batchScript}
 )
 
+// ForgetScript is forget_consumer.lua: it deletes a consumer from a group
+// only if it has no pending entries.
+var ForgetScript = redis.NewScript(scriptSource("forget_consumer.lua"))
+
 // batchSource is lib.lua, batchlib.lua, every operation, then the
 // dispatcher.
 func batchSource() string {

@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -14,11 +15,12 @@ import (
 // aggregates and the keys the handler asks for (a Snapshot), and the vet
 // that sets aside entries the store did not write.
 
-// snapshot reads, in one pipeline, the aggregates of claimIDs and reads.
+// ReadSnapshot reads, in one pipeline, the aggregates of claimIDs and reads.
 // A Read.LastKnown key whose node is unreachable is taken from known if it
 // is there (and known is updated with what was read).
-func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, known *lastKnown) (*Snapshot, error) {
+func (s *Store) ReadSnapshot(ctx context.Context, claimIDs []string, reads []Read, known *LastKnown) (*Snapshot, error) {
 	snap := &Snapshot{
+		keys:   s.keys,
 		hashes: map[string]map[string]string{}, members: map[string][]string{},
 		scores: map[string]map[string]float64{}, aggregates: map[string]aggregate{},
 	}
@@ -104,6 +106,48 @@ func (s *Store) snapshot(ctx context.Context, claimIDs []string, reads []Read, k
 	return snap, nil
 }
 
+// LastKnown is the last value read of each Read.LastKnown key, by key.
+// A nil *LastKnown knows nothing.
+type LastKnown struct {
+	mu     sync.Mutex
+	values map[string]any
+}
+
+// maxLastKnown bounds lastKnown (policies are the many): past it, keys not
+// yet known are not remembered.
+const maxLastKnown = 10000
+
+func NewLastKnown() *LastKnown { return &LastKnown{values: map[string]any{}} }
+
+func (k *LastKnown) get(key string) (any, bool) {
+	if k == nil {
+		return nil, false
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.values[key]
+	return v, ok
+}
+
+func (k *LastKnown) remember(key string, v any) {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.values[key]; ok || len(k.values) < maxLastKnown {
+		k.values[key] = v
+	}
+}
+
+// Vet applies the integrity rule (see vet) to d, a delivery of the batch
+// the snapshot was read for.
+func (s *Snapshot) Vet(d Delivery) error { return s.keys.vet(d, s.aggregates[d.Event.ClaimID]) }
+
+// Stale names the Read.LastKnown keys the snapshot took from memory, their
+// node being unreachable, and why (none: every read is current).
+func (s *Snapshot) Stale() (keys []string, why string) { return s.lastKnown, s.why }
+
 // failed reports an error that is more than "nothing there".
 func failed(err error) bool { return err != nil && redisconn.Classify(err) != redisconn.KindNil }
 
@@ -118,13 +162,13 @@ func (s *Store) vetAll(ctx context.Context, ds []Delivery) error {
 			ids = append(ids, d.Event.ClaimID)
 		}
 	}
-	snap, err := s.snapshot(ctx, ids, nil, nil)
+	snap, err := s.ReadSnapshot(ctx, ids, nil, nil)
 	if err != nil {
 		return err
 	}
 	for i := range ds {
 		if ds[i].Err == nil {
-			ds[i].Err = s.vet(ds[i], snap.aggregates[ds[i].Event.ClaimID])
+			ds[i].Err = s.keys.vet(ds[i], snap.aggregates[ds[i].Event.ClaimID])
 		}
 	}
 	return nil
@@ -138,12 +182,12 @@ func (s *Store) vetAll(ctx context.Context, ds []Delivery) error {
 // reason and goes to the DLQ; it is never projected, counted, notified or
 // audited. With partitions the entry must also be in its claim's stream:
 // another partition may hold an entry under the same id.
-func (s *Store) vet(d Delivery, agg aggregate) error {
+func (k Keys) vet(d Delivery, agg aggregate) error {
 	e := d.Event
-	home := s.keys.ForClaim(e.ClaimID)
+	home := k.ForClaim(e.ClaimID)
 	stream := home.Events()
 	if d.RetryOf != "" {
-		group, _ := s.keys.RetryGroup(d.Stream)
+		group, _ := k.RetryGroup(d.Stream)
 		stream = home.Retry(group)
 	}
 	switch rec := agg.recorded(e.Version); {
@@ -152,7 +196,7 @@ func (s *Store) vet(d Delivery, agg aggregate) error {
 	case rec == e.ID:
 		return nil
 	case !agg.exists:
-		return &claims.MalformedError{ID: d.ID, NotWritten: true, UnknownClaim: true, Reason: fmt.Sprintf("claim %s was never written through the event store (no %s)", claims.Short(e.ClaimID), s.keys.Aggregate(e.ClaimID))}
+		return &claims.MalformedError{ID: d.ID, NotWritten: true, UnknownClaim: true, Reason: fmt.Sprintf("claim %s was never written through the event store (no %s)", claims.Short(e.ClaimID), k.Aggregate(e.ClaimID))}
 	case rec == "":
 		return &claims.MalformedError{ID: d.ID, NotWritten: true, Reason: fmt.Sprintf("it claims to be v%d of claim %s, but the store wrote that claim only up to v%d", e.Version, claims.Short(e.ClaimID), agg.version)}
 	default:

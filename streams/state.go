@@ -260,7 +260,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 				if err != nil {
 					return nil, fmt.Errorf("consumers of %s/%s: %w", key, g.Name, err)
 				}
-				gs.Consumers = consumerStates(cons)
+				gs.Consumers = ConsumerStates(cons)
 			} else {
 				newCons[[2]int{i, gi}] = second.XInfoConsumers(ctx, key, g.Name)
 			}
@@ -305,7 +305,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		if err != nil && !redisconn.Missing(err) {
 			return nil, fmt.Errorf("consumers of a group on %s: %w", keys[at[0]], err)
 		}
-		streamIndex(at[0]).Groups[at[1]].Consumers = consumerStates(cons)
+		streamIndex(at[0]).Groups[at[1]].Consumers = ConsumerStates(cons)
 	}
 	for at, cmd := range newRetries {
 		streamIndex(at[0]).Groups[at[1]].Retries = cmd.Val()
@@ -328,7 +328,7 @@ func (s *Store) knownLag(ss StreamState, lastDelivered string, server int64) (in
 	return server, false
 }
 
-func consumerStates(cons []redis.XInfoConsumer) []ConsumerState {
+func ConsumerStates(cons []redis.XInfoConsumer) []ConsumerState {
 	out := make([]ConsumerState, 0, len(cons))
 	for _, c := range cons {
 		out = append(out, ConsumerState{Name: c.Name, Pending: c.Pending, Idle: c.Idle})

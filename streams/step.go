@@ -42,7 +42,7 @@ func (s *Store) NewStepper(h Handler, o WorkerOptions) (*Stepper, error) {
 	}
 	streams := s.keys.EventStreams()
 	st := &Stepper{s: s, h: h, o: o, retry: make([][]Delivery, len(streams)), own: make([]bool, len(streams))}
-	known := newLastKnown()
+	known := NewLastKnown()
 	for i, stream := range streams {
 		w := &worker{s: s, h: h, o: o, stream: stream}
 		w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, known: known, wait: w.trouble}
@@ -93,7 +93,7 @@ func (st *Stepper) Step(ctx context.Context) (int, error) {
 			}
 		}
 		if batch == nil {
-			ds, err := st.s.readGroup(ctx, groupRead{Stream: w.stream, Group: st.h.Group(), Consumer: st.o.Consumer, Start: ">", Count: st.o.Count})
+			ds, err := st.s.ReadGroup(ctx, GroupRead{Stream: w.stream, Group: st.h.Group(), Consumer: st.o.Consumer, Start: ">", Count: st.o.Count})
 			if err != nil {
 				return 0, err
 			}

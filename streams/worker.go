@@ -60,7 +60,7 @@ func (o WorkerOptions) withDefaults(name string) WorkerOptions {
 	if o.Block <= 0 {
 		o.Block = DefaultBlock
 	}
-	o.Block = min(o.Block, maxBlockSlice)
+	o.Block = min(o.Block, MaxBlock)
 	if o.MinIdle <= 0 {
 		o.MinIdle = DefaultMinIdle
 	}
@@ -135,7 +135,7 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 	}
 	streams := s.keys.EventStreams()
 	loops := make([]*worker, len(streams))
-	known := newLastKnown()
+	known := NewLastKnown()
 	for i, stream := range streams {
 		w := &worker{s: s, h: h, o: o, stream: stream, retry: s.keys.Partition(i).Retry(group)}
 		w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, known: known, wait: w.trouble}
@@ -203,9 +203,9 @@ func (w *worker) loop(ctx context.Context) {
 		}
 		block := min(o.Block, time.Until(lastRecover.Add(o.RecoverEvery)))
 		if len(retry) > 0 {
-			block = min(block, retrySoonBlock<<retry[0].attempts)
+			block = min(block, retrySoonBlock<<retry[0].Attempts)
 		}
-		ds, err := w.s.readGroup(ctx, groupRead{
+		ds, err := w.s.ReadGroup(ctx, GroupRead{
 			Stream: w.stream, Group: w.h.Group(), Consumer: o.Consumer, Start: ">",
 			Count: o.Count, Block: max(block, time.Millisecond),
 		})
@@ -231,7 +231,7 @@ func (w *worker) loop(ctx context.Context) {
 // stream, which costs one short reply. It reports false if Redis failed.
 func (w *worker) newRetries(ctx context.Context) bool {
 	for ctx.Err() == nil {
-		ds, err := w.s.readGroup(ctx, groupRead{Stream: w.retry, Group: w.h.Group(), Consumer: w.o.Consumer, Start: ">", Count: w.o.Count})
+		ds, err := w.s.ReadGroup(ctx, GroupRead{Stream: w.retry, Group: w.h.Group(), Consumer: w.o.Consumer, Start: ">", Count: w.o.Count})
 		if redisconn.Missing(err) || (err == nil && len(ds) == 0) {
 			return true
 		}
