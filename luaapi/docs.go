@@ -189,10 +189,10 @@ trim{before="2026-11-25T00:00:00Z", archive="data/archive/2026-11-24.jsonl", con
 			"Kills -9 the redis-server (its pid from INFO server) that `claimsctl serve --aof` runs, which starts it again on the same port and AOF, and waits until it answers as a new process: the events survive, and the counts before and after say so. Refused where nothing would restart it (a server not started by claimsctl serve --aof, AOF off) and on the embedded server, which keeps its data in memory only.",
 			`chaos.restart_server()`},
 		{"chaos.failover", "chaos.failover([partition | \"master\" [, {kill=false}]])", "{old_master=, new_master=, slot=, stream=, how=, ms=}",
-			"On a cluster with replicas: the master serving the partition's stream (default 0) hands its slots to its replica. By default CLUSTER FAILOVER on the replica (a planned failover: the master pauses writes until the replica has caught up); with kill=true, kill -9 of the master's process, where `claimsctl serve --cluster` started it (it starts the dead node again, as a replica). Waits until the replica says myself,master in CLUSTER NODES.",
+			"On a cluster with replicas: the master serving the partition's stream (default 0) hands its slots to its replica. By default CLUSTER FAILOVER on the replica (a planned failover: the master pauses writes until the replica has caught up); with kill=true, kill -9 of the master's process, where `claimsctl serve --cluster` started it (it starts the dead node again, as a replica). Only a replica in sync counts (INFO replication: master_link_status:up): one still copying its master, such as a master a failover just demoted, would not be elected. Waits until the replica says myself,master in CLUSTER NODES.",
 			`chaos.failover(0, {kill=true})`},
 		{"chaos.can", "chaos.can(fault)", "ok [, why]",
-			"Whether a fault is possible on this server (kill, pause, drop_clients, slow, crash_on, restart_server, failover, failover_kill), and why not: what a lab step checks before it skips one.",
+			"Whether a fault is possible on this server (kill, pause, drop_clients, slow, crash_on, restart_server, failover, failover_kill), and why not: what lab step 13 (scripts/step13.lua) checks before it skips one.",
 			`print(chaos.can("restart_server"))`},
 	}},
 	{"claims.teach", "Teaching and exercises", []apiDoc{

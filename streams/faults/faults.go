@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,7 +21,8 @@ import (
 // has no CLIENT PAUSE, no process to kill; one node has no replica).
 var ErrNoFault = errors.New("not possible on this server")
 
-// eachNode runs fn on the one node, or on every master of a cluster.
+// eachNode runs fn on the one node, or on every master of a cluster, the
+// masters at once: fn guards what it shares.
 func eachNode(ctx context.Context, s *streams.Store, fn func(ctx context.Context, addr string, c *redis.Client) error) error {
 	switch c := s.Client().(type) {
 	case *redis.ClusterClient:
@@ -48,11 +50,16 @@ func PauseClients(ctx context.Context, s *streams.Store, d time.Duration) ([]str
 	if d <= 0 {
 		return nil, fmt.Errorf("pause clients: %s is no pause: %w", d, claims.ErrInvalid)
 	}
-	var nodes []string
+	var (
+		mu    sync.Mutex
+		nodes []string
+	)
 	err := eachNode(ctx, s, func(ctx context.Context, addr string, c *redis.Client) error {
 		if err := c.Do(ctx, "CLIENT", "PAUSE", d.Milliseconds(), "ALL").Err(); err != nil {
 			return unsupportedFault("CLIENT PAUSE on "+addr, err)
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		nodes = append(nodes, addr)
 		return nil
 	})
@@ -65,13 +72,18 @@ func PauseClients(ctx context.Context, s *streams.Store, d time.Duration) ([]str
 // the cluster bus are not "normal"). This store's own other connections
 // go too. It returns how many were closed, and on which nodes.
 func DropClients(ctx context.Context, s *streams.Store) (int64, []string, error) {
-	var closed int64
-	var nodes []string
+	var (
+		mu     sync.Mutex
+		closed int64
+		nodes  []string
+	)
 	err := eachNode(ctx, s, func(ctx context.Context, addr string, c *redis.Client) error {
 		n, err := c.ClientKillByFilter(ctx, "TYPE", "normal", "SKIPME", "yes").Result()
 		if err != nil {
 			return unsupportedFault("CLIENT KILL on "+addr, err)
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		closed += n
 		nodes = append(nodes, addr)
 		return nil
@@ -187,16 +199,38 @@ func ShardOf(ctx context.Context, s *streams.Store, partition int) (Shard, error
 	if err != nil {
 		return sh, fmt.Errorf("CLUSTER REPLICAS on %s: %w", addr, err)
 	}
+	listed := 0
 	for _, line := range lines {
 		if f := strings.Fields(line); len(f) > 7 && !strings.Contains(f[2], "fail") {
-			sh.Replicas = append(sh.Replicas, strings.Split(f[1], "@")[0])
+			listed++
+			// A replica still copying its master (one that just joined, a
+			// master demoted by a failover) is not elected: it would leave
+			// the slots without a master if this one died now.
+			if r := strings.Split(f[1], "@")[0]; inSync(ctx, s, r) {
+				sh.Replicas = append(sh.Replicas, r)
+			}
 		}
 	}
 	sort.Strings(sh.Replicas)
-	if len(sh.Replicas) == 0 {
+	switch {
+	case listed > 0 && len(sh.Replicas) == 0:
+		return sh, fmt.Errorf("master %s (slot %d, %s) has no replica in sync yet (INFO replication: master_link_status is not up; a replica that just joined copies its master first): %w", addr, slot, sh.Stream, ErrNoFault)
+	case len(sh.Replicas) == 0:
 		return sh, fmt.Errorf("master %s (slot %d, %s) has no replica to take over: %w", addr, slot, sh.Stream, ErrNoFault)
 	}
 	return sh, nil
+}
+
+// inSync reports whether a replica's link to its master is up, by its
+// INFO replication.
+func inSync(ctx context.Context, s *streams.Store, replica string) bool {
+	n, err := node(s, replica)
+	if err != nil {
+		return false
+	}
+	defer n.Close()
+	info, err := n.Info(ctx, "replication").Result()
+	return err == nil && strings.Contains(info, "master_link_status:up")
 }
 
 // node is a client of one node of the cluster, by address, with the
