@@ -10,6 +10,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/redisconn"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -84,6 +85,11 @@ func (m *produceModule) warnMissingPolicies(L *lua.LState, samples []claims.Samp
 	for _, id := range used {
 		// One key a command: a cluster serves the policies on several masters.
 		n, err := m.store.Do(ctxOf(L), "EXISTS", m.store.Keys().Policy(id))
+		if redisconn.Transient(err) {
+			// Advice only: a master restarting or failing over must not
+			// fail the claims, whose appends wait for it by themselves.
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("sample_claims: look for the sample policies: %w", err)
 		}
