@@ -1,6 +1,7 @@
 package luaapi
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -88,6 +89,9 @@ func (m *chaosModule) can(L *lua.LState) int {
 		// The server's own answer: CLIENT PAUSE 1 ms is harmless.
 		if _, err := faults.PauseClients(ctx, m.store, time.Millisecond); err != nil {
 			why = err
+			if fault == "drop_clients" { // a server without CLIENT PAUSE has no CLIENT KILL either
+				why = errors.New(strings.Replace(err.Error(), "CLIENT PAUSE", "CLIENT KILL", 1))
+			}
 		}
 	case "restart_server":
 		p, err := faults.ServerOf(ctx, m.store)
