@@ -35,19 +35,19 @@ type servedCluster struct {
 	replicas map[string]string // a master's replica by the master's address
 }
 
-// serveCluster runs `claimsctl serve --cluster 3` with extra flags until
-// the test ends, and reads the nodes it prints.
-func serveCluster(t *testing.T, extra ...string) servedCluster {
-	t.Helper()
+// startServeCluster runs `claimsctl serve --cluster 3` with extra flags
+// and reads the nodes it prints, until it says the cluster is ready; the
+// caller stops it (SIGINT, as Ctrl-C).
+func startServeCluster(extra ...string) (servedCluster, *exec.Cmd, error) {
 	cmd := exec.Command(binary, append([]string{"serve", "--cluster", "3"}, extra...)...)
 	cmd.Env = cleanEnv()
 	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		_ = cmd.Wait()
-	})
+	if err != nil {
+		return servedCluster{}, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return servedCluster{}, nil, err
+	}
 	var (
 		sc      = servedCluster{pids: map[string]int{}, replicas: map[string]string{}}
 		nodeRe  = regexp.MustCompile(`^  (master|replica) +(\S+) +pid (\d+) +(?:of (\S+))?`)
@@ -59,8 +59,7 @@ func serveCluster(t *testing.T, extra ...string) servedCluster {
 		line := lines.Text()
 		printed.WriteString(line + "\n")
 		if m := nodeRe.FindStringSubmatch(line); m != nil {
-			pid, err := strconv.Atoi(m[3])
-			require.NoError(t, err)
+			pid, _ := strconv.Atoi(m[3])
 			sc.pids[m[2]] = pid
 			if m[1] == "replica" {
 				sc.replicas[m[4]] = m[2]
@@ -69,14 +68,121 @@ func serveCluster(t *testing.T, extra ...string) servedCluster {
 		if m := seedRe.FindStringSubmatch(line); m != nil {
 			sc.seeds = m[1]
 		}
-		if strings.HasSuffix(line, "Ctrl-C stops every node.") {
+		if strings.HasSuffix(line, "Ctrl-C stops every node.") && sc.seeds != "" {
 			go func() { _, _ = io.Copy(io.Discard, stdout) }()
-			require.NotEmpty(t, sc.seeds, printed.String())
-			return sc
+			return sc, cmd, nil
 		}
 	}
-	t.Fatalf("serve --cluster did not come up:\n%s", printed.String())
-	return sc
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	_ = cmd.Wait()
+	return sc, nil, fmt.Errorf("serve --cluster did not come up:\n%s", printed.String())
+}
+
+// replicaCluster is the package's one `claimsctl serve --cluster 3
+// --replicas 1`, started by the first test that asks for it and stopped by
+// TestMain. Its tests fail masters over, so they take it in turn.
+var replicaCluster struct {
+	once sync.Once
+	turn sync.Mutex
+	sc   servedCluster
+	cmd  *exec.Cmd
+	err  error
+}
+
+// useReplicaCluster gives the test the package's cluster with replicas
+// for its whole run, once every master has a replica again (a master a
+// test before killed comes back as one). The pids and replicas serve
+// printed at the start may be stale by then: ask the cluster.
+func useReplicaCluster(t *testing.T) servedCluster {
+	t.Helper()
+	replicaCluster.once.Do(func() {
+		replicaCluster.sc, replicaCluster.cmd, replicaCluster.err = startServeCluster("--replicas", "1")
+	})
+	require.NoError(t, replicaCluster.err)
+	replicaCluster.turn.Lock()
+	t.Cleanup(replicaCluster.turn.Unlock)
+	seeds := strings.Split(replicaCluster.sc.seeds, ",")
+	eventually(t, 60*time.Second, "every master of the served cluster with a connected replica", func() bool {
+		return clusterWhole(seeds)
+	})
+	return replicaCluster.sc
+}
+
+// stopReplicaCluster stops the package's cluster, if a test started it.
+func stopReplicaCluster() {
+	if c := replicaCluster.cmd; c != nil {
+		_ = c.Process.Signal(syscall.SIGINT)
+		_ = c.Wait()
+	}
+}
+
+// clusterWhole reports whether, by the CLUSTER NODES of the first seed that
+// answers, every master serving slots has a connected replica in sync
+// (master_link_status:up: one still copying its master would not be
+// elected) and no node is failing.
+func clusterWhole(seeds []string) bool {
+	for _, addr := range seeds {
+		c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		nodes, err := c.ClusterNodes(context.Background()).Result()
+		c.Close()
+		if err != nil {
+			continue
+		}
+		masters, served, replicas := map[string]bool{}, map[string]bool{}, []string{}
+		for line := range strings.SplitSeq(strings.TrimSpace(nodes), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 8 || strings.Contains(f[2], "fail") {
+				return false
+			}
+			switch {
+			case strings.Contains(f[2], "master") && len(f) > 8:
+				masters[f[0]] = true
+			case strings.Contains(f[2], "slave") && f[7] == "connected":
+				served[f[3]] = true
+				replicas = append(replicas, strings.Split(f[1], "@")[0])
+			}
+		}
+		for _, r := range replicas {
+			c := redis.NewClient(&redis.Options{Addr: r, MaxRetries: -1})
+			info, err := c.Info(context.Background(), "replication").Result()
+			c.Close()
+			if err != nil || !strings.Contains(info, "master_link_status:up") {
+				return false
+			}
+		}
+		for id := range masters {
+			if !served[id] {
+				return false
+			}
+		}
+		return len(masters) > 0
+	}
+	return false
+}
+
+// liveReplica is a master's replica and the master's pid, as the cluster
+// says now.
+func liveReplica(ctx context.Context, master string) (string, int, error) {
+	c := redis.NewClient(&redis.Options{Addr: master})
+	defer c.Close()
+	id, err := c.Do(ctx, "CLUSTER", "MYID").Text()
+	if err != nil {
+		return "", 0, err
+	}
+	lines, err := c.Do(ctx, "CLUSTER", "REPLICAS", id).StringSlice()
+	if err != nil || len(lines) == 0 {
+		return "", 0, fmt.Errorf("replicas of %s: %v %v", master, lines, err)
+	}
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return "", 0, err
+	}
+	m := regexp.MustCompile(`process_id:(\d+)`).FindStringSubmatch(info)
+	if m == nil {
+		return "", 0, fmt.Errorf("no process_id in INFO server of %s", master)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	return strings.Split(strings.Fields(lines[0])[1], "@")[0], pid, nil
 }
 
 // submitLoop is `claimsctl run` of a loop of submit{}: one line per
@@ -215,7 +321,7 @@ func workerLog(t *testing.T, file string) []workerLine {
 func TestServeClusterFailover(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sc := serveCluster(t, "--replicas", "1")
+	sc := useReplicaCluster(t)
 	env := []string{"REDIS_CLUSTER=" + sc.seeds}
 	conn := []string{"--partitions", "6"}
 	r := claimsctl(t, "", env, append(conn, "-e", "sample_data{}")...)
@@ -234,8 +340,8 @@ func TestServeClusterFailover(t *testing.T) {
 	master, err := rdb.MasterForKey(ctx, keys.Partition(0).Events())
 	require.NoError(t, err)
 	victim := master.Options().Addr
-	replica := sc.replicas[victim]
-	require.NotEmpty(t, replica, "%s has a replica", victim)
+	replica, victimPID, err := liveReplica(ctx, victim)
+	require.NoError(t, err, "%s has a replica", victim)
 	failed := map[int]bool{}
 	for p := range keys.Partitions() {
 		m, err := rdb.MasterForKey(ctx, keys.Partition(p).Events())
@@ -281,7 +387,7 @@ func TestServeClusterFailover(t *testing.T) {
 	})
 
 	killed := time.Now()
-	require.NoError(t, syscall.Kill(sc.pids[victim], syscall.SIGKILL))
+	require.NoError(t, syscall.Kill(victimPID, syscall.SIGKILL))
 	replicaClient := redis.NewClient(&redis.Options{Addr: replica})
 	t.Cleanup(func() { _ = replicaClient.Close() })
 	eventually(t, 30*time.Second, "the replica "+replica+" promoted (CLUSTER NODES)", func() bool {

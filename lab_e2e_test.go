@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -23,13 +24,72 @@ import (
 // lab's many short commands: the suite runs dozens of steps.
 var labEnv = []string{"GORACE=atexit_sleep_ms=100"}
 
-// labSteps are the lab's step scripts, in order.
+// faultsStep breaks the server on purpose (lab step 13): TestLabStep13
+// runs it on each kind of server, the lab's runs below leave it out.
+const faultsStep = "scripts/step13.lua"
+
+// labSteps are the lab's step scripts, in order, but the faults step.
 func labSteps(t *testing.T) []string {
 	t.Helper()
 	steps, err := filepath.Glob("scripts/step*.lua")
 	require.NoError(t, err)
-	require.Len(t, steps, 12, "one script per lab step (12: partitions)")
-	return steps
+	require.Len(t, steps, 13, "one script per lab step (12: partitions, 13: faults)")
+	require.Equal(t, faultsStep, steps[12])
+	return steps[:12]
+}
+
+// runFaults runs step 13 against the server the connection flags name,
+// as a student does, and checks what it says it did: every fault it can
+// have hit and was followed by the proof, the others skipped with why.
+func runFaults(t *testing.T, dir string, conn []string, faults, skipped []string) string {
+	t.Helper()
+	r := claimsctlIn(t, dir, "", labEnv, append(append([]string(nil), conn...), "run", faultsStep)...)
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.NotRegexp(t, `(?m)^FAIL `, r.stdout, "no failed expectation")
+	assert.Contains(t, r.stdout, "Now you should see")
+	for _, f := range faults {
+		assert.Regexp(t, `(?m)^  `+regexp.QuoteMeta(f)+` +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+  nothing lost or doubled$`, r.stdout, "the timeline's row of %q", f)
+	}
+	for _, s := range skipped {
+		assert.Contains(t, r.stdout, "  skipped: "+s+" (", "skipped, saying why")
+	}
+	assert.Equal(t, len(faults), strings.Count(r.stdout, "  proof: "), "a proof after each fault")
+	assert.NotContains(t, r.stdout, "lost 1")
+	t.Logf("step 13's timeline:\n%s", r.stdout[strings.Index(r.stdout, "-- the timeline"):])
+	return r.stdout
+}
+
+// The faults each server can have, by the titles step 13 gives them.
+var (
+	workerFaults = []string{"kill -9 the processor", "a slow analytics consumer", "a processor that crashes on a claim"}
+	clientFaults = []string{"CLIENT PAUSE 1500 ms", "CLIENT KILL every client"}
+)
+
+// TestLabStep13 runs the faults step as the README runs it, on each kind
+// of server: the embedded one (`claimsctl serve`, with the lab's workers
+// in their terminals: TestLabInSeparateTerminals), a redis-server that
+// `claimsctl serve --aof` can restart, and the package's `claimsctl serve
+// --cluster 3 --replicas 1`, twice there: the second run meets the
+// masters the first one failed over.
+func TestLabStep13(t *testing.T) {
+	t.Parallel()
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		srv := serveAOF(t)
+		out := runFaults(t, studentDir(t), redisAt(srv.url), append(append(append([]string(nil), workerFaults...), clientFaults...),
+			"kill -9 redis-server, restarted from its AOF"), []string{"failovers"})
+		assert.Contains(t, out, fmt.Sprintf("pid %d -> ", srv.pid))
+	})
+	t.Run("cluster", func(t *testing.T) {
+		t.Parallel()
+		sc := useReplicaCluster(t)
+		dir := studentDir(t)
+		for run := 1; run <= 2; run++ {
+			out := runFaults(t, dir, []string{"--cluster", sc.seeds}, append(append(append([]string(nil), workerFaults...), clientFaults...),
+				"CLUSTER FAILOVER of partition 0's master", "kill -9 of partition 0's master"), []string{"restarting the server"})
+			assert.Contains(t, out, "the killed master is a replica of the new master", "run %d", run)
+		}
+	})
 }
 
 // studentDir is a folder of its own, as a student's checkout: the steps
@@ -166,4 +226,7 @@ func TestLabInSeparateTerminals(t *testing.T) {
 		}
 		assert.Contains(t, out["step04.lua"], "refused (the processor was first)", "run %d", run)
 	}
+	// Step 13 too, in a keyspace of its own beside the terminals' workers:
+	// the faults the embedded server can have.
+	runFaults(t, dir, redisAt(url), workerFaults, []string{"CLIENT PAUSE", "CLIENT KILL", "restarting the server", "failovers"})
 }
