@@ -149,20 +149,33 @@ func PaymentID(id string) string { return "PAY-" + strings.ToUpper(id[:min(8, le
 // Defaults fills the payload fields a command may leave out because the
 // claim's state already knows them: the payment's amount, id and method.
 // It also reads an amount's float noise as the cents it means
-// (nearestCents), so that c.amount * 0.85 approves whole cents.
+// (nearestCents), so that c.amount * 0.85 approves whole cents. The
+// caller's map is not changed: the result is data itself when there is
+// nothing to fill or round, a copy otherwise.
 func (c *Claim) Defaults(t EventType, data map[string]any) map[string]any {
-	out := make(map[string]any, len(data)+3)
-	for k, v := range data {
+	// Copied on the first change only: a claim.submitted, the most
+	// common command, has nothing to fill, and the payload is copied
+	// once more anyway (Normalize) before it is kept.
+	out, copied := data, false
+	set := func(k string, v any) {
+		if !copied {
+			out, copied = make(map[string]any, len(data)+3), true
+			for k, v := range data {
+				out[k] = v
+			}
+		}
 		out[k] = v
 	}
 	for _, r := range schemas[t] {
 		if f, ok := out[r.name].(float64); ok && r.kind == kindAmount {
-			out[r.name] = nearestCents(f)
+			if cents := nearestCents(f); cents != f {
+				set(r.name, cents)
+			}
 		}
 	}
 	setDefault := func(k string, v any) {
 		if _, ok := out[k]; !ok {
-			out[k] = v
+			set(k, v)
 		}
 	}
 	switch t {
@@ -171,10 +184,13 @@ func (c *Claim) Defaults(t EventType, data map[string]any) map[string]any {
 	case PaymentInitiated:
 		setDefault("amount", c.ApprovedAmount)
 		setDefault("method", "bank_transfer")
-		setDefault("payment_id", PaymentID(uuid.NewString()))
+		setDefault("payment_id", "PAY-"+strings.ToUpper(uuid.NewString()[:8]))
 	case PaymentCompleted:
 		setDefault("amount", c.ApprovedAmount)
 		setDefault("payment_id", c.PaymentID)
+	}
+	if out == nil {
+		out = map[string]any{}
 	}
 	return out
 }

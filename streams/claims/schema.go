@@ -158,13 +158,9 @@ func ValidateData(t EventType, data map[string]any, now time.Time) error {
 	if !ok {
 		return &ValidationError{Type: t, Rule: fmt.Sprintf("is not an event type (want one of %s)", JoinTypes())}
 	}
-	known := map[string]bool{}
-	for _, r := range rules {
-		known[r.name] = true
-	}
 	var unknown []string
 	for k := range data {
-		if !known[k] {
+		if !slices.ContainsFunc(rules, func(r fieldRule) bool { return r.name == k }) {
 			unknown = append(unknown, k)
 		}
 	}
