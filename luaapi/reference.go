@@ -30,8 +30,9 @@ func helpIndex() string {
 			fmt.Fprintf(&b, "  %-*s %s\n", signatureColumn, d.Signature, firstSentence(d.Summary))
 		}
 	}
-	b.WriteString("\nLua 5.1's standard libraries: base, string, table, math, os (without exit), coroutine,\n" +
-		"package (require), and an io that only writes to the terminal: help(\"libraries\")\n")
+	b.WriteString("\nLua 5.1's standard libraries: base, string, table, math, os (without exit),\n" +
+		"coroutine, package (require), and an io that only writes to the terminal:\n" +
+		"help(\"libraries\") lists them.\n")
 	return b.String()
 }
 
@@ -43,20 +44,24 @@ var libraryTopics = []string{"libraries", "stdlib", "io", "os", "string", "table
 // what is left out or changed, and why.
 func librariesHelp() string {
 	return `Lua's standard libraries (Lua 5.1, as gopher-lua implements it):
-  base       print (tables shown as the REPL shows them), pairs, ipairs, pcall, error, assert,
-             tostring, tonumber, type, select, unpack, setmetatable, require, dofile, loadstring ...
-  string     string.format, :find, :match, :gsub, :sub, :rep ... (Lua patterns, not regexps)
+  base       print (tables shown as the REPL shows them), pairs, ipairs, pcall,
+             error, assert, tostring, tonumber, type, select, unpack,
+             setmetatable, require, dofile, loadstring ...
+  string     string.format, :find, :match, :gsub, :sub, :rep ... (Lua patterns)
   table      table.insert, table.remove, table.concat, table.sort
   math       math.floor, math.max, math.random ...
-  os         os.time, os.date, os.clock, os.getenv, os.remove, os.rename, os.tmpname;
-             os.exit is refused (end a script with return, or error(...) to fail)
+  os         os.time, os.date, os.clock, os.getenv, os.remove, os.rename,
+             os.tmpname; os.exit is refused (end a script with return, or
+             error(...) to fail)
   coroutine  coroutine.create, coroutine.resume, coroutine.wrap ...
   package    require("lab"), require("claims.produce") ...
-  io         writes to the terminal only: io.write(...) where print writes, without a newline;
-             io.stdout:write(...), io.stderr:write(...) to the error output. io.open, io.read and
-             io.lines are refused: report{out=} and trim{archive=} write files, import() reads one.
-Not there: debug, and io's files. In the sandbox (claimsctl check, --sandbox) os.execute and the
-environment are refused too, and files are written only in a temp folder (docs/exercises.md).
+  io         writes to the terminal only: io.write(...) where print writes,
+             without a newline; io.stdout:write(...); io.stderr:write(...) to
+             the error output. io.open, io.read and io.lines are refused:
+             report{out=} and trim{archive=} write files, import() reads one.
+Not there: debug, and io's files. In the sandbox (claimsctl check, --sandbox)
+os.execute and the environment are refused too, and files are written only in
+a temp folder (docs/exercises.md).
 `
 }
 
