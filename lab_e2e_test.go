@@ -61,7 +61,7 @@ func runFaults(t *testing.T, dir string, conn []string, faults, skipped []string
 
 // The faults each server can have, by the titles step 13 gives them.
 var (
-	workerFaults = []string{"kill -9 the processor", "a slow analytics consumer", "a processor that crashes on a claim"}
+	workerFaults = []string{"kill the processor mid-batch", "a slow analytics consumer", "a processor that crashes on a claim"}
 	clientFaults = []string{"CLIENT PAUSE 1500 ms", "CLIENT KILL every client"}
 )
 

@@ -153,7 +153,8 @@ end
 local timeline, skipped = {}, {}
 
 -- Runs one fault under a fresh submit loop: warms up, injects (inject
--- returns what the timeline should add), follows the recovery, proves.
+-- returns what the timeline should add, and hit= when it waited for the
+-- right moment first), follows the recovery, proves.
 local function fault(n, title, what, watch, inject)
   print(("\n-- %d. %s --"):format(n, title))
   print("  in Redis: " .. what)
@@ -162,6 +163,7 @@ local function fault(n, title, what, watch, inject)
   while loop.status().submitted < 20 do sleep(10) end -- traffic flows
   local hit = now_ms()
   local extra = inject(loop, hit) or {}
+  hit = extra.hit or hit
   local over = now_ms() - hit
   local back = follow(loop, hit, extra.stream)
   for k, v in pairs(extra.back or {}) do back[k] = v end
@@ -184,15 +186,16 @@ local function skip(n, title, why)
 end
 
 -- 1. Kill the processor mid-batch.
-fault(1, "kill -9 the processor",
+fault(1, "kill the processor mid-batch",
   "the processor's goroutine is abandoned as a killed process is: no more writes, no XACK; what it had read stays in its PEL",
   "it is started again as the same consumer and reads its own pending entries first (XREADGROUP ... 0), then new ones",
   function(loop, hit)
     local deadline = now_ms() + 2000 -- kill it holding entries, if it can be caught at it
     while (pending("processors").consumers[consumer.processors] or 0) == 0 and now_ms() < deadline do sleep(1) end
+    hit = now_ms()
     local k = chaos.kill("processor")
     consumer.processors = start("processor", opts)
-    return {note = ("killed holding %d pending entr%s; started again as %s"):format(k.pending, k.pending == 1 and "y" or "ies", consumer.processors)}
+    return {hit = hit, note = ("killed holding %d pending entr%s; started again as %s"):format(k.pending, k.pending == 1 and "y" or "ies", consumer.processors)}
   end)
 
 -- 2. A slow consumer.
