@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -88,6 +89,19 @@ func TestLabStep13(t *testing.T) {
 			out := runFaults(t, dir, []string{"--cluster", sc.seeds}, append(append(append([]string(nil), workerFaults...), clientFaults...),
 				"CLUSTER FAILOVER of partition 0's master", "kill -9 of partition 0's master"), []string{"restarting the server"})
 			assert.Contains(t, out, "the killed master is a replica of the new master", "run %d", run)
+			// The kill was real: that redis-server process is gone, and
+			// CLUSTER NODES lists its address as a replica now (serve
+			// started it again), its replica as a master.
+			m := regexp.MustCompile(`chaos: kill -9 (\d+) \(master (\S+)\): replica (\S+) took over`).FindStringSubmatch(out)
+			require.NotNil(t, m, "run %d", run)
+			pid, _ := strconv.Atoi(m[1])
+			assert.True(t, gone(pid), "run %d: redis-server pid %d is gone", run, pid)
+			c := redis.NewClient(&redis.Options{Addr: m[3]})
+			nodes, err := c.ClusterNodes(context.Background()).Result()
+			c.Close()
+			require.NoError(t, err)
+			assert.Regexp(t, `(?m)^\S+ `+regexp.QuoteMeta(m[3])+`@\d+ myself,master `, nodes, "run %d", run)
+			assert.Regexp(t, `(?m)^\S+ `+regexp.QuoteMeta(m[2])+`@\d+ slave `, nodes, "run %d", run)
 		}
 	})
 }
