@@ -192,10 +192,12 @@ func TestFirstHourMessages(t *testing.T) {
 	})
 	t.Run("consume", func(t *testing.T) {
 		t.Parallel()
-		r := claimsctl(t, "", nil, "--embedded", "-e", `consume("analytics")`)
-		assert.Equal(t, 1, r.code)
-		assert.Contains(t, r.stderr, `consume: bad argument #2: a consumer name is missing: consume("analytics", "c1")`)
-		assert.NotContains(t, r.stderr, "string expected, got nil")
+		for _, fn := range []string{"consume", "recover"} {
+			r := claimsctl(t, "", nil, "--embedded", "-e", fn+`("analytics")`)
+			assert.Equal(t, 1, r.code)
+			assert.Contains(t, r.stderr, fn+`: bad argument #2: a consumer name is missing: `+fn+`("analytics", "c1")`)
+			assert.NotContains(t, r.stderr, "string expected, got nil")
+		}
 	})
 	t.Run("help of a Redis command", func(t *testing.T) {
 		t.Parallel()

@@ -44,7 +44,7 @@ func (m *workersModule) pending(L *lua.LState) int {
 }
 
 func (m *workersModule) recoverIdle(L *lua.LState) int {
-	group, consumer := L.CheckString(1), L.CheckString(2)
+	group, consumer := L.CheckString(1), consumerArg(L, "recover")
 	o := optionsAt(L, 3, "recover", "min_idle", "count")
 	res, err := m.store.Recover(ctxOf(L), group, consumer, streams.RecoverOptions{
 		MinIdle: o.millis("min_idle", streams.DefaultMinIdle, 1),
