@@ -23,7 +23,7 @@ import (
 // handler still running luaapi.ConsumerGrace later is interrupted.
 type workerCmd struct {
 	*base
-	opts streams.WorkerOptions
+	opts workers.Options
 }
 
 // logTime is the time stamp of a foreground worker's log lines.
@@ -38,10 +38,10 @@ func (c *workerCmd) doc() doc {
 
 func (c *workerCmd) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.opts.Consumer, "consumer", "", "name the worker `C` in its consumer group\n(default: NAME@HOST, the same on every start, so a\nrestarted worker resumes its own pending entries)")
-	fs.Int64Var(&c.opts.Count, "count", streams.DefaultCount, "read up to `N` entries at a time")
+	fs.Int64Var(&c.opts.Count, "count", workers.DefaultCount, "read up to `N` entries at a time")
 	fs.DurationVar(&c.opts.MinIdle, "min-idle", streams.DefaultMinIdle, "take over the entries that a dead consumer left\npending longer than `D`")
-	fs.DurationVar(&c.opts.RecoverEvery, "recover-every", streams.DefaultRecoverEvery, "look for such idle entries every `D`")
-	fs.Int64Var(&c.opts.MaxDeliveries, "max-deliveries", streams.DefaultMaxDeliveries, "move an entry to the DLQ (claims:dlq) after\n`N` failed deliveries")
+	fs.DurationVar(&c.opts.RecoverEvery, "recover-every", workers.DefaultRecoverEvery, "look for such idle entries every `D`")
+	fs.Int64Var(&c.opts.MaxDeliveries, "max-deliveries", workers.DefaultMaxDeliveries, "move an entry to the DLQ (claims:dlq) after\n`N` failed deliveries")
 	fs.BoolVar(&c.opts.Verbose, "v", false, "log a line per event (default: a line per batch)")
 }
 
@@ -135,7 +135,7 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.KeepAliveProcess(ctx, handler.Group(), c.opts.Consumer, os.Getpid())()
-	return store.RunWorker(ctx, handler, c.opts)
+	return workers.Run(ctx, store, handler, c.opts)
 }
 
 // isFile reports whether path names a file that exists (not a directory).

@@ -203,7 +203,7 @@ func drainProcessor(ctx context.Context, store *streams.Store) error {
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- store.RunWorker(wctx, h, streams.WorkerOptions{Consumer: "bench", Block: 20 * time.Millisecond})
+		done <- workers.Run(wctx, store, h, workers.Options{Consumer: "bench", Block: 20 * time.Millisecond})
 	}()
 	defer func() {
 		cancel()

@@ -258,7 +258,7 @@ func (s workload) benchXAdd(ctx context.Context, n int, record func(string, int6
 // streams and holds none pending, and returns how many it read and how
 // long it took. The processor appends its decisions as it goes, which it
 // reads too: they count.
-func (s workload) drain(ctx context.Context, h streams.Handler) (int64, time.Duration, error) {
+func (s workload) drain(ctx context.Context, h workers.Handler) (int64, time.Duration, error) {
 	before, err := s.groupRead(ctx, h.Group())
 	if err != nil {
 		return 0, 0, err
@@ -267,7 +267,7 @@ func (s workload) drain(ctx context.Context, h streams.Handler) (int64, time.Dur
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		done <- s.store.RunWorker(wctx, h, streams.WorkerOptions{Consumer: "bench", Block: 20 * time.Millisecond})
+		done <- workers.Run(wctx, s.store, h, workers.Options{Consumer: "bench", Block: 20 * time.Millisecond})
 	}()
 	defer func() {
 		cancel()

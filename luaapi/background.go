@@ -8,6 +8,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/workers"
 )
 
 // pool is the background workers of one Runtime, started by start() and
@@ -29,7 +30,7 @@ type background struct {
 	cancel                      context.CancelFunc // stop after the current batch
 	kill                        func()             // stop now, acknowledging nothing (streams.Killable)
 	release                     func()             // closes a Lua consumer's own state
-	stepper                     *streams.Stepper   // a seeded run's: runs when the pool steps it
+	stepper                     *workers.Stepper   // a seeded run's: runs when the pool steps it
 	done                        chan struct{}
 	err                         error
 }

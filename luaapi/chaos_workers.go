@@ -120,7 +120,7 @@ var faultWorkerKeys = []string{"consumer", "count", "min_idle", "recover_every",
 
 // extraWorker starts a built-in worker's handler, wrapped, as one more
 // consumer of its group, named <worker>-<role>@host unless told.
-func (m *chaosModule) extraWorker(L *lua.LState, fn, role string, o options, wrap func(streams.Handler) streams.Handler, run func(ctx context.Context, h streams.Handler, opts streams.WorkerOptions) error) (*background, streams.WorkerOptions) {
+func (m *chaosModule) extraWorker(L *lua.LState, fn, role string, o options, wrap func(workers.Handler) workers.Handler, run func(ctx context.Context, h workers.Handler, opts workers.Options) error) (*background, workers.Options) {
 	worker := L.CheckString(1)
 	inner, err := workers.New(m.store, worker) // checked by checkWorker
 	if err != nil {
@@ -156,11 +156,11 @@ func (m *chaosModule) checkWorker(L *lua.LState, fn string) {
 
 // slowHandler is a worker that takes per milliseconds over each entry.
 type slowHandler struct {
-	streams.Handler
+	workers.Handler
 	per time.Duration
 }
 
-func (h slowHandler) Decide(ctx context.Context, batch []streams.Delivery, got *streams.Snapshot) []streams.Decision {
+func (h slowHandler) Decide(ctx context.Context, batch []streams.Delivery, got *streams.Snapshot) []workers.Decision {
 	t := time.NewTimer(h.per * time.Duration(len(batch)))
 	defer t.Stop()
 	select {
@@ -178,9 +178,9 @@ func (m *chaosModule) slow(L *lua.LState) int {
 	}
 	per := time.Duration(float64(ms) * float64(time.Millisecond))
 	o := optionsAt(L, 3, "slow", faultWorkerKeys...)
-	b, opts := m.extraWorker(L, "slow", "slow", o, func(h streams.Handler) streams.Handler { return slowHandler{Handler: h, per: per} },
-		func(ctx context.Context, h streams.Handler, opts streams.WorkerOptions) error {
-			return m.store.RunWorker(ctx, h, opts)
+	b, opts := m.extraWorker(L, "slow", "slow", o, func(h workers.Handler) workers.Handler { return slowHandler{Handler: h, per: per} },
+		func(ctx context.Context, h workers.Handler, opts workers.Options) error {
+			return workers.Run(ctx, m.store, h, opts)
 		})
 	m.say(fmt.Sprintf("started %s, consumer %s of group %s, that sleeps %s per entry before deciding it", b.name, b.consumer, b.group, per),
 		fmt.Sprintf("XREADGROUP hands it a share of new entries, which wait in its PEL meanwhile: pending(%q).consumers[%q] and the group's lag grow while it works; stop(%q) ends it", b.group, b.consumer, b.consumer),
@@ -189,7 +189,7 @@ func (m *chaosModule) slow(L *lua.LState) int {
 	return 1
 }
 
-func minIdleOf(o streams.WorkerOptions) time.Duration {
+func minIdleOf(o workers.Options) time.Duration {
 	if o.MinIdle > 0 {
 		return o.MinIdle
 	}
@@ -204,7 +204,7 @@ var errCrashed = errors.New("crashed (chaos.crash_on)")
 // its own (an LState is not goroutine-safe; a worker's partitions decide
 // at once).
 type crashHandler struct {
-	streams.Handler
+	workers.Handler
 	mu      sync.Mutex
 	L       *lua.LState
 	pred    *lua.LFunction
@@ -212,7 +212,7 @@ type crashHandler struct {
 	crashed string // what it crashed on ("" if it did not)
 }
 
-func (h *crashHandler) Decide(ctx context.Context, batch []streams.Delivery, got *streams.Snapshot) []streams.Decision {
+func (h *crashHandler) Decide(ctx context.Context, batch []streams.Delivery, got *streams.Snapshot) []workers.Decision {
 	h.mu.Lock()
 	for _, d := range batch {
 		if h.crashed != "" || d.Err != nil || len(d.Fields) == 0 {
@@ -228,7 +228,7 @@ func (h *crashHandler) Decide(ctx context.Context, batch []streams.Delivery, got
 	if !crashed {
 		return h.Handler.Decide(ctx, batch, got)
 	}
-	out := make([]streams.Decision, len(batch))
+	out := make([]workers.Decision, len(batch))
 	for i := range out {
 		out[i].Err = errCrashed
 	}
@@ -258,7 +258,7 @@ func (m *chaosModule) crashOn(L *lua.LState) int {
 	}
 	o := optionsAt(L, 3, "crash_on", append(faultWorkerKeys, "restarts")...)
 	restarts := int(o.whole("restarts", 0, 0, 100))
-	newHandler := func(inner streams.Handler) *crashHandler {
+	newHandler := func(inner workers.Handler) *crashHandler {
 		ls := lua.NewState(lua.Options{SkipOpenLibs: true})
 		for _, open := range []lua.LGFunction{lua.OpenBase, lua.OpenString, lua.OpenMath, lua.OpenTable} {
 			ls.Push(ls.NewFunction(open))
@@ -268,15 +268,15 @@ func (m *chaosModule) crashOn(L *lua.LState) int {
 		return h
 	}
 	var logf func(string)
-	b, opts := m.extraWorker(L, "crash_on", "crash", o, func(h streams.Handler) streams.Handler { return newHandler(h) },
-		func(ctx context.Context, h streams.Handler, opts streams.WorkerOptions) error {
+	b, opts := m.extraWorker(L, "crash_on", "crash", o, func(h workers.Handler) workers.Handler { return newHandler(h) },
+		func(ctx context.Context, h workers.Handler, opts workers.Options) error {
 			ch := h.(*crashHandler)
 			defer ch.L.Close()
 			base := opts.Consumer
 			for life := 1; ; life++ {
 				kctx, kill := streams.Killable(ctx)
 				ch.kill, ch.crashed = kill, ""
-				if err := m.store.RunWorker(kctx, ch, opts); err != nil {
+				if err := workers.Run(kctx, m.store, ch, opts); err != nil {
 					return err
 				}
 				if ch.crashed == "" || ctx.Err() != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/workers"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -15,7 +16,7 @@ import (
 // its batch before a handler that is still running is interrupted.
 const ConsumerGrace = 3 * time.Second
 
-// Consumer is a streams.Handler written in Lua. It owns its Runtime: the
+// Consumer is a workers.Handler written in Lua. It owns its Runtime: the
 // worker goroutine is the only one that touches that LState.
 type Consumer struct {
 	rt     *Runtime
@@ -51,7 +52,7 @@ func LoadConsumer(ctx context.Context, rt *Runtime, file string) (*Consumer, err
 // Run runs the consumer as one worker of its group until ctx ends. Then
 // the batch in hand is finished; a handler still running ConsumerGrace
 // later is interrupted, and its entry stays pending for another delivery.
-func (c *Consumer) Run(ctx context.Context, opts streams.WorkerOptions) error {
+func (c *Consumer) Run(ctx context.Context, opts workers.Options) error {
 	abort, interrupt := context.WithCancel(context.Background())
 	defer interrupt()
 	c.abort = abort
@@ -71,7 +72,7 @@ func (c *Consumer) Run(ctx context.Context, opts streams.WorkerOptions) error {
 		case <-finished:
 		}
 	}()
-	return c.rt.store.RunWorker(ctx, c, opts)
+	return workers.Run(ctx, c.rt.store, c, opts)
 }
 
 // Group is the group the file named.
@@ -85,10 +86,10 @@ func (c *Consumer) Needs([]streams.Delivery) []streams.Read { return nil }
 
 // Decide calls handle(event) for each delivery in order; the handler
 // carries out its own effects through the Lua API.
-func (c *Consumer) Decide(ctx context.Context, batch []streams.Delivery, _ *streams.Snapshot) []streams.Decision {
+func (c *Consumer) Decide(ctx context.Context, batch []streams.Delivery, _ *streams.Snapshot) []workers.Decision {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]streams.Decision, len(batch))
+	out := make([]workers.Decision, len(batch))
 	for i, d := range batch {
 		out[i].Summary, out[i].Err = c.handleOne(ctx, d)
 	}

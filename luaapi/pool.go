@@ -32,8 +32,8 @@ var workerOptionKeys = []string{"consumer", "count", "min_idle", "recover_every"
 // workerOptions reads start()'s and spawn()'s options; what is left out
 // (0) takes streams' defaults, so a given 0 is refused rather than read as
 // "the default". The consumer name is checked before the worker starts.
-func workerOptions(o options) (streams.WorkerOptions, bool) {
-	opts := streams.WorkerOptions{
+func workerOptions(o options) (workers.Options, bool) {
+	opts := workers.Options{
 		Consumer:      o.text("consumer", ""),
 		Count:         o.whole("count", 0, 1, math.MaxInt64),
 		MinIdle:       o.millis("min_idle", 0, 1),
@@ -105,13 +105,13 @@ func (m *workersModule) start(L *lua.LState) int {
 		opts.Log = m.pool.logger()
 	}
 	if m.store.Seeded() != nil {
-		st, err := m.store.NewStepper(h, opts)
+		st, err := workers.NewStepper(m.store, h, opts)
 		if err != nil {
 			return raise(L, fmt.Errorf("start: %w", err))
 		}
 		return m.started(L, m.pool.stepped(name, "built-in", h.Group(), st, nil))
 	}
-	b := m.pool.launch(name, "built-in", h.Group(), opts.Consumer, func(ctx context.Context) error { return m.store.RunWorker(ctx, h, opts) })
+	b := m.pool.launch(name, "built-in", h.Group(), opts.Consumer, func(ctx context.Context) error { return workers.Run(ctx, m.store, h, opts) })
 	return m.started(L, b)
 }
 
@@ -147,7 +147,7 @@ func (m *workersModule) spawn(L *lua.LState) int {
 	return m.started(L, b)
 }
 
-func (m *workersModule) spawnHere(ctx context.Context, name, file, path string, opts streams.WorkerOptions, logging bool) (*background, error) {
+func (m *workersModule) spawnHere(ctx context.Context, name, file, path string, opts workers.Options, logging bool) (*background, error) {
 	child := m.newConsumerRuntime()
 	h, err := LoadConsumer(context.WithoutCancel(ctx), child, path)
 	if err == nil {
@@ -163,7 +163,7 @@ func (m *workersModule) spawnHere(ctx context.Context, name, file, path string, 
 	if m.store.Seeded() != nil {
 		// Stepped in the session's goroutine: the consumer's LState is
 		// still only ever used by one goroutine at a time.
-		st, err := m.store.NewStepper(h, opts)
+		st, err := workers.NewStepper(m.store, h, opts)
 		if err != nil {
 			child.Close()
 			return nil, err
@@ -183,7 +183,7 @@ const ReadyEnv = "CLAIMSCTL_READY_FD"
 // spawnChild starts `claimsctl worker FILE` under the memory ceiling and
 // waits until it has loaded the file and said its group, or has failed
 // to (its error is spawn's). Its log lines join the workers' output.
-func (m *workersModule) spawnChild(ctx context.Context, name, file string, opts streams.WorkerOptions, logging bool) (*background, error) {
+func (m *workersModule) spawnChild(ctx context.Context, name, file string, opts workers.Options, logging bool) (*background, error) {
 	args := []string{"worker", file, "--consumer", opts.Consumer, "--prefix", m.store.Keys().Prefix}
 	if opts.Count > 0 {
 		args = append(args, "--count", strconv.FormatInt(opts.Count, 10))

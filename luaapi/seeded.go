@@ -8,6 +8,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/workers"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -27,7 +28,7 @@ import (
 const maxDrainBatches = 100_000
 
 // stepped starts a worker that runs only when the pool steps it.
-func (p *pool) stepped(name, kind, group string, st *streams.Stepper, release func()) *background {
+func (p *pool) stepped(name, kind, group string, st *workers.Stepper, release func()) *background {
 	ctx, cancel := context.WithCancel(redisconn.Untraced(context.Background()))
 	b := &background{name: name, group: group, consumer: st.Consumer(), kind: kind, stepper: st, release: release, done: make(chan struct{})}
 	stopAlive := p.store.KeepAlive(ctx, group, st.Consumer())

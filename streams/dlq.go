@@ -38,14 +38,14 @@ type DeadLetter struct {
 // pending in the group (someone acked or dead-lettered it first) is left
 // alone.
 func (s *Store) DeadLetter(ctx context.Context, group string, d Delivery, cause error, deliveries int64) error {
-	if _, err := s.Run(ctx, s.deadLetterEffect(group, d, cause, deliveries)); err != nil {
+	if _, err := s.Run(ctx, s.DeadLetterEffect(group, d, cause, deliveries)); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", d.ID, err)
 	}
 	return nil
 }
 
-// deadLetterEffect is the deadletter.lua call for d.
-func (s *Store) deadLetterEffect(group string, d Delivery, cause error, deliveries int64) Effect {
+// DeadLetterEffect is the deadletter.lua call for d.
+func (s *Store) DeadLetterEffect(group string, d Delivery, cause error, deliveries int64) Effect {
 	raw := make(map[string]string, len(d.Fields))
 	for k, v := range d.Fields {
 		raw[k] = fmt.Sprint(v)
@@ -85,19 +85,7 @@ func (s *Store) deadLetterEffect(group string, d Delivery, cause error, deliveri
 		letter = append(letter, "claim_id", claimID)
 	}
 	letter = append(letter, "fields", string(fields))
-	return DeadLetterCall{Source: source, DLQ: s.dlqOf(source), Group: group, ID: d.ID, Delete: s.isRetry(source), Fields: letter}.Effect()
-}
-
-// isRetry reports whether a stream is a group's retry stream.
-func (s *Store) isRetry(stream string) bool {
-	_, ok := s.keys.RetryGroup(stream)
-	return ok
-}
-
-// dlqOf is the dead-letter stream of the partition a source stream is in.
-func (s *Store) dlqOf(source string) string {
-	p, _ := s.keys.StreamPartition(source)
-	return s.keys.Partition(p).DLQ()
+	return DeadLetterCall{Source: source, DLQ: s.keys.DLQOf(source), Group: group, ID: d.ID, Delete: s.keys.IsRetry(source), Fields: letter}.Effect()
 }
 
 // DLQ lists the dead letters of every partition, oldest first.

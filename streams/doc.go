@@ -1,9 +1,10 @@
 // Package streams is the claims event store on Redis Streams: keys and
 // their layout over partitions, appending through version-checking
 // scripts, the aggregate, consumer groups, replay and the read model, and
-// (for now) the engine workers run on: the worker loop, the executor of
-// their effects, recovery and dead letters. It takes a connected go-redis
-// client; streams/redisconn builds it and classifies its errors.
+// what the workers of streams/workers build on: a batch's snapshot, the
+// integrity rule, the script executor of their effects, and (for now)
+// recovery and dead letters. It takes a connected go-redis client;
+// streams/redisconn builds it and classifies its errors.
 //
 // It may import streams/claims, streams/redisconn and go-redis, and
 // nothing else of claimsctl: workers, upkeep, bench, luaapi and repl

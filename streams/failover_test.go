@@ -51,7 +51,7 @@ func TestFailover(t *testing.T) {
 			wctx, stopWorker := context.WithCancel(ctx)
 			workerDone := make(chan error, 1)
 			go func() {
-				workerDone <- s.RunWorker(wctx, workers.NewProcessor(s), streams.WorkerOptions{Consumer: "p1", Block: 100 * time.Millisecond,
+				workerDone <- workers.Run(wctx, s, workers.NewProcessor(s), workers.Options{Consumer: "p1", Block: 100 * time.Millisecond,
 					MinIdle: time.Second, RecoverEvery: 500 * time.Millisecond})
 			}()
 

@@ -47,9 +47,9 @@ func TestHostileEntriesCountNowhere(t *testing.T) {
 		ctx := context.Background()
 		loadSample(t, s)
 		id := submit(t, s, "POL-0001", "auto", 20000) // high value: one notification
-		handlers := []streams.Handler{workers.NewProcessor(s), workers.NewAnalytics(s, workers.AnalyticsOptions{}), workers.NewNotifier(s, workers.NotifyOptions{}), workers.NewAuditor(s)}
+		handlers := []workers.Handler{workers.NewProcessor(s), workers.NewAnalytics(s, workers.AnalyticsOptions{}), workers.NewNotifier(s, workers.NotifyOptions{}), workers.NewAuditor(s)}
 		for _, h := range handlers {
-			startWorker(t, s, h, streams.WorkerOptions{Consumer: "w1"})
+			startWorker(t, s, h, workers.Options{Consumer: "w1"})
 		}
 		settled := func() bool {
 			st, err := s.State(ctx)

@@ -309,3 +309,15 @@ func (k Keys) aggregatePattern(idPrefix string) string {
 	}
 	return redisconn.GlobEscape(k.Prefix+key) + "*"
 }
+
+// IsRetry reports whether a stream is a group's retry stream.
+func (k Keys) IsRetry(stream string) bool {
+	_, ok := k.RetryGroup(stream)
+	return ok
+}
+
+// DLQOf is the dead-letter stream of the partition a source stream is in.
+func (k Keys) DLQOf(source string) string {
+	p, _ := k.StreamPartition(source)
+	return k.Partition(p).DLQ()
+}

@@ -21,14 +21,14 @@ func Killable(parent context.Context) (ctx context.Context, kill func()) {
 	return context.WithValue(ctx, killKey{}, k), kill
 }
 
-// survivor is the context a worker finishes its batch on once ctx is
+// Survivor is the context a worker finishes its batch on once ctx is
 // cancelled: not cancelled with it, only by a kill (see Killable).
-func survivor(ctx context.Context) context.Context {
+func Survivor(ctx context.Context) context.Context {
 	if k, ok := ctx.Value(killKey{}).(context.Context); ok {
 		return k
 	}
 	return context.WithoutCancel(ctx)
 }
 
-// killed reports whether ctx's worker was killed (see Killable).
-func killed(ctx context.Context) bool { return survivor(ctx).Err() != nil }
+// Killed reports whether ctx's worker was killed (see Killable).
+func Killed(ctx context.Context) bool { return Survivor(ctx).Err() != nil }

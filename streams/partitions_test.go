@@ -211,7 +211,7 @@ func TestPartitionedWorkers(t *testing.T) {
 		for _, name := range workers.Names {
 			h, err := workers.New(s, name)
 			require.NoError(t, err)
-			startWorker(t, s, h, streams.WorkerOptions{Consumer: "w1", Block: 20 * time.Millisecond})
+			startWorker(t, s, h, workers.Options{Consumer: "w1", Block: 20 * time.Millisecond})
 		}
 		waitFor(t, "every claim decided and every group done", func() bool {
 			st, err := s.State(ctx)

@@ -18,13 +18,16 @@ import (
 
 // Defaults of recovery and the dead-letter limit.
 const (
+	// DefaultMinIdle is how long an entry must have been pending before
+	// recovery takes it over from its consumer, presumed dead.
+	DefaultMinIdle      = 30 * time.Second
 	defaultRecoverCount = 100
 	// pendingListLimit bounds the entries Pending lists; the summary still
 	// counts them all.
 	pendingListLimit = 1000
-	// maxAutoClaimCalls bounds one Recover: XAUTOCLAIM scans at most
+	// MaxAutoClaimCalls bounds one Recover: XAUTOCLAIM scans at most
 	// 10×COUNT entries of the PEL per call and hands back a cursor.
-	maxAutoClaimCalls = 10
+	MaxAutoClaimCalls = 10
 )
 
 // PendingSummary is XPENDING's summary form: how many entries of a group
@@ -130,7 +133,7 @@ type RecoverResult struct {
 func (s *Store) Recover(ctx context.Context, group, consumer string, o RecoverOptions) (RecoverResult, error) {
 	var res RecoverResult
 	for _, stream := range s.keys.EventStreams() {
-		part, err := s.recoverStream(ctx, stream, group, consumer, o)
+		part, err := s.RecoverStream(ctx, stream, group, consumer, o)
 		if err != nil {
 			return res, err
 		}
@@ -140,8 +143,8 @@ func (s *Store) Recover(ctx context.Context, group, consumer string, o RecoverOp
 	return res, nil
 }
 
-// recoverStream is Recover on one partition's stream.
-func (s *Store) recoverStream(ctx context.Context, stream, group, consumer string, o RecoverOptions) (RecoverResult, error) {
+// RecoverStream is Recover on one partition's stream.
+func (s *Store) RecoverStream(ctx context.Context, stream, group, consumer string, o RecoverOptions) (RecoverResult, error) {
 	fail := func(err error) (RecoverResult, error) {
 		return RecoverResult{}, fmt.Errorf("recover %s/%s: %w", group, consumer, err)
 	}
@@ -168,7 +171,7 @@ func (s *Store) recoverStream(ctx context.Context, stream, group, consumer strin
 	}
 	var res RecoverResult
 	start := idle[0].ID
-	for range maxAutoClaimCalls {
+	for range MaxAutoClaimCalls {
 		msgs, next, deleted, err := s.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
 			Stream: stream, Group: group, Consumer: consumer,
 			MinIdle: o.MinIdle, Start: start, Count: o.Count - int64(len(res.Claimed)),
@@ -215,12 +218,12 @@ func (s *Store) setDeliveries(ctx context.Context, group, consumer string, ds []
 	return nil
 }
 
-// readOwnPending re-reads a consumer's own pending entries with ids after
+// ReadOwnPending re-reads a consumer's own pending entries with ids after
 // `after` (XREADGROUP with an id), with their delivery counts. Each read
 // counts as a delivery and resets the idle time, which hides the entry
 // from other consumers' recovery: call it once per page at start-up, never
 // in a loop (see DESIGN "Known traps").
-func (s *Store) readOwnPending(ctx context.Context, stream, group, consumer, after string, count int64) ([]Delivery, error) {
+func (s *Store) ReadOwnPending(ctx context.Context, stream, group, consumer, after string, count int64) ([]Delivery, error) {
 	out, err := s.ReadGroup(ctx, GroupRead{Stream: stream, Group: group, Consumer: consumer, Start: after, Count: count})
 	if err != nil {
 		return nil, fmt.Errorf("read pending %s/%s: %w", group, consumer, err)
@@ -275,8 +278,8 @@ func (s *Store) KeepAliveProcess(ctx context.Context, group, consumer string, pi
 
 func (s *Store) keepAlive(ctx context.Context, group, consumer string, pid int) (stop func()) {
 	// A killed worker (see Killable) leaves its mark to expire, as a
-	// killed process does.
-	ctx, cancel := context.WithCancel(survivor(ctx))
+	// Killed process does.
+	ctx, cancel := context.WithCancel(Survivor(ctx))
 	key, pids := s.keys.Alive(group), s.keys.Pids(group)
 	// A failed mark is tried again at the next tick: the worker itself
 	// reports Redis's trouble. The first one is made before KeepAlive

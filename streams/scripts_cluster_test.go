@@ -148,7 +148,7 @@ func TestEveryScriptRunsOnTheCluster(t *testing.T) {
 		h, err := workers.New(s, name)
 		require.NoError(t, err)
 		wg.Go(func() {
-			assert.NoError(t, s.RunWorker(wctx, h, streams.WorkerOptions{Consumer: "w1", Block: 20 * time.Millisecond}))
+			assert.NoError(t, workers.Run(wctx, s, h, workers.Options{Consumer: "w1", Block: 20 * time.Millisecond}))
 		})
 	}
 	defer func() { stop(); wg.Wait() }()

@@ -37,9 +37,9 @@ func seededRun(t *testing.T, s *streams.Store) []string {
 	}
 	_, err = s.SubmitMany(ctx, more, streams.BulkOptions{})
 	require.NoError(t, err)
-	processor, err := s.NewStepper(workers.NewProcessor(s), streams.WorkerOptions{Consumer: "p"})
+	processor, err := workers.NewStepper(s, workers.NewProcessor(s), workers.Options{Consumer: "p"})
 	require.NoError(t, err)
-	notifier, err := s.NewStepper(workers.NewNotifier(s, workers.NotifyOptions{}), streams.WorkerOptions{Consumer: "n"})
+	notifier, err := workers.NewStepper(s, workers.NewNotifier(s, workers.NotifyOptions{}), workers.Options{Consumer: "n"})
 	require.NoError(t, err)
 	for {
 		a, err := processor.Step(ctx)

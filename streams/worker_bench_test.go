@@ -36,13 +36,13 @@ func prefill(b *testing.B, n int) *streams.Store {
 
 // runUntil runs one worker (COUNT 100) until its group has read and
 // acknowledged want entries, and reports events/s.
-func runUntil(b *testing.B, s *streams.Store, h streams.Handler, want int64) {
+func runUntil(b *testing.B, s *streams.Store, h workers.Handler, want int64) {
 	b.ResetTimer()
 	start := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
-		done <- s.RunWorker(ctx, h, streams.WorkerOptions{Consumer: "bench", Count: 100, Block: 50 * time.Millisecond})
+		done <- workers.Run(ctx, s, h, workers.Options{Consumer: "bench", Count: 100, Block: 50 * time.Millisecond})
 	}()
 	for !drained(b, s, h.Group(), want) {
 		time.Sleep(time.Millisecond)

@@ -13,6 +13,7 @@ import (
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redistest"
 	"claimsctl/streams/streamstest"
+	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -78,7 +79,7 @@ func (l *logLines) String() string {
 
 // startWorker runs a worker in a goroutine; the returned stop cancels it
 // and waits until RunWorker has returned (it must, promptly, with nil).
-func startWorker(t testing.TB, s *streams.Store, h streams.Handler, o streams.WorkerOptions) (stop func()) {
+func startWorker(t testing.TB, s *streams.Store, h workers.Handler, o workers.Options) (stop func()) {
 	t.Helper()
 	o.Verbose = true // the tests read the per-event lines
 	if o.Block == 0 {
@@ -88,7 +89,7 @@ func startWorker(t testing.TB, s *streams.Store, h streams.Handler, o streams.Wo
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.RunWorker(ctx, h, o) }()
+	go func() { done <- workers.Run(ctx, s, h, o) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -170,13 +171,13 @@ var errCrashed = errors.New("worker crashed")
 // ack (it cancels its worker and fails that event and every later one,
 // which leaves them pending as a kill -9 would).
 type crashing struct {
-	streams.Handler
+	workers.Handler
 	after  int
 	cancel func()
 	n      int
 }
 
-func (c *crashing) Decide(ctx context.Context, batch []streams.Delivery, got *streams.Snapshot) []streams.Decision {
+func (c *crashing) Decide(ctx context.Context, batch []streams.Delivery, got *streams.Snapshot) []workers.Decision {
 	out := c.Handler.Decide(ctx, batch, got)
 	for i := range out {
 		c.n++
@@ -186,7 +187,7 @@ func (c *crashing) Decide(ctx context.Context, batch []streams.Delivery, got *st
 			c.cancel()
 			out[i].Explain = func([]streams.Reply) (string, error) { return "", errCrashed }
 		default:
-			out[i] = streams.Decision{Err: errCrashed}
+			out[i] = workers.Decision{Err: errCrashed}
 		}
 	}
 	return out
@@ -194,14 +195,14 @@ func (c *crashing) Decide(ctx context.Context, batch []streams.Delivery, got *st
 
 // recording remembers which entries a handler decided without refusing.
 type recording struct {
-	streams.Handler
+	workers.Handler
 	mu      sync.Mutex
 	handled []string
 	first   func() // called before the first batch is decided
 	once    sync.Once
 }
 
-func (r *recording) Decide(ctx context.Context, batch []streams.Delivery, got *streams.Snapshot) []streams.Decision {
+func (r *recording) Decide(ctx context.Context, batch []streams.Delivery, got *streams.Snapshot) []workers.Decision {
 	if r.first != nil {
 		r.once.Do(r.first)
 	}
@@ -228,8 +229,8 @@ type failing struct{ group string }
 func (f failing) Group() string                           { return f.group }
 func (f failing) Label() string                           { return f.group }
 func (f failing) Needs([]streams.Delivery) []streams.Read { return nil }
-func (f failing) Decide(_ context.Context, batch []streams.Delivery, _ *streams.Snapshot) []streams.Decision {
-	out := make([]streams.Decision, len(batch))
+func (f failing) Decide(_ context.Context, batch []streams.Delivery, _ *streams.Snapshot) []workers.Decision {
+	out := make([]workers.Decision, len(batch))
 	for i := range out {
 		out[i].Err = fmt.Errorf("boom")
 	}

@@ -34,7 +34,7 @@ func TestProcessorAssignsAndRejects(t *testing.T) {
 			submit(t, s, "POL-0001", "home", 1000):      "not_covered",
 		}
 		log := &logLines{}
-		startWorker(t, s, workers.NewProcessor(s), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		startWorker(t, s, workers.NewProcessor(s), workers.Options{Consumer: "w1", Log: log.add})
 
 		all := append([]string(nil), valid...)
 		for id := range rejected {
@@ -95,7 +95,7 @@ func TestProcessorReleasesAdjusterOnFinalStatus(t *testing.T) {
 		ctx := context.Background()
 		loadSample(t, s)
 		id := submit(t, s, "POL-0001", "auto", 1000)
-		startWorker(t, s, workers.NewProcessor(s), streams.WorkerOptions{Consumer: "w1"})
+		startWorker(t, s, workers.NewProcessor(s), workers.Options{Consumer: "w1"})
 		waitFor(t, "assigned", func() bool { return claimVersion(s, id) == 2 })
 		_, _, err := s.Emit(ctx, id, claims.ClaimRejected, map[string]any{"reason": "fraud suspected", "code": "fraud"}, streams.EmitOptions{})
 		require.NoError(t, err)
@@ -116,14 +116,14 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 		ctx := context.Background()
 		loadSample(t, s)
 		id := submit(t, s, "POL-0001", "auto", 20000) // high value: notified
-		handlers := []streams.Handler{workers.NewProcessor(s), workers.NewAnalytics(s, workers.AnalyticsOptions{}), workers.NewNotifier(s, workers.NotifyOptions{}), workers.NewAuditor(s)}
+		handlers := []workers.Handler{workers.NewProcessor(s), workers.NewAnalytics(s, workers.AnalyticsOptions{}), workers.NewNotifier(s, workers.NotifyOptions{}), workers.NewAuditor(s)}
 
 		// First delivery, not acked: as if the consumer died before XACK.
 		for _, h := range handlers {
 			ds, err := s.Consume(ctx, h.Group(), "w1", streams.ConsumeOptions{Count: 1})
 			require.NoError(t, err)
 			require.Len(t, ds, 1)
-			_, err = s.HandleOne(ctx, h, ds[0])
+			_, err = workers.HandleOne(ctx, s, h, ds[0])
 			require.NoError(t, err)
 		}
 		check := func() {
@@ -153,11 +153,11 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, res.Claimed, 1, h.Group())
 			assert.Equal(t, int64(2), res.Claimed[0].Deliveries)
-			summary, err := s.HandleOne(ctx, h, res.Claimed[0])
+			summary, err := workers.HandleOne(ctx, s, h, res.Claimed[0])
 			require.NoError(t, err)
 			assert.Contains(t, summary, "already", h.Group())
 			// And the same delivery handed twice to the same handler.
-			_, err = s.HandleOne(ctx, h, res.Claimed[0])
+			_, err = workers.HandleOne(ctx, s, h, res.Claimed[0])
 			require.NoError(t, err)
 		}
 		check()
@@ -167,7 +167,7 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 			ds, err := s.Consume(ctx, h.Group(), "w1", streams.ConsumeOptions{Count: 10})
 			require.NoError(t, err)
 			for _, d := range ds {
-				_, err := s.HandleOne(ctx, h, d)
+				_, err := workers.HandleOne(ctx, s, h, d)
 				require.NoError(t, err)
 			}
 		}
@@ -186,7 +186,7 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, ds, 1)
 			require.Equal(t, forged, ds[0].ID)
-			_, err = s.HandleOne(ctx, h, ds[0])
+			_, err = workers.HandleOne(ctx, s, h, ds[0])
 			assert.ErrorContains(t, err, "it claims to be v1 of claim "+claims.Short(id)+", but the store wrote v1 as ")
 		}
 		assert.Equal(t, int64(3), streamLen(t, s, s.Keys().Events()), "the copy, but no new decision")
@@ -211,7 +211,7 @@ func TestMalformedEntriesGoToDLQAndBack(t *testing.T) {
 		good := submit(t, s, "POL-0001", "auto", 500)
 
 		log := &logLines{}
-		startWorker(t, s, workers.NewProcessor(s), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		startWorker(t, s, workers.NewProcessor(s), workers.Options{Consumer: "w1", Log: log.add})
 		waitFor(t, "valid claim decided after the malformed ones", func() bool { return claimVersion(s, good) == 2 })
 		waitFor(t, "two dead letters", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 2 })
 
@@ -294,7 +294,7 @@ func TestRetryDLQHandsBackToItsGroupOnly(t *testing.T) {
 		require.NoError(t, err)
 
 		log := &logLines{}
-		startWorker(t, s, workers.NewAuditor(s), streams.WorkerOptions{Consumer: "a1", Log: log.add})
+		startWorker(t, s, workers.NewAuditor(s), workers.Options{Consumer: "a1", Log: log.add})
 		dlq, err := s.DLQ(ctx)
 		require.NoError(t, err)
 		require.Len(t, dlq, 2)
@@ -342,7 +342,7 @@ func TestARetryThatFailsAgainIsADeadLetterAgain(t *testing.T) {
 	onBackends(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
 		id := submit(t, s, "POL-0001", "auto", 500)
-		startWorker(t, s, failing{group: "flaky"}, streams.WorkerOptions{
+		startWorker(t, s, failing{group: "flaky"}, workers.Options{
 			Consumer: "w1", MinIdle: 20 * time.Millisecond, RecoverEvery: 10 * time.Millisecond, MaxDeliveries: 2,
 		})
 		waitFor(t, "dead letter", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 1 })
@@ -374,7 +374,7 @@ func TestForgedRetryEntriesAreDeadLettered(t *testing.T) {
 		id := submit(t, s, "POL-0001", "auto", 500)
 		h := workers.NewAuditor(s)
 		log := &logLines{}
-		startWorker(t, s, h, streams.WorkerOptions{Consumer: "a1", Log: log.add})
+		startWorker(t, s, h, workers.Options{Consumer: "a1", Log: log.add})
 		waitFor(t, "audited", func() bool { trail, _ := s.AuditTrail(ctx, id); return len(trail) == 1 })
 		var fields map[string]any
 		require.NoError(t, s.Replay(ctx, streams.ReplayOptions{}, func(d streams.Delivery) error {
@@ -413,7 +413,7 @@ func TestFailingHandlerIsDeadLetteredAfterMaxDeliveries(t *testing.T) {
 		ctx := context.Background()
 		submit(t, s, "POL-0001", "auto", 500)
 		log := &logLines{}
-		startWorker(t, s, failing{group: "flaky"}, streams.WorkerOptions{
+		startWorker(t, s, failing{group: "flaky"}, workers.Options{
 			Consumer: "w1", MinIdle: 20 * time.Millisecond, RecoverEvery: 10 * time.Millisecond,
 			MaxDeliveries: 3, Log: log.add,
 		})
@@ -447,8 +447,8 @@ func TestTwoConsumersSplitTheWork(t *testing.T) {
 		}
 		w1 := &recording{Handler: workers.NewProcessor(s), first: arrive}
 		w2 := &recording{Handler: workers.NewProcessor(s), first: arrive}
-		startWorker(t, s, w1, streams.WorkerOptions{Consumer: "w1", Count: 1})
-		startWorker(t, s, w2, streams.WorkerOptions{Consumer: "w2", Count: 1})
+		startWorker(t, s, w1, workers.Options{Consumer: "w1", Count: 1})
+		startWorker(t, s, w2, workers.Options{Consumer: "w2", Count: 1})
 		waitFor(t, "all claims decided", func() bool {
 			for _, id := range ids {
 				if claimVersion(s, id) != 2 {
@@ -563,7 +563,7 @@ func TestWorkerSurvivesRedisRestartWithAOF(t *testing.T) {
 	s := storeOn(t, srv, "t:")
 	loadSample(t, s)
 	log := &logLines{}
-	startWorker(t, s, workers.NewProcessor(s), streams.WorkerOptions{
+	startWorker(t, s, workers.NewProcessor(s), workers.Options{
 		Consumer: "w1", MinIdle: 200 * time.Millisecond, RecoverEvery: 50 * time.Millisecond, Log: log.add,
 	})
 	var ids []string
@@ -613,17 +613,17 @@ func TestCancelledWorkerLeavesEntriesAnotherRecovers(t *testing.T) {
 			ids = append(ids, submit(t, s, "POL-0001", "auto", 100))
 		}
 		// First workers die after 3 events, in the middle of their first batch.
-		for _, h := range []streams.Handler{workers.NewProcessor(s), workers.NewAnalytics(s, workers.AnalyticsOptions{})} {
+		for _, h := range []workers.Handler{workers.NewProcessor(s), workers.NewAnalytics(s, workers.AnalyticsOptions{})} {
 			wctx, cancel := context.WithCancel(ctx)
 			done := make(chan error)
 			go func() {
-				done <- s.RunWorker(wctx, &crashing{Handler: h, after: 3, cancel: cancel}, streams.WorkerOptions{Consumer: "w1"})
+				done <- workers.Run(wctx, s, &crashing{Handler: h, after: 3, cancel: cancel}, workers.Options{Consumer: "w1"})
 			}()
 			require.NoError(t, <-done)
 			assert.NotZero(t, pendingCount(t, s, h.Group()), "the crashed worker left unacked entries")
 		}
 		// Their successors take the work over once it is idle.
-		o := streams.WorkerOptions{Consumer: "w2", MinIdle: 50 * time.Millisecond, RecoverEvery: 20 * time.Millisecond}
+		o := workers.Options{Consumer: "w2", MinIdle: 50 * time.Millisecond, RecoverEvery: 20 * time.Millisecond}
 		startWorker(t, s, workers.NewProcessor(s), o)
 		startWorker(t, s, workers.NewAnalytics(s, workers.AnalyticsOptions{}), o)
 		waitFor(t, "all decided, projected, counted and acked", func() bool {
@@ -684,14 +684,14 @@ func TestAnalyticsNotificationsAudit(t *testing.T) {
 		loadSample(t, s)
 		paid := submit(t, s, "POL-0001", "auto", 20000)
 		lapsed := submit(t, s, "POL-0005", "property", 300)
-		startWorker(t, s, workers.NewProcessor(s), streams.WorkerOptions{Consumer: "w1"})
+		startWorker(t, s, workers.NewProcessor(s), workers.Options{Consumer: "w1"})
 		waitFor(t, "decisions", func() bool { return claimVersion(s, paid) == 2 && claimVersion(s, lapsed) == 2 })
 		lifecycle(t, s, paid, 15000)
 
 		log := &logLines{}
-		stopAnalytics := startWorker(t, s, workers.NewAnalytics(s, workers.AnalyticsOptions{SnapshotEvery: 4}), streams.WorkerOptions{Consumer: "w1", Log: log.add})
-		startWorker(t, s, workers.NewNotifier(s, workers.NotifyOptions{}), streams.WorkerOptions{Consumer: "w1", Log: log.add})
-		startWorker(t, s, workers.NewAuditor(s), streams.WorkerOptions{Consumer: "w1", Log: log.add})
+		stopAnalytics := startWorker(t, s, workers.NewAnalytics(s, workers.AnalyticsOptions{SnapshotEvery: 4}), workers.Options{Consumer: "w1", Log: log.add})
+		startWorker(t, s, workers.NewNotifier(s, workers.NotifyOptions{}), workers.Options{Consumer: "w1", Log: log.add})
+		startWorker(t, s, workers.NewAuditor(s), workers.Options{Consumer: "w1", Log: log.add})
 		const events = 10 // 8 for the paid claim, 2 for the rejected one
 		waitFor(t, "all counted", func() bool {
 			st, err := s.Stats(ctx)
@@ -772,8 +772,8 @@ func TestAnalyticsNotificationsAudit(t *testing.T) {
 		// Replaying every event through the handlers again changes nothing.
 		n, a := workers.NewNotifier(s, workers.NotifyOptions{}), workers.NewAuditor(s)
 		require.NoError(t, s.Replay(ctx, streams.ReplayOptions{}, func(d streams.Delivery) error {
-			for _, h := range []streams.Handler{n, a} {
-				if _, err := s.HandleOne(ctx, h, d); err != nil {
+			for _, h := range []workers.Handler{n, a} {
+				if _, err := workers.HandleOne(ctx, s, h, d); err != nil {
 					return err
 				}
 			}
@@ -796,6 +796,6 @@ func TestNewWorker(t *testing.T) {
 	}
 	_, err := workers.New(s, "nope")
 	assert.ErrorIs(t, err, claims.ErrInvalid)
-	err = s.RunWorker(context.Background(), workers.NewAuditor(s), streams.WorkerOptions{Consumer: "has space"})
+	err = workers.Run(context.Background(), s, workers.NewAuditor(s), workers.Options{Consumer: "has space"})
 	assert.ErrorIs(t, err, claims.ErrInvalid)
 }

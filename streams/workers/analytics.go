@@ -50,8 +50,8 @@ func (a *Analytics) Label() string { return "analytics" }
 func (a *Analytics) Needs([]streams.Delivery) []streams.Read { return nil }
 
 // Decide counts each event once (count.lua skips what it counted before).
-func (a *Analytics) Decide(_ context.Context, batch []streams.Delivery, _ *streams.Snapshot) []streams.Decision {
-	out := make([]streams.Decision, len(batch))
+func (a *Analytics) Decide(_ context.Context, batch []streams.Delivery, _ *streams.Snapshot) []Decision {
+	out := make([]Decision, len(batch))
 	for i, d := range batch {
 		e := d.Event
 		tally := claims.TallyOf(e)
@@ -60,7 +60,7 @@ func (a *Analytics) Decide(_ context.Context, batch []streams.Delivery, _ *strea
 			Stats: pk.Stats(), StatsClaims: pk.StatsClaims(),
 			ClaimID: e.ClaimID, Version: e.Version, AtMillis: e.OccurredAt.UnixMilli(), Tally: tally,
 		}.Effect()
-		out[i] = streams.Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
+		out[i] = Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
 			switch r[0].Status {
 			case "skip":
 				return fmt.Sprintf("already counted (claim counted up to v%s)", r[0].Detail), nil

@@ -30,19 +30,19 @@ func (a *Auditor) Needs([]streams.Delivery) []streams.Read { return nil }
 
 // Decide appends each event to its claim's trail in version order, once (a
 // dead letter handed back by retry_dlq is the same version again).
-func (a *Auditor) Decide(_ context.Context, batch []streams.Delivery, _ *streams.Snapshot) []streams.Decision {
-	out := make([]streams.Decision, len(batch))
+func (a *Auditor) Decide(_ context.Context, batch []streams.Delivery, _ *streams.Snapshot) []Decision {
+	out := make([]Decision, len(batch))
 	recorded := a.s.Now().Format(claims.TimeLayout)
 	for i, d := range batch {
 		e := d.Event
 		line, err := json.Marshal(streams.AuditLine{At: e.OccurredAt.UTC().Format(claims.TimeLayout), Actor: e.Actor, Type: string(e.Type),
 			Version: e.Version, EntryID: e.ID, EventID: e.EventID, Detail: claims.DescribeEvent(e), RecordedAt: recorded})
 		if err != nil {
-			out[i] = streams.Decision{Err: err}
+			out[i] = Decision{Err: err}
 			continue
 		}
 		eff := streams.AuditCall{Trail: a.s.Keys().Audit(e.ClaimID), Version: e.Version, Line: string(line)}.Effect()
-		out[i] = streams.Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
+		out[i] = Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
 			switch r[0].Status {
 			case "skip":
 				return "already in the trail (recorded up to v" + r[0].Detail + ")", nil

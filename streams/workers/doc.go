@@ -1,11 +1,16 @@
-// Package workers holds the built-in workers of the claims event store,
-// one handler a file: the processor (the read model, and assigning or
-// rejecting each new claim), analytics (counters and snapshots),
-// notifications (alerts) and audit (a trail per claim). Each is a
-// streams.Handler: it decides a batch into effects, which the store's
-// executor writes (streams.Store.RunWorker); New builds one by name.
+// Package workers runs the claims event store's consumers: the worker
+// loop (Run: one loop per partition, own pending entries first, recovery
+// every RecoverEvery, the group's retry stream), the executor that turns
+// a batch's decisions into one read, one write and one acknowledgement,
+// the one decision of what becomes of a delivery (dispose), a worker run
+// a batch at a time (Stepper), and the four built-in handlers, one file
+// each: the processor (the read model, and assigning or rejecting each new
+// claim), analytics (counters and snapshots), notifications (alerts) and
+// audit (a trail per claim). New builds a built-in handler by name.
 //
-// It uses streams through its exported API and may import streams,
-// streams/claims and go-redis; streams imports none of it. A new worker
-// is a handler file here, its name in Names and New.
+// It uses streams through its exported API (reading a batch's snapshot,
+// the integrity rule, the script executor, consumer groups, recovery and
+// the DLQ) and may import streams, streams/claims, streams/redisconn and
+// go-redis; streams imports none of it. A new worker is a handler file
+// here, its name in Names and New.
 package workers

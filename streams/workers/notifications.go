@@ -45,8 +45,8 @@ func (n *Notifier) Needs([]streams.Delivery) []streams.Read { return nil }
 // Notifications are deduplicated on the claim's version rather than the
 // entry id: an event put back from the DLQ has a new entry id but is the
 // same event, and must not alert twice.
-func (n *Notifier) Decide(_ context.Context, batch []streams.Delivery, _ *streams.Snapshot) []streams.Decision {
-	out := make([]streams.Decision, len(batch))
+func (n *Notifier) Decide(_ context.Context, batch []streams.Delivery, _ *streams.Snapshot) []Decision {
+	out := make([]Decision, len(batch))
 	now := n.s.Now()
 	at, entryAt := now.Format(claims.TimeLayout), n.s.EntryAt(now)
 	for i, d := range batch {
@@ -64,7 +64,7 @@ func (n *Notifier) Decide(_ context.Context, batch []streams.Delivery, _ *stream
 				"at", at,
 			}
 		}
-		out[i] = streams.Decision{Effects: []streams.Effect{call.Effect()}, Explain: func(r []streams.Reply) (string, error) {
+		out[i] = Decision{Effects: []streams.Effect{call.Effect()}, Explain: func(r []streams.Reply) (string, error) {
 			switch {
 			case r[0].Status == "skip":
 				return fmt.Sprintf("already taken (claim seen up to v%s)", r[0].Detail), nil

@@ -99,7 +99,7 @@ type batchState struct {
 
 // Decide projects each event onto its claim's read model and decides new
 // claims, in stream order.
-func (p *Processor) Decide(_ context.Context, batch []streams.Delivery, got *streams.Snapshot) []streams.Decision {
+func (p *Processor) Decide(_ context.Context, batch []streams.Delivery, got *streams.Snapshot) []Decision {
 	k := p.s.Keys()
 	st := &batchState{views: map[string]*claimView{}, load: map[string]int64{}, members: got.Members(k.Adjusters())}
 	for _, pk := range k.All() {
@@ -108,7 +108,7 @@ func (p *Processor) Decide(_ context.Context, batch []streams.Delivery, got *str
 		}
 	}
 	now := p.s.Now()
-	out := make([]streams.Decision, len(batch))
+	out := make([]Decision, len(batch))
 	for i, d := range batch {
 		e := d.Event
 		v := st.view(e.ClaimID, got.Hash(k.ReadModel(e.ClaimID)))
@@ -118,11 +118,11 @@ func (p *Processor) Decide(_ context.Context, batch []streams.Delivery, got *str
 			// written, on an older release): decide it now.
 			out[i] = p.decide(e, v, st, got, now)
 		case e.Version <= v.version:
-			out[i] = streams.Decision{Summary: fmt.Sprintf("nothing to do: the read model is already at v%d", v.version)}
+			out[i] = Decision{Summary: fmt.Sprintf("nothing to do: the read model is already at v%d", v.version)}
 		case e.Version > v.version+1:
-			out[i] = streams.Decision{Err: fmt.Errorf("project %s v%d of %s: the read model is at v%d: %w", e.Type, e.Version, claims.Short(e.ClaimID), v.version, claims.ErrOutOfOrder)}
+			out[i] = Decision{Err: fmt.Errorf("project %s v%d of %s: the read model is at v%d: %w", e.Type, e.Version, claims.Short(e.ClaimID), v.version, claims.ErrOutOfOrder)}
 		case !slices.Contains(claims.AllowedStatuses(e.Type, e.Data), v.status):
-			out[i] = streams.Decision{Err: streams.Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
+			out[i] = Decision{Err: Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
 				e.Type, e.Version, claims.Short(e.ClaimID), v.status, &claims.TransitionError{ClaimID: e.ClaimID, From: v.status, Event: e.Type, Need: claims.NeedWords(claims.AllowedStatuses(e.Type, e.Data))}))}
 		default:
 			out[i] = p.project(e, v, st)
@@ -161,7 +161,7 @@ func (st *batchState) apply(v *claimView, e claims.Event) {
 }
 
 // project is the effect of one event on the read model.
-func (p *Processor) project(e claims.Event, v *claimView, st *batchState) streams.Decision {
+func (p *Processor) project(e claims.Event, v *claimView, st *batchState) Decision {
 	allowed, op, adjuster, fields := claims.ReadModelUpdate(e)
 	st.apply(v, e)
 	pk := p.s.Keys().ForClaim(e.ClaimID)
@@ -169,7 +169,7 @@ func (p *Processor) project(e claims.Event, v *claimView, st *batchState) stream
 		ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
 		Version: e.Version, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: fields,
 	}.Effect()
-	return streams.Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
+	return Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
 		return explainProjection(e, r[0])
 	}}
 }
@@ -185,7 +185,7 @@ func explainProjection(e claims.Event, r streams.Reply) (string, error) {
 	case "invalid":
 		from := claims.Status(r.Detail)
 		need := claims.NeedWords(claims.AllowedStatuses(e.Type, e.Data))
-		return "", streams.Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
+		return "", Permanent(fmt.Errorf("project %s v%d of %s: the read model says the claim is %s: %w",
 			e.Type, e.Version, claims.Short(e.ClaimID), from, &claims.TransitionError{ClaimID: e.ClaimID, From: from, Event: e.Type, Need: need}))
 	}
 	return "", fmt.Errorf("project %s: unexpected script reply %v", e.ID, r)
@@ -194,7 +194,7 @@ func explainProjection(e claims.Event, r streams.Reply) (string, error) {
 // decide appends claim.assigned or claim.rejected after claim.submitted:
 // one decide.lua effect projects the submission, appends the decision if
 // the claim is still at version 1, and projects the decision at once.
-func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *streams.Snapshot, now time.Time) streams.Decision {
+func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *streams.Snapshot, now time.Time) Decision {
 	k := p.s.Keys()
 	policyID := e.String("policy_id")
 	var (
@@ -220,17 +220,17 @@ func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *st
 	}
 	var err error
 	if decision.Data, err = claims.Normalize(data); err != nil {
-		return streams.Decision{Err: streams.Permanent(err)}
+		return Decision{Err: Permanent(err)}
 	}
 	eff, err := streams.DecideEffect(p.s.Keys(), p.s.EntryAt(decision.OccurredAt), e, decision, op, adjuster)
 	if err != nil {
-		return streams.Decision{Err: streams.Permanent(err)}
+		return Decision{Err: Permanent(err)}
 	}
 	if v.version == 0 {
 		st.apply(v, e)
 	}
 	st.apply(v, decision)
-	return streams.Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
+	return Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
 		switch r[0].Status {
 		case "ok":
 			return summary, nil

@@ -13,7 +13,7 @@ import (
 var Names = []string{"processor", "analytics", "notifications", "audit"}
 
 // New returns a built-in worker's handler, with default options.
-func New(s *streams.Store, name string) (streams.Handler, error) {
+func New(s *streams.Store, name string) (Handler, error) {
 	switch name {
 	case "processor":
 		return NewProcessor(s), nil

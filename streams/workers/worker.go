@@ -1,6 +1,7 @@
-package streams
+package workers
 
 import (
+	"claimsctl/streams"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -14,17 +15,17 @@ import (
 	"claimsctl/streams/redisconn"
 )
 
-// Worker defaults (WorkerOptions's zero values).
+// Worker defaults (Options's zero values; MinIdle's is
+// streams.DefaultMinIdle, recovery's).
 const (
 	DefaultCount         = 100
 	DefaultBlock         = time.Second
-	DefaultMinIdle       = 30 * time.Second
 	DefaultRecoverEvery  = 5 * time.Second
 	DefaultMaxDeliveries = 5
 )
 
-// WorkerOptions tune RunWorker. Zero values take the defaults.
-type WorkerOptions struct {
+// Options tune Run. Zero values take the defaults.
+type Options struct {
 	// Consumer is this worker's name in its group (default the handler's
 	// name and a random suffix). Give a restarted worker its old name and it
 	// finishes its own pending entries first.
@@ -50,7 +51,7 @@ type WorkerOptions struct {
 	Log func(line string)
 }
 
-func (o WorkerOptions) withDefaults(name string) WorkerOptions {
+func (o Options) withDefaults(name string) Options {
 	if o.Consumer == "" {
 		o.Consumer = name + "-" + uuid.NewString()[:8]
 	}
@@ -60,9 +61,9 @@ func (o WorkerOptions) withDefaults(name string) WorkerOptions {
 	if o.Block <= 0 {
 		o.Block = DefaultBlock
 	}
-	o.Block = min(o.Block, MaxBlock)
+	o.Block = min(o.Block, streams.MaxBlock)
 	if o.MinIdle <= 0 {
-		o.MinIdle = DefaultMinIdle
+		o.MinIdle = streams.DefaultMinIdle
 	}
 	if o.RecoverEvery <= 0 {
 		o.RecoverEvery = DefaultRecoverEvery
@@ -91,16 +92,16 @@ const (
 
 // worker is one consumer of one group on one partition's stream.
 type worker struct {
-	s       *Store
+	s       *streams.Store
 	stream  string
 	retry   string // the group's retry stream in this partition
 	h       Handler
-	o       WorkerOptions
+	o       Options
 	x       *executor
 	backoff time.Duration
 }
 
-// RunWorker runs h as consumer o.Consumer of group h.Group() on
+// Run runs h as consumer o.Consumer of group h.Group() on
 // claims:events until ctx is cancelled, then finishes the batch in hand and
 // returns nil. It
 //   - first re-reads this consumer's own pending entries once (a restarted
@@ -121,7 +122,7 @@ type worker struct {
 // It returns an error only for unusable options (an invalid name). With
 // trace on, its commands are traced like any other; pass Untraced(ctx) to
 // keep a background worker out of a student's trace.
-func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error {
+func Run(ctx context.Context, s *streams.Store, h Handler, o Options) error {
 	if h == nil {
 		return fmt.Errorf("run worker: no handler: %w", claims.ErrInvalid)
 	}
@@ -133,13 +134,13 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 	if err := claims.ValidName("consumer", o.Consumer); err != nil {
 		return fmt.Errorf("run worker %s: %w", group, err)
 	}
-	streams := s.keys.EventStreams()
-	loops := make([]*worker, len(streams))
-	known := NewLastKnown()
-	for i, stream := range streams {
-		w := &worker{s: s, h: h, o: o, stream: stream, retry: s.keys.Partition(i).Retry(group)}
+	events := s.Keys().EventStreams()
+	loops := make([]*worker, len(events))
+	known := streams.NewLastKnown()
+	for i, stream := range events {
+		w := &worker{s: s, h: h, o: o, stream: stream, retry: s.Keys().Partition(i).Retry(group)}
 		w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, known: known, wait: w.trouble}
-		if len(streams) > 1 {
+		if len(events) > 1 {
 			w.x.label += fmt.Sprintf("[p%d]", i)
 		}
 		loops[i] = w
@@ -155,9 +156,9 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 	if ctx.Err() != nil {
 		return nil
 	}
-	on := streams[0]
-	if len(streams) > 1 {
-		on = fmt.Sprintf("%d partitions (%s …)", len(streams), streams[0])
+	on := events[0]
+	if len(events) > 1 {
+		on = fmt.Sprintf("%d partitions (%s …)", len(events), events[0])
 	}
 	loops[0].x.logf("started: group %s on %s, batches of %d, recovering entries idle > %s every %s, dead-letter after %d deliveries",
 		group, on, o.Count, o.MinIdle, o.RecoverEvery, o.MaxDeliveries)
@@ -172,7 +173,7 @@ func (s *Store) RunWorker(ctx context.Context, h Handler, o WorkerOptions) error
 		}()
 	}
 	wg.Wait()
-	if killed(ctx) {
+	if streams.Killed(ctx) {
 		return nil // as dead as a killed process: no last word
 	}
 	loops[0].x.logf("stopped")
@@ -185,7 +186,7 @@ func (w *worker) loop(ctx context.Context) {
 	// PEL that we never saw, so the own-PEL pass runs again after an error.
 	needOwn := true
 	var lastRecover time.Time
-	var retry []Delivery
+	var retry []streams.Delivery
 	o := w.o
 	for ctx.Err() == nil {
 		if needOwn {
@@ -205,7 +206,7 @@ func (w *worker) loop(ctx context.Context) {
 		if len(retry) > 0 {
 			block = min(block, retrySoonBlock<<retry[0].Attempts)
 		}
-		ds, err := w.s.ReadGroup(ctx, GroupRead{
+		ds, err := w.s.ReadGroup(ctx, streams.GroupRead{
 			Stream: w.stream, Group: w.h.Group(), Consumer: o.Consumer, Start: ">",
 			Count: o.Count, Block: max(block, time.Millisecond),
 		})
@@ -231,7 +232,7 @@ func (w *worker) loop(ctx context.Context) {
 // stream, which costs one short reply. It reports false if Redis failed.
 func (w *worker) newRetries(ctx context.Context) bool {
 	for ctx.Err() == nil {
-		ds, err := w.s.ReadGroup(ctx, GroupRead{Stream: w.retry, Group: w.h.Group(), Consumer: w.o.Consumer, Start: ">", Count: w.o.Count})
+		ds, err := w.s.ReadGroup(ctx, streams.GroupRead{Stream: w.retry, Group: w.h.Group(), Consumer: w.o.Consumer, Start: ">", Count: w.o.Count})
 		if redisconn.Missing(err) || (err == nil && len(ds) == 0) {
 			return true
 		}
@@ -253,7 +254,7 @@ func (w *worker) newRetries(ctx context.Context) bool {
 func (w *worker) ownPending(ctx context.Context, stream string) bool {
 	after := "0"
 	for ctx.Err() == nil {
-		ds, err := w.s.readOwnPending(ctx, stream, w.h.Group(), w.o.Consumer, after, w.o.Count)
+		ds, err := w.s.ReadOwnPending(ctx, stream, w.h.Group(), w.o.Consumer, after, w.o.Count)
 		if stream == w.retry && redisconn.Missing(err) {
 			return true // no retry stream: nothing handed back
 		}
@@ -275,8 +276,8 @@ func (w *worker) ownPending(ctx context.Context, stream string) bool {
 // recover takes over idle entries of a stream and handles them; false if
 // Redis failed.
 func (w *worker) recover(ctx context.Context, stream string) bool {
-	for range maxAutoClaimCalls {
-		res, err := w.s.recoverStream(ctx, stream, w.h.Group(), w.o.Consumer, RecoverOptions{MinIdle: w.o.MinIdle, Count: w.o.Count})
+	for range streams.MaxAutoClaimCalls {
+		res, err := w.s.RecoverStream(ctx, stream, w.h.Group(), w.o.Consumer, streams.RecoverOptions{MinIdle: w.o.MinIdle, Count: w.o.Count})
 		if err != nil {
 			w.trouble(ctx, err)
 			return false
@@ -324,10 +325,10 @@ func (w *worker) trouble(ctx context.Context, err error) bool {
 
 func (w *worker) flush(ctx context.Context) {
 	f, ok := w.h.(Flusher)
-	if !ok || killed(ctx) {
+	if !ok || streams.Killed(ctx) {
 		return
 	}
-	fctx, cancel := context.WithTimeout(survivor(ctx), 5*time.Second)
+	fctx, cancel := context.WithTimeout(streams.Survivor(ctx), 5*time.Second)
 	defer cancel()
 	if err := f.Flush(fctx); err != nil {
 		w.x.logf("flush on stop: %v", err)

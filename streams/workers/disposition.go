@@ -1,6 +1,7 @@
-package streams
+package workers
 
 import (
+	"claimsctl/streams"
 	"errors"
 	"fmt"
 
@@ -41,7 +42,7 @@ var errUnhandled = errors.New("not handled yet")
 // handling it gave (errUnhandled before it was handled, nil on success)
 // and the worker's options. It returns the disposition and, for a dead
 // letter, why.
-func dispose(d Delivery, err error, o WorkerOptions) (disposition, error) {
+func dispose(d streams.Delivery, err error, o Options) (disposition, error) {
 	switch {
 	case len(d.Fields) == 0:
 		// Deleted from the stream (XDEL, trim) while pending: nothing to handle.

@@ -1,6 +1,7 @@
-package streams
+package workers
 
 import (
+	"claimsctl/streams"
 	"context"
 	"fmt"
 
@@ -10,25 +11,25 @@ import (
 // Stepper runs a worker one batch at a time, when told, instead of in a
 // loop of its own: a seeded run (claimsctl --seed) steps its workers in a
 // fixed order, so what they read, decide and write, and in which order, is
-// the same on every run. A batch is carried out exactly as RunWorker's
+// the same on every run. A batch is carried out exactly as Run's
 // are (the same executor: snapshot, vet, decide, write, acknowledge). A
 // stepper never blocks and never takes over idle entries (XAUTOCLAIM
 // depends on how long they waited): what it retries goes with its next
 // batch, as a worker's does. Like an LState, it is for one goroutine.
 type Stepper struct {
-	s     *Store
+	s     *streams.Store
 	h     Handler
-	o     WorkerOptions
+	o     Options
 	loops []*worker
-	retry [][]Delivery // per partition: to try again with its next batch
-	own   []bool       // per partition: this consumer's own pending entries were read
-	ready bool         // the group exists
-	next  int          // the partition the next step looks at first
+	retry [][]streams.Delivery // per partition: to try again with its next batch
+	own   []bool               // per partition: this consumer's own pending entries were read
+	ready bool                 // the group exists
+	next  int                  // the partition the next step looks at first
 }
 
 // NewStepper is a worker of h as consumer o.Consumer that runs only when
 // Step is called. o.Block, MinIdle and RecoverEvery do not apply.
-func (s *Store) NewStepper(h Handler, o WorkerOptions) (*Stepper, error) {
+func NewStepper(s *streams.Store, h Handler, o Options) (*Stepper, error) {
 	if h == nil {
 		return nil, fmt.Errorf("step worker: no handler: %w", claims.ErrInvalid)
 	}
@@ -40,13 +41,13 @@ func (s *Store) NewStepper(h Handler, o WorkerOptions) (*Stepper, error) {
 	if err := claims.ValidName("consumer", o.Consumer); err != nil {
 		return nil, fmt.Errorf("step worker %s: %w", group, err)
 	}
-	streams := s.keys.EventStreams()
-	st := &Stepper{s: s, h: h, o: o, retry: make([][]Delivery, len(streams)), own: make([]bool, len(streams))}
-	known := NewLastKnown()
-	for i, stream := range streams {
+	events := s.Keys().EventStreams()
+	st := &Stepper{s: s, h: h, o: o, retry: make([][]streams.Delivery, len(events)), own: make([]bool, len(events))}
+	known := streams.NewLastKnown()
+	for i, stream := range events {
 		w := &worker{s: s, h: h, o: o, stream: stream}
 		w.x = &executor{s: s, h: h, o: o, label: h.Label(), lastErr: map[string]string{}, known: known, wait: w.trouble}
-		if len(streams) > 1 {
+		if len(events) > 1 {
 			w.x.label += fmt.Sprintf("[p%d]", i)
 		}
 		st.loops = append(st.loops, w)
@@ -79,9 +80,9 @@ func (st *Stepper) Step(ctx context.Context) (int, error) {
 	for k := range n {
 		i := (st.next + k) % n
 		w := st.loops[i]
-		var batch []Delivery
+		var batch []streams.Delivery
 		if !st.own[i] {
-			ds, err := st.s.readOwnPending(ctx, w.stream, st.h.Group(), st.o.Consumer, "0", st.o.Count)
+			ds, err := st.s.ReadOwnPending(ctx, w.stream, st.h.Group(), st.o.Consumer, "0", st.o.Count)
 			if err != nil {
 				return 0, err
 			}
@@ -93,7 +94,7 @@ func (st *Stepper) Step(ctx context.Context) (int, error) {
 			}
 		}
 		if batch == nil {
-			ds, err := st.s.ReadGroup(ctx, GroupRead{Stream: w.stream, Group: st.h.Group(), Consumer: st.o.Consumer, Start: ">", Count: st.o.Count})
+			ds, err := st.s.ReadGroup(ctx, streams.GroupRead{Stream: w.stream, Group: st.h.Group(), Consumer: st.o.Consumer, Start: ">", Count: st.o.Count})
 			if err != nil {
 				return 0, err
 			}

@@ -1,6 +1,7 @@
-package streams
+package workers
 
 import (
+	"claimsctl/streams"
 	"context"
 	"fmt"
 	"strings"
@@ -17,9 +18,9 @@ import (
 // needs, one writes every effect (and the dead letters known up front),
 // one acknowledges and dead-letters what the replies settled.
 type executor struct {
-	s       *Store
+	s       *streams.Store
 	h       Handler
-	o       WorkerOptions
+	o       Options
 	label   string
 	lastErr map[string]string // entry id -> last handler error, for the DLQ message
 	// wait is called while Redis is unavailable (it logs and backs off);
@@ -28,7 +29,7 @@ type executor struct {
 	// known is what Read.LastKnown keys held when last read (shared by a
 	// worker's partitions); stale says the last batch used some of it
 	// (logged when that starts and ends).
-	known *LastKnown
+	known *streams.LastKnown
 	stale bool
 }
 
@@ -37,7 +38,7 @@ const maxRememberedErrors = 1000
 
 // outcome is what became of one delivery of a batch.
 type outcome struct {
-	d       Delivery
+	d       streams.Delivery
 	disp    disposition
 	summary string
 	err     error // why it failed, or why it is dead
@@ -49,13 +50,13 @@ type outcome struct {
 // ctx is the worker's: when it is cancelled the batch in hand is still
 // finished (its writes run on a context that is not cancelled with it), so
 // a stop never cuts an effect from its acknowledgement.
-func (x *executor) execute(ctx context.Context, batch []Delivery) []Delivery {
+func (x *executor) execute(ctx context.Context, batch []streams.Delivery) []streams.Delivery {
 	if len(batch) == 0 {
 		return nil
 	}
-	wctx := survivor(ctx)
+	wctx := streams.Survivor(ctx)
 	outcomes, early, ok := x.handle(ctx, wctx, batch)
-	if !ok || killed(ctx) {
+	if !ok || streams.Killed(ctx) {
 		// Stopping while Redis is away, or killed: the batch stays
 		// pending, and a killed worker says nothing more.
 		return nil
@@ -66,7 +67,7 @@ func (x *executor) execute(ctx context.Context, batch []Delivery) []Delivery {
 // handle reads, vets, decides and writes a batch, and says what became of
 // each delivery; early are the dead letters written with the effects. It
 // reports false when the worker stopped while Redis was away.
-func (x *executor) handle(ctx, wctx context.Context, batch []Delivery) ([]outcome, []int, bool) {
+func (x *executor) handle(ctx, wctx context.Context, batch []streams.Delivery) ([]outcome, []int, bool) {
 	snap, ok := x.read(ctx, wctx, batch)
 	if !ok {
 		return nil, nil, false
@@ -84,7 +85,7 @@ func (x *executor) handle(ctx, wctx context.Context, batch []Delivery) ([]outcom
 			handle = append(handle, i)
 		}
 	}
-	handled := make([]Delivery, len(handle))
+	handled := make([]streams.Delivery, len(handle))
 	for j, i := range handle {
 		handled[j] = outcomes[i].d
 	}
@@ -99,7 +100,7 @@ func (x *executor) handle(ctx, wctx context.Context, batch []Delivery) ([]outcom
 
 	// One pipeline: every decision's effects, then the dead letters known
 	// before handling.
-	var effects []Effect
+	var effects []streams.Effect
 	first := make([]int, len(decisions)) // index of each decision's first effect
 	for j, dec := range decisions {
 		first[j] = len(effects)
@@ -151,7 +152,7 @@ func (x *executor) handle(ctx, wctx context.Context, batch []Delivery) ([]outcom
 
 // read fetches what the batch needs: each claim's aggregate (for the
 // integrity rule) and the handler's reads, in one pipeline.
-func (x *executor) read(ctx, wctx context.Context, batch []Delivery) (*Snapshot, bool) {
+func (x *executor) read(ctx, wctx context.Context, batch []streams.Delivery) (*streams.Snapshot, bool) {
 	reads := x.h.Needs(batch)
 	var claimIDs []string
 	seen := map[string]bool{}
@@ -182,14 +183,14 @@ func (x *executor) read(ctx, wctx context.Context, batch []Delivery) (*Snapshot,
 
 // write carries out the effects, waiting while Redis is unavailable (every
 // effect is idempotent, so a write that half happened is simply sent again).
-func (x *executor) write(ctx, wctx context.Context, effects []Effect) ([]Reply, []error, bool) {
+func (x *executor) write(ctx, wctx context.Context, effects []streams.Effect) ([]streams.Reply, []error, bool) {
 	return x.writeWith(ctx, wctx, nil, effects)
 }
 
 // writeWith is write with plain commands sent first in the same pipeline.
-func (x *executor) writeWith(ctx, wctx context.Context, first func(redis.Pipeliner), effects []Effect) ([]Reply, []error, bool) {
+func (x *executor) writeWith(ctx, wctx context.Context, first func(redis.Pipeliner), effects []streams.Effect) ([]streams.Reply, []error, bool) {
 	for {
-		if killed(ctx) {
+		if streams.Killed(ctx) {
 			return nil, nil, false // a killed worker writes nothing more
 		}
 		replies, errs, err := x.s.RunAll(wctx, first, effects)
@@ -213,10 +214,10 @@ func (x *executor) writeWith(ctx, wctx context.Context, first func(redis.Pipelin
 // settle acknowledges what is done, dead-letters what failed for good (in
 // one more pipeline), logs the batch and returns what to retry soon.
 // early are the dead letters written with the effects.
-func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early []int) []Delivery {
+func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early []int) []streams.Delivery {
 	var late []int
 	acks := map[string][]string{} // stream -> ids
-	var retry []Delivery
+	var retry []streams.Delivery
 	isEarly := map[int]bool{}
 	for _, i := range early {
 		isEarly[i] = true
@@ -244,7 +245,7 @@ func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early [
 			}
 		}
 	}
-	var effects []Effect
+	var effects []streams.Effect
 	for _, i := range late {
 		effects = append(effects, x.deadLetter(outcomes[i].d, x.cause(outcomes[i].d, outcomes[i].err)))
 	}
@@ -252,7 +253,7 @@ func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early [
 		ack := func(pipe redis.Pipeliner) {
 			for stream, ids := range acks {
 				pipe.XAck(wctx, stream, x.h.Group(), ids...)
-				if x.s.isRetry(stream) {
+				if x.s.Keys().IsRetry(stream) {
 					// Handled: only this group reads it, and the log keeps
 					// the event.
 					pipe.XDel(wctx, stream, ids...)
@@ -281,20 +282,20 @@ func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early [
 }
 
 // deadLetter is the effect that moves d to the DLQ with its cause.
-func (x *executor) deadLetter(d Delivery, cause error) Effect {
-	return x.s.deadLetterEffect(x.h.Group(), d, cause, d.Deliveries)
+func (x *executor) deadLetter(d streams.Delivery, cause error) streams.Effect {
+	return x.s.DeadLetterEffect(x.h.Group(), d, cause, d.Deliveries)
 }
 
 // cause is why d is dead, with the last error it failed with when it gave
 // up after too many deliveries.
-func (x *executor) cause(d Delivery, why error) error {
+func (x *executor) cause(d streams.Delivery, why error) error {
 	if last := x.lastErr[d.ID]; last != "" && d.Err == nil && !strings.Contains(why.Error(), last) {
 		return fmt.Errorf("%w; last error: %s", why, last)
 	}
 	return why
 }
 
-func deadLetterSummary(r Reply, err error) string {
+func deadLetterSummary(r streams.Reply, err error) string {
 	switch {
 	case err != nil:
 		return "dead-letter failed (left pending): " + err.Error()
@@ -341,7 +342,7 @@ func (x *executor) log(outcomes []outcome) {
 					line, oc.d.Deliveries, x.o.MaxDeliveries, x.o.MinIdle, oc.err))
 			}
 		case toDeadLetter:
-			say(fmt.Sprintf("%s -> %s to %s after %s: %v", line, oc.summary, x.s.dlqOf(oc.d.Stream), claims.Plural(oc.d.Deliveries, "delivery", "deliveries"), x.cause(oc.d, oc.err)))
+			say(fmt.Sprintf("%s -> %s to %s after %s: %v", line, oc.summary, x.s.Keys().DLQOf(oc.d.Stream), claims.Plural(oc.d.Deliveries, "delivery", "deliveries"), x.cause(oc.d, oc.err)))
 		}
 	}
 	if !x.o.Verbose && handled+retried > 0 {
@@ -357,7 +358,7 @@ func (x *executor) log(outcomes []outcome) {
 }
 
 // prefix starts a log line: "processor w1  1795597353284-0  claim.submitted  3f9c1234 v1".
-func (x *executor) prefix(d Delivery) string {
+func (x *executor) prefix(d streams.Delivery) string {
 	head := fmt.Sprintf("%s %s  %s", x.label, x.o.Consumer, d.ID)
 	if d.RetryOf != "" {
 		head += " (retry of " + d.RetryOf + ")"
@@ -377,4 +378,19 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// HandleOne runs one delivery through h as a worker's executor does (read,
+// vet, decide, write) but neither acknowledges nor dead-letters it: for
+// driving a handler by hand, as the store's worker tests do. It returns
+// the log summary and the error the delivery failed with (for a dead
+// letter, why).
+func HandleOne(ctx context.Context, s *streams.Store, h Handler, d streams.Delivery) (string, error) {
+	x := &executor{s: s, h: h, o: Options{}.withDefaults(h.Group()), label: h.Label(), lastErr: map[string]string{},
+		wait: func(context.Context, error) bool { return false }}
+	outcomes, _, ok := x.handle(ctx, ctx, []streams.Delivery{d})
+	if !ok {
+		return "", fmt.Errorf("handle %s: redis unavailable", d.ID)
+	}
+	return outcomes[0].summary, outcomes[0].err
 }
