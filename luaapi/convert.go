@@ -125,9 +125,26 @@ func fromLuaDepth(v lua.LValue, path string, depth int) (any, error) {
 				err = fmt.Errorf("%s has a non-string key %s", path, k.String())
 				return
 			}
-			out[string(key)], err = fromLuaDepth(v, path+"."+string(key), depth+1)
+			out[string(key)], err = fromLuaField(v, path, string(key), depth+1)
 		})
 		return out, err
 	}
 	return nil, fmt.Errorf("%s is a %s, which cannot be stored in an event", path, v.Type())
+}
+
+// fromLuaField is fromLuaDepth of the field key of the table at path,
+// whose own path is built only for a table or an error: a command's
+// fields are mostly strings and numbers.
+func fromLuaField(v lua.LValue, path, key string, depth int) (any, error) {
+	switch x := v.(type) {
+	case lua.LString:
+		return string(x), nil
+	case lua.LBool:
+		return bool(x), nil
+	case lua.LNumber:
+		if f := float64(x); !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return f, nil
+		}
+	}
+	return fromLuaDepth(v, path+"."+key, depth)
 }

@@ -43,6 +43,9 @@ var submitAliases = map[string]string{
 	"customer": "customer_id", "policy": "policy_id", "type": "claim_type",
 }
 
+// submitFields are the keys of submit{}'s table.
+var submitFields = []string{"customer", "policy", "amount", "type", "incident_date", "description", "id", "actor"}
+
 // notAClaimFields is the error for the unknown fields of submit{}, every
 // one of them at once: the seed's JavaScript writes customerId, policyId,
 // claimType and incidentDate, and fixing them one per try is four tries.
@@ -137,15 +140,14 @@ func (m *produceModule) submit(L *lua.LState) int {
 	if !ok {
 		argError(L, 1, "submit", "want a table like {customer=, policy=, amount=, type=, incident_date=, description=}")
 	}
-	allowed := []string{"customer", "policy", "amount", "type", "incident_date", "description", "id", "actor"}
 	var unknown []string
 	for k := range fields {
-		if !slices.Contains(allowed, k) {
+		if !slices.Contains(submitFields, k) {
 			unknown = append(unknown, k)
 		}
 	}
 	if len(unknown) > 0 {
-		argError(L, 1, "submit", notAClaimFields(unknown, allowed))
+		argError(L, 1, "submit", notAClaimFields(unknown, submitFields))
 	}
 	claimID := stringField(L, 1, "submit", fields, "id", "a claim id")
 	if _, given := fields["id"]; given {

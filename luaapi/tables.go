@@ -75,19 +75,19 @@ func claimFields(L *lua.LState, c *claims.Claim, extra int) fieldTable {
 	t.setNonEmpty(kRejectionReason, c.RejectionReason)
 	t.setNonEmpty(kRejectionCode, c.RejectionCode)
 	t.setNonEmpty(kPaymentID, c.PaymentID)
-	submitted := lua.LString(c.SubmittedAt.Format(time.RFC3339Nano))
+	submitted := lua.LString(formatTime(c.SubmittedAt, time.RFC3339Nano))
 	t.set(kSubmittedAt, submitted)
 	if c.UpdatedAt.Equal(c.SubmittedAt) && c.UpdatedAt.Location() == c.SubmittedAt.Location() {
 		// A claim just submitted: one string for both (the same text).
 		t.set(kUpdatedAt, submitted)
 	} else {
-		t.setString(kUpdatedAt, c.UpdatedAt.Format(time.RFC3339Nano))
+		t.setString(kUpdatedAt, formatTime(c.UpdatedAt, time.RFC3339Nano))
 	}
 	if !c.DecidedAt.IsZero() {
-		t.setString(kDecidedAt, c.DecidedAt.Format(time.RFC3339Nano))
+		t.setString(kDecidedAt, formatTime(c.DecidedAt, time.RFC3339Nano))
 	}
 	if !c.PaidAt.IsZero() {
-		t.setString(kPaidAt, c.PaidAt.Format(time.RFC3339Nano))
+		t.setString(kPaidAt, formatTime(c.PaidAt, time.RFC3339Nano))
 	}
 	if c.Entries != nil {
 		entries := L.CreateTable(len(c.Entries), 0)
@@ -145,7 +145,7 @@ func eventTable(L *lua.LState, e claims.Event) *lua.LTable {
 	t.setString(kClaimID, e.ClaimID)
 	t.setNumber(kVersion, float64(e.Version))
 	t.setString(kEventID, e.EventID)
-	t.setString(kOccurredAt, e.OccurredAt.UTC().Format(timeOut))
+	t.setString(kOccurredAt, formatTime(e.OccurredAt.UTC(), timeOut))
 	t.setString(kActor, e.Actor)
 	t.set(kData, dataTable(L, e.Data))
 	return t.t
@@ -199,4 +199,51 @@ func deliveryTable(L *lua.LState, d streams.Delivery) *lua.LTable {
 		t.RawSetString("stream", lua.LString(d.Stream))
 	}
 	return t
+}
+
+// formatTime is t.Format(layout) for layout time.RFC3339Nano or timeOut,
+// written directly for a time at offset 0 in years 0-9999 (every claim's
+// and event's time): Format reads its layout anew each call, three times
+// a command.
+func formatTime(t time.Time, layout string) string {
+	y, mo, d := t.Date()
+	if _, off := t.Zone(); off != 0 || y < 0 || y > 9999 || (layout != time.RFC3339Nano && layout != timeOut) {
+		return t.Format(layout)
+	}
+	var b [len("2006-01-02T15:04:05.000000000Z")]byte
+	h, mi, s := t.Clock()
+	digits := func(at, v, width int) {
+		for i := at + width - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	digits(0, y, 4)
+	b[4] = '-'
+	digits(5, int(mo), 2)
+	b[7] = '-'
+	digits(8, d, 2)
+	b[10] = 'T'
+	digits(11, h, 2)
+	b[13] = ':'
+	digits(14, mi, 2)
+	b[16] = ':'
+	digits(17, s, 2)
+	n := 19
+	ns := t.Nanosecond()
+	if layout == timeOut {
+		b[n] = '.'
+		digits(n+1, ns/1e6, 3)
+		n += 4
+	} else if ns != 0 {
+		// RFC3339Nano: the fraction without its trailing zeros.
+		b[n] = '.'
+		digits(n+1, ns, 9)
+		n += 10
+		for b[n-1] == '0' {
+			n--
+		}
+	}
+	b[n] = 'Z'
+	return string(b[:n+1])
 }

@@ -67,3 +67,24 @@ func BenchmarkClaimTable(b *testing.B) {
 		claimTable(L, c)
 	}
 }
+
+// TestFormatTimeIsFormat: the direct formatting of table times writes
+// what time.Format does, for every fraction, zone and year.
+func TestFormatTimeIsFormat(t *testing.T) {
+	t.Parallel()
+	zones := []*time.Location{time.UTC, time.FixedZone("GMT", 0), time.FixedZone("CET", 3600), time.FixedZone("", -5*3600-30*60)}
+	var times []time.Time
+	for _, ns := range []int{0, 1, 1000, 1000000, 120000000, 123456789, 999999999, 500000000} {
+		for _, y := range []int{1, 999, 1970, 2026, 9999, 10000, -1} {
+			for _, z := range zones {
+				times = append(times, time.Date(y, time.December, 31, 23, 59, 59, ns, z), time.Date(y, time.January, 2, 3, 4, 5, ns, z))
+			}
+		}
+	}
+	times = append(times, time.Time{}, time.Now(), time.Now().UTC())
+	for _, at := range times {
+		for _, layout := range []string{time.RFC3339Nano, timeOut} {
+			assert.Equal(t, at.Format(layout), formatTime(at, layout), "%v in %s", at, layout)
+		}
+	}
+}
