@@ -18,6 +18,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -299,7 +300,7 @@ func TestWorkerMaxDeliveries(t *testing.T) {
 	defer rdb.Close()
 	store := streams.New(rdb, streams.Options{})
 	eventually(t, 30*time.Second, "the entry in the DLQ", func() bool {
-		letters, err := store.DLQ(context.Background())
+		letters, err := workers.DLQ(context.Background(), store)
 		return err == nil && len(letters) == 1
 	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/workers"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -113,7 +114,7 @@ func deletedNote(ids []string) string {
 }
 
 func (m *workersModule) dlq(L *lua.LState) int {
-	letters, err := m.store.DLQ(ctxOf(L))
+	letters, err := workers.DLQ(ctxOf(L), m.store)
 	if err != nil {
 		return raise(L, err)
 	}
@@ -141,7 +142,7 @@ func (m *workersModule) dlq(L *lua.LState) int {
 }
 
 func (m *workersModule) retryDLQ(L *lua.LState) int {
-	n, err := m.store.RetryDLQ(ctxOf(L), L.CheckString(1))
+	n, err := workers.RetryDLQ(ctxOf(L), m.store, L.CheckString(1))
 	if err != nil {
 		return raise(L, err)
 	}

@@ -106,10 +106,10 @@ func TestHostileEntriesCountNowhere(t *testing.T) {
 
 		want := len(cases) * len(handlers)
 		waitFor(t, "every hostile entry dead-lettered by every group", func() bool {
-			dlq, err := s.DLQ(ctx)
+			dlq, err := workers.DLQ(ctx, s)
 			return err == nil && len(dlq) == want && settled()
 		})
-		dlq, err := s.DLQ(ctx)
+		dlq, err := workers.DLQ(ctx, s)
 		require.NoError(t, err)
 		groups := map[string][]string{}
 		for _, d := range dlq {

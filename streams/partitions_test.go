@@ -252,10 +252,10 @@ func TestPartitionedWorkers(t *testing.T) {
 			"actor", "me", "data", `{"reason":"forged"}`, "schema", "1"}}).Result()
 		require.NoError(t, err)
 		waitFor(t, "the forged entry dead-lettered by every group", func() bool {
-			dlq, err := s.DLQ(ctx)
+			dlq, err := workers.DLQ(ctx, s)
 			return err == nil && len(dlq) == 4
 		})
-		dlq, err := s.DLQ(ctx)
+		dlq, err := workers.DLQ(ctx, s)
 		require.NoError(t, err)
 		for _, dl := range dlq {
 			assert.Equal(t, forged, dl.SourceID)
@@ -264,7 +264,7 @@ func TestPartitionedWorkers(t *testing.T) {
 		v, err := s.ClaimView(ctx, ids[3])
 		require.NoError(t, err)
 		assert.Equal(t, "assigned", v["status"], "never projected")
-		_, err = s.RetryDLQ(ctx, "all")
+		_, err = workers.RetryDLQ(ctx, s, "all")
 		assert.True(t, errors.Is(err, claims.ErrInvalid), "not an event the store wrote: not put back: %v", err)
 	})
 }

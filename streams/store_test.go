@@ -1093,8 +1093,7 @@ func TestStoreMalformedEntries(t *testing.T) {
 // TestACopyInAnotherPartitionIsNotWritten: with partitions two streams
 // can hold the same entry id, so an exact copy of a claim's entry, under
 // its id, in a partition that is not the claim's, is an entry the store
-// did not write: the integrity rule goes by stream and id, and its dead
-// letter is not retried.
+// did not write: the integrity rule goes by stream and id.
 func TestACopyInAnotherPartitionIsNotWritten(t *testing.T) {
 	t.Parallel()
 	forEachBackendWith(t, Options{Partitions: 6}, func(t *testing.T, s *Store, _ *fakeClock) {
@@ -1129,24 +1128,8 @@ func TestACopyInAnotherPartitionIsNotWritten(t *testing.T) {
 		require.Equal(t, inConsumeOrder(s, []EntryRef{real, copied}), refsOf(got))
 		for _, d := range got {
 			assert.Equal(t, d.Ref() != real, errors.Is(d.Err, claims.ErrNotWritten), "%v", d.Ref())
-			if d.Ref() == copied {
-				require.NoError(t, s.DeadLetter(ctx, GroupAudit, d, d.Err, 1))
-			}
 		}
-
-		// Its dead letter is not put back: into its stream it would make the
-		// copy the claim's v1; on a cluster the retry would span two slots.
-		n, err := s.RetryDLQ(ctx, "all")
-		assert.ErrorIs(t, err, claims.ErrInvalid)
-		assert.ErrorContains(t, err, "claim "+claims.Short(c.ID)+"'s events are in "+real.Stream)
-		assert.Zero(t, n)
-		stored, err := s.Claim(ctx, c.ID)
-		require.NoError(t, err)
-		assert.Equal(t, c.Entries, stored.Entries)
-		assert.Equal(t, int64(2), xlen(t, s), "nothing appended")
-		dlq, err := s.DLQ(ctx)
-		require.NoError(t, err)
-		assert.Len(t, dlq, 1, "the dead letter stays")
+		// Its dead letter is not put back: streams/workers' TestACopysDeadLetterIsNotRetried.
 	})
 }
 

@@ -215,7 +215,7 @@ func TestMalformedEntriesGoToDLQAndBack(t *testing.T) {
 		waitFor(t, "valid claim decided after the malformed ones", func() bool { return claimVersion(s, good) == 2 })
 		waitFor(t, "two dead letters", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 2 })
 
-		dlq, err := s.DLQ(ctx)
+		dlq, err := workers.DLQ(ctx, s)
 		require.NoError(t, err)
 		require.Len(t, dlq, 2)
 		assert.Equal(t, bad, dlq[0].SourceID)
@@ -234,19 +234,19 @@ func TestMalformedEntriesGoToDLQAndBack(t *testing.T) {
 
 		// A malformed entry is not put back: it would only come back.
 		length := streamLen(t, s, s.Keys().Events())
-		n, err := s.RetryDLQ(ctx, dlq[0].ID)
+		n, err := workers.RetryDLQ(ctx, s, dlq[0].ID)
 		assert.ErrorIs(t, err, claims.ErrInvalid)
 		assert.Contains(t, err.Error(), "not retried")
 		assert.Zero(t, n)
-		n, err = s.RetryDLQ(ctx, "all")
+		n, err = workers.RetryDLQ(ctx, s, "all")
 		assert.ErrorIs(t, err, claims.ErrInvalid)
 		assert.Zero(t, n)
 		assert.Equal(t, length, streamLen(t, s, s.Keys().Events()), "nothing re-appended")
 		assert.Equal(t, int64(2), streamLen(t, s, s.Keys().DLQ()), "the dead letters stay")
 
-		_, err = s.RetryDLQ(ctx, "1-1")
+		_, err = workers.RetryDLQ(ctx, s, "1-1")
 		assert.ErrorIs(t, err, claims.ErrNotFound)
-		_, err = s.RetryDLQ(ctx, "bogus")
+		_, err = workers.RetryDLQ(ctx, s, "bogus")
 		assert.ErrorIs(t, err, claims.ErrInvalid)
 	})
 }
@@ -258,9 +258,9 @@ func TestDeadLetterOnlyOnce(t *testing.T) {
 		ds, err := s.Consume(ctx, streams.GroupAudit, "w1", streams.ConsumeOptions{})
 		require.NoError(t, err)
 		require.Len(t, ds, 1)
-		require.NoError(t, s.DeadLetter(ctx, streams.GroupAudit, ds[0], fmt.Errorf("nope"), 1))
-		require.NoError(t, s.DeadLetter(ctx, streams.GroupAudit, ds[0], fmt.Errorf("nope"), 1))
-		dlq, err := s.DLQ(ctx)
+		require.NoError(t, workers.ToDLQ(ctx, s, streams.GroupAudit, ds[0], fmt.Errorf("nope"), 1))
+		require.NoError(t, workers.ToDLQ(ctx, s, streams.GroupAudit, ds[0], fmt.Errorf("nope"), 1))
+		dlq, err := workers.DLQ(ctx, s)
 		require.NoError(t, err)
 		require.Len(t, dlq, 1, "the second call finds the entry acked and writes nothing")
 		assert.Equal(t, "claim.submitted", dlq[0].Type)
@@ -285,7 +285,7 @@ func TestRetryDLQHandsBackToItsGroupOnly(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, ds, 1)
 			original = ds[0]
-			require.NoError(t, s.DeadLetter(ctx, g, ds[0], fmt.Errorf("bug in %s", g), 1))
+			require.NoError(t, workers.ToDLQ(ctx, s, g, ds[0], fmt.Errorf("bug in %s", g), 1))
 		}
 		ds, err := s.Consume(ctx, "steady", "w1", streams.ConsumeOptions{})
 		require.NoError(t, err)
@@ -295,11 +295,11 @@ func TestRetryDLQHandsBackToItsGroupOnly(t *testing.T) {
 
 		log := &logLines{}
 		startWorker(t, s, workers.NewAuditor(s), workers.Options{Consumer: "a1", Log: log.add})
-		dlq, err := s.DLQ(ctx)
+		dlq, err := workers.DLQ(ctx, s)
 		require.NoError(t, err)
 		require.Len(t, dlq, 2)
-		audit := slices.IndexFunc(dlq, func(dl streams.DeadLetter) bool { return dl.Group == streams.GroupAudit })
-		n, err := s.RetryDLQ(ctx, dlq[audit].ID)
+		audit := slices.IndexFunc(dlq, func(dl workers.DeadLetter) bool { return dl.Group == streams.GroupAudit })
+		n, err := workers.RetryDLQ(ctx, s, dlq[audit].ID)
 		require.NoError(t, err)
 		assert.Equal(t, 1, n)
 
@@ -326,7 +326,7 @@ func TestRetryDLQHandsBackToItsGroupOnly(t *testing.T) {
 			require.NoError(t, err)
 			assert.Empty(t, ds, "group %s never sees the event again", g)
 		}
-		left, err := s.DLQ(ctx)
+		left, err := workers.DLQ(ctx, s)
 		require.NoError(t, err)
 		require.Len(t, left, 1)
 		assert.Equal(t, "flaky", left[0].Group, "the other group's letter stays")
@@ -346,13 +346,13 @@ func TestARetryThatFailsAgainIsADeadLetterAgain(t *testing.T) {
 			Consumer: "w1", MinIdle: 20 * time.Millisecond, RecoverEvery: 10 * time.Millisecond, MaxDeliveries: 2,
 		})
 		waitFor(t, "dead letter", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 1 })
-		first, err := s.DLQ(ctx)
+		first, err := workers.DLQ(ctx, s)
 		require.NoError(t, err)
-		n, err := s.RetryDLQ(ctx, "all")
+		n, err := workers.RetryDLQ(ctx, s, "all")
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		waitFor(t, "dead again", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 1 })
-		again, err := s.DLQ(ctx)
+		again, err := workers.DLQ(ctx, s)
 		require.NoError(t, err)
 		require.Len(t, again, 1)
 		assert.NotEqual(t, first[0].ID, again[0].ID)
@@ -392,7 +392,7 @@ func TestForgedRetryEntriesAreDeadLettered(t *testing.T) {
 		}
 		require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: retry, Values: wrong}).Err())
 		waitFor(t, "both dead-lettered", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 2 })
-		dlq, err := s.DLQ(ctx)
+		dlq, err := workers.DLQ(ctx, s)
 		require.NoError(t, err)
 		assert.Equal(t, noOrigin, dlq[0].SourceID)
 		assert.Contains(t, dlq[0].Error, "must name the entry it hands back")
@@ -401,7 +401,7 @@ func TestForgedRetryEntriesAreDeadLettered(t *testing.T) {
 		trail, err := s.AuditTrail(ctx, id)
 		require.NoError(t, err)
 		assert.Len(t, trail, 1, "audited once")
-		n, err := s.RetryDLQ(ctx, "all")
+		n, err := workers.RetryDLQ(ctx, s, "all")
 		assert.ErrorIs(t, err, claims.ErrInvalid)
 		assert.Zero(t, n)
 		waitFor(t, "the forged entries gone from the retry stream", func() bool { return streamLen(t, s, retry) == 0 })
@@ -418,7 +418,7 @@ func TestFailingHandlerIsDeadLetteredAfterMaxDeliveries(t *testing.T) {
 			MaxDeliveries: 3, Log: log.add,
 		})
 		waitFor(t, "dead letter", func() bool { return streamLen(t, s, s.Keys().DLQ()) == 1 })
-		dlq, err := s.DLQ(ctx)
+		dlq, err := workers.DLQ(ctx, s)
 		require.NoError(t, err)
 		assert.Equal(t, int64(3), dlq[0].Deliveries)
 		assert.Equal(t, "boom", dlq[0].Error)

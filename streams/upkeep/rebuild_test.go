@@ -9,6 +9,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/streamstest"
+	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -63,8 +64,8 @@ func TestRebuildAfterARetriedDeadLetter(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, ds, 1)
 		require.Equal(t, streams.EntryRef{Stream: s.Keys().ForClaim(c.ID).Events(), ID: c.Entries[0]}, ds[0].Ref())
-		require.NoError(t, s.DeadLetter(ctx, "by-hand", ds[0], errors.New("tried by hand"), 1))
-		n, err := s.RetryDLQ(ctx, "all")
+		require.NoError(t, workers.ToDLQ(ctx, s, "by-hand", ds[0], errors.New("tried by hand"), 1))
+		n, err := workers.RetryDLQ(ctx, s, "all")
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		retried, err := s.Claim(ctx, c.ID)

@@ -283,7 +283,7 @@ func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early [
 
 // deadLetter is the effect that moves d to the DLQ with its cause.
 func (x *executor) deadLetter(d streams.Delivery, cause error) streams.Effect {
-	return x.s.DeadLetterEffect(x.h.Group(), d, cause, d.Deliveries)
+	return deadLetterEffect(x.s, x.h.Group(), d, cause, d.Deliveries)
 }
 
 // cause is why d is dead, with the last error it failed with when it gave

@@ -1,4 +1,4 @@
-package streams
+package workers
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
 
@@ -32,20 +33,20 @@ type DeadLetter struct {
 	Fields       map[string]string
 }
 
-// DeadLetter moves a delivered entry to the DLQ: it appends the entry
+// ToDLQ moves a delivered entry to the DLQ: it appends the entry
 // (error, delivery count, time, original fields as JSON) to the DLQ and
 // acknowledges it in the group, atomically. An entry that is no longer
 // pending in the group (someone acked or dead-lettered it first) is left
 // alone.
-func (s *Store) DeadLetter(ctx context.Context, group string, d Delivery, cause error, deliveries int64) error {
-	if _, err := s.Run(ctx, s.DeadLetterEffect(group, d, cause, deliveries)); err != nil {
+func ToDLQ(ctx context.Context, s *streams.Store, group string, d streams.Delivery, cause error, deliveries int64) error {
+	if _, err := s.Run(ctx, deadLetterEffect(s, group, d, cause, deliveries)); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", d.ID, err)
 	}
 	return nil
 }
 
-// DeadLetterEffect is the deadletter.lua call for d.
-func (s *Store) DeadLetterEffect(group string, d Delivery, cause error, deliveries int64) Effect {
+// deadLetterEffect is the deadletter.lua call for d.
+func deadLetterEffect(s *streams.Store, group string, d streams.Delivery, cause error, deliveries int64) streams.Effect {
 	raw := make(map[string]string, len(d.Fields))
 	for k, v := range d.Fields {
 		raw[k] = fmt.Sprint(v)
@@ -61,14 +62,14 @@ func (s *Store) DeadLetterEffect(group string, d Delivery, cause error, deliveri
 	}
 	source := d.Stream
 	if source == "" {
-		source = s.keys.Events()
+		source = s.Keys().Events()
 	}
 	// A retry entry's letter names the event stream's entry it handed back,
 	// so that it can be retried again like the first letter.
 	origin, originID := source, d.ID
 	if d.RetryOf != "" {
-		p, _ := s.keys.StreamPartition(source)
-		origin, originID = s.keys.Partition(p).Events(), d.RetryOf
+		p, _ := s.Keys().StreamPartition(source)
+		origin, originID = s.Keys().Partition(p).Events(), d.RetryOf
 	}
 	letter := []any{
 		"source_stream", origin,
@@ -85,15 +86,15 @@ func (s *Store) DeadLetterEffect(group string, d Delivery, cause error, deliveri
 		letter = append(letter, "claim_id", claimID)
 	}
 	letter = append(letter, "fields", string(fields))
-	return DeadLetterCall{Source: source, DLQ: s.keys.DLQOf(source), Group: group, ID: d.ID, Delete: s.keys.IsRetry(source), Fields: letter}.Effect()
+	return streams.DeadLetterCall{Source: source, DLQ: s.Keys().DLQOf(source), Group: group, ID: d.ID, Delete: s.Keys().IsRetry(source), Fields: letter}.Effect()
 }
 
 // DLQ lists the dead letters of every partition, oldest first.
-func (s *Store) DLQ(ctx context.Context) ([]DeadLetter, error) {
-	pipe := s.rdb.Pipeline()
+func DLQ(ctx context.Context, s *streams.Store) ([]DeadLetter, error) {
+	pipe := s.Client().Pipeline()
 	var cmds []*redis.XMessageSliceCmd
-	dlqs := make([]string, 0, s.keys.Partitions())
-	for _, pk := range s.keys.All() {
+	dlqs := make([]string, 0, s.Keys().Partitions())
+	for _, pk := range s.Keys().All() {
 		dlqs = append(dlqs, pk.DLQ())
 		cmds = append(cmds, pipe.XRange(ctx, pk.DLQ(), "-", "+"))
 	}
@@ -137,11 +138,11 @@ func parseDeadLetter(m redis.XMessage) DeadLetter {
 // letter's source entry for its version): a malformed entry, or one
 // another tool wrote, would only come back to the DLQ. Those are reported
 // and left where they are: fix the producer.
-func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
+func RetryDLQ(ctx context.Context, s *streams.Store, id string) (int, error) {
 	if id != "all" && !claims.ValidStreamID(id) {
 		return 0, fmt.Errorf("retry dlq: %q is neither \"all\" nor a stream id like 1795597353284-0: %w", id, claims.ErrInvalid)
 	}
-	all, err := s.DLQ(ctx)
+	all, err := DLQ(ctx, s)
 	if err != nil {
 		return 0, fmt.Errorf("retry dlq: %w", err)
 	}
@@ -152,7 +153,7 @@ func (s *Store) RetryDLQ(ctx context.Context, id string) (int, error) {
 	n := 0
 	var skipped []error // "all" goes on past a letter it cannot retry
 	for _, dl := range letters {
-		done, err := s.retryLetter(ctx, dl)
+		done, err := retryLetter(ctx, s, dl)
 		var refused *retryRefused
 		switch {
 		case errors.As(err, &refused):
@@ -174,7 +175,7 @@ func (e *retryRefused) Unwrap() error { return e.err }
 
 // retryLetter hands one dead letter back to its group through
 // ops/retry.lua. It reports false when the letter was gone already.
-func (s *Store) retryLetter(ctx context.Context, dl DeadLetter) (bool, error) {
+func retryLetter(ctx context.Context, s *streams.Store, dl DeadLetter) (bool, error) {
 	refuse := func(format string, args ...any) (bool, error) {
 		args = append([]any{dl.ID}, args...)
 		return false, &retryRefused{fmt.Errorf("retry dlq %s: not retried: "+format+": %w", append(args, claims.ErrInvalid)...)}
@@ -191,10 +192,10 @@ func (s *Store) retryLetter(ctx context.Context, dl DeadLetter) (bool, error) {
 	}
 	source := dl.SourceStream
 	if source == "" {
-		p, _ := s.keys.StreamPartition(dl.DLQStream)
-		source = s.keys.Partition(p).Events()
+		p, _ := s.Keys().StreamPartition(dl.DLQStream)
+		source = s.Keys().Partition(p).Events()
 	}
-	home := s.keys.ForClaim(ev.ClaimID)
+	home := s.Keys().ForClaim(ev.ClaimID)
 	if source != home.Events() || dl.DLQStream != home.DLQ() {
 		// Not from its claim's partition: the store never wrote it there,
 		// and the retry would touch two partitions (two slots).
@@ -203,12 +204,12 @@ func (s *Store) retryLetter(ctx context.Context, dl DeadLetter) (bool, error) {
 	}
 	var fields []any
 	for _, k := range claims.WireOrder(dl.Fields) {
-		if k != FieldRetryOf {
+		if k != streams.FieldRetryOf {
 			fields = append(fields, k, dl.Fields[k])
 		}
 	}
-	fields = append(fields, FieldRetryOf, dl.SourceID)
-	reply, err := s.Run(ctx, RetryCall{
+	fields = append(fields, streams.FieldRetryOf, dl.SourceID)
+	reply, err := s.Run(ctx, streams.RetryCall{
 		DLQ: dl.DLQStream, Retry: home.Retry(dl.Group), Aggregate: home.Aggregate(ev.ClaimID),
 		Version: ev.Version, Original: dl.SourceID, Letter: dl.ID, Group: dl.Group, Fields: fields,
 	}.Effect())
