@@ -17,6 +17,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -103,7 +104,7 @@ func TestChaosKillsAWorkerProcess(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	store := streams.New(rdb, streams.Options{})
 	eventually(t, 30*time.Second, "the worker to register its pid", func() bool {
-		procs, err := store.Processes(ctx, streams.GroupProcessors)
+		procs, err := workers.Processes(ctx, store, streams.GroupProcessors)
 		return err == nil && procs["processor@terminal"] == w.Process.Pid
 	})
 	exited := make(chan error, 1)

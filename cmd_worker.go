@@ -127,14 +127,14 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 		// Marked running while it runs, so a lab step in another terminal
 		// uses this worker instead of starting its own; its pid lets a
 		// lab session kill it (chaos.kill).
-		defer store.KeepAliveProcess(ctx, consumer.Group(), c.opts.Consumer, os.Getpid())()
+		defer workers.KeepAliveProcess(ctx, store, consumer.Group(), c.opts.Consumer, os.Getpid())()
 		return consumer.Run(ctx, c.opts)
 	}
 	handler, err := workers.New(store, name)
 	if err != nil {
 		return err
 	}
-	defer store.KeepAliveProcess(ctx, handler.Group(), c.opts.Consumer, os.Getpid())()
+	defer workers.KeepAliveProcess(ctx, store, handler.Group(), c.opts.Consumer, os.Getpid())()
 	return workers.Run(ctx, store, handler, c.opts)
 }
 

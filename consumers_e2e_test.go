@@ -12,6 +12,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -57,7 +58,7 @@ func TestRestartedWorkerResumesItsOwnEntries(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(out), "re-reading 3 of its own pending entries", "it resumed them as their owner")
 	assert.NotContains(t, string(out), "took over", "no recovery was needed")
-	running, err := store.Running(ctx, streams.GroupProcessors)
+	running, err := workers.Running(ctx, store, streams.GroupProcessors)
 	require.NoError(t, err)
 	assert.Equal(t, []string{consumer}, running, "other terminals can see it runs")
 	st, err := store.State(ctx)

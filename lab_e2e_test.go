@@ -15,6 +15,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -223,7 +224,7 @@ func TestLabInSeparateTerminals(t *testing.T) {
 	store := streams.New(rdb, streams.Options{})
 	eventually(t, 30*time.Second, "the five workers to run", func() bool {
 		for _, g := range []string{"processors", "analytics", "notifications", "audit", "high-value"} {
-			if running, err := store.Running(context.Background(), g); err != nil || len(running) == 0 {
+			if running, err := workers.Running(context.Background(), store, g); err != nil || len(running) == 0 {
 				return false
 			}
 		}

@@ -28,7 +28,7 @@ type pool struct {
 type background struct {
 	name, group, consumer, kind string
 	cancel                      context.CancelFunc // stop after the current batch
-	kill                        func()             // stop now, acknowledging nothing (streams.Killable)
+	kill                        func()             // stop now, acknowledging nothing (workers.Killable)
 	release                     func()             // closes a Lua consumer's own state
 	stepper                     *workers.Stepper   // a seeded run's: runs when the pool steps it
 	done                        chan struct{}
@@ -70,13 +70,13 @@ func (p *pool) launch(name, kind, group, consumer string, run func(context.Conte
 	// Untraced: trace(true) is about the commands the student's own calls
 	// send; a worker's XREADGROUP every second would drown them.
 	ctx, cancel := context.WithCancel(redisconn.Untraced(context.Background()))
-	ctx, kill := streams.Killable(ctx)
+	ctx, kill := workers.Killable(ctx)
 	b := &background{name: name, group: group, consumer: consumer, kind: kind, cancel: cancel, kill: kill, done: make(chan struct{})}
 	p.workers = append(p.workers, b)
 	out := p.out
 	// Marked running (streams.Store.KeepAlive) until it returns, so other
 	// sessions and terminals can tell it from a dead consumer.
-	stopAlive := p.store.KeepAlive(ctx, group, consumer)
+	stopAlive := workers.KeepAlive(ctx, p.store, group, consumer)
 	go func() {
 		defer close(b.done)
 		defer stopAlive()

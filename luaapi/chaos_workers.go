@@ -44,7 +44,7 @@ func (m *chaosModule) kill(L *lua.LState) int {
 	}
 	groups := m.groupsFor(which)
 	for _, group := range groups {
-		procs, err := m.store.Processes(ctx, group)
+		procs, err := workers.Processes(ctx, m.store, group)
 		if err != nil {
 			return raise(L, fmt.Errorf("kill %s: %w", which, err))
 		}
@@ -274,7 +274,7 @@ func (m *chaosModule) crashOn(L *lua.LState) int {
 			defer ch.L.Close()
 			base := opts.Consumer
 			for life := 1; ; life++ {
-				kctx, kill := streams.Killable(ctx)
+				kctx, kill := workers.Killable(ctx)
 				ch.kill, ch.crashed = kill, ""
 				if err := workers.Run(kctx, m.store, ch, opts); err != nil {
 					return err

@@ -47,7 +47,7 @@ func (m *workersModule) pending(L *lua.LState) int {
 func (m *workersModule) recoverIdle(L *lua.LState) int {
 	group, consumer := L.CheckString(1), consumerArg(L, "recover")
 	o := optionsAt(L, 3, "recover", "min_idle", "count")
-	res, err := m.store.Recover(ctxOf(L), group, consumer, streams.RecoverOptions{
+	res, err := workers.Recover(ctxOf(L), m.store, group, consumer, workers.RecoverOptions{
 		MinIdle: o.millis("min_idle", streams.DefaultMinIdle, 1),
 		Count:   o.whole("count", 0, 1, math.MaxInt64),
 	})
@@ -72,7 +72,7 @@ func (m *workersModule) forgetConsumers(L *lua.LState) int {
 	if idle <= 0 {
 		argError(L, 2, fn, fmt.Sprintf("idle must be a number of milliseconds above 0, got %v", idle))
 	}
-	res, err := m.store.DeleteIdleConsumers(ctxOf(L), group, streams.ForgetOptions{
+	res, err := workers.DeleteIdleConsumers(ctxOf(L), m.store, group, workers.ForgetOptions{
 		Idle: time.Duration(idle) * time.Millisecond, To: o.str("to", ""),
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/upkeep"
+	"claimsctl/streams/workers"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -69,7 +70,7 @@ func (m *opsModule) groups(L *lua.LState) int {
 // or another process (streams.Store.KeepAlive), as running= of the group,
 // and sets running=true on those of its consumers.
 func (m *opsModule) markRunning(L *lua.LState, g streams.GroupState, gt *lua.LTable) error {
-	running, err := m.store.Running(ctxOf(L), g.Name)
+	running, err := workers.Running(ctxOf(L), m.store, g.Name)
 	if err != nil {
 		return err
 	}

@@ -368,7 +368,7 @@ func (m *workersModule) busyGroups(ctx context.Context, names []string) ([]strin
 				g := &events.Groups[i]
 				running := m.pool.runningIn(g.Name) != nil
 				if !running {
-					consumers, err := m.store.Running(ctx, g.Name)
+					consumers, err := workers.Running(ctx, m.store, g.Name)
 					if err != nil {
 						return nil, err
 					}

@@ -31,7 +31,7 @@ const maxDrainBatches = 100_000
 func (p *pool) stepped(name, kind, group string, st *workers.Stepper, release func()) *background {
 	ctx, cancel := context.WithCancel(redisconn.Untraced(context.Background()))
 	b := &background{name: name, group: group, consumer: st.Consumer(), kind: kind, stepper: st, release: release, done: make(chan struct{})}
-	stopAlive := p.store.KeepAlive(ctx, group, st.Consumer())
+	stopAlive := workers.KeepAlive(ctx, p.store, group, st.Consumer())
 	var once sync.Once
 	end := func(flush bool) {
 		once.Do(func() {

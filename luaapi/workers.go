@@ -6,6 +6,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/workers"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -75,7 +76,7 @@ func (m *workersModule) stats(L *lua.LState) int {
 	}
 	if st.Events == 0 && m.echo.on {
 		// All zeros reads as "no claims" to a student who has filed some.
-		if running, err := m.store.Running(ctxOf(L), "analytics"); err == nil && len(running) == 0 {
+		if running, err := workers.Running(ctxOf(L), m.store, "analytics"); err == nil && len(running) == 0 {
 			m.echo.note("stats() is all zeros: these are the analytics worker's counters, and none has counted an event here yet.\n" +
 				"start(\"analytics\") (or claimsctl worker analytics in another terminal) counts every event from the first;\n" +
 				"report() computes the same figures from the events themselves, now.")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/workers"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,19 +29,19 @@ func consumersOf(t *testing.T, s *streams.Store, group string) map[string]stream
 func TestKeepAliveMarksARunningConsumer(t *testing.T) {
 	onBackends(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
-		stopP := s.KeepAlive(ctx, "processors", "p@host")
-		stopQ := s.KeepAlive(ctx, "processors", "q@host")
-		stopA := s.KeepAlive(ctx, "analytics", "a@host")
+		stopP := workers.KeepAlive(ctx, s, "processors", "p@host")
+		stopQ := workers.KeepAlive(ctx, s, "processors", "q@host")
+		stopA := workers.KeepAlive(ctx, s, "analytics", "a@host")
 		defer stopA()
-		running, err := s.Running(ctx, "processors")
+		running, err := workers.Running(ctx, s, "processors")
 		require.NoError(t, err)
 		assert.Equal(t, []string{"p@host", "q@host"}, running, "listed before they read anything")
 		stopP()
-		running, err = s.Running(ctx, "processors")
+		running, err = workers.Running(ctx, s, "processors")
 		require.NoError(t, err)
 		assert.Equal(t, []string{"q@host"}, running, "a stopped worker's mark is gone at once")
 		stopQ()
-		running, err = s.Running(ctx, "processors")
+		running, err = workers.Running(ctx, s, "processors")
 		require.NoError(t, err)
 		assert.Empty(t, running)
 	})
@@ -67,7 +68,7 @@ func TestDeleteIdleConsumers(t *testing.T) {
 		held := read("holder", 2)
 		_, err = s.Ack(ctx, group, read("live", 1)[0].ID)
 		require.NoError(t, err)
-		stopLive := s.KeepAlive(ctx, group, "live")
+		stopLive := workers.KeepAlive(ctx, s, group, "live")
 		defer stopLive()
 		const idle = 30 * time.Millisecond
 		waitFor(t, "the consumers to be idle", func() bool {
@@ -79,10 +80,10 @@ func TestDeleteIdleConsumers(t *testing.T) {
 			return true
 		})
 
-		res, err := s.DeleteIdleConsumers(ctx, group, streams.ForgetOptions{Idle: idle})
+		res, err := workers.DeleteIdleConsumers(ctx, s, group, workers.ForgetOptions{Idle: idle})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"done"}, res.Deleted)
-		assert.Equal(t, []streams.KeptConsumer{
+		assert.Equal(t, []workers.KeptConsumer{
 			{Name: "holder", Reason: "it holds pending entries (give to= to hand them over)"},
 			{Name: "live", Reason: "a worker runs as it"},
 		}, res.Kept)
@@ -91,7 +92,7 @@ func TestDeleteIdleConsumers(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), sum.Consumers["holder"], "nothing pending was dropped")
 
-		res, err = s.DeleteIdleConsumers(ctx, group, streams.ForgetOptions{Idle: idle, To: "heir"})
+		res, err = workers.DeleteIdleConsumers(ctx, s, group, workers.ForgetOptions{Idle: idle, To: "heir"})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"holder"}, res.Deleted)
 		assert.Equal(t, int64(2), res.HandedOver)
@@ -115,7 +116,7 @@ func TestDeleteIdleConsumersKeepsRecentOnes(t *testing.T) {
 		require.NoError(t, err)
 		_, err = s.Ack(ctx, "g", ds[0].ID)
 		require.NoError(t, err)
-		res, err := s.DeleteIdleConsumers(ctx, "g", streams.ForgetOptions{})
+		res, err := workers.DeleteIdleConsumers(ctx, s, "g", workers.ForgetOptions{})
 		require.NoError(t, err)
 		if c := consumersOf(t, s, "g"); len(c) == 1 {
 			// Real Redis: idle for milliseconds, far from LongIdle.
@@ -133,7 +134,7 @@ func TestDeleteIdleConsumersKeepsRecentOnes(t *testing.T) {
 
 func TestDeleteIdleConsumersOfAMissingGroup(t *testing.T) {
 	onBackends(t, func(t *testing.T, s *streams.Store) {
-		_, err := s.DeleteIdleConsumers(context.Background(), "nobody", streams.ForgetOptions{})
+		_, err := workers.DeleteIdleConsumers(context.Background(), s, "nobody", workers.ForgetOptions{})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "forget consumers of nobody")
 	})

@@ -2,9 +2,9 @@
 // their layout over partitions, appending through version-checking
 // scripts, the aggregate, consumer groups, replay and the read model, and
 // what the workers of streams/workers build on: a batch's snapshot, the
-// integrity rule, the script executor of their effects, and (for now)
-// recovery and dead letters. It takes a connected go-redis client;
-// streams/redisconn builds it and classifies its errors.
+// integrity rule and the script executor of their effects. It takes a
+// connected go-redis client; streams/redisconn builds it and classifies
+// its errors.
 //
 // It may import streams/claims, streams/redisconn and go-redis, and
 // nothing else of claimsctl: workers, upkeep, bench, luaapi and repl

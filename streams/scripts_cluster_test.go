@@ -201,7 +201,7 @@ func TestEveryScriptRunsOnTheCluster(t *testing.T) {
 	assert.Equal(t, upkeep.RebuildResult{Claims: 25, Events: 51, Malformed: 1}, rebuilt,
 		"25 claims: submitted, decided, one upload; the forged entry")
 
-	gone, err := s.DeleteIdleConsumers(ctx, "by-hand", streams.ForgetOptions{Idle: time.Millisecond})
+	gone, err := workers.DeleteIdleConsumers(ctx, s, "by-hand", workers.ForgetOptions{Idle: time.Millisecond})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"c1"}, gone.Deleted, "kept: %v", gone.Kept)
 

@@ -1224,57 +1224,6 @@ func TestSubmitMany(t *testing.T) {
 	})
 }
 
-// TestDeleteIdleConsumersCoversEveryPartition: a consumer is one name
-// over the partitions, as the state view shows it. One whose pending
-// entries are all outside partition 0 is kept; handed over, its entries
-// leave every partition, and so does it.
-func TestDeleteIdleConsumersCoversEveryPartition(t *testing.T) {
-	t.Parallel()
-	forEachBackendWith(t, Options{Partitions: 6}, func(t *testing.T, s *Store, _ *fakeClock) {
-		ctx := context.Background()
-		const group = "g"
-		for _, p := range []int{2, 4} {
-			for _, id := range claimIDsIn(s, p, 2) {
-				sub := testSubmission()
-				sub.ClaimID = id
-				_, _, err := s.Submit(ctx, sub, EmitOptions{})
-				require.NoError(t, err)
-			}
-		}
-		held, err := s.Consume(ctx, group, "holder", ConsumeOptions{Count: 10})
-		require.NoError(t, err)
-		require.Len(t, held, 4)
-		consumers := func() map[string]ConsumerState {
-			st, err := s.State(ctx)
-			require.NoError(t, err)
-			out := map[string]ConsumerState{}
-			for _, c := range st.Events().Group(group).Consumers {
-				out[c.Name] = c
-			}
-			return out
-		}
-		const idle = 30 * time.Millisecond
-		waitForCondition(t, "the consumer to be idle", func() bool {
-			c := consumers()["holder"]
-			return c.Idle < 0 || c.Idle >= idle
-		})
-
-		res, err := s.DeleteIdleConsumers(ctx, group, ForgetOptions{Idle: idle})
-		require.NoError(t, err)
-		assert.Empty(t, res.Deleted)
-		assert.Equal(t, []KeptConsumer{{Name: "holder", Reason: "it holds pending entries (give to= to hand them over)"}}, res.Kept)
-		assert.Equal(t, int64(4), consumers()["holder"].Pending)
-
-		res, err = s.DeleteIdleConsumers(ctx, group, ForgetOptions{Idle: idle, To: "heir"})
-		require.NoError(t, err)
-		assert.Equal(t, []string{"holder"}, res.Deleted)
-		assert.Equal(t, int64(4), res.HandedOver)
-		after := consumers()
-		assert.Equal(t, map[string]ConsumerState{"heir": {Name: "heir", Pending: 4, Idle: after["heir"].Idle}}, after,
-			"the heir holds every entry, and the holder is gone from every partition")
-	})
-}
-
 // TestAShortIDFindsItsClaimInAnyPartition: a prefix of a claim id does
 // not hash to its claim's partition, so another process (no claim of its
 // own in memory) looks for it in every one, on every master.

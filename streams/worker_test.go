@@ -149,7 +149,7 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 		// Redelivered to another consumer once idle: same effects.
 		for _, h := range handlers {
 			waitFor(t, h.Group()+" entry idle", func() bool { return allIdle(t, s, h.Group(), 50*time.Millisecond) })
-			res, err := s.Recover(ctx, h.Group(), "w2", streams.RecoverOptions{MinIdle: 50 * time.Millisecond})
+			res, err := workers.Recover(ctx, s, h.Group(), "w2", workers.RecoverOptions{MinIdle: 50 * time.Millisecond})
 			require.NoError(t, err)
 			require.Len(t, res.Claimed, 1, h.Group())
 			assert.Equal(t, int64(2), res.Claimed[0].Deliveries)
@@ -490,7 +490,7 @@ func TestRecoverTakesOnlyIdleEntries(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, ds, 3)
 
-		res, err := s.Recover(ctx, g, "w2", streams.RecoverOptions{MinIdle: 5 * time.Second})
+		res, err := workers.Recover(ctx, s, g, "w2", workers.RecoverOptions{MinIdle: 5 * time.Second})
 		require.NoError(t, err)
 		assert.Empty(t, res.Claimed, "entries just delivered are not idle")
 
@@ -500,7 +500,7 @@ func TestRecoverTakesOnlyIdleEntries(t *testing.T) {
 		waitFor(t, "idle", func() bool { return allIdle(t, s, g, idle) })
 		_, err = s.Consume(ctx, g, "w1", streams.ConsumeOptions{Pending: true})
 		require.NoError(t, err)
-		res, err = s.Recover(ctx, g, "w2", streams.RecoverOptions{MinIdle: idle})
+		res, err = workers.Recover(ctx, s, g, "w2", workers.RecoverOptions{MinIdle: idle})
 		require.NoError(t, err)
 		assert.Empty(t, res.Claimed, "entries re-read by their owner are not idle")
 		sum, _, err := s.Pending(ctx, g)
@@ -508,14 +508,14 @@ func TestRecoverTakesOnlyIdleEntries(t *testing.T) {
 		assert.Equal(t, map[string]int64{"w1": 3}, sum.Consumers)
 
 		waitFor(t, "idle again", func() bool { return allIdle(t, s, g, idle) })
-		res, err = s.Recover(ctx, g, "w2", streams.RecoverOptions{MinIdle: idle, Count: 2})
+		res, err = workers.Recover(ctx, s, g, "w2", workers.RecoverOptions{MinIdle: idle, Count: 2})
 		require.NoError(t, err)
 		require.Len(t, res.Claimed, 2, "Count bounds the take-over")
 		for _, d := range res.Claimed {
 			assert.Equal(t, int64(3), d.Deliveries, "read, re-read, taken over")
 			assert.NoError(t, d.Err)
 		}
-		res, err = s.Recover(ctx, g, "w2", streams.RecoverOptions{MinIdle: idle})
+		res, err = workers.Recover(ctx, s, g, "w2", workers.RecoverOptions{MinIdle: idle})
 		require.NoError(t, err)
 		require.Len(t, res.Claimed, 1)
 		sum, entries, err := s.Pending(ctx, g)
@@ -531,7 +531,7 @@ func TestRecoverTakesOnlyIdleEntries(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, sum.Count)
 		assert.Empty(t, entries)
-		res, err = s.Recover(ctx, "nobody", "w2", streams.RecoverOptions{})
+		res, err = workers.Recover(ctx, s, "nobody", "w2", workers.RecoverOptions{})
 		require.NoError(t, err)
 		assert.Empty(t, res.Claimed)
 	})
@@ -549,7 +549,7 @@ func TestRecoverReportsDeletedEntries(t *testing.T) {
 	require.Equal(t, a, ds[0].Event.ClaimID)
 	require.NoError(t, s.Client().XDel(ctx, s.Keys().Events(), ds[0].ID).Err())
 	waitFor(t, "idle", func() bool { return allIdle(t, s, streams.GroupAudit, 20*time.Millisecond) })
-	res, err := s.Recover(ctx, streams.GroupAudit, "w2", streams.RecoverOptions{MinIdle: 20 * time.Millisecond})
+	res, err := workers.Recover(ctx, s, streams.GroupAudit, "w2", workers.RecoverOptions{MinIdle: 20 * time.Millisecond})
 	require.NoError(t, err)
 	assert.Equal(t, []string{ds[0].ID}, res.DeletedIDs, "real Redis reports (and drops) deleted pending entries")
 	require.Len(t, res.Claimed, 1)

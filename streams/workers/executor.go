@@ -54,9 +54,9 @@ func (x *executor) execute(ctx context.Context, batch []streams.Delivery) []stre
 	if len(batch) == 0 {
 		return nil
 	}
-	wctx := streams.Survivor(ctx)
+	wctx := survivor(ctx)
 	outcomes, early, ok := x.handle(ctx, wctx, batch)
-	if !ok || streams.Killed(ctx) {
+	if !ok || killed(ctx) {
 		// Stopping while Redis is away, or killed: the batch stays
 		// pending, and a killed worker says nothing more.
 		return nil
@@ -190,7 +190,7 @@ func (x *executor) write(ctx, wctx context.Context, effects []streams.Effect) ([
 // writeWith is write with plain commands sent first in the same pipeline.
 func (x *executor) writeWith(ctx, wctx context.Context, first func(redis.Pipeliner), effects []streams.Effect) ([]streams.Reply, []error, bool) {
 	for {
-		if streams.Killed(ctx) {
+		if killed(ctx) {
 			return nil, nil, false // a killed worker writes nothing more
 		}
 		replies, errs, err := x.s.RunAll(wctx, first, effects)

@@ -82,7 +82,7 @@ func (st *Stepper) Step(ctx context.Context) (int, error) {
 		w := st.loops[i]
 		var batch []streams.Delivery
 		if !st.own[i] {
-			ds, err := st.s.ReadOwnPending(ctx, w.stream, st.h.Group(), st.o.Consumer, "0", st.o.Count)
+			ds, err := readOwnPending(ctx, st.s, w.stream, st.h.Group(), st.o.Consumer, "0", st.o.Count)
 			if err != nil {
 				return 0, err
 			}

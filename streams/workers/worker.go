@@ -173,7 +173,7 @@ func Run(ctx context.Context, s *streams.Store, h Handler, o Options) error {
 		}()
 	}
 	wg.Wait()
-	if streams.Killed(ctx) {
+	if killed(ctx) {
 		return nil // as dead as a killed process: no last word
 	}
 	loops[0].x.logf("stopped")
@@ -254,7 +254,7 @@ func (w *worker) newRetries(ctx context.Context) bool {
 func (w *worker) ownPending(ctx context.Context, stream string) bool {
 	after := "0"
 	for ctx.Err() == nil {
-		ds, err := w.s.ReadOwnPending(ctx, stream, w.h.Group(), w.o.Consumer, after, w.o.Count)
+		ds, err := readOwnPending(ctx, w.s, stream, w.h.Group(), w.o.Consumer, after, w.o.Count)
 		if stream == w.retry && redisconn.Missing(err) {
 			return true // no retry stream: nothing handed back
 		}
@@ -276,8 +276,8 @@ func (w *worker) ownPending(ctx context.Context, stream string) bool {
 // recover takes over idle entries of a stream and handles them; false if
 // Redis failed.
 func (w *worker) recover(ctx context.Context, stream string) bool {
-	for range streams.MaxAutoClaimCalls {
-		res, err := w.s.RecoverStream(ctx, stream, w.h.Group(), w.o.Consumer, streams.RecoverOptions{MinIdle: w.o.MinIdle, Count: w.o.Count})
+	for range maxAutoClaimCalls {
+		res, err := recoverStream(ctx, w.s, stream, w.h.Group(), w.o.Consumer, RecoverOptions{MinIdle: w.o.MinIdle, Count: w.o.Count})
 		if err != nil {
 			w.trouble(ctx, err)
 			return false
@@ -325,10 +325,10 @@ func (w *worker) trouble(ctx context.Context, err error) bool {
 
 func (w *worker) flush(ctx context.Context) {
 	f, ok := w.h.(Flusher)
-	if !ok || streams.Killed(ctx) {
+	if !ok || killed(ctx) {
 		return
 	}
-	fctx, cancel := context.WithTimeout(streams.Survivor(ctx), 5*time.Second)
+	fctx, cancel := context.WithTimeout(survivor(ctx), 5*time.Second)
 	defer cancel()
 	if err := f.Flush(fctx); err != nil {
 		w.x.logf("flush on stop: %v", err)

@@ -1,4 +1,4 @@
-package streams
+package workers
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
 
@@ -18,86 +19,11 @@ import (
 
 // Defaults of recovery and the dead-letter limit.
 const (
-	// DefaultMinIdle is how long an entry must have been pending before
-	// recovery takes it over from its consumer, presumed dead.
-	DefaultMinIdle      = 30 * time.Second
 	defaultRecoverCount = 100
-	// pendingListLimit bounds the entries Pending lists; the summary still
-	// counts them all.
-	pendingListLimit = 1000
-	// MaxAutoClaimCalls bounds one Recover: XAUTOCLAIM scans at most
+	// maxAutoClaimCalls bounds one Recover: XAUTOCLAIM scans at most
 	// 10×COUNT entries of the PEL per call and hands back a cursor.
-	MaxAutoClaimCalls = 10
+	maxAutoClaimCalls = 10
 )
-
-// PendingSummary is XPENDING's summary form: how many entries of a group
-// are delivered but not acknowledged, and by whom.
-type PendingSummary struct {
-	Count     int64
-	Lower     string           // smallest pending id ("" when none)
-	Higher    string           // greatest pending id
-	Consumers map[string]int64 // consumer -> pending entries
-}
-
-// PendingEntry is one delivered, unacknowledged entry (XPENDING extended form).
-type PendingEntry struct {
-	ID         string
-	Consumer   string
-	Idle       time.Duration // since its last delivery
-	Deliveries int64         // how often the group handed it out
-}
-
-// Pending reads a group's pending entries on the event streams (every
-// partition's, summed): the summary and the first 1000 entries, in one
-// round trip. A group that does not exist yet has nothing pending.
-func (s *Store) Pending(ctx context.Context, group string) (PendingSummary, []PendingEntry, error) {
-	streams := s.keys.EventStreams()
-	pipe := s.rdb.Pipeline()
-	sums := make([]*redis.XPendingCmd, len(streams))
-	exts := make([]*redis.XPendingExtCmd, len(streams))
-	for i, stream := range streams {
-		sums[i] = pipe.XPending(ctx, stream, group)
-		exts[i] = pipe.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: stream, Group: group, Start: "-", End: "+", Count: pendingListLimit})
-	}
-	_, _ = pipe.Exec(ctx)
-	out := PendingSummary{Consumers: map[string]int64{}}
-	var entries []PendingEntry
-	for i := range streams {
-		if err := sums[i].Err(); err != nil {
-			if redisconn.Missing(err) {
-				continue
-			}
-			return PendingSummary{}, nil, fmt.Errorf("pending %s: %w", group, err)
-		}
-		v := sums[i].Val()
-		out.Count += v.Count
-		if v.Count > 0 {
-			if out.Lower == "" || claims.CompareIDs(v.Lower, out.Lower) < 0 {
-				out.Lower = v.Lower
-			}
-			if claims.CompareIDs(v.Higher, out.Higher) > 0 {
-				out.Higher = v.Higher
-			}
-		}
-		for c, n := range v.Consumers {
-			out.Consumers[c] += n
-		}
-		entries = append(entries, pendingEntries(exts[i].Val())...)
-	}
-	sort.Slice(entries, func(a, b int) bool { return claims.CompareIDs(entries[a].ID, entries[b].ID) < 0 })
-	if len(entries) > pendingListLimit {
-		entries = entries[:pendingListLimit]
-	}
-	return out, entries, nil
-}
-
-func pendingEntries(in []redis.XPendingExt) []PendingEntry {
-	out := make([]PendingEntry, len(in))
-	for i, p := range in {
-		out[i] = PendingEntry{ID: p.ID, Consumer: p.Consumer, Idle: p.Idle, Deliveries: p.RetryCount}
-	}
-	return out
-}
 
 // RecoverOptions tune one take-over of idle pending entries.
 type RecoverOptions struct {
@@ -114,7 +40,7 @@ type RecoverOptions struct {
 type RecoverResult struct {
 	// Claimed entries now belong to the caller, each with its delivery
 	// count (the take-over counts as a delivery).
-	Claimed []Delivery
+	Claimed []streams.Delivery
 	// DeletedIDs were pending but deleted from the stream (XDEL, trim);
 	// Redis dropped them from the PEL. The embedded server never reports
 	// them (they stay in its PEL).
@@ -130,10 +56,10 @@ type RecoverResult struct {
 // re-checks min-idle atomically on both backends (the embedded server
 // ignores min-idle in XCLAIM, which is why XCLAIM is not used here), so an
 // entry its owner touched in between stays with the owner.
-func (s *Store) Recover(ctx context.Context, group, consumer string, o RecoverOptions) (RecoverResult, error) {
+func Recover(ctx context.Context, s *streams.Store, group, consumer string, o RecoverOptions) (RecoverResult, error) {
 	var res RecoverResult
-	for _, stream := range s.keys.EventStreams() {
-		part, err := s.RecoverStream(ctx, stream, group, consumer, o)
+	for _, stream := range s.Keys().EventStreams() {
+		part, err := recoverStream(ctx, s, stream, group, consumer, o)
 		if err != nil {
 			return res, err
 		}
@@ -143,8 +69,8 @@ func (s *Store) Recover(ctx context.Context, group, consumer string, o RecoverOp
 	return res, nil
 }
 
-// RecoverStream is Recover on one partition's stream.
-func (s *Store) RecoverStream(ctx context.Context, stream, group, consumer string, o RecoverOptions) (RecoverResult, error) {
+// recoverStream is Recover on one partition's stream.
+func recoverStream(ctx context.Context, s *streams.Store, stream, group, consumer string, o RecoverOptions) (RecoverResult, error) {
 	fail := func(err error) (RecoverResult, error) {
 		return RecoverResult{}, fmt.Errorf("recover %s/%s: %w", group, consumer, err)
 	}
@@ -152,12 +78,12 @@ func (s *Store) RecoverStream(ctx context.Context, stream, group, consumer strin
 		return fail(err)
 	}
 	if o.MinIdle <= 0 {
-		o.MinIdle = DefaultMinIdle
+		o.MinIdle = streams.DefaultMinIdle
 	}
 	if o.Count <= 0 {
 		o.Count = defaultRecoverCount
 	}
-	idle, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+	idle, err := s.Client().XPendingExt(ctx, &redis.XPendingExtArgs{
 		Stream: stream, Group: group, Idle: o.MinIdle, Start: "-", End: "+", Count: 1,
 	}).Result()
 	if err != nil {
@@ -171,8 +97,8 @@ func (s *Store) RecoverStream(ctx context.Context, stream, group, consumer strin
 	}
 	var res RecoverResult
 	start := idle[0].ID
-	for range MaxAutoClaimCalls {
-		msgs, next, deleted, err := s.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
+	for range maxAutoClaimCalls {
+		msgs, next, deleted, err := s.Client().XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
 			Stream: stream, Group: group, Consumer: consumer,
 			MinIdle: o.MinIdle, Start: start, Count: o.Count - int64(len(res.Claimed)),
 		}).Result()
@@ -188,7 +114,7 @@ func (s *Store) RecoverStream(ctx context.Context, stream, group, consumer strin
 		}
 		start = next
 	}
-	if err := s.setDeliveries(ctx, group, consumer, res.Claimed); err != nil {
+	if err := setDeliveries(ctx, s, group, consumer, res.Claimed); err != nil {
 		return fail(err)
 	}
 	return res, nil
@@ -196,11 +122,11 @@ func (s *Store) RecoverStream(ctx context.Context, stream, group, consumer strin
 
 // setDeliveries fills in each delivery's count from XPENDING (XAUTOCLAIM
 // and XREADGROUP 0 do not report it), one pipelined XPENDING per entry.
-func (s *Store) setDeliveries(ctx context.Context, group, consumer string, ds []Delivery) error {
+func setDeliveries(ctx context.Context, s *streams.Store, group, consumer string, ds []streams.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	pipe := s.rdb.Pipeline()
+	pipe := s.Client().Pipeline()
 	cmds := make([]*redis.XPendingExtCmd, len(ds))
 	for i, d := range ds {
 		cmds[i] = pipe.XPendingExt(ctx, &redis.XPendingExtArgs{
@@ -218,17 +144,17 @@ func (s *Store) setDeliveries(ctx context.Context, group, consumer string, ds []
 	return nil
 }
 
-// ReadOwnPending re-reads a consumer's own pending entries with ids after
+// readOwnPending re-reads a consumer's own pending entries with ids after
 // `after` (XREADGROUP with an id), with their delivery counts. Each read
 // counts as a delivery and resets the idle time, which hides the entry
 // from other consumers' recovery: call it once per page at start-up, never
 // in a loop (see DESIGN "Known traps").
-func (s *Store) ReadOwnPending(ctx context.Context, stream, group, consumer, after string, count int64) ([]Delivery, error) {
-	out, err := s.ReadGroup(ctx, GroupRead{Stream: stream, Group: group, Consumer: consumer, Start: after, Count: count})
+func readOwnPending(ctx context.Context, s *streams.Store, stream, group, consumer, after string, count int64) ([]streams.Delivery, error) {
+	out, err := s.ReadGroup(ctx, streams.GroupRead{Stream: stream, Group: group, Consumer: consumer, Start: after, Count: count})
 	if err != nil {
 		return nil, fmt.Errorf("read pending %s/%s: %w", group, consumer, err)
 	}
-	if err := s.setDeliveries(ctx, group, consumer, out); err != nil {
+	if err := setDeliveries(ctx, s, group, consumer, out); err != nil {
 		return nil, fmt.Errorf("read pending %s/%s: %w", group, consumer, err)
 	}
 	return out, nil
@@ -236,24 +162,12 @@ func (s *Store) ReadOwnPending(ctx context.Context, stream, group, consumer, aft
 
 // Consumers: who runs, who is gone, and removing the gone ones.
 const (
-	// LongIdle is when a consumer counts as idle for long: ten times the
-	// default min-idle, long after recovery would have taken its entries.
-	// Redis 7.0 counts idle from a consumer's last read that got entries
-	// (or take-over), so a worker on a quiet stream grows idle too: idle
-	// says nobody has been handed anything, not that nobody runs (Running
-	// says that).
-	LongIdle = 10 * DefaultMinIdle
 	// aliveEvery is how often a running worker renews its presence key,
 	// which expires after aliveTTL: a worker killed without stopping counts
 	// as gone within a few seconds.
 	aliveEvery = time.Second
 	aliveTTL   = 3 * time.Second
 )
-
-// LongIdle reports whether the consumer has been idle for LongIdle or
-// more. The embedded server does not track idle time for a consumer that
-// only ever read (it reports -1): such a consumer is never long idle.
-func (c ConsumerState) LongIdle() bool { return c.Idle >= LongIdle }
 
 // KeepAlive marks consumer of group as running, on any backend and
 // whichever process runs it, until stop is called: a field of the hash
@@ -264,29 +178,29 @@ func (c ConsumerState) LongIdle() bool { return c.Idle >= LongIdle }
 // so a worker that finishes its batch after being cancelled still counts
 // as running meanwhile. Expiry times are the workers' clocks: the lab's
 // processes share one machine.
-func (s *Store) KeepAlive(ctx context.Context, group, consumer string) (stop func()) {
-	return s.keepAlive(ctx, group, consumer, 0)
+func KeepAlive(ctx context.Context, s *streams.Store, group, consumer string) (stop func()) {
+	return keepAlive(ctx, s, group, consumer, 0)
 }
 
 // KeepAliveProcess is KeepAlive for a worker that is a process of its own
 // (claimsctl worker): its pid is kept beside its mark, in the hash
 // claims:pids:<group>, so that a lab session can find it and kill it
 // (chaos.kill). The lab's processes share one machine.
-func (s *Store) KeepAliveProcess(ctx context.Context, group, consumer string, pid int) (stop func()) {
-	return s.keepAlive(ctx, group, consumer, pid)
+func KeepAliveProcess(ctx context.Context, s *streams.Store, group, consumer string, pid int) (stop func()) {
+	return keepAlive(ctx, s, group, consumer, pid)
 }
 
-func (s *Store) keepAlive(ctx context.Context, group, consumer string, pid int) (stop func()) {
+func keepAlive(ctx context.Context, s *streams.Store, group, consumer string, pid int) (stop func()) {
 	// A killed worker (see Killable) leaves its mark to expire, as a
 	// Killed process does.
-	ctx, cancel := context.WithCancel(Survivor(ctx))
-	key, pids := s.keys.Alive(group), s.keys.Pids(group)
+	ctx, cancel := context.WithCancel(survivor(ctx))
+	key, pids := s.Keys().Alive(group), s.Keys().Pids(group)
 	// A failed mark is tried again at the next tick: the worker itself
 	// reports Redis's trouble. The first one is made before KeepAlive
 	// returns, so the worker counts as running from its start. The hashes
 	// expire with their last worker.
 	mark := func() {
-		pipe := s.rdb.Pipeline()
+		pipe := s.Client().Pipeline()
 		pipe.HSet(ctx, key, consumer, time.Now().Add(aliveTTL).UnixMilli())
 		pipe.PExpire(ctx, key, aliveTTL)
 		if pid > 0 {
@@ -320,21 +234,21 @@ func (s *Store) keepAlive(ctx context.Context, group, consumer string, pid int) 
 		dctx, cancelDel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancelDel()
 		// else they expire by themselves
-		_ = s.rdb.HDel(dctx, key, consumer).Err()
+		_ = s.Client().HDel(dctx, key, consumer).Err()
 		if pid > 0 {
-			_ = s.rdb.HDel(dctx, pids, consumer).Err()
+			_ = s.Client().HDel(dctx, pids, consumer).Err()
 		}
 	}
 }
 
 // Processes are the pids of the running workers of a group that are
 // processes of their own (KeepAliveProcess), by consumer.
-func (s *Store) Processes(ctx context.Context, group string) (map[string]int, error) {
-	running, err := s.Running(ctx, group)
+func Processes(ctx context.Context, s *streams.Store, group string) (map[string]int, error) {
+	running, err := Running(ctx, s, group)
 	if err != nil {
 		return nil, err
 	}
-	pids, err := s.rdb.HGetAll(ctx, s.keys.Pids(group)).Result()
+	pids, err := s.Client().HGetAll(ctx, s.Keys().Pids(group)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("worker processes of %s: %w", group, err)
 	}
@@ -350,8 +264,8 @@ func (s *Store) Processes(ctx context.Context, group string) (map[string]int, er
 // Running lists the consumers of a group that live workers run now (see
 // KeepAlive), sorted: in any process, whether or not XINFO CONSUMERS
 // lists them yet.
-func (s *Store) Running(ctx context.Context, group string) ([]string, error) {
-	marks, err := s.rdb.HGetAll(ctx, s.keys.Alive(group)).Result()
+func Running(ctx context.Context, s *streams.Store, group string) ([]string, error) {
+	marks, err := s.Client().HGetAll(ctx, s.Keys().Alive(group)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("running consumers of %s: %w", group, err)
 	}
@@ -397,24 +311,24 @@ type KeptConsumer struct {
 // entries would be lost with it). Restarts under new names leave such
 // consumers behind; they clutter XINFO and the state view, and an idle
 // one's entries are easy to overlook.
-func (s *Store) DeleteIdleConsumers(ctx context.Context, group string, o ForgetOptions) (ForgetResult, error) {
+func DeleteIdleConsumers(ctx context.Context, s *streams.Store, group string, o ForgetOptions) (ForgetResult, error) {
 	fail := func(err error) (ForgetResult, error) {
 		return ForgetResult{}, fmt.Errorf("forget consumers of %s: %w", group, err)
 	}
 	if o.Idle <= 0 {
-		o.Idle = LongIdle
+		o.Idle = streams.LongIdle
 	}
 	if o.To != "" {
 		if err := claims.ValidName("consumer", o.To); err != nil {
 			return fail(err)
 		}
 	}
-	streams := s.keys.EventStreams()
-	byStream, err := s.consumersOn(ctx, group, streams)
+	events := s.Keys().EventStreams()
+	byStream, err := consumersOn(ctx, s, group, events)
 	if err != nil {
 		return fail(err)
 	}
-	running, err := s.Running(ctx, group)
+	running, err := Running(ctx, s, group)
 	if err != nil {
 		return fail(err)
 	}
@@ -433,19 +347,19 @@ func (s *Store) DeleteIdleConsumers(ctx context.Context, group string, o ForgetO
 		// Stream by stream: the consumer is one name in each partition's
 		// group, and a script (one slot) checks one stream's entries.
 		kept := false
-		for i, stream := range streams {
+		for i, stream := range events {
 			mine, ok := byStream[i][c.Name]
 			if !ok {
 				continue
 			}
 			if mine.Pending > 0 && o.To != "" {
-				n, err := s.handOver(ctx, stream, group, c.Name, o.To)
+				n, err := handOver(ctx, s, stream, group, c.Name, o.To)
 				if err != nil {
 					return fail(err)
 				}
 				res.HandedOver += n
 			}
-			removed, err := ForgetScript.Run(ctx, s.rdb, []string{stream}, group, c.Name).Int()
+			removed, err := streams.ForgetScript.Run(ctx, s.Client(), []string{stream}, group, c.Name).Int()
 			if err != nil {
 				return fail(err)
 			}
@@ -462,18 +376,18 @@ func (s *Store) DeleteIdleConsumers(ctx context.Context, group string, o ForgetO
 
 // consumersOn reads a group's consumers on each stream, by name. A stream
 // without the group has none; a group on none of them is an error.
-func (s *Store) consumersOn(ctx context.Context, group string, streams []string) ([]map[string]ConsumerState, error) {
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.XInfoConsumersCmd, len(streams))
-	for i, stream := range streams {
+func consumersOn(ctx context.Context, s *streams.Store, group string, events []string) ([]map[string]streams.ConsumerState, error) {
+	pipe := s.Client().Pipeline()
+	cmds := make([]*redis.XInfoConsumersCmd, len(events))
+	for i, stream := range events {
 		cmds[i] = pipe.XInfoConsumers(ctx, stream, group)
 	}
 	_, _ = pipe.Exec(ctx)
-	out := make([]map[string]ConsumerState, len(streams))
+	out := make([]map[string]streams.ConsumerState, len(events))
 	var lastMissing error
 	found := false
 	for i, c := range cmds {
-		out[i] = map[string]ConsumerState{}
+		out[i] = map[string]streams.ConsumerState{}
 		cons, err := c.Result()
 		switch {
 		case redisconn.Missing(err):
@@ -483,7 +397,7 @@ func (s *Store) consumersOn(ctx context.Context, group string, streams []string)
 			return nil, err
 		}
 		found = true
-		for _, cs := range ConsumerStates(cons) {
+		for _, cs := range streams.ConsumerStates(cons) {
 			out[i][cs.Name] = cs
 		}
 	}
@@ -495,8 +409,8 @@ func (s *Store) consumersOn(ctx context.Context, group string, streams []string)
 
 // mergeConsumers is each consumer once over the streams, as the state
 // view shows it: its pending entries summed, its least idle time.
-func mergeConsumers(byStream []map[string]ConsumerState) []ConsumerState {
-	merged := map[string]ConsumerState{}
+func mergeConsumers(byStream []map[string]streams.ConsumerState) []streams.ConsumerState {
+	merged := map[string]streams.ConsumerState{}
 	for _, cons := range byStream {
 		for name, c := range cons {
 			if m, ok := merged[name]; ok {
@@ -514,11 +428,11 @@ func mergeConsumers(byStream []map[string]ConsumerState) []ConsumerState {
 // handOver moves every pending entry of from in stream to to (XCLAIM,
 // which counts as a delivery, so the DLQ limit still applies), a page at a
 // time.
-func (s *Store) handOver(ctx context.Context, stream, group, from, to string) (int64, error) {
+func handOver(ctx context.Context, s *streams.Store, stream, group, from, to string) (int64, error) {
 	var moved int64
 	previous := ""
 	for {
-		entries, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		entries, err := s.Client().XPendingExt(ctx, &redis.XPendingExtArgs{
 			Stream: stream, Group: group, Consumer: from, Start: "-", End: "+", Count: defaultRecoverCount,
 		}).Result()
 		if err != nil {
@@ -537,7 +451,7 @@ func (s *Store) handOver(ctx context.Context, stream, group, from, to string) (i
 		}
 		// Entries deleted from the stream meanwhile are not returned; Redis
 		// drops them from the group.
-		if err := s.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: stream, Group: group, Consumer: to, Messages: ids}).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		if err := s.Client().XClaim(ctx, &redis.XClaimArgs{Stream: stream, Group: group, Consumer: to, Messages: ids}).Err(); err != nil && !errors.Is(err, redis.Nil) {
 			return moved, fmt.Errorf("hand over the entries of %s to %s: %w", from, to, err)
 		}
 		moved += int64(len(ids))

@@ -1,11 +1,11 @@
-package streams
+package workers
 
 import "context"
 
 // killKey holds, in a worker's context, the context that a kill cancels.
 type killKey struct{}
 
-// Killable returns the context to run a worker on (RunWorker, KeepAlive)
+// Killable returns the context to run a worker on (Run, KeepAlive)
 // and a kill that stops it as kill -9 stops a process: cancelling ctx (or
 // its parent) stops the worker after the batch in hand, as Ctrl-C does,
 // while kill also cuts that batch short. Nothing more is written, not even
@@ -21,14 +21,14 @@ func Killable(parent context.Context) (ctx context.Context, kill func()) {
 	return context.WithValue(ctx, killKey{}, k), kill
 }
 
-// Survivor is the context a worker finishes its batch on once ctx is
+// survivor is the context a worker finishes its batch on once ctx is
 // cancelled: not cancelled with it, only by a kill (see Killable).
-func Survivor(ctx context.Context) context.Context {
+func survivor(ctx context.Context) context.Context {
 	if k, ok := ctx.Value(killKey{}).(context.Context); ok {
 		return k
 	}
 	return context.WithoutCancel(ctx)
 }
 
-// Killed reports whether ctx's worker was killed (see Killable).
-func Killed(ctx context.Context) bool { return Survivor(ctx).Err() != nil }
+// killed reports whether ctx's worker was killed (see Killable).
+func killed(ctx context.Context) bool { return survivor(ctx).Err() != nil }
