@@ -275,17 +275,28 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 		return "", err
 	}
 	pk := s.keys.ForClaim(ev.ClaimID)
-	keys, args := appendCall{
+	call := appendCall{
 		Stream: pk.Events(), Aggregate: pk.Aggregate(ev.ClaimID), EventIDs: pk.EventIDs(),
 		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record, At: s.EntryAt(ev.OccurredAt),
 		State: aggregateState(next), Fields: fields,
-	}.keysAndArgs()
+	}
 	if err := s.ensureLayout(ctx); err != nil {
 		return "", err
 	}
+	var cmd []any // the one EVALSHA, unless the append waits for replicas
+	if s.opts.Durable <= 0 {
+		cmd = call.command(appendScript)
+	}
 	var reply Reply
 	err = s.retry(ctx, func() error {
-		v, err := s.evalDurable(ctx, appendScript, keys, args...)
+		var v any
+		var err error
+		if cmd != nil {
+			v, err = s.evalCommand(ctx, cmd)
+		} else {
+			keys, args := call.keysAndArgs()
+			v, err = s.evalDurable(ctx, appendScript, keys, args...)
+		}
 		if err == nil {
 			reply, err = parseReply("append", v)
 		}

@@ -23,15 +23,24 @@ type appendCall struct {
 }
 
 func (c appendCall) keysAndArgs() ([]string, []any) {
+	return []string{c.Stream, c.Aggregate, c.EventIDs}, c.appendArgs(make([]any, 0, 6+len(c.State)+len(c.Fields)))
+}
+
+// command is the call as evalCommand's EVALSHA of sc, in one slice.
+func (c appendCall) command(sc *Script) []any {
+	cmd := make([]any, 0, 6+6+len(c.State)+len(c.Fields))
+	return c.appendArgs(append(cmd, "evalsha", sc.Hash(), "3", c.Stream, c.Aggregate, c.EventIDs))
+}
+
+// appendArgs appends the call's ARGV to dst.
+func (c appendCall) appendArgs(dst []any) []any {
 	record := "0"
 	if c.Record {
 		record = "1"
 	}
-	args := make([]any, 0, 6+len(c.State)+len(c.Fields))
-	args = append(args, c.ClaimID, c.Expected, c.EventID, record, c.At, len(c.State))
-	args = append(args, c.State...)
-	args = append(args, c.Fields...)
-	return []string{c.Stream, c.Aggregate, c.EventIDs}, args
+	dst = append(dst, c.ClaimID, c.Expected, c.EventID, record, c.At, len(c.State))
+	dst = append(dst, c.State...)
+	return append(dst, c.Fields...)
 }
 
 // ProjectCall applies one event to the read model through ops/project.lua.

@@ -28,6 +28,26 @@ func (s *Store) evalSha(ctx context.Context, sc *Script, keys []string, args ...
 	return v, err
 }
 
+// evalCommand is evalSha of a command the caller built whole: "evalsha",
+// the script's hash, the number of keys (a string), the keys and the
+// arguments in one slice, which go-redis sends as it is (Script.EvalSha
+// copies keys and arguments into a slice of its own, once more per call).
+func (s *Store) evalCommand(ctx context.Context, cmd []any) (any, error) {
+	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+		return nil, err
+	}
+	v, err := s.rdb.Do(ctx, cmd...).Result()
+	if redisconn.Classify(err) == redisconn.KindNoScript {
+		s.tracer.Note(ctx, "the server lost its scripts (restarted?): loading them again")
+		s.scripts.forget()
+		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+			return nil, err
+		}
+		v, err = s.rdb.Do(ctx, cmd...).Result()
+	}
+	return v, err
+}
+
 // durableTimeout bounds how long an append waits for its replicas.
 const durableTimeout = 2 * time.Second
 

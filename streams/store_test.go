@@ -366,6 +366,30 @@ func TestStoreRetriedAppend(t *testing.T) {
 	})
 }
 
+// TestStoreAppendsAfterTheServerLostItsScripts: an append whose EVALSHA
+// meets NOSCRIPT (a restarted server, SCRIPT FLUSH) loads the scripts
+// again and lands, once.
+func TestStoreAppendsAfterTheServerLostItsScripts(t *testing.T) {
+	t.Parallel()
+	forEachBackendWith(t, Options{}, func(t *testing.T, s *Store, _ *fakeClock) {
+		ctx := context.Background()
+		_, c, err := s.Submit(ctx, testSubmission(), EmitOptions{})
+		require.NoError(t, err)
+		flush := func(ctx context.Context, node *redis.Client) error { return node.ScriptFlush(ctx).Err() }
+		if cc, ok := s.Client().(*redis.ClusterClient); ok {
+			require.NoError(t, cc.ForEachMaster(ctx, flush))
+		} else {
+			require.NoError(t, flush(ctx, s.Client().(*redis.Client)))
+		}
+		_, c, err = s.Emit(ctx, c.ID, claims.ClaimAssigned, map[string]any{"adjuster": "ADJ-001"}, EmitOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), c.Version)
+		_, again, err := s.Submit(ctx, testSubmission(), EmitOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), xlen(t, s)-int64(len(c.Entries)), "each append once: %s", again.ID)
+	})
+}
+
 func TestStoreConsumeAck(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *Store) {

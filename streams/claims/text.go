@@ -98,10 +98,13 @@ func textProblem(s string, limit int) string {
 	if n := utf8.RuneCountInString(s); n > limit {
 		return fmt.Sprintf("must be at most %d characters, got %d", limit, n)
 	}
-	for i, r := range []rune(s) {
+	// Counted by hand: []rune(s) copies a long text to count its runes.
+	i := 0
+	for _, r := range s {
 		if unsafeRune(r) {
 			return fmt.Sprintf("must not hold control characters, got %s at character %d", strconv.QuoteRune(r), i+1)
 		}
+		i++
 	}
 	return ""
 }
