@@ -6,6 +6,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/upkeep"
 	"claimsctl/streams/workers"
 
 	lua "github.com/yuin/gopher-lua"
@@ -112,7 +113,7 @@ func (m *workersModule) rebuildReadModel(L *lua.LState) int {
 	if b := m.pool.runningIn(streams.GroupProcessors); b != nil {
 		return raise(L, fmt.Errorf("rebuild_read_model: the processor %s is running; stop(%q) first", b.consumer, b.name))
 	}
-	res, err := m.store.RebuildReadModel(ctxOf(L))
+	res, err := upkeep.RebuildReadModel(ctxOf(L), m.store)
 	if err != nil {
 		return raise(L, err)
 	}

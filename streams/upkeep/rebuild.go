@@ -17,7 +17,8 @@ import (
 // Rebuilding the aggregates (rebuild()): the write side, folded again from
 // the events.
 
-// rebuildChunk is how many aggregates one pipeline writes.
+// rebuildChunk is how many aggregates (or read-model events) one pipeline
+// writes.
 const rebuildChunk = 500
 
 // maxRebuildProblems bounds the claims listed by name in a result.
