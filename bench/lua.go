@@ -12,6 +12,7 @@ import (
 	"claimsctl/luaapi"
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/upkeep"
 )
 
 // LuaStep is one measured path of the Lua workload.
@@ -54,7 +55,7 @@ const benchXAddFields = `"type", "claim.submitted", "claim_id", "6f1d0a4e-8d55-4
 func Lua(ctx context.Context, store *streams.Store, n int, step func(LuaStep)) ([]LuaStep, error) {
 	rt := luaapi.New(luaapi.Config{Store: store, Out: io.Discard})
 	defer rt.Close()
-	if _, err := store.LoadSampleData(ctx, claims.SampleOptions{}); err != nil {
+	if _, err := upkeep.LoadSampleData(ctx, store, claims.SampleOptions{}); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	// A hundred sample claims, cycled: submit{} reads its table, so one

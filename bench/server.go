@@ -12,6 +12,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/upkeep"
 	"claimsctl/streams/workers"
 )
 
@@ -81,7 +82,7 @@ var workerReads = []string{"hgetall", "smembers", "zrange"}
 // decide op). It resets the server's command statistics (CONFIG
 // RESETSTAT) before each phase, so it needs a server of its own.
 func Server(ctx context.Context, store *streams.Store, n int) ([]ScriptCost, error) {
-	if _, err := store.LoadSampleData(ctx, claims.SampleOptions{}); err != nil {
+	if _, err := upkeep.LoadSampleData(ctx, store, claims.SampleOptions{}); err != nil {
 		return nil, fmt.Errorf("bench --server: %w", err)
 	}
 	samples := claims.SampleClaims(2*n, 3, time.Now())

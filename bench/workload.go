@@ -140,7 +140,7 @@ func Run(ctx context.Context, store *streams.Store, o Options) (Report, error) {
 	if err := s.benchXAdd(ctx, o.Claims, record); err != nil {
 		return r, err
 	}
-	if _, err := s.store.LoadSampleData(ctx, claims.SampleOptions{}); err != nil {
+	if _, err := upkeep.LoadSampleData(ctx, s.store, claims.SampleOptions{}); err != nil {
 		return r, fmt.Errorf("bench: %w", err)
 	}
 	usedBefore := s.usedMemory(ctx)

@@ -10,6 +10,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/streamstest"
+	"claimsctl/streams/upkeep"
 
 	"github.com/stretchr/testify/require"
 )
@@ -31,7 +32,7 @@ var benchFields = []any{"type", "claim.submitted", "claim_id", "6f1d0a4e-8d55-4b
 func BenchmarkLuaCommands(b *testing.B) {
 	store := streamstest.Redis(b)(b, streams.Options{})
 	ctx := context.Background()
-	_, err := store.LoadSampleData(ctx, claims.SampleOptions{})
+	_, err := upkeep.LoadSampleData(ctx, store, claims.SampleOptions{})
 	require.NoError(b, err)
 	rt := New(Config{Store: store})
 	b.Cleanup(rt.Close)

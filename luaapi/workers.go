@@ -52,7 +52,7 @@ func (m *workersModule) Loader(L *lua.LState) int {
 
 func (m *workersModule) sampleData(L *lua.LState) int {
 	o := optionsAt(L, 1, "sample_data", "customers", "policies", "seed")
-	res, err := m.store.LoadSampleData(ctxOf(L), claims.SampleOptions{
+	res, err := upkeep.LoadSampleData(ctxOf(L), m.store, claims.SampleOptions{
 		Customers: int(o.whole("customers", claims.DefaultSampleCustomers, 1, claims.MaxSampleRecords)),
 		Policies:  int(o.whole("policies", claims.DefaultSamplePolicies, 1, claims.MaxSampleRecords)),
 		Seed:      o.whole("seed", defaultSeed(m.store), math.MinInt64, math.MaxInt64),

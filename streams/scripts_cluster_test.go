@@ -123,7 +123,7 @@ func TestEveryScriptRunsOnTheCluster(t *testing.T) {
 	s := streams.NewClusterStore(t, streams.Options{})
 	log := logScripts(s.Client())
 	ctx := context.Background()
-	_, err := s.LoadSampleData(ctx, claims.SampleOptions{Seed: 1})
+	_, err := upkeep.LoadSampleData(ctx, s, claims.SampleOptions{Seed: 1})
 	require.NoError(t, err)
 
 	// Claims the processor assigns: POL-0001 covers them, and has since

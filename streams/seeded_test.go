@@ -10,6 +10,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/streamstest"
+	"claimsctl/streams/upkeep"
 	"claimsctl/streams/workers"
 
 	"github.com/stretchr/testify/assert"
@@ -24,7 +25,7 @@ func seededRun(t *testing.T, s *streams.Store) []string {
 	t.Helper()
 	ctx := context.Background()
 	require.NoError(t, s.CheckFresh(ctx))
-	_, err := s.LoadSampleData(ctx, claims.SampleOptions{Customers: 10, Policies: 20, Seed: 1})
+	_, err := upkeep.LoadSampleData(ctx, s, claims.SampleOptions{Customers: 10, Policies: 20, Seed: 1})
 	require.NoError(t, err)
 	incident := s.Now().AddDate(0, 0, -3).Format("2006-01-02")
 	sub := streams.Submission{CustomerID: "CUST-0001", PolicyID: "POL-0001", Amount: 12500, ClaimType: "auto", IncidentDate: incident, Description: "d"}

@@ -13,6 +13,7 @@ import (
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redistest"
 	"claimsctl/streams/streamstest"
+	"claimsctl/streams/upkeep"
 	"claimsctl/streams/workers"
 
 	"github.com/redis/go-redis/v9"
@@ -123,7 +124,7 @@ func submit(t testing.TB, s *streams.Store, policy, claimType string, amount flo
 
 func loadSample(t testing.TB, s *streams.Store) {
 	t.Helper()
-	_, err := s.LoadSampleData(context.Background(), claims.SampleOptions{Seed: 1})
+	_, err := upkeep.LoadSampleData(context.Background(), s, claims.SampleOptions{Seed: 1})
 	require.NoError(t, err)
 }
 

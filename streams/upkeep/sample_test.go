@@ -1,4 +1,4 @@
-package streams_test
+package upkeep_test
 
 import (
 	"context"
@@ -9,10 +9,21 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/streamstest"
+	"claimsctl/streams/upkeep"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// onBackends runs fn as a parallel subtest on redis-server and the
+// embedded server, with a store connected as the CLI connects.
+func onBackends(t *testing.T, fn func(t *testing.T, s *streams.Store)) {
+	t.Parallel()
+	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
+		fn(t, newStore(t, streams.Options{}))
+	})
+}
 
 // dump reads every key under the store's prefix into comparable text.
 func dump(t *testing.T, s *streams.Store) map[string]any {
@@ -47,7 +58,7 @@ func dump(t *testing.T, s *streams.Store) map[string]any {
 func TestLoadSampleData(t *testing.T) {
 	onBackends(t, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
-		res, err := s.LoadSampleData(ctx, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
+		res, err := upkeep.LoadSampleData(ctx, s, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"CUST-0001", "CUST-0002", "CUST-0003", "CUST-0004"}, res.Customers)
 		assert.Len(t, res.Policies, 12)
@@ -56,7 +67,7 @@ func TestLoadSampleData(t *testing.T) {
 
 		first := dump(t, s)
 		assert.Len(t, first, 4+12+2, "customers, policies, adjusters set and load")
-		_, err = s.LoadSampleData(ctx, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
+		_, err = upkeep.LoadSampleData(ctx, s, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
 		require.NoError(t, err)
 		assert.Equal(t, first, dump(t, s), "loading twice writes the same keys and values")
 
@@ -70,11 +81,11 @@ func TestLoadSampleData(t *testing.T) {
 		// The same seed under another prefix writes the same values; another
 		// seed changes them but not the shape.
 		same := streams.New(s.Client(), streams.Options{Prefix: "same:"})
-		_, err = same.LoadSampleData(ctx, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
+		_, err = upkeep.LoadSampleData(ctx, same, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 7})
 		require.NoError(t, err)
 		assert.Equal(t, pol, dump(t, same)[same.Keys().Policy("POL-0001")])
 		other := streams.New(s.Client(), streams.Options{Prefix: "other:"})
-		_, err = other.LoadSampleData(ctx, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 8})
+		_, err = upkeep.LoadSampleData(ctx, other, claims.SampleOptions{Customers: 4, Policies: 12, Seed: 8})
 		require.NoError(t, err)
 		otherPol := dump(t, other)[other.Keys().Policy("POL-0001")].(map[string]string)
 		assert.Equal(t, pol["type"], otherPol["type"])
@@ -89,7 +100,7 @@ func TestSampleDataIsDatedByTheStoresClock(t *testing.T) {
 		ctx := context.Background()
 		day := time.Date(2031, 2, 14, 15, 0, 0, 0, time.UTC)
 		dated := streams.New(s.Client(), streams.Options{Prefix: "dated:", Now: func() time.Time { return day }})
-		_, err := dated.LoadSampleData(ctx, claims.SampleOptions{Seed: 1})
+		_, err := upkeep.LoadSampleData(ctx, dated, claims.SampleOptions{Seed: 1})
 		require.NoError(t, err)
 		keys := dump(t, dated)
 		active := keys[dated.Keys().Policy("POL-0001")].(map[string]string)

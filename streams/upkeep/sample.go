@@ -1,9 +1,10 @@
-package streams
+package upkeep
 
 import (
 	"context"
 	"fmt"
 
+	"claimsctl/streams"
 	"claimsctl/streams/claims"
 
 	"github.com/redis/go-redis/v9"
@@ -31,8 +32,9 @@ type SampleResult struct {
 //   - POL-0001 covers at least 25000.
 //
 // The seed varies names, coverage limits, deductibles and premiums.
-func (s *Store) LoadSampleData(ctx context.Context, o claims.SampleOptions) (SampleResult, error) {
-	set := claims.GenerateSample(o, s.Now())
+func LoadSampleData(ctx context.Context, store *streams.Store, o claims.SampleOptions) (SampleResult, error) {
+	s := keeperOf(store)
+	set := claims.GenerateSample(o, store.Now())
 	pipe := s.rdb.Pipeline()
 	for _, c := range set.Customers {
 		key := s.keys.Customer(c.ID)
