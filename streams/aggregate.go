@@ -101,9 +101,9 @@ func parseAggregate(claimID string, fields map[string]string) (*claims.Claim, er
 }
 
 // readState reads a claim's aggregate (a new claim has version 0).
-func (s *Store) readState(ctx context.Context, claimID string) (*claims.Claim, error) {
+func readState(ctx context.Context, s *Store, claimID string) (*claims.Claim, error) {
 	var fields map[string]string
-	err := s.retry(ctx, func() error {
+	err := retry(ctx, s, func() error {
 		var err error
 		fields, err = s.rdb.HGetAll(ctx, s.keys.Aggregate(claimID)).Result()
 		return err
@@ -119,11 +119,11 @@ func (s *Store) readState(ctx context.Context, claimID string) (*claims.Claim, e
 // another process may have moved on since (Emit then reads it again), or
 // else the claim as it is now. An id that matches no claim is tried as a
 // prefix (the 8 characters printed everywhere).
-func (s *Store) stateOf(ctx context.Context, claimID string) (*claims.Claim, bool, error) {
+func stateOf(ctx context.Context, s *Store, claimID string) (*claims.Claim, bool, error) {
 	if c := s.recent.get(claimID); c != nil {
 		return c, true, nil
 	}
-	c, err := s.readClaim(ctx, claimID)
+	c, err := readClaim(ctx, s, claimID)
 	return c, false, err
 }
 
@@ -131,12 +131,12 @@ func (s *Store) stateOf(ctx context.Context, claimID string) (*claims.Claim, boo
 // from its events (a command checks it and returns it whole), and keeps it
 // in the cache; a claim with no events comes back at version 0. id may be
 // a unique prefix.
-func (s *Store) readClaim(ctx context.Context, claimID string) (*claims.Claim, error) {
-	agg, err := s.currentState(ctx, claimID)
+func readClaim(ctx context.Context, s *Store, claimID string) (*claims.Claim, error) {
+	agg, err := currentState(ctx, s, claimID)
 	if err != nil || agg.Version == 0 {
 		return agg, err
 	}
-	events, err := s.eventsOf(ctx, agg)
+	events, err := eventsOf(ctx, s, agg)
 	c := agg
 	switch {
 	case errors.Is(err, errTrimmed):
@@ -154,8 +154,8 @@ func (s *Store) readClaim(ctx context.Context, claimID string) (*claims.Claim, e
 
 // currentState reads a claim's aggregate as it is now; an id that matches
 // no claim is tried as a prefix.
-func (s *Store) currentState(ctx context.Context, claimID string) (*claims.Claim, error) {
-	c, err := s.readState(ctx, claimID)
+func currentState(ctx context.Context, s *Store, claimID string) (*claims.Claim, error) {
+	c, err := readState(ctx, s, claimID)
 	if err != nil || c.Version > 0 {
 		return c, err
 	}
@@ -163,7 +163,7 @@ func (s *Store) currentState(ctx context.Context, claimID string) (*claims.Claim
 	if err != nil || full == claimID {
 		return c, err
 	}
-	return s.readState(ctx, full)
+	return readState(ctx, s, full)
 }
 
 // minPrefix is the shortest claim-id prefix looked up: what is printed.
@@ -206,7 +206,7 @@ func (s *Store) ResolveClaimID(ctx context.Context, id string) (string, error) {
 // trimmed comes back as its aggregate keeps it (version, status, amounts,
 // payment), marked Trimmed.
 func (s *Store) Claim(ctx context.Context, claimID string) (*claims.Claim, error) {
-	c, err := s.readClaim(ctx, claimID)
+	c, err := readClaim(ctx, s, claimID)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ var derivedClaims = uuid.NewSHA1(uuid.NameSpaceURL, []byte("claimsctl:submit"))
 // unique prefix of at least 8 characters, as printed.
 func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	if t == claims.ClaimSubmitted {
-		return s.submit(ctx, claimID, data, opts)
+		return submit(ctx, s, claimID, data, opts)
 	}
 	what := claims.Verb(t) + " " + claims.Short(claimID)
 	fail := func(err error) (claims.Event, *claims.Claim, error) {
@@ -58,17 +58,17 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 	if strings.TrimSpace(claimID) == "" {
 		return fail(&claims.ValidationError{Type: t, Field: "claim_id", Rule: "must not be empty"})
 	}
-	claim, cached, err := s.stateOf(ctx, claimID)
+	claim, cached, err := stateOf(ctx, s, claimID)
 	if err != nil {
 		return fail(err)
 	}
 	claimID = claim.ID
 	if opts.EventID != "" {
-		if prev, ok, err := s.usedEventID(ctx, claimID, t, opts); err != nil || ok {
+		if prev, ok, err := usedEventID(ctx, s, claimID, t, opts); err != nil || ok {
 			if err != nil {
 				return fail(err)
 			}
-			c, err := s.readClaim(ctx, claimID)
+			c, err := readClaim(ctx, s, claimID)
 			return prev, c, err
 		}
 	}
@@ -76,11 +76,11 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 	readAgain := func() error {
 		s.recent.forget(claimID)
 		cached = false
-		claim, err = s.readClaim(ctx, claimID)
+		claim, err = readClaim(ctx, s, claimID)
 		return err
 	}
 	for conflicts := 0; ; {
-		ev, next, err := s.check(claim, t, data, opts)
+		ev, next, err := check(s, claim, t, data, opts)
 		if err != nil && cached {
 			// The held state may be behind (a worker assigned the claim
 			// since this process submitted it): refuse only what the
@@ -94,11 +94,11 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 			return fail(err)
 		}
 		if t == claims.PaymentInitiated {
-			if err := s.reservePayment(ctx, claimID, ev.String("payment_id")); err != nil {
+			if err := reservePayment(ctx, s, claimID, ev.String("payment_id")); err != nil {
 				return fail(err)
 			}
 		}
-		id, err := s.appendEvent(ctx, ev, next, opts.EventID != "")
+		id, err := appendEvent(ctx, s, ev, next, opts.EventID != "")
 		var conflict *claims.ConflictError
 		if errors.As(err, &conflict) && opts.ExpectedVersion == nil && conflicts == 0 {
 			// Someone else changed the claim between the check and the
@@ -123,14 +123,14 @@ func (s *Store) Emit(ctx context.Context, claimID string, t claims.EventType, da
 
 // check is prepare after the checks of the claim's version: the caller's
 // expected version, and that the claim exists.
-func (s *Store) check(claim *claims.Claim, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
+func check(s *Store, claim *claims.Claim, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	if opts.ExpectedVersion != nil && *opts.ExpectedVersion != claim.Version {
 		return claims.Event{}, nil, &claims.ConflictError{ClaimID: claim.ID, Expected: *opts.ExpectedVersion, Actual: claim.Version}
 	}
 	if claim.Version == 0 {
 		return claims.Event{}, nil, fmt.Errorf("claim %s has no events (submit it first): %w", claim.ID, claims.ErrNotFound)
 	}
-	return s.prepare(claim, t, data, opts)
+	return prepare(s, claim, t, data, opts)
 }
 
 // reservePayment records paymentID as claimID's in claims:payments before
@@ -140,7 +140,7 @@ func (s *Store) check(claim *claims.Claim, t claims.EventType, data map[string]a
 // given back: a payment refused by the script, lost with its connection or
 // cut short by a kill leaves the id reserved for this claim, which can
 // still use it, and no two claims can ever pay with one id.
-func (s *Store) reservePayment(ctx context.Context, claimID, paymentID string) error {
+func reservePayment(ctx context.Context, s *Store, claimID, paymentID string) error {
 	key := s.keys.Payments()
 	pipe := s.rdb.Pipeline()
 	pipe.HSetNX(ctx, key, paymentID, claimID)
@@ -164,7 +164,7 @@ func (s *Store) reservePayment(ctx context.Context, claimID, paymentID string) e
 
 // submit appends claim.submitted for a new claim: one round trip, since a
 // new id has nothing to read (an id that exists is refused by the script).
-func (s *Store) submit(ctx context.Context, claimID string, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
+func submit(ctx context.Context, s *Store, claimID string, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	what := "submit"
 	fail := func(err error) (claims.Event, *claims.Claim, error) {
 		return claims.Event{}, nil, fmt.Errorf("%s: %w", what, err)
@@ -182,24 +182,24 @@ func (s *Store) submit(ctx context.Context, claimID string, data map[string]any,
 		claimID = s.opts.NewID()
 	}
 	if opts.EventID != "" {
-		prev, ok, err := s.usedEventID(ctx, claimID, claims.ClaimSubmitted, opts)
+		prev, ok, err := usedEventID(ctx, s, claimID, claims.ClaimSubmitted, opts)
 		if err != nil {
 			return fail(err)
 		}
 		if ok {
-			c, err := s.readClaim(ctx, claimID)
+			c, err := readClaim(ctx, s, claimID)
 			return prev, c, err
 		}
 	}
-	ev, next, err := s.prepare(&claims.Claim{ID: claimID}, claims.ClaimSubmitted, data, opts)
+	ev, next, err := prepare(s, &claims.Claim{ID: claimID}, claims.ClaimSubmitted, data, opts)
 	if err != nil {
 		return fail(err)
 	}
-	id, err := s.appendEvent(ctx, ev, next, opts.EventID != "")
+	id, err := appendEvent(ctx, s, ev, next, opts.EventID != "")
 	var conflict *claims.ConflictError
 	if errors.As(err, &conflict) {
 		// The id is taken: say so as the state machine does.
-		if c, rerr := s.readState(ctx, claimID); rerr == nil && c.Version > 0 {
+		if c, rerr := readState(ctx, s, claimID); rerr == nil && c.Version > 0 {
 			if terr := c.CheckTransition(claims.ClaimSubmitted, data); terr != nil {
 				return fail(terr)
 			}
@@ -217,7 +217,7 @@ func (s *Store) submit(ctx context.Context, claimID string, data map[string]any,
 
 // prepare checks a command against the claim and builds its event and the
 // claim's state after it.
-func (s *Store) prepare(claim *claims.Claim, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
+func prepare(s *Store, claim *claims.Claim, t claims.EventType, data map[string]any, opts EmitOptions) (claims.Event, *claims.Claim, error) {
 	if _, named := data["payment_id"]; t == claims.PaymentInitiated && !named {
 		// Named by the store's id source, so a seeded run's repeat too.
 		data = maps.Clone(data)
@@ -269,7 +269,7 @@ func (s *Store) prepare(claim *claims.Claim, t claims.EventType, data map[string
 
 // appendEvent runs append.lua; record keeps a caller-chosen event_id in the
 // event-id index.
-func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.Claim, record bool) (string, error) {
+func appendEvent(ctx context.Context, s *Store, ev claims.Event, next *claims.Claim, record bool) (string, error) {
 	fields, err := ev.Fields()
 	if err != nil {
 		return "", err
@@ -280,7 +280,7 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record, At: s.EntryAt(ev.OccurredAt),
 		State: aggregateState(next), Fields: fields,
 	}
-	if err := s.ensureLayout(ctx); err != nil {
+	if err := ensureLayout(ctx, s); err != nil {
 		return "", err
 	}
 	var cmd []any // the one EVALSHA, unless the append waits for replicas
@@ -288,14 +288,14 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 		cmd = call.command(appendScript)
 	}
 	var reply Reply
-	err = s.retry(ctx, func() error {
+	err = retry(ctx, s, func() error {
 		var v any
 		var err error
 		if cmd != nil {
-			v, err = s.evalCommand(ctx, cmd)
+			v, err = evalCommand(ctx, s, cmd)
 		} else {
 			keys, args := call.keysAndArgs()
-			v, err = s.evalDurable(ctx, appendScript, keys, args...)
+			v, err = evalDurable(ctx, s, appendScript, keys, args...)
 		}
 		if err == nil {
 			reply, err = parseReply("append", v)
@@ -320,10 +320,10 @@ func (s *Store) appendEvent(ctx context.Context, ev claims.Event, next *claims.C
 // used for another event or claim is refused. An unknown id, or one whose
 // claim moved past the expected version (the check after reports the
 // conflict), lets the append go ahead.
-func (s *Store) usedEventID(ctx context.Context, claimID string, t claims.EventType, opts EmitOptions) (claims.Event, bool, error) {
+func usedEventID(ctx context.Context, s *Store, claimID string, t claims.EventType, opts EmitOptions) (claims.Event, bool, error) {
 	// Every partition's index: an id is one event, whichever claim.
 	cmds := make([]*redis.StringCmd, s.keys.Partitions())
-	err := s.retry(ctx, func() error {
+	err := retry(ctx, s, func() error {
 		pipe := s.rdb.Pipeline()
 		for p, pk := range s.keys.All() {
 			cmds[p] = pipe.HGet(ctx, pk.EventIDs(), opts.EventID)
@@ -346,7 +346,7 @@ func (s *Store) usedEventID(ctx context.Context, claimID string, t claims.EventT
 		return claims.Event{}, false, nil
 	}
 	usedBy, entry, _ := strings.Cut(raw, " ")
-	prev, err := s.entryEvent(ctx, usedBy, entry)
+	prev, err := entryEvent(ctx, s, usedBy, entry)
 	if err != nil {
 		return claims.Event{}, false, fmt.Errorf("look up event_id %s: %w", opts.EventID, err)
 	}
@@ -360,10 +360,10 @@ func (s *Store) usedEventID(ctx context.Context, claimID string, t claims.EventT
 }
 
 // entryEvent reads back one event of a claim by its entry id.
-func (s *Store) entryEvent(ctx context.Context, claimID, id string) (claims.Event, error) {
+func entryEvent(ctx context.Context, s *Store, claimID, id string) (claims.Event, error) {
 	stream := s.keys.ForClaim(claimID).Events()
 	var msgs []redis.XMessage
-	err := s.retry(ctx, func() (err error) {
+	err := retry(ctx, s, func() (err error) {
 		msgs, err = s.rdb.XRange(ctx, stream, id, id).Result()
 		return err
 	})
@@ -379,7 +379,7 @@ func (s *Store) entryEvent(ctx context.Context, claimID, id string) (claims.Even
 // retry runs op again while Redis is unavailable (connection lost, timeout,
 // server loading, a failover) for up to Options.RetryFor, with backoff;
 // replies are not retried.
-func (s *Store) retry(ctx context.Context, op func() error) error {
+func retry(ctx context.Context, s *Store, op func() error) error {
 	const maxBackoff = time.Second
 	backoff := 50 * time.Millisecond
 	deadline := time.Now().Add(s.opts.RetryFor)

@@ -20,7 +20,7 @@ const bulkWriters = 2
 
 // writers is how many goroutines a bulk submission prepares and sends on:
 // one in a seeded run, whose clock and ids must be read in order.
-func (s *Store) writers() int {
+func writers(s *Store) int {
 	if s.opts.Seeded != nil {
 		return 1
 	}
@@ -78,11 +78,11 @@ func (s *Store) SubmitMany(ctx context.Context, subs []NewClaim, o BulkOptions) 
 	if o.Chunk <= 0 {
 		o.Chunk = DefaultChunk
 	}
-	events, states, err := s.prepareMany(subs, EmitOptions{Actor: o.Actor})
+	events, states, err := prepareMany(s, subs, EmitOptions{Actor: o.Actor})
 	if err != nil {
 		return BulkResult{}, err
 	}
-	if err := s.ensureLayout(ctx); err != nil {
+	if err := ensureLayout(ctx, s); err != nil {
 		return BulkResult{}, err
 	}
 	res := BulkResult{ClaimIDs: make([]string, len(subs)), EntryIDs: make([]string, len(subs))}
@@ -101,21 +101,21 @@ func (s *Store) SubmitMany(ctx context.Context, subs []NewClaim, o BulkOptions) 
 	)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for range s.writers() {
+	for range writers(s) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for c := range work {
 				effects := make([]Effect, 0, c.to-c.from)
 				for i := c.from; i < c.to; i++ {
-					e, err := s.appendEffect(events[i], states[i], false)
+					e, err := appendEffect(s, events[i], states[i], false)
 					if err != nil {
 						stopOnce.Do(func() { fatal = &BulkError{Index: i + 1, Err: err}; cancel() })
 						return
 					}
 					effects = append(effects, e)
 				}
-				replies, perr, err := s.appendEach(cctx, effects)
+				replies, perr, err := appendEach(cctx, s, effects)
 				mu.Lock()
 				for j, r := range replies {
 					i := c.from + j
@@ -179,14 +179,14 @@ feed:
 // masters go in at once, and are not sent a second time, when a retry
 // after the processor has assigned the claim would be refused as a
 // conflict.
-func (s *Store) appendEach(ctx context.Context, effects []Effect) ([]Reply, []error, error) {
+func appendEach(ctx context.Context, s *Store, effects []Effect) ([]Reply, []error, error) {
 	replies := make([]Reply, len(effects))
 	errs := make([]error, len(effects))
 	todo := make([]int, len(effects))
 	for i := range todo {
 		todo[i] = i
 	}
-	err := s.retry(ctx, func() error {
+	err := retry(ctx, s, func() error {
 		batch := make([]Effect, len(todo))
 		for j, i := range todo {
 			batch[j] = effects[i]
@@ -214,7 +214,7 @@ func (s *Store) appendEach(ctx context.Context, effects []Effect) ([]Reply, []er
 // prepareMany checks every submission, as Submit checks one, on as many
 // goroutines as there are writers (it is half of a bulk submit's work),
 // and reports the first invalid one by index.
-func (s *Store) prepareMany(subs []NewClaim, opts EmitOptions) ([]claims.Event, []*claims.Claim, error) {
+func prepareMany(s *Store, subs []NewClaim, opts EmitOptions) ([]claims.Event, []*claims.Claim, error) {
 	events := make([]claims.Event, len(subs))
 	states := make([]*claims.Claim, len(subs))
 	ids := make([]string, len(subs))
@@ -234,14 +234,14 @@ func (s *Store) prepareMany(subs []NewClaim, opts EmitOptions) ([]claims.Event, 
 	}
 	errs := make([]error, len(subs))
 	var wg sync.WaitGroup
-	per := (len(subs) + s.writers() - 1) / s.writers()
+	per := (len(subs) + writers(s) - 1) / writers(s)
 	for from := 0; from < len(subs); from += per {
 		to := min(from+per, len(subs))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := from; i < to; i++ {
-				events[i], states[i], errs[i] = s.prepare(&claims.Claim{ID: ids[i]}, claims.ClaimSubmitted, subs[i].Data, opts)
+				events[i], states[i], errs[i] = prepare(s, &claims.Claim{ID: ids[i]}, claims.ClaimSubmitted, subs[i].Data, opts)
 				if errs[i] != nil {
 					return
 				}
@@ -258,7 +258,7 @@ func (s *Store) prepareMany(subs []NewClaim, opts EmitOptions) ([]claims.Event, 
 }
 
 // appendEffect is the append of one event as an operation of batch.lua.
-func (s *Store) appendEffect(ev claims.Event, next *claims.Claim, record bool) (Effect, error) {
+func appendEffect(s *Store, ev claims.Event, next *claims.Claim, record bool) (Effect, error) {
 	fields, err := ev.Fields()
 	if err != nil {
 		return Effect{}, err

@@ -142,7 +142,7 @@ func TestACrossSlotBatchIsRefusedByTheCluster(t *testing.T) {
 
 	mixed := batchCalls(effects, nil)
 	require.Len(t, mixed, 1)
-	_, err := s.evalSha(ctx, batchScript, mixed[0].keys, mixed[0].args...)
+	_, err := evalSha(ctx, s, batchScript, mixed[0].keys, mixed[0].args...)
 	require.Error(t, err)
 	assert.Equal(t, redisconn.KindCrossSlot, redisconn.Classify(err), "got %v", err)
 	require.Len(t, watch.Seen(), 1, "the watch noticed")

@@ -72,10 +72,10 @@ func (s *Store) Consume(ctx context.Context, group, consumer string, opts Consum
 	if streams := s.keys.EventStreams(); len(streams) == 1 {
 		ds, err = s.ReadGroup(ctx, GroupRead{Stream: streams[0], Group: group, Consumer: consumer, Start: start, Count: opts.Count, Block: opts.Block})
 	} else {
-		ds, err = s.consumePartitions(ctx, streams, GroupRead{Group: group, Consumer: consumer, Start: start, Count: opts.Count}, opts.Block)
+		ds, err = consumePartitions(ctx, s, streams, GroupRead{Group: group, Consumer: consumer, Start: start, Count: opts.Count}, opts.Block)
 	}
 	if err == nil {
-		err = s.vetAll(ctx, ds)
+		err = vetAll(ctx, s, ds)
 	}
 	return ds, err
 }
@@ -85,7 +85,7 @@ func (s *Store) Consume(ctx context.Context, group, consumer string, opts Consum
 // for: what it delivers is pending until acked). When none has any, it
 // waits for a new entry anywhere with an XREAD, which takes nothing from
 // the group, and reads again.
-func (s *Store) consumePartitions(ctx context.Context, streams []string, r GroupRead, block time.Duration) ([]Delivery, error) {
+func consumePartitions(ctx context.Context, s *Store, streams []string, r GroupRead, block time.Duration) ([]Delivery, error) {
 	var out []Delivery
 	err := waitInSlices(ctx, block, func(slice time.Duration) (bool, error) {
 		wait := slice >= 0 && r.Start == ">"
@@ -114,7 +114,7 @@ func (s *Store) consumePartitions(ctx context.Context, streams []string, r Group
 		if len(out) > 0 || !wait {
 			return true, nil
 		}
-		_, err := s.xread(ctx, streams, ends, 1, slice)
+		_, err := xread(ctx, s, streams, ends, 1, slice)
 		return false, err
 	})
 	if err != nil {
@@ -162,7 +162,7 @@ func (s *Store) AckEntries(ctx context.Context, group string, refs []EntryRef) (
 			return 0, fmt.Errorf("ack %s: %s is not an event stream of this keyspace: %w", group, r.Stream, claims.ErrInvalid)
 		}
 	}
-	if err := s.placePending(ctx, group, refs, unplaced); err != nil {
+	if err := placePending(ctx, s, group, refs, unplaced); err != nil {
 		return 0, err
 	}
 	byStream := map[string][]string{}
@@ -194,7 +194,7 @@ func (s *Store) AckEntries(ctx context.Context, group string, refs []EntryRef) (
 // placePending finds the stream of each refs[i], i in which, among the
 // partitions where the group has it pending (XPENDING of that one id).
 // One pending nowhere stays unplaced: acking it would do nothing.
-func (s *Store) placePending(ctx context.Context, group string, refs []EntryRef, which []int) error {
+func placePending(ctx context.Context, s *Store, group string, refs []EntryRef, which []int) error {
 	if len(which) == 0 {
 		return nil
 	}

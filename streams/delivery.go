@@ -104,7 +104,7 @@ func (s *Store) ReadGroup(ctx context.Context, r GroupRead) ([]Delivery, error) 
 		if r.Start != ">" {
 			block = -1
 		}
-		res, err := s.xreadgroup(ctx, streams, r, block)
+		res, err := xreadgroup(ctx, s, streams, r, block)
 		if err != nil {
 			return true, err
 		}
@@ -129,7 +129,7 @@ func (s *Store) ReadGroup(ctx context.Context, r GroupRead) ([]Delivery, error) 
 // one server; on a cluster, whose streams live on several nodes, one per
 // stream at the same time (a blocking read ends when its own stream has
 // entries or the block is over, so together they wait no longer).
-func (s *Store) xreadgroup(ctx context.Context, streams []string, r GroupRead, block time.Duration) ([]redis.XStream, error) {
+func xreadgroup(ctx context.Context, s *Store, streams []string, r GroupRead, block time.Duration) ([]redis.XStream, error) {
 	read := func(streams []string) ([]redis.XStream, error) {
 		args := make([]string, 0, 2*len(streams))
 		args = append(args, streams...)
@@ -144,7 +144,7 @@ func (s *Store) xreadgroup(ctx context.Context, streams []string, r GroupRead, b
 		}
 		return res, err
 	}
-	if !s.cluster() || len(streams) == 1 {
+	if !cluster(s) || len(streams) == 1 {
 		return read(streams)
 	}
 	type result struct {

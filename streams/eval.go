@@ -12,7 +12,7 @@ import (
 
 // evalSha runs a script, loading the scripts again once if the server lost
 // them (restarted, or SCRIPT FLUSH).
-func (s *Store) evalSha(ctx context.Context, sc *Script, keys []string, args ...any) (any, error) {
+func evalSha(ctx context.Context, s *Store, sc *Script, keys []string, args ...any) (any, error) {
 	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func (s *Store) evalSha(ctx context.Context, sc *Script, keys []string, args ...
 // the script's hash, the number of keys (a string), the keys and the
 // arguments in one slice, which go-redis sends as it is (Script.EvalSha
 // copies keys and arguments into a slice of its own, once more per call).
-func (s *Store) evalCommand(ctx context.Context, cmd []any) (any, error) {
+func evalCommand(ctx context.Context, s *Store, cmd []any) (any, error) {
 	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
 		return nil, err
 	}
@@ -60,9 +60,9 @@ var ErrNotDurable = errors.New("not copied to the replicas in time")
 // the script on the same connection of the same master (WAIT counts the
 // writes of its own connection), so an append counts only once a replica
 // holds it.
-func (s *Store) evalDurable(ctx context.Context, sc *Script, keys []string, args ...any) (any, error) {
+func evalDurable(ctx context.Context, s *Store, sc *Script, keys []string, args ...any) (any, error) {
 	if s.opts.Durable <= 0 {
-		return s.evalSha(ctx, sc, keys, args...)
+		return evalSha(ctx, s, sc, keys, args...)
 	}
 	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func (s *Store) evalDurable(ctx context.Context, sc *Script, keys []string, args
 // unavailable.
 func (s *Store) Run(ctx context.Context, e Effect) (Reply, error) {
 	var reply Reply
-	err := s.retry(ctx, func() error {
+	err := retry(ctx, s, func() error {
 		replies, errs, err := s.RunAll(ctx, nil, []Effect{e})
 		if err != nil {
 			return err
@@ -152,7 +152,7 @@ func (s *Store) RunAll(ctx context.Context, first func(redis.Pipeliner), effects
 		return nil, nil, nil
 	}
 	var slotOf func(Effect) int
-	if s.cluster() {
+	if cluster(s) {
 		// One script call must stay in one slot: a call per partition.
 		slotOf = func(e Effect) int { return Slot(e.Keys[0]) }
 	}

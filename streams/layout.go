@@ -30,7 +30,7 @@ const MaxPartitions = 1024
 // their slot so the partitions spread evenly over the cluster's masters.
 func Open(ctx context.Context, rdb redis.UniversalClient, opts Options) (*Store, error) {
 	probe := New(rdb, Options{Prefix: opts.Prefix})
-	stored, err := probe.readMeta(ctx)
+	stored, err := readMeta(ctx, probe)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (m *meta) fields() []any {
 	return []any{"partitions", strconv.Itoa(m.partitions()), "tags", strings.Join(m.tags, ",")}
 }
 
-func (s *Store) readMeta(ctx context.Context) (*meta, error) {
+func readMeta(ctx context.Context, s *Store) (*meta, error) {
 	fields, err := s.rdb.HGetAll(ctx, s.keys.Meta()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", s.keys.Meta(), err)
@@ -106,7 +106,7 @@ type layoutGuard struct {
 
 // ensureLayout records this store's layout in claims:meta if the keyspace
 // has none, and refuses to write if it has another.
-func (s *Store) ensureLayout(ctx context.Context) error {
+func ensureLayout(ctx context.Context, s *Store) error {
 	g := s.layout
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -122,7 +122,7 @@ func (s *Store) ensureLayout(ctx context.Context) error {
 	if _, err := pipe.Exec(redisconn.Untraced(ctx)); err != nil {
 		return fmt.Errorf("write %s: %w", s.keys.Meta(), err)
 	}
-	stored, err := s.readMeta(redisconn.Untraced(ctx))
+	stored, err := readMeta(redisconn.Untraced(ctx), s)
 	if err != nil {
 		return err
 	}

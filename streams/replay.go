@@ -36,7 +36,7 @@ func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery
 		return fmt.Errorf("replay: type %q is not an event type (want one of %s): %w", opts.Type, claims.JoinTypes(), claims.ErrInvalid)
 	}
 	if opts.ClaimID != "" {
-		return s.replayClaim(ctx, opts, fn)
+		return replayClaim(ctx, s, opts, fn)
 	}
 	size := opts.PageSize
 	if size <= 0 {
@@ -57,7 +57,7 @@ func (s *Store) Replay(ctx context.Context, opts ReplayOptions, fn func(Delivery
 	streams := s.keys.EventStreams()
 	readers := make([]*pageReader, len(streams))
 	for i, stream := range streams {
-		readers[i] = s.readPages(rctx, stream, start, end, size)
+		readers[i] = readPages(rctx, s, stream, start, end, size)
 	}
 	for {
 		var next *pageReader
@@ -98,7 +98,7 @@ type page struct {
 	err error
 }
 
-func (s *Store) readPages(ctx context.Context, stream, start, end string, size int64) *pageReader {
+func readPages(ctx context.Context, s *Store, stream, start, end string, size int64) *pageReader {
 	r := &pageReader{pages: make(chan page, 2)}
 	// Two stages, so that reading and parsing the next page (go-redis
 	// builds a map per entry) overlaps decoding and vetting this one (a
@@ -136,7 +136,7 @@ func (s *Store) readPages(ctx context.Context, stream, start, end string, size i
 				for i, m := range f.msgs {
 					p.ds[i] = decode(stream, m)
 				}
-				f.err = s.vetAll(ctx, p.ds)
+				f.err = vetAll(ctx, s, p.ds)
 			}
 			if f.err != nil {
 				p = page{err: fmt.Errorf("replay %s: %w", stream, f.err)}
@@ -200,7 +200,7 @@ func (o ReplayOptions) match(d Delivery) bool {
 
 // replayClaim reads one claim's entries by id (the aggregate lists them)
 // instead of scanning the whole stream.
-func (s *Store) replayClaim(ctx context.Context, opts ReplayOptions, fn func(Delivery) error) error {
+func replayClaim(ctx context.Context, s *Store, opts ReplayOptions, fn func(Delivery) error) error {
 	events, err := s.History(ctx, opts.ClaimID)
 	if err != nil {
 		return err
@@ -226,7 +226,7 @@ func (s *Store) replayClaim(ctx context.Context, opts ReplayOptions, fn func(Del
 // History returns a claim's events in order (one pipelined XRANGE per
 // entry id), or ErrNotFound. claimID may be a unique prefix.
 func (s *Store) History(ctx context.Context, claimID string) ([]claims.Event, error) {
-	_, events, err := s.history(ctx, claimID)
+	_, events, err := history(ctx, s, claimID)
 	return events, err
 }
 
@@ -236,21 +236,21 @@ var errTrimmed = errors.New("a trim archive of it, if one was written (trim{arch
 
 // history reads a claim's aggregate and its events. When some were
 // trimmed it returns the aggregate and an error wrapping errTrimmed.
-func (s *Store) history(ctx context.Context, claimID string) (*claims.Claim, []claims.Event, error) {
-	c, err := s.currentState(ctx, claimID)
+func history(ctx context.Context, s *Store, claimID string) (*claims.Claim, []claims.Event, error) {
+	c, err := currentState(ctx, s, claimID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("history: %w", err)
 	}
 	if c.Version == 0 {
 		return nil, nil, fmt.Errorf("claim %s: %w", claimID, claims.ErrNotFound)
 	}
-	events, err := s.eventsOf(ctx, c)
+	events, err := eventsOf(ctx, s, c)
 	return c, events, err
 }
 
 // eventsOf reads the events an aggregate lists, one pipelined XRANGE per
 // entry id. When some were trimmed it returns an error wrapping errTrimmed.
-func (s *Store) eventsOf(ctx context.Context, c *claims.Claim) ([]claims.Event, error) {
+func eventsOf(ctx context.Context, s *Store, c *claims.Claim) ([]claims.Event, error) {
 	claimID := c.ID
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.XMessageSliceCmd, len(c.Entries))

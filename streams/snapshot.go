@@ -153,7 +153,7 @@ func failed(err error) bool { return err != nil && redisconn.Classify(err) != re
 
 // vetAll applies the integrity rule to deliveries read outside a worker
 // (replay, report), reading their claims' aggregates in one pipeline.
-func (s *Store) vetAll(ctx context.Context, ds []Delivery) error {
+func vetAll(ctx context.Context, s *Store, ds []Delivery) error {
 	var ids []string
 	seen := map[string]bool{}
 	for _, d := range ds {

@@ -212,7 +212,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	newCons := map[[2]int]*redis.XInfoConsumersCmd{}
 	newRetries := map[[2]int]*redis.IntCmd{}
 	for i, key := range keys {
-		ss := StreamState{Key: key, Node: s.nodeOf(ctx, key)}
+		ss := StreamState{Key: key, Node: nodeOf(ctx, s, key)}
 		info, err := cmds[i].info.Result()
 		if err != nil {
 			if !redisconn.Missing(err) {
@@ -239,7 +239,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		for gi, g := range groups {
 			names = append(names, g.Name)
 			gs := GroupState{Name: g.Name, Pending: g.Pending, Lag: g.Lag, LastDeliveredID: g.LastDeliveredID}
-			switch lag, exact := s.knownLag(ss, g.LastDeliveredID, g.Lag); {
+			switch lag, exact := knownLag(s, ss, g.LastDeliveredID, g.Lag); {
 			case exact:
 				gs.LagCounted = s.opts.CountLag || lag != g.Lag
 				gs.Lag = lag
@@ -318,7 +318,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 // entries-read says: Redis 7.0 keeps a stale one after an AOF rewrite and
 // restart), the whole length when its position is older than the first
 // entry (trimmed past). Otherwise it must be counted.
-func (s *Store) knownLag(ss StreamState, lastDelivered string, server int64) (int64, bool) {
+func knownLag(s *Store, ss StreamState, lastDelivered string, server int64) (int64, bool) {
 	switch {
 	case ss.Length == 0 || ss.LastID == "" || claims.CompareIDs(lastDelivered, ss.LastID) >= 0:
 		return 0, true
@@ -338,7 +338,7 @@ func ConsumerStates(cons []redis.XInfoConsumer) []ConsumerState {
 }
 
 // nodeOf is the address of the master serving a key ("" on one node).
-func (s *Store) nodeOf(ctx context.Context, key string) string {
+func nodeOf(ctx context.Context, s *Store, key string) string {
 	c, ok := s.rdb.(*redis.ClusterClient)
 	if !ok {
 		return ""

@@ -93,7 +93,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 
 // cluster reports a Redis Cluster: commands on keys of several slots go
 // one per slot.
-func (s *Store) cluster() bool {
+func cluster(s *Store) bool {
 	_, ok := s.rdb.(*redis.ClusterClient)
 	return ok
 }

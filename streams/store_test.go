@@ -616,7 +616,7 @@ func TestConsumeOverPartitionsWakesAtOnce(t *testing.T) {
 		})
 
 		t.Run("cancelled", func(t *testing.T) {
-			if !s.cluster() {
+			if !cluster(s) {
 				// One server waits in one XREAD, which go-redis cannot
 				// interrupt: TestStoreConsumeBlock has it end with its slice.
 				t.Skip("one XREAD for every partition: nothing to stop waiting for")
@@ -898,8 +898,8 @@ func TestStoreState(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, st.Streams, 3*k.Partitions()+1, "events, notifications and DLQ of each partition, and analytics")
 		for i, key := range k.Streams() {
-			assert.Equal(t, StreamState{Key: key, Node: s.nodeOf(ctx, key)}, st.Streams[i], "nothing exists yet")
-			if s.cluster() {
+			assert.Equal(t, StreamState{Key: key, Node: nodeOf(ctx, s, key)}, st.Streams[i], "nothing exists yet")
+			if cluster(s) {
 				assert.NotEmpty(t, st.Streams[i].Node, "on a cluster each stream names its master")
 			}
 		}

@@ -74,7 +74,7 @@ func (s *Store) Tail(ctx context.Context, cur *TailCursor, count int64, block ti
 	streams := s.keys.EventStreams()
 	var out []Delivery
 	err := waitInSlices(ctx, block, func(slice time.Duration) (bool, error) {
-		res, err := s.xread(ctx, streams, cur, count, slice)
+		res, err := xread(ctx, s, streams, cur, count, slice)
 		if err != nil {
 			return true, err
 		}
@@ -99,7 +99,7 @@ func (s *Store) Tail(ctx context.Context, cur *TailCursor, count int64, block ti
 // ctx is cancelled: the reads still blocked are left to end with their
 // block, their replies dropped. That loses nothing: XREAD takes nothing
 // from anyone, and the cursor moves only by what is returned.
-func (s *Store) xread(ctx context.Context, streams []string, cur *TailCursor, count int64, block time.Duration) ([]redis.XStream, error) {
+func xread(ctx context.Context, s *Store, streams []string, cur *TailCursor, count int64, block time.Duration) ([]redis.XStream, error) {
 	read := func(streams, after []string) ([]redis.XStream, error) {
 		args := append(append([]string(nil), streams...), after...)
 		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: count, Block: block}).Result()
@@ -112,7 +112,7 @@ func (s *Store) xread(ctx context.Context, streams []string, cur *TailCursor, co
 	for i, st := range streams {
 		after[i] = cur.after[st]
 	}
-	if !s.cluster() || len(streams) == 1 {
+	if !cluster(s) || len(streams) == 1 {
 		return read(streams, after)
 	}
 	type reply struct {
