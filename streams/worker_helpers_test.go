@@ -36,17 +36,10 @@ func onBackends(t *testing.T, fn func(t *testing.T, s *streams.Store)) {
 	})
 }
 
-// waitFor polls cond until it holds or 10s pass: tests wait on conditions,
-// never on fixed sleeps.
+// waitFor is streamstest.WaitFor.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	streamstest.WaitFor(t, what, cond)
 }
 
 // logLines collects a worker's log.

@@ -4,6 +4,7 @@
 // decides (RESP2, counting lag on the embedded server) is therefore what
 // the tests run with, and a change to it reaches them. Cluster adds a local
 // Redis Cluster (ForEachServer and ForEachLayout run on all three).
+// WaitFor and ClaimIDsIn are the helpers the packages above streams share.
 //
 // It is for tests only, and may import streams, streams/redisconn and
 // streams/redistest. Internal tests of package streams cannot import this package (it imports

@@ -6,8 +6,6 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/streamstest"
-
-	"github.com/google/uuid"
 )
 
 func TestMain(m *testing.M) {
@@ -30,15 +28,4 @@ func xlen(t testing.TB, s *streams.Store) int64 {
 		total += streamLen(t, s, key)
 	}
 	return total
-}
-
-// claimIDsIn is n new claim ids of partition p.
-func claimIDsIn(s *streams.Store, p, n int) []string {
-	var ids []string
-	for len(ids) < n {
-		if id := uuid.NewString(); s.Keys().PartitionOf(id) == p {
-			ids = append(ids, id)
-		}
-	}
-	return ids
 }

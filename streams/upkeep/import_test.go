@@ -210,7 +210,7 @@ func TestImportOfAnotherLayoutIsRefused(t *testing.T) {
 		line := func(id, stream, claim string) string {
 			return fmt.Sprintf(`{"id":"%s","stream":"%s","fields":{"claim_id":"%s"}}`+"\n", id, stream, claim)
 		}
-		c := claimIDsIn(s, 0, 3)
+		c := streamstest.ClaimIDsIn(s, 0, 3)
 		text := line("10-0", "claims:{x}:events", c[0]) + line("12-0", "claims:{x}:events", c[1]) + line("11-0", "claims:{y}:events", c[2])
 		_, err := Import(ctx, s, strings.NewReader(text), ImportOptions{})
 		require.ErrorIs(t, err, claims.ErrInvalid)
@@ -241,7 +241,7 @@ func TestStateLagIsExactAfterTrimAndImport(t *testing.T) {
 	t.Parallel()
 	streamstest.ForEachServer(t, streams.Options{}, func(t *testing.T, s *streams.Store) {
 		ctx := context.Background()
-		for _, id := range claimIDsIn(s, s.Keys().Partitions()-1, 5) {
+		for _, id := range streamstest.ClaimIDsIn(s, s.Keys().Partitions()-1, 5) {
 			sub := testSubmission()
 			sub.ClaimID = id
 			_, _, err := s.Submit(ctx, sub, streams.EmitOptions{})

@@ -9,7 +9,6 @@ import (
 	"claimsctl/streams/streamstest"
 	"claimsctl/streams/workers"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,7 +23,7 @@ func TestDeleteIdleConsumersCoversEveryPartition(t *testing.T) {
 		ctx := context.Background()
 		const group = "g"
 		for _, p := range []int{2, 4} {
-			for _, id := range claimIDsIn(s, p, 2) {
+			for _, id := range streamstest.ClaimIDsIn(s, p, 2) {
 				sub := streams.Submission{CustomerID: "CUST-0001", PolicyID: "POL-0001", Amount: 2500, ClaimType: "auto",
 					IncidentDate: "2026-01-15", Description: "rear-ended at a light"}
 				sub.ClaimID = id
@@ -45,7 +44,7 @@ func TestDeleteIdleConsumersCoversEveryPartition(t *testing.T) {
 			return out
 		}
 		const idle = 30 * time.Millisecond
-		waitFor(t, "the consumer to be idle", func() bool {
+		streamstest.WaitFor(t, "the consumer to be idle", func() bool {
 			c := consumers()["holder"]
 			return c.Idle < 0 || c.Idle >= idle
 		})
@@ -64,28 +63,4 @@ func TestDeleteIdleConsumersCoversEveryPartition(t *testing.T) {
 		assert.Equal(t, map[string]streams.ConsumerState{"heir": {Name: "heir", Pending: 4, Idle: after["heir"].Idle}}, after,
 			"the heir holds every entry, and the holder is gone from every partition")
 	})
-}
-
-// claimIDsIn is n new claim ids of partition p.
-func claimIDsIn(s *streams.Store, p, n int) []string {
-	var ids []string
-	for len(ids) < n {
-		if id := uuid.NewString(); s.Keys().PartitionOf(id) == p {
-			ids = append(ids, id)
-		}
-	}
-	return ids
-}
-
-// waitFor polls cond until it holds or 10s pass: tests wait on conditions,
-// never on fixed sleeps.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
