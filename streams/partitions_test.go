@@ -16,6 +16,7 @@ import (
 	"claimsctl/streams/claims"
 	"claimsctl/streams/embedded"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/streamstest"
 	"claimsctl/streams/workers"
 )
 
@@ -91,7 +92,7 @@ func TestPartitionCountIsKept(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	six, err := streams.Open(ctx, rdb, streams.Options{Partitions: 6})
 	require.NoError(t, err)
-	submit(t, six, "POL-0001", "auto", 100)
+	streamstest.Submit(t, six, "POL-0001", "auto", 100)
 
 	_, err = streams.Open(ctx, rdb, streams.Options{Partitions: 4})
 	require.ErrorIs(t, err, streams.ErrLayout)
@@ -206,14 +207,14 @@ func TestPartitionedWorkers(t *testing.T) {
 		loadSample(t, s)
 		var ids []string
 		for range 50 {
-			ids = append(ids, submit(t, s, "POL-0001", "auto", 100))
+			ids = append(ids, streamstest.Submit(t, s, "POL-0001", "auto", 100))
 		}
 		for _, name := range workers.Names {
 			h, err := workers.New(s, name)
 			require.NoError(t, err)
-			startWorker(t, s, h, workers.Options{Consumer: "w1", Block: 20 * time.Millisecond})
+			streamstest.StartWorker(t, s, h, workers.Options{Consumer: "w1", Block: 20 * time.Millisecond})
 		}
-		waitFor(t, "every claim decided and every group done", func() bool {
+		streamstest.WaitFor(t, "every claim decided and every group done", func() bool {
 			st, err := s.State(ctx)
 			if err != nil || st.Events() == nil || len(st.Events().Groups) < 4 {
 				return false
@@ -251,7 +252,7 @@ func TestPartitionedWorkers(t *testing.T) {
 			"type", "claim.rejected", "claim_id", ids[3], "version", "3", "event_id", "x", "occurred_at", "2026-01-01T00:00:00Z",
 			"actor", "me", "data", `{"reason":"forged"}`, "schema", "1"}}).Result()
 		require.NoError(t, err)
-		waitFor(t, "the forged entry dead-lettered by every group", func() bool {
+		streamstest.WaitFor(t, "the forged entry dead-lettered by every group", func() bool {
 			dlq, err := workers.DLQ(ctx, s)
 			return err == nil && len(dlq) == 4
 		})
@@ -283,7 +284,7 @@ func TestPartitionedConsumeWaits(t *testing.T) {
 		}()
 		// The first entry may land before the read blocks: it is found
 		// either way.
-		id := submit(t, s, "POL-0001", "auto", 100)
+		id := streamstest.Submit(t, s, "POL-0001", "auto", 100)
 		select {
 		case got := <-done:
 			require.Len(t, got, 1)
@@ -298,7 +299,7 @@ func totalLen(t testing.TB, s *streams.Store) int64 {
 	t.Helper()
 	var n int64
 	for _, stream := range s.Keys().EventStreams() {
-		n += streamLen(t, s, stream)
+		n += streamstest.StreamLen(t, s, stream)
 	}
 	return n
 }

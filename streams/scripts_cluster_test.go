@@ -16,6 +16,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/streamstest"
 	"claimsctl/streams/upkeep"
 	"claimsctl/streams/workers"
 
@@ -164,11 +165,11 @@ func TestEveryScriptRunsOnTheCluster(t *testing.T) {
 		}
 		return true
 	}
-	waitFor(t, "every claim decided", caughtUp)
+	streamstest.WaitFor(t, "every claim decided", caughtUp)
 	// The processor projects what follows its decision.
 	_, _, err = s.Emit(ctx, res.ClaimIDs[0], claims.DocumentUploaded, map[string]any{"document_type": "photo", "filename": "a.jpg"}, streams.EmitOptions{})
 	require.NoError(t, err)
-	waitFor(t, "the upload handled", caughtUp)
+	streamstest.WaitFor(t, "the upload handled", caughtUp)
 	dlq, err := workers.DLQ(ctx, s)
 	require.NoError(t, err)
 	require.Len(t, dlq, len(workers.Names), "the forged entry dead-lettered by every group")

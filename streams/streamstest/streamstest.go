@@ -4,10 +4,11 @@
 // decides (RESP2, counting lag on the embedded server) is therefore what
 // the tests run with, and a change to it reaches them. Cluster adds a local
 // Redis Cluster (ForEachServer and ForEachLayout run on all three).
-// WaitFor and ClaimIDsIn are the helpers the packages above streams share.
+// WaitFor, ClaimIDsIn, Submit, StreamLen and StartWorker are the helpers
+// the tests of streams, streams/workers and streams/upkeep share.
 //
-// It is for tests only, and may import streams, streams/redisconn and
-// streams/redistest. Internal tests of package streams cannot import this package (it imports
+// It is for tests only, and may import streams, streams/workers,
+// streams/redisconn and streams/redistest. Internal tests of package streams cannot import this package (it imports
 // streams): they have streams/backends_test.go.
 package streamstest
 

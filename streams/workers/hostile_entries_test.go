@@ -1,4 +1,4 @@
-package streams_test
+package workers_test
 
 import (
 	"context"
@@ -27,7 +27,7 @@ type hostileEntry struct {
 
 func hostileEntries(t *testing.T) []hostileEntry {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "testdata", "entries", "hostile.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "entries", "hostile.json"))
 	require.NoError(t, err)
 	var file struct {
 		Entries []hostileEntry `json:"entries"`

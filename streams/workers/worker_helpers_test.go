@@ -1,4 +1,4 @@
-package streams_test
+package workers_test
 
 import (
 	"context"
@@ -20,6 +20,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// The helpers streamstest shares with the store's outside tests.
+var (
+	startWorker = streamstest.StartWorker
+	submit      = streamstest.Submit
+	streamLen   = streamstest.StreamLen
+	waitFor     = streamstest.WaitFor
+)
+
 // storeOn connects a store to a real server.
 func storeOn(t testing.TB, srv *redistest.Server, prefix string) *streams.Store {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2})
@@ -34,12 +42,6 @@ func onBackends(t *testing.T, fn func(t *testing.T, s *streams.Store)) {
 	streamstest.ForEachBackend(t, func(t *testing.T, newStore streamstest.NewStore) {
 		fn(t, newStore(t, streams.Options{}))
 	})
-}
-
-// waitFor is streamstest.WaitFor.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	streamstest.WaitFor(t, what, cond)
 }
 
 // logLines collects a worker's log.
@@ -71,50 +73,6 @@ func (l *logLines) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-// startWorker runs a worker in a goroutine; the returned stop cancels it
-// and waits until RunWorker has returned (it must, promptly, with nil).
-func startWorker(t testing.TB, s *streams.Store, h workers.Handler, o workers.Options) (stop func()) {
-	t.Helper()
-	o.Verbose = true // the tests read the per-event lines
-	if o.Block == 0 {
-		// A blocked XREADGROUP cannot be interrupted, so a stop waits for
-		// the block to end: keep it short for a fast suite.
-		o.Block = 50 * time.Millisecond
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- workers.Run(ctx, s, h, o) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("RunWorker returned %v, want nil on cancel", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Errorf("RunWorker did not return within 10s of cancel")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
-func incidentDate() string { return time.Now().UTC().AddDate(0, 0, -2).Format("2006-01-02") }
-
-// submit files a claim and returns its id.
-func submit(t testing.TB, s *streams.Store, policy, claimType string, amount float64) string {
-	t.Helper()
-	ev, _, err := s.Submit(context.Background(), streams.Submission{
-		CustomerID: "CUST-0001", PolicyID: policy, Amount: amount, ClaimType: claimType,
-		IncidentDate: incidentDate(), Description: "test claim",
-	}, streams.EmitOptions{})
-	require.NoError(t, err)
-	return ev.ClaimID
-}
-
 func loadSample(t testing.TB, s *streams.Store) {
 	t.Helper()
 	_, err := upkeep.LoadSampleData(context.Background(), s, claims.SampleOptions{Seed: 1})
@@ -128,13 +86,6 @@ func claimVersion(s *streams.Store, id string) int64 {
 		return 0
 	}
 	return c.Version
-}
-
-func streamLen(t testing.TB, s *streams.Store, key string) int64 {
-	t.Helper()
-	n, err := s.Client().XLen(context.Background(), key).Result()
-	require.NoError(t, err)
-	return n
 }
 
 func pendingCount(t testing.TB, s *streams.Store, group string) int64 {

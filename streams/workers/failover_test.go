@@ -1,4 +1,4 @@
-package streams_test
+package workers_test
 
 import (
 	"context"
