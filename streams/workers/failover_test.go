@@ -26,7 +26,7 @@ import (
 // that survives is decided exactly once. Replication is asynchronous, so
 // an append acknowledged just before the kill may be lost with the
 // master; with Durable (WAIT for a replica) none may. The figures are
-// logged: go test -run TestFailover -v ./streams.
+// logged: go test -run TestFailover -v ./streams/workers.
 func TestFailover(t *testing.T) {
 	t.Parallel()
 	for _, durable := range []bool{false, true} {
