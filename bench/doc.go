@@ -4,6 +4,7 @@
 // calls it (Lua), and what each server script costs Redis (Server), every
 // figure beside a bare loop of the Redis commands underneath.
 //
-// It sits above luaapi and streams (it drives both) and neither imports
-// it; only package main does.
+// It sits above luaapi, streams/workers, streams/upkeep and streams (it
+// drives the first and the last) and none of them imports it; only
+// package main does.
 package bench

@@ -2,8 +2,9 @@
 // lab's primitives as plain globals (submit, consume, ack, replay, report,
 // ...) and as modules for require("claims.produce") and friends.
 //
-// It may import luaapi/dashboard, streams, streams/upkeep, streams/claims,
-// streams/redisconn and gopher-lua; bench, luaapi/grade and main build on it.
+// It may import luaapi/dashboard, streams, streams/workers, streams/upkeep,
+// streams/faults, streams/claims, streams/redisconn and gopher-lua; bench,
+// luaapi/grade and main build on it.
 package luaapi
 
 import (

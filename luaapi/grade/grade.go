@@ -3,7 +3,8 @@
 // memory and wall-clock limits, in the Lua sandbox (luaapi.Sandbox), and
 // the results are printed as one pass/fail table (claimsctl check).
 //
-// It may import luaapi, streams and streams/quota; only main imports it.
+// It may import luaapi, streams, streams/upkeep and streams/quota; only
+// main imports it.
 package grade
 
 import (
