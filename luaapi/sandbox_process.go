@@ -249,13 +249,19 @@ func (c *Child) verdict(waitErr error) error {
 	}
 	code := st.ExitCode()
 	var cpu time.Duration
+	var peak int64 // bytes resident at most
 	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
 		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		peak = ru.Maxrss << 10 // KiB on Linux
 	}
 	ws, _ := st.Sys().(syscall.WaitStatus)
 	killed := ws.Signaled() && (ws.Signal() == syscall.SIGKILL || ws.Signal() == syscall.SIGXCPU)
+	// A runtime that finds no memory under RLIMIT_DATA usually says so;
+	// when it crashes some other way on its way (an "unknown pc"), a peak
+	// near the limit says the same.
+	nearLimit := c.limits.Memory > 0 && peak >= c.limits.Memory/4*3
 	switch {
-	case c.stderr.outOfMemory():
+	case c.stderr.outOfMemory(), c.stderr.crashed() && nearLimit:
 		return &ChildError{Reason: "stopped: it used more than " + MB(c.limits.Memory), ExitCode: code, Limit: LimitMemory}
 	case killed && c.limits.CPU > 0 && cpu >= c.limits.CPU-time.Second:
 		return &ChildError{Reason: fmt.Sprintf("stopped: it used more than %s of CPU time", c.limits.CPU), ExitCode: code, Limit: LimitCPU}
@@ -280,6 +286,9 @@ type stderrTail struct {
 	mu      sync.Mutex
 	lastOut string
 	crash   string // the first line of a runtime crash
+	// noMemory: a line of the crash says it found no memory (it need
+	// not be the first: "runtime: ... unknown pc" may come before).
+	noMemory bool
 }
 
 func (s *stderrTail) read(r io.Reader) {
@@ -293,6 +302,9 @@ func (s *stderrTail) read(r io.Reader) {
 			s.crash = line
 		}
 		crashed := s.crash != ""
+		if crashed && !s.noMemory && saysNoMemory(line) {
+			s.noMemory = true
+		}
 		if !crashed && strings.TrimSpace(line) != "" {
 			s.lastOut = line
 		}
@@ -302,6 +314,12 @@ func (s *stderrTail) read(r io.Reader) {
 		}
 	}
 	_, _ = io.Copy(io.Discard, r) // a line too long to scan
+}
+
+func (s *stderrTail) crashed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.crash != ""
 }
 
 func (s *stderrTail) last() string {
@@ -318,8 +336,12 @@ func (s *stderrTail) last() string {
 func (s *stderrTail) outOfMemory() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.noMemory
+}
+
+func saysNoMemory(line string) bool {
 	for _, sign := range []string{"out of memory", "cannot allocate memory", "errno=12", "errno: 12", "failed to allocate"} {
-		if strings.Contains(s.crash, sign) {
+		if strings.Contains(line, sign) {
 			return true
 		}
 	}

@@ -34,8 +34,17 @@ func TestStderrTailLeavesOutACrashDump(t *testing.T) {
 	assert.True(t, tail.outOfMemory())
 	assert.Equal(t, "fatal error: runtime: cannot allocate memory", tail.last())
 
+	// The race detector's runtime may stumble first and say why later.
+	later := stderrTail{}
+	later.read(strings.NewReader("runtime: g 0 gp=0x165c1c0: unknown pc 0x7fdb7df62eec\n" +
+		"stack: frame={sp:0x7ffd, fp:0x0} stack=[0x7ffd,0x7ffe)\nfatal error: out of memory allocating heap arena map\n"))
+	assert.True(t, later.outOfMemory())
+	assert.True(t, later.crashed())
+	assert.Equal(t, "runtime: g 0 gp=0x165c1c0: unknown pc 0x7fdb7df62eec", later.last())
+
 	plain := stderrTail{}
 	plain.read(strings.NewReader("connected\nclaimsctl: x.lua must set group = \"<consumer group>\"\n\n"))
 	assert.False(t, plain.outOfMemory())
+	assert.False(t, plain.crashed())
 	assert.Equal(t, `claimsctl: x.lua must set group = "<consumer group>"`, plain.last())
 }
