@@ -11,6 +11,7 @@ import (
 
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/scripts"
 )
 
 // The aggregate of a claim (claims:aggregate:<id>) is its write side: what
@@ -47,9 +48,9 @@ type FoldedAggregate struct {
 // (upkeep.Rebuild). An aggregate a command moved on since the fold read
 // the stream is left alone; written says which were written.
 func (s *Store) RestoreAggregates(ctx context.Context, folded []FoldedAggregate) (written []bool, err error) {
-	effects := make([]Effect, len(folded))
+	effects := make([]scripts.Effect, len(folded))
 	for i, f := range folded {
-		effects[i] = rebuildCall{
+		effects[i] = scripts.RebuildCall{
 			Aggregate: s.keys.Aggregate(f.Claim.ID), Version: f.Claim.Version, LastEvent: f.LastEvent,
 			Entries: strings.Join(f.Claim.Entries, ","), State: aggregateState(f.Claim),
 		}.Effect()

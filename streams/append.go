@@ -14,6 +14,7 @@ import (
 
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/scripts"
 )
 
 // EmitOptions tune one append.
@@ -275,7 +276,7 @@ func appendEvent(ctx context.Context, s *Store, ev claims.Event, next *claims.Cl
 		return "", err
 	}
 	pk := s.keys.ForClaim(ev.ClaimID)
-	call := appendCall{
+	call := scripts.AppendCall{
 		Stream: pk.Events(), Aggregate: pk.Aggregate(ev.ClaimID), EventIDs: pk.EventIDs(),
 		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record, At: s.EntryAt(ev.OccurredAt),
 		State: aggregateState(next), Fields: fields,
@@ -285,20 +286,20 @@ func appendEvent(ctx context.Context, s *Store, ev claims.Event, next *claims.Cl
 	}
 	var cmd []any // the one EVALSHA, unless the append waits for replicas
 	if s.opts.Durable <= 0 {
-		cmd = call.command(appendScript)
+		cmd = call.Command(scripts.Append)
 	}
-	var reply Reply
+	var reply scripts.Reply
 	err = retry(ctx, s, func() error {
 		var v any
 		var err error
 		if cmd != nil {
 			v, err = evalCommand(ctx, s, cmd)
 		} else {
-			keys, args := call.keysAndArgs()
-			v, err = evalDurable(ctx, s, appendScript, keys, args...)
+			keys, args := call.KeysAndArgs()
+			v, err = evalDurable(ctx, s, scripts.Append, keys, args...)
 		}
 		if err == nil {
-			reply, err = parseReply("append", v)
+			reply, err = scripts.ParseReply("append", v)
 		}
 		return err
 	})

@@ -9,6 +9,7 @@ import (
 
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/scripts"
 )
 
 // DefaultChunk is how many submissions one call of a bulk submit appends.
@@ -106,7 +107,7 @@ func (s *Store) SubmitMany(ctx context.Context, subs []NewClaim, o BulkOptions) 
 		go func() {
 			defer wg.Done()
 			for c := range work {
-				effects := make([]Effect, 0, c.to-c.from)
+				effects := make([]scripts.Effect, 0, c.to-c.from)
 				for i := c.from; i < c.to; i++ {
 					e, err := appendEffect(s, events[i], states[i], false)
 					if err != nil {
@@ -179,15 +180,15 @@ feed:
 // masters go in at once, and are not sent a second time, when a retry
 // after the processor has assigned the claim would be refused as a
 // conflict.
-func appendEach(ctx context.Context, s *Store, effects []Effect) ([]Reply, []error, error) {
-	replies := make([]Reply, len(effects))
+func appendEach(ctx context.Context, s *Store, effects []scripts.Effect) ([]scripts.Reply, []error, error) {
+	replies := make([]scripts.Reply, len(effects))
 	errs := make([]error, len(effects))
 	todo := make([]int, len(effects))
 	for i := range todo {
 		todo[i] = i
 	}
 	err := retry(ctx, s, func() error {
-		batch := make([]Effect, len(todo))
+		batch := make([]scripts.Effect, len(todo))
 		for j, i := range todo {
 			batch[j] = effects[i]
 		}
@@ -258,16 +259,15 @@ func prepareMany(s *Store, subs []NewClaim, opts EmitOptions) ([]claims.Event, [
 }
 
 // appendEffect is the append of one event as an operation of batch.lua.
-func appendEffect(s *Store, ev claims.Event, next *claims.Claim, record bool) (Effect, error) {
+func appendEffect(s *Store, ev claims.Event, next *claims.Claim, record bool) (scripts.Effect, error) {
 	fields, err := ev.Fields()
 	if err != nil {
-		return Effect{}, err
+		return scripts.Effect{}, err
 	}
 	pk := s.keys.ForClaim(ev.ClaimID)
-	keys, args := appendCall{
+	return scripts.AppendCall{
 		Stream: pk.Events(), Aggregate: pk.Aggregate(ev.ClaimID), EventIDs: pk.EventIDs(),
 		ClaimID: ev.ClaimID, Expected: ev.Version - 1, EventID: ev.EventID, Record: record, At: s.EntryAt(ev.OccurredAt),
 		State: aggregateState(next), Fields: fields,
-	}.keysAndArgs()
-	return Effect{Op: opAppend, Keys: keys, Args: args}, nil
+	}.Effect(), nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/scripts"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,48 +30,48 @@ import (
 func TestBatchCallsKeepOneSlotPerCall(t *testing.T) {
 	t.Parallel()
 	k := NewKeys("t:", evenTags(6))
-	var effects []Effect
+	var effects []scripts.Effect
 	for i := range 500 {
 		id := fmt.Sprintf("claim-%d", i)
 		pk := k.ForClaim(id)
 		fields := []any{"version", strconv.Itoa(i%3 + 1)}
 		effects = append(effects,
-			ProjectCall{ReadModel: pk.ReadModel(id), AdjusterLoad: pk.AdjusterLoad(), Version: 1, Allowed: "|submitted|", Fields: fields}.Effect(),
-			CountCall{Stats: pk.Stats(), StatsClaims: pk.StatsClaims(), ClaimID: id, Version: 1}.Effect(),
-			NotifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: id, Version: 1, Fields: fields}.Effect(),
-			AuditCall{Trail: pk.Audit(id), Version: 1, Line: `{"version":1}`}.Effect(),
+			scripts.ProjectCall{ReadModel: pk.ReadModel(id), AdjusterLoad: pk.AdjusterLoad(), Version: 1, Allowed: "|submitted|", Fields: fields}.Effect(),
+			scripts.CountCall{Stats: pk.Stats(), StatsClaims: pk.StatsClaims(), ClaimID: id, Version: 1}.Effect(),
+			scripts.NotifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: id, Version: 1, Fields: fields}.Effect(),
+			scripts.AuditCall{Trail: pk.Audit(id), Version: 1, Line: `{"version":1}`}.Effect(),
 		)
 		if i%50 == 0 {
 			effects = append(effects,
-				DeadLetterCall{Source: pk.Events(), DLQ: pk.DLQ(), Group: GroupAudit, ID: "1-0", Fields: fields}.Effect(),
-				RetryCall{DLQ: pk.DLQ(), Retry: pk.Retry(GroupAudit), Aggregate: pk.Aggregate(id), Version: 1, Original: "1-0", Letter: "2-0", Group: GroupAudit, Fields: fields}.Effect(),
-				decideCall{Stream: pk.Events(), Aggregate: pk.Aggregate(id), ReadModel: pk.ReadModel(id), AdjusterLoad: pk.AdjusterLoad(), ClaimID: id, EventID: "e"}.Effect(),
-				rebuildCall{Aggregate: pk.Aggregate(id), Version: 1}.Effect(),
+				scripts.DeadLetterCall{Source: pk.Events(), DLQ: pk.DLQ(), Group: GroupAudit, ID: "1-0", Fields: fields}.Effect(),
+				scripts.RetryCall{DLQ: pk.DLQ(), Retry: pk.Retry(GroupAudit), Aggregate: pk.Aggregate(id), Version: 1, Original: "1-0", Letter: "2-0", Group: GroupAudit, Fields: fields}.Effect(),
+				scripts.DecideCall{Stream: pk.Events(), Aggregate: pk.Aggregate(id), ReadModel: pk.ReadModel(id), AdjusterLoad: pk.AdjusterLoad(), ClaimID: id, EventID: "e"}.Effect(),
+				scripts.RebuildCall{Aggregate: pk.Aggregate(id), Version: 1}.Effect(),
 			)
 		}
 	}
-	slotOf := func(e Effect) int { return Slot(e.Keys[0]) }
+	slotOf := func(e scripts.Effect) int { return Slot(e.Keys[0]) }
 	for _, e := range effects {
 		for _, key := range e.Keys {
 			require.Equal(t, slotOf(e), Slot(key), "precondition: an effect keeps to its claim's slot: %s", key)
 		}
 	}
 
-	calls := batchCalls(effects, slotOf)
+	calls := scripts.Pack(effects, slotOf)
 	slots := map[int]bool{}
 	last := map[int]int{} // slot -> the last effect index packed for it
 	packed := 0
 	for n, c := range calls {
-		slot := Slot(c.keys[0])
+		slot := Slot(c.Keys[0])
 		slots[slot] = true
-		for _, key := range c.keys {
+		for _, key := range c.Keys {
 			require.Equal(t, slot, Slot(key), "call %d mixes slots: %s", n, key)
 		}
-		assert.LessOrEqual(t, len(c.items), maxBatchItems, "call %d", n)
-		assert.LessOrEqual(t, len(c.args), maxBatchArgs, "call %d", n)
+		assert.LessOrEqual(t, len(c.Items), scripts.MaxItems, "call %d", n)
+		assert.LessOrEqual(t, len(c.Args), scripts.MaxArgs, "call %d", n)
 		decoded := decodeBatchCall(t, c)
-		require.Len(t, decoded, len(c.items), "call %d", n)
-		for j, i := range c.items {
+		require.Len(t, decoded, len(c.Items), "call %d", n)
+		for j, i := range c.Items {
 			if at, ok := last[slot]; ok {
 				require.Greater(t, i, at, "slot %d: effect %d after %d", slot, i, at)
 			}
@@ -83,10 +84,10 @@ func TestBatchCallsKeepOneSlotPerCall(t *testing.T) {
 	assert.Len(t, slots, 6, "a slot per partition")
 	assert.Greater(t, len(calls), 6, "the per-call bounds split the larger slots")
 
-	one := batchCalls(effects[:40], nil)
+	one := scripts.Pack(effects[:40], nil)
 	require.Len(t, one, 1, "without a slot function (one server) a small batch is one call")
 	assert.Greater(t, len(slices.Compact(slices.Sorted(func(yield func(int) bool) {
-		for _, key := range one[0].keys {
+		for _, key := range one[0].Keys {
 			if !yield(Slot(key)) {
 				return
 			}
@@ -96,31 +97,31 @@ func TestBatchCallsKeepOneSlotPerCall(t *testing.T) {
 
 // decodeBatchCall reads a batch.lua call as the script does: ARGV[1] n,
 // then per operation its name, q and q indexes into KEYS, r and r args.
-func decodeBatchCall(t *testing.T, c batchCall) []Effect {
+func decodeBatchCall(t *testing.T, c scripts.Call) []scripts.Effect {
 	t.Helper()
 	num := func(v any) int {
 		n, err := strconv.Atoi(fmt.Sprint(v))
 		require.NoError(t, err, "not a count: %v", v)
 		return n
 	}
-	var out []Effect
+	var out []scripts.Effect
 	at := 1
-	for range num(c.args[0]) {
-		e := Effect{Op: c.args[at].(string)}
-		q := num(c.args[at+1])
+	for range num(c.Args[0]) {
+		e := scripts.Effect{Op: c.Args[at].(string)}
+		q := num(c.Args[at+1])
 		for j := range q {
-			e.Keys = append(e.Keys, c.keys[num(c.args[at+2+j])-1])
+			e.Keys = append(e.Keys, c.Keys[num(c.Args[at+2+j])-1])
 		}
-		r := num(c.args[at+2+q])
+		r := num(c.Args[at+2+q])
 		from := at + 3 + q
-		e.Args = slices.Clone(c.args[from : from+r])
+		e.Args = slices.Clone(c.Args[from : from+r])
 		if r == 0 {
 			e.Args = nil
 		}
 		out = append(out, e)
 		at = from + r
 	}
-	require.Equal(t, len(c.args), at, "every argument read")
+	require.Equal(t, len(c.Args), at, "every argument read")
 	return out
 }
 
@@ -133,20 +134,20 @@ func TestACrossSlotBatchIsRefusedByTheCluster(t *testing.T) {
 	t.Parallel()
 	s, watch := newWatchedClusterStore(t, Options{})
 	ctx := context.Background()
-	var effects []Effect
+	var effects []scripts.Effect
 	for p := range 2 {
 		id := claimIDsIn(s, p, 1)[0]
-		effects = append(effects, AuditCall{Trail: s.Keys().Audit(id), Version: 1, Line: `{"version":1,"detail":"by hand"}`}.Effect())
+		effects = append(effects, scripts.AuditCall{Trail: s.Keys().Audit(id), Version: 1, Line: `{"version":1,"detail":"by hand"}`}.Effect())
 	}
 	require.NotEqual(t, Slot(effects[0].Keys[0]), Slot(effects[1].Keys[0]), "precondition: two slots")
 
-	mixed := batchCalls(effects, nil)
+	mixed := scripts.Pack(effects, nil)
 	require.Len(t, mixed, 1)
-	_, err := evalSha(ctx, s, batchScript, mixed[0].keys, mixed[0].args...)
+	_, err := evalSha(ctx, s, scripts.Batch, mixed[0].Keys, mixed[0].Args...)
 	require.Error(t, err)
 	assert.Equal(t, redisconn.KindCrossSlot, redisconn.Classify(err), "got %v", err)
 	require.Len(t, watch.Seen(), 1, "the watch noticed")
-	assert.Contains(t, watch.Seen()[0], "evalsha "+batchScript.Hash())
+	assert.Contains(t, watch.Seen()[0], "evalsha "+scripts.Batch.Hash())
 
 	replies, errs, err := s.RunAll(ctx, nil, effects)
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"claimsctl/streams/claims"
+	"claimsctl/streams/scripts"
 )
 
 // TestDecideWritesTheReadModelAsProjecting: decide.lua writes the read
@@ -30,11 +31,11 @@ func TestDecideWritesTheReadModelAsProjecting(t *testing.T) {
 				}
 				eff, err := DecideEffect(s.keys, s.EntryAt(decision.OccurredAt), sub, decision, "assign", "ADJ-007")
 				require.NoError(t, err)
-				effects := []Effect{eff}
+				effects := []scripts.Effect{eff}
 				if earlier {
 					allowed, op, adjuster, row := claims.ReadModelUpdate(sub)
 					pk := s.keys.ForClaim(sub.ClaimID)
-					effects = []Effect{ProjectCall{ReadModel: pk.ReadModel(sub.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
+					effects = []scripts.Effect{scripts.ProjectCall{ReadModel: pk.ReadModel(sub.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
 						Version: 1, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: row}.Effect(), eff}
 				}
 				before, err := s.AdjusterLoads(ctx)
@@ -65,7 +66,7 @@ func TestDecideWritesTheReadModelAsProjecting(t *testing.T) {
 				assert.Equal(t, before["ADJ-007"]+1, after["ADJ-007"])
 
 				// Decided again (a redelivery): nothing moves.
-				replies, _, err = s.RunAll(ctx, nil, []Effect{eff})
+				replies, _, err = s.RunAll(ctx, nil, []scripts.Effect{eff})
 				require.NoError(t, err)
 				assert.Equal(t, "decided", replies[0].Status)
 				again, err := s.ClaimView(ctx, sub.ClaimID)

@@ -6,9 +6,9 @@
 // connected go-redis client; streams/redisconn builds it and classifies
 // its errors.
 //
-// It may import streams/claims, streams/redisconn and go-redis, and
-// nothing else of claimsctl: workers, upkeep, bench, luaapi and repl
-// build on it.
+// It may import streams/claims, streams/scripts, streams/redisconn and
+// go-redis, and nothing else of claimsctl: workers, upkeep, bench, luaapi
+// and repl build on it.
 //
 // The domain it carries out (events, schemas, the state machine, report
 // arithmetic) is the pure package streams/claims. streams knows nothing of

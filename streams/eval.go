@@ -2,6 +2,7 @@ package streams
 
 import (
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/scripts"
 	"context"
 	"errors"
 	"fmt"
@@ -12,15 +13,15 @@ import (
 
 // evalSha runs a script, loading the scripts again once if the server lost
 // them (restarted, or SCRIPT FLUSH).
-func evalSha(ctx context.Context, s *Store, sc *Script, keys []string, args ...any) (any, error) {
-	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+func evalSha(ctx context.Context, s *Store, sc *scripts.Script, keys []string, args ...any) (any, error) {
+	if err := s.scripts.Ensure(ctx, s.rdb); err != nil {
 		return nil, err
 	}
 	v, err := sc.EvalSha(ctx, s.rdb, keys, args...).Result()
 	if redisconn.Classify(err) == redisconn.KindNoScript {
 		s.tracer.Note(ctx, "the server lost its scripts (restarted?): loading them again")
-		s.scripts.forget()
-		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+		s.scripts.Reset()
+		if err := s.scripts.Ensure(ctx, s.rdb); err != nil {
 			return nil, err
 		}
 		v, err = sc.EvalSha(ctx, s.rdb, keys, args...).Result()
@@ -33,14 +34,14 @@ func evalSha(ctx context.Context, s *Store, sc *Script, keys []string, args ...a
 // arguments in one slice, which go-redis sends as it is (Script.EvalSha
 // copies keys and arguments into a slice of its own, once more per call).
 func evalCommand(ctx context.Context, s *Store, cmd []any) (any, error) {
-	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+	if err := s.scripts.Ensure(ctx, s.rdb); err != nil {
 		return nil, err
 	}
 	v, err := s.rdb.Do(ctx, cmd...).Result()
 	if redisconn.Classify(err) == redisconn.KindNoScript {
 		s.tracer.Note(ctx, "the server lost its scripts (restarted?): loading them again")
-		s.scripts.forget()
-		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+		s.scripts.Reset()
+		if err := s.scripts.Ensure(ctx, s.rdb); err != nil {
 			return nil, err
 		}
 		v, err = s.rdb.Do(ctx, cmd...).Result()
@@ -60,11 +61,11 @@ var ErrNotDurable = errors.New("not copied to the replicas in time")
 // the script on the same connection of the same master (WAIT counts the
 // writes of its own connection), so an append counts only once a replica
 // holds it.
-func evalDurable(ctx context.Context, s *Store, sc *Script, keys []string, args ...any) (any, error) {
+func evalDurable(ctx context.Context, s *Store, sc *scripts.Script, keys []string, args ...any) (any, error) {
 	if s.opts.Durable <= 0 {
 		return evalSha(ctx, s, sc, keys, args...)
 	}
-	if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+	if err := s.scripts.Ensure(ctx, s.rdb); err != nil {
 		return nil, err
 	}
 	cc, clustered := s.rdb.(*redis.ClusterClient)
@@ -88,8 +89,8 @@ func evalDurable(ctx context.Context, s *Store, sc *Script, keys []string, args 
 			// A restarted server, or a replica promoted in a failover:
 			// the script cache is not replicated.
 			reloaded = true
-			s.scripts.forget()
-			if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+			s.scripts.Reset()
+			if err := s.scripts.Ensure(ctx, s.rdb); err != nil {
 				return nil, err
 			}
 			continue
@@ -118,10 +119,10 @@ func evalDurable(ctx context.Context, s *Store, sc *Script, keys []string, args 
 
 // Run carries out one effect and reads its reply, retrying while Redis is
 // unavailable.
-func (s *Store) Run(ctx context.Context, e Effect) (Reply, error) {
-	var reply Reply
+func (s *Store) Run(ctx context.Context, e scripts.Effect) (scripts.Reply, error) {
+	var reply scripts.Reply
 	err := retry(ctx, s, func() error {
-		replies, errs, err := s.RunAll(ctx, nil, []Effect{e})
+		replies, errs, err := s.RunAll(ctx, nil, []scripts.Effect{e})
 		if err != nil {
 			return err
 		}
@@ -130,13 +131,6 @@ func (s *Store) Run(ctx context.Context, e Effect) (Reply, error) {
 	})
 	return reply, err
 }
-
-// maxBatchItems and maxBatchArgs bound one batch.lua call: a script
-// blocks the server while it runs.
-const (
-	maxBatchItems = 200
-	maxBatchArgs  = 20000
-)
 
 // RunAll carries out effects in order: in as few batch.lua calls as their
 // number allows, all in one pipeline, and returns each one's reply or
@@ -147,18 +141,18 @@ const (
 // failures are reported as the pipeline's error. With an unavailable
 // error (a node down), replies and errs still say what each effect got, so
 // that a caller may send again only the effects that failed.
-func (s *Store) RunAll(ctx context.Context, first func(redis.Pipeliner), effects []Effect) ([]Reply, []error, error) {
+func (s *Store) RunAll(ctx context.Context, first func(redis.Pipeliner), effects []scripts.Effect) ([]scripts.Reply, []error, error) {
 	if len(effects) == 0 && first == nil {
 		return nil, nil, nil
 	}
-	var slotOf func(Effect) int
+	var slotOf func(scripts.Effect) int
 	if cluster(s) {
 		// One script call must stay in one slot: a call per partition.
-		slotOf = func(e Effect) int { return Slot(e.Keys[0]) }
+		slotOf = func(e scripts.Effect) int { return Slot(e.Keys[0]) }
 	}
-	calls := batchCalls(effects, slotOf)
+	calls := scripts.Pack(effects, slotOf)
 	for attempt := 0; ; attempt++ {
-		if err := s.scripts.ensure(ctx, s.rdb); err != nil {
+		if err := s.scripts.Ensure(ctx, s.rdb); err != nil {
 			return nil, nil, err
 		}
 		pipe := s.rdb.Pipeline()
@@ -167,10 +161,10 @@ func (s *Store) RunAll(ctx context.Context, first func(redis.Pipeliner), effects
 		}
 		cmds := make([]*redis.Cmd, len(calls))
 		for i, c := range calls {
-			cmds[i] = batchScript.EvalSha(ctx, pipe, c.keys, c.args...)
+			cmds[i] = scripts.Batch.EvalSha(ctx, pipe, c.Keys, c.Args...)
 		}
 		_, err := pipe.Exec(ctx)
-		replies := make([]Reply, len(effects))
+		replies := make([]scripts.Reply, len(effects))
 		errs := make([]error, len(effects))
 		lost := false
 		for i, c := range calls {
@@ -180,20 +174,20 @@ func (s *Store) RunAll(ctx context.Context, first func(redis.Pipeliner), effects
 				continue
 			}
 			items, _ := v.([]any)
-			for j, k := range c.items {
+			for j, k := range c.Items {
 				switch {
 				case cerr != nil:
 					errs[k] = cerr
 				case j >= len(items):
-					errs[k] = fmt.Errorf("script batch: %d replies for %d operations", len(items), len(c.items))
+					errs[k] = fmt.Errorf("script batch: %d replies for %d operations", len(items), len(c.Items))
 				default:
-					replies[k], errs[k] = parseReply(effects[k].Op, items[j])
+					replies[k], errs[k] = scripts.ParseReply(effects[k].Op, items[j])
 				}
 			}
 		}
 		if lost && attempt == 0 {
 			s.tracer.Note(ctx, "the server lost its scripts (restarted?): loading them again")
-			s.scripts.forget()
+			s.scripts.Reset()
 			continue
 		}
 		if err != nil && len(effects) == 0 {
@@ -204,56 +198,4 @@ func (s *Store) RunAll(ctx context.Context, first func(redis.Pipeliner), effects
 		}
 		return replies, errs, nil
 	}
-}
-
-// batchCall is one batch.lua call: the effects at items, in order.
-type batchCall struct {
-	items []int
-	keys  []string
-	args  []any
-}
-
-// batchCalls packs effects into batch.lua calls, keeping their order. With
-// slotOf (a cluster) a call holds effects of one slot only; effects of
-// different slots touch different claims, so only each slot's order
-// matters.
-func batchCalls(effects []Effect, slotOf func(Effect) int) []batchCall {
-	var calls []batchCall
-	open := map[int]int{} // slot -> its call being filled, in calls
-	index := map[int]map[string]int{}
-	for i, e := range effects {
-		slot := 0
-		if slotOf != nil {
-			slot = slotOf(e)
-		}
-		at, ok := open[slot]
-		if ok {
-			c := &calls[at]
-			if len(c.items) >= maxBatchItems || len(c.args)+len(e.Args)+len(e.Keys)+3 > maxBatchArgs {
-				ok = false
-			}
-		}
-		if !ok {
-			calls = append(calls, batchCall{args: []any{0}})
-			at = len(calls) - 1
-			open[slot] = at
-			index[slot] = map[string]int{}
-		}
-		c := &calls[at]
-		c.args = append(c.args, e.Op, len(e.Keys))
-		for _, k := range e.Keys {
-			pos, ok := index[slot][k]
-			if !ok {
-				c.keys = append(c.keys, k)
-				pos = len(c.keys)
-				index[slot][k] = pos
-			}
-			c.args = append(c.args, pos)
-		}
-		c.args = append(c.args, len(e.Args))
-		c.args = append(c.args, e.Args...)
-		c.items = append(c.items, i)
-		c.args[0] = len(c.items)
-	}
-	return calls
 }

@@ -16,6 +16,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/scripts"
 	"claimsctl/streams/streamstest"
 	"claimsctl/streams/upkeep"
 	"claimsctl/streams/workers"
@@ -39,7 +40,7 @@ type scriptLog struct {
 }
 
 func logScripts(rdb redis.UniversalClient) *scriptLog {
-	l := &scriptLog{names: streams.ScriptNames(), scripts: map[string]bool{}, ops: map[string]bool{}}
+	l := &scriptLog{names: map[string]string{scripts.Append.Hash(): "append.lua", scripts.Batch.Hash(): "batch.lua", scripts.ForgetConsumer.Hash(): "forget_consumer.lua"}, scripts: map[string]bool{}, ops: map[string]bool{}}
 	rdb.AddHook(l)
 	return l
 }
@@ -207,15 +208,15 @@ func TestEveryScriptRunsOnTheCluster(t *testing.T) {
 	assert.Equal(t, []string{"c1"}, gone.Deleted, "kept: %v", gone.Kept)
 
 	var want []string
-	files, err := streams.ScriptFiles.ReadDir("scripts/ops")
+	files, err := scripts.Files.ReadDir("ops")
 	require.NoError(t, err)
 	for _, f := range files {
 		want = append(want, strings.TrimSuffix(f.Name(), ".lua"))
 	}
-	scripts, ops := log.ran()
+	ranScripts, ops := log.ran()
 	assert.Equal(t, want, ops, "every operation of scripts/ops ran on the cluster")
-	assert.Equal(t, []string{"append.lua", "batch.lua", "forget_consumer.lua"}, scripts, "every script ran on the cluster")
-	top, err := streams.ScriptFiles.ReadDir("scripts")
+	assert.Equal(t, []string{"append.lua", "batch.lua", "forget_consumer.lua"}, ranScripts, "every script ran on the cluster")
+	top, err := scripts.Files.ReadDir(".")
 	require.NoError(t, err)
 	var names []string
 	for _, f := range top {

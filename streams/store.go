@@ -8,6 +8,7 @@ import (
 
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/scripts"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -54,7 +55,7 @@ type Store struct {
 	opts    Options
 	tracer  *redisconn.Tracer
 	cache   *stateCache
-	scripts *scriptCache
+	scripts *scripts.Cache
 	recent  *claimCache
 	layout  *layoutGuard
 }
@@ -85,7 +86,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	s := &Store{
 		rdb: rdb, keys: layoutOf(opts), opts: opts, tracer: &redisconn.Tracer{},
-		cache: &stateCache{groups: map[string][]string{}}, scripts: &scriptCache{}, recent: newClaimCache(), layout: &layoutGuard{},
+		cache: &stateCache{groups: map[string][]string{}}, scripts: &scripts.Cache{}, recent: newClaimCache(), layout: &layoutGuard{},
 	}
 	rdb.AddHook(s.tracer)
 	return s

@@ -6,7 +6,7 @@
 // keys (DeleteAll), and what step 1 reports of the server (Server).
 //
 // It uses streams through its exported API and may import streams,
-// streams/claims, streams/redisconn and go-redis; streams imports none of
-// it. A new maintenance command goes here, with its Lua function in
-// luaapi/ops.go.
+// streams/scripts, streams/claims, streams/redisconn and go-redis; streams
+// imports none of it. A new maintenance command goes here, with its Lua
+// function in luaapi/ops.go.
 package upkeep

@@ -7,6 +7,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/scripts"
 )
 
 // Rebuilding the processor's read model (rebuild_read_model()): the CQRS
@@ -45,11 +46,11 @@ func RebuildReadModel(ctx context.Context, store *streams.Store) (ReadModelResul
 	seen := map[string]bool{}
 	var page []claims.Event
 	flush := func() error {
-		effects := make([]streams.Effect, len(page))
+		effects := make([]scripts.Effect, len(page))
 		for i, e := range page {
 			allowed, op, adjuster, fields := claims.ReadModelUpdate(e)
 			pk := s.keys.ForClaim(e.ClaimID)
-			effects[i] = streams.ProjectCall{
+			effects[i] = scripts.ProjectCall{
 				ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
 				Version: e.Version, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: fields,
 			}.Effect()

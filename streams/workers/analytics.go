@@ -11,6 +11,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/scripts"
 )
 
 // DefaultSnapshotEvery is how many counted events the analytics worker
@@ -60,11 +61,11 @@ func (a *Analytics) Decide(_ context.Context, batch []streams.Delivery, _ *strea
 		e := d.Event
 		tally := claims.TallyOf(e)
 		pk := a.s.Keys().ForClaim(e.ClaimID)
-		eff := streams.CountCall{
+		eff := scripts.CountCall{
 			Stats: pk.Stats(), StatsClaims: pk.StatsClaims(),
 			ClaimID: e.ClaimID, Version: e.Version, AtMillis: e.OccurredAt.UnixMilli(), Tally: tally,
 		}.Effect()
-		out[i] = Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
+		out[i] = Decision{Effects: []scripts.Effect{eff}, Explain: func(r []scripts.Reply) (string, error) {
 			switch r[0].Status {
 			case "skip":
 				return fmt.Sprintf("already counted (claim counted up to v%s)", r[0].Detail), nil

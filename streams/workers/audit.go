@@ -7,6 +7,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/scripts"
 )
 
 // Auditor is the audit group's worker: an append-only compliance trail per
@@ -41,8 +42,8 @@ func (a *Auditor) Decide(_ context.Context, batch []streams.Delivery, _ *streams
 			out[i] = Decision{Err: err}
 			continue
 		}
-		eff := streams.AuditCall{Trail: a.s.Keys().Audit(e.ClaimID), Version: e.Version, Line: string(line)}.Effect()
-		out[i] = Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
+		eff := scripts.AuditCall{Trail: a.s.Keys().Audit(e.ClaimID), Version: e.Version, Line: string(line)}.Effect()
+		out[i] = Decision{Effects: []scripts.Effect{eff}, Explain: func(r []scripts.Reply) (string, error) {
 			switch r[0].Status {
 			case "skip":
 				return "already in the trail (recorded up to v" + r[0].Detail + ")", nil

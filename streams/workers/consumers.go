@@ -13,6 +13,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/scripts"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -216,7 +217,7 @@ func DeleteIdleConsumers(ctx context.Context, s *streams.Store, group string, o 
 				}
 				res.HandedOver += n
 			}
-			removed, err := streams.ForgetScript.Run(ctx, s.Client(), []string{stream}, group, c.Name).Int()
+			removed, err := scripts.ForgetConsumer.Run(ctx, s.Client(), []string{stream}, group, c.Name).Int()
 			if err != nil {
 				return fail(err)
 			}

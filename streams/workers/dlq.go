@@ -13,6 +13,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/scripts"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -46,7 +47,7 @@ func ToDLQ(ctx context.Context, s *streams.Store, group string, d streams.Delive
 }
 
 // deadLetterEffect is the deadletter.lua call for d.
-func deadLetterEffect(s *streams.Store, group string, d streams.Delivery, cause error, deliveries int64) streams.Effect {
+func deadLetterEffect(s *streams.Store, group string, d streams.Delivery, cause error, deliveries int64) scripts.Effect {
 	raw := make(map[string]string, len(d.Fields))
 	for k, v := range d.Fields {
 		raw[k] = fmt.Sprint(v)
@@ -86,7 +87,7 @@ func deadLetterEffect(s *streams.Store, group string, d streams.Delivery, cause 
 		letter = append(letter, "claim_id", claimID)
 	}
 	letter = append(letter, "fields", string(fields))
-	return streams.DeadLetterCall{Source: source, DLQ: s.Keys().DLQOf(source), Group: group, ID: d.ID, Delete: s.Keys().IsRetry(source), Fields: letter}.Effect()
+	return scripts.DeadLetterCall{Source: source, DLQ: s.Keys().DLQOf(source), Group: group, ID: d.ID, Delete: s.Keys().IsRetry(source), Fields: letter}.Effect()
 }
 
 // DLQ lists the dead letters of every partition, oldest first.
@@ -209,7 +210,7 @@ func retryLetter(ctx context.Context, s *streams.Store, dl DeadLetter) (bool, er
 		}
 	}
 	fields = append(fields, streams.FieldRetryOf, dl.SourceID)
-	reply, err := s.Run(ctx, streams.RetryCall{
+	reply, err := s.Run(ctx, scripts.RetryCall{
 		DLQ: dl.DLQStream, Retry: home.Retry(dl.Group), Aggregate: home.Aggregate(ev.ClaimID),
 		Version: ev.Version, Original: dl.SourceID, Letter: dl.ID, Group: dl.Group, Fields: fields,
 	}.Effect())

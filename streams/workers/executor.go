@@ -2,6 +2,7 @@ package workers
 
 import (
 	"claimsctl/streams"
+	"claimsctl/streams/scripts"
 	"context"
 	"fmt"
 	"strings"
@@ -100,7 +101,7 @@ func (x *executor) handle(ctx, wctx context.Context, batch []streams.Delivery) (
 
 	// One pipeline: every decision's effects, then the dead letters known
 	// before handling.
-	var effects []streams.Effect
+	var effects []scripts.Effect
 	first := make([]int, len(decisions)) // index of each decision's first effect
 	for j, dec := range decisions {
 		first[j] = len(effects)
@@ -183,12 +184,12 @@ func (x *executor) read(ctx, wctx context.Context, batch []streams.Delivery) (*s
 
 // write carries out the effects, waiting while Redis is unavailable (every
 // effect is idempotent, so a write that half happened is simply sent again).
-func (x *executor) write(ctx, wctx context.Context, effects []streams.Effect) ([]streams.Reply, []error, bool) {
+func (x *executor) write(ctx, wctx context.Context, effects []scripts.Effect) ([]scripts.Reply, []error, bool) {
 	return x.writeWith(ctx, wctx, nil, effects)
 }
 
 // writeWith is write with plain commands sent first in the same pipeline.
-func (x *executor) writeWith(ctx, wctx context.Context, first func(redis.Pipeliner), effects []streams.Effect) ([]streams.Reply, []error, bool) {
+func (x *executor) writeWith(ctx, wctx context.Context, first func(redis.Pipeliner), effects []scripts.Effect) ([]scripts.Reply, []error, bool) {
 	for {
 		if killed(ctx) {
 			return nil, nil, false // a killed worker writes nothing more
@@ -245,7 +246,7 @@ func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early [
 			}
 		}
 	}
-	var effects []streams.Effect
+	var effects []scripts.Effect
 	for _, i := range late {
 		effects = append(effects, x.deadLetter(outcomes[i].d, x.cause(outcomes[i].d, outcomes[i].err)))
 	}
@@ -282,7 +283,7 @@ func (x *executor) settle(ctx, wctx context.Context, outcomes []outcome, early [
 }
 
 // deadLetter is the effect that moves d to the DLQ with its cause.
-func (x *executor) deadLetter(d streams.Delivery, cause error) streams.Effect {
+func (x *executor) deadLetter(d streams.Delivery, cause error) scripts.Effect {
 	return deadLetterEffect(x.s, x.h.Group(), d, cause, d.Deliveries)
 }
 
@@ -295,7 +296,7 @@ func (x *executor) cause(d streams.Delivery, why error) error {
 	return why
 }
 
-func deadLetterSummary(r streams.Reply, err error) string {
+func deadLetterSummary(r scripts.Reply, err error) string {
 	switch {
 	case err != nil:
 		return "dead-letter failed (left pending): " + err.Error()

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"claimsctl/streams"
+	"claimsctl/streams/scripts"
 )
 
 // Handler is a worker's logic for one consumer group: it decides what a
@@ -32,10 +33,10 @@ type Handler interface {
 // Decision is what a handler decided for one delivery.
 type Decision struct {
 	// Effects are written, in order, in the batch's pipeline.
-	Effects []streams.Effect
+	Effects []scripts.Effect
 	// Explain reads the effects' replies: the log line, and an error when
 	// an effect could not be applied (nil Explain: "handled").
-	Explain func(replies []streams.Reply) (string, error)
+	Explain func(replies []scripts.Reply) (string, error)
 	// Summary is the log line of a decision without effects.
 	Summary string
 	// Err is a refusal decided without writing: retried, or dead-lettered

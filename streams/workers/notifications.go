@@ -6,6 +6,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/scripts"
 )
 
 // NotifyOptions tune the notifications worker.
@@ -52,7 +53,7 @@ func (n *Notifier) Decide(_ context.Context, batch []streams.Delivery, _ *stream
 	for i, d := range batch {
 		e := d.Event
 		pk := n.s.Keys().ForClaim(e.ClaimID)
-		call := streams.NotifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: e.ClaimID, Version: e.Version, At: entryAt}
+		call := scripts.NotifyCall{Notifications: pk.Notifications(), Seen: pk.NotifySeen(), ClaimID: e.ClaimID, Version: e.Version, At: entryAt}
 		kind, msg := claims.Notification(e, n.o.HighValue)
 		if kind != "" {
 			call.Fields = []any{
@@ -64,7 +65,7 @@ func (n *Notifier) Decide(_ context.Context, batch []streams.Delivery, _ *stream
 				"at", at,
 			}
 		}
-		out[i] = Decision{Effects: []streams.Effect{call.Effect()}, Explain: func(r []streams.Reply) (string, error) {
+		out[i] = Decision{Effects: []scripts.Effect{call.Effect()}, Explain: func(r []scripts.Reply) (string, error) {
 			switch {
 			case r[0].Status == "skip":
 				return fmt.Sprintf("already taken (claim seen up to v%s)", r[0].Detail), nil

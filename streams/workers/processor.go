@@ -11,6 +11,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/scripts"
 )
 
 // processorNamespace derives the processor's event ids from the events it
@@ -165,16 +166,16 @@ func (p *Processor) project(e claims.Event, v *claimView, st *batchState) Decisi
 	allowed, op, adjuster, fields := claims.ReadModelUpdate(e)
 	st.apply(v, e)
 	pk := p.s.Keys().ForClaim(e.ClaimID)
-	eff := streams.ProjectCall{
+	eff := scripts.ProjectCall{
 		ReadModel: pk.ReadModel(e.ClaimID), AdjusterLoad: pk.AdjusterLoad(),
 		Version: e.Version, Allowed: allowed, Op: op, Adjuster: adjuster, Fields: fields,
 	}.Effect()
-	return Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
+	return Decision{Effects: []scripts.Effect{eff}, Explain: func(r []scripts.Reply) (string, error) {
 		return explainProjection(e, r[0])
 	}}
 }
 
-func explainProjection(e claims.Event, r streams.Reply) (string, error) {
+func explainProjection(e claims.Event, r scripts.Reply) (string, error) {
 	switch r.Status {
 	case "ok":
 		return fmt.Sprintf("%s; read model at v%d", claims.DescribeEvent(e), e.Version), nil
@@ -230,7 +231,7 @@ func (p *Processor) decide(e claims.Event, v *claimView, st *batchState, got *st
 		st.apply(v, e)
 	}
 	st.apply(v, decision)
-	return Decision{Effects: []streams.Effect{eff}, Explain: func(r []streams.Reply) (string, error) {
+	return Decision{Effects: []scripts.Effect{eff}, Explain: func(r []scripts.Reply) (string, error) {
 		switch r[0].Status {
 		case "ok":
 			return summary, nil

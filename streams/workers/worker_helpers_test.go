@@ -12,6 +12,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redistest"
+	"claimsctl/streams/scripts"
 	"claimsctl/streams/streamstest"
 	"claimsctl/streams/upkeep"
 	"claimsctl/streams/workers"
@@ -130,7 +131,7 @@ func (c *crashing) Decide(ctx context.Context, batch []streams.Delivery, got *st
 		case c.n <= c.after:
 		case c.n == c.after+1:
 			c.cancel()
-			out[i].Explain = func([]streams.Reply) (string, error) { return "", errCrashed }
+			out[i].Explain = func([]scripts.Reply) (string, error) { return "", errCrashed }
 		default:
 			out[i] = workers.Decision{Err: errCrashed}
 		}
