@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"claimsctl/streams"
+	"claimsctl/streams/streamview"
 	"context"
 	"maps"
 	"slices"
@@ -50,7 +51,7 @@ func (r *Runtime) switchStore(s *streams.Store) {
 }
 
 // State is the state view of the keyspace the session is in now.
-func (r *Runtime) State(ctx context.Context) (*streams.State, error) { return r.store.State(ctx) }
+func (r *Runtime) State(ctx context.Context) (*streamview.State, error) { return r.store.State(ctx) }
 
 // openModules makes every module loadable with require and loads it, so
 // that its functions are also globals: a student types submit{...} with no

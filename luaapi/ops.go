@@ -11,6 +11,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/streamview"
 	"claimsctl/streams/upkeep"
 	"claimsctl/streams/workers"
 
@@ -69,7 +70,7 @@ func (m *opsModule) groups(L *lua.LState) int {
 // markRunning lists the consumers live workers run now, in this session
 // or another process (streams.Store.KeepAlive), as running= of the group,
 // and sets running=true on those of its consumers.
-func (m *opsModule) markRunning(L *lua.LState, g streams.GroupState, gt *lua.LTable) error {
+func (m *opsModule) markRunning(L *lua.LState, g streamview.GroupState, gt *lua.LTable) error {
 	running, err := workers.Running(ctxOf(L), m.store, g.Name)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/streamview"
 	"claimsctl/streams/upkeep"
 
 	lua "github.com/yuin/gopher-lua"
@@ -19,20 +20,20 @@ import (
 // notifications and dlq, each a stream table. With partitions each kind is
 // every partition's streams combined (lengths and group figures summed),
 // and its partitions are listed in .partitions.
-func stateTable(L *lua.LState, st *streams.State, keys streams.Keys, backend string) *lua.LTable {
+func stateTable(L *lua.LState, st *streamview.State, keys streams.Keys, backend string) *lua.LTable {
 	t := L.NewTable()
 	if backend != "" {
 		t.RawSetString("backend", lua.LString(backend))
 	}
 	for name, kind := range streamKinds(keys) {
-		var ss *streams.StreamState
+		var ss *streamview.StreamState
 		if len(kind) == 1 {
 			ss = st.Stream(kind[0])
 		} else {
 			ss = st.Combined(kind)
 		}
 		if ss == nil {
-			ss = &streams.StreamState{Key: strings.Join(kind, " ")}
+			ss = &streamview.StreamState{Key: strings.Join(kind, " ")}
 		}
 		s := streamTable(L, *ss)
 		// Where each of the kind's streams ends now, one id per partition:
@@ -70,7 +71,7 @@ func streamKinds(keys streams.Keys) map[string][]string {
 	return kinds
 }
 
-func streamTable(L *lua.LState, ss streams.StreamState) *lua.LTable {
+func streamTable(L *lua.LState, ss streamview.StreamState) *lua.LTable {
 	s := L.NewTable()
 	s.RawSetString("key", lua.LString(ss.Key))
 	s.RawSetString("node", lua.LString(ss.Node))
@@ -88,7 +89,7 @@ func streamTable(L *lua.LState, ss streams.StreamState) *lua.LTable {
 
 // retriesText is " retries N" for a group retry_dlq handed entries back to
 // that it has yet to handle, else "".
-func retriesText(g *streams.GroupState) string {
+func retriesText(g *streamview.GroupState) string {
 	if g.Retries == 0 {
 		return ""
 	}
@@ -98,7 +99,7 @@ func retriesText(g *streams.GroupState) string {
 // groupTable is one consumer group as Lua sees it. Its consumers are keyed
 // by name for info() (info().events.groups.processors.consumers.w1) and a
 // list for groups().
-func groupTable(L *lua.LState, g streams.GroupState, consumersByName bool) *lua.LTable {
+func groupTable(L *lua.LState, g streamview.GroupState, consumersByName bool) *lua.LTable {
 	gt := L.NewTable()
 	gt.RawSetString("name", lua.LString(g.Name))
 	gt.RawSetString("pending", lua.LNumber(g.Pending))
@@ -196,7 +197,7 @@ func groupRisksTable(L *lua.LState, groups []claims.GroupRisk) *lua.LTable {
 // detailsTable is info(): the state view's table (stateTable, whose shape
 // scripts rely on) with what XINFO STREAM and MEMORY USAGE add.
 func detailsTable(L *lua.LState, details []upkeep.StreamDetail, keys streams.Keys, backend string) *lua.LTable {
-	st := &streams.State{}
+	st := &streamview.State{}
 	for _, d := range details {
 		st.Streams = append(st.Streams, d.StreamState)
 	}

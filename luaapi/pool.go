@@ -15,9 +15,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/streamview"
 	"claimsctl/streams/workers"
 
 	lua "github.com/yuin/gopher-lua"
@@ -351,7 +351,7 @@ func (m *workersModule) busyGroups(ctx context.Context, names []string) ([]strin
 	}
 	events := st.Events()
 	var busy []string
-	check := func(g *streams.GroupState, name string) {
+	check := func(g *streamview.GroupState, name string) {
 		switch {
 		case g == nil:
 			busy = append(busy, name+" does not exist yet")
@@ -397,7 +397,7 @@ func (m *workersModule) busyGroups(ctx context.Context, names []string) ([]strin
 		return busy, nil
 	}
 	for _, n := range names {
-		var g *streams.GroupState
+		var g *streamview.GroupState
 		if events != nil {
 			g = events.Group(n)
 		}

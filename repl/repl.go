@@ -18,8 +18,8 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"claimsctl/streams"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/streamview"
 )
 
 // Prompts. The continuation prompt is short so a continued line starts
@@ -80,7 +80,7 @@ type Options struct {
 	// State is the source of the state view, read after every chunk; nil
 	// means no view. It is called with a redisconn.Untraced context: the
 	// view is not the student's command, so trace(true) does not show it.
-	State func(ctx context.Context) (*streams.State, error)
+	State func(ctx context.Context) (*streamview.State, error)
 
 	// Banner is printed once at start (connection line + "type help() ...").
 	Banner string
@@ -209,7 +209,7 @@ type lineSource interface {
 // changed) and the names offered on Tab.
 type session struct {
 	o      Options
-	prev   *streams.State
+	prev   *streamview.State
 	names  atomic.Pointer[[]string]
 	failed int // chunks that ended in an error
 }
@@ -319,7 +319,7 @@ func (s *session) view(ctx context.Context) {
 		return
 	}
 	var (
-		st  *streams.State
+		st  *streamview.State
 		err error
 	)
 	s.interruptible(ctx, func(ctx context.Context) { st, err = s.o.State(redisconn.Untraced(ctx)) })

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"claimsctl/streams"
+	"claimsctl/streams/streamview"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,7 +93,7 @@ func (s *fakeStore) len() int64 {
 	return s.length
 }
 
-func (s *fakeStore) state(context.Context) (*streams.State, error) {
+func (s *fakeStore) state(context.Context) (*streamview.State, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.length == 0 {
@@ -236,7 +236,7 @@ func TestRunStateViewError(t *testing.T) {
 		In:   strings.NewReader("add\nadd\n"),
 		Out:  &out,
 		Eval: &fakeEval{store: store},
-		State: func(ctx context.Context) (*streams.State, error) {
+		State: func(ctx context.Context) (*streamview.State, error) {
 			calls++
 			if calls == 2 {
 				return nil, errors.New("connection refused")

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/streamview"
 )
 
 // ANSI styles of the state view. Kept to three so the view reads the same
@@ -42,7 +42,7 @@ type viewLine struct {
 // with "* " in the first column in plain text, highlighted in colour. When
 // nothing changed the view is the single line "  (no change)", which keeps
 // transcripts of read-only commands short.
-func RenderState(prev, cur *streams.State, color bool) string {
+func RenderState(prev, cur *streamview.State, color bool) string {
 	if cur == nil {
 		return ""
 	}
@@ -94,7 +94,7 @@ func styleLine(l viewLine, color bool) string {
 // diffLines builds the lines of every stream that exists in cur, and of
 // those that existed in prev and are gone (DEL of a stream, XGROUP
 // DESTROY), which count as changes.
-func diffLines(prev, cur *streams.State) []viewLine {
+func diffLines(prev, cur *streamview.State) []viewLine {
 	width := keyWidth(prev, cur)
 	var lines []viewLine
 	for _, ss := range cur.Streams {
@@ -107,7 +107,7 @@ func diffLines(prev, cur *streams.State) []viewLine {
 		}
 		lines = append(lines, streamLine(prev != nil, ps, &ss, width))
 		for _, g := range ss.Groups {
-			var pg *streams.GroupState
+			var pg *streamview.GroupState
 			if ps != nil {
 				pg = ps.Group(g.Name)
 			}
@@ -136,8 +136,8 @@ func diffLines(prev, cur *streams.State) []viewLine {
 // streamLine renders "claims:events   len 12 (+3)  last 1795597353284-2".
 // hasPrev tells a stream that is new (there was a previous view without
 // it) from the first view (nothing to compare with).
-func streamLine(hasPrev bool, ps, ss *streams.StreamState, width int) viewLine {
-	body := func(s *streams.StreamState, delta string) string {
+func streamLine(hasPrev bool, ps, ss *streamview.StreamState, width int) viewLine {
+	body := func(s *streamview.StreamState, delta string) string {
 		return fmt.Sprintf("%-*s  len %d%s  last %s", width, s.Key, s.Length, delta, orDash(s.LastID))
 	}
 	if ps == nil {
@@ -157,8 +157,8 @@ func streamLine(hasPrev bool, ps, ss *streams.StreamState, width int) viewLine {
 
 // groupLine renders
 // "processors    pending 2 (+2)  lag 0 (-3)  consumers w1(2) w2(0)".
-func groupLine(hasPrev bool, pg, g *streams.GroupState, width int) viewLine {
-	body := func(g *streams.GroupState, pendingDelta, lagDelta string) string {
+func groupLine(hasPrev bool, pg, g *streamview.GroupState, width int) viewLine {
+	body := func(g *streamview.GroupState, pendingDelta, lagDelta string) string {
 		retries := ""
 		if g.Retries > 0 {
 			// Handed back by retry_dlq, in claims:retry:<group>.
@@ -193,7 +193,7 @@ func goneLine(indent int, name string, width int) viewLine {
 
 // lagText is the lag as the view shows it: "10000+" when the count hit
 // its limit, with "*" when it was counted rather than reported.
-func lagText(g *streams.GroupState) string {
+func lagText(g *streamview.GroupState) string {
 	s := fmt.Sprint(g.Lag)
 	if g.LagCapped {
 		s += "+"
@@ -207,7 +207,7 @@ func lagText(g *streams.GroupState) string {
 // consumersText is "w1(2) w2(0, idle)": each consumer with its pending
 // count, which is what a student looks at after consume, ack and recover,
 // and "idle" when it has been idle for streams.LongIdle.
-func consumersText(cs []streams.ConsumerState) string {
+func consumersText(cs []streamview.ConsumerState) string {
 	if len(cs) == 0 {
 		return "-"
 	}
@@ -236,7 +236,7 @@ func orDash(s string) string {
 }
 
 // existing is the stream of st with that key if it exists.
-func existing(st *streams.State, key string) *streams.StreamState {
+func existing(st *streamview.State, key string) *streamview.StreamState {
 	if st == nil {
 		return nil
 	}
@@ -248,7 +248,7 @@ func existing(st *streams.State, key string) *streams.StreamState {
 
 // keyWidth is the width of the key column: group names are indented two
 // more, so a group's figures line up with its stream's.
-func keyWidth(states ...*streams.State) int {
+func keyWidth(states ...*streamview.State) int {
 	w := minKeyWidth
 	for _, st := range states {
 		if st == nil {
@@ -267,7 +267,7 @@ func keyWidth(states ...*streams.State) int {
 	return w
 }
 
-func anyLagCounted(st *streams.State) bool {
+func anyLagCounted(st *streamview.State) bool {
 	if st == nil {
 		return false
 	}

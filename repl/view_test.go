@@ -5,16 +5,17 @@ import (
 	"testing"
 
 	"claimsctl/streams"
+	"claimsctl/streams/streamview"
 
 	"github.com/stretchr/testify/assert"
 )
 
 // snapshot builds a State with the lab's four keys; streams not given do
 // not exist, as streams.Store.State reports them.
-func snapshot(ss ...streams.StreamState) *streams.State {
-	st := &streams.State{}
+func snapshot(ss ...streamview.StreamState) *streamview.State {
+	st := &streamview.State{}
 	for _, key := range []string{"claims:events", "claims:analytics", "claims:notifications", "claims:dlq"} {
-		s := streams.StreamState{Key: key}
+		s := streamview.StreamState{Key: key}
 		for _, given := range ss {
 			if given.Key == key {
 				s = given
@@ -26,19 +27,19 @@ func snapshot(ss ...streams.StreamState) *streams.State {
 	return st
 }
 
-func events(length int64, last string, groups ...streams.GroupState) streams.StreamState {
-	return streams.StreamState{Key: "claims:events", Length: length, LastID: last, Groups: groups}
+func events(length int64, last string, groups ...streamview.GroupState) streamview.StreamState {
+	return streamview.StreamState{Key: "claims:events", Length: length, LastID: last, Groups: groups}
 }
 
-func group(name string, pending, lag int64, consumers ...streams.ConsumerState) streams.GroupState {
-	return streams.GroupState{Name: name, Pending: pending, Lag: lag, Consumers: consumers}
+func group(name string, pending, lag int64, consumers ...streamview.ConsumerState) streamview.GroupState {
+	return streamview.GroupState{Name: name, Pending: pending, Lag: lag, Consumers: consumers}
 }
 
-func consumer(name string, pending int64) streams.ConsumerState {
-	return streams.ConsumerState{Name: name, Pending: pending}
+func consumer(name string, pending int64) streamview.ConsumerState {
+	return streamview.ConsumerState{Name: name, Pending: pending}
 }
 
-func lagCounted(g streams.GroupState) streams.GroupState {
+func lagCounted(g streamview.GroupState) streamview.GroupState {
 	g.LagCounted = true
 	return g
 }
@@ -52,7 +53,7 @@ func TestRenderState(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		prev, cur *streams.State
+		prev, cur *streamview.State
 		want      string
 	}{
 		{
@@ -77,7 +78,7 @@ func TestRenderState(t *testing.T) {
 		{
 			name: "a consumer idle for long says so",
 			cur: snapshot(events(12, "1795597353284-2", group("processors", 0, 0,
-				streams.ConsumerState{Name: "processor@old", Idle: streams.LongIdle}, consumer("processor@host", 0)))),
+				streamview.ConsumerState{Name: "processor@old", Idle: streams.LongIdle}, consumer("processor@host", 0)))),
 			want: lines(
 				"  claims:events   len 12  last 1795597353284-2",
 				"    processors    pending 0  lag 0  consumers processor@old(0, idle) processor@host(0)",
@@ -91,8 +92,8 @@ func TestRenderState(t *testing.T) {
 		},
 		{
 			name: "a consumer's idle time is not a change",
-			prev: snapshot(events(1, "1-0", group("processors", 1, 0, streams.ConsumerState{Name: "w1", Pending: 1, Idle: 1}))),
-			cur:  snapshot(events(1, "1-0", group("processors", 1, 0, streams.ConsumerState{Name: "w1", Pending: 1, Idle: 9000}))),
+			prev: snapshot(events(1, "1-0", group("processors", 1, 0, streamview.ConsumerState{Name: "w1", Pending: 1, Idle: 1}))),
+			cur:  snapshot(events(1, "1-0", group("processors", 1, 0, streamview.ConsumerState{Name: "w1", Pending: 1, Idle: 9000}))),
 			want: lines("  (no change)"),
 		},
 		{
@@ -139,7 +140,7 @@ func TestRenderState(t *testing.T) {
 		},
 		{
 			name: "a stream and a group that are gone",
-			prev: snapshot(events(1, "1-0", group("audit", 0, 1)), streams.StreamState{Key: "claims:dlq", Length: 1, LastID: "2-0"}),
+			prev: snapshot(events(1, "1-0", group("audit", 0, 1)), streamview.StreamState{Key: "claims:dlq", Length: 1, LastID: "2-0"}),
 			cur:  snapshot(events(1, "1-0")),
 			want: lines(
 				"  claims:events   len 1  last 1-0",
@@ -150,7 +151,7 @@ func TestRenderState(t *testing.T) {
 		{
 			name: "the DLQ shows like any stream",
 			prev: snapshot(events(1, "1-0")),
-			cur:  snapshot(events(1, "1-0"), streams.StreamState{Key: "claims:dlq", Length: 2, LastID: "3-1"}),
+			cur:  snapshot(events(1, "1-0"), streamview.StreamState{Key: "claims:dlq", Length: 2, LastID: "3-1"}),
 			want: lines(
 				"  claims:events   len 1  last 1-0",
 				"* claims:dlq      len 2  last 3-1  (new)",
@@ -191,7 +192,7 @@ func TestRenderState(t *testing.T) {
 		{
 			name: "a long key widens the columns",
 			cur: snapshot(events(1, "1-0", group("processors", 0, 0)),
-				streams.StreamState{Key: "claims:notifications", Length: 2, LastID: "2-0"}),
+				streamview.StreamState{Key: "claims:notifications", Length: 2, LastID: "2-0"}),
 			want: lines(
 				"  claims:events         len 1  last 1-0",
 				"    processors          pending 0  lag 0  consumers -",

@@ -8,6 +8,7 @@ import (
 
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/streamview"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -22,13 +23,9 @@ const (
 	// pendingListLimit bounds the entries Pending lists; the summary still
 	// counts them all.
 	pendingListLimit = 1000
-	// LongIdle is when a consumer counts as idle for long: ten times the
-	// default min-idle, long after recovery would have taken its entries.
-	// Redis 7.0 counts idle from a consumer's last read that got entries
-	// (or take-over), so a worker on a quiet stream grows idle too: idle
-	// says nobody has been handed anything, not that nobody runs (Running
-	// says that).
-	LongIdle = 10 * DefaultMinIdle
+	// LongIdle is when a consumer counts as idle for long (see
+	// streamview.LongIdle); Running says whether a worker runs it.
+	LongIdle = streamview.LongIdle
 )
 
 // PendingSummary is XPENDING's summary form: how many entries of a group
@@ -99,8 +96,3 @@ func pendingEntries(in []redis.XPendingExt) []PendingEntry {
 	}
 	return out
 }
-
-// LongIdle reports whether the consumer has been idle for LongIdle or
-// more. The embedded server does not track idle time for a consumer that
-// only ever read (it reports -1): such a consumer is never long idle.
-func (c ConsumerState) LongIdle() bool { return c.Idle >= LongIdle }

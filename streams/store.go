@@ -9,6 +9,7 @@ import (
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
 	"claimsctl/streams/scripts"
+	"claimsctl/streams/streamview"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -54,7 +55,7 @@ type Store struct {
 	keys    Keys
 	opts    Options
 	tracer  *redisconn.Tracer
-	cache   *stateCache
+	view    *streamview.Reader
 	scripts *scripts.Cache
 	recent  *claimCache
 	layout  *layoutGuard
@@ -86,10 +87,30 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	s := &Store{
 		rdb: rdb, keys: layoutOf(opts), opts: opts, tracer: &redisconn.Tracer{},
-		cache: &stateCache{groups: map[string][]string{}}, scripts: &scripts.Cache{}, recent: newClaimCache(), layout: &layoutGuard{},
+		scripts: &scripts.Cache{}, recent: newClaimCache(), layout: &layoutGuard{},
 	}
+	s.view = newView(rdb, s.keys, opts.CountLag)
 	rdb.AddHook(s.tracer)
 	return s
+}
+
+// State reads the state view of the keyspace's streams (see
+// streamview.Reader.Read): one pipelined round trip in the steady state.
+func (s *Store) State(ctx context.Context) (*streamview.State, error) { return s.view.Read(ctx) }
+
+// newView is the state view of a layout's streams, a group's retry stream
+// beside each event stream.
+func newView(rdb redis.UniversalClient, k Keys, countLag bool) *streamview.Reader {
+	return streamview.NewReader(rdb, streamview.Layout{
+		Streams: k.Streams(), EventStreams: k.EventStreams(),
+		RetryOf: func(stream, group string) string {
+			p, _ := k.StreamPartition(stream)
+			if pk := k.Partition(p); pk.Events() == stream {
+				return pk.Retry(group)
+			}
+			return ""
+		},
+	}, countLag)
 }
 
 // cluster reports a Redis Cluster: commands on keys of several slots go
@@ -140,7 +161,7 @@ func (s *Store) WithPrefix(prefix string) *Store {
 	c.opts.Prefix = prefix
 	c.keys = NewKeys(prefix, s.keys.tags)
 	c.layout = &layoutGuard{}
-	c.cache = &stateCache{groups: map[string][]string{}}
+	c.view = newView(c.rdb, c.keys, c.opts.CountLag)
 	c.recent = newClaimCache()
 	return &c
 }

@@ -4,6 +4,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
+	"claimsctl/streams/streamview"
 	"context"
 	"fmt"
 	"time"
@@ -16,7 +17,7 @@ import (
 // StreamDetail is one stream as info() shows it: the state view plus what
 // XINFO STREAM and MEMORY USAGE tell.
 type StreamDetail struct {
-	streams.StreamState
+	streamview.StreamState
 	// LastGeneratedID is the id the stream last handed out; it stays after
 	// the entries themselves are trimmed, and XADD with an explicit id must
 	// be above it.
@@ -70,7 +71,7 @@ func StreamDetails(ctx context.Context, store *streams.Store) ([]StreamDetail, e
 	}
 	out := make([]StreamDetail, 0, len(keys))
 	for i, key := range keys {
-		d := StreamDetail{StreamState: streams.StreamState{Key: key}}
+		d := StreamDetail{StreamState: streamview.StreamState{Key: key}}
 		if ss := st.Stream(key); ss != nil {
 			d.StreamState = *ss
 		}

@@ -14,6 +14,7 @@ import (
 	"claimsctl/streams/claims"
 	"claimsctl/streams/redisconn"
 	"claimsctl/streams/scripts"
+	"claimsctl/streams/streamview"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -234,18 +235,18 @@ func DeleteIdleConsumers(ctx context.Context, s *streams.Store, group string, o 
 
 // consumersOn reads a group's consumers on each stream, by name. A stream
 // without the group has none; a group on none of them is an error.
-func consumersOn(ctx context.Context, s *streams.Store, group string, events []string) ([]map[string]streams.ConsumerState, error) {
+func consumersOn(ctx context.Context, s *streams.Store, group string, events []string) ([]map[string]streamview.ConsumerState, error) {
 	pipe := s.Client().Pipeline()
 	cmds := make([]*redis.XInfoConsumersCmd, len(events))
 	for i, stream := range events {
 		cmds[i] = pipe.XInfoConsumers(ctx, stream, group)
 	}
 	_, _ = pipe.Exec(ctx)
-	out := make([]map[string]streams.ConsumerState, len(events))
+	out := make([]map[string]streamview.ConsumerState, len(events))
 	var lastMissing error
 	found := false
 	for i, c := range cmds {
-		out[i] = map[string]streams.ConsumerState{}
+		out[i] = map[string]streamview.ConsumerState{}
 		cons, err := c.Result()
 		switch {
 		case redisconn.Missing(err):
@@ -255,7 +256,7 @@ func consumersOn(ctx context.Context, s *streams.Store, group string, events []s
 			return nil, err
 		}
 		found = true
-		for _, cs := range streams.ConsumerStates(cons) {
+		for _, cs := range streamview.ConsumerStates(cons) {
 			out[i][cs.Name] = cs
 		}
 	}
@@ -267,8 +268,8 @@ func consumersOn(ctx context.Context, s *streams.Store, group string, events []s
 
 // mergeConsumers is each consumer once over the streams, as the state
 // view shows it: its pending entries summed, its least idle time.
-func mergeConsumers(byStream []map[string]streams.ConsumerState) []streams.ConsumerState {
-	merged := map[string]streams.ConsumerState{}
+func mergeConsumers(byStream []map[string]streamview.ConsumerState) []streamview.ConsumerState {
+	merged := map[string]streamview.ConsumerState{}
 	for _, cons := range byStream {
 		for name, c := range cons {
 			if m, ok := merged[name]; ok {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"claimsctl/streams"
+	"claimsctl/streams/streamview"
 	"claimsctl/streams/workers"
 
 	"github.com/stretchr/testify/assert"
@@ -13,11 +14,11 @@ import (
 )
 
 // consumersOf reads a group's consumers as the state view does.
-func consumersOf(t *testing.T, s *streams.Store, group string) map[string]streams.ConsumerState {
+func consumersOf(t *testing.T, s *streams.Store, group string) map[string]streamview.ConsumerState {
 	t.Helper()
 	st, err := s.State(context.Background())
 	require.NoError(t, err)
-	out := map[string]streams.ConsumerState{}
+	out := map[string]streamview.ConsumerState{}
 	if g := st.Stream(s.Keys().Events()).Group(group); g != nil {
 		for _, c := range g.Consumers {
 			out[c.Name] = c
@@ -142,7 +143,7 @@ func TestDeleteIdleConsumersOfAMissingGroup(t *testing.T) {
 
 func TestLongIdle(t *testing.T) {
 	t.Parallel()
-	assert.True(t, streams.ConsumerState{Idle: streams.LongIdle}.LongIdle())
-	assert.False(t, streams.ConsumerState{Idle: streams.LongIdle - time.Millisecond}.LongIdle())
-	assert.False(t, streams.ConsumerState{Idle: -time.Millisecond}.LongIdle(), "unknown idle is not long idle")
+	assert.True(t, streamview.ConsumerState{Idle: streams.LongIdle}.LongIdle())
+	assert.False(t, streamview.ConsumerState{Idle: streams.LongIdle - time.Millisecond}.LongIdle())
+	assert.False(t, streamview.ConsumerState{Idle: -time.Millisecond}.LongIdle(), "unknown idle is not long idle")
 }

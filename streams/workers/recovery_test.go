@@ -7,6 +7,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/streamstest"
+	"claimsctl/streams/streamview"
 	"claimsctl/streams/workers"
 
 	"github.com/stretchr/testify/assert"
@@ -34,10 +35,10 @@ func TestDeleteIdleConsumersCoversEveryPartition(t *testing.T) {
 		held, err := s.Consume(ctx, group, "holder", streams.ConsumeOptions{Count: 10})
 		require.NoError(t, err)
 		require.Len(t, held, 4)
-		consumers := func() map[string]streams.ConsumerState {
+		consumers := func() map[string]streamview.ConsumerState {
 			st, err := s.State(ctx)
 			require.NoError(t, err)
-			out := map[string]streams.ConsumerState{}
+			out := map[string]streamview.ConsumerState{}
 			for _, c := range st.Events().Group(group).Consumers {
 				out[c.Name] = c
 			}
@@ -60,7 +61,7 @@ func TestDeleteIdleConsumersCoversEveryPartition(t *testing.T) {
 		assert.Equal(t, []string{"holder"}, res.Deleted)
 		assert.Equal(t, int64(4), res.HandedOver)
 		after := consumers()
-		assert.Equal(t, map[string]streams.ConsumerState{"heir": {Name: "heir", Pending: 4, Idle: after["heir"].Idle}}, after,
+		assert.Equal(t, map[string]streamview.ConsumerState{"heir": {Name: "heir", Pending: 4, Idle: after["heir"].Idle}}, after,
 			"the heir holds every entry, and the holder is gone from every partition")
 	})
 }

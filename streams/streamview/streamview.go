@@ -1,4 +1,10 @@
-package streams
+// Package streamview reads the state view: each stream's length and ids,
+// each consumer group's pending, lag, retries and consumers, in one
+// pipelined round trip in the steady state. It is what the REPL shows
+// after every command, info() and groups() return and wait_idle waits on.
+// It may import streams/claims and streams/redisconn; streams builds a
+// Reader for its keyspace (Store.State).
+package streamview
 
 import (
 	"claimsctl/streams/claims"
@@ -142,27 +148,47 @@ func (ss *StreamState) Group(name string) *GroupState {
 	return nil
 }
 
-// stateCache remembers which groups exist so that the next State can ask
-// for their consumers in the same pipeline as everything else.
-type stateCache struct {
+// Layout is what the view needs of a keyspace.
+type Layout struct {
+	Streams      []string // every stream, in the order the view shows them
+	EventStreams []string // the event streams among them
+	// RetryOf is a group's retry stream beside an event stream ("" for
+	// the other streams).
+	RetryOf func(stream, group string) string
+}
+
+// Reader reads the state view of one keyspace. It remembers which groups
+// exist, so that the next Read asks for their consumers in the same
+// pipeline as everything else.
+type Reader struct {
+	rdb    redis.UniversalClient
+	layout Layout
+	// countLag counts each group's lag from the stream instead of
+	// trusting the server's figure (the embedded server's is wrong).
+	countLag bool
+
 	mu     sync.Mutex
 	groups map[string][]string // stream -> group names
 }
 
-// State reads the state view: each stream's length, first and last id,
+// NewReader is a Reader of layout's streams on rdb.
+func NewReader(rdb redis.UniversalClient, layout Layout, countLag bool) *Reader {
+	return &Reader{rdb: rdb, layout: layout, countLag: countLag, groups: map[string][]string{}}
+}
+
+// Read reads the state view: each stream's length, first and last id,
 // each group's pending, lag and consumers. In the steady state this is one
 // pipelined round trip (XINFO STREAM, XRANGE - + COUNT 1, XINFO GROUPS,
 // XINFO CONSUMERS). A second trip is made only for groups seen for the
 // first time, and to count lag where the server reports none (null after
 // a restart or XDEL; always on the embedded server, whose figure is wrong).
-func (s *Store) State(ctx context.Context) (*State, error) {
-	cache := s.cache
-	cache.mu.Lock()
-	known := make(map[string][]string, len(cache.groups))
-	for k, v := range cache.groups {
+func (r *Reader) Read(ctx context.Context) (*State, error) {
+	r.mu.Lock()
+	known := make(map[string][]string, len(r.groups))
+	for k, v := range r.groups {
 		known[k] = v
 	}
-	cache.mu.Unlock()
+	r.mu.Unlock()
 
 	type streamCmds struct {
 		info   *redis.XInfoStreamCmd
@@ -172,18 +198,10 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		// retries: XLEN of each group's retry stream, on event streams
 		retries map[string]*redis.IntCmd
 	}
-	// retryOf is the retry stream of a group on an event stream ("" for
-	// the other streams).
-	retryOf := func(key, group string) string {
-		p, _ := s.keys.StreamPartition(key)
-		if pk := s.keys.Partition(p); pk.Events() == key {
-			return pk.Retry(group)
-		}
-		return ""
-	}
-	keys := s.keys.Streams()
+	retryOf := r.layout.RetryOf
+	keys := r.layout.Streams
 	cmds := make([]streamCmds, len(keys))
-	pipe := s.rdb.Pipeline()
+	pipe := r.rdb.Pipeline()
 	for i, key := range keys {
 		cmds[i].info = pipe.XInfoStream(ctx, key)
 		cmds[i].first = pipe.XRangeN(ctx, key, "-", "+", 1)
@@ -201,8 +219,8 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		return nil, fmt.Errorf("state view: %w", err)
 	}
 
-	st := &State{EventStreams: s.keys.EventStreams()}
-	second := s.rdb.Pipeline()
+	st := &State{EventStreams: r.layout.EventStreams}
+	second := r.rdb.Pipeline()
 	type lagCount struct {
 		stream, group int
 		server, limit int64 // the server's figure, and where counting stops
@@ -212,7 +230,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 	newCons := map[[2]int]*redis.XInfoConsumersCmd{}
 	newRetries := map[[2]int]*redis.IntCmd{}
 	for i, key := range keys {
-		ss := StreamState{Key: key, Node: nodeOf(ctx, s, key)}
+		ss := StreamState{Key: key, Node: r.nodeOf(ctx, key)}
 		info, err := cmds[i].info.Result()
 		if err != nil {
 			if !redisconn.Missing(err) {
@@ -239,9 +257,9 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		for gi, g := range groups {
 			names = append(names, g.Name)
 			gs := GroupState{Name: g.Name, Pending: g.Pending, Lag: g.Lag, LastDeliveredID: g.LastDeliveredID}
-			switch lag, exact := knownLag(s, ss, g.LastDeliveredID, g.Lag); {
+			switch lag, exact := knownLag(ss, g.LastDeliveredID, g.Lag); {
 			case exact:
-				gs.LagCounted = s.opts.CountLag || lag != g.Lag
+				gs.LagCounted = r.countLag || lag != g.Lag
 				gs.Lag = lag
 			default:
 				// Count the entries after the group's position, up to this
@@ -249,7 +267,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 				// first round trip would make lag exceed length). Where the
 				// server gave a plausible figure, the count checks it.
 				limit := int64(lagCountLimit)
-				if g.Lag > 0 && !s.opts.CountLag {
+				if g.Lag > 0 && !r.countLag {
 					limit = min(g.Lag, lagCountLimit)
 				}
 				lagCounts = append(lagCounts, lagCount{stream: i, group: gi, server: g.Lag, limit: limit,
@@ -271,9 +289,9 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 			}
 			ss.Groups = append(ss.Groups, gs)
 		}
-		cache.mu.Lock()
-		cache.groups[key] = names
-		cache.mu.Unlock()
+		r.mu.Lock()
+		r.groups[key] = names
+		r.mu.Unlock()
 		st.Streams = append(st.Streams, ss)
 	}
 	if len(lagCounts) == 0 && len(newCons) == 0 && len(newRetries) == 0 {
@@ -293,12 +311,12 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 		switch {
 		case counted <= lc.limit:
 			g.Lag = counted
-		case lc.server > 0 && !s.opts.CountLag:
+		case lc.server > 0 && !r.countLag:
 			g.Lag = lc.server // more than were counted: the server's figure stands
 		default:
 			g.Lag, g.LagCapped = lc.limit, true
 		}
-		g.LagCounted = s.opts.CountLag || g.Lag != lc.server
+		g.LagCounted = r.countLag || g.Lag != lc.server
 	}
 	for at, cmd := range newCons {
 		cons, err := cmd.Result()
@@ -318,7 +336,7 @@ func (s *Store) State(ctx context.Context) (*State, error) {
 // entries-read says: Redis 7.0 keeps a stale one after an AOF rewrite and
 // restart), the whole length when its position is older than the first
 // entry (trimmed past). Otherwise it must be counted.
-func knownLag(s *Store, ss StreamState, lastDelivered string, server int64) (int64, bool) {
+func knownLag(ss StreamState, lastDelivered string, server int64) (int64, bool) {
 	switch {
 	case ss.Length == 0 || ss.LastID == "" || claims.CompareIDs(lastDelivered, ss.LastID) >= 0:
 		return 0, true
@@ -338,8 +356,8 @@ func ConsumerStates(cons []redis.XInfoConsumer) []ConsumerState {
 }
 
 // nodeOf is the address of the master serving a key ("" on one node).
-func nodeOf(ctx context.Context, s *Store, key string) string {
-	c, ok := s.rdb.(*redis.ClusterClient)
+func (r *Reader) nodeOf(ctx context.Context, key string) string {
+	c, ok := r.rdb.(*redis.ClusterClient)
 	if !ok {
 		return ""
 	}
@@ -349,3 +367,15 @@ func nodeOf(ctx context.Context, s *Store, key string) string {
 	}
 	return n.Options().Addr
 }
+
+// LongIdle is when a consumer counts as idle for long: ten times the
+// workers' default min-idle (30 s), long after recovery would have taken
+// its entries. Redis 7.0 counts idle from a consumer's last read that got
+// entries (or take-over), so a worker on a quiet stream grows idle too:
+// idle says nobody has been handed anything, not that nobody runs.
+const LongIdle = 5 * time.Minute
+
+// LongIdle reports whether the consumer has been idle for LongIdle or
+// more. The embedded server does not track idle time for a consumer that
+// only ever read (it reports -1): such a consumer is never long idle.
+func (c ConsumerState) LongIdle() bool { return c.Idle >= LongIdle }
