@@ -10,6 +10,7 @@ import (
 
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
+	"claimsctl/streams/upkeep"
 )
 
 // seedEnv is --seed's default.
@@ -49,8 +50,8 @@ func checkSeeded(ctx context.Context, store *streams.Store, banner io.Writer) er
 	if seeded == nil {
 		return nil
 	}
-	if err := store.CheckFresh(ctx); err != nil {
-		if errors.Is(err, streams.ErrNotFresh) {
+	if err := upkeep.CheckFresh(ctx, store); err != nil {
+		if errors.Is(err, upkeep.ErrNotFresh) {
 			return &usageError{msg: fmt.Sprintf("--seed %d: %v", seeded.Seed(), err),
 				hint: fmt.Sprintf("claimsctl --embedded --seed %d   (a fresh in-memory server), another --prefix, or redis-cli FLUSHDB", seeded.Seed())}
 		}

@@ -7,6 +7,7 @@ import (
 	"claimsctl/streams"
 	"claimsctl/streams/claims"
 	"claimsctl/streams/streamstest"
+	"claimsctl/streams/upkeep"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,7 +39,7 @@ func seededOutput(t *testing.T, newStore streamstest.NewStore) string {
 	store := newStore(t, streams.Options{Seeded: claims.NewSeeded(7)})
 	rt, out := newRuntime(t, store, true)
 	ctx := context.Background()
-	require.NoError(t, store.CheckFresh(ctx))
+	require.NoError(t, upkeep.CheckFresh(ctx, store))
 	require.NoError(t, rt.DoString(ctx, seededSession, "seeded"), out.String())
 	// A REPL command: the workers take their turns after it.
 	_, err := rt.Eval(ctx, `c = submit{customer="CUST-0001", policy="POL-0001", amount=25000, type="auto", incident_date="2026-01-02", description="d"}`)

@@ -24,7 +24,7 @@ import (
 func seededRun(t *testing.T, s *streams.Store) []string {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, s.CheckFresh(ctx))
+	require.NoError(t, upkeep.CheckFresh(ctx, s))
 	_, err := upkeep.LoadSampleData(ctx, s, claims.SampleOptions{Customers: 10, Policies: 20, Seed: 1})
 	require.NoError(t, err)
 	incident := s.Now().AddDate(0, 0, -3).Format("2006-01-02")
@@ -112,8 +112,8 @@ func TestSeededRunIsRefusedOnAKeyspaceWithEvents(t *testing.T) {
 		require.NoError(t, err)
 
 		seeded := streams.New(s.Client(), streams.Options{Prefix: s.Keys().Prefix, Seeded: claims.NewSeeded(7)})
-		err = seeded.CheckFresh(ctx)
-		require.ErrorIs(t, err, streams.ErrNotFresh)
+		err = upkeep.CheckFresh(ctx, seeded)
+		require.ErrorIs(t, err, upkeep.ErrNotFresh)
 		assert.Contains(t, err.Error(), s.Keys().Events()+" holds 1 entry (the last id "+ev.ID+")")
 		assert.Contains(t, err.Error(), "2026-01-05 09:00:00 UTC")
 
@@ -123,8 +123,8 @@ func TestSeededRunIsRefusedOnAKeyspaceWithEvents(t *testing.T) {
 
 		// A stream emptied by XTRIM remembers its last id: still refused.
 		require.NoError(t, s.Client().XTrimMaxLen(ctx, s.Keys().Events(), 0).Err())
-		require.ErrorIs(t, seeded.CheckFresh(ctx), streams.ErrNotFresh)
+		require.ErrorIs(t, upkeep.CheckFresh(ctx, seeded), upkeep.ErrNotFresh)
 		require.NoError(t, s.Client().Del(ctx, s.Keys().Events()).Err())
-		require.NoError(t, seeded.CheckFresh(ctx))
+		require.NoError(t, upkeep.CheckFresh(ctx, seeded))
 	})
 }

@@ -27,7 +27,7 @@ type Options struct {
 	// Seeded, if set, makes the run repeat itself (claimsctl --seed): it
 	// is the clock and the id source (Now and NewID are ignored), and
 	// every entry the store appends is dated by it (XADD ms-*), so a run
-	// on a fresh keyspace (CheckFresh) gets the same entry ids each time.
+	// on a fresh keyspace (upkeep.CheckFresh) gets the same entry ids each time.
 	Seeded *claims.Seeded
 	// RetryFor is how long a transient Redis failure (a restart, a
 	// cluster failover) is retried before it is the caller's (default 10s).
