@@ -3,7 +3,8 @@
 // ...) and as modules for require("claims.produce") and friends.
 //
 // It may import luaapi/dashboard, streams, streams/workers, streams/upkeep,
-// streams/faults, streams/claims, streams/redisconn and gopher-lua; bench,
+// streams/faults, streams/streamview, streams/claims, streams/redisconn and
+// gopher-lua; bench,
 // luaapi/grade and main build on it.
 package luaapi
 

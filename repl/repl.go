@@ -6,8 +6,8 @@
 // It knows nothing of Lua or Redis: the Evaluator and the State function are
 // given by the caller, which is what lets the tests drive it with fakes.
 //
-// It may import streams, streams/claims, streams/redisconn and readline,
-// never luaapi: main hands it the Lua runtime as an Evaluator.
+// It may import streams/streamview, streams/claims, streams/redisconn and
+// readline, never luaapi: main hands it the Lua runtime as an Evaluator.
 package repl
 
 import (

@@ -6,8 +6,8 @@
 // connected go-redis client; streams/redisconn builds it and classifies
 // its errors.
 //
-// It may import streams/claims, streams/scripts, streams/redisconn and
-// go-redis, and nothing else of claimsctl: workers, upkeep, bench, luaapi
+// It may import streams/claims, streams/scripts, streams/streamview,
+// streams/redisconn and go-redis, and nothing else of claimsctl: workers, upkeep, bench, luaapi
 // and repl build on it.
 //
 // The domain it carries out (events, schemas, the state machine, report

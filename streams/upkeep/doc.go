@@ -6,7 +6,8 @@
 // keys (DeleteAll), and what step 1 reports of the server (Server).
 //
 // It uses streams through its exported API and may import streams,
-// streams/scripts, streams/claims, streams/redisconn and go-redis; streams
+// streams/scripts, streams/streamview, streams/claims, streams/redisconn
+// and go-redis; streams
 // imports none of it. A new maintenance command goes here, with its Lua
 // function in luaapi/ops.go.
 package upkeep

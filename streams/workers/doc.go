@@ -14,7 +14,7 @@
 //
 // It uses streams through its exported API (a batch's snapshot, the
 // integrity rule, the script executor, consumer groups) and may import
-// streams, streams/scripts, streams/claims, streams/redisconn and go-redis;
-// streams imports none of it. A new worker is a handler file here, its
+// streams, streams/scripts, streams/streamview, streams/claims,
+// streams/redisconn and go-redis; streams imports none of it. A new worker is a handler file here, its
 // name in Names and New.
 package workers
