@@ -56,16 +56,23 @@ local function hset(key, field, value)
 end
 
 -- hincr adds to a counter (float: HINCRBYFLOAT), at the end of the call.
+-- by may be a number or an argument's string (Lua's arithmetic reads it as
+-- tonumber would). count.lua calls it a dozen times an event: the key is
+-- touched when its counters are first made, not on every call.
 local function hincr(key, field, by, float)
-  incrs[key] = incrs[key] or {}
-  local c = incrs[key][field]
+  local fields = incrs[key]
+  if not fields then
+    fields = {}
+    incrs[key] = fields
+    touched(key)
+  end
+  local c = fields[field]
   if not c then
     c = {0, false}
-    incrs[key][field] = c
+    fields[field] = c
   end
-  c[1] = c[1] + tonumber(by)
-  c[2] = c[2] or float
-  touched(key)
+  c[1] = c[1] + by
+  if float then c[2] = true end
 end
 
 -- zincr adds to a sorted set member's score, at the end of the call.

@@ -13,7 +13,7 @@
 -- Reply: {'ok', previous status} | {'skip'|'gap', counted version}
 ops.count = function(k, from, to)
   local A = from - 1
-  local claim = ARGV[A + 1]
+  local stats, claim = k[1], ARGV[from]
   local ver, status, sub, adj = 0, '', '', ''
   local st = hget(k[2], claim)
   if st then
@@ -24,35 +24,35 @@ ops.count = function(k, from, to)
   if v <= ver then return {'skip', tostring(ver)} end
   if v > ver + 1 then return {'gap', tostring(ver)} end
   local prev = status
-  local at = tonumber(ARGV[A + 4])
   local new, assigned = ARGV[A + 3], ARGV[A + 5]
-  local function incr(field, by) hincr(k[1], field, by, false) end
   if new ~= '' and new ~= status then
-    if status ~= '' then incr('status:' .. status, -1) end
-    incr('status:' .. new, 1)
+    if status ~= '' then hincr(stats, 'status:' .. status, -1) end
+    hincr(stats, 'status:' .. new, 1)
     status = new
   end
   if v == 1 then sub = ARGV[A + 4] end
   if assigned ~= '' and assigned ~= adj then
-    if adj ~= '' then incr('adjuster:' .. adj .. ':open', -1) end
-    incr('adjuster:' .. assigned .. ':assigned', 1)
-    incr('adjuster:' .. assigned .. ':open', 1)
+    if adj ~= '' then hincr(stats, 'adjuster:' .. adj .. ':open', -1) end
+    hincr(stats, 'adjuster:' .. assigned .. ':assigned', 1)
+    hincr(stats, 'adjuster:' .. assigned .. ':open', 1)
     adj = assigned
   end
-  if sub ~= '' and ARGV[A + 6] == '1' then
-    incr('processing_ms:sum', at - tonumber(sub))
-    incr('processing:count', 1)
-  end
-  if sub ~= '' and ARGV[A + 7] == '1' then
-    incr('resolution_ms:sum', at - tonumber(sub))
-    incr('resolution:count', 1)
+  if sub ~= '' then
+    if ARGV[A + 6] == '1' then
+      hincr(stats, 'processing_ms:sum', ARGV[A + 4] - sub)
+      hincr(stats, 'processing:count', 1)
+    end
+    if ARGV[A + 7] == '1' then
+      hincr(stats, 'resolution_ms:sum', ARGV[A + 4] - sub)
+      hincr(stats, 'resolution:count', 1)
+    end
   end
   if adj ~= '' and ARGV[A + 8] == '1' then
-    incr('adjuster:' .. adj .. ':open', -1)
-    incr('adjuster:' .. adj .. ':resolved', 1)
+    hincr(stats, 'adjuster:' .. adj .. ':open', -1)
+    hincr(stats, 'adjuster:' .. adj .. ':resolved', 1)
   end
   for i = A + 9, to, 3 do
-    hincr(k[1], ARGV[i + 1], ARGV[i + 2], ARGV[i] == 'f')
+    hincr(stats, ARGV[i + 1], ARGV[i + 2], ARGV[i] == 'f')
   end
   hset(k[2], claim, v .. '|' .. status .. '|' .. sub .. '|' .. adj)
   return {'ok', prev}
