@@ -50,7 +50,7 @@ func TestBenchServer(t *testing.T) {
 	srv := redistest.Start(t)
 	r := claimsctl(t, "", nil, "--redis", srv.URL(), "bench", "--server", "--claims", "100")
 	require.Equal(t, 0, r.code, r.stderr)
-	for _, line := range []string{"INFO commandstats", "submit loop  append.lua", "submit_many  batch.lua", "processor    batch.lua", "XADD"} {
+	for _, line := range []string{"INFO commandstats", "submit loop  append.lua", "submit_many  batch.lua", "processor    batch.lua", "analytics    batch.lua", "XADD"} {
 		assert.Contains(t, r.stdout, line)
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})

@@ -71,15 +71,21 @@ func groupDone(ctx context.Context, store *streams.Store, stream, group string) 
 var clientCommands = []string{"evalsha", "eval", "script", "info", "config", "ping", "hello", "client",
 	"xreadgroup", "xack", "xinfo", "xgroup", "xautoclaim", "xpending", "xlen", "xrevrange"}
 
-// workerReads are what a worker reads in one pipeline before its batch:
-// the processor's policies, customers and adjuster loads, and (HMGET)
-// each entry's aggregate, which the scripts send too.
-var workerReads = []string{"hgetall", "smembers", "zrange"}
+// workerReads are what a phase's worker sends itself beside its scripts:
+// the processor's policies, customers and adjuster loads (and, HMGET,
+// each entry's aggregate, which decide sends too); the analytics worker's
+// HMGET of each entry's aggregate and its snapshots (HGETALL of the
+// counters, XADD to claims:analytics), none of which count.lua sends.
+var workerReads = map[string][]string{
+	"processor": {"hgetall", "smembers", "zrange"},
+	"analytics": {"hmget", "hgetall", "xadd"},
+}
 
 // Server measures Redis's own time in the scripts, phase by phase: n
 // claims one at a time (append.lua), n with submit_many (batch.lua, a
 // chunk per call), then the processor deciding them (batch.lua with the
-// decide op). It resets the server's command statistics (CONFIG
+// decide op), then the analytics worker counting every event (batch.lua
+// with the count op, its time per event). It resets the server's command statistics (CONFIG
 // RESETSTAT) before each phase, so it needs a server of its own.
 func Server(ctx context.Context, store *streams.Store, n int) ([]ScriptCost, error) {
 	if _, err := upkeep.LoadSampleData(ctx, store, claims.SampleOptions{}); err != nil {
@@ -126,7 +132,24 @@ func Server(ctx context.Context, store *streams.Store, n int) ([]ScriptCost, err
 	}
 	if err == nil {
 		err = phase("processor", "batch.lua", "call", func() (int64, error) {
-			return 0, drainProcessor(ctx, store)
+			return 0, drainWorker(ctx, store, "processor")
+		})
+	}
+	if err == nil {
+		err = phase("analytics", "batch.lua", "event", func() (int64, error) {
+			if err := drainWorker(ctx, store, "analytics"); err != nil {
+				return 0, err
+			}
+			var events int64
+			for _, key := range store.Keys().EventStreams() {
+				n, err := store.Do(ctx, "XLEN", key)
+				if err != nil {
+					return 0, err
+				}
+				m, _ := n.(int64)
+				events += m
+			}
+			return events, nil
 		})
 	}
 	return out, err
@@ -176,7 +199,7 @@ func scriptCost(phase, script, per string, units int64, stats map[string]command
 	c.PerCall = (stats["evalsha"].usec + stats["eval"].usec) / count
 	for name, st := range stats {
 		base, _, _ := strings.Cut(name, "|") // config|resetstat
-		if slices.Contains(clientCommands, base) || (phase == "processor" && slices.Contains(workerReads, base)) {
+		if slices.Contains(clientCommands, base) || slices.Contains(workerReads[phase], base) {
 			continue
 		}
 		if name == "hmget" && phase == "processor" {
@@ -193,11 +216,11 @@ func scriptCost(phase, script, per string, units int64, stats map[string]command
 	return c
 }
 
-// drainProcessor runs the processor until its group has been handed every
-// entry of the event streams (its own decisions too) and holds none
-// pending.
-func drainProcessor(ctx context.Context, store *streams.Store) error {
-	h, err := workers.New(store, "processor")
+// drainWorker runs the worker name until its group has been handed every
+// entry of the event streams (the processor's own decisions too) and
+// holds none pending.
+func drainWorker(ctx context.Context, store *streams.Store, name string) error {
+	h, err := workers.New(store, name)
 	if err != nil {
 		return err
 	}
@@ -226,7 +249,7 @@ func drainProcessor(ctx context.Context, store *streams.Store) error {
 		}
 		select {
 		case err := <-done:
-			return errors.Join(errors.New("the processor stopped"), err)
+			return errors.Join(fmt.Errorf("the %s worker stopped", name), err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(5 * time.Millisecond):
@@ -247,8 +270,9 @@ end
 return 1`
 
 // Floors measures floorScript with the commands append.lua issues for one
-// claim (a call each, n calls) and with those decide issues for a batch
-// of 100 claims (n/100 calls), their arguments copied from a claim the
+// claim (a call each, n calls), with those decide issues for a batch of
+// 100 claims (n/100 calls) and with those count issues for a batch of 100
+// submitted claims (n/100 calls, per event), their arguments copied from a claim the
 // workload of Server left (so call it after Server, on the same store).
 // Each is a ScriptCost like Server's, with Script "bare script"; its keys
 // are under the store's prefix, as the workload's.
@@ -305,6 +329,28 @@ func Floors(ctx context.Context, store *streams.Store, n int) ([]ScriptCost, err
 					append([]any{"HSET", rm}, shape.readModel...))
 			}
 			cmds = append(cmds, []any{"ZINCRBY", k.Named("bench:floor:load"), 1, "ADJ-001"})
+			return flatten(cmds)
+		})
+	}
+	if err == nil {
+		// count: an HGET of each claim's counted state, the batch's
+		// counters summed (one HINCRBY or HINCRBYFLOAT each), one HSET of
+		// the states.
+		const batch = 100
+		calls := max(n/batch, 1)
+		stats, states := k.Named("bench:floor:stats"), k.Named("bench:floor:stats:claims")
+		err = phase("count", "event", calls, int64(calls*batch), func(i int) []any {
+			var cmds [][]any
+			set := []any{"HSET", states}
+			for j := range batch {
+				id := fmt.Sprintf("%d:%d", i, j)
+				cmds = append(cmds, []any{"HGET", states, id})
+				set = append(set, id, "1|submitted|1764063489864|")
+			}
+			for _, f := range []string{"events", "event:claim.submitted", "claims", "claim_type:auto", "hour:2026-11-25T09", "status:submitted"} {
+				cmds = append(cmds, []any{"HINCRBY", stats, f, batch})
+			}
+			cmds = append(cmds, []any{"HINCRBYFLOAT", stats, "amount:claimed", 250000}, set)
 			return flatten(cmds)
 		})
 	}

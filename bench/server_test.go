@@ -36,24 +36,28 @@ func TestScriptCostIsTheScriptBesideItsCommands(t *testing.T) {
 
 // TestServerMeasuresEachPhase: on a real redis-server each phase's
 // scripts ran and cost more than nothing; so did the floors, issuing the
-// commands of append.lua and of decide.
+// commands of append.lua, of decide and of count.
 func TestServerMeasuresEachPhase(t *testing.T) {
 	t.Parallel()
 	store := streamstest.Redis(t)(t, streams.Options{})
 	costs, err := Server(context.Background(), store, 200)
 	require.NoError(t, err)
-	require.Len(t, costs, 3)
-	for i, want := range []string{"submit loop", "submit_many", "processor"} {
-		assert.Equal(t, want, costs[i].Phase)
-		assert.Positive(t, costs[i].Calls, want)
-		assert.Positive(t, costs[i].PerCall, want)
-		assert.Positive(t, costs[i].CommandsPer, want)
-		assert.Contains(t, costs[i].Commands, "xadd", want)
+	require.Len(t, costs, 4)
+	for i, want := range []struct{ phase, command string }{
+		{"submit loop", "xadd"}, {"submit_many", "xadd"}, {"processor", "xadd"}, {"analytics", "hget"},
+	} {
+		assert.Equal(t, want.phase, costs[i].Phase)
+		assert.Positive(t, costs[i].Calls, want.phase)
+		assert.Positive(t, costs[i].PerCall, want.phase)
+		assert.Positive(t, costs[i].CommandsPer, want.phase)
+		assert.Contains(t, costs[i].Commands, want.command, want.phase)
 	}
+	assert.NotContains(t, costs[3].Commands, "xadd", "the analytics snapshots are the worker's, not count.lua's")
+	assert.NotContains(t, costs[3].Commands, "hmget", "the vet of each entry is the worker's")
 
 	floors, err := Floors(context.Background(), store, 200)
 	require.NoError(t, err)
-	require.Len(t, floors, 2)
+	require.Len(t, floors, 3)
 	for i, want := range []struct {
 		phase    string
 		calls    int64
@@ -61,6 +65,7 @@ func TestServerMeasuresEachPhase(t *testing.T) {
 	}{
 		{"submit loop", 200, []string{"hmget", "xadd", "hset"}},
 		{"decide", 2, []string{"hmget", "xadd", "hset", "zincrby"}},
+		{"count", 2, []string{"hget", "hincrby", "hincrbyfloat", "hset"}},
 	} {
 		f := floors[i]
 		assert.Equal(t, want.phase, f.Phase)
