@@ -198,6 +198,9 @@ func TestFirstHourMessages(t *testing.T) {
 			assert.Contains(t, r.stderr, fn+`: bad argument #2: a consumer name is missing: `+fn+`("analytics", "c1")`)
 			assert.NotContains(t, r.stderr, "string expected, got nil")
 		}
+		r := claimsctl(t, "", nil, "--embedded", "-e", `retry_dlq()`)
+		assert.Equal(t, 1, r.code)
+		assert.Contains(t, r.stderr, `retry_dlq: bad argument #1: want a dead letter's id (dlq()[1].id) or "all"`)
 	})
 	t.Run("help of a Redis command", func(t *testing.T) {
 		t.Parallel()

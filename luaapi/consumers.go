@@ -142,6 +142,9 @@ func (m *workersModule) dlq(L *lua.LState) int {
 }
 
 func (m *workersModule) retryDLQ(L *lua.LState) int {
+	if _, ok := L.Get(1).(lua.LString); !ok {
+		argError(L, 1, "retry_dlq", `want a dead letter's id (dlq()[1].id) or "all"`)
+	}
 	n, err := workers.RetryDLQ(ctxOf(L), m.store, L.CheckString(1))
 	if err != nil {
 		return raise(L, err)
