@@ -24,16 +24,20 @@ import (
 // output reads as a transcript.
 func replSession(t *testing.T, conn connFlags, input string) string {
 	t.Helper()
+	return replSessionOf(t, &base{conn: conn}, input)
+}
+
+// replSessionOf is replSession with the flags of b (conn, seed …).
+func replSessionOf(t *testing.T, b *base, input string) string {
+	t.Helper()
 	// stderr (the banner, errors) shares the builder, so the transcript
 	// keeps each error after its command.
 	var out strings.Builder
-	c := &replCmd{base: &base{
-		env: environment{
-			getenv: func(string) string { return "" },
-			stdin:  strings.NewReader(input), stdout: &out, stderr: &out,
-		},
-		conn: conn,
-	}}
+	b.env = environment{
+		getenv: func(string) string { return "" },
+		stdin:  strings.NewReader(input), stdout: &out, stderr: &out,
+	}
+	c := &replCmd{base: b}
 	ctx := context.Background()
 	err := c.session(ctx, func(o repl.Options) error {
 		o.Eval = &echoing{Evaluator: o.Eval, out: o.Out}

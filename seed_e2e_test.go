@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,7 +8,6 @@ import (
 	"testing"
 
 	"claimsctl/luaapi"
-	"claimsctl/repl"
 	"claimsctl/streams/redistest"
 
 	"github.com/stretchr/testify/assert"
@@ -131,22 +128,5 @@ func TestSeededREPLSession(t *testing.T) {
 // seededREPLSession is replSession with --seed 7 on the embedded server.
 func seededREPLSession(t *testing.T, input string) string {
 	t.Helper()
-	var out strings.Builder
-	c := &replCmd{base: &base{
-		env: environment{
-			getenv: func(string) string { return "" },
-			stdin:  strings.NewReader(input), stdout: &out, stderr: &out,
-		},
-		conn: connFlags{embedded: true}, seed: "7", seedable: true,
-	}}
-	ctx := context.Background()
-	err := c.session(ctx, func(o repl.Options) error {
-		o.Eval = &echoing{Evaluator: o.Eval, out: o.Out}
-		return repl.Run(ctx, o)
-	})
-	var failed *repl.CommandsFailed
-	if !errors.As(err, &failed) {
-		require.NoError(t, err)
-	}
-	return out.String()
+	return replSessionOf(t, &base{conn: connFlags{embedded: true}, seed: "7", seedable: true}, input)
 }
